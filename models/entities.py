@@ -1,0 +1,183 @@
+"""The platform's tables. Tenant-owned models derive from TenantOwned."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from peewee import (
+    AutoField, BooleanField, CharField, DateTimeField, DecimalField, ForeignKeyField,
+    IntegerField, TextField,
+)
+
+from .db import BaseModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def Money(**kw):
+    return DecimalField(max_digits=14, decimal_places=4, auto_round=True, default=Decimal("0"), **kw)
+
+
+class RatePlan(BaseModel):
+    id = AutoField()
+    name = CharField(unique=True)
+    is_default = BooleanField(default=False)
+
+
+class Tenant(BaseModel):
+    id = AutoField()
+    name = CharField(unique=True)
+    slug = CharField(unique=True)  # sub-domain and short id
+    company_size = CharField(default="")
+    country = CharField(default="US")  # ISO 3166 alpha-2, for E.164 normalisation
+    timezone = CharField(default="UTC")
+    language = CharField(default="en")
+    rate_plan = ForeignKeyField(RatePlan, null=True, on_delete="SET NULL")
+    channel_limit = IntegerField(default=10)
+    balance = Money()
+    status = CharField(default="active")  # active | suspended
+    greeting_text = TextField(default="Welcome. Thank you for calling.")
+    created_at = DateTimeField(default=utcnow)
+
+
+class TenantOwned(BaseModel):
+    """Base of every row that belongs to one tenant; queries go through models.tenancy.scoped."""
+    tenant = ForeignKeyField(Tenant, on_delete="CASCADE")
+
+
+ROLES = ("admin", "tenant", "supervisor", "user", "agent")
+
+
+class User(BaseModel):
+    """Provider admins have no tenant; every other role belongs to exactly one."""
+    id = AutoField()
+    tenant = ForeignKeyField(Tenant, null=True, on_delete="CASCADE", backref="users")
+    username = CharField(unique=True)
+    password_hash = CharField()
+    role = CharField(default="user")
+    first_name = CharField(default="")
+    last_name = CharField(default="")
+    email = CharField(default="")
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class ContactGroup(TenantOwned):
+    id = AutoField()
+    name = CharField()
+
+    class Meta:
+        indexes = ((("tenant", "name"), True),)
+
+
+class Contact(TenantOwned):
+    id = AutoField()
+    group = ForeignKeyField(ContactGroup, backref="contacts", on_delete="CASCADE")
+    phone = CharField()  # E.164
+    first_name = CharField(default="")
+    last_name = CharField(default="")
+    email = CharField(default="")
+    custom1 = CharField(default="")
+    custom2 = CharField(default="")
+    custom3 = CharField(default="")
+    custom4 = CharField(default="")
+    custom5 = CharField(default="")
+    custom6 = CharField(default="")
+    custom7 = CharField(default="")
+    custom8 = CharField(default="")
+
+    class Meta:
+        indexes = ((("group", "phone"), True),)
+
+
+CAMPAIGN_TYPES = ("voice_message",)
+CAMPAIGN_STATES = ("draft", "running", "paused", "completed", "stopped")
+
+
+class Campaign(TenantOwned):
+    id = AutoField()
+    name = CharField()
+    type = CharField(default="voice_message")
+    group = ForeignKeyField(ContactGroup, null=True, on_delete="SET NULL")
+    message_file = CharField(default="")  # sound name in the instance's sounds dir, no extension
+    message_text = TextField(default="")  # the text it was spoken from, when TTS
+    message_seconds = DecimalField(max_digits=8, decimal_places=2, default=0)
+    caller_id = CharField(default="")
+    channel_limit = IntegerField(default=5)
+    dial_timeout = IntegerField(default=30)
+    retry_busy = IntegerField(default=2)
+    retry_noanswer = IntegerField(default=2)
+    retry_failed = IntegerField(default=0)
+    retry_interval = IntegerField(default=300)  # seconds between attempts at one contact
+    status = CharField(default="draft")
+    status_reason = CharField(default="")
+    created_at = DateTimeField(default=utcnow)
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+
+
+class CampaignContact(TenantOwned):
+    """The dialer's durable state for one contact of one campaign."""
+    id = AutoField()
+    campaign = ForeignKeyField(Campaign, backref="entries", on_delete="CASCADE")
+    contact = ForeignKeyField(Contact, on_delete="CASCADE")
+    phone = CharField()
+    state = CharField(default="pending")  # pending | dialing | done | failed
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    last_disposition = CharField(default="")
+
+    class Meta:
+        indexes = (
+            (("campaign", "contact"), True),
+            (("campaign", "state", "next_attempt_at"), False),
+        )
+
+
+class Did(BaseModel):
+    """A DID is in the provider's pool until assigned to a tenant."""
+    id = AutoField()
+    number = CharField(unique=True)
+    tenant = ForeignKeyField(Tenant, null=True, on_delete="SET NULL", backref="dids")
+    campaign = ForeignKeyField(Campaign, null=True, on_delete="SET NULL")
+    greeting_text = TextField(default="")
+    greeting_file = CharField(default="")
+
+
+DISPOSITIONS = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION")
+
+
+class Call(TenantOwned):
+    """A CDR: one row per call attempt, written even when the attempt never rang."""
+    id = AutoField()
+    campaign = ForeignKeyField(Campaign, null=True, on_delete="SET NULL")
+    contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    entry = ForeignKeyField(CampaignContact, null=True, on_delete="SET NULL")
+    direction = CharField(default="outbound")
+    number = CharField()
+    did = CharField(default="")
+    channel_id = CharField(unique=True)
+    started_at = DateTimeField(default=utcnow)
+    answered_at = DateTimeField(null=True)
+    ended_at = DateTimeField(null=True)
+    duration = IntegerField(default=0)
+    billsec = IntegerField(default=0)
+    disposition = CharField(default="")
+    hangup_cause = IntegerField(default=0)
+    cause_txt = CharField(default="")
+
+    class Meta:
+        indexes = ((("tenant", "started_at"), False),)
+
+
+class SystemStatus(BaseModel):
+    """Small key/value facts the Stasis app publishes for the UI (ARI connection, heartbeat)."""
+    key = CharField(primary_key=True)
+    value = TextField(default="")
+    updated_at = DateTimeField(default=utcnow)
+
+
+ALL_MODELS = [RatePlan, Tenant, User, ContactGroup, Contact, Campaign, CampaignContact,
+              Did, Call, SystemStatus]

@@ -1,0 +1,1 @@
+"""voxcast: multi-tenant broadcasting and contact-center platform on Asterisk."""

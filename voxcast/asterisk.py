@@ -1,0 +1,230 @@
+"""The Asterisk runtime: a Debian sid chroot (or a system Asterisk 20+), our rendered
+configuration, and start / stop / health checks.
+
+Each voxcast instance renders into its own /etc/voxcast/<instance> and /var/lib/voxcast/<instance>
+inside Asterisk's filesystem and is started with `-C`, so `make test` can run beside `make run`.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from .config import PROJECT_ROOT, Settings
+
+log = logging.getLogger("voxcast.asterisk")
+
+CONF_DIR = PROJECT_ROOT / "asterisk-conf"
+DIALPLAN_DIR = PROJECT_ROOT / "dialplan"
+DEBIAN_MIRROR = os.environ.get("VOXCAST_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+SID_PACKAGES = ["asterisk", "asterisk-modules", "asterisk-core-sounds-en-wav"]
+
+
+class AsteriskError(RuntimeError):
+    pass
+
+
+def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    log.info("running %s", " ".join(cmd))
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def is_chroot(settings: Settings) -> bool:
+    return settings.asterisk_root != Path("/")
+
+
+def _ast_cmd(settings: Settings, *args: str) -> list[str]:
+    conf = f"{settings.ast_etc}/asterisk.conf"
+    base = ["asterisk", "-C", conf, *args]
+    return ["chroot", str(settings.asterisk_root), *base] if is_chroot(settings) else base
+
+
+# -- provisioning -----------------------------------------------------------------------
+
+def provision(settings: Settings) -> None:
+    """Make an Asterisk available: reuse what exists, otherwise build the sid chroot."""
+    if not is_chroot(settings):
+        version = subprocess.run(["asterisk", "-V"], capture_output=True, text=True).stdout
+        major = int(re.search(r"(\d+)\.", version).group(1)) if re.search(r"(\d+)\.", version) else 0
+        if major < 20:
+            raise AsteriskError(f"system Asterisk is too old ({version.strip()}); need 20+")
+        log.info("using system %s", version.strip())
+        return
+    root = settings.asterisk_root
+    if (root / "usr/sbin/asterisk").exists():
+        log.info("reusing Asterisk chroot at %s", root)
+        _prepare_chroot(root)
+        return
+    if shutil.which("debootstrap") is None:
+        _run(["apt-get", "install", "-y", "-q", "debootstrap"],
+             env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    partial = root.with_name(root.name + ".partial")
+    if not (partial / "usr/bin/apt-get").exists():
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        _run(["debootstrap", "--variant=minbase", "sid", str(partial), DEBIAN_MIRROR])
+    _prepare_chroot(partial)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    _run(["chroot", str(partial), "apt-get", "-q", "-o", "Acquire::Check-Valid-Until=false",
+          "update"], env=env)
+    _run(["chroot", str(partial), "apt-get", "install", "-y", "-q", "--no-install-recommends",
+          *SID_PACKAGES], env=env)
+    partial.rename(root)
+    log.info("Asterisk chroot ready at %s", root)
+
+
+def _prepare_chroot(root: Path) -> None:
+    """Local host name in /etc/hosts: otherwise every call waits on DNS inside the chroot."""
+    host = os.uname().nodename
+    hosts = root / "etc/hosts"
+    text = hosts.read_text() if hosts.exists() else ""
+    if not re.search(rf"\s{re.escape(host)}(\s|$)", text):
+        hosts.write_text(f"127.0.0.1 localhost {host}\n::1 localhost ip6-localhost\n")
+    resolv = root / "etc/resolv.conf"
+    if not resolv.exists() and Path("/etc/resolv.conf").exists():
+        shutil.copy("/etc/resolv.conf", resolv)
+
+
+# -- configuration ------------------------------------------------------------------------
+
+def _package_dirs(settings: Settings) -> dict[str, str]:
+    """Module and data directories as the installed package configured them."""
+    conf = settings.host_path("/etc/asterisk/asterisk.conf")
+    found = {"astmoddir": "/usr/lib/x86_64-linux-gnu/asterisk/modules",
+             "astdatadir": "/usr/share/asterisk"}
+    if conf.exists():
+        for line in conf.read_text(errors="replace").splitlines():
+            m = re.match(r"\s*(astmoddir|astdatadir)\s*=>?\s*(\S+)", line)
+            if m:
+                found[m.group(1)] = m.group(2)
+    return found
+
+
+def _asterisk_ids(settings: Settings) -> tuple[int, int]:
+    passwd = settings.host_path("/etc/passwd")
+    for line in passwd.read_text().splitlines():
+        parts = line.split(":")
+        if parts[0] == "asterisk":
+            return int(parts[2]), int(parts[3])
+    raise AsteriskError("no 'asterisk' user in the Asterisk filesystem")
+
+
+def render(settings: Settings) -> Path:
+    """Write our configuration into the instance's directories; returns the etc dir."""
+    dirs = _package_dirs(settings)
+    values = {
+        "INSTANCE": settings.instance,
+        "AST_ETC": settings.ast_etc,
+        "AST_VAR": settings.ast_var,
+        "AST_MODDIR": dirs["astmoddir"],
+        "AST_DATADIR": dirs["astdatadir"],
+        "ARI_PORT": str(settings.ari_port),
+        "ARI_USER": settings.ari_user,
+        "ARI_PASSWORD": settings.ari_password(),
+        "SIP_PORT": str(settings.sip_port),
+        "RTP_START": str(settings.rtp_start),
+        "RTP_END": str(settings.rtp_end),
+        "TRUNK_HOST": settings.trunk_host,
+        "TRUNK_PORT": str(settings.trunk_port),
+        "APP": settings.ari_app_name,
+    }
+    etc = settings.host_path(settings.ast_etc)
+    var = settings.host_path(settings.ast_var)
+    for d in (etc, var, var / "sounds", var / "recordings", var / "spool", var / "run", var / "log"):
+        d.mkdir(parents=True, exist_ok=True)
+    sources = sorted(CONF_DIR.glob("*.conf")) + sorted(DIALPLAN_DIR.glob("*.conf"))
+    for src in sources:
+        text = src.read_text()
+        for key, value in values.items():
+            text = text.replace(f"@@{key}@@", value)
+        dest = etc / src.name
+        dest.write_text(text)
+        dest.chmod(0o640)
+    uid, gid = _asterisk_ids(settings)
+    for d in (etc, var):
+        for path in [d, *d.rglob("*")]:
+            os.chown(path, uid, gid)
+    return etc
+
+
+# -- process control -------------------------------------------------------------------------
+
+def _pid_file(settings: Settings) -> Path:
+    return settings.state_dir / "asterisk.pid"
+
+
+def ari_info(settings: Settings, timeout: float = 2.0) -> dict | None:
+    """ARI's /asterisk/info, or None when Asterisk does not answer."""
+    req = urllib.request.Request(f"{settings.ari_url}/asterisk/info")
+    token = base64.b64encode(f"{settings.ari_user}:{settings.ari_password()}".encode()).decode()
+    req.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return json.loads(resp.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def start(settings: Settings, timeout: float = 60.0) -> None:
+    if ari_info(settings):
+        log.info("Asterisk (%s) already running", settings.instance)
+        return
+    render(settings)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    out = open(settings.state_dir / "asterisk.out", "ab")
+    proc = subprocess.Popen(_ast_cmd(settings, "-f", "-U", "asterisk", "-G", "asterisk"),
+                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    _pid_file(settings).write_text(str(proc.pid))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AsteriskError(f"Asterisk exited with {proc.returncode}; see "
+                                f"{settings.state_dir / 'asterisk.out'}")
+        if ari_info(settings, timeout=1.0):
+            log.info("Asterisk (%s) is up, ARI on port %s", settings.instance, settings.ari_port)
+            return
+        time.sleep(0.3)
+    raise AsteriskError(f"Asterisk did not answer on ARI within {timeout:.0f}s")
+
+
+def stop(settings: Settings, timeout: float = 20.0) -> None:
+    pid_path = _pid_file(settings)
+    pid = int(pid_path.read_text()) if pid_path.exists() else None
+    subprocess.run(_ast_cmd(settings, "-rx", "core stop now"), capture_output=True, timeout=15)
+    deadline = time.monotonic() + timeout
+    while pid and time.monotonic() < deadline:
+        if not _alive(pid):
+            break
+        time.sleep(0.2)
+    else:
+        if pid and _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    pid_path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie child of ours is not running
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+def cli(settings: Settings, command: str) -> str:
+    res = subprocess.run(_ast_cmd(settings, "-rx", command), capture_output=True, text=True,
+                         timeout=30)
+    return res.stdout + res.stderr

@@ -1,0 +1,130 @@
+"""Settings read once from the environment, so tests and `make run` differ only by variables.
+
+An *instance* ("run" for `make run`, "test" for the suite) has its own ports, database,
+rendered Asterisk configuration and state directory, so the suite can run beside a live
+system on one machine.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance: str = "run"
+    runtime_dir: Path = PROJECT_ROOT / ".runtime"
+    # Root of the Asterisk filesystem: the sid chroot, or "/" for a system Asterisk.
+    asterisk_root: Path = PROJECT_ROOT / ".runtime" / "sid"
+    ari_port: int = 8088
+    sip_port: int = 5060
+    rtp_start: int = 10000
+    rtp_end: int = 14999
+    web_port: int = 8080
+    trunk_host: str = "127.0.0.1"
+    trunk_port: int = 5070
+    database_url: str = ""
+    ari_app_name: str = "voxcast"
+    ari_user: str = "voxcast"
+    extra: dict = field(default_factory=dict)
+
+    # -- derived paths ---------------------------------------------------------------
+    @property
+    def state_dir(self) -> Path:
+        return self.runtime_dir / self.instance
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / "voxcast.sqlite3"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.db_path}"
+
+    @property
+    def ast_etc(self) -> str:
+        """Where the instance's Asterisk reads its configuration, as Asterisk sees it."""
+        return f"/etc/voxcast/{self.instance}"
+
+    @property
+    def ast_var(self) -> str:
+        """Instance data (sounds, recordings, spool) as Asterisk sees it."""
+        return f"/var/lib/voxcast/{self.instance}"
+
+    def host_path(self, ast_path: str) -> Path:
+        """A path inside Asterisk's filesystem, as our processes see it."""
+        return self.asterisk_root / ast_path.lstrip("/")
+
+    @property
+    def sounds_dir(self) -> Path:
+        return self.host_path(self.ast_var) / "sounds"
+
+    def sound_uri(self, name: str) -> str:
+        """ARI media URI of one of our sound files (absolute path, no extension)."""
+        return f"sound:{self.ast_var}/sounds/{name}"
+
+    @property
+    def ari_url(self) -> str:
+        return f"http://127.0.0.1:{self.ari_port}/ari"
+
+    @property
+    def ari_password_file(self) -> Path:
+        return self.state_dir / "ari-password"
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.state_dir / "web-secret-key"
+
+    def ari_password(self) -> str:
+        return read_or_create_secret(self.ari_password_file)
+
+
+def read_or_create_secret(path: Path) -> str:
+    """Secrets are generated on first use and live under .runtime/, never in git."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def system_asterisk() -> bool:
+    return shutil.which("asterisk") is not None and os.environ.get("VOXCAST_USE_CHROOT") != "1"
+
+
+def load(instance: str | None = None) -> Settings:
+    instance = instance or os.environ.get("VOXCAST_INSTANCE", "run")
+    test = instance == "test"
+    runtime = Path(os.environ.get("VOXCAST_RUNTIME", PROJECT_ROOT / ".runtime"))
+    root_env = os.environ.get("VOXCAST_ASTERISK_ROOT")
+    if root_env:
+        root = Path(root_env)
+    elif system_asterisk():
+        root = Path("/")
+    else:
+        root = runtime / "sid"
+    return Settings(
+        instance=instance,
+        runtime_dir=runtime,
+        asterisk_root=root,
+        ari_port=_int("VOXCAST_ARI_PORT", 18088 if test else 8088),
+        sip_port=_int("VOXCAST_SIP_PORT", 15060 if test else 5060),
+        rtp_start=_int("VOXCAST_RTP_START", 15000 if test else 10000),
+        rtp_end=_int("VOXCAST_RTP_END", 19999 if test else 14999),
+        web_port=_int("VOXCAST_WEB_PORT", 18080 if test else 8080),
+        trunk_host=os.environ.get("VOXCAST_TRUNK_HOST", "127.0.0.1"),
+        trunk_port=_int("VOXCAST_TRUNK_PORT", 15070 if test else 5070),
+        database_url=os.environ.get("DATABASE_URL", ""),
+    )
