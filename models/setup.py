@@ -13,18 +13,27 @@ def create_schema() -> None:
     database.create_tables(ALL_MODELS, safe=True)
 
 
-def bootstrap(admin_username: str = "admin", admin_password: str | None = None) -> str | None:
-    """Create what a new installation needs; returns the admin password only when it was created."""
+def bootstrap(admin_password: str | None = None,
+              master_password: str | None = None) -> dict[str, str]:
+    """Create what a new installation needs. Returns {username: password} for the accounts it
+    created just now (the provider admin and the master tenant's admin), so they are shown once."""
     create_schema()
+    created: dict[str, str] = {}
     with database.atomic():
         plan, _ = RatePlan.get_or_create(name="Default", defaults={"is_default": True})
-        Tenant.get_or_create(
+        master, _ = Tenant.get_or_create(
             slug="master",
             defaults={"name": "master", "rate_plan": plan, "channel_limit": 50},
         )
-        if User.select().where(User.role == "admin").exists():
-            return None
-        password = admin_password or secrets.token_urlsafe(12)
-        User.create(username=admin_username, password_hash=generate_password_hash(password),
-                    role="admin", first_name="Provider", last_name="Admin")
-        return password
+        if not User.select().where(User.role == "admin").exists():
+            password = admin_password or secrets.token_urlsafe(12)
+            User.create(username="admin", password_hash=generate_password_hash(password),
+                        role="admin", first_name="Provider", last_name="Admin")
+            created["admin"] = password
+        if not User.select().where(User.tenant == master, User.role == "tenant").exists():
+            password = master_password or secrets.token_urlsafe(12)
+            User.create(username="master", tenant=master, role="tenant",
+                        password_hash=generate_password_hash(password),
+                        first_name="Master", last_name="Tenant")
+            created["master"] = password
+    return created
