@@ -1,0 +1,116 @@
+"""Per-call handler objects and the router that hands each one its channel's events.
+
+Each call gets a queue and a task: its events are handled in order, while calls run
+concurrently and a slow REST round trip on one call never holds up the event socket.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .client import AriClient, AriError
+from .events import Event, handler_name
+
+log = logging.getLogger("voxcast.calls")
+
+
+@dataclass
+class ChannelCounter:
+    """Live channels by campaign, by tenant and in all, for the limits in pacing.free_slots."""
+    by_campaign: Counter = field(default_factory=Counter)
+    by_tenant: Counter = field(default_factory=Counter)
+    total: int = 0
+
+    def add(self, tenant_id: int, campaign_id: int | None = None) -> None:
+        self.by_tenant[tenant_id] += 1
+        if campaign_id is not None:
+            self.by_campaign[campaign_id] += 1
+        self.total += 1
+
+    def remove(self, tenant_id: int, campaign_id: int | None = None) -> None:
+        self.by_tenant[tenant_id] -= 1
+        if campaign_id is not None:
+            self.by_campaign[campaign_id] -= 1
+        self.total -= 1
+
+
+class CallHandler:
+    """Base of one call's handler. Subclasses define methods named after ARI events
+    (`stasis_start`, `playback_finished`, `channel_destroyed`...)."""
+
+    def __init__(self, ctx, channel_id: str):
+        self.ctx = ctx
+        self.channel_id = channel_id
+        self.done = False
+        self.created = asyncio.get_running_loop().time()
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._task: asyncio.Task | None = None
+
+    def enqueue(self, event: Event) -> None:
+        self._queue.put_nowait(event)
+        if self._task is None:
+            self._task = asyncio.create_task(self._drain(), name=f"call-{self.channel_id}")
+
+    async def _drain(self) -> None:
+        while not self.done:
+            event = await self._queue.get()
+            method = getattr(self, handler_name(event.type), None)
+            if method is None:
+                continue
+            try:
+                await method(event)
+            except Exception:  # a broken flow must not leave the caller in limbo
+                log.exception("%s failed on %s; hanging up", type(self).__name__, event.type)
+                await self.safe_hangup()
+        self.ctx.router.forget(self.channel_id)
+
+    async def safe_hangup(self) -> None:
+        try:
+            await self.ctx.ari.hangup(self.channel_id)
+        except AriError as exc:
+            log.warning("hangup of %s failed: %s", self.channel_id, exc)
+
+    def finish(self) -> None:
+        """Called once the call is over; later events for the channel are ignored."""
+        self.done = True
+        self.ctx.router.forget(self.channel_id)
+
+
+class Router:
+    def __init__(self):
+        self._handlers: dict[str, CallHandler] = {}
+        self._factories: dict[str, Callable[[object, Event], CallHandler]] = {}
+        self.ctx = None
+
+    def route_stasis(self, first_arg: str, factory: Callable[[object, Event], CallHandler]) -> None:
+        """Calls entering Stasis from dialplan with `Stasis(app,<first_arg>,...)` get a new handler."""
+        self._factories[first_arg] = factory
+
+    def register(self, handler: CallHandler) -> None:
+        self._handlers[handler.channel_id] = handler
+
+    def forget(self, channel_id: str) -> None:
+        self._handlers.pop(channel_id, None)
+
+    def handlers(self) -> list[CallHandler]:
+        return list(self._handlers.values())
+
+    def dispatch(self, event: Event) -> None:
+        channel_id = event.routing_channel_id
+        if not channel_id:
+            return
+        handler = self._handlers.get(channel_id)
+        if handler is None and event.type == "StasisStart":
+            factory = self._factories.get(event.args[0] if event.args else "")
+            if factory is None:
+                log.warning("channel %s entered Stasis with unknown args %s; hanging up",
+                            channel_id, event.args)
+                asyncio.create_task(self.ctx.ari.hangup(channel_id))
+                return
+            handler = factory(self.ctx, event)
+            self.register(handler)
+        if handler is not None:
+            handler.enqueue(event)

@@ -1,0 +1,18 @@
+"""Q.850 hangup causes to the dispositions tenants see on CDRs."""
+from __future__ import annotations
+
+BUSY_CAUSES = {17}
+NO_ANSWER_CAUSES = {18, 19, 16}  # 16 before answer: the originate timed out / was cancelled
+CONGESTION_CAUSES = {34, 38, 41, 42, 44, 47}
+
+
+def disposition(answered: bool, cause: int) -> str:
+    if answered:
+        return "ANSWERED"
+    if cause in BUSY_CAUSES:
+        return "BUSY"
+    if cause in NO_ANSWER_CAUSES:
+        return "NO ANSWER"
+    if cause in CONGESTION_CAUSES:
+        return "CONGESTION"
+    return "FAILED"

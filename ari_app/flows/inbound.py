@@ -1,0 +1,65 @@
+"""Inbound DID call: find the tenant that owns the DID, answer, play its greeting, hang up.
+
+An unassigned DID is refused before answer (SIP 404), a tenant at its channel limit gets
+busy, so neither is billed or leaves a half-open CDR.
+"""
+from __future__ import annotations
+
+import logging
+
+from models.entities import utcnow
+from voxcast import sounds
+
+from .. import store
+from ..calls import CallHandler
+from ..events import Event
+
+log = logging.getLogger("voxcast.flows.inbound")
+
+
+class InboundCall(CallHandler):
+    def __init__(self, ctx, event: Event):
+        super().__init__(ctx, event.channel_id)
+        self.did = event.args[1] if len(event.args) > 1 else event.exten
+        self.caller = event.caller_number
+        self.route: store.DidRoute | None = None
+        self.call_id: int | None = None
+        self.answered_at = None
+        self.playback_id = f"{event.channel_id}-greeting"
+
+    async def stasis_start(self, event: Event) -> None:
+        route = await self.ctx.store.run(store.find_did, self.did)
+        if route is None or route.tenant_status != "active":
+            log.info("inbound call to unassigned DID %s refused", self.did)
+            self.finish()
+            await self.ctx.ari.hangup(self.channel_id, reason="unallocated")
+            return
+        self.route = route
+        if self.ctx.channels.by_tenant[route.tenant_id] >= route.tenant_channel_limit:
+            log.info("tenant %s at its channel limit; inbound call to %s refused busy",
+                     route.tenant_id, self.did)
+            self.finish()
+            await self.ctx.ari.hangup(self.channel_id, reason="busy")
+            return
+        self.ctx.channels.add(route.tenant_id)
+        self.call_id = await self.ctx.store.run(store.open_inbound, route.tenant_id, route.number,
+                                                self.caller, self.channel_id)
+        await self.ctx.ari.answer(self.channel_id)
+        self.answered_at = utcnow()
+        name = route.greeting_file or await sounds.tts_async(route.greeting_text,
+                                                             self.ctx.settings.sounds_dir)
+        await self.ctx.ari.play(self.channel_id, self.ctx.settings.sound_uri(name),
+                                playback_id=self.playback_id)
+
+    async def playback_finished(self, event: Event) -> None:
+        if event.playback_id == self.playback_id:
+            await self.ctx.ari.hangup(self.channel_id)
+
+    async def channel_destroyed(self, event: Event) -> None:
+        if self.done:
+            return
+        self.finish()
+        if self.call_id is not None:
+            self.ctx.channels.remove(self.route.tenant_id)
+            await self.ctx.store.run(store.finish_call, self.call_id, self.answered_at, utcnow(),
+                                     event.cause, event.cause_txt)

@@ -1,0 +1,122 @@
+"""Wiring of the Stasis app: ARI client, router, flows, dialer, status heartbeat."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from models import create_schema, init_database
+from models.entities import utcnow
+from voxcast.config import Settings
+
+from . import store
+from .calls import CallHandler, ChannelCounter, Router
+from .client import AriClient, AriError
+from .context import AppContext
+from .dialer import Dialer
+from .events import Event
+from .flows.inbound import InboundCall
+
+log = logging.getLogger("voxcast.app")
+
+
+class OrphanCall(CallHandler):
+    """A call an earlier run of the app placed and lost track of: hang it up, close its CDR."""
+
+    def __init__(self, ctx, call_id: int, channel_id: str, answered_at):
+        super().__init__(ctx, channel_id)
+        self.call_id = call_id
+        self.answered_at = answered_at
+
+    async def channel_destroyed(self, event: Event) -> None:
+        self.finish()
+        await self.ctx.store.run(store.finish_call, self.call_id, self.answered_at, utcnow(),
+                                 event.cause, event.cause_txt or "ended while voxcast restarted")
+
+
+def build(settings: Settings) -> AppContext:
+    init_database(settings.db_url)
+    create_schema()
+    ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password(),
+                    settings.ari_app_name)
+    router = Router()
+    ctx = AppContext(settings, ari, store.Store(), router, ChannelCounter())
+    router.ctx = ctx
+    router.route_stasis("inbound", InboundCall)
+    return ctx
+
+
+async def reconcile(ctx: AppContext, orphans: list) -> None:
+    """After (re)connecting: close CDRs whose channels vanished meanwhile. `orphans` are CDRs an
+    earlier run of the app left open: those still up are hung up, the others closed now."""
+    try:
+        live = {c["id"] for c in await ctx.ari.get("/channels")}
+    except AriError as exc:
+        log.warning("cannot list channels: %s", exc)
+        return
+    now = asyncio.get_running_loop().time()
+    for handler in ctx.router.handlers():
+        if now - handler.created < 5:  # may have been originated after the listing
+            continue
+        if handler.channel_id not in live and hasattr(handler, "channel_destroyed"):
+            handler.enqueue(Event(type="ChannelDestroyed", channel_id=handler.channel_id,
+                                  cause_txt="channel lost while ARI was disconnected"))
+    while orphans:
+        call_id, channel_id, answered_at = orphans.pop()
+        if channel_id in live:
+            orphan = OrphanCall(ctx, call_id, channel_id, answered_at)
+            ctx.router.register(orphan)
+            await ctx.ari.subscribe(f"channel:{channel_id}")
+            await orphan.safe_hangup()
+        else:
+            await ctx.store.run(store.finish_call, call_id, answered_at, utcnow(), 0,
+                                "channel gone while voxcast was not running")
+
+
+async def heartbeat(ctx: AppContext) -> None:
+    while True:
+        state = "connected" if ctx.ari.connected.is_set() else "down"
+        try:
+            await ctx.store.run(store.set_status, "ari", state)
+        except Exception:
+            log.exception("heartbeat write failed")
+        await asyncio.sleep(3)
+
+
+async def amain(settings: Settings) -> None:
+    ctx = build(settings)
+    orphans = await ctx.store.run(store.open_calls)  # before the dialer opens new ones
+    recovered = asyncio.Event()
+
+    async def on_state(up: bool) -> None:
+        await ctx.store.run(store.set_status, "ari", "connected" if up else "down")
+        if up:
+            await reconcile(ctx, orphans)
+            recovered.set()
+
+    async def dial_when_recovered() -> None:
+        await recovered.wait()
+        await Dialer(ctx).run()
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [
+        asyncio.create_task(ctx.ari.run_events(ctx.router.dispatch, on_state), name="ari-events"),
+        asyncio.create_task(dial_when_recovered(), name="dialer"),
+        asyncio.create_task(heartbeat(ctx), name="heartbeat"),
+    ]
+    log.info("voxcast Stasis app '%s' started (ARI %s)", settings.ari_app_name, settings.ari_url)
+    await stop.wait()
+    log.info("stopping")
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await ctx.store.run(store.set_status, "ari", "down")
+    await ctx.ari.close()
+    ctx.store.close()
+
+
+def run(settings: Settings) -> None:
+    asyncio.run(amain(settings))

@@ -1,0 +1,207 @@
+"""`voxcast` command line: run / stop / status the whole system, initdb, and the Asterisk runtime."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import asterisk, config
+
+log = logging.getLogger("voxcast")
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def cmd_initdb(settings: config.Settings, args) -> int:
+    from models import bootstrap, init_database
+    init_database(settings.db_url)
+    created = bootstrap()
+    if created:
+        print("Created accounts (shown once, keep them safe):")
+        for user, password in created.items():
+            print(f"  {user:8s} password: {password}")
+    else:
+        print("Database already initialised; no account created.")
+    return 0
+
+
+def cmd_asterisk(settings: config.Settings, args) -> int:
+    action = args.action
+    if action == "provision":
+        asterisk.provision(settings)
+        asterisk.render(settings)
+        print(f"Asterisk runtime ready ({settings.asterisk_root})")
+    elif action == "render":
+        print(f"rendered into {asterisk.render(settings)}")
+    elif action == "start":
+        asterisk.provision(settings)
+        asterisk.start(settings)
+        print(f"Asterisk up: ARI on 127.0.0.1:{settings.ari_port}, SIP on 127.0.0.1:{settings.sip_port}")
+    elif action == "stop":
+        asterisk.stop(settings)
+        print("Asterisk stopped")
+    elif action == "cli":
+        print(asterisk.cli(settings, " ".join(args.command)), end="")
+    return 0
+
+
+def cmd_ari_app(settings: config.Settings, args) -> int:
+    from ari_app.main import run
+    run(settings)
+    return 0
+
+
+def cmd_web(settings: config.Settings, args) -> int:
+    from webui.serve import serve
+    serve(settings)
+    return 0
+
+
+def _pidfile(settings: config.Settings) -> Path:
+    return settings.state_dir / "voxcast.pid"
+
+
+def cmd_run(settings: config.Settings, args) -> int:
+    """Asterisk, the Stasis app and the web UI, until Ctrl-C or `voxcast stop`."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    asterisk.provision(settings)
+    asterisk.start(settings)
+    cmd_initdb(settings, args)
+    _pidfile(settings).write_text(str(os.getpid()))
+    exe = [sys.executable, "-m", "voxcast.cli", "--instance", settings.instance]
+    children = [
+        subprocess.Popen([*exe, "ari-app"]),
+        subprocess.Popen([*exe, "web"]),
+    ]
+    print(f"voxcast is running: web UI http://127.0.0.1:{settings.web_port}/ , "
+          f"SIP trunk 127.0.0.1:{settings.sip_port} -> PSTN at {settings.trunk_host}:{settings.trunk_port}. "
+          f"Ctrl-C or `voxcast stop` to stop.", flush=True)
+    stopping = False
+
+    def _stop(*_):
+        nonlocal stopping
+        stopping = True
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        while not stopping:
+            for child in children:
+                if child.poll() is not None:
+                    log.error("%s exited with %s; stopping", child.args[-1], child.returncode)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if not args.keep_asterisk:
+            asterisk.stop(settings)
+        _pidfile(settings).unlink(missing_ok=True)
+    return 0
+
+
+def cmd_stop(settings: config.Settings, args) -> int:
+    pidfile = _pidfile(settings)
+    if pidfile.exists():
+        pid = int(pidfile.read_text())
+        try:
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(100):
+                os.kill(pid, 0)
+                time.sleep(0.2)
+        except ProcessLookupError:
+            pass
+        print("voxcast stopped")
+    else:
+        asterisk.stop(settings)
+        print("voxcast was not running; Asterisk stopped")
+    return 0
+
+
+def cmd_status(settings: config.Settings, args) -> int:
+    info = asterisk.ari_info(settings)
+    pidfile = _pidfile(settings)
+    running = False
+    if pidfile.exists():
+        try:
+            os.kill(int(pidfile.read_text()), 0)
+            running = True
+        except (ProcessLookupError, ValueError):
+            pass
+    print(f"voxcast ({settings.instance}): {'running' if running else 'not running'}")
+    print(f"asterisk: {'up, ' + info['system']['version'] if info else 'down'}")
+    print(f"web UI: http://127.0.0.1:{settings.web_port}/")
+    try:
+        from models import SystemStatus, init_database
+        init_database(settings.db_url)
+        row = SystemStatus.get_or_none(SystemStatus.key == "ari")
+        print(f"stasis app: {row.value + ' (as of ' + str(row.updated_at) + ' UTC)' if row else 'never started'}")
+    except Exception as exc:  # no database yet
+        print(f"stasis app: unknown ({exc})")
+    return 0 if (running and info) else 1
+
+
+def cmd_did(settings: config.Settings, args) -> int:
+    """Put a DID in the pool and assign it to a tenant (the admin UI does the same)."""
+    from models import Did, Tenant, init_database
+    init_database(settings.db_url)
+    tenant = Tenant.get_or_none(Tenant.slug == args.tenant)
+    if tenant is None:
+        print(f"no tenant '{args.tenant}'", file=sys.stderr)
+        return 2
+    did, _ = Did.get_or_create(number=args.number)
+    did.tenant = tenant
+    if args.greeting:
+        did.greeting_text = args.greeting
+    did.save()
+    print(f"DID {did.number} -> tenant {tenant.slug}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="voxcast")
+    parser.add_argument("--instance", default=None, help="'run' (default) or 'test'")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("run", help="start Asterisk, the Stasis app and the web UI")
+    p.add_argument("--keep-asterisk", action="store_true", help="leave Asterisk up on exit")
+    p.set_defaults(func=cmd_run)
+    sub.add_parser("stop", help="stop a running `voxcast run`").set_defaults(func=cmd_stop)
+    sub.add_parser("status", help="what is up").set_defaults(func=cmd_status)
+    sub.add_parser("initdb", help="create tables, the admin and the master tenant").set_defaults(func=cmd_initdb)
+    p = sub.add_parser("asterisk", help="the Asterisk runtime")
+    p.add_argument("action", choices=["provision", "render", "start", "stop", "cli"])
+    p.add_argument("command", nargs="*", help="for cli: the Asterisk CLI command")
+    p.set_defaults(func=cmd_asterisk)
+    sub.add_parser("ari-app", help="run the Stasis app in the foreground").set_defaults(func=cmd_ari_app)
+    sub.add_parser("web", help="run the web UI in the foreground").set_defaults(func=cmd_web)
+    p = sub.add_parser("did", help="assign a DID to a tenant")
+    p.add_argument("number")
+    p.add_argument("--tenant", default="master")
+    p.add_argument("--greeting", default="")
+    p.set_defaults(func=cmd_did)
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    settings = config.load(args.instance)
+    try:
+        return args.func(settings, args)
+    except asterisk.AsteriskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
