@@ -6,13 +6,15 @@ NO_ANSWER_CAUSES = {18, 19, 16}  # 16 before answer: the originate timed out / w
 CONGESTION_CAUSES = {34, 38, 41, 42, 44, 47}
 
 
-def disposition(answered: bool, cause: int) -> str:
+def disposition(answered: bool, cause: int, rang: bool = True) -> str:
+    """`rang`: the far end sent ringing. A timeout without it means the trunk never answered
+    our INVITE at all, which is a failure of the route, not a contact who did not pick up."""
     if answered:
         return "ANSWERED"
     if cause in BUSY_CAUSES:
         return "BUSY"
     if cause in NO_ANSWER_CAUSES:
-        return "NO ANSWER"
+        return "NO ANSWER" if rang else "FAILED"
     if cause in CONGESTION_CAUSES:
         return "CONGESTION"
     return "FAILED"

@@ -106,13 +106,15 @@ def claim_due(campaign_id: int, limit: int, now: dt.datetime | None = None) -> l
 
 
 def finish_call(call_id: int, answered_at: dt.datetime | None, ended_at: dt.datetime,
-                cause: int, cause_txt: str) -> str | None:
+                cause: int, cause_txt: str, rang: bool = True) -> str | None:
     """Close a CDR and move its contact on. Idempotent: a CDR is closed once, never twice."""
     with database.atomic():
         call = Call.get_or_none(Call.id == call_id)
         if call is None or call.ended_at is not None:
             return None
-        disp = disposition(answered_at is not None, cause)
+        disp = disposition(answered_at is not None, cause, rang)
+        if not rang and disp == "FAILED" and cause in (16, 18, 19):
+            cause_txt = "no response from the trunk"
         duration = max(0, round((ended_at - call.started_at).total_seconds()))
         billsec = max(0, round((ended_at - answered_at).total_seconds())) if answered_at else 0
         (Call.update(answered_at=answered_at, ended_at=ended_at, duration=duration,

@@ -19,6 +19,7 @@ class VoiceMessageCall(CallHandler):
         self.claim = claim
         self.plan = plan
         self.answered_at = None
+        self.rang = False
         self.playback_id = f"{claim.channel_id}-msg"
 
     def endpoint(self) -> str:
@@ -33,9 +34,15 @@ class VoiceMessageCall(CallHandler):
                                          timeout=self.plan.dial_timeout)
         except AriError as exc:
             log.warning("originate to %s failed: %s", self.claim.phone, exc)
+            self.rang = True  # refused outright: the cause text says why
             await self._close(0, f"originate failed: {exc.message}"[:250])
 
+    async def channel_state_change(self, event: Event) -> None:
+        if event.channel_state in ("Ringing", "Ring", "Up"):
+            self.rang = True
+
     async def stasis_start(self, event: Event) -> None:
+        self.rang = True
         self.answered_at = utcnow()
         sound = self.ctx.settings.sound_uri(self.plan.message_file)
         await self.ctx.ari.play(self.channel_id, sound, playback_id=self.playback_id)
@@ -53,4 +60,4 @@ class VoiceMessageCall(CallHandler):
         self.finish()
         self.ctx.channels.remove(self.claim.tenant_id, self.claim.campaign_id)
         await self.ctx.store.run(store.finish_call, self.claim.call_id, self.answered_at,
-                                 utcnow(), cause, cause_txt)
+                                 utcnow(), cause, cause_txt, self.rang)

@@ -1,0 +1,53 @@
+# voxcast: `make run` brings the whole system up, `make test` runs the suite. Both install
+# what they need (Debian packages, a virtualenv, the Asterisk runtime) and are safe to re-run.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTHON ?= python3
+RUN_PACKAGES := debootstrap espeak-ng sox python3-venv
+TEST_PACKAGES := $(RUN_PACKAGES) sip-tester
+STAMP := .runtime/stamps
+
+.PHONY: run stop status test unit integration deps test-deps venv asterisk-runtime \
+        bench-inbound clean-runtime
+
+run: deps venv
+	$(VENV)/bin/voxcast asterisk provision
+	$(VENV)/bin/voxcast run
+
+stop:
+	$(VENV)/bin/voxcast stop
+
+status:
+	$(VENV)/bin/voxcast status
+
+test: test-deps venv
+	VOXCAST_INSTANCE=test $(VENV)/bin/voxcast asterisk provision
+	$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+unit: venv
+	$(PY) -m pytest -ra tests/unit $(PYTEST_ARGS)
+
+bench-inbound: test-deps venv
+	VOXCAST_INSTANCE=test $(VENV)/bin/voxcast asterisk provision
+	$(PY) bench/inbound_cps.py
+
+deps:
+	@bash scripts/apt-install.sh $(RUN_PACKAGES)
+
+test-deps:
+	@bash scripts/apt-install.sh $(TEST_PACKAGES)
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+clean-runtime:
+	-$(VENV)/bin/voxcast stop
+	-VOXCAST_INSTANCE=test $(VENV)/bin/voxcast asterisk stop
+	rm -rf .runtime/run .runtime/test
