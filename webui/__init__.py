@@ -1,0 +1,74 @@
+"""The voxcast web UI: a Flask app factory with one blueprint per area."""
+from __future__ import annotations
+
+from flask import Flask, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+import models
+from models.tenancy import TenantScopeError
+from voxcast import config
+
+csrf = CSRFProtect()
+
+
+def create_app(settings: config.Settings | None = None, test_config: dict | None = None) -> Flask:
+    settings = settings or config.load()
+    app = Flask(__name__)
+    app.config.from_mapping(
+        SECRET_KEY=config.read_or_create_secret(settings.secret_key_file),
+        VOXCAST_SETTINGS=settings,
+        DATABASE_URL=settings.db_url,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,  # audio uploads and contact CSVs
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    models.init_database(app.config["DATABASE_URL"])
+    models.create_schema()
+    models.database.close()
+
+    from . import db
+    db.init_app(app)
+    csrf.init_app(app)
+
+    from . import admin, auth, campaigns, cdrs, contacts, status
+    auth.login_manager.init_app(app)
+    for bp in (auth.bp, campaigns.bp, contacts.bp, cdrs.bp, admin.bp, status.bp):
+        app.register_blueprint(bp)
+
+    @app.errorhandler(TenantScopeError)
+    def not_yours(exc):
+        return render_template("error.html", code=404, message="Not found."), 404
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(exc):
+        return render_template(
+            "error.html", code=400,
+            message="The form expired or was not sent by this site; reload the page and try again.",
+        ), 400
+
+    @app.errorhandler(403)
+    def forbidden(exc):
+        return render_template("error.html", code=403,
+                               message="You do not have access to this page."), 403
+
+    @app.errorhandler(404)
+    def not_found(exc):
+        return render_template("error.html", code=404, message="Not found."), 404
+
+    @app.route("/")
+    @login_required
+    def index():
+        if current_user.is_admin:
+            return redirect(url_for("admin.tenants"))
+        if current_user.role in auth.CAMPAIGN_ROLES:
+            return redirect(url_for("campaigns.index"))
+        return render_template("home.html")
+
+    return app

@@ -1,0 +1,149 @@
+"""Login, logout, the session user and the role decorators every other blueprint uses."""
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from werkzeug.security import check_password_hash
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from models import User
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in."
+login_manager.login_message_category = "info"
+
+TENANT_ROLES = ("tenant", "supervisor", "user", "agent")
+# Roles that run campaigns and keep contacts; agents get their own console later.
+CAMPAIGN_ROLES = ("tenant", "supervisor", "user")
+
+
+class SessionUser(UserMixin):
+    """What the session knows of the logged-in user; rebuilt from the database each request,
+    so disabling a user or suspending a tenant takes effect on the next click."""
+
+    def __init__(self, row: User):
+        self.id = row.id
+        self.username = row.username
+        self.role = row.role
+        self.tenant_id = row.tenant_id
+        self.display_name = f"{row.first_name} {row.last_name}".strip() or row.username
+        self.tenant_name = row.tenant.name if row.tenant_id else ""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin" and self.tenant_id is None
+
+    @property
+    def can_run_campaigns(self) -> bool:
+        return self.tenant_id is not None and self.role in CAMPAIGN_ROLES
+
+
+def refusal(row: User) -> str | None:
+    """Why this (correctly authenticated) user may not use the UI, or None."""
+    if not row.active:
+        return "This account is disabled. Ask your administrator to enable it."
+    if row.tenant_id is not None and row.tenant.status != "active":
+        return "Your organisation's account is suspended. Please contact your provider."
+    if row.tenant_id is None and row.role != "admin":
+        return "This account has no organisation. Ask your provider to fix it."
+    return None
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    row = User.get_or_none(User.id == int(user_id))
+    if row is None or refusal(row):
+        return None
+    return SessionUser(row)
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    if request.path.endswith(".json"):
+        return jsonify(error="login required"), 401
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def current_tenant_id() -> int:
+    """The logged-in user's tenant. Aborts with 403 for users without one (the provider
+    admin), because models.tenancy.scoped(..., None) would mean "every tenant"."""
+    tenant_id = getattr(current_user, "tenant_id", None)
+    if tenant_id is None:
+        abort(403)
+    return tenant_id
+
+
+def admin_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def tenant_required(view=None, *, roles: tuple[str, ...] = CAMPAIGN_ROLES):
+    """Logged in as a user of a tenant with one of `roles`. Use bare or with roles=..."""
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.tenant_id is None or current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorate(view) if view is not None else decorate
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=150)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=500)])
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths, so ?next= cannot send the user elsewhere."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("index"))
+    form = LoginForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        row = User.get_or_none(User.username == form.username.data.strip())
+        if row is None or not check_password_hash(row.password_hash, form.password.data):
+            error, status = "Invalid username or password.", 401
+        elif (reason := refusal(row)) is not None:
+            error, status = reason, 403
+        else:
+            login_user(SessionUser(row))
+            return redirect(_safe_next(request.args.get("next")) or url_for("index"))
+    elif form.is_submitted():
+        status = 400
+    return render_template("login.html", form=form, error=error), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))

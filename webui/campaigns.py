@@ -1,0 +1,186 @@
+"""Tenant campaigns: list with live progress, create/edit, detail, start/pause/stop."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from flask import (Blueprint, current_app, flash, redirect, render_template, request, url_for)
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
+
+from models import Campaign, ContactGroup, Tenant, database
+from models.tenancy import get_scoped, scoped
+from voxcast import campaign_service
+from voxcast.campaign_service import CampaignError
+
+from .auth import current_tenant_id, tenant_required
+from .status import ari_state
+
+bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+
+EDITABLE = ("name", "caller_id", "channel_limit", "dial_timeout", "retry_busy",
+            "retry_noanswer", "retry_failed", "retry_interval")
+
+
+class CampaignForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    group = SelectField("Contact group", coerce=int, validators=[DataRequired(
+        message="Choose a contact group (create one under Contacts first).")])
+    message_audio = FileField("Message audio file")
+    message_text = TextAreaField("…or text to speak", validators=[Length(max=2000)])
+    caller_id = StringField("Caller ID", validators=[
+        Optional(), Regexp(r"^\+?[0-9]{2,20}$", message="Digits only, optionally starting with +.")])
+    channel_limit = IntegerField("Channels", default=5)
+    dial_timeout = IntegerField("Ring for (seconds)", default=30,
+                                validators=[NumberRange(5, 120)])
+    retry_busy = IntegerField("Retries when busy", default=2, validators=[NumberRange(0, 10)])
+    retry_noanswer = IntegerField("Retries on no answer", default=2,
+                                  validators=[NumberRange(0, 10)])
+    retry_failed = IntegerField("Retries when failed", default=0, validators=[NumberRange(0, 10)])
+    retry_interval = IntegerField("Seconds between retries", default=300,
+                                  validators=[NumberRange(30, 86400)])
+
+
+def _settings():
+    return current_app.config["VOXCAST_SETTINGS"]
+
+
+def _form(tenant: Tenant, campaign: Campaign | None = None) -> CampaignForm:
+    form = CampaignForm(obj=campaign) if campaign else CampaignForm()
+    groups = scoped(ContactGroup, tenant.id).order_by(ContactGroup.name)
+    form.group.choices = [(0, "— choose —")] + [(g.id, g.name) for g in groups]
+    if campaign is not None and request.method == "GET":
+        form.group.data = campaign.group_id or 0
+    limit = max(tenant.channel_limit, 1)
+    form.channel_limit.validators = [NumberRange(1, limit, message=f"Between 1 and {limit}.")]
+    form.channel_limit.description = f"Your account allows up to {limit}."
+    return form
+
+
+def _save_upload(storage) -> Path | None:
+    if storage is None or not getattr(storage, "filename", ""):
+        return None
+    fd, name = tempfile.mkstemp(prefix="voxcast-upload-", suffix=Path(storage.filename).suffix[:10])
+    os.close(fd)
+    storage.save(name)
+    return Path(name)
+
+
+def _apply_message(campaign: Campaign, form: CampaignForm) -> None:
+    """Upload wins over text; text is spoken when new or changed; otherwise keep the message."""
+    upload = _save_upload(form.message_audio.data)
+    try:
+        text = (form.message_text.data or "").strip()
+        if upload is not None:
+            campaign_service.save_message(campaign, _settings(), upload_path=upload)
+        elif text and (text != campaign.message_text or not campaign.message_file):
+            campaign_service.save_message(campaign, _settings(), text=text)
+    finally:
+        if upload is not None:
+            upload.unlink(missing_ok=True)
+
+
+@bp.route("/")
+@tenant_required
+def index():
+    tid = current_tenant_id()
+    campaigns = list(scoped(Campaign, tid).order_by(Campaign.created_at.desc(), Campaign.id.desc()))
+    return render_template("campaigns/list.html", campaigns=campaigns,
+                           progress=campaign_service.progress_many(campaigns),
+                           tenant=Tenant.get_by_id(tid), ari=ari_state())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@tenant_required
+def create():
+    tenant = Tenant.get_by_id(current_tenant_id())
+    form = _form(tenant)
+    error = None
+    if form.validate_on_submit():
+        group = get_scoped(ContactGroup, tenant.id, form.group.data)
+        with database.atomic():
+            campaign = Campaign(tenant=tenant, group=group)
+            for name in EDITABLE:
+                setattr(campaign, name, getattr(form, name).data)
+            campaign.caller_id = campaign.caller_id or ""
+            campaign.save()
+        try:
+            _apply_message(campaign, form)
+        except CampaignError as exc:
+            campaign.delete_instance()  # nothing saved when the message cannot be made
+            error = str(exc)
+        else:
+            flash(f"Campaign '{campaign.name}' created.", "success")
+            return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
+    return render_template("campaigns/form.html", form=form, campaign=None, error=error), \
+        (400 if form.is_submitted() else 200)
+
+
+@bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
+@tenant_required
+def edit(campaign_id: int):
+    tenant = Tenant.get_by_id(current_tenant_id())
+    campaign = get_scoped(Campaign, tenant.id, campaign_id)
+    form = _form(tenant, campaign)
+    error = None
+    if form.validate_on_submit():
+        group = get_scoped(ContactGroup, tenant.id, form.group.data)
+        try:
+            _apply_message(campaign, form)
+        except CampaignError as exc:
+            error = str(exc)
+        else:
+            for name in EDITABLE:
+                setattr(campaign, name, getattr(form, name).data)
+            campaign.caller_id = campaign.caller_id or ""
+            campaign.group = group
+            campaign.save(only=[getattr(Campaign, n) for n in EDITABLE] + [Campaign.group])
+            flash("Campaign saved.", "success")
+            return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
+    return render_template("campaigns/form.html", form=form, campaign=campaign, error=error), \
+        (400 if form.is_submitted() else 200)
+
+
+@bp.route("/<int:campaign_id>")
+@tenant_required
+def detail(campaign_id: int):
+    campaign = get_scoped(Campaign, current_tenant_id(), campaign_id)
+    return render_template("campaigns/detail.html", campaign=campaign,
+                           p=campaign_service.progress(campaign), ari=ari_state())
+
+
+def _action(campaign_id: int, action: str, done: str):
+    campaign = get_scoped(Campaign, current_tenant_id(), campaign_id)
+    try:
+        if action == "start":
+            campaign_service.start(campaign, _settings())
+        else:
+            getattr(campaign_service, action)(campaign)
+    except CampaignError as exc:
+        current_app.logger.warning("campaign %s %s refused: %s", campaign.id, action, exc)
+        flash(str(exc), "error")
+    else:
+        flash(f"Campaign '{campaign.name}' {done}.", "success")
+    return redirect(request.form.get("back") == "list" and url_for("campaigns.index")
+                    or url_for("campaigns.detail", campaign_id=campaign.id))
+
+
+@bp.route("/<int:campaign_id>/start", methods=["POST"])
+@tenant_required
+def start(campaign_id: int):
+    return _action(campaign_id, "start", "started")
+
+
+@bp.route("/<int:campaign_id>/pause", methods=["POST"])
+@tenant_required
+def pause(campaign_id: int):
+    return _action(campaign_id, "pause", "paused")
+
+
+@bp.route("/<int:campaign_id>/stop", methods=["POST"])
+@tenant_required
+def stop(campaign_id: int):
+    return _action(campaign_id, "stop", "stopped")

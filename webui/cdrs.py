@@ -1,0 +1,28 @@
+"""The tenant's call detail records, newest first."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from models import Call, Campaign
+from models.tenancy import get_scoped, scoped
+
+from .auth import current_tenant_id, tenant_required
+from .paging import Page
+
+bp = Blueprint("cdrs", __name__, url_prefix="/cdrs")
+PER_PAGE = 50
+
+
+@bp.route("/")
+@tenant_required
+def index():
+    tid = current_tenant_id()
+    campaigns = list(scoped(Campaign, tid).order_by(Campaign.name))
+    query = scoped(Call, tid).order_by(Call.started_at.desc(), Call.id.desc())
+    selected = request.args.get("campaign", type=int)
+    if selected:
+        get_scoped(Campaign, tid, selected)  # another tenant's campaign id: 404
+        query = query.where(Call.campaign == selected)
+    return render_template("cdrs.html", page=Page.from_request(query, PER_PAGE),
+                           campaigns=campaigns, names={c.id: c.name for c in campaigns},
+                           selected=selected)

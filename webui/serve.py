@@ -1,0 +1,14 @@
+"""Serve the web UI with waitress on localhost."""
+from __future__ import annotations
+
+from waitress import serve as waitress_serve
+
+from voxcast.config import Settings
+
+from . import create_app
+
+
+def serve(settings: Settings) -> None:
+    app = create_app(settings)
+    print(f"voxcast web UI: http://127.0.0.1:{settings.web_port}/", flush=True)
+    waitress_serve(app, host="127.0.0.1", port=settings.web_port, threads=8)
