@@ -57,6 +57,9 @@ def _form(tenant: Tenant, campaign: Campaign | None = None) -> CampaignForm:
     limit = max(tenant.channel_limit, 1)
     form.channel_limit.validators = [NumberRange(1, limit, message=f"Between 1 and {limit}.")]
     form.channel_limit.description = f"Your account allows up to {limit}."
+    form.channel_limit.render_kw = {"max": limit}
+    if campaign is None and request.method == "GET":
+        form.channel_limit.data = min(form.channel_limit.data or 5, limit)
     return form
 
 
@@ -164,8 +167,9 @@ def _action(campaign_id: int, action: str, done: str):
         flash(str(exc), "error")
     else:
         flash(f"Campaign '{campaign.name}' {done}.", "success")
-    return redirect(request.form.get("back") == "list" and url_for("campaigns.index")
-                    or url_for("campaigns.detail", campaign_id=campaign.id))
+    if request.form.get("back") == "list":
+        return redirect(url_for("campaigns.index"))
+    return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
 
 
 @bp.route("/<int:campaign_id>/start", methods=["POST"])

@@ -1,7 +1,7 @@
 """Contact groups, single contacts and CSV import."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from peewee import JOIN, IntegrityError, fn
