@@ -25,6 +25,7 @@ class InboundCall(CallHandler):
         self.route: store.DidRoute | None = None
         self.call_id: int | None = None
         self.answered_at = None
+        self.hangup_cause, self.hangup_cause_txt = 16, "Normal Clearing"
         self.playback_id = f"{event.channel_id}-greeting"
 
     async def stasis_start(self, event: Event) -> None:
@@ -55,11 +56,22 @@ class InboundCall(CallHandler):
         if event.playback_id == self.playback_id:
             await self.ctx.ari.hangup(self.channel_id)
 
+    async def channel_hangup_request(self, event: Event) -> None:
+        if event.cause:
+            self.hangup_cause, self.hangup_cause_txt = event.cause, event.cause_txt
+
+    async def stasis_end(self, event: Event) -> None:
+        """A dialplan channel's events stop at StasisEnd, so the CDR is closed here."""
+        await self._close(self.hangup_cause, self.hangup_cause_txt)
+
     async def channel_destroyed(self, event: Event) -> None:
+        await self._close(event.cause, event.cause_txt)
+
+    async def _close(self, cause: int, cause_txt: str) -> None:
         if self.done:
             return
         self.finish()
         if self.call_id is not None:
             self.ctx.channels.remove(self.route.tenant_id)
             await self.ctx.store.run(store.finish_call, self.call_id, self.answered_at, utcnow(),
-                                     event.cause, event.cause_txt)
+                                     cause, cause_txt)
