@@ -1,0 +1,129 @@
+"""Inbound calls per second: our Stasis app against plain dialplan, on the same Asterisk.
+
+A sipp UAC calls at rising rates; each call is answered, hears a 2 s prompt and is hung up by
+us. Once through a DID owned by a tenant (the Stasis app: DID lookup, CDR, answer, play, hang
+up) and once through the `bench-dialplan` extension (Answer, Playback, Hangup). For each, the
+highest rate with under 1 % failed calls is printed, then `ratio: X.XX` (Stasis / dialplan).
+
+Runs on its own instance ("bench": own ports, database and Asterisk config), so it can run
+beside `make run` and `make test`. Usage: python bench/inbound_cps.py [--seconds 10] [--rates ...]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("VOXCAST_INSTANCE", "bench")
+for key, value in {"VOXCAST_ARI_PORT": "28088", "VOXCAST_SIP_PORT": "25060",
+                   "VOXCAST_RTP_START": "20000", "VOXCAST_RTP_END": "29999",
+                   "VOXCAST_TRUNK_PORT": "25070", "VOXCAST_WEB_PORT": "28080"}.items():
+    os.environ.setdefault(key, value)
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from models import Did, SystemStatus, Tenant, bootstrap, init_database  # noqa: E402
+from voxcast import asterisk, config  # noqa: E402
+
+SCENARIO = ROOT / "tests/integration/sipp/uac_call_did.xml"
+DID = "19990000001"
+DEFAULT_RATES = [20, 40, 60, 80, 100, 130, 160, 200, 250, 300, 360, 430, 500]
+
+
+def prepare(settings: config.Settings) -> None:
+    asterisk.provision(settings)
+    asterisk.stop(settings)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{settings.db_path}{suffix}").unlink(missing_ok=True)
+    asterisk.start(settings)
+    init_database(settings.db_url)
+    bootstrap()
+    master = Tenant.get(Tenant.slug == "master")
+    Tenant.update(channel_limit=100000).where(Tenant.id == master.id).execute()
+    prompt = settings.sounds_dir / "bench-prompt.wav"
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer",
+                    str(prompt), "synth", "2", "sine", "440", "vol", "0.3"], check=True)
+    os.chmod(prompt, 0o644)
+    Did.create(number=DID, tenant=master, greeting_file="bench-prompt")
+
+
+def start_app(settings: config.Settings, log: Path) -> subprocess.Popen:
+    SystemStatus.delete().execute()
+    proc = subprocess.Popen([sys.executable, "-m", "voxcast.cli", "--instance", settings.instance,
+                             "ari-app"], stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        row = SystemStatus.get_or_none(SystemStatus.key == "ari")
+        if row and row.value == "connected":
+            return proc
+        time.sleep(0.2)
+    raise SystemExit(f"the Stasis app did not connect; see {log}")
+
+
+def run_rate(settings: config.Settings, service: str, rate: int, seconds: int,
+             workdir: Path) -> tuple[int, int]:
+    """(successful, failed) calls of one sipp run at `rate` calls per second."""
+    calls = rate * seconds
+    stat = workdir / f"{service}-{rate}.csv"
+    cmd = ["sipp", f"127.0.0.1:{settings.sip_port}", "-sf", str(SCENARIO), "-s", service,
+           "-i", "127.0.0.1", "-p", "25090", "-r", str(rate), "-m", str(calls), "-nostdin",
+           "-timeout", f"{seconds + 30}s", "-recv_timeout", "10s", "-max_recv_loops", "10000",
+           "-trace_stat", "-stf", str(stat), "-fd", "1", "-l", str(rate * 6)]
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir,
+                   timeout=seconds + 60)
+    lines = stat.read_text().strip().splitlines()
+    head = lines[0].split(";")
+    last = lines[-1].split(";")
+    ok = int(last[head.index("SuccessfulCall(C)")])
+    failed = int(last[head.index("FailedCall(C)")])
+    return ok, failed
+
+
+def sustained(settings, service: str, rates: list[int], seconds: int, workdir: Path) -> int:
+    best = 0
+    for rate in rates:
+        ok, failed = run_rate(settings, service, rate, seconds, workdir)
+        total = ok + failed
+        pct = 100.0 * failed / total if total else 100.0
+        print(f"  {service:14s} {rate:4d} cps: {ok:6d} ok {failed:5d} failed ({pct:.2f} %)",
+              flush=True)
+        if total < rate * seconds * 0.99 or pct >= 1.0:
+            break
+        best = rate
+        time.sleep(3)  # let the last calls' BYEs and timewaits drain
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="length of each rate step")
+    parser.add_argument("--rates", type=lambda s: [int(x) for x in s.split(",")],
+                        default=DEFAULT_RATES)
+    args = parser.parse_args()
+    settings = config.load()
+    workdir = Path(tempfile.mkdtemp(prefix="voxcast-bench-"))
+    prepare(settings)
+    app = start_app(settings, workdir / "stasis-app.log")
+    try:
+        print(f"inbound CPS benchmark: {args.seconds} s per step, 2 s prompt, "
+              f"{os.cpu_count()} cores; logs in {workdir}", flush=True)
+        stasis = sustained(settings, DID, args.rates, args.seconds, workdir)
+        dialplan = sustained(settings, "bench-dialplan", args.rates, args.seconds, workdir)
+    finally:
+        app.terminate()
+        app.wait(timeout=15)
+        asterisk.stop(settings)
+    print(f"stasis app: {stasis} cps sustained (< 1 % failed)")
+    print(f"dialplan:   {dialplan} cps sustained (< 1 % failed)")
+    print(f"ratio: {stasis / dialplan if dialplan else 0:.2f}")
+
+
+if __name__ == "__main__":
+    main()
