@@ -26,12 +26,18 @@ class RatePlan(BaseModel):
     is_default = BooleanField(default=False)
 
 
+FEATURES = ("voice_message", "voice_interactive", "voice_ivr", "voice_survey",
+            "appointment_reminder", "fax", "sms", "email", "agents", "recordings", "reports",
+            "api")
+
+
 class Tenant(BaseModel):
     id = AutoField()
     name = CharField(unique=True)
     slug = CharField(unique=True)  # sub-domain and short id
     company_size = CharField(default="")
     country = CharField(default="US")  # ISO 3166 alpha-2, for E.164 normalisation
+    email = CharField(default="")
     timezone = CharField(default="UTC")
     language = CharField(default="en")
     rate_plan = ForeignKeyField(RatePlan, null=True, on_delete="SET NULL")
@@ -39,7 +45,18 @@ class Tenant(BaseModel):
     balance = Money()
     status = CharField(default="active")  # active | suspended
     greeting_text = TextField(default="Welcome. Thank you for calling.")
+    # Feature permissions: space-separated names from FEATURES; everything when empty.
+    features = TextField(default=" ".join(FEATURES))
+    # Capability quotas; 0 means "none allowed", None is never used (explicit numbers only).
+    max_users = IntegerField(default=50)
+    max_agents = IntegerField(default=20)
+    max_campaigns = IntegerField(default=100)
+    max_contacts = IntegerField(default=1000000)
+    disk_quota_mb = IntegerField(default=1024)
     created_at = DateTimeField(default=utcnow)
+
+    def has_feature(self, name: str) -> bool:
+        return name in self.features.split()
 
 
 class TenantOwned(BaseModel):
@@ -60,7 +77,18 @@ class User(BaseModel):
     first_name = CharField(default="")
     last_name = CharField(default="")
     email = CharField(default="")
+    phone = CharField(default="")
+    pin = CharField(default="")  # hashed like the password
+    timezone = CharField(default="")  # empty: the tenant's
+    language = CharField(default="")  # empty: the tenant's
+    theme = CharField(default="light")  # light | dark
     active = BooleanField(default=True)
+    # Set while an account waits for its activation link; cleared when the password is chosen.
+    activation_token = CharField(null=True, index=True)
+    failed_logins = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    # Bumped to end every open session (password change, tenant suspended).
+    session_version = IntegerField(default=0)
     created_at = DateTimeField(default=utcnow)
 
 
@@ -137,13 +165,75 @@ class CampaignContact(TenantOwned):
 
 
 class Did(BaseModel):
-    """A DID is in the provider's pool until assigned to a tenant."""
+    """A DID is in the provider's pool until assigned to a tenant, which may hand it to one of
+    its users or campaigns."""
     id = AutoField()
     number = CharField(unique=True)
     tenant = ForeignKeyField(Tenant, null=True, on_delete="SET NULL", backref="dids")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
     campaign = ForeignKeyField(Campaign, null=True, on_delete="SET NULL")
     greeting_text = TextField(default="")
     greeting_file = CharField(default="")
+
+
+class Extension(BaseModel):
+    """A SIP extension: in the provider's pool, allocated to a tenant, assigned to a user.
+    Each allocated extension is a PJSIP endpoint + auth + AOR named by `number`."""
+    id = AutoField()
+    number = CharField(unique=True)
+    secret = CharField()
+    tenant = ForeignKeyField(Tenant, null=True, on_delete="SET NULL", backref="extensions")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="extensions")
+    created_at = DateTimeField(default=utcnow)
+
+
+class Timeslot(BaseModel):
+    """An allowed calling window, in the tenant's time zone; set by the provider's admin."""
+    id = AutoField()
+    tenant = ForeignKeyField(Tenant, on_delete="CASCADE", backref="timeslots")
+    name = CharField(default="")
+    weekdays = CharField(default="0123456")  # Monday=0
+    start_time = CharField(default="09:00")  # HH:MM
+    end_time = CharField(default="18:00")
+
+
+class DncNumber(BaseModel):
+    """Do-not-call: tenant None is the provider-wide list."""
+    id = AutoField()
+    tenant = ForeignKeyField(Tenant, null=True, on_delete="CASCADE")
+    phone = CharField()  # E.164
+    source = CharField(default="manual")  # manual | upload | opt-out | api
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("tenant", "phone"), True), (("phone",), False))
+
+
+class ApiKey(BaseModel):
+    """An API key of a tenant (tenant set) or of the provider (tenant None). Only a hash is kept."""
+    id = AutoField()
+    tenant = ForeignKeyField(Tenant, null=True, on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, on_delete="CASCADE")
+    name = CharField(default="")
+    prefix = CharField(index=True)  # first characters, to find the row and show the key
+    key_hash = CharField()
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(null=True)
+
+
+class TenantLog(BaseModel):
+    """Every change: who, what, when, from which address. Tenant None: provider-level."""
+    id = AutoField()
+    tenant = ForeignKeyField(Tenant, null=True, on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    username = CharField(default="")
+    action = CharField()  # e.g. tenant.create, user.update, contacts.import
+    object_type = CharField(default="")
+    object_id = CharField(default="")
+    detail = TextField(default="")
+    ip = CharField(default="")
+    created_at = DateTimeField(default=utcnow, index=True)
 
 
 DISPOSITIONS = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION")
@@ -180,4 +270,4 @@ class SystemStatus(BaseModel):
 
 
 ALL_MODELS = [RatePlan, Tenant, User, ContactGroup, Contact, Campaign, CampaignContact,
-              Did, Call, SystemStatus]
+              Did, Extension, Timeslot, DncNumber, ApiKey, TenantLog, Call, SystemStatus]

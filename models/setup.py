@@ -10,7 +10,9 @@ from .entities import ALL_MODELS, RatePlan, Tenant, User
 
 
 def create_schema() -> None:
-    database.create_tables(ALL_MODELS, safe=True)
+    """Create missing tables and columns (models.migrate), so an upgrade needs no manual step."""
+    from .migrate import upgrade
+    upgrade()
 
 
 def bootstrap(admin_password: str | None = None,
