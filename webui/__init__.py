@@ -1,7 +1,8 @@
 """The voxcast web UI: a Flask app factory with one blueprint per area."""
 from __future__ import annotations
 
-from flask import Flask, redirect, render_template, url_for
+from flask import Flask, redirect, render_template, request, url_for
+from flask_babel import Babel
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -10,6 +11,17 @@ from models.tenancy import TenantScopeError
 from voxcast import config
 
 csrf = CSRFProtect()
+babel = Babel()
+LANGUAGES = {"en": "English", "de": "Deutsch"}
+
+
+def select_locale() -> str:
+    """The user's language, else the tenant's, else the browser's, else English."""
+    if current_user and getattr(current_user, "is_authenticated", False):
+        lang = getattr(current_user, "language", "")
+        if lang in LANGUAGES:
+            return lang
+    return request.accept_languages.best_match(list(LANGUAGES)) or "en"
 
 
 def create_app(settings: config.Settings | None = None, test_config: dict | None = None) -> Flask:
@@ -36,6 +48,9 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     from . import db
     db.init_app(app)
     csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories="translations")
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
 
     from . import admin, auth, campaigns, cdrs, contacts, status
     auth.login_manager.init_app(app)

@@ -35,6 +35,8 @@ class SessionUser(UserMixin):
         self.tenant_id = row.tenant_id
         self.display_name = f"{row.first_name} {row.last_name}".strip() or row.username
         self.tenant_name = row.tenant.name if row.tenant_id else ""
+        self.language = row.language or (row.tenant.language if row.tenant_id else "") or ""
+        self.theme = row.theme or "light"
 
     @property
     def is_admin(self) -> bool:
