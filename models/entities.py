@@ -45,7 +45,7 @@ class Tenant(BaseModel):
     balance = Money()
     status = CharField(default="active")  # active | suspended
     greeting_text = TextField(default="Welcome. Thank you for calling.")
-    # Feature permissions: space-separated names from FEATURES; everything when empty.
+    # Feature permissions: space-separated names from FEATURES (empty: none).
     features = TextField(default=" ".join(FEATURES))
     # Capability quotas; 0 means "none allowed", None is never used (explicit numbers only).
     max_users = IntegerField(default=50)
@@ -84,7 +84,8 @@ class User(BaseModel):
     theme = CharField(default="light")  # light | dark
     active = BooleanField(default=True)
     # Set while an account waits for its activation link; cleared when the password is chosen.
-    activation_token = CharField(null=True, index=True)
+    activation_token = CharField(null=True, index=True)  # sha256 of the link's token
+    activation_expires_at = DateTimeField(null=True)  # links expire (72 h)
     failed_logins = IntegerField(default=0)
     locked_until = DateTimeField(null=True)
     # Bumped to end every open session (password change, tenant suspended).
