@@ -270,5 +270,15 @@ class SystemStatus(BaseModel):
     updated_at = DateTimeField(default=utcnow)
 
 
+class LoginFailure(BaseModel):
+    """One failed login, kept 15 minutes for the per-address and unknown-username limits.
+    In the database, not in memory: the web UI runs threaded and may run as several processes."""
+    id = AutoField()
+    ip = CharField(default="", index=True)
+    username = CharField(default="", index=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
 ALL_MODELS = [RatePlan, Tenant, User, ContactGroup, Contact, Campaign, CampaignContact,
-              Did, Extension, Timeslot, DncNumber, ApiKey, TenantLog, Call, SystemStatus]
+              Did, Extension, Timeslot, DncNumber, ApiKey, TenantLog, Call, SystemStatus,
+              LoginFailure]
