@@ -1,7 +1,17 @@
 """Tenant scoping in one place: every query for a tenant-owned model starts here."""
 from __future__ import annotations
 
-from .entities import TenantOwned
+from peewee import ForeignKeyField
+
+from .entities import Tenant, TenantOwned
+
+
+def _has_tenant(model) -> bool:
+    """TenantOwned rows, and pool rows with an optional tenant (User, Did, Extension, DNC):
+    those a tenant holds are scoped the same way."""
+    field = getattr(model, "tenant", None)
+    return issubclass(model, TenantOwned) or (
+        isinstance(field, ForeignKeyField) and field.rel_model is Tenant)
 
 
 class TenantScopeError(LookupError):
@@ -10,7 +20,7 @@ class TenantScopeError(LookupError):
 
 def scoped(model: type[TenantOwned], tenant_id: int | None):
     """A select of `model` limited to one tenant; None means the provider (sees all)."""
-    if not issubclass(model, TenantOwned):
+    if not _has_tenant(model):
         raise TypeError(f"{model.__name__} is not tenant-owned")
     query = model.select()
     if tenant_id is not None:

@@ -1,0 +1,114 @@
+"""API keys: created for a tenant (acts as its admin) or for the provider (tenant None).
+
+The secret is shown once; only its SHA-256 and a short prefix (to find the row and to show
+which key is which) are stored. No Flask here: the UI pages and the API both use it."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from models import ApiKey, Tenant, User, database
+from models.entities import utcnow
+
+from . import audit
+
+KEY_PREFIX = "vx_"
+PREFIX_LEN = len(KEY_PREFIX) + 8  # "vx_" + 8 random characters, indexed for lookup
+# Writing last_used_at on every call would make each read a write; once a minute is enough.
+LAST_USED_RESOLUTION_S = 60
+
+
+class ApiKeyError(ValueError):
+    """A key that cannot be created; the message is fit to show a user."""
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create(*, tenant_id: int | None, user, name: str, ip: str = "") -> tuple[ApiKey, str]:
+    """A new active key and its secret (the only time the secret exists outside the caller)."""
+    name = (name or "").strip()
+    if not name:
+        raise ApiKeyError("Give the key a name, e.g. the system that will use it.")
+    if len(name) > 100:
+        raise ApiKeyError("The name is at most 100 characters.")
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    with database.atomic():
+        key = ApiKey.create(tenant=tenant_id, user=getattr(user, "id", None), name=name,
+                            prefix=secret[:PREFIX_LEN], key_hash=_hash(secret))
+        audit.record("api_key.create", tenant_id=tenant_id, user=user, object_type="api_key",
+                     object_id=key.id, detail=f"{name} ({key.prefix}…)", ip=ip)
+    return key, secret
+
+
+def keys_of(tenant_id: int | None):
+    """A tenant's keys, or the provider's own keys for None (not every tenant's)."""
+    query = ApiKey.select()
+    query = query.where(ApiKey.tenant.is_null()) if tenant_id is None else query.where(
+        ApiKey.tenant == tenant_id)
+    return query.order_by(ApiKey.active.desc(), ApiKey.created_at.desc())
+
+
+def revoke(key_id: int, *, tenant_id: int | None, user, ip: str = "") -> ApiKey | None:
+    """Deactivate one of the owner's keys; another owner's key is not found (None)."""
+    key = keys_of(tenant_id).where(ApiKey.id == key_id).first()
+    if key is None:
+        return None
+    with database.atomic():
+        key.active = False
+        key.save(only=[ApiKey.active])
+        audit.record("api_key.revoke", tenant_id=tenant_id, user=user, object_type="api_key",
+                     object_id=key.id, detail=f"{key.name} ({key.prefix}…)", ip=ip)
+    return key
+
+
+@dataclass
+class Principal:
+    """Who an API call acts as. A tenant key acts as that tenant's admin; a provider key as
+    the provider. `id`/`username` make it usable as the `user` of audit.record."""
+    key_id: int
+    tenant_id: int | None
+    id: int | None  # the user who created the key, for the tenant log
+    username: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.tenant_id is None
+
+
+class Refused(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def authenticate(secret: str) -> Principal:
+    """The principal for a presented key, or Refused (401 unknown/revoked, 403 suspended)."""
+    secret = (secret or "").strip()
+    if not secret.startswith(KEY_PREFIX) or len(secret) < PREFIX_LEN + 8 or len(secret) > 200:
+        raise Refused(401, "invalid-api-key", "The API key is missing or not valid.")
+    digest = _hash(secret)
+    key = None
+    for row in ApiKey.select().where(ApiKey.prefix == secret[:PREFIX_LEN], ApiKey.active == True):  # noqa: E712
+        if hmac.compare_digest(row.key_hash, digest):
+            key = row
+            break
+    if key is None:
+        raise Refused(401, "invalid-api-key", "The API key is missing or not valid.")
+    creator = User.get_or_none(User.id == key.user_id) if key.user_id else None
+    if key.tenant_id is not None:
+        tenant = Tenant.get_by_id(key.tenant_id)
+        if tenant.status != "active":
+            raise Refused(403, "tenant-suspended",
+                          "This organisation's account is suspended; contact your provider.")
+        if not tenant.has_feature("api"):
+            raise Refused(403, "feature-disabled",
+                          "The API is not enabled for this organisation; ask your provider.")
+    now = utcnow()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_S:
+        ApiKey.update(last_used_at=now).where(ApiKey.id == key.id).execute()
+    return Principal(key_id=key.id, tenant_id=key.tenant_id, id=key.user_id,
+                     username=f"{creator.username if creator else 'api'} (API key {key.prefix}…)")
