@@ -62,6 +62,13 @@ class CallHandler:
                 continue
             try:
                 await method(event)
+            except AriError as exc:
+                if exc.status == 404:  # the channel hung up under us: nothing left to do
+                    log.info("%s: channel %s gone during %s", type(self).__name__,
+                             self.channel_id, event.type)
+                    continue
+                log.exception("%s failed on %s; hanging up", type(self).__name__, event.type)
+                await self.safe_hangup()
             except Exception:  # a broken flow must not leave the caller in limbo
                 log.exception("%s failed on %s; hanging up", type(self).__name__, event.type)
                 await self.safe_hangup()

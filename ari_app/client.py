@@ -8,6 +8,11 @@ from typing import Awaitable, Callable
 
 import aiohttp
 
+try:  # several times faster on the event stream, whose channel snapshots dominate our CPU
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover
+    _loads = json.loads
+
 from .events import Event, parse
 
 log = logging.getLogger("voxcast.ari")
@@ -68,7 +73,7 @@ class AriClient:
                     except ValueError:
                         message = body or resp.reason
                     raise AriError(resp.status, message, method, path)
-                return json.loads(body) if body else None
+                return _loads(body) if body else None
         except aiohttp.ClientError as exc:
             raise AriUnavailable(method, path, str(exc) or type(exc).__name__) from exc
         except asyncio.TimeoutError as exc:
@@ -113,6 +118,19 @@ class AriClient:
             await self.post(f"/applications/{self.app}/subscription", eventSource=event_source)
 
     # -- events ----------------------------------------------------------------------------
+    # Only what our flows handle: Asterisk then serialises and sends a fraction of the events.
+    EVENT_TYPES = ("StasisStart", "StasisEnd", "ChannelDestroyed", "ChannelStateChange",
+                   "ChannelHangupRequest", "ChannelDtmfReceived", "PlaybackFinished",
+                   "RecordingFinished", "RecordingFailed", "ChannelEnteredBridge",
+                   "ChannelLeftBridge", "Dial")
+
+    async def _filter_events(self) -> None:
+        try:
+            await self.request("PUT", f"/applications/{self.app}/eventFilter", json_body={
+                "allowed": [{"type": t} for t in self.EVENT_TYPES]})
+        except AriError as exc:  # an older Asterisk: everything arrives, which still works
+            log.info("event filter not set: %s", exc)
+
     async def run_events(self, on_event: Callable[[Event], Awaitable[None] | None],
                          on_state: Callable[[bool], Awaitable[None]] | None = None) -> None:
         """Receive events forever; reconnect with backoff when Asterisk goes away."""
@@ -125,6 +143,7 @@ class AriClient:
                     heartbeat=10, timeout=aiohttp.ClientWSTimeout(ws_close=5),
                 ) as ws:
                     backoff = 0.2
+                    await self._filter_events()
                     self.connected.set()
                     log.info("ARI event socket connected")
                     for source in sorted(self._subscriptions):
@@ -139,7 +158,7 @@ class AriClient:
                         if msg.type != aiohttp.WSMsgType.TEXT:
                             break
                         try:
-                            event = parse(json.loads(msg.data))
+                            event = parse(_loads(msg.data))
                         except ValueError:
                             log.warning("undecodable ARI event: %.200s", msg.data)
                             continue

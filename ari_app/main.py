@@ -119,4 +119,8 @@ async def amain(settings: Settings) -> None:
 
 
 def run(settings: Settings) -> None:
-    asyncio.run(amain(settings))
+    try:
+        import uvloop
+        uvloop.run(amain(settings))
+    except ImportError:  # pragma: no cover
+        asyncio.run(amain(settings))

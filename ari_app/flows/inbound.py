@@ -29,7 +29,7 @@ class InboundCall(CallHandler):
         self.playback_id = f"{event.channel_id}-greeting"
 
     async def stasis_start(self, event: Event) -> None:
-        route = await self.ctx.store.run(store.find_did, self.did)
+        route = await self.ctx.store.find_did(self.did)
         if route is None or route.tenant_status != "active":
             log.info("inbound call to unassigned DID %s refused", self.did)
             self.finish()
