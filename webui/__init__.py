@@ -48,6 +48,8 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     from . import db
     db.init_app(app)
     csrf.init_app(app)
+    from . import security
+    security.init_app(app)  # cookie flags, session lifetime, security headers
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="translations")
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES

@@ -4,14 +4,17 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request,
+                   session, url_for)
+from flask_babel import gettext as _, ngettext
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from models import User
+from voxcast import audit, login_guard
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -58,12 +61,30 @@ def refusal(row: User) -> str | None:
     return None
 
 
+# The session remembers User.session_version from login; bumping it (password change,
+# tenant suspended, user disabled) ends every open session of that user at its next request.
+SESSION_VERSION_KEY = "session_version"
+
+
 @login_manager.user_loader
 def load_user(user_id: str):
-    row = User.get_or_none(User.id == int(user_id))
-    if row is None or refusal(row):
+    try:
+        row = User.get_or_none(User.id == int(user_id))
+    except ValueError:
+        row = None
+    if (row is None or refusal(row)
+            or session.get(SESSION_VERSION_KEY) != row.session_version):
+        session.clear()
         return None
     return SessionUser(row)
+
+
+def start_session(row: User) -> None:
+    """A fresh session for this user: nothing from before login carries over (no fixation)."""
+    session.clear()
+    login_user(SessionUser(row))
+    session[SESSION_VERSION_KEY] = row.session_version
+    session.permanent = True  # ends after PERMANENT_SESSION_LIFETIME idle (webui.security)
 
 
 @login_manager.unauthorized_handler
@@ -123,6 +144,46 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+# Checked when the username does not exist, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("voxcast-no-such-user")
+
+
+def _throttled_message(throttled: login_guard.Throttled) -> str:
+    return ngettext("Too many failed attempts; try again in %(num)d minute.",
+                    "Too many failed attempts; try again in %(num)d minutes.", throttled.minutes)
+
+
+def _password_ok(row: User | None, password: str) -> bool:
+    if row is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return False
+    return check_password_hash(row.password_hash, password)
+
+
+def _authenticate(username: str, password: str) -> tuple[User | None, str | None, int]:
+    """(user, None, 200) on success, else (None, message, status). Throttled attempts are
+    refused before the password is looked at; unknown names behave like wrong passwords."""
+    ip = request.remote_addr or ""
+    row = User.get_or_none(User.username == username)
+    throttled = login_guard.check(username, ip, row)
+    if throttled is not None:
+        return None, _throttled_message(throttled), 429
+    if not _password_ok(row, password):
+        locked = login_guard.record_failure(username, ip, row)
+        if locked is None:
+            return None, _("Invalid username or password."), 401
+        if row is not None:
+            audit.record("user.locked", tenant_id=row.tenant_id, user=None, object_type="user",
+                         object_id=row.id, ip=ip,
+                         detail=f"{login_guard.MAX_USER_FAILURES} failed logins; "
+                                f"locked for {login_guard.LOCK_MINUTES} minutes")
+        return None, _throttled_message(locked), 429
+    if (reason := refusal(row)) is not None:
+        return None, reason, 403
+    login_guard.record_success(row)
+    return row, None, 200
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -131,13 +192,9 @@ def login():
     error = None
     status = 200
     if form.validate_on_submit():
-        row = User.get_or_none(User.username == form.username.data.strip())
-        if row is None or not check_password_hash(row.password_hash, form.password.data):
-            error, status = "Invalid username or password.", 401
-        elif (reason := refusal(row)) is not None:
-            error, status = reason, 403
-        else:
-            login_user(SessionUser(row))
+        row, error, status = _authenticate(form.username.data.strip(), form.password.data)
+        if row is not None:
+            start_session(row)
             return redirect(_safe_next(request.args.get("next")) or url_for("index"))
     elif form.is_submitted():
         status = 400

@@ -1,0 +1,63 @@
+"""Response headers and session settings that every page gets, set once for the whole app.
+
+The Content-Security-Policy allows scripts and styles from our own static files only (no
+'unsafe-inline'): templates carry no inline <script>, style= attributes or on...= handlers,
+which tests/unit/test_security_headers.py checks, so an injected script cannot run."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from flask import Flask, request
+
+CSP = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "media-src 'self'",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    # same-origin, not no-referrer: Flask-WTF checks the Referer of form posts over HTTPS.
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), geolocation=(), payment=(), usb=()",
+}
+
+SESSION_HOURS_DEFAULT = 8
+
+
+def https_enabled() -> bool:
+    return os.environ.get("VOXCAST_HTTPS", "") == "1"
+
+
+def init_app(app: Flask) -> None:
+    """Cookie flags and lifetime, then the headers on every response."""
+    hours = float(os.environ.get("VOXCAST_SESSION_HOURS", SESSION_HOURS_DEFAULT))
+    # An idle session ends after this long: the signed cookie is refused once older than
+    # the lifetime, and every request renews it.
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=hours)
+    if https_enabled():
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+
+    @app.after_request
+    def security_headers(response):
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        if https_enabled():
+            response.headers.setdefault("Strict-Transport-Security",
+                                        "max-age=31536000; includeSubDomains")
+        if request.endpoint != "static" and "Cache-Control" not in response.headers:
+            # Pages hold tenant data: not kept in shared caches nor shown again after logout.
+            response.headers["Cache-Control"] = "no-store"
+        return response
