@@ -149,6 +149,8 @@ def render(settings: Settings) -> Path:
         dest = etc / src.name
         dest.write_text(text)
         dest.chmod(0o640)
+    from . import pjsip_sync  # allocated extensions, so a (re)start has them
+    pjsip_sync.sync(settings, reload=False)
     uid, gid = _asterisk_ids(settings)
     for d in (etc, var):
         for path in [d, *d.rglob("*")]:
