@@ -9,7 +9,7 @@ RUN_PACKAGES := debootstrap espeak-ng sox python3-venv
 TEST_PACKAGES := $(RUN_PACKAGES) sip-tester
 STAMP := .runtime/stamps
 
-.PHONY: run stop status test unit integration deps test-deps venv asterisk-runtime \
+.PHONY: run stop status test test-sqlite unit integration deps test-deps venv asterisk-runtime \
         bench-inbound clean-runtime
 
 run: deps venv
@@ -22,7 +22,14 @@ stop:
 status:
 	$(VENV)/bin/voxcast status
 
+# The integration tests run twice: on PostgreSQL (Debian's server, started here), then the
+# whole suite on the embedded SQLite default, whose summary closes the output.
 test: test-deps venv
+	VOXCAST_INSTANCE=test $(VENV)/bin/voxcast asterisk provision
+	DATABASE_URL=$$(bash scripts/pg-test-db.sh) $(PY) -m pytest -ra tests/integration $(PYTEST_ARGS)
+	$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+test-sqlite: test-deps venv
 	VOXCAST_INSTANCE=test $(VENV)/bin/voxcast asterisk provision
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
 
