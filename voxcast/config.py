@@ -105,8 +105,11 @@ def system_asterisk() -> bool:
 
 
 def load(instance: str | None = None) -> Settings:
+    """`run` uses the standard ports; any other instance (test, bench, a developer's second
+    suite) uses the test ports shifted by VOXCAST_PORT_OFFSET, so several can run at once."""
     instance = instance or os.environ.get("VOXCAST_INSTANCE", "run")
-    test = instance == "test"
+    live = instance == "run"
+    offset = 0 if live else _int("VOXCAST_PORT_OFFSET", 0)
     runtime = Path(os.environ.get("VOXCAST_RUNTIME", PROJECT_ROOT / ".runtime"))
     root_env = os.environ.get("VOXCAST_ASTERISK_ROOT")
     if root_env:
@@ -115,16 +118,18 @@ def load(instance: str | None = None) -> Settings:
         root = Path("/")
     else:
         root = runtime / "sid"
+    rtp_start = 10000 if live else 15000 + offset * 10
+    rtp_end = 14999 if live else (19999 if not offset else rtp_start + 999)
     return Settings(
         instance=instance,
         runtime_dir=runtime,
         asterisk_root=root,
-        ari_port=_int("VOXCAST_ARI_PORT", 18088 if test else 8088),
-        sip_port=_int("VOXCAST_SIP_PORT", 15060 if test else 5060),
-        rtp_start=_int("VOXCAST_RTP_START", 15000 if test else 10000),
-        rtp_end=_int("VOXCAST_RTP_END", 19999 if test else 14999),
-        web_port=_int("VOXCAST_WEB_PORT", 18080 if test else 8080),
+        ari_port=_int("VOXCAST_ARI_PORT", 8088 if live else 18088 + offset),
+        sip_port=_int("VOXCAST_SIP_PORT", 5060 if live else 15060 + offset),
+        rtp_start=_int("VOXCAST_RTP_START", rtp_start),
+        rtp_end=_int("VOXCAST_RTP_END", rtp_end),
+        web_port=_int("VOXCAST_WEB_PORT", 8080 if live else 18080 + offset),
         trunk_host=os.environ.get("VOXCAST_TRUNK_HOST", "127.0.0.1"),
-        trunk_port=_int("VOXCAST_TRUNK_PORT", 15070 if test else 5070),
+        trunk_port=_int("VOXCAST_TRUNK_PORT", 5070 if live else 15070 + offset),
         database_url=os.environ.get("DATABASE_URL", ""),
     )

@@ -13,7 +13,7 @@ import pytest
 
 os.environ.setdefault("VOXCAST_INSTANCE", "test")
 
-from models import SystemStatus, Tenant, bootstrap, database, init_database  # noqa: E402
+from models import ALL_MODELS, SystemStatus, Tenant, bootstrap, database, init_database  # noqa: E402
 from models.entities import utcnow  # noqa: E402
 from voxcast import asterisk, config  # noqa: E402
 
@@ -73,7 +73,7 @@ class StasisApp:
 
 @pytest.fixture(scope="session")
 def settings() -> config.Settings:
-    return config.load("test")
+    return config.load()  # VOXCAST_INSTANCE, "test" unless set
 
 
 @pytest.fixture(scope="session")
@@ -99,6 +99,8 @@ def db(settings):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{settings.db_path}{suffix}").unlink(missing_ok=True)
     init_database(settings.db_url)
+    if settings.database_url:  # a server database: start from empty tables
+        database.drop_tables(ALL_MODELS, safe=True, cascade=True)
     bootstrap(admin_password=ADMIN_PASSWORD, master_password=MASTER_PASSWORD)
     yield database
     database.close()

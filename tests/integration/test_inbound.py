@@ -14,7 +14,7 @@ def test_given_did_of_tenant_when_caller_dials_it_then_greeting_plays_and_we_han
         stasis_app, settings, master, workdir):
     Did.create(number="15557770001", tenant=master, greeting_text=GREETING)
     uac = Sipp.uac("uac_call_did.xml", workdir, f"127.0.0.1:{settings.sip_port}", "15557770001",
-                   port=15091).start()
+                   port=settings.sip_port + 31).start()
     assert uac.wait(30) == 0, uac.diagnostics()
 
     call = wait_for(lambda: Call.get_or_none(Call.did == "15557770001", Call.ended_at.is_null(False)),
@@ -36,7 +36,7 @@ def test_given_unassigned_did_when_caller_dials_it_then_call_is_rejected_without
     before = Call.select().count()
     for number in ("15557770002", "15557779999"):  # pooled, and unknown
         uac = Sipp.uac("uac_call_rejected.xml", workdir, f"127.0.0.1:{settings.sip_port}", number,
-                       port=15092).start()
+                       port=settings.sip_port + 32).start()
         assert uac.wait(30) == 0, uac.diagnostics()
         assert not any(m.method == "200" and not m.sent for m in uac.messages())
     assert Call.select().count() == before
