@@ -58,6 +58,9 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     auth.login_manager.init_app(app)
     for bp in (auth.bp, campaigns.bp, contacts.bp, cdrs.bp, admin.bp, status.bp):
         app.register_blueprint(bp)
+    from . import api, api_keys
+    api.init_app(app)  # /api/v1: key auth, no CSRF, JSON errors
+    app.register_blueprint(api_keys.bp)
 
     @app.errorhandler(TenantScopeError)
     def not_yours(exc):
@@ -77,6 +80,9 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
 
     @app.errorhandler(404)
     def not_found(exc):
+        if request.path.startswith("/api/"):
+            from .api import http_error
+            return http_error(exc)
         return render_template("error.html", code=404, message="Not found."), 404
 
     @app.route("/")
