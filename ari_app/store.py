@@ -17,6 +17,7 @@ from peewee import fn
 
 from models import Call, Campaign, CampaignContact, Did, SystemStatus, Tenant, database
 from models.entities import utcnow
+from voxcast import dnc_service
 
 from .dispositions import disposition
 from .retry import RetryPolicy, decide
@@ -157,6 +158,7 @@ def claim_due(campaign_id: int, limit: int, now: dt.datetime | None = None) -> l
                               CampaignContact.next_attempt_at <= now)
                        .order_by(CampaignContact.next_attempt_at, CampaignContact.id)
                        .limit(limit))
+        entries = _skip_dnc(entries)
         for entry in entries:
             updated = (CampaignContact.update(state="dialing", attempts=CampaignContact.attempts + 1)
                        .where(CampaignContact.id == entry.id, CampaignContact.state == "pending")
@@ -170,6 +172,21 @@ def claim_due(campaign_id: int, limit: int, now: dt.datetime | None = None) -> l
             claims.append(Claim(call.id, channel_id, entry.id, campaign_id, entry.tenant_id,
                                 entry.phone))
     return claims
+
+
+def _skip_dnc(entries: list[CampaignContact]) -> list[CampaignContact]:
+    """Entries whose number is on the tenant's or the provider's DNC list now (one query) are
+    marked "dnc" without a CDR; the rest are returned to be dialed. Checked at dial time, so a
+    number added after the campaign started is still never called."""
+    if not entries:
+        return entries
+    blocked = dnc_service.blocked_set(entries[0].tenant_id, [e.phone for e in entries])
+    if not blocked:
+        return entries
+    skip = [e.id for e in entries if e.phone in blocked]
+    (CampaignContact.update(state="dnc", last_disposition="DNC")
+     .where(CampaignContact.id.in_(skip), CampaignContact.state == "pending").execute())
+    return [e for e in entries if e.phone not in blocked]
 
 
 def finish_call(call_id: int, answered_at: dt.datetime | None, ended_at: dt.datetime,

@@ -153,7 +153,7 @@ class CampaignContact(TenantOwned):
     campaign = ForeignKeyField(Campaign, backref="entries", on_delete="CASCADE")
     contact = ForeignKeyField(Contact, on_delete="CASCADE")
     phone = CharField()
-    state = CharField(default="pending")  # pending | dialing | done | failed
+    state = CharField(default="pending")  # pending | dialing | done | failed | dnc
     attempts = IntegerField(default=0)
     next_attempt_at = DateTimeField(default=utcnow)
     last_disposition = CharField(default="")

@@ -101,7 +101,7 @@ def stop(campaign: Campaign) -> None:
 
 def _empty_progress(campaign: Campaign) -> dict:
     return {"total": 0, "dialed": 0, "answered": 0, "busy": 0, "no_answer": 0, "failed": 0,
-            "completed": 0, "given_up": 0, "remaining": 0, "active": 0,
+            "completed": 0, "given_up": 0, "remaining": 0, "active": 0, "dnc": 0,
             "status": campaign.status, "status_reason": campaign.status_reason}
 
 
@@ -141,6 +141,8 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
             p["completed"] += n
         elif state == "failed":
             p["given_up"] += n
+        elif state == "dnc":  # skipped at dial time: on a do-not-call list
+            p["dnc"] += n
         elif state in ("pending", "dialing"):
             p["remaining"] += n
             if state == "dialing":
@@ -159,7 +161,7 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
 
 def progress(campaign: Campaign) -> dict:
     """total, dialed, answered, busy, no_answer, failed, completed, given_up, remaining,
-    active, status, status_reason."""
+    active, dnc (skipped: on a do-not-call list), status, status_reason."""
     return progress_many([campaign])[campaign.id]
 
 

@@ -61,6 +61,8 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     from . import api, api_keys
     api.init_app(app)  # /api/v1: key auth, no CSRF, JSON errors
     app.register_blueprint(api_keys.bp)
+    from . import dnc
+    app.register_blueprint(dnc.bp)  # /dnc/ and the provider's /admin/dnc/
 
     @app.errorhandler(TenantScopeError)
     def not_yours(exc):

@@ -185,7 +185,7 @@ def test_progress_counts_calls_and_entries(master, settings, make_group):
 
     assert campaign_service.progress(reload(campaign)) == {
         "total": 6, "dialed": 7, "answered": 2, "busy": 1, "no_answer": 1, "failed": 2,
-        "completed": 2, "given_up": 1, "remaining": 3, "active": 1,
+        "completed": 2, "given_up": 1, "remaining": 3, "active": 1, "dnc": 0,
         "status": "running", "status_reason": "Asterisk is not reachable",
     }
 
