@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length
 
 from models import User
 from voxcast import audit, login_guard
+from voxcast.subdomains import login_site
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -189,16 +190,19 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("index"))
     form = LoginForm()
+    site = login_site(request.host)
     error = None
     status = 200
     if form.validate_on_submit():
         row, error, status = _authenticate(form.username.data.strip(), form.password.data)
+        if row is not None and not site.allows(row):  # a tenant's sub-domain: its users only
+            row, error, status = None, _("Invalid username or password."), 401
         if row is not None:
             start_session(row)
             return redirect(_safe_next(request.args.get("next")) or url_for("index"))
     elif form.is_submitted():
         status = 400
-    return render_template("login.html", form=form, error=error), status
+    return render_template("login.html", form=form, error=error, site=site), status
 
 
 @bp.route("/logout", methods=["POST"])

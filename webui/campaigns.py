@@ -13,10 +13,11 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from models import Campaign, ContactGroup, Tenant, database
 from models.tenancy import get_scoped, scoped
-from voxcast import campaign_service
+from voxcast import campaign_service, quotas
 from voxcast.campaign_service import CampaignError
 
 from .auth import current_tenant_id, tenant_required
+from .permissions import feature_required
 from .status import ari_state
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
@@ -88,6 +89,7 @@ def _apply_message(campaign: Campaign, form: CampaignForm) -> None:
 
 @bp.route("/")
 @tenant_required
+@feature_required("voice_message")
 def index():
     tid = current_tenant_id()
     campaigns = list(scoped(Campaign, tid).order_by(Campaign.created_at.desc(), Campaign.id.desc()))
@@ -98,11 +100,17 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 @tenant_required
+@feature_required("voice_message")
 def create():
     tenant = Tenant.get_by_id(current_tenant_id())
     form = _form(tenant)
     error = None
     if form.validate_on_submit():
+        try:
+            quotas.check(tenant, "campaigns")
+        except quotas.QuotaExceeded as exc:
+            return render_template("campaigns/form.html", form=form, campaign=None,
+                                   error=str(exc)), 400
         group = get_scoped(ContactGroup, tenant.id, form.group.data)
         with database.atomic():
             campaign = Campaign(tenant=tenant, group=group)
@@ -124,6 +132,7 @@ def create():
 
 @bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
 @tenant_required
+@feature_required("voice_message")
 def edit(campaign_id: int):
     tenant = Tenant.get_by_id(current_tenant_id())
     campaign = get_scoped(Campaign, tenant.id, campaign_id)
@@ -149,6 +158,7 @@ def edit(campaign_id: int):
 
 @bp.route("/<int:campaign_id>")
 @tenant_required
+@feature_required("voice_message")
 def detail(campaign_id: int):
     campaign = get_scoped(Campaign, current_tenant_id(), campaign_id)
     return render_template("campaigns/detail.html", campaign=campaign,
@@ -174,17 +184,20 @@ def _action(campaign_id: int, action: str, done: str):
 
 @bp.route("/<int:campaign_id>/start", methods=["POST"])
 @tenant_required
+@feature_required("voice_message")
 def start(campaign_id: int):
     return _action(campaign_id, "start", "started")
 
 
 @bp.route("/<int:campaign_id>/pause", methods=["POST"])
 @tenant_required
+@feature_required("voice_message")
 def pause(campaign_id: int):
     return _action(campaign_id, "pause", "paused")
 
 
 @bp.route("/<int:campaign_id>/stop", methods=["POST"])
 @tenant_required
+@feature_required("voice_message")
 def stop(campaign_id: int):
     return _action(campaign_id, "stop", "stopped")

@@ -1,0 +1,147 @@
+"""The provider's pool of SIP extensions and DIDs, and allocating them to tenants.
+
+A pooled row has tenant None; allocating sets the tenant, returning clears tenant, user and
+(for DIDs) campaign. After a change of extensions, `sync_pjsip` refreshes Asterisk's PJSIP
+endpoints when voxcast.pjsip_sync is installed."""
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+
+from models import Did, Extension, Tenant, database
+from voxcast import audit
+
+log = logging.getLogger("voxcast.pool")
+EXT_RE = re.compile(r"^[0-9]{2,10}$")
+DID_RE = re.compile(r"^\+?[0-9]{3,20}$")
+MAX_RANGE = 1000
+
+
+class PoolError(Exception):
+    """A pool change that cannot be done; nothing was changed. str(error) says why."""
+
+
+def _range(first: str, last: str, pattern: re.Pattern, what: str) -> list[str]:
+    first, last = (first or "").strip(), (last or "").strip() or (first or "").strip()
+    if not pattern.match(first) or not pattern.match(last):
+        raise PoolError(f"{what} numbers are digits only ({first!r} .. {last!r}).")
+    prefix = "+" if first.startswith("+") else ""
+    a, b = int(first.lstrip("+")), int(last.lstrip("+"))
+    if b < a:
+        raise PoolError(f"The range ends ({last}) before it starts ({first}).")
+    if b - a + 1 > MAX_RANGE:
+        raise PoolError(f"At most {MAX_RANGE} numbers at once.")
+    width = len(first.lstrip("+"))
+    return [f"{prefix}{n:0{width}d}" for n in range(a, b + 1)]
+
+
+def add_extensions(first: str, last: str, *, actor=None, ip: str = "") -> list[Extension]:
+    """Add first..last to the pool with generated secrets; refused whole if any exists."""
+    numbers = _range(first, last, EXT_RE, "Extension")
+    taken = [e.number for e in Extension.select(Extension.number)
+             .where(Extension.number.in_(numbers))]
+    if taken:
+        raise PoolError(f"Already in the pool or allocated: {', '.join(taken[:10])}"
+                        + (" …" if len(taken) > 10 else ""))
+    with database.atomic():
+        rows = [Extension.create(number=n, secret=secrets.token_urlsafe(16)) for n in numbers]
+        audit.record("pool.extensions_add", tenant_id=None, user=actor, object_type="extension",
+                     detail=f"{numbers[0]}-{numbers[-1]} ({len(numbers)})", ip=ip)
+    return rows
+
+
+def add_dids(first: str, last: str, *, actor=None, ip: str = "") -> list[Did]:
+    numbers = _range(first, last, DID_RE, "DID")
+    taken = [d.number for d in Did.select(Did.number).where(Did.number.in_(numbers))]
+    if taken:
+        raise PoolError(f"Already in the pool or assigned: {', '.join(taken[:10])}"
+                        + (" …" if len(taken) > 10 else ""))
+    with database.atomic():
+        rows = [Did.create(number=n) for n in numbers]
+        audit.record("pool.dids_add", tenant_id=None, user=actor, object_type="did",
+                     detail=f"{numbers[0]}-{numbers[-1]} ({len(numbers)})", ip=ip)
+    return rows
+
+
+def free_extensions():
+    return Extension.select().where(Extension.tenant.is_null()).order_by(Extension.number)
+
+
+def free_dids():
+    return Did.select().where(Did.tenant.is_null()).order_by(Did.number)
+
+
+def tenant_extensions(tenant: Tenant):
+    return Extension.select().where(Extension.tenant == tenant.id).order_by(Extension.number)
+
+
+def tenant_dids(tenant: Tenant):
+    return Did.select().where(Did.tenant == tenant.id).order_by(Did.number)
+
+
+def allocate_extensions(tenant: Tenant, count: int, *, actor=None, ip: str = "") -> list[str]:
+    """Give the tenant the `count` lowest free extensions, or none if fewer are free."""
+    if count < 1:
+        raise PoolError("Allocate at least one extension.")
+    with database.atomic():
+        free = list(free_extensions().limit(count))
+        if len(free) < count:
+            raise PoolError(f"Only {len(free)} extension(s) are free in the pool; "
+                            "add a range first.")
+        ids = [e.id for e in free]
+        Extension.update(tenant=tenant.id, user=None).where(
+            Extension.id.in_(ids), Extension.tenant.is_null()).execute()
+        numbers = [e.number for e in free]
+        audit.record("extension.allocate", tenant_id=tenant.id, user=actor,
+                     object_type="extension", detail=", ".join(numbers), ip=ip)
+    return numbers
+
+
+def return_extension(tenant: Tenant, ext_id: int, *, actor=None, ip: str = "") -> str:
+    ext = Extension.get_or_none(Extension.id == ext_id, Extension.tenant == tenant.id)
+    if ext is None:
+        raise PoolError("That extension is not allocated to this tenant.")
+    with database.atomic():
+        Extension.update(tenant=None, user=None, secret=secrets.token_urlsafe(16)).where(
+            Extension.id == ext.id).execute()
+        audit.record("extension.return", tenant_id=tenant.id, user=actor,
+                     object_type="extension", object_id=ext.id, detail=ext.number, ip=ip)
+    return ext.number
+
+
+def allocate_did(tenant: Tenant, did_id: int, *, actor=None, ip: str = "") -> str:
+    with database.atomic():
+        did = Did.get_or_none(Did.id == did_id, Did.tenant.is_null())
+        if did is None:
+            raise PoolError("That DID is not free in the pool any more.")
+        Did.update(tenant=tenant.id, user=None, campaign=None).where(Did.id == did.id).execute()
+        audit.record("did.allocate", tenant_id=tenant.id, user=actor, object_type="did",
+                     object_id=did.id, detail=did.number, ip=ip)
+    return did.number
+
+
+def return_did(tenant: Tenant, did_id: int, *, actor=None, ip: str = "") -> str:
+    did = Did.get_or_none(Did.id == did_id, Did.tenant == tenant.id)
+    if did is None:
+        raise PoolError("That DID is not assigned to this tenant.")
+    with database.atomic():
+        Did.update(tenant=None, user=None, campaign=None, greeting_text="",
+                   greeting_file="").where(Did.id == did.id).execute()
+        audit.record("did.return", tenant_id=tenant.id, user=actor, object_type="did",
+                     object_id=did.id, detail=did.number, ip=ip)
+    return did.number
+
+
+def sync_pjsip(settings) -> str | None:
+    """Push extensions to Asterisk if voxcast.pjsip_sync exists; the error text, or None."""
+    try:
+        from voxcast import pjsip_sync
+    except ImportError:
+        return None
+    try:
+        pjsip_sync.sync(settings)
+    except Exception as exc:  # Asterisk down must not undo the allocation; say so instead
+        log.exception("pjsip sync failed")
+        return f"{type(exc).__name__}: {exc}"
+    return None

@@ -1,0 +1,43 @@
+"""The link e-mailed to a new tenant admin (or to a user whose password is reset): choose a
+password, the account becomes active and the link stops working."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from voxcast import tenant_service
+from voxcast.tenant_service import ActivationError, TenantError
+
+bp = Blueprint("activation", __name__)
+
+
+class ChoosePasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[
+        DataRequired(), Length(min=tenant_service.MIN_PASSWORD, max=500)])
+    confirm = PasswordField(_l("Repeat the password"), validators=[
+        DataRequired(), EqualTo("password", message=_l("The passwords differ."))])
+
+
+@bp.route("/activate/<token>", methods=["GET", "POST"])
+def activate(token: str):
+    try:
+        user = tenant_service.user_for_token(token)
+    except ActivationError as exc:
+        return render_template("error.html", code=404, message=str(exc)), 404
+    form = ChoosePasswordForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            tenant_service.activate(token, form.password.data, ip=request.remote_addr or "")
+        except (ActivationError, TenantError) as exc:
+            error = str(exc)
+        else:
+            flash(_("Your password is set. Log in with your username %(u)s.",
+                    u=user.username), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("activation/activate.html", form=form, user=user, error=error), \
+        (400 if form.is_submitted() else 200)
