@@ -1,0 +1,284 @@
+"""Shared by the isolation and CSRF tests: two tenants holding one row of every tenant-owned
+model, the id table that maps URL arguments to models, and a small HTML form reader.
+
+Tenant A's strings say "A-visible"; tenant B's say "B-secret" (and B's numbers are listed in
+B_MARKERS), so any B marker in a response to A is a leak."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from peewee import Model
+from playhouse.shortcuts import model_to_dict
+from werkzeug.routing import AnyConverter, Rule
+from werkzeug.security import generate_password_hash
+
+from models import (ApiKey, Call, Campaign, CampaignContact, Contact, ContactGroup, DncNumber,
+                    Did, Extension, Tenant, TenantLog, Timeslot, User)
+from models.tenancy import TENANT_FIELD, scoped
+from voxcast import api_keys
+
+ROLES = ("tenant", "supervisor", "user", "agent")
+FAST_HASH = "pbkdf2:sha256:1000"  # test users only: keeps dozens of logins quick
+
+# Numbers that only B owns; B's names all contain "B-secret".
+B_NUMBERS = {"phone": "+12025550199", "did": "15557770199", "ext": "8419977",
+             "dnc": "+12025550198", "call": "+12025550197"}
+A_NUMBERS = {"phone": "+12025550111", "did": "15557770111", "ext": "8411111",
+             "dnc": "+12025550112", "call": "+12025550113"}
+B_MARKERS = ["B-secret", "Zebediah", "5550199", "7770199", "8419977", "5550198", "5550197",
+             "555-0199", "555-0198", "555-0197"]
+
+# URL argument name -> model whose id it carries. Extend when a route adds a new name.
+ARG_MODELS: dict[str, type[Model]] = {
+    "tenant_id": Tenant, "user_id": User, "group_id": ContactGroup, "contact_id": Contact,
+    "campaign_id": Campaign, "entry_id": CampaignContact, "call_id": Call, "cdr_id": Call,
+    "did_id": Did, "extension_id": Extension, "ext_id": Extension, "dnc_id": DncNumber,
+    "number_id": DncNumber, "key_id": ApiKey, "api_key_id": ApiKey, "apikey_id": ApiKey,
+    "timeslot_id": Timeslot, "slot_id": Timeslot, "log_id": TenantLog,
+}
+# (endpoint, argument) -> model, for generic names such as "id" (the JSON API).
+ENDPOINT_ARG_MODELS: dict[tuple[str, str], type[Model]] = {}
+# Arguments that carry no object of a tenant: requested with a harmless value.
+NON_OBJECT_ARGS = {"token": "not-a-real-token", "lang": "en", "language": "en"}
+
+
+@dataclass
+class Side:
+    tag: str
+    tenant: Tenant
+    users: dict[str, User]
+    rows: dict[type, Model]
+    api_secret: str
+    passwords: dict[str, str] = field(default_factory=dict)
+
+
+def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
+    """One tenant with a row of every tenant-owned model and a user of every role."""
+    tenant = Tenant.create(name=f"Tenant-{label}", slug=f"t{tag.lower()}")
+    users, passwords = {}, {}
+    for role in ROLES:
+        username = f"{tag.lower()}-{role}"
+        passwords[role] = f"pw-{username}"
+        users[role] = User.create(
+            tenant=tenant, username=username, role=role, first_name=f"First-{label}",
+            last_name=f"{role}-{label}", email=f"{role}-{label}@example.com".lower(),
+            password_hash=generate_password_hash(passwords[role], method=FAST_HASH))
+    group = ContactGroup.create(tenant=tenant, name=f"Group-{label}")
+    contact = Contact.create(tenant=tenant, group=group, phone=numbers["phone"],
+                             first_name=("Zebediah-" if tag == "B" else "Abigail-") + label,
+                             last_name=f"Last-{label}", custom1=f"Custom-{label}")
+    campaign = Campaign.create(tenant=tenant, name=f"Campaign-{label}", group=group,
+                               message_text=f"Message-{label}")
+    entry = CampaignContact.create(tenant=tenant, campaign=campaign, contact=contact,
+                                   phone=numbers["phone"])
+    call = Call.create(tenant=tenant, campaign=campaign, contact=contact, entry=entry,
+                       number=numbers["call"], channel_id=f"chan-{label}",
+                       disposition="ANSWERED", cause_txt=f"Cause-{label}")
+    did = Did.create(tenant=tenant, number=numbers["did"], user=users["user"],
+                     campaign=campaign, greeting_text=f"Greeting-{label}")
+    extension = Extension.create(tenant=tenant, number=numbers["ext"], secret=f"Sip-{label}",
+                                 user=users["agent"])
+    dnc = DncNumber.create(tenant=tenant, phone=numbers["dnc"], source="manual")
+    timeslot = Timeslot.create(tenant=tenant, name=f"Slot-{label}")
+    key, secret = api_keys.create(tenant_id=tenant.id, user=users["tenant"], name=f"Key-{label}")
+    log = TenantLog.create(tenant=tenant, user=users["tenant"], username=users["tenant"].username,
+                           action="contacts.update", object_type="contact",
+                           object_id=str(contact.id), detail=f"Log-{label}")
+    rows = {Tenant: tenant, User: users["tenant"], ContactGroup: group, Contact: contact,
+            Campaign: campaign, CampaignContact: entry, Call: call, Did: did,
+            Extension: extension, DncNumber: dnc, Timeslot: timeslot, ApiKey: key,
+            TenantLog: log}
+    return Side(tag, tenant, users, rows, secret, passwords)
+
+
+def build_world() -> tuple[Side, Side]:
+    a = build_side("A", A_NUMBERS, "A-visible")
+    b = build_side("B", B_NUMBERS, "B-secret")
+    missing = [m.__name__ for m in TENANT_FIELD if not scoped(m, b.tenant.id).exists()]
+    assert not missing, (f"tests/unit/route_walk.py build_side makes no row of {missing}: "
+                         "add one, so the isolation test covers the new model")
+    return a, b
+
+
+def snapshot(tenant_id: int) -> dict[str, list[dict]]:
+    """Every row the tenant owns, for a before/after comparison."""
+    state = {"Tenant": [model_to_dict(Tenant.get_by_id(tenant_id), recurse=False)]}
+    for model in TENANT_FIELD:
+        rows = scoped(model, tenant_id).order_by(model._meta.primary_key)
+        state[model.__name__] = [model_to_dict(r, recurse=False) for r in rows]
+    for row in state.get("ApiKey", []):
+        row.pop("last_used_at", None)  # using A's key may touch only A's; B's must not move
+    return state
+
+
+# -- rules ------------------------------------------------------------------------------
+
+def is_api(rule: Rule) -> bool:
+    return rule.rule.startswith("/api/")
+
+
+def arg_model(rule: Rule, arg: str) -> type[Model] | None:
+    return ENDPOINT_ARG_MODELS.get((rule.endpoint, arg)) or ARG_MODELS.get(arg)
+
+
+def choices(rule: Rule, arg: str) -> list[str] | None:
+    """The values of a non-object argument: each item of an any(...) converter, or the one
+    harmless value of NON_OBJECT_ARGS; None when the argument is unknown."""
+    converter = rule._converters.get(arg)
+    if isinstance(converter, AnyConverter):
+        return sorted(converter.items)
+    if arg in NON_OBJECT_ARGS:
+        return [NON_OBJECT_ARGS[arg]]
+    return None
+
+
+def unresolved_args(rules) -> list[str]:
+    """Arguments the table cannot map: a new route the isolation test would not cover."""
+    problems = []
+    for rule in rules:
+        if rule.endpoint == "static":
+            continue
+        for arg in sorted(rule.arguments):
+            if arg_model(rule, arg) is None and choices(rule, arg) is None:
+                problems.append(f"{rule.rule} ({rule.endpoint}): argument '{arg}'")
+    return problems
+
+
+def expansions(rule: Rule) -> list[dict[str, str]]:
+    """Every combination of the rule's non-object argument values (one dict when none)."""
+    names = [a for a in sorted(rule.arguments) if arg_model(rule, a) is None]
+    values = [choices(rule, a) for a in names]
+    return [dict(zip(names, combo)) for combo in itertools.product(*values)]
+
+
+def object_args(rule: Rule) -> list[str]:
+    return [a for a in sorted(rule.arguments) if arg_model(rule, a) is not None]
+
+
+def build_url(app, rule: Rule, sides: dict[str, Side], extra: dict[str, str] | None = None
+              ) -> str:
+    """The rule's URL with each object argument taken from sides[arg] (Side A or B) and the
+    others from `extra` (default: the first expansion)."""
+    values = dict(extra if extra is not None else expansions(rule)[0])
+    for arg in rule.arguments:
+        model = arg_model(rule, arg)
+        if model is not None:
+            values[arg] = sides[arg].rows[model].id
+    built = rule.build(values, append_unknown=False)  # this rule, even if endpoints repeat
+    assert built is not None, f"cannot build {rule.rule} from {values}"
+    return built[1]
+
+
+def variants(rule: Rule, a: Side, b: Side):
+    """All-B, then each object argument B alone with the rest A (a child of B under A's
+    parent), so both the parent and the child lookups must be scoped."""
+    args = object_args(rule)
+    if not args:
+        return
+    yield {arg: b for arg in rule.arguments}
+    if len(args) > 1:
+        for one in args:
+            yield {arg: (b if arg == one else a) for arg in rule.arguments}
+
+
+def a_only(rule: Rule, a: Side) -> dict[str, Side]:
+    return {arg: a for arg in rule.arguments}
+
+
+def get_rules(app):
+    return [r for r in app.url_map.iter_rules() if r.endpoint != "static" and "GET" in r.methods]
+
+
+def write_methods(rule: Rule) -> list[str]:
+    return sorted(rule.methods & {"POST", "PUT", "PATCH", "DELETE"})
+
+
+def leaked(body: str) -> list[str]:
+    return [m for m in B_MARKERS if m in body]
+
+
+# -- forms ------------------------------------------------------------------------------
+
+@dataclass
+class Form:
+    action: str
+    method: str
+    fields: dict[str, str] = field(default_factory=dict)
+    hidden: set[str] = field(default_factory=set)
+
+
+class FormReader(HTMLParser):
+    """The forms of a page with the values a browser would submit unchanged."""
+
+    def __init__(self, page_url: str):
+        super().__init__(convert_charrefs=True)
+        self.page_url = page_url
+        self.forms: list[Form] = []
+        self._select: str | None = None
+        self._select_first: str | None = None
+        self._textarea: str | None = None
+
+    @property
+    def form(self) -> Form | None:
+        return self.forms[-1] if self.forms else None
+
+    def handle_starttag(self, tag, attrs):
+        at = {k: (v if v is not None else "") for k, v in attrs}
+        if tag == "form":
+            self.forms.append(Form(at.get("action") or self.page_url,
+                                   (at.get("method") or "get").lower()))
+        elif self.form is None:
+            return
+        elif tag == "input" and at.get("name"):
+            kind = at.get("type", "text").lower()
+            if kind == "hidden":
+                self.form.hidden.add(at["name"])
+            if kind in ("checkbox", "radio") and "checked" not in at:
+                return
+            if kind in ("file", "submit", "button", "image", "reset"):
+                return
+            self.form.fields[at["name"]] = at.get("value", "on" if kind == "checkbox" else "")
+        elif tag == "select" and at.get("name"):
+            self._select, self._select_first = at["name"], None
+        elif tag == "option" and self._select:
+            value = at.get("value", "")
+            if self._select_first is None:
+                self._select_first = value
+                self.form.fields.setdefault(self._select, value)
+            if "selected" in at:
+                self.form.fields[self._select] = value
+        elif tag == "textarea" and at.get("name"):
+            self._textarea = at["name"]
+            self.form.fields[self._textarea] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea and self.form is not None:
+            self.form.fields[self._textarea] += data
+
+
+def read_forms(page_url: str, html: str) -> list[Form]:
+    reader = FormReader(page_url)
+    reader.feed(html)
+    return reader.forms
+
+
+def login(client, username: str, password: str):
+    from .conftest import CSRF_RE
+    page = client.get("/login").get_data(as_text=True)
+    token = CSRF_RE.search(page).group(1)
+    resp = client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": token})
+    assert resp.status_code == 302, f"login as {username} failed: {resp.status_code}"
+    return resp
+
+
+def flatten(values):
+    return list(itertools.chain.from_iterable(values))
