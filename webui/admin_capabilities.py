@@ -12,6 +12,7 @@ from wtforms.validators import InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from models import Timeslot
+from models.tenancy import scoped
 from models.entities import FEATURES
 from voxcast import features, quotas, tenant_service
 from voxcast.tenant_service import TenantError
@@ -127,8 +128,7 @@ def timeslots(tenant_id: int):
         else:
             flash(_("Timeslot added."), "success")
             return redirect(url_for("admin_caps.timeslots", tenant_id=tenant.id))
-    slots = Timeslot.select().where(Timeslot.tenant == tenant.id).order_by(
-        Timeslot.start_time, Timeslot.id)
+    slots = scoped(Timeslot, tenant.id).order_by(Timeslot.start_time, Timeslot.id)
     return render_template("admin/timeslots.html", tenant=tenant, form=form, slots=slots,
                            weekdays=WEEKDAYS, error=error), (400 if form.is_submitted() else 200)
 

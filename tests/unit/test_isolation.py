@@ -177,3 +177,32 @@ def test_the_walk_sees_b_when_b_asks(app, world):
         url = rw.build_url(app, rule, rw.a_only(rule, b))
         seen.update(rw.leaked(walker.get(rule, url).get_data(as_text=True)))
     assert {"B-secret", "Zebediah"} <= seen
+
+
+def test_provider_pages_refuse_a_child_under_the_wrong_tenant(app, world):
+    """/admin/tenants/<A>/.../<B's object>: the provider sees every tenant, but a child
+    addressed under another tenant's URL is not found and never changed. Some provider
+    actions answer such a refusal with a redirect and an error message instead of 404, so
+    the proof here is B's rows, compared before and after."""
+    from .conftest import ADMIN_PASSWORD
+    a, b = world
+    before = rw.snapshot(b.tenant.id)
+    client = app.test_client()
+    rw.login(client, "admin", ADMIN_PASSWORD)
+    token = CSRF_RE.search(client.get("/admin/tenants").get_data(as_text=True)).group(1)
+    problems, checked = [], 0
+    for rule in app.url_map.iter_rules():
+        others = [x for x in rw.object_args(rule) if x != "tenant_id"]
+        if "tenant_id" not in rule.arguments or not others or rw.is_api(rule):
+            continue
+        for extra in rw.expansions(rule):
+            sides = {arg: (a if arg == "tenant_id" else b) for arg in rule.arguments}
+            url = rw.build_url(app, rule, sides, extra)
+            for method in (["GET"] if "GET" in rule.methods else []) + rw.write_methods(rule):
+                resp = client.open(url, method=method, data={"csrf_token": token})
+                checked += 1
+                if resp.status_code not in (302, 403, 404):
+                    problems.append(f"{method} {url} ({rule.endpoint}) -> {resp.status_code}")
+    assert checked > 0
+    assert not problems, "\n".join(problems)
+    assert rw.snapshot(b.tenant.id) == before, "a provider action changed B's row under A"
