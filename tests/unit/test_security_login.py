@@ -205,3 +205,17 @@ def test_session_cookie_flags(monkeypatch, settings, app, https):
     cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session="))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Expires=" in cookie
     assert ("Secure" in cookie) == (https == "1")
+
+
+def test_changing_the_password_ends_the_other_sessions_only(app):
+    here, elsewhere = app.test_client(), app.test_client()
+    login(here, "master", MASTER_PASSWORD)
+    login(elsewhere, "master", MASTER_PASSWORD)
+    page = here.get("/account/").get_data(as_text=True)
+    resp = here.post("/account/password", data={
+        "csrf_token": CSRF_RE.search(page).group(1), "current_password": MASTER_PASSWORD,
+        "new_password": "a-new-long-password-1", "confirm_password": "a-new-long-password-1"})
+    assert resp.status_code == 302
+    assert here.get("/account/").status_code == 200
+    resp = elsewhere.get("/account/")
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
