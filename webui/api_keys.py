@@ -43,6 +43,7 @@ def _page(owner: int | None, endpoint: str):
             status = 400
     return render_template("api_keys/index.html", form=form, keys=list(api_keys.keys_of(owner)),
                            secret=secret, revoke=RevokeForm(), endpoint=endpoint,
+                           revoke_endpoint=endpoint.rsplit("_", 1)[0] + "_revoke",
                            is_provider=owner is None), status
 
 
