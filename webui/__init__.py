@@ -91,13 +91,17 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
             return http_error(exc)
         return render_template("error.html", code=404, message="Not found."), 404
 
+    from . import account, dashboard, dids, extensions, users  # tenant portal, My Account
+    for bp in (dashboard.bp, users.bp, extensions.bp, dids.bp, account.bp):
+        app.register_blueprint(bp)
+
     @app.route("/")
     @login_required
     def index():
         if current_user.is_admin:
             return redirect(url_for("admin.tenants"))
         if current_user.role in auth.CAMPAIGN_ROLES:
-            return redirect(url_for("campaigns.index"))
+            return redirect(url_for("dashboard.index"))
         return render_template("home.html")
 
     return app

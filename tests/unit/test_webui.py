@@ -40,11 +40,11 @@ def text(resp) -> str:
 
 # -- login -----------------------------------------------------------------------------
 
-def test_tenant_login_lands_on_campaigns(auth):
+def test_tenant_login_lands_on_dashboard(auth):
     resp = auth.login()
     assert resp.status_code == 302 and resp.headers["Location"] == "/"
     resp = auth.client.get("/")
-    assert resp.headers["Location"] == "/campaigns/"
+    assert resp.headers["Location"] == "/dashboard/"
 
 
 def test_admin_login_lands_on_tenants(auth):

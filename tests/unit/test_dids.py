@@ -1,0 +1,127 @@
+"""The tenant routes its DIDs (to a user or a campaign, with a greeting) and assigns its
+extensions to users; another tenant's rows are not found; pjsip_sync renders the endpoints."""
+from __future__ import annotations
+
+import pytest
+
+from models import Campaign, Did, Extension, TenantLog
+from voxcast import pjsip_sync
+
+
+@pytest.fixture
+def acme(app, make_tenant, auth):
+    tenant, admin = make_tenant("acme", role="tenant")
+    _t, agent = make_tenant("acme", role="agent", username="agent7")
+    auth.login(admin.username, f"pw-{admin.username}")
+    return tenant, admin, agent
+
+
+def test_given_tenant_did_when_routed_to_user_then_saved_with_greeting(acme, auth, client):
+    tenant, _admin, agent = acme
+    did = Did.create(number="15550001111", tenant=tenant)
+    assert "15550001111" in client.get("/dids/").get_data(as_text=True)
+    res = auth.post(f"/dids/{did.id}", {"destination": f"user:{agent.id}",
+                                         "greeting_text": "Welcome to Acme support."},
+                    follow_redirects=True)
+    assert "DID 15550001111 saved." in res.get_data(as_text=True)
+    did = Did.get_by_id(did.id)
+    assert did.user_id == agent.id and did.campaign_id is None
+    assert did.greeting_text == "Welcome to Acme support."
+    assert TenantLog.get(TenantLog.action == "did.route").tenant_id == tenant.id
+
+
+def test_given_did_when_routed_to_campaign_then_user_cleared(acme, auth):
+    tenant, _admin, agent = acme
+    campaign = Campaign.create(tenant=tenant, name="Spring sale")
+    did = Did.create(number="15550001112", tenant=tenant, user=agent)
+    auth.post(f"/dids/{did.id}", {"destination": f"campaign:{campaign.id}", "greeting_text": ""})
+    did = Did.get_by_id(did.id)
+    assert did.campaign_id == campaign.id and did.user_id is None
+    auth.post(f"/dids/{did.id}", {"destination": "", "greeting_text": ""})
+    did = Did.get_by_id(did.id)
+    assert did.campaign_id is None and did.user_id is None
+
+
+def test_given_other_tenants_did_or_campaign_then_refused(acme, auth, make_tenant):
+    tenant, _admin, _agent = acme
+    other, stranger = make_tenant("globex", role="user")
+    theirs = Did.create(number="15550002221", tenant=other)
+    pool = Did.create(number="15550002222")
+    assert auth.post(f"/dids/{theirs.id}", {"destination": ""}).status_code == 404
+    assert auth.post(f"/dids/{pool.id}", {"destination": ""}).status_code == 404
+    mine = Did.create(number="15550002223", tenant=tenant)
+    foreign = Campaign.create(tenant=other, name="Theirs")
+    res = auth.post(f"/dids/{mine.id}", {"destination": f"campaign:{foreign.id}"},
+                    follow_redirects=True)
+    assert "No such campaign in this organisation." in res.get_data(as_text=True)
+    res = auth.post(f"/dids/{mine.id}", {"destination": f"user:{stranger.id}"},
+                    follow_redirects=True)
+    assert "No such user in this organisation." in res.get_data(as_text=True)
+    assert Did.get_by_id(mine.id).campaign_id is None and Did.get_by_id(mine.id).user_id is None
+
+
+def test_given_did_list_then_only_own_numbers(acme, client, make_tenant):
+    tenant, _admin, _agent = acme
+    other, _u = make_tenant("globex")
+    Did.create(number="15550003331", tenant=tenant)
+    Did.create(number="15550003332", tenant=other)
+    page = client.get("/dids/").get_data(as_text=True)
+    assert "15550003331" in page and "15550003332" not in page
+
+
+def test_given_extension_when_assigned_then_user_set_and_caller_name_rendered(
+        acme, auth, client, settings):
+    tenant, _admin, agent = acme
+    agent.first_name, agent.last_name = "Ann", "Agent"
+    agent.save()
+    ext = Extension.create(number="2101", secret="secret-2101", tenant=tenant)
+    Extension.create(number="2199", secret="secret-2199")  # the provider's pool
+    page = client.get("/extensions/").get_data(as_text=True)
+    assert "2101" in page and "2199" not in page
+    res = auth.post(f"/extensions/{ext.id}/assign", {"user_id": str(agent.id)},
+                    follow_redirects=True)
+    assert "Extension 2101 assigned to agent7." in res.get_data(as_text=True)
+    assert Extension.get_by_id(ext.id).user_id == agent.id
+    assert TenantLog.get(TenantLog.action == "extension.assign").tenant_id == tenant.id
+    conf = pjsip_sync.conf_path(settings).read_text()
+    assert '[2101]' in conf and 'callerid = "Ann Agent" <2101>' in conf
+    assert "password = secret-2101" in conf and "[2199]" not in conf
+
+    auth.post(f"/extensions/{ext.id}/assign", {"user_id": ""})
+    assert Extension.get_by_id(ext.id).user_id is None
+    assert 'callerid = "2101" <2101>' in pjsip_sync.conf_path(settings).read_text()
+
+
+def test_given_other_tenants_extension_or_user_then_refused(acme, auth, make_tenant):
+    tenant, _admin, _agent = acme
+    other, stranger = make_tenant("globex", role="user")
+    theirs = Extension.create(number="2201", secret="s-2201", tenant=other)
+    assert auth.post(f"/extensions/{theirs.id}/assign", {"user_id": ""}).status_code == 404
+    mine = Extension.create(number="2202", secret="s-2202", tenant=tenant)
+    res = auth.post(f"/extensions/{mine.id}/assign", {"user_id": str(stranger.id)},
+                    follow_redirects=True)
+    assert "No such user in this organisation." in res.get_data(as_text=True)
+    assert Extension.get_by_id(mine.id).user_id is None
+
+
+def test_given_supervisor_then_extensions_and_dids_read_only(app, make_tenant, auth, client):
+    tenant, sup = make_tenant("acme", role="supervisor")
+    ext = Extension.create(number="2301", secret="hidden-secret", tenant=tenant)
+    did = Did.create(number="15550004441", tenant=tenant)
+    auth.login(sup.username, f"pw-{sup.username}")
+    page = client.get("/extensions/").get_data(as_text=True)
+    assert "2301" in page and "hidden-secret" not in page
+    assert auth.post(f"/extensions/{ext.id}/assign", {"user_id": str(sup.id)}).status_code == 403
+    assert "15550004441" in client.get("/dids/").get_data(as_text=True)
+    assert auth.post(f"/dids/{did.id}", {"destination": ""}).status_code == 403
+
+
+def test_render_skips_extensions_that_would_break_the_config(db, make_tenant, settings):
+    tenant, _u = make_tenant("acme")
+    Extension.create(number="2401", secret="good-secret", tenant=tenant)
+    Extension.create(number="24 02]\n[evil", secret="x", tenant=tenant)
+    Extension.create(number="2403", secret="bad secret\ntype=aor", tenant=tenant)
+    pjsip_sync.sync(settings, reload=False)
+    text = pjsip_sync.conf_path(settings).read_text()
+    assert "[2401]" in text and "evil" not in text and "2403" not in text
+    assert text.count("type = endpoint") == 1

@@ -1,0 +1,70 @@
+"""The tenant's extensions: the provider allocates them, the tenant administrator assigns each
+to one of its users or agents (supervisors may look). Every allocated extension is a PJSIP
+endpoint; assigning refreshes its caller name in Asterisk."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from peewee import JOIN
+
+from models import Extension, User
+from models.tenancy import get_scoped, scoped
+from voxcast import number_service, pjsip_sync
+from voxcast.number_service import RoutingError
+
+from .auth import current_tenant_id, tenant_required
+from .users import MANAGERS, VIEWERS
+
+bp = Blueprint("extensions", __name__, url_prefix="/extensions")
+log = logging.getLogger("voxcast.webui.extensions")
+
+
+def sync_asterisk() -> bool:
+    """Push the change to Asterisk; a failure is logged and told, the database change stays
+    (the next sync or restart renders it)."""
+    try:
+        pjsip_sync.sync(current_app.config["VOXCAST_SETTINGS"])
+    except Exception:  # noqa: BLE001 - Asterisk trouble must not undo the assignment
+        log.exception("pjsip sync failed")
+        flash(_("Saved, but the telephony server could not be updated now; it will be at "
+                "its next restart."), "error")
+        return False
+    return True
+
+
+@bp.route("/")
+@tenant_required(roles=VIEWERS)
+def index():
+    tid = current_tenant_id()
+    extensions = list(scoped(Extension, tid).select(Extension, User)
+                      .join(User, JOIN.LEFT_OUTER).order_by(Extension.number))
+    users = list(scoped(User, tid).where(User.role != "tenant").order_by(User.username)) + \
+        list(scoped(User, tid).where(User.role == "tenant").order_by(User.username))
+    settings = current_app.config["VOXCAST_SETTINGS"]
+    return render_template("extensions/list.html", extensions=extensions, users=users,
+                           can_manage=current_user.role in MANAGERS,
+                           sip_port=settings.sip_port)
+
+
+@bp.route("/<int:ext_id>/assign", methods=["POST"])
+@tenant_required(roles=MANAGERS)
+def assign(ext_id: int):
+    ext = get_scoped(Extension, current_tenant_id(), ext_id)
+    raw = request.form.get("user_id", "")
+    user_id = int(raw) if raw.isdigit() and int(raw) > 0 else None
+    try:
+        ext = number_service.assign_extension(ext, user_id, actor=current_user,
+                                              ip=request.remote_addr or "")
+    except RoutingError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("extensions.index"))
+    if ext.user_id:
+        flash(_("Extension %(number)s assigned to %(user)s.", number=ext.number,
+                user=ext.user.username), "success")
+    else:
+        flash(_("Extension %(number)s is unassigned.", number=ext.number), "success")
+    sync_asterisk()
+    return redirect(url_for("extensions.index"))
