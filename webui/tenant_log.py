@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 
 from models import Tenant
@@ -31,9 +31,11 @@ def _page(scope, endpoint: str, tenant=None, tenants=None, **url_args):
     if request.args.get("format") == "csv":
         if error:
             abort(400, error)
-        rows = log_service.entries(scope, flt).iterator()
+        # Built whole while the request's database connection is open (a streamed body
+        # would be read after teardown has closed it).
+        body = "".join(log_service.csv_lines(log_service.entries(scope, flt)))
         name = f"voxcast-log-{tenant.slug if tenant else 'all'}-{dt.date.today()}.csv"
-        return Response(stream_with_context(log_service.csv_lines(rows)),
+        return Response(body,
                         mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
     page = Page.from_request(log_service.entries(scope, flt), PER_PAGE)
