@@ -101,7 +101,8 @@ class PhoneNormalizer:
             digits = self.country_code + key
         else:
             return None
-        if not digits.isdigit() or not 8 <= len(digits) <= 15 or not digits.isascii():
+        if (not digits.isdigit() or not digits.isascii() or digits[0] == "0"
+                or not 8 <= len(digits) <= 15):
             return None
         for n in (1, 2, 3):
             cc = int(digits[:n])
@@ -590,6 +591,22 @@ def _batch_size(columns: int) -> int:
     return max(1, min(2000, limit // columns))
 
 
+def _insert(fields: list, rows: list[tuple]) -> None:
+    """Insert contact rows (already converted values) inside the caller's transaction.
+
+    On SQLite one prepared INSERT runs through executemany: peewee's insert_many spends most
+    of an import building SQL text value by value. Other databases get insert_many chunks."""
+    if isinstance(database.obj, SqliteDatabase):
+        columns = ", ".join(f'"{f.column_name}"' for f in fields)
+        marks = ", ".join("?" for _ in fields)
+        database.cursor().executemany(
+            f'INSERT INTO "{Contact._meta.table_name}" ({columns}) VALUES ({marks})', rows)
+        return
+    size = _batch_size(len(fields))
+    for start in range(0, len(rows), size):
+        Contact.insert_many(rows[start:start + size], fields=fields).execute()
+
+
 def import_rows(group: ContactGroup, country: str, text: str, delimiter: str,
                 mapping: list[str], has_header: bool, *, actor=None, ip: str = "",
                 source: str = "") -> ImportResult:
@@ -610,9 +627,10 @@ def import_rows(group: ContactGroup, country: str, text: str, delimiter: str,
     columns = [(i, t) for i, t in enumerate(mapping) if t != "ignore"]
     phone_at = mapping.index("phone")
     email_at = mapping.index("email") if "email" in mapping else None
-    others = [(i, t) for i, t in columns if t != "phone"]
-    names = ["phone"] + [t for _, t in others]
-    other_idx = [i for i, _ in others]
+    # Every column gets a value (the schema has no defaults; peewee adds them in Python).
+    where = {t: i for i, t in columns}
+    names = list(FIELDS)
+    other_idx = [where.get(name) for name in FIELDS[1:]]
 
     existing = {p for (p,) in Contact.select(Contact.phone)
                 .where(Contact.group == group.id).tuples()}
@@ -651,7 +669,7 @@ def import_rows(group: ContactGroup, country: str, text: str, delimiter: str,
         if phone in existing:
             result.duplicates += 1
             continue
-        values = [cells[i].strip() for i in other_idx]
+        values = [cells[i].strip() if i is not None else "" for i in other_idx]
         if email_at is not None:
             email = cells[email_at].strip()
             if email and not EMAIL_RE.match(email):
@@ -671,14 +689,18 @@ def import_rows(group: ContactGroup, country: str, text: str, delimiter: str,
         result.fatal = f"{exc}; nothing was imported"
         return result
     fields = [Contact.tenant, Contact.group] + [getattr(Contact, n) for n in names]
-    size = _batch_size(len(fields))
-    with database.atomic():
-        for start in range(0, len(out), size):
-            Contact.insert_many(out[start:start + size], fields=fields).execute()
-        audit.record("contacts.import", tenant_id=tid, user=actor, object_type="contact_group",
-                     object_id=gid, ip=ip,
-                     detail=(f"{len(out)} imported, {result.duplicates} duplicates, "
-                             f"{len(errors)} invalid rows{' from ' + source if source else ''}"))
+    try:
+        with database.atomic():
+            _insert(fields, out)
+            audit.record("contacts.import", tenant_id=tid, user=actor,
+                         object_type="contact_group", object_id=gid, ip=ip,
+                         detail=(f"{len(out)} imported, {result.duplicates} duplicates, "
+                                 f"{len(errors)} invalid rows"
+                                 f"{' from ' + source if source else ''}"))
+    except IntegrityError:  # another import into the group committed meanwhile
+        result.fatal = ("The group changed while importing (another import?); nothing was "
+                        "imported, please try again")
+        return result
     result.imported = len(out)
     result.dnc = dnc_count(group) if result.imported else 0
     return result
