@@ -58,3 +58,13 @@ clean-runtime:
 	-$(VENV)/bin/voxcast stop
 	-VOXCAST_INSTANCE=test $(VENV)/bin/voxcast asterisk stop
 	rm -rf .runtime/run .runtime/test
+
+# German (and future) UI translations: extract every marked string (templates, _(), lazy _l(),
+# service messages marked N_()), merge into each catalogue, compile the .mo files Flask-Babel reads.
+.PHONY: translations
+translations: venv
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output \
+	    -o webui/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i webui/translations/messages.pot -d webui/translations \
+	    --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d webui/translations --statistics

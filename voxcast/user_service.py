@@ -31,12 +31,20 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{3,30}$")
 
 
+def N_(message: str) -> str:
+    """Marks a message for translation (pybabel -k N_) without translating it here: the
+    service has no request locale; the UI translates `UserError.template` with its params."""
+    return message
+
+
 class UserError(ValueError):
     """Input that cannot be saved; `field` names the form field it belongs to, if any."""
 
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
+    def __init__(self, message: str, field: str = "", **params):
+        super().__init__(message % params if params else message)
         self.field = field
+        self.template = message
+        self.params = params
 
 
 @lru_cache(maxsize=1)
@@ -60,13 +68,16 @@ def _check_quota(tenant: Tenant, role: str) -> None:
         return
     agents = User.select().where((User.tenant == tenant.id) & (User.role == "agent"))
     if kind == "agents":
-        used, limit, what = agents.count(), tenant.max_agents, "agents"
+        used, limit = agents.count(), tenant.max_agents
     else:
         used = User.select().where((User.tenant == tenant.id) & (User.role != "agent")).count()
-        limit, what = tenant.max_users, "users"
+        limit = tenant.max_users
     if used >= limit:
-        raise UserError(f"Your plan allows {limit} {what} and all are in use; "
-                        f"delete one or ask your provider for more.", "role")
+        message = (N_("Your plan allows %(limit)d agents and all are in use; delete one or ask "
+                      "your provider for more.") if kind == "agents" else
+                   N_("Your plan allows %(limit)d users and all are in use; delete one or ask "
+                      "your provider for more."))
+        raise UserError(message, "role", limit=limit)
 
 
 def _clean_profile(fields: dict) -> dict:
@@ -75,59 +86,59 @@ def _clean_profile(fields: dict) -> dict:
     for name in ("first_name", "last_name"):
         value = (fields.get(name) or "").strip()
         if len(value) > 100:
-            raise UserError("At most 100 characters.", name)
+            raise UserError(N_("At most 100 characters."), name)
         out[name] = value
     email = (fields.get("email") or "").strip()
     if email and (len(email) > 254 or not EMAIL_RE.match(email)):
-        raise UserError("Not a valid e-mail address.", "email")
+        raise UserError(N_("Not a valid e-mail address."), "email")
     out["email"] = email
     phone = (fields.get("phone") or "").strip()
     if phone and not PHONE_RE.match(phone):
-        raise UserError("Digits, spaces and + - ( ) only.", "phone")
+        raise UserError(N_("Digits, spaces and + - ( ) only."), "phone")
     out["phone"] = phone
     tz = (fields.get("timezone") or "").strip()
     if tz and tz not in timezones():
-        raise UserError("Choose a time zone from the list.", "timezone")
+        raise UserError(N_("Choose a time zone from the list."), "timezone")
     out["timezone"] = tz
     lang = (fields.get("language") or "").strip()
     if lang and lang not in LANGUAGES:
-        raise UserError("Choose a language from the list.", "language")
+        raise UserError(N_("Choose a language from the list."), "language")
     out["language"] = lang
     return out
 
 
 def _check_password(password: str, field: str = "password") -> None:
     if len(password or "") < MIN_PASSWORD:
-        raise UserError(f"At least {MIN_PASSWORD} characters.", field)
+        raise UserError(N_("At least %(min)d characters."), field, min=MIN_PASSWORD)
     if len(password) > 500:
-        raise UserError("At most 500 characters.", field)
+        raise UserError(N_("At most 500 characters."), field)
 
 
 def _check_pin(pin: str) -> None:
     if not PIN_RE.match(pin or ""):
-        raise UserError("4 to 8 digits.", "pin")
+        raise UserError(N_("4 to 8 digits."), "pin")
 
 
 def _check_manageable(user: User, actor) -> None:
     if user.role not in MANAGED_ROLES:
-        raise UserError("Tenant administrator accounts are managed by your provider.")
+        raise UserError(N_("Tenant administrator accounts are managed by your provider."))
     if user.id == getattr(actor, "id", None):
-        raise UserError("You cannot change your own account here; use My Account.")
+        raise UserError(N_("You cannot change your own account here; use My Account."))
 
 
 def create_user(tenant: Tenant, *, username: str, role: str, password: str, pin: str,
                 actor=None, ip: str = "", **profile) -> User:
     username = (username or "").strip()
     if not USERNAME_RE.match(username):
-        raise UserError("3 to 64 letters, digits, dots, dashes, @ or underscores.", "username")
+        raise UserError(N_("3 to 64 letters, digits, dots, dashes, @ or underscores."), "username")
     if role not in MANAGED_ROLES:
-        raise UserError("Choose user, supervisor or agent.", "role")
+        raise UserError(N_("Choose user, supervisor or agent."), "role")
     _check_password(password)
     _check_pin(pin)
     clean = _clean_profile(profile)
     with database.atomic():
         if User.select().where(User.username == username).exists():
-            raise UserError("This username is taken.", "username")
+            raise UserError(N_("This username is taken."), "username")
         _check_quota(tenant, role)
         user = User.create(tenant=tenant, username=username, role=role,
                            password_hash=generate_password_hash(password),
@@ -142,7 +153,7 @@ def update_user(user: User, *, role: str, password: str = "", pin: str = "", act
     """Blank password or PIN keeps the current one."""
     _check_manageable(user, actor)
     if role not in MANAGED_ROLES:
-        raise UserError("Choose user, supervisor or agent.", "role")
+        raise UserError(N_("Choose user, supervisor or agent."), "role")
     if password:
         _check_password(password)
     if pin:
@@ -165,9 +176,9 @@ def update_user(user: User, *, role: str, password: str = "", pin: str = "", act
             user.pin = generate_password_hash(pin)
             changed.append("pin")
         user.save()
+        summary = ", ".join(changed) or "no change"
         audit.record("user.update", tenant_id=user.tenant_id, user=actor, object_type="user",
-                     object_id=user.id, detail=f"{user.username}: {', '.join(changed) or 'no change'}",
-                     ip=ip)
+                     object_id=user.id, detail=f"{user.username}: {summary}", ip=ip)
     return user
 
 
@@ -200,12 +211,12 @@ def delete_user(user: User, *, actor=None, ip: str = "") -> None:
 def change_password(user: User, current: str, new: str, confirm: str, *, ip: str = "") -> User:
     """Bumps session_version, so every other session of this user ends."""
     if not check_password_hash(user.password_hash, current or ""):
-        raise UserError("The current password is not correct.", "current_password")
+        raise UserError(N_("The current password is not correct."), "current_password")
     _check_password(new, "new_password")
     if new != confirm:
-        raise UserError("The two new passwords differ.", "confirm_password")
+        raise UserError(N_("The two new passwords differ."), "confirm_password")
     if new == current:
-        raise UserError("The new password must differ from the current one.", "new_password")
+        raise UserError(N_("The new password must differ from the current one."), "new_password")
     with database.atomic():
         user.password_hash = generate_password_hash(new)
         user.session_version += 1
@@ -217,7 +228,7 @@ def change_password(user: User, current: str, new: str, confirm: str, *, ip: str
 
 def update_profile(user: User, *, theme: str = "light", ip: str = "", **profile) -> User:
     if theme not in THEMES:
-        raise UserError("Choose light or dark.", "theme")
+        raise UserError(N_("Choose light or dark."), "theme")
     clean = _clean_profile(profile)
     clean["theme"] = theme
     with database.atomic():

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, redirect, render_template, request, url_for
-from flask_babel import Babel
+from flask_babel import Babel, gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -70,26 +70,27 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
 
     @app.errorhandler(TenantScopeError)
     def not_yours(exc):
-        return render_template("error.html", code=404, message="Not found."), 404
+        return render_template("error.html", code=404, message=_("Not found.")), 404
 
     @app.errorhandler(CSRFError)
     def csrf_refused(exc):
         return render_template(
             "error.html", code=400,
-            message="The form expired or was not sent by this site; reload the page and try again.",
+            message=_("The form expired or was not sent by this site; reload the page and "
+                      "try again."),
         ), 400
 
     @app.errorhandler(403)
     def forbidden(exc):
         return render_template("error.html", code=403,
-                               message="You do not have access to this page."), 403
+                               message=_("You do not have access to this page.")), 403
 
     @app.errorhandler(404)
     def not_found(exc):
         if request.path.startswith("/api/"):
             from .api import http_error
             return http_error(exc)
-        return render_template("error.html", code=404, message="Not found."), 404
+        return render_template("error.html", code=404, message=_("Not found.")), 404
 
     from . import account, dashboard, dids, extensions, users  # tenant portal, My Account
     for bp in (dashboard.bp, users.bp, extensions.bp, dids.bp, account.bp):

@@ -72,11 +72,12 @@ def _profile(form: UserForm) -> dict:
 
 
 def _apply_error(form: FlaskForm, exc: UserError) -> str | None:
-    """Put the message under its field; returns it when it belongs to no field."""
+    """Put the (translated) message under its field; returns it when it belongs to none."""
+    message = _(exc.template, **exc.params)
     field = getattr(form, exc.field, None) if exc.field else None
     if field is None:
-        return str(exc)
-    field.errors = list(field.errors) + [str(exc)]
+        return message
+    field.errors = list(field.errors) + [message]
     return None
 
 
