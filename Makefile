@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTHON ?= python3
 RUN_PACKAGES := debootstrap espeak-ng sox python3-venv
-TEST_PACKAGES := $(RUN_PACKAGES) sip-tester
+TEST_PACKAGES := $(RUN_PACKAGES) sip-tester chromium
 STAMP := .runtime/stamps
 
 .PHONY: run stop status test test-sqlite unit integration deps test-deps venv asterisk-runtime \

@@ -122,3 +122,117 @@ def master(db) -> Tenant:
 @pytest.fixture
 def workdir(tmp_path) -> Path:
     return tmp_path
+
+
+# -- the web UI in a real browser -------------------------------------------------------------
+
+BASE_DOMAIN = "voxcast.test"
+
+
+class WebServer:
+    """`voxcast web` as `make run` starts it, on the instance's web port."""
+
+    def __init__(self, settings: config.Settings, logdir: Path, env: dict):
+        self.settings = settings
+        self.logfile = logdir / "web.log"
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{BASE_DOMAIN}:{self.settings.web_port}"
+
+    def tenant_url(self, slug: str) -> str:
+        return f"http://{slug}.{BASE_DOMAIN}:{self.settings.web_port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "voxcast.cli", "--instance", self.settings.instance, "web"],
+            stdout=open(self.logfile, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=self.env)
+        import urllib.request
+
+        def up():
+            try:
+                with urllib.request.urlopen(
+                        f"http://127.0.0.1:{self.settings.web_port}/status/health.json", timeout=1):
+                    return True
+            except OSError:
+                return False
+        wait_for(up, 30, message="web UI answering")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def smtp_peer():
+    """aiosmtpd as the real SMTP server the web UI sends its e-mails to."""
+    from aiosmtpd.controller import Controller
+
+    from tests.unit.smtp_peer import Inbox, free_port
+
+    inbox = Inbox()
+    inbox.port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def web(db, settings, artifacts, smtp_peer):
+    env = {**os.environ, "VOXCAST_BASE_DOMAIN": BASE_DOMAIN,
+           "VOXCAST_BASE_URL": f"http://{BASE_DOMAIN}:{settings.web_port}",
+           "VOXCAST_SMTP_HOST": "127.0.0.1", "VOXCAST_SMTP_PORT": str(smtp_peer.port),
+           "VOXCAST_SMTP_FROM": "noreply@voxcast.test"}
+    server = WebServer(settings, artifacts, env)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright; no browser is ever downloaded."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=os.environ.get("VOXCAST_CHROMIUM", "/usr/bin/chromium"),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync",
+                  "--disable-quic",
+                  # tenant sub-domains resolve to this machine without touching DNS
+                  f"--host-resolver-rules=MAP {BASE_DOMAIN} 127.0.0.1, "
+                  f"MAP *.{BASE_DOMAIN} 127.0.0.1"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def page(browser, artifacts, request):
+    """A fresh browser context per test; on failure its screenshot is kept in artifacts/."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        shots = artifacts / "screenshots"
+        shots.mkdir(exist_ok=True)
+        path = shots / f"{request.node.name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        print(f"screenshot kept: {path}")
+    context.close()
