@@ -32,10 +32,10 @@ def test_given_new_tenant_when_its_admin_onboards_then_agent_extension_and_conta
     assert "/admin/tenants" in page.url
 
     page.goto(f"{web.url}/admin/extensions")
-    page.fill("input[name=first]", "7101")
-    page.fill("input[name=last]", "7102")
+    page.fill("input[name=first]", "7201")
+    page.fill("input[name=last]", "7202")
     _submit(page, "form:has(input[name=first])")
-    assert page.locator("text=7101").count() >= 1
+    assert page.locator("text=7201").count() >= 1
 
     page.goto(f"{web.url}/admin/tenants/new")
     page.fill("input[name=name]", "Company A")
