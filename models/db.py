@@ -29,6 +29,10 @@ def init_database(url: str):
                 "busy_timeout": 10000,
             },
             check_same_thread=False,
+            # Every transaction takes the write lock up front: a deferred one that reads and
+            # then writes gets SQLITE_BUSY at once (no busy_timeout wait) when the Stasis app
+            # committed in between, which the web UI would show as an error.
+            lock_type="IMMEDIATE",
         )
     else:
         db = connect(url)
