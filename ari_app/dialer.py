@@ -8,14 +8,15 @@ import logging
 import os
 
 from . import store
-from .calls import CallHandler
 from .context import AppContext
 from .flows.voice_message import VoiceMessageCall
+from .outbound import OutboundCall
 from .pacing import TokenBucket, free_slots
 
 log = logging.getLogger("voxcast.dialer")
 
-FLOWS: dict[str, type[CallHandler]] = {"voice_message": VoiceMessageCall}
+# Campaign type -> the flow its calls follow once answered.
+FLOWS: dict[str, type[OutboundCall]] = {"voice_message": VoiceMessageCall}
 
 
 class Dialer:
@@ -52,6 +53,10 @@ class Dialer:
             if not self.ctx.ari.connected.is_set():
                 await self._reason(plan, "Waiting for Asterisk: ARI is not reachable")
                 continue
+            if plan.type not in FLOWS:
+                await self.ctx.store.run(store.pause_campaign, plan.id,
+                                         f"Paused: campaign type '{plan.type}' cannot be dialed")
+                continue
             sound = self.ctx.settings.sounds_dir / f"{plan.message_file}.wav"
             if not plan.message_file or not sound.exists():
                 msg = f"Paused: the message audio '{plan.message_file or '(none)'}' is missing"
@@ -65,7 +70,7 @@ class Dialer:
             if claims:
                 await self._reason(plan, "")
             for claim in claims:
-                handler = FLOWS["voice_message"](self.ctx, claim, plan)
+                handler = FLOWS[plan.type](self.ctx, claim, plan)
                 self.ctx.router.register(handler)
                 channels.add(claim.tenant_id, claim.campaign_id)
                 asyncio.create_task(handler.place())

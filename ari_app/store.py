@@ -27,6 +27,7 @@ from .retry import RetryPolicy, decide
 class CampaignPlan:
     id: int
     tenant_id: int
+    type: str
     name: str
     channel_limit: int
     tenant_channel_limit: int
@@ -140,7 +141,7 @@ class Store:
 def running_campaigns() -> list[CampaignPlan]:
     rows = (Campaign.select(Campaign, Tenant).join(Tenant)
             .where(Campaign.status == "running", Tenant.status == "active"))
-    return [CampaignPlan(c.id, c.tenant_id, c.name, c.channel_limit, c.tenant.channel_limit,
+    return [CampaignPlan(c.id, c.tenant_id, c.type, c.name, c.channel_limit, c.tenant.channel_limit,
                          c.message_file, c.caller_id, c.dial_timeout) for c in rows]
 
 

@@ -1,63 +1,19 @@
-"""Voice Message campaign call: dial the contact, play the message when answered, hang up."""
+"""Voice Message campaign call: play the message when the contact answers, then hang up."""
 from __future__ import annotations
 
-import logging
-
-from models.entities import utcnow
-
-from .. import store
-from ..calls import CallHandler
-from ..client import AriError
 from ..events import Event
+from ..outbound import OutboundCall
 
-log = logging.getLogger("voxcast.flows.voice_message")
 
+class VoiceMessageCall(OutboundCall):
+    @property
+    def playback_id(self) -> str:
+        return f"{self.channel_id}-msg"
 
-class VoiceMessageCall(CallHandler):
-    def __init__(self, ctx, claim: store.Claim, plan: store.CampaignPlan):
-        super().__init__(ctx, claim.channel_id)
-        self.claim = claim
-        self.plan = plan
-        self.answered_at = None
-        self.rang = False
-        self.playback_id = f"{claim.channel_id}-msg"
-
-    def endpoint(self) -> str:
-        return f"PJSIP/{self.claim.phone}@pstn"
-
-    async def place(self) -> None:
-        """Originate; a refused originate still ends with a CDR and frees its channel slot."""
-        try:
-            await self.ctx.ari.originate(self.endpoint(), self.channel_id,
-                                         app_args=f"outbound,{self.claim.call_id}",
-                                         caller_id=self.plan.caller_id,
-                                         timeout=self.plan.dial_timeout)
-        except AriError as exc:
-            log.warning("originate to %s failed: %s", self.claim.phone, exc)
-            self.rang = True  # refused outright: the cause text says why
-            await self._close(0, f"originate failed: {exc.message}"[:250])
-
-    async def channel_state_change(self, event: Event) -> None:
-        if event.channel_state in ("Ringing", "Ring", "Up"):
-            self.rang = True
-
-    async def stasis_start(self, event: Event) -> None:
-        self.rang = True
-        self.answered_at = utcnow()
+    async def answered(self, event: Event) -> None:
         sound = self.ctx.settings.sound_uri(self.plan.message_file)
         await self.ctx.ari.play(self.channel_id, sound, playback_id=self.playback_id)
 
     async def playback_finished(self, event: Event) -> None:
         if event.playback_id == self.playback_id:
             await self.ctx.ari.hangup(self.channel_id)
-
-    async def channel_destroyed(self, event: Event) -> None:
-        await self._close(event.cause, event.cause_txt)
-
-    async def _close(self, cause: int, cause_txt: str) -> None:
-        if self.done:
-            return
-        self.finish()
-        self.ctx.channels.remove(self.claim.tenant_id, self.claim.campaign_id)
-        await self.ctx.store.run(store.finish_call, self.claim.call_id, self.answered_at,
-                                 utcnow(), cause, cause_txt, self.rang)
