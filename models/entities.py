@@ -21,9 +21,33 @@ def Money(**kw):
 
 
 class RatePlan(BaseModel):
+    """Prices for a tenant: per-destination Rate rows plus per-unit prices of the other
+    channels. `version` is bumped on every change so cached rate tables know they are stale."""
     id = AutoField()
     name = CharField(unique=True)
     is_default = BooleanField(default=False)
+    description = CharField(default="")
+    sms_price = DecimalField(max_digits=14, decimal_places=6, default=Decimal("0"))  # per message
+    fax_page_price = DecimalField(max_digits=14, decimal_places=6, default=Decimal("0"))
+    email_price = DecimalField(max_digits=14, decimal_places=6, default=Decimal("0"))
+    inbound_per_minute = DecimalField(max_digits=14, decimal_places=6, default=Decimal("0"))
+    did_monthly_fee = Money()
+    version = IntegerField(default=1)
+
+
+class Rate(BaseModel):
+    """A destination rate of a plan: the longest matching prefix of the dialled number wins."""
+    id = AutoField()
+    plan = ForeignKeyField(RatePlan, backref="rates", on_delete="CASCADE")
+    prefix = CharField()  # digits, no '+'
+    description = CharField(default="")
+    per_minute = DecimalField(max_digits=14, decimal_places=6, default=Decimal("0"))
+    connection_fee = DecimalField(max_digits=14, decimal_places=6, default=Decimal("0"))
+    initial_s = IntegerField(default=60)
+    increment_s = IntegerField(default=60)
+
+    class Meta:
+        indexes = ((("plan", "prefix"), True),)
 
 
 FEATURES = ("voice_message", "voice_interactive", "voice_ivr", "voice_survey",
@@ -53,6 +77,10 @@ class Tenant(BaseModel):
     max_campaigns = IntegerField(default=100)
     max_contacts = IntegerField(default=1000000)
     disk_quota_mb = IntegerField(default=1024)
+    # Low-balance e-mail: sent once when the balance falls below the threshold (0: off);
+    # `low_balance_notified` remembers it until the balance is back above.
+    low_balance_threshold = Money()
+    low_balance_notified = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
 
     def has_feature(self, name: str) -> bool:
@@ -258,6 +286,8 @@ class Call(TenantOwned):
     disposition = CharField(default="")
     hangup_cause = IntegerField(default=0)
     cause_txt = CharField(default="")
+    # What the call cost (set when it is settled); None: not rated yet.
+    cost = DecimalField(max_digits=14, decimal_places=4, auto_round=True, null=True)
 
     class Meta:
         indexes = ((("tenant", "started_at"), False),)
@@ -279,6 +309,63 @@ class LoginFailure(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
 
 
+LEDGER_KINDS = ("opening", "payment", "topup", "charge", "call", "sms", "fax", "email",
+                "did_fee", "refund", "adjustment", "free_credit", "free_minutes")
+
+
+class LedgerEntry(TenantOwned):
+    """One movement of a tenant's money; Tenant.balance always equals SUM(amount).
+
+    Credits are positive, charges negative. `free_money` / `free_seconds` record what free
+    credit buckets covered of a charge (or granted, for kind free_credit/free_minutes); they
+    never touch the paid balance. A CDR is charged once per kind: (call, kind) is unique."""
+    id = AutoField()
+    kind = CharField()
+    amount = Money()
+    balance_after = Money()
+    free_money = Money()
+    free_seconds = IntegerField(default=0)
+    reference = CharField(default="")
+    entered_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    call = ForeignKeyField(Call, null=True, on_delete="SET NULL")
+    message_ref = CharField(null=True)  # SMS/fax/e-mail id; (tenant, kind, message_ref) unique
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = (
+            (("call", "kind"), True),
+            (("tenant", "kind", "message_ref"), True),
+            (("tenant", "created_at"), False),
+        )
+
+
+class CreditBucket(TenantOwned):
+    """Free credit (kind money: `amount`) or free minutes (kind minutes: `seconds`) granted
+    to a tenant, used before the paid balance until spent or expired."""
+    id = AutoField()
+    kind = CharField(default="money")  # money | minutes
+    amount = Money()  # remaining free money
+    seconds = IntegerField(default=0)  # remaining free seconds
+    granted_amount = Money()
+    granted_seconds = IntegerField(default=0)
+    reference = CharField(default="")
+    expires_at = DateTimeField(null=True)  # None: never
+    created_at = DateTimeField(default=utcnow)
+
+
+class CreditReservation(TenantOwned):
+    """Money (and free seconds) set aside for a call in progress, so concurrent calls cannot
+    spend the same credit; released when the call is settled or abandoned."""
+    id = AutoField()
+    amount = Money()
+    seconds = IntegerField(default=0)
+    reference = CharField(default="")
+    call = ForeignKeyField(Call, null=True, on_delete="SET NULL")
+    entry = ForeignKeyField(LedgerEntry, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    released_at = DateTimeField(null=True, index=True)
+
+
 ALL_MODELS = [RatePlan, Tenant, User, ContactGroup, Contact, Campaign, CampaignContact,
               Did, Extension, Timeslot, DncNumber, ApiKey, TenantLog, Call, SystemStatus,
-              LoginFailure]
+              LoginFailure, Rate, LedgerEntry, CreditBucket, CreditReservation]

@@ -16,6 +16,7 @@ from werkzeug.security import generate_password_hash
 
 from models import (ApiKey, Call, Campaign, CampaignContact, Contact, ContactGroup, DncNumber,
                     Did, Extension, Tenant, TenantLog, Timeslot, User)
+from models.entities import CreditBucket, CreditReservation, LedgerEntry
 from models.tenancy import TENANT_FIELD, scoped
 from voxcast import api_keys
 
@@ -86,10 +87,16 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
     log = TenantLog.create(tenant=tenant, user=users["tenant"], username=users["tenant"].username,
                            action="contacts.update", object_type="contact",
                            object_id=str(contact.id), detail=f"Log-{label}")
+    from voxcast.billing import ledger  # billing rows: a payment, free credit, a reservation
+    payment = ledger.credit(tenant.id, "10", "payment", reference=f"Payment-{label}")
+    bucket = ledger.grant_free(tenant.id, amount="1", reference=f"Free-{label}")
+    reservation = CreditReservation.get_by_id(
+        ledger.reserve(tenant.id, "1", reference=f"Reserve-{label}", call_id=call.id))
     rows = {Tenant: tenant, User: users["tenant"], ContactGroup: group, Contact: contact,
             Campaign: campaign, CampaignContact: entry, Call: call, Did: did,
             Extension: extension, DncNumber: dnc, Timeslot: timeslot, ApiKey: key,
-            TenantLog: log}
+            TenantLog: log, LedgerEntry: payment, CreditBucket: bucket,
+            CreditReservation: reservation}
     return Side(tag, tenant, users, rows, secret, passwords)
 
 

@@ -1,0 +1,66 @@
+"""Low-balance e-mail: one message when a tenant's balance falls below its threshold.
+
+The flag Tenant.low_balance_notified is claimed with a conditional UPDATE before sending, so
+concurrent charges send one mail, not one each; it is cleared once the balance is back at or
+above the threshold (a payment), which arms the warning again. A failed send clears the
+flag, so the next charge tries again."""
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from models import Tenant, User, database
+from voxcast import mailer
+
+log = logging.getLogger("voxcast.billing")
+
+
+def recipients(tenant: Tenant) -> list[str]:
+    """The tenant's billing address, else its admins' addresses."""
+    if tenant.email:
+        return [tenant.email]
+    admins = User.select(User.email).where(User.tenant == tenant.id, User.role == "tenant",
+                                          User.email != "")
+    return [u.email for u in admins]
+
+
+def message(tenant: Tenant) -> tuple[str, str]:
+    subject = f"Low balance: {tenant.name}"
+    body = (f"Hello,\n\nthe balance of {tenant.name} is {tenant.balance:.2f}, below the "
+            f"warning threshold of {tenant.low_balance_threshold:.2f} you set.\n\n"
+            "Calls, messages and campaigns stop when the credit runs out. Please contact "
+            "your service provider to top up your account.\n")
+    return subject, body
+
+
+def check_low_balance(tenant_id: int, settings: mailer.MailSettings | None = None) -> bool:
+    """Send the low-balance mail if the balance just went below the threshold; True when a
+    mail was sent. Called after charges (and credits, to re-arm)."""
+    tenant = Tenant.get_or_none(Tenant.id == tenant_id)
+    if tenant is None:
+        return False
+    threshold = Decimal(tenant.low_balance_threshold or 0)
+    if threshold <= 0 or Decimal(tenant.balance) >= threshold:
+        if tenant.low_balance_notified:
+            Tenant.update(low_balance_notified=False).where(Tenant.id == tenant.id).execute()
+        return False
+    if tenant.low_balance_notified:
+        return False
+    with database.atomic():
+        claimed = (Tenant.update(low_balance_notified=True)
+                   .where(Tenant.id == tenant.id, Tenant.low_balance_notified == False)  # noqa: E712
+                   .execute())
+    if not claimed:
+        return False
+    to = recipients(tenant)
+    if not to:
+        log.warning("tenant %s is below its low-balance threshold but has no e-mail address",
+                    tenant.name)
+        return False
+    subject, body = message(tenant)
+    try:
+        mailer.send(settings or mailer.MailSettings.from_env(), ", ".join(to), subject, body)
+    except mailer.MailError:
+        Tenant.update(low_balance_notified=False).where(Tenant.id == tenant.id).execute()
+        return False
+    return True
