@@ -18,6 +18,8 @@ def upgrade() -> list[str]:
     migrator = SchemaMigrator.from_database(database.obj)
     added = []
     tables = set(database.get_tables())
+    # New tables first, so columns added below can reference them.
+    database.create_tables([m for m in ALL_MODELS if m._meta.table_name not in tables])
     for model in ALL_MODELS:
         table = model._meta.table_name
         if table not in tables:

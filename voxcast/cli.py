@@ -72,9 +72,9 @@ def _pidfile(settings: config.Settings) -> Path:
 def cmd_run(settings: config.Settings, args) -> int:
     """Asterisk, the Stasis app and the web UI, until Ctrl-C or `voxcast stop`."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    cmd_initdb(settings, args)  # schema up to date before the config rendered from it
     asterisk.provision(settings)
     asterisk.start(settings)
-    cmd_initdb(settings, args)
     _pidfile(settings).write_text(str(os.getpid()))
     exe = [sys.executable, "-m", "voxcast.cli", "--instance", settings.instance]
     children = [
