@@ -9,6 +9,7 @@ import os
 
 from . import store
 from .context import AppContext
+from .flows.interactive import InteractiveCall
 from .flows.voice_message import VoiceMessageCall
 from .outbound import OutboundCall
 from .pacing import TokenBucket, free_slots
@@ -16,7 +17,14 @@ from .pacing import TokenBucket, free_slots
 log = logging.getLogger("voxcast.dialer")
 
 # Campaign type -> the flow its calls follow once answered.
-FLOWS: dict[str, type[OutboundCall]] = {"voice_message": VoiceMessageCall}
+FLOWS: dict[str, type[OutboundCall]] = {
+    "voice_message": VoiceMessageCall,
+    "voice_interactive": InteractiveCall,
+    "voice_ivr": InteractiveCall,
+    "voice_survey": InteractiveCall,
+    "appointment_reminder": InteractiveCall,
+}
+NEEDS_MESSAGE = {"voice_message", "voice_interactive"}  # survey, reminder and IVR speak their own prompts
 
 
 class Dialer:
@@ -58,7 +66,7 @@ class Dialer:
                                          f"Paused: campaign type '{plan.type}' cannot be dialed")
                 continue
             sound = self.ctx.settings.sounds_dir / f"{plan.message_file}.wav"
-            if not plan.message_file or not sound.exists():
+            if plan.type in NEEDS_MESSAGE and (not plan.message_file or not sound.exists()):
                 msg = f"Paused: the message audio '{plan.message_file or '(none)'}' is missing"
                 log.error("campaign %s: %s", plan.id, msg)
                 await self.ctx.store.run(store.pause_campaign, plan.id, msg)

@@ -39,7 +39,7 @@ def parse(data: dict) -> Event:
         exten=dialplan.get("exten", ""),
         args=tuple(data.get("args") or ()),
         digit=data.get("digit", ""),
-        playback_id=playback.get("id", ""),
+        playback_id=playback.get("id") or playback.get("name", ""),  # recordings have names
         target_channel_id=target_channel,
         cause=int(data.get("cause") or 0),
         cause_txt=data.get("cause_txt", ""),

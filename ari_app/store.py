@@ -54,6 +54,7 @@ class DidRoute:
     tenant_channel_limit: int
     greeting_file: str
     greeting_text: str
+    ivr_id: int | None = None  # the DID runs this IVR instead of the greeting
 
 
 log = logging.getLogger("voxcast.store")
@@ -264,7 +265,7 @@ def find_did(number: str) -> DidRoute | None:
     if did is None:
         return None
     return DidRoute(did.number, did.tenant_id, did.tenant.status, did.tenant.channel_limit,
-                    did.greeting_file, did.greeting_text or did.tenant.greeting_text)
+                    did.greeting_file, did.greeting_text or did.tenant.greeting_text, did.ivr_id)
 
 
 def open_inbound(tenant_id: int, did: str, caller: str, channel_id: str) -> int:

@@ -149,8 +149,20 @@ class Contact(TenantOwned):
         indexes = ((("group", "phone"), True),)
 
 
-CAMPAIGN_TYPES = ("voice_message",)
+CAMPAIGN_TYPES = ("voice_message", "voice_interactive", "voice_ivr", "voice_survey",
+                  "appointment_reminder")
 CAMPAIGN_STATES = ("draft", "running", "paused", "completed", "stopped")
+
+
+class Ivr(TenantOwned):
+    """A voice menu tree (JSON, validated by voxcast.ivr) run by IVR campaigns and DIDs."""
+    id = AutoField()
+    name = CharField()
+    tree = TextField(default="{}")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("tenant", "name"), True),)
 
 
 class Campaign(TenantOwned):
@@ -168,6 +180,11 @@ class Campaign(TenantOwned):
     retry_noanswer = IntegerField(default=2)
     retry_failed = IntegerField(default=0)
     retry_interval = IntegerField(default=300)  # seconds between attempts at one contact
+    # Type-specific settings as JSON (voxcast.flows_config validates them); the message plays
+    # repeat_count times in a voice message campaign.
+    flow = TextField(default="")
+    repeat_count = IntegerField(default=1)
+    ivr = ForeignKeyField(Ivr, null=True, on_delete="SET NULL")
     status = CharField(default="draft")
     status_reason = CharField(default="")
     created_at = DateTimeField(default=utcnow)
@@ -185,6 +202,9 @@ class CampaignContact(TenantOwned):
     attempts = IntegerField(default=0)
     next_attempt_at = DateTimeField(default=utcnow)
     last_disposition = CharField(default="")
+    # What the contact did in an interactive flow: pressed1, opted_out, confirmed, cancelled,
+    # transferred, completed (survey)...; empty when nothing.
+    result = CharField(default="")
 
     class Meta:
         indexes = (
@@ -203,6 +223,7 @@ class Did(BaseModel):
     campaign = ForeignKeyField(Campaign, null=True, on_delete="SET NULL")
     greeting_text = TextField(default="")
     greeting_file = CharField(default="")
+    ivr = ForeignKeyField(Ivr, null=True, on_delete="SET NULL")  # runs instead of the greeting
 
 
 class Extension(BaseModel):
@@ -366,6 +387,33 @@ class CreditReservation(TenantOwned):
     released_at = DateTimeField(null=True, index=True)
 
 
+class SurveyAnswer(TenantOwned):
+    """One key a contact pressed for one survey question in one call."""
+    id = AutoField()
+    campaign = ForeignKeyField(Campaign, on_delete="CASCADE")
+    contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    call = ForeignKeyField(Call, null=True, on_delete="SET NULL")
+    question = CharField()  # the question's key
+    digit = CharField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("campaign", "question"), False),)
+
+
+class IvrRecording(TenantOwned):
+    """A message a caller left at an IVR record node; the file is in the instance's recordings."""
+    id = AutoField()
+    call = ForeignKeyField(Call, null=True, on_delete="SET NULL")
+    campaign = ForeignKeyField(Campaign, null=True, on_delete="SET NULL")
+    contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    ivr = ForeignKeyField(Ivr, null=True, on_delete="SET NULL")
+    node = CharField(default="")
+    name = CharField()  # ARI recording name: <recordings dir>/<name>.wav
+    created_at = DateTimeField(default=utcnow)
+
+
 ALL_MODELS = [RatePlan, Tenant, User, ContactGroup, Contact, Campaign, CampaignContact,
               Did, Extension, Timeslot, DncNumber, ApiKey, TenantLog, Call, SystemStatus,
-              LoginFailure, Rate, LedgerEntry, CreditBucket, CreditReservation]
+              LoginFailure, Rate, LedgerEntry, CreditBucket, CreditReservation, Ivr, SurveyAnswer,
+              IvrRecording]

@@ -11,7 +11,7 @@ from peewee import Value, fn
 
 from models import Call, Campaign, CampaignContact, Contact, database
 from models.entities import utcnow
-from voxcast import sounds
+from voxcast import flows_config, sounds
 from voxcast.config import Settings
 
 FINAL_STATES = ("completed", "stopped")
@@ -43,9 +43,16 @@ def check_startable(campaign: Campaign, settings: Settings) -> None:
     group = campaign.group
     if not Contact.select().where(Contact.group == group).exists():
         raise CampaignError(f"Group '{group.name}' has no contacts")
-    path = message_path(campaign, settings)
-    if path is None or not path.is_file():
-        raise CampaignError("The campaign's message audio is missing; upload a file or enter text")
+    if campaign.type in flows_config.MESSAGE_TYPES:
+        path = message_path(campaign, settings)
+        if path is None or not path.is_file():
+            raise CampaignError("The campaign's message audio is missing; upload a file or enter text")
+    if campaign.type == "voice_ivr" and campaign.ivr_id is None:
+        raise CampaignError("Choose the IVR this campaign runs")
+    try:
+        flows_config.validate(campaign.type, campaign.flow, campaign.repeat_count)
+    except flows_config.FlowError as exc:
+        raise CampaignError(f"The campaign's settings are not valid: {exc}") from None
 
 
 def start(campaign: Campaign, settings: Settings) -> None:
@@ -59,13 +66,14 @@ def start(campaign: Campaign, settings: Settings) -> None:
     with database.atomic():
         rows = (Contact
                 .select(Contact.tenant, Value(campaign.id), Contact.id, Contact.phone,
-                        Value("pending"), Value(0), Value(now), Value(""))
+                        Value("pending"), Value(0), Value(now), Value(""), Value(""))
                 .where(Contact.group == campaign.group_id, Contact.tenant == campaign.tenant_id))
         (CampaignContact
          .insert_from(rows, [CampaignContact.tenant, CampaignContact.campaign,
                              CampaignContact.contact, CampaignContact.phone,
                              CampaignContact.state, CampaignContact.attempts,
-                             CampaignContact.next_attempt_at, CampaignContact.last_disposition])
+                             CampaignContact.next_attempt_at, CampaignContact.last_disposition,
+                             CampaignContact.result])
          .on_conflict_ignore()
          .execute())
         campaign.status = "running"
@@ -102,6 +110,7 @@ def stop(campaign: Campaign) -> None:
 def _empty_progress(campaign: Campaign) -> dict:
     return {"total": 0, "dialed": 0, "answered": 0, "busy": 0, "no_answer": 0, "failed": 0,
             "completed": 0, "given_up": 0, "remaining": 0, "active": 0, "dnc": 0,
+            **{outcome: 0 for outcome in flows_config.RESULTS},
             "status": campaign.status, "status_reason": campaign.status_reason}
 
 
@@ -116,7 +125,7 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
         return result
     ids = list(result)
     calls = (Call.select(Call.campaign, Call.disposition, fn.COUNT(Call.id).alias("n"))
-             .where(Call.campaign.in_(ids))
+             .where(Call.campaign.in_(ids), Call.direction == "outbound")
              .group_by(Call.campaign, Call.disposition).tuples())
     for cid, disposition, n in calls:
         p = result[cid]
@@ -147,6 +156,19 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
             p["remaining"] += n
             if state == "dialing":
                 p["active"] += n
+    outcomes = (CampaignContact
+                .select(CampaignContact.campaign, CampaignContact.result,
+                        fn.COUNT(CampaignContact.id).alias("n"))
+                .where(CampaignContact.campaign.in_(ids), CampaignContact.result != "")
+                .group_by(CampaignContact.campaign, CampaignContact.result).tuples())
+    types = {c.id: c.type for c in campaigns}
+    for cid, outcome, n in outcomes:
+        p = result[cid]
+        if outcome in p:
+            p[outcome] += n
+        # a press-1 contact who was put through pressed 1 too
+        if outcome == "transferred" and types[cid] == "voice_interactive":
+            p["pressed1"] += n
     drafts = {c.group_id: c.id for c in campaigns
               if result[c.id]["total"] == 0 and c.group_id is not None}
     if drafts:
@@ -161,7 +183,8 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
 
 def progress(campaign: Campaign) -> dict:
     """total, dialed, answered, busy, no_answer, failed, completed, given_up, remaining,
-    active, dnc (skipped: on a do-not-call list), status, status_reason."""
+    active, dnc (skipped: on a do-not-call list), status, status_reason, and the outcomes of
+    interactive flows: pressed1, opted_out, confirmed, cancelled, transferred, surveyed."""
     return progress_many([campaign])[campaign.id]
 
 

@@ -95,6 +95,8 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     from . import account, dashboard, dids, extensions, users  # tenant portal, My Account
     for bp in (dashboard.bp, users.bp, extensions.bp, dids.bp, account.bp):
         app.register_blueprint(bp)
+    from . import ivrs  # IVR trees for campaigns and DIDs
+    app.register_blueprint(ivrs.bp)
 
     @app.route("/")
     @login_required

@@ -1,19 +1,25 @@
 """Tenant campaigns: list with live progress, create/edit, detail, start/pause/stop."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
 
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, url_for)
+from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
+                   url_for)
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from flask_babel import gettext as _
+
 from models import Campaign, ContactGroup, Tenant, database
+from models.entities import CAMPAIGN_TYPES, Ivr
 from models.tenancy import get_scoped, scoped
-from voxcast import campaign_service, quotas
+from voxcast import audit, campaign_service, features, flow_service, flows_config, quotas
 from voxcast.campaign_service import CampaignError
 
 from .auth import current_tenant_id, tenant_required
@@ -22,6 +28,8 @@ from .status import ari_state
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
+# Shown beside the settings field: a working example per type.
+EXAMPLES = {t: json.dumps(cfg) for t, cfg in flows_config.EXAMPLES.items() if cfg}
 EDITABLE = ("name", "caller_id", "channel_limit", "dial_timeout", "retry_busy",
             "retry_noanswer", "retry_failed", "retry_interval")
 
@@ -43,6 +51,11 @@ class CampaignForm(FlaskForm):
     retry_failed = IntegerField("Retries when failed", default=0, validators=[NumberRange(0, 10)])
     retry_interval = IntegerField("Seconds between retries", default=300,
                                   validators=[NumberRange(30, 86400)])
+    type = SelectField("Campaign type", default="voice_message")
+    repeat_count = IntegerField("Play the message (times)", default=1,
+                                validators=[NumberRange(1, 10)])
+    ivr = SelectField("IVR", coerce=int, default=0, validate_choice=False)  # checked by tenancy
+    flow = TextAreaField("Settings (JSON)", validators=[Length(max=20000)])
 
 
 def _settings():
@@ -61,7 +74,21 @@ def _form(tenant: Tenant, campaign: Campaign | None = None) -> CampaignForm:
     form.channel_limit.render_kw = {"max": limit}
     if campaign is None and request.method == "GET":
         form.channel_limit.data = min(form.channel_limit.data or 5, limit)
+    types = [t for t in CAMPAIGN_TYPES if tenant.has_feature(t)
+             or (campaign is not None and campaign.type == t)]
+    form.type.choices = [(t, features.label(t)) for t in types]
+    ivrs = scoped(Ivr, tenant.id).order_by(Ivr.name)
+    form.ivr.choices = [(0, "— none —")] + [(i.id, i.name) for i in ivrs]
+    if campaign is not None and request.method == "GET":
+        form.ivr.data = campaign.ivr_id or 0
+        form.flow.data = json.dumps(flow_service.flow_of(campaign), indent=2) if campaign.flow else ""
     return form
+
+
+def _apply_flow(campaign: Campaign, form: CampaignForm) -> list:
+    """Type-specific settings; FlowServiceError when they are not valid (nothing changed)."""
+    return flow_service.apply_flow(campaign, form.type.data, (form.flow.data or "").strip(),
+                                   form.repeat_count.data or 1, form.ivr.data or None)
 
 
 def _save_upload(storage) -> Path | None:
@@ -110,14 +137,22 @@ def create():
             quotas.check(tenant, "campaigns")
         except quotas.QuotaExceeded as exc:
             return render_template("campaigns/form.html", form=form, campaign=None,
-                                   error=str(exc)), 400
+                                   error=str(exc), examples=EXAMPLES), 400
         group = get_scoped(ContactGroup, tenant.id, form.group.data)
+        campaign = Campaign(tenant=tenant, group=group)
+        try:
+            _apply_flow(campaign, form)
+        except flow_service.FlowServiceError as exc:
+            return render_template("campaigns/form.html", form=form, campaign=None,
+                                   error=_("Nothing was saved: %(why)s", why=exc), examples=EXAMPLES), 400
         with database.atomic():
-            campaign = Campaign(tenant=tenant, group=group)
             for name in EDITABLE:
                 setattr(campaign, name, getattr(form, name).data)
             campaign.caller_id = campaign.caller_id or ""
             campaign.save()
+            audit.record("campaign.create", tenant_id=tenant.id, user=current_user,
+                         object_type="campaign", object_id=campaign.id,
+                         detail=f"{campaign.name} ({campaign.type})", ip=request.remote_addr)
         try:
             _apply_message(campaign, form)
         except CampaignError as exc:
@@ -126,8 +161,8 @@ def create():
         else:
             flash(f"Campaign '{campaign.name}' created.", "success")
             return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
-    return render_template("campaigns/form.html", form=form, campaign=None, error=error), \
-        (400 if form.is_submitted() else 200)
+    return render_template("campaigns/form.html", form=form, campaign=None, error=error,
+                           examples=EXAMPLES), (400 if form.is_submitted() else 200)
 
 
 @bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
@@ -141,7 +176,11 @@ def edit(campaign_id: int):
     if form.validate_on_submit():
         group = get_scoped(ContactGroup, tenant.id, form.group.data)
         try:
+            flow_fields = _apply_flow(campaign, form)
             _apply_message(campaign, form)
+        except flow_service.FlowServiceError as exc:
+            campaign = get_scoped(Campaign, tenant.id, campaign_id)  # unchanged
+            error = _("Nothing was saved: %(why)s", why=exc)
         except CampaignError as exc:
             error = str(exc)
         else:
@@ -149,11 +188,16 @@ def edit(campaign_id: int):
                 setattr(campaign, name, getattr(form, name).data)
             campaign.caller_id = campaign.caller_id or ""
             campaign.group = group
-            campaign.save(only=[getattr(Campaign, n) for n in EDITABLE] + [Campaign.group])
+            with database.atomic():
+                campaign.save(only=[getattr(Campaign, n) for n in EDITABLE] + [Campaign.group]
+                              + flow_fields)
+                audit.record("campaign.update", tenant_id=tenant.id, user=current_user,
+                             object_type="campaign", object_id=campaign.id,
+                             detail=f"{campaign.name} ({campaign.type})", ip=request.remote_addr)
             flash("Campaign saved.", "success")
             return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
-    return render_template("campaigns/form.html", form=form, campaign=campaign, error=error), \
-        (400 if form.is_submitted() else 200)
+    return render_template("campaigns/form.html", form=form, campaign=campaign, error=error,
+                           examples=EXAMPLES), (400 if form.is_submitted() else 200)
 
 
 @bp.route("/<int:campaign_id>")
@@ -161,8 +205,19 @@ def edit(campaign_id: int):
 @feature_required("voice_message")
 def detail(campaign_id: int):
     campaign = get_scoped(Campaign, current_tenant_id(), campaign_id)
+    survey = (flow_service.survey_results(campaign) if campaign.type == "voice_survey" else None)
     return render_template("campaigns/detail.html", campaign=campaign,
-                           p=campaign_service.progress(campaign), ari=ari_state())
+                           p=campaign_service.progress(campaign), ari=ari_state(), survey=survey,
+                           recordings=flow_service.recordings(campaign))
+
+
+@bp.route("/<int:campaign_id>/survey.csv")
+@tenant_required
+@feature_required("voice_survey")
+def survey_csv(campaign_id: int):
+    campaign = get_scoped(Campaign, current_tenant_id(), campaign_id)
+    return Response(flow_service.survey_csv(campaign), mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=survey-{campaign.id}.csv"})
 
 
 def _action(campaign_id: int, action: str, done: str):

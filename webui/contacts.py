@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from models import Contact, ContactGroup, Tenant
 from models.tenancy import get_scoped, scoped
-from voxcast import contact_service, dnc_service
+from voxcast import flow_service, contact_service, dnc_service
 from voxcast.contact_service import CUSTOM_FIELDS, ContactError, UploadError
 
 from .auth import current_tenant_id, tenant_required
@@ -210,7 +210,9 @@ def edit_contact(contact_id: int):
             return redirect(url_for("contacts.group", group_id=contact.group_id))
     blocked = dnc_service.is_blocked(tid, contact.phone)
     return render_template("contacts/edit.html", form=form, contact=contact, blocked=blocked,
-                           delete_form=FlaskForm()), 400 if form.is_submitted() else 200
+                           delete_form=FlaskForm(),
+                           outcomes=flow_service.contact_outcomes(contact)), \
+        400 if form.is_submitted() else 200
 
 
 @bp.route("/<int:contact_id>/delete", methods=["POST"])

@@ -8,8 +8,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from models import Campaign, Did, User
-from models.tenancy import get_scoped, scoped
-from voxcast import number_service
+from models.entities import Ivr
+from models.tenancy import get_scoped, owns, scoped
+from voxcast import flow_service, number_service
 from voxcast.number_service import RoutingError
 
 from .auth import current_tenant_id, tenant_required
@@ -37,7 +38,9 @@ def index():
     dids = list(scoped(Did, tid).order_by(Did.number))
     users = list(scoped(User, tid).order_by(User.username))
     campaigns = list(scoped(Campaign, tid).order_by(Campaign.name))
+    ivrs = list(scoped(Ivr, tid).order_by(Ivr.name))
     return render_template("dids/list.html", dids=dids, users=users, campaigns=campaigns,
+                           ivrs=ivrs, ivr_names={i.id: i.name for i in ivrs},
                            user_names={u.id: u.username for u in users},
                            campaign_names={c.id: c.name for c in campaigns},
                            can_manage=current_user.role in MANAGERS)
@@ -48,7 +51,14 @@ def index():
 def route(did_id: int):
     did = get_scoped(Did, current_tenant_id(), did_id)
     user_id, campaign_id = _destination(request.form.get("destination", ""))
+    raw_ivr = request.form.get("ivr", "")
+    ivr_id = int(raw_ivr) if raw_ivr.isdigit() and int(raw_ivr) > 0 else None
+    if ivr_id is not None and not owns(Ivr, did.tenant_id, ivr_id):
+        flash(_("No such IVR."), "error")
+        return redirect(url_for("dids.index"))
     try:
+        if ivr_id != did.ivr_id:
+            flow_service.set_did_ivr(did, ivr_id, actor=current_user, ip=request.remote_addr or "")
         did = number_service.route_did(did, user_id=user_id, campaign_id=campaign_id,
                                        greeting_text=request.form.get("greeting_text", ""),
                                        actor=current_user, ip=request.remote_addr or "")

@@ -1,4 +1,5 @@
-"""Inbound DID call: find the tenant that owns the DID, answer, play its greeting, hang up.
+"""Inbound DID call: find the tenant that owns the DID, answer, then run the DID's IVR (the
+same runner as IVR campaigns) or play its greeting and hang up.
 
 An unassigned DID is refused before answer (SIP 404), a tenant at its channel limit gets
 busy, so neither is billed or leaves a half-open CDR.
@@ -10,14 +11,15 @@ import logging
 from models.entities import utcnow
 from voxcast import sounds
 
-from .. import store
+from .. import flow_store, store
 from ..calls import CallHandler
 from ..events import Event
+from .ivr_runner import IvrRunner, RunsIvr
 
 log = logging.getLogger("voxcast.flows.inbound")
 
 
-class InboundCall(CallHandler):
+class InboundCall(RunsIvr, CallHandler):
     def __init__(self, ctx, event: Event):
         super().__init__(ctx, event.channel_id)
         self.did = event.args[1] if len(event.args) > 1 else event.exten
@@ -47,13 +49,24 @@ class InboundCall(CallHandler):
                                                 self.caller, self.channel_id)
         await self.ctx.ari.answer(self.channel_id)
         self.answered_at = utcnow()
+        if route.ivr_id is not None:
+            ivr = await self.ctx.store.run(flow_store.inbound_ivr, route.number)
+            if ivr is not None:
+                spec = flow_store.FlowSpec(ivr["tree"], route.tenant_id, {"phone": self.caller},
+                                           call_id=self.call_id, ivr_id=ivr["id"],
+                                           phone=self.caller)
+                self.runner = IvrRunner(self, spec)
+                await self.runner.start()
+                return
         name = route.greeting_file or await sounds.tts_async(route.greeting_text,
                                                              self.ctx.settings.sounds_dir)
         await self.ctx.ari.play(self.channel_id, self.ctx.settings.sound_uri(name),
                                 playback_id=self.playback_id)
 
     async def playback_finished(self, event: Event) -> None:
-        if event.playback_id == self.playback_id:
+        if self.runner:
+            await self.runner.playback_finished(event)
+        elif event.playback_id == self.playback_id:
             await self.ctx.ari.hangup(self.channel_id)
 
     async def channel_hangup_request(self, event: Event) -> None:
@@ -70,6 +83,8 @@ class InboundCall(CallHandler):
     async def _close(self, cause: int, cause_txt: str) -> None:
         if self.done:
             return
+        if self.runner:
+            await self.runner.cleanup()
         self.finish()
         if self.call_id is not None:
             self.ctx.channels.remove(self.route.tenant_id)

@@ -17,6 +17,7 @@ from werkzeug.security import generate_password_hash
 from models import (ApiKey, Call, Campaign, CampaignContact, Contact, ContactGroup, DncNumber,
                     Did, Extension, Tenant, TenantLog, Timeslot, User)
 from models.entities import CreditBucket, CreditReservation, LedgerEntry
+from models.entities import Ivr, IvrRecording, SurveyAnswer
 from models.tenancy import TENANT_FIELD, scoped
 from voxcast import api_keys
 
@@ -37,7 +38,7 @@ ARG_MODELS: dict[str, type[Model]] = {
     "campaign_id": Campaign, "entry_id": CampaignContact, "call_id": Call, "cdr_id": Call,
     "did_id": Did, "extension_id": Extension, "ext_id": Extension, "dnc_id": DncNumber,
     "number_id": DncNumber, "key_id": ApiKey, "api_key_id": ApiKey, "apikey_id": ApiKey,
-    "timeslot_id": Timeslot, "slot_id": Timeslot, "log_id": TenantLog,
+    "timeslot_id": Timeslot, "slot_id": Timeslot, "log_id": TenantLog, "ivr_id": Ivr,
 }
 # (endpoint, argument) -> model, for generic names such as "id" (the JSON API).
 ENDPOINT_ARG_MODELS: dict[tuple[str, str], type[Model]] = {}
@@ -87,6 +88,12 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
     log = TenantLog.create(tenant=tenant, user=users["tenant"], username=users["tenant"].username,
                            action="contacts.update", object_type="contact",
                            object_id=str(contact.id), detail=f"Log-{label}")
+    ivr = Ivr.create(tenant=tenant, name=f"Ivr-{label}", tree='{"start": "a", "nodes": '
+                     f'{{"a": {{"type": "say", "text": "Ivr-{label}"}}}}}}')
+    answer = SurveyAnswer.create(tenant=tenant, campaign=campaign, contact=contact, call=call,
+                                 question="q1", digit="1")
+    recording = IvrRecording.create(tenant=tenant, call=call, campaign=campaign, contact=contact,
+                                    ivr=ivr, node="a", name=f"Rec-{label}")
     from voxcast.billing import ledger  # billing rows: a payment, free credit, a reservation
     payment = ledger.credit(tenant.id, "10", "payment", reference=f"Payment-{label}")
     bucket = ledger.grant_free(tenant.id, amount="1", reference=f"Free-{label}")
@@ -96,7 +103,8 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
             Campaign: campaign, CampaignContact: entry, Call: call, Did: did,
             Extension: extension, DncNumber: dnc, Timeslot: timeslot, ApiKey: key,
             TenantLog: log, LedgerEntry: payment, CreditBucket: bucket,
-            CreditReservation: reservation}
+            CreditReservation: reservation, Ivr: ivr, SurveyAnswer: answer,
+            IvrRecording: recording}
     return Side(tag, tenant, users, rows, secret, passwords)
 
 

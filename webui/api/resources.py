@@ -1,2 +1,2 @@
 """Imports every resource module so its routes land on the blueprint."""
-from . import contacts, dnc, numbers, tenants, users  # noqa: F401
+from . import campaigns, contacts, dnc, numbers, tenants, users  # noqa: F401

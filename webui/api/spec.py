@@ -119,6 +119,46 @@ DNC_CREATE = obj({"phone": PHONE_IN,
                   "tenant_id": {**ID, "description": "Only with the provider's key: add to this "
                                 "tenant's list instead of the provider-wide one."}}, ["phone"])
 
+CAMPAIGN_TYPES = ["voice_message", "voice_interactive", "voice_ivr", "voice_survey",
+                  "appointment_reminder"]
+FLOW = {"type": "object", "description": (
+    "Type-specific settings. voice_interactive: {keys: {\"1\": \"transfer\", \"2\": \"opt_out\", "
+    "\"3\": \"replay\"}, transfer: {kind: extension|number|agents, value}, timeout, no_input: "
+    "hangup|replay}; voice_survey: {intro, questions: [{key, text, digits}], retries, timeout, "
+    "closing}; appointment_reminder: {text with {first_name}/{custom1}.. placeholders, transfer, "
+    "timeout, retries}; voice_message and voice_ivr: {}.")}
+CAMPAIGN_FIELDS = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "type": {"type": "string", "enum": CAMPAIGN_TYPES},
+    "group_id": ID,
+    "ivr_id": {**NULLABLE_ID, "description": "The IVR a voice_ivr campaign runs."},
+    "flow": FLOW,
+    "repeat_count": {"type": "integer", "minimum": 1, "maximum": 10,
+                     "description": "voice_message: how many times the message plays."},
+    "message_text": {"type": "string", "maxLength": 2000,
+                     "description": "The message, spoken by TTS (voice_message, voice_interactive)."},
+    "caller_id": {"type": "string", "pattern": r"^(\+?[0-9]{2,20})?$",
+                  "x-pattern-message": "digits only, optionally starting with +"},
+    "channel_limit": {"type": "integer", "minimum": 1, "maximum": 10000},
+    "dial_timeout": {"type": "integer", "minimum": 5, "maximum": 120},
+    "retry_busy": {"type": "integer", "minimum": 0, "maximum": 10},
+    "retry_noanswer": {"type": "integer", "minimum": 0, "maximum": 10},
+    "retry_failed": {"type": "integer", "minimum": 0, "maximum": 10},
+    "retry_interval": {"type": "integer", "minimum": 30, "maximum": 86400},
+}
+CAMPAIGN_CREATE = obj({**CAMPAIGN_FIELDS, "tenant_id": {
+    **ID, "description": "Only with the provider's key."}}, ["name", "group_id"])
+CAMPAIGN_UPDATE = obj(CAMPAIGN_FIELDS, update=True)
+IVR_TREE = {"type": "object", "description": (
+    "{start: node id, nodes: {id: {type: play|say|menu|get_digits|branch|transfer|record|"
+    "set_field|set_result|opt_out|hangup, ...}}}; checked on save (unknown or unreachable nodes, "
+    "loops without input, missing parameters are refused with every reason).")}
+IVR_CREATE = obj({"name": {"type": "string", "minLength": 1, "maxLength": 100}, "tree": IVR_TREE,
+                  "tenant_id": {**ID, "description": "Only with the provider's key."}},
+                 ["name", "tree"])
+IVR_UPDATE = obj({"name": {"type": "string", "minLength": 1, "maxLength": 100}, "tree": IVR_TREE},
+                 update=True)
+
 # --- responses -------------------------------------------------------------------------------
 SCHEMAS = {
     "Error": out({"error": out({
@@ -162,6 +202,27 @@ SCHEMAS = {
             "index": {"type": "integer", "minimum": 0}, "code": STRING, "message": STRING,
             "fields": {"type": "object", "additionalProperties": {"type": "string"}}})},
     }),
+    "Campaign": out({
+        "id": ID, "tenant_id": ID, "name": STRING, "type": {"type": "string", "enum": CAMPAIGN_TYPES},
+        "group_id": NULLABLE_ID, "ivr_id": NULLABLE_ID, "flow": {"type": "object"},
+        "repeat_count": {"type": "integer"}, "message_text": STRING, "message_file": STRING,
+        "caller_id": STRING, "channel_limit": {"type": "integer"},
+        "dial_timeout": {"type": "integer"}, "retry_busy": {"type": "integer"},
+        "retry_noanswer": {"type": "integer"}, "retry_failed": {"type": "integer"},
+        "retry_interval": {"type": "integer"},
+        "status": {"type": "string", "enum": ["draft", "running", "paused", "completed", "stopped"]},
+        "status_reason": STRING,
+        "progress": {"type": "object", "additionalProperties": {"type": "integer"},
+                     "description": "total, dialed, answered, ... and pressed1, opted_out, "
+                                    "confirmed, cancelled, transferred, surveyed."},
+        "created_at": DATETIME,
+    }),
+    "SurveyResults": out({"items": {"type": "array", "items": out({
+        "key": STRING, "text": STRING, "total": {"type": "integer"},
+        "digits": {"type": "array", "items": out({"digit": STRING,
+                                                   "count": {"type": "integer"}})}})}}),
+    "Ivr": out({"id": ID, "tenant_id": ID, "name": STRING, "tree": {"type": "object"},
+                "created_at": DATETIME}),
     "Dnc": out({"id": ID, "tenant_id": NULLABLE_ID, "phone": STRING, "source": STRING,
                 "created_at": DATETIME}),
 }
@@ -254,6 +315,10 @@ def build() -> dict:
     groups, group = crud("Group", "Contacts", GROUP_CREATE, GROUP_UPDATE,
                          list_params=(TENANT_FILTER,))
     _, contact = crud("Contact", "Contacts", None, CONTACT_UPDATE)
+    campaigns, campaign = crud("Campaign", "Campaigns", CAMPAIGN_CREATE, CAMPAIGN_UPDATE,
+                               list_params=(TENANT_FILTER,))
+    del campaign["delete"]  # campaigns are stopped, not deleted: their CDRs stay
+    ivrs, ivr = crud("Ivr", "IVRs", IVR_CREATE, IVR_UPDATE, list_params=(TENANT_FILTER,))
     admin = " (provider key only)"
     paths = {
         "/tenants": tenants,
@@ -330,6 +395,19 @@ def build() -> dict:
         },
         "/dnc/{id}": {"parameters": [path_id()], "delete": op(
             "Remove a number", "Removed", status="204", tag="DNC")},
+        "/campaigns": campaigns,
+        "/campaigns/{id}": campaign,
+        **{f"/campaigns/{{id}}/{action}": {"parameters": [path_id()], "post": op(
+            summary, "The campaign", ref("Campaign"), tag="Campaigns",
+            errors=("400", "401", "403", "404", "409"))} for action, summary in (
+            ("start", "Start (or resume) the campaign: queues its group's contacts"),
+            ("pause", "Pause: no new calls, calls in progress finish"),
+            ("stop", "Stop for good"))},
+        "/campaigns/{id}/survey": {"parameters": [path_id()], "get": op(
+            "Survey results: answers per question and key", "The results",
+            ref("SurveyResults"), tag="Campaigns")},
+        "/ivrs": ivrs,
+        "/ivrs/{id}": ivr,
     }
     return {
         "openapi": "3.0.3",

@@ -1,0 +1,103 @@
+"""Database work of the interactive flows (IVR runner, transfers, surveys, reminders). Like
+ari_app.store, every function runs on the Stasis app's writer thread via `ctx.store.run`."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from models import Call, Campaign, CampaignContact, Contact
+from models.entities import Did, Extension, Ivr, IvrRecording, SurveyAnswer, utcnow
+from voxcast import dnc_service, flows_config, ivr
+
+
+@dataclass(frozen=True)
+class FlowSpec:
+    """What one call runs: the tree, the values its placeholders are filled from, and the
+    rows its outcomes are written to."""
+    tree: dict
+    tenant_id: int
+    values: dict = field(default_factory=dict)
+    campaign_id: int | None = None
+    contact_id: int | None = None
+    entry_id: int | None = None
+    call_id: int | None = None
+    ivr_id: int | None = None
+    phone: str = ""
+
+
+def contact_values(contact: Contact | None) -> dict[str, str]:
+    if contact is None:
+        return {}
+    return {name: getattr(contact, name) or "" for name in ivr.CONTACT_FIELDS}
+
+
+def outbound_flow(call_id: int) -> FlowSpec:
+    """The tree of the campaign call `call_id` (its CDR), compiled from the campaign's settings
+    with the contact's fields; the message sound stands in for flows_config.MESSAGE_SOUND."""
+    call = Call.get_by_id(call_id)
+    campaign = Campaign.get_by_id(call.campaign_id)
+    contact = Contact.get_or_none(Contact.id == call.contact_id)
+    if campaign.type == "voice_ivr":
+        source = Ivr.get_or_none(Ivr.id == campaign.ivr_id)
+        if source is None:
+            raise LookupError(f"campaign {campaign.id} has no IVR")
+        tree, ivr_id = json.loads(source.tree), source.id
+    else:
+        cfg = flows_config.validate(campaign.type, campaign.flow, campaign.repeat_count)
+        tree = flows_config.compile_tree(campaign.type, cfg, campaign.message_file,
+                                         max(1, campaign.repeat_count or 1))
+        ivr_id = None
+    return FlowSpec(tree, campaign.tenant_id, contact_values(contact), campaign.id,
+                    call.contact_id, call.entry_id, call.id, ivr_id, call.number)
+
+
+def inbound_ivr(did_number: str) -> dict | None:
+    """The IVR tree of a DID, or None when it plays the greeting."""
+    did = Did.get_or_none(Did.number == did_number)
+    if did is None or did.ivr_id is None:
+        return None
+    row = Ivr.get_or_none(Ivr.id == did.ivr_id)
+    return {"id": row.id, "tree": json.loads(row.tree)} if row else None
+
+
+def set_result(entry_id: int | None, result: str) -> None:
+    if entry_id:
+        CampaignContact.update(result=result).where(CampaignContact.id == entry_id).execute()
+
+
+def save_answer(spec: FlowSpec, question: str, digit: str) -> None:
+    if spec.campaign_id:
+        SurveyAnswer.create(tenant=spec.tenant_id, campaign=spec.campaign_id,
+                            contact=spec.contact_id, call=spec.call_id, question=question,
+                            digit=digit)
+
+
+def opt_out(spec: FlowSpec) -> None:
+    if spec.phone:
+        dnc_service.add(spec.tenant_id, [spec.phone], source="opt-out")
+
+
+def set_contact_field(spec: FlowSpec, name: str, value: str) -> None:
+    if spec.contact_id and name in ivr.SETTABLE_FIELDS:
+        Contact.update({getattr(Contact, name): value[:255]}).where(
+            Contact.id == spec.contact_id, Contact.tenant == spec.tenant_id).execute()
+
+
+def agent_extensions(tenant_id: int, numbers: list[str]) -> list[str]:
+    """The given extensions that (still) belong to the tenant, in the given order."""
+    owned = {n for (n,) in Extension.select(Extension.number)
+             .where(Extension.tenant == tenant_id, Extension.number.in_(numbers)).tuples()}
+    return [n for n in numbers if n in owned]
+
+
+def open_leg(spec: FlowSpec, number: str, channel_id: str) -> int:
+    """The CDR of a transfer leg: tenant-tagged like the call it came from."""
+    return Call.create(tenant=spec.tenant_id, campaign=spec.campaign_id, contact=spec.contact_id,
+                       direction="transfer", number=number, channel_id=channel_id,
+                       started_at=utcnow()).id
+
+
+def save_recording(spec: FlowSpec, node: str, name: str) -> int:
+    return IvrRecording.create(tenant=spec.tenant_id, call=spec.call_id,
+                               campaign=spec.campaign_id, contact=spec.contact_id,
+                               ivr=spec.ivr_id, node=node, name=name).id

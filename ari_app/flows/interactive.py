@@ -1,0 +1,24 @@
+"""Press 1, IVR, survey and appointment-reminder campaign calls: once the contact answers,
+the campaign's tree (compiled from its settings by voxcast.flows_config, or its IVR) runs."""
+from __future__ import annotations
+
+from .. import flow_store
+from ..events import Event
+from ..outbound import OutboundCall
+from .ivr_runner import IvrRunner, RunsIvr
+
+
+class InteractiveCall(RunsIvr, OutboundCall):
+    async def answered(self, event: Event) -> None:
+        spec = await self.ctx.store.run(flow_store.outbound_flow, self.claim.call_id)
+        self.runner = IvrRunner(self, spec)
+        await self.runner.start()
+
+    async def playback_finished(self, event: Event) -> None:
+        if self.runner:
+            await self.runner.playback_finished(event)
+
+    async def close(self, cause: int, cause_txt: str) -> None:
+        if not self.done and self.runner:
+            await self.runner.cleanup()
+        await super().close(cause, cause_txt)

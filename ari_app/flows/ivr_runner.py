@@ -1,0 +1,376 @@
+"""Runs an IVR tree (voxcast.ivr) on one answered channel: prompts, menus, digits, records,
+transfers into a mixing bridge, contact fields and outcomes. Outbound campaign calls
+(press 1, IVR, survey, reminder) and inbound DID calls share it.
+
+The runner belongs to one call handler and is driven by that handler's events, so everything
+happens in the call's own queue, in order: timeouts are events too (IvrTimeout), and a transfer
+leg (TransferLeg, its own handler and CDR) reports back with TransferAnswered/TransferEnded.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from models.entities import utcnow
+from voxcast import sounds
+from voxcast.ivr import fill
+
+from .. import flow_store, store
+from ..calls import CallHandler
+from ..client import AriError
+from ..events import Event
+
+log = logging.getLogger("voxcast.flows.ivr")
+
+RECORD_SILENCE_S = 5
+
+
+class TransferLeg(CallHandler):
+    """The called side of a transfer: its own CDR (tenant-tagged) and channel slot."""
+
+    def __init__(self, ctx, parent: CallHandler, channel_id: str, call_id: int, tenant_id: int):
+        super().__init__(ctx, channel_id)
+        self.parent, self.call_id, self.tenant_id = parent, call_id, tenant_id
+        self.answered_at = None
+        self.rang = False
+
+    async def channel_state_change(self, event: Event) -> None:
+        if event.channel_state in ("Ringing", "Ring", "Up"):
+            self.rang = True
+
+    async def stasis_start(self, event: Event) -> None:
+        self.rang = True
+        self.answered_at = utcnow()
+        self.parent.enqueue(Event(type="TransferAnswered", channel_id=self.parent.channel_id,
+                                  target_channel_id=self.channel_id))
+
+    async def channel_destroyed(self, event: Event) -> None:
+        await self.close(event.cause, event.cause_txt)
+
+    async def close(self, cause: int, cause_txt: str) -> None:
+        if self.done:
+            return
+        self.finish()
+        self.ctx.channels.remove(self.tenant_id)
+        await self.ctx.store.run(store.finish_call, self.call_id, self.answered_at, utcnow(),
+                                 cause, cause_txt, self.rang)
+        self.parent.enqueue(Event(type="TransferEnded", channel_id=self.parent.channel_id,
+                                  target_channel_id=self.channel_id))
+
+
+class IvrRunner:
+    def __init__(self, handler: CallHandler, spec: flow_store.FlowSpec):
+        self.h = handler
+        self.ctx = handler.ctx
+        self.spec = spec
+        self.nodes: dict = spec.tree["nodes"]
+        self.vars: dict[str, str] = dict(spec.values)
+        self.node_id: str | None = None
+        self.waiting: str | None = None  # play | menu | digits | record_prompt | record | hangup | transfer | bridged
+        self.playback: str | None = None  # the playback whose end we wait for
+        self.tries = 0
+        self.digits = ""
+        self.recording: str | None = None
+        self.leg: TransferLeg | None = None
+        self.bridge_id: str | None = None
+        self.candidates: list[str] = []
+        self._seq = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_token = ""
+        self.ended = False
+
+    @property
+    def channel_id(self) -> str:
+        return self.h.channel_id
+
+    @property
+    def node(self) -> dict:
+        return self.nodes[self.node_id]
+
+    def _next_id(self, prefix: str) -> str:
+        self._seq += 1
+        return f"{self.channel_id}-{prefix}{self._seq}"
+
+    # -- walking the tree ---------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.goto(self.spec.tree["start"])
+
+    async def goto(self, node_id: str | None) -> None:
+        """Run nodes that need no waiting until one does; no node left hangs up."""
+        self._cancel_timer()
+        while node_id and not self.ended:
+            self.node_id, node = node_id, self.nodes[node_id]
+            kind = node["type"]
+            if kind in ("play", "say"):
+                self.waiting = "play"
+                await self._prompt(node)
+                return
+            if kind == "menu":
+                self.tries = 0
+                self.waiting = "menu"
+                await self._prompt(node)
+                return
+            if kind == "get_digits":
+                self.digits = ""
+                self.waiting = "digits"
+                await self._prompt(node)
+                return
+            if kind == "record":
+                if "sound" in node or "text" in node:
+                    self.waiting = "record_prompt"
+                    await self._prompt(node)
+                else:
+                    await self._record()
+                return
+            if kind == "transfer":
+                await self._transfer(node)
+                return
+            if kind == "hangup":
+                if node.get("text"):
+                    self.waiting = "hangup"
+                    await self._prompt(node)
+                    return
+                break
+            if kind == "branch":
+                node_id = node["cases"].get(self.vars.get(node["var"], ""), node["default"])
+                continue
+            if kind == "set_field":
+                value = fill(node["value"], self.vars)
+                self.vars[node["field"]] = value
+                await self.ctx.store.run(flow_store.set_contact_field, self.spec, node["field"], value)
+            elif kind == "set_result":
+                await self.ctx.store.run(flow_store.set_result, self.spec.entry_id, node["result"])
+            elif kind == "opt_out":
+                await self.ctx.store.run(flow_store.opt_out, self.spec)
+            node_id = node.get("next")
+        await self.end()
+
+    async def end(self) -> None:
+        if not self.ended:
+            self.ended = True
+            self._cancel_timer()
+            await self.ctx.ari.hangup(self.channel_id)
+
+    async def _prompt(self, node: dict) -> None:
+        if "sound" in node:
+            name = node["sound"]
+        else:
+            name = await sounds.tts_async(fill(node["text"], self.vars), self.ctx.settings.sounds_dir)
+        self.playback = self._next_id("pb")
+        await self.ctx.ari.play(self.channel_id, self.ctx.settings.sound_uri(name),
+                                playback_id=self.playback)
+
+    async def _stop_prompt(self) -> None:
+        playback, self.playback = self.playback, None
+        if playback:
+            try:
+                await self.ctx.ari.delete(f"/playbacks/{playback}")
+            except AriError:
+                pass  # it ended on its own meanwhile
+
+    def _start_timer(self, seconds: float) -> None:
+        self._cancel_timer()
+        self._timer_token = self._next_id("t")
+        self._timer = asyncio.get_running_loop().call_later(
+            seconds, self.h.enqueue,
+            Event(type="IvrTimeout", channel_id=self.channel_id, playback_id=self._timer_token))
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_token = ""
+
+    # -- events (the handler forwards them) ---------------------------------------------------
+    async def playback_finished(self, event: Event) -> None:
+        if event.playback_id != self.playback or self.ended:
+            return
+        self.playback = None
+        if self.waiting == "play":
+            await self.goto(self.node.get("next"))
+        elif self.waiting in ("menu", "digits"):
+            self._start_timer(self.node.get("timeout", 5))
+        elif self.waiting == "record_prompt":
+            await self._record()
+        elif self.waiting == "hangup":
+            await self.end()
+
+    async def dtmf(self, event: Event) -> None:
+        if self.ended or event.channel_id != self.channel_id:
+            return
+        digit = event.digit
+        node = self.node if self.node_id else {}
+        if self.waiting == "menu":
+            await self._stop_prompt()
+            self._cancel_timer()
+            if digit in node["options"]:
+                if node.get("store_as"):
+                    await self.ctx.store.run(flow_store.save_answer, self.spec, node["store_as"], digit)
+                await self.goto(node["options"][digit])
+            else:
+                log.info("%s: key %s is not an option of %s", self.channel_id, digit, self.node_id)
+                await self._retry("invalid")
+        elif self.waiting == "digits":
+            await self._stop_prompt()
+            if digit == "#":
+                await self._digits_done()
+                return
+            self.digits += digit
+            if len(self.digits) >= node.get("max_digits", 1):
+                await self._digits_done()
+            else:
+                self._start_timer(node.get("timeout", 5))
+
+    async def timeout(self, event: Event) -> None:
+        if event.playback_id != self._timer_token or self.ended:
+            return
+        self._timer = None
+        if self.waiting == "menu":
+            await self._retry("no_input")
+        elif self.waiting == "digits":
+            await self._digits_done()
+
+    async def _retry(self, why: str) -> None:
+        """Replay the menu's prompt, or leave by `no_input`/`invalid` (else hang up)."""
+        node = self.node
+        self.tries += 1
+        if self.tries > node.get("retries", 2):
+            await self.goto(node.get(why))
+            return
+        await self._prompt(node)
+
+    async def _digits_done(self) -> None:
+        self._cancel_timer()
+        self.vars[self.node["var"]] = self.digits
+        await self.goto(self.node.get("next"))
+
+    # -- record -------------------------------------------------------------------------------
+    async def _record(self) -> None:
+        node = self.node
+        self.waiting = "record"
+        self.recording = f"ivr-{self.spec.tenant_id}-{self.channel_id}-{self.node_id}"[:120]
+        await self.ctx.ari.post(f"/channels/{self.channel_id}/record", name=self.recording,
+                                format="wav", maxDurationSeconds=node.get("max_seconds", 60),
+                                maxSilenceSeconds=RECORD_SILENCE_S,
+                                beep="true" if node.get("beep", True) else "false",
+                                terminateOn="#", ifExists="overwrite")
+
+    async def recording_finished(self, event: Event) -> None:
+        if self.waiting != "record" or event.playback_id != self.recording:
+            return
+        await self.ctx.store.run(flow_store.save_recording, self.spec, self.node_id, self.recording)
+        await self.goto(self.node.get("next"))
+
+    async def recording_failed(self, event: Event) -> None:
+        if self.waiting == "record" and event.playback_id == self.recording:
+            log.warning("%s: recording %s failed", self.channel_id, self.recording)
+            await self.goto(self.node.get("next"))
+
+    # -- transfer -----------------------------------------------------------------------------
+    async def _transfer(self, node: dict) -> None:
+        target = node["target"]
+        self.waiting = "transfer"
+        if target["kind"] == "number":
+            self.candidates = [f"PJSIP/{target['value']}@pstn"]
+        else:
+            wanted = target["value"] if isinstance(target["value"], list) else [target["value"]]
+            owned = await self.ctx.store.run(flow_store.agent_extensions, self.spec.tenant_id, wanted)
+            self.candidates = [f"PJSIP/{n}" for n in owned]
+        try:
+            await self.ctx.ari.post(f"/channels/{self.channel_id}/ring")  # ringback meanwhile
+        except AriError:
+            pass
+        await self._next_candidate()
+
+    async def _next_candidate(self) -> None:
+        if not self.candidates:
+            self.waiting = None
+            await self._stop_ring()
+            await self.goto(self.node.get("failed"))
+            return
+        endpoint = self.candidates.pop(0)
+        number = endpoint.split("/", 1)[1].split("@", 1)[0]
+        leg_id = self._next_id("x")
+        call_id = await self.ctx.store.run(flow_store.open_leg, self.spec, number, leg_id)
+        leg = TransferLeg(self.ctx, self.h, leg_id, call_id, self.spec.tenant_id)
+        self.ctx.router.register(leg)
+        self.ctx.channels.add(self.spec.tenant_id)
+        self.leg = leg
+        try:
+            await self.ctx.ari.originate(endpoint, leg_id, app_args="transfer",
+                                         caller_id=self.spec.phone,
+                                         timeout=self.node.get("ring", 20))
+        except AriError as exc:
+            log.warning("%s: transfer to %s refused: %s", self.channel_id, endpoint, exc)
+            leg.rang = True
+            await leg.close(0, f"originate failed: {exc.message}"[:250])
+
+    async def _stop_ring(self) -> None:
+        try:
+            await self.ctx.ari.delete(f"/channels/{self.channel_id}/ring")
+        except AriError:
+            pass
+
+    async def transfer_answered(self, event: Event) -> None:
+        if self.leg is None or event.target_channel_id != self.leg.channel_id or self.ended:
+            return
+        await self._stop_ring()
+        self.bridge_id = self._next_id("br")
+        await self.ctx.ari.post("/bridges", type="mixing", bridgeId=self.bridge_id)
+        await self.ctx.ari.post(f"/bridges/{self.bridge_id}/addChannel",
+                                channel=f"{self.channel_id},{self.leg.channel_id}")
+        self.waiting = "bridged"
+        await self.ctx.store.run(flow_store.set_result, self.spec.entry_id, "transferred")
+
+    async def transfer_ended(self, event: Event) -> None:
+        if self.leg is None or event.target_channel_id != self.leg.channel_id:
+            return
+        self.leg = None
+        if self.waiting == "bridged":  # the agent hung up: so do we
+            await self.end()
+        elif self.waiting == "transfer" and not self.ended:
+            await self._next_candidate()
+
+    async def cleanup(self) -> None:
+        """The caller's channel is gone: hang up the other side and drop the bridge."""
+        self.ended = True
+        self._cancel_timer()
+        if self.leg is not None and not self.leg.done:
+            try:
+                await self.ctx.ari.hangup(self.leg.channel_id)
+            except AriError as exc:
+                log.warning("hangup of transfer leg failed: %s", exc)
+        if self.bridge_id:
+            try:
+                await self.ctx.ari.delete(f"/bridges/{self.bridge_id}")
+            except AriError:
+                pass
+
+
+class RunsIvr:
+    """Forwards a handler's events to its runner (set once the call is answered)."""
+    runner: IvrRunner | None = None
+
+    async def channel_dtmf_received(self, event: Event) -> None:
+        if self.runner:
+            await self.runner.dtmf(event)
+
+    async def ivr_timeout(self, event: Event) -> None:
+        if self.runner:
+            await self.runner.timeout(event)
+
+    async def recording_finished(self, event: Event) -> None:
+        if self.runner:
+            await self.runner.recording_finished(event)
+
+    async def recording_failed(self, event: Event) -> None:
+        if self.runner:
+            await self.runner.recording_failed(event)
+
+    async def transfer_answered(self, event: Event) -> None:
+        if self.runner:
+            await self.runner.transfer_answered(event)
+
+    async def transfer_ended(self, event: Event) -> None:
+        if self.runner:
+            await self.runner.transfer_ended(event)

@@ -1,0 +1,204 @@
+"""IVRs and the type-specific settings of campaigns, shared by the web UI and the JSON API.
+
+Everything is validated before anything is written (voxcast.ivr / voxcast.flows_config are the
+pure checks; here come the checks that need the database: transfer extensions must be the
+tenant's, an IVR must be the tenant's). Every change is audited in the same transaction."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from peewee import fn
+
+from models import Campaign, CampaignContact, Contact, database
+from models.entities import CAMPAIGN_TYPES, Did, Extension, Ivr, IvrRecording, SurveyAnswer
+from models.tenancy import get_scoped, scoped
+from voxcast import audit, flows_config, ivr
+
+
+class FlowServiceError(ValueError):
+    """A refused change; `errors` lists the reasons, each fit to show."""
+
+    def __init__(self, errors: list[str] | str):
+        errors = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def check_extensions(tenant_id: int, tree: dict) -> None:
+    wanted = [n for n in flows_config.transfer_targets(tree) if n]
+    if not wanted:
+        return
+    owned = {n for (n,) in scoped(Extension, tenant_id).select(Extension.number)
+             .where(Extension.number.in_(wanted)).tuples()}
+    missing = sorted(set(wanted) - owned)
+    if missing:
+        raise FlowServiceError([f"extension {n} is not one of your extensions" for n in missing])
+
+
+# -- IVRs ---------------------------------------------------------------------------------------
+
+def parse_tree(tenant_id: int, raw) -> dict:
+    try:
+        tree = ivr.validate(raw)
+    except ivr.IvrError as exc:
+        raise FlowServiceError(exc.errors) from None
+    check_extensions(tenant_id, tree)
+    return tree
+
+
+def save_ivr(tenant_id: int, name: str, raw_tree, *, row: Ivr | None = None, actor=None,
+             ip: str = "") -> Ivr:
+    """Create (row None) or change an IVR; nothing is saved when the tree is invalid."""
+    name = (name or "").strip()
+    errors = []
+    if not name or len(name) > 100:
+        errors.append("the name must be 1 to 100 characters")
+    try:
+        tree = parse_tree(tenant_id, raw_tree)
+    except FlowServiceError as exc:
+        errors.extend(exc.errors)
+        tree = None
+    if errors:
+        raise FlowServiceError(errors)
+    clash = scoped(Ivr, tenant_id).where(fn.LOWER(Ivr.name) == name.lower())
+    if row is not None:
+        clash = clash.where(Ivr.id != row.id)
+    if clash.exists():
+        raise FlowServiceError(f"an IVR named '{name}' already exists")
+    with database.atomic():
+        if row is None:
+            row = Ivr.create(tenant=tenant_id, name=name, tree=ivr.dumps(tree))
+            action = "ivr.create"
+        else:
+            row.name, row.tree = name, ivr.dumps(tree)
+            row.save(only=[Ivr.name, Ivr.tree])
+            action = "ivr.update"
+        audit.record(action, tenant_id=tenant_id, user=actor, object_type="ivr", object_id=row.id,
+                     detail=f"{name}: {len(tree['nodes'])} nodes", ip=ip)
+    return row
+
+
+def ivr_users(row: Ivr) -> list[str]:
+    campaigns = [f"campaign '{c.name}'" for c in Campaign.select(Campaign.name)
+                 .where(Campaign.ivr == row.id)]
+    dids = [f"DID {d.number}" for d in Did.select(Did.number).where(Did.ivr == row.id)]
+    return campaigns + dids
+
+
+def delete_ivr(row: Ivr, *, actor=None, ip: str = "") -> None:
+    users = ivr_users(row)
+    if users:
+        raise FlowServiceError(f"the IVR is used by {', '.join(users)}")
+    with database.atomic():
+        audit.record("ivr.delete", tenant_id=row.tenant_id, user=actor, object_type="ivr",
+                     object_id=row.id, detail=row.name, ip=ip)
+        row.delete_instance()
+
+
+def set_did_ivr(did: Did, ivr_id: int | None, *, actor=None, ip: str = "") -> None:
+    if ivr_id is not None:
+        get_scoped(Ivr, did.tenant_id, ivr_id)
+    with database.atomic():
+        did.ivr = ivr_id
+        did.save(only=[Did.ivr])
+        audit.record("did.ivr", tenant_id=did.tenant_id, user=actor, object_type="did",
+                     object_id=did.id, detail=f"{did.number}: IVR {ivr_id or 'none'}", ip=ip)
+
+
+# -- campaign settings --------------------------------------------------------------------------
+
+def apply_flow(campaign: Campaign, campaign_type: str, raw_flow, repeat_count: int = 1,
+               ivr_id: int | None = None) -> list:
+    """Check and set type, flow, repeat_count and ivr on an (unsaved) campaign; returns the
+    fields changed. Raises FlowServiceError, leaving the campaign as it was."""
+    errors: list[str] = []
+    if campaign_type not in CAMPAIGN_TYPES:
+        raise FlowServiceError(f"unknown campaign type '{campaign_type}'")
+    try:
+        cfg = flows_config.validate(campaign_type, raw_flow, repeat_count)
+    except flows_config.FlowError as exc:
+        errors.extend(exc.errors)
+        cfg = None
+    if campaign_type == "voice_ivr":
+        if ivr_id is None:
+            errors.append("choose the IVR this campaign runs")
+        else:
+            try:
+                get_scoped(Ivr, campaign.tenant_id, ivr_id)
+            except LookupError:
+                errors.append("no such IVR")
+    if cfg is not None and campaign_type not in ("voice_message", "voice_ivr"):
+        try:
+            check_extensions(campaign.tenant_id, flows_config.compile_tree(campaign_type, cfg))
+        except FlowServiceError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise FlowServiceError(errors)
+    campaign.type = campaign_type
+    campaign.flow = json.dumps(cfg) if cfg else ""
+    campaign.repeat_count = repeat_count if campaign_type == "voice_message" else 1
+    campaign.ivr = ivr_id if campaign_type == "voice_ivr" else None
+    return [Campaign.type, Campaign.flow, Campaign.repeat_count, Campaign.ivr]
+
+
+def flow_of(campaign: Campaign) -> dict:
+    try:
+        return flows_config.parse(campaign.flow)
+    except flows_config.FlowError:
+        return {}
+
+
+# -- results ------------------------------------------------------------------------------------
+
+def survey_results(campaign: Campaign) -> list[dict]:
+    """Per question: its text, and the count per allowed digit (and in all)."""
+    questions = flows_config.survey_questions(flow_of(campaign))
+    counts: dict[tuple[str, str], int] = {}
+    for question, digit, n in (scoped(SurveyAnswer, campaign.tenant_id)
+                               .select(SurveyAnswer.question, SurveyAnswer.digit,
+                                       fn.COUNT(SurveyAnswer.id))
+                               .where(SurveyAnswer.campaign == campaign.id)
+                               .group_by(SurveyAnswer.question, SurveyAnswer.digit).tuples()):
+        counts[(question, digit)] = n
+    out = []
+    for q in questions:
+        digits = [{"digit": d, "count": counts.get((q["key"], d), 0)} for d in q["digits"]]
+        out.append({"key": q["key"], "text": q["text"], "digits": digits,
+                    "total": sum(d["count"] for d in digits)})
+    return out
+
+
+def survey_csv(campaign: Campaign) -> str:
+    """One row per answer: phone, names, question, digit, time (formula-safe cells)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["phone", "first_name", "last_name", "question", "digit", "call_id",
+                     "answered_at"])
+    rows = (scoped(SurveyAnswer, campaign.tenant_id)
+            .select(SurveyAnswer, Contact).join(Contact, on=(SurveyAnswer.contact == Contact.id))
+            .where(SurveyAnswer.campaign == campaign.id)
+            .order_by(SurveyAnswer.id))
+    for a in rows:
+        writer.writerow([flows_config.csv_safe(v) for v in (
+            a.contact.phone, a.contact.first_name, a.contact.last_name, a.question, a.digit,
+            str(a.call_id or ""), a.created_at.isoformat(sep=" ", timespec="seconds"))])
+    return buf.getvalue()
+
+
+def contact_outcomes(contact: Contact) -> list[dict]:
+    """The campaigns a contact was in, with what came of it (for the contact page)."""
+    rows = (scoped(CampaignContact, contact.tenant_id)
+            .select(CampaignContact, Campaign).join(Campaign)
+            .where(CampaignContact.contact == contact.id).order_by(CampaignContact.id.desc()))
+    return [{"campaign": e.campaign.name, "campaign_id": e.campaign_id, "type": e.campaign.type,
+             "state": e.state, "disposition": e.last_disposition, "result": e.result,
+             "attempts": e.attempts} for e in rows]
+
+
+def recordings(campaign: Campaign) -> list[IvrRecording]:
+    return list(scoped(IvrRecording, campaign.tenant_id)
+                .where(IvrRecording.campaign == campaign.id).order_by(IvrRecording.id.desc()))
+
+
