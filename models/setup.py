@@ -38,4 +38,6 @@ def bootstrap(admin_password: str | None = None,
                         password_hash=generate_password_hash(password),
                         first_name="Master", last_name="Tenant")
             created["master"] = password
+    from voxcast.billing.ledger import adopt_unledgered_balances
+    adopt_unledgered_balances()  # balances from before the ledger become opening entries
     return created

@@ -22,6 +22,7 @@ from werkzeug.security import generate_password_hash
 from models import Campaign, Did, Extension, RatePlan, Tenant, Timeslot, User, database
 from models.entities import utcnow
 from voxcast import audit, features, timeslots
+from voxcast.billing import ledger
 
 ACTIVATION_HOURS = 72
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
@@ -173,8 +174,10 @@ def create_tenant(profile: TenantProfile, admin: NewAdmin, balance, *, languages
                 name=profile.name, slug=profile.slug, company_size=profile.company_size,
                 country=profile.country, email=profile.email or admin.email,
                 timezone=profile.timezone, language=profile.language,
-                rate_plan=profile.rate_plan_id or None, channel_limit=profile.channel_limit,
-                balance=amount)
+                rate_plan=profile.rate_plan_id or None, channel_limit=profile.channel_limit)
+            if amount > 0:  # through the ledger, so the balance equals its sum from the start
+                tenant.balance = ledger.credit(tenant.id, amount, "opening", "Opening balance",
+                                               entered_by=actor).balance_after
             user = User.create(
                 tenant=tenant, username=admin.username, role="tenant",
                 password_hash=generate_password_hash(password),

@@ -67,6 +67,9 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     app.register_blueprint(api_keys.bp)
     from . import dnc
     app.register_blueprint(dnc.bp)  # /dnc/ and the provider's /admin/dnc/
+    from . import admin_billing, billing  # rate plans, payments, costs
+    app.register_blueprint(admin_billing.bp)
+    app.register_blueprint(billing.bp)
 
     @app.errorhandler(TenantScopeError)
     def not_yours(exc):

@@ -16,7 +16,7 @@ from werkzeug.security import generate_password_hash
 
 from models import (ApiKey, Call, Campaign, CampaignContact, Contact, ContactGroup, DncNumber,
                     Did, Extension, Tenant, TenantLog, Timeslot, User)
-from models.entities import CreditBucket, CreditReservation, LedgerEntry
+from models.entities import CreditBucket, CreditReservation, LedgerEntry, Rate, RatePlan
 from models.entities import Ivr, IvrRecording, SurveyAnswer
 from models.tenancy import TENANT_FIELD, scoped
 from voxcast import api_keys
@@ -39,6 +39,7 @@ ARG_MODELS: dict[str, type[Model]] = {
     "did_id": Did, "extension_id": Extension, "ext_id": Extension, "dnc_id": DncNumber,
     "number_id": DncNumber, "key_id": ApiKey, "api_key_id": ApiKey, "apikey_id": ApiKey,
     "timeslot_id": Timeslot, "slot_id": Timeslot, "log_id": TenantLog, "ivr_id": Ivr,
+    "plan_id": RatePlan, "rate_id": Rate,
 }
 # (endpoint, argument) -> model, for generic names such as "id" (the JSON API).
 ENDPOINT_ARG_MODELS: dict[tuple[str, str], type[Model]] = {}
@@ -95,6 +96,10 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
     recording = IvrRecording.create(tenant=tenant, call=call, campaign=campaign, contact=contact,
                                     ivr=ivr, node="a", name=f"Rec-{label}")
     from voxcast.billing import ledger  # billing rows: a payment, free credit, a reservation
+    plan = RatePlan.create(name=f"Plan-{label}", description=f"Plan-{label}")
+    rate = Rate.create(plan=plan, prefix=numbers["call"].lstrip("+")[:6],
+                       description=f"Rate-{label}", per_minute="0.0123")
+    Tenant.update(rate_plan=plan).where(Tenant.id == tenant.id).execute()
     payment = ledger.credit(tenant.id, "10", "payment", reference=f"Payment-{label}")
     bucket = ledger.grant_free(tenant.id, amount="1", reference=f"Free-{label}")
     reservation = CreditReservation.get_by_id(
@@ -104,7 +109,7 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
             Extension: extension, DncNumber: dnc, Timeslot: timeslot, ApiKey: key,
             TenantLog: log, LedgerEntry: payment, CreditBucket: bucket,
             CreditReservation: reservation, Ivr: ivr, SurveyAnswer: answer,
-            IvrRecording: recording}
+            IvrRecording: recording, RatePlan: plan, Rate: rate}
     return Side(tag, tenant, users, rows, secret, passwords)
 
 

@@ -199,3 +199,13 @@ def test_given_many_charges_when_posted_in_batches_then_running_balance_exact(te
                             batch=1000)
     assert n == 2500
     assert consistent(tenant.id) == D("100") - D("0.0123") * 2500
+
+
+def test_given_balance_from_before_the_ledger_when_bootstrapped_then_opening_entry(db):
+    import models
+    old = Tenant.create(name="legacy", slug="legacy", balance=D("12.34"))
+    models.bootstrap()
+    assert consistent(old.id) == D("12.3400")
+    assert LedgerEntry.get(LedgerEntry.tenant == old.id).kind == "opening"
+    models.bootstrap()  # once only
+    assert LedgerEntry.select().where(LedgerEntry.tenant == old.id).count() == 1

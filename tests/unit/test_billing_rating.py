@@ -114,3 +114,17 @@ def test_given_bad_rate_when_built_then_refused():
         Rate("1", D("0.1"), increment_s=0)
     with pytest.raises(ValueError):
         RateTable([Rate("1a", D("0.1"))])
+
+
+def test_given_many_cdrs_when_rated_in_bulk_then_same_as_one_by_one():
+    rng = random.Random(11)
+    rates = [Rate(str(rng.randint(1, 99999))[: rng.randint(1, 5)],
+                  D(rng.randint(0, 999999)).scaleb(-6), D(rng.choice([0, 250])).scaleb(-4),
+                  *rng.choice([(60, 60), (30, 6), (1, 1)])) for _ in range(500)]
+    table = RateTable(rates)
+    cdrs = [("+" * rng.randint(0, 1) + str(rng.randint(10**8, 10**11)), rng.randint(0, 999))
+            for _ in range(5000)]
+    for (number, billsec), units in zip(cdrs, table.rate_many(cdrs)):
+        rate = table.lookup(number)
+        assert (None if rate is None else call_cost(rate, billsec)) == \
+            (None if units is None else D(units).scaleb(-4))

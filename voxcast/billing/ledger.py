@@ -448,3 +448,28 @@ def authorize_call(tenant_id, rate: rating.Rate, reference: str = "",
         res = CreditReservation.create(tenant=tenant.id, amount=need, seconds=take_secs,
                                        reference=(reference or "")[:255])
     return Authorization(res.id, longest)
+
+
+def adopt_unledgered_balances() -> int:
+    """Give every tenant whose balance predates the ledger an "opening" entry for it, so
+    balance == SUM(ledger) holds on databases created before the ledger existed."""
+    adopted = 0
+    has_entries = LedgerEntry.select().where(LedgerEntry.tenant == Tenant.id)
+    for tenant_id, in (Tenant.select(Tenant.id)
+                       .where(Tenant.balance != 0, ~fn.EXISTS(has_entries)).tuples()):
+        with database.atomic():
+            tenant = _lock_tenant(tenant_id)
+            if LedgerEntry.select().where(LedgerEntry.tenant == tenant.id).exists():
+                continue
+            opening = money(tenant.balance)
+            tenant.balance = ZERO
+            _post(tenant, "opening", opening, reference="Balance before the ledger")
+            adopted += 1
+    return adopted
+
+
+def buckets(tenant_id: int) -> list[CreditBucket]:
+    """The tenant's free credit and minutes still usable, soonest expiry first."""
+    now = utcnow()
+    return list(_usable_buckets(tenant_id, "money", now)) + \
+        list(_usable_buckets(tenant_id, "minutes", now))

@@ -120,13 +120,39 @@ class RateTable:
         if number[:1] == "+":
             number = number[1:]
         get = self._by_prefix.get
-        size = len(number)
-        for length in self._lengths:
-            if length <= size:
+        for length in self._lengths:  # a slice past the end is the whole number: still right
+            rate = get(number[:length])
+            if rate is not None:
+                return rate
+        return None
+
+    def rate_many(self, cdrs: Iterable[tuple[str, int]]) -> list[int | None]:
+        """Cost in ten-thousandths of each (number, billsec), None without a rate: the
+        lookup and cost_units inlined in one loop, for rating CDRs in bulk (re-rating, CDR
+        imports, the benchmark). Same results as cost_units(lookup(n), s)."""
+        get = self._by_prefix.get
+        lengths = self._lengths
+        out: list[int | None] = []
+        append = out.append
+        for number, billsec in cdrs:
+            if number[:1] == "+":
+                number = number[1:]
+            for length in lengths:
                 rate = get(number[:length])
                 if rate is not None:
-                    return rate
-        return None
+                    break
+            else:
+                append(None)
+                continue
+            if billsec <= 0:
+                append(0)
+                continue
+            first = rate.initial_s
+            if billsec > first:
+                inc = rate.increment_s
+                first += -(-(billsec - first) // inc) * inc
+            append(((rate._fee_micro * 60 + rate._pm_micro * first) * 2 + 6000) // 12000)
+        return out
 
     def cost(self, number: str, billsec: int) -> Decimal | None:
         """The cost of a call to `number`, None when no rate covers it."""

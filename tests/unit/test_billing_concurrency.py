@@ -1,0 +1,203 @@
+"""Parallel workers charging and paying at once leave the ledger and the cached balance
+equal to the smallest unit, on SQLite (threads, each with its own connection) and on
+PostgreSQL (threads and separate processes). PostgreSQL runs in its own database,
+voxcast_billing_test, so it never meets the integration suite's; it is skipped only when
+the server cannot be started."""
+from __future__ import annotations
+
+import multiprocessing
+import random
+import shutil
+import subprocess
+import threading
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+import models
+from models import Call, Tenant
+from models.entities import CreditReservation, LedgerEntry
+from voxcast.billing import ledger
+
+CHARGES, PAYMENTS, WORKERS = 1000, 50, 8
+PG_DB = "voxcast_billing_test"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def plan(seed: int):
+    """The same work every run: (op, amount, key) per task, split round-robin over workers.
+    Every 10th charge goes through reserve + settle; every 25th is sent twice (the same
+    CDR charged by two workers) to prove a CDR is charged once."""
+    rng = random.Random(seed)
+    tasks = [("charge", D(rng.randint(1, 99999)).scaleb(-4), i) for i in range(CHARGES)]
+    tasks += [("payment", D(rng.randint(100, 500000)).scaleb(-2), i) for i in range(PAYMENTS)]
+    tasks += [("charge", tasks[i][1], i) for i in range(0, CHARGES, 25)]  # duplicates
+    rng.shuffle(tasks)
+    return tasks
+
+
+def expected_total(tasks, opening: D) -> D:
+    charges = {key: amount for op, amount, key in tasks if op == "charge"}
+    payments = sum(amount for op, amount, _ in tasks if op == "payment")
+    return opening + payments - sum(charges.values())
+
+
+def run_tasks(tenant_id: int, call_ids: dict[int, int], tasks) -> None:
+    models.database.connect(reuse_if_open=True)
+    try:
+        for op, amount, key in tasks:
+            if op == "payment":
+                ledger.credit(tenant_id, amount, "payment", f"pay-{key}")
+            elif key % 10 == 0:
+                try:
+                    res = ledger.reserve(tenant_id, D("0.0001"), f"call-{key}",
+                                         call_id=call_ids[key])
+                except ledger.InsufficientCredit:  # the balance ran below 0 for a moment
+                    ledger.charge(tenant_id, amount, "call", call_id=call_ids[key])
+                else:
+                    ledger.settle(res, amount, call_ids[key], seconds=60)
+            else:
+                ledger.charge(tenant_id, amount, "call", call_id=call_ids[key])
+    finally:
+        models.database.close()
+
+
+def setup_world(opening: D) -> tuple[int, dict[int, int]]:
+    tenant = Tenant.create(name="busy", slug="busy")
+    ledger.credit(tenant.id, opening, "opening", "start")
+    calls = {}
+    with models.database.atomic():
+        for i in range(CHARGES):
+            calls[i] = Call.create(tenant=tenant, number="+12025550100", channel_id=f"ch-{i}",
+                                   billsec=60).id
+    return tenant.id, calls
+
+
+def check(tenant_id: int, tasks, opening: D) -> None:
+    expected = expected_total(tasks, opening)
+    assert ledger.balance(tenant_id) == expected
+    assert ledger.ledger_sum(tenant_id) == expected
+    entries = LedgerEntry.select().where(LedgerEntry.tenant == tenant_id)
+    assert entries.where(LedgerEntry.kind == "call").count() == CHARGES
+    assert entries.where(LedgerEntry.kind == "payment").count() == PAYMENTS
+    # the running balances form one unbroken chain: no two transactions interleaved
+    running = D("0")
+    for entry in entries.order_by(LedgerEntry.id):
+        running += entry.amount
+        assert entry.balance_after == running, entry.id
+    assert not CreditReservation.select().where(CreditReservation.released_at.is_null()).exists()
+    costs = {c.id: c.cost for c in Call.select().where(Call.tenant == tenant_id)}
+    assert all(cost is not None for cost in costs.values())
+
+
+def in_threads(tenant_id, calls, tasks):
+    errors = []
+
+    def work(chunk):
+        try:
+            run_tasks(tenant_id, calls, chunk)
+        except Exception as exc:  # reported below, with the worker's traceback lost
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(tasks[i::WORKERS],)) for i in range(WORKERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def test_given_parallel_threads_on_sqlite_then_ledger_and_balance_exact(db):
+    opening = D("100")
+    tenant_id, calls = setup_world(opening)
+    tasks = plan(1)
+    in_threads(tenant_id, calls, tasks)
+    check(tenant_id, tasks, opening)
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------
+
+def _as_postgres(command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["su", "postgres", "-c", command], capture_output=True, text=True,
+                          timeout=120)
+
+
+def postgres_url() -> str | None:
+    """Start Debian's PostgreSQL (installing it like `make test` does, if missing) and create
+    a fresh voxcast_billing_test database; None when that is impossible here."""
+    if shutil.which("pg_ctlcluster") is None:
+        subprocess.run(["bash", str(ROOT / "scripts/apt-install.sh"), "postgresql"],
+                       capture_output=True, timeout=600)
+    versions = sorted(Path("/etc/postgresql").glob("*"), key=lambda p: float(p.name)) \
+        if Path("/etc/postgresql").is_dir() else []
+    if not versions or shutil.which("su") is None:
+        return None
+    subprocess.run(["pg_ctlcluster", versions[-1].name, "main", "start"], capture_output=True)
+    for _ in range(60):
+        if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"]).returncode == 0:
+            break
+        subprocess.run(["sleep", "0.5"])
+    else:
+        return None
+    role = _as_postgres("psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='voxcast_test'\"")
+    if role.returncode != 0:
+        return None
+    if "1" not in role.stdout:
+        _as_postgres("psql -qc \"CREATE ROLE voxcast_test LOGIN PASSWORD 'voxcast_test'\"")
+    _as_postgres(f"dropdb --if-exists {PG_DB}")
+    if _as_postgres(f"createdb -O voxcast_test {PG_DB}").returncode != 0:
+        return None
+    return f"postgresql://voxcast_test:voxcast_test@127.0.0.1:5432/{PG_DB}"
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    url = postgres_url()
+    if url is None:
+        pytest.skip("PostgreSQL could not be started here")
+    return url
+
+
+@pytest.fixture
+def pg(pg_url):
+    models.init_database(pg_url)
+    models.database.drop_tables(models.ALL_MODELS, safe=True, cascade=True)
+    models.bootstrap(admin_password="x-admin-secret", master_password="x-master-secret")
+    yield pg_url
+    models.database.close()
+
+
+def test_given_parallel_threads_on_postgresql_then_ledger_and_balance_exact(pg):
+    opening = D("100")
+    tenant_id, calls = setup_world(opening)
+    tasks = plan(2)
+    in_threads(tenant_id, calls, tasks)
+    check(tenant_id, tasks, opening)
+
+
+def _process_worker(url, tenant_id, calls, tasks, errors):
+    try:
+        models.init_database(url)  # a connection of this process, not the parent's
+        run_tasks(tenant_id, calls, tasks)
+    except Exception as exc:
+        errors.put(repr(exc))
+
+
+def test_given_parallel_processes_on_postgresql_then_ledger_and_balance_exact(pg):
+    opening = D("5")
+    tenant_id, calls = setup_world(opening)
+    tasks = plan(3)
+    models.database.close()
+    ctx = multiprocessing.get_context("fork")
+    errors = ctx.Queue()
+    procs = [ctx.Process(target=_process_worker, args=(pg, tenant_id, calls, tasks[i::WORKERS],
+                                                       errors)) for i in range(WORKERS)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+    assert all(p.exitcode == 0 for p in procs)
+    assert errors.empty(), errors.get()
+    models.database.connect(reuse_if_open=True)
+    check(tenant_id, tasks, opening)
