@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from models import Call, Campaign, CampaignContact, Contact
 from models.entities import Did, Extension, Ivr, IvrRecording, SurveyAnswer, utcnow
-from voxcast import dnc_service, flows_config, ivr
+from models import DncNumber
+from voxcast import audit, flows_config, ivr
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,15 @@ def save_answer(spec: FlowSpec, question: str, digit: str) -> None:
 
 
 def opt_out(spec: FlowSpec) -> None:
-    if spec.phone:
-        dnc_service.add(spec.tenant_id, [spec.phone], source="opt-out")
+    """The number we dialed (or that called) goes on the tenant's list exactly as the dialer
+    compares it, even if a stricter normalisation would refuse it."""
+    if not spec.phone:
+        return
+    added = (DncNumber.insert(tenant=spec.tenant_id, phone=spec.phone, source="opt-out")
+             .on_conflict_ignore().execute())
+    if added:
+        audit.record("dnc.add", tenant_id=spec.tenant_id, object_type="dnc",
+                     detail=f"{spec.phone} opted out by key press")
 
 
 def set_contact_field(spec: FlowSpec, name: str, value: str) -> None:

@@ -139,7 +139,8 @@ def render(settings: Settings) -> Path:
     }
     etc = settings.host_path(settings.ast_etc)
     var = settings.host_path(settings.ast_var)
-    for d in (etc, var, var / "sounds", var / "recordings", var / "spool", var / "run", var / "log"):
+    for d in (etc, var, var / "sounds", var / "recordings", var / "spool",
+              var / "spool" / "recording", var / "run", var / "log"):  # ARI records to spool/recording
         d.mkdir(parents=True, exist_ok=True)
     sources = sorted(CONF_DIR.glob("*.conf")) + sorted(DIALPLAN_DIR.glob("*.conf"))
     for src in sources:
