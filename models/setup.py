@@ -6,7 +6,7 @@ import secrets
 from werkzeug.security import generate_password_hash
 
 from .db import database
-from .entities import ALL_MODELS, RatePlan, Tenant, User
+from .entities import ALL_MODELS, Rate, RatePlan, Tenant, User
 
 
 def create_schema() -> None:
@@ -22,7 +22,12 @@ def bootstrap(admin_password: str | None = None,
     create_schema()
     created: dict[str, str] = {}
     with database.atomic():
-        plan, _ = RatePlan.get_or_create(name="Default", defaults={"is_default": True})
+        plan, new_plan = RatePlan.get_or_create(name="Default", defaults={"is_default": True})
+        if new_plan:  # every destination free until the provider sets prices, so a fresh
+            # installation can call; a plan without a rate for a number never dials it
+            Rate.insert_many([{"plan": plan, "prefix": str(d), "per_minute": 0,
+                               "description": "All destinations (set your prices)",
+                               "initial_s": 1, "increment_s": 1} for d in range(1, 10)]).execute()
         master, _ = Tenant.get_or_create(
             slug="master",
             defaults={"name": "master", "rate_plan": plan, "channel_limit": 50},
