@@ -1,11 +1,20 @@
 """The campaign dialer: claims due contacts from the database and places their calls within
-every channel limit and the calls-per-second cap. Its state lives in the database, so the
-web UI controls it by changing a campaign's status and a restart carries on where it stopped."""
+every channel limit (campaign, tenant including its inbound calls, provider) and the
+calls-per-second cap, inside the calling windows. Its state lives in the database, so the
+web UI controls it by changing a campaign's status and a restart carries on where it stopped.
+
+Whether a claimed call may be placed at all (credit, ...) is decided by `ari_app.admission`
+checks inside the claim transaction."""
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+import time
+from zoneinfo import ZoneInfo
+
+from models.entities import utcnow
+from voxcast import calling_hours
 
 from . import store
 from .context import AppContext
@@ -24,7 +33,19 @@ FLOWS: dict[str, type[OutboundCall]] = {
     "voice_survey": InteractiveCall,
     "appointment_reminder": InteractiveCall,
 }
+# Types whose calls play Campaign.message_file: they cannot run without it.
 NEEDS_MESSAGE = {"voice_message", "voice_interactive"}  # survey, reminder and IVR speak their own prompts
+
+
+def closed_reason(plan: store.CampaignPlan, now_utc) -> str:
+    """"" while the campaign may dial now, else why not and when it resumes (local time)."""
+    if calling_hours.is_open(plan.rule_sets, plan.timezone, now_utc):
+        return ""
+    when = calling_hours.next_open(plan.rule_sets, plan.timezone, now_utc)
+    if when is None:
+        return "Outside calling hours: no calling window opens within a week"
+    local = when.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(plan.timezone or "UTC"))
+    return f"Outside calling hours, resumes at {local:%a %Y-%m-%d %H:%M} ({plan.timezone})"
 
 
 class Dialer:
@@ -33,9 +54,11 @@ class Dialer:
         self.ctx = ctx
         self.max_channels = max_channels or int(os.environ.get("VOXCAST_MAX_CHANNELS", 500))
         cps = max_cps or float(os.environ.get("VOXCAST_MAX_CPS", 50))
-        self.bucket = TokenBucket(rate=cps, burst=max(1.0, cps / 5))
+        self.bucket = TokenBucket(rate=cps, burst=max(1.0, cps / 10))
         self.tick = tick
         self._reasons: dict[int, str] = {}
+        self._recording_ok: dict[int, tuple[float, bool]] = {}
+        self._turn = 0
 
     async def run(self) -> None:
         while True:
@@ -47,16 +70,33 @@ class Dialer:
             await asyncio.sleep(self.tick)
 
     async def _reason(self, plan: store.CampaignPlan, reason: str) -> None:
-        """Tell the UI why a running campaign is not dialing, once per change."""
+        """Tell the UI why a running campaign is not dialing (or not recording), once per change."""
         if self._reasons.get(plan.id) != reason:
             self._reasons[plan.id] = reason
             if reason:
                 log.warning("campaign %s (%s): %s", plan.id, plan.name, reason)
             await self.ctx.store.run(store.set_campaign_reason, plan.id, reason)
 
+    async def _may_record(self, plan: store.CampaignPlan) -> bool:
+        """Recording is refused while the tenant is over its disk quota (checked every 30 s)."""
+        if not plan.record:
+            return False
+        now = time.monotonic()
+        hit = self._recording_ok.get(plan.tenant_id)
+        if hit is None or hit[0] < now:
+            ok = await self.ctx.store.run(store.recording_allowed, plan.tenant_id,
+                                          str(self.ctx.settings.recordings_dir),
+                                          str(self.ctx.settings.sounds_dir))
+            hit = self._recording_ok[plan.tenant_id] = (now + 30, ok)
+        return hit[1]
+
     async def step(self) -> None:
         plans = await self.ctx.store.run(store.running_campaigns)
+        if plans:  # take turns at the shared calls-per-second budget
+            self._turn = (self._turn + 1) % len(plans)
+            plans = plans[self._turn:] + plans[:self._turn]
         channels = self.ctx.channels
+        now = utcnow()
         for plan in plans:
             if not self.ctx.ari.connected.is_set():
                 await self._reason(plan, "Waiting for Asterisk: ARI is not reachable")
@@ -71,17 +111,40 @@ class Dialer:
                 log.error("campaign %s: %s", plan.id, msg)
                 await self.ctx.store.run(store.pause_campaign, plan.id, msg)
                 continue
+            closed = closed_reason(plan, now)
+            if closed:
+                await self._reason(plan, closed)
+                continue
+            record = await self._may_record(plan)
             slots = free_slots(plan.channel_limit, channels.by_campaign[plan.id],
                                plan.tenant_channel_limit, channels.by_tenant[plan.tenant_id],
                                self.max_channels, channels.total)
-            claims = await self.ctx.store.run(store.claim_due, plan.id, self.bucket.take(slots))
+            wanted = self.bucket.take(slots)
+            claims = await self.ctx.store.run(store.claim_due, plan.id, wanted, now,
+                                              plan.rule_sets)
+            self.bucket.give_back(wanted - len(claims))
             if claims:
-                await self._reason(plan, "")
-            for claim in claims:
-                handler = FLOWS[plan.type](self.ctx, claim, plan)
-                self.ctx.router.register(handler)
-                channels.add(claim.tenant_id, claim.campaign_id)
-                asyncio.create_task(handler.place())
-            if not claims and channels.by_campaign[plan.id] == 0:
+                await self._reason(plan, "" if record or not plan.record
+                                   else "Not recording: the disk quota is full")
+                handlers = []
+                for claim in claims:
+                    handler = FLOWS[plan.type](self.ctx, claim, plan, record=record)
+                    self.ctx.router.register(handler)
+                    channels.add(claim.tenant_id, claim.campaign_id)
+                    handlers.append(handler)
+                asyncio.create_task(self._place(handlers))
+            elif channels.by_campaign[plan.id] == 0:
                 if await self.ctx.store.run(store.complete_if_finished, plan.id):
                     log.info("campaign %s (%s) completed", plan.id, plan.name)
+
+    async def _place(self, handlers: list[OutboundCall]) -> None:
+        """Originate a batch at once; the accepted ones get placed_at in one write, right
+        after Asterisk answered, which tells a restart 'dialed' from 'never sent'."""
+        results = await asyncio.gather(*(h.place() for h in handlers), return_exceptions=True)
+        placed = [h.claim.call_id for h, ok in zip(handlers, results) if ok is True]
+        for h, ok in zip(handlers, results):
+            if isinstance(ok, BaseException):
+                log.error("placing %s failed: %r", h.claim.phone, ok)
+                await h.close(0, f"originate error: {ok!r}"[:250])
+        if placed:
+            await self.ctx.store.run(store.mark_placed, placed, utcnow())

@@ -6,9 +6,12 @@ NO_ANSWER_CAUSES = {18, 19, 16}  # 16 before answer: the originate timed out / w
 CONGESTION_CAUSES = {34, 38, 41, 42, 44, 47}
 
 
-def disposition(answered: bool, cause: int, rang: bool = True) -> str:
+def disposition(answered: bool, cause: int, rang: bool = True, machine: bool = False) -> str:
     """`rang`: the far end sent ringing. A timeout without it means the trunk never answered
-    our INVITE at all, which is a failure of the route, not a contact who did not pick up."""
+    our INVITE at all, which is a failure of the route, not a contact who did not pick up.
+    `machine`: answering-machine detection said MACHINE (the answer was a voicemail)."""
+    if answered and machine:
+        return "MACHINE"
     if answered:
         return "ANSWERED"
     if cause in BUSY_CAUSES:

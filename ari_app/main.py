@@ -13,7 +13,7 @@ from . import store
 from .calls import CallHandler, ChannelCounter, Router
 from .client import AriClient, AriError
 from .context import AppContext
-from .dialer import Dialer
+from .dialer import FLOWS, Dialer
 from .events import Event
 from .flows.inbound import InboundCall
 
@@ -21,7 +21,8 @@ log = logging.getLogger("voxcast.app")
 
 
 class OrphanCall(CallHandler):
-    """A call an earlier run of the app placed and lost track of: hang it up, close its CDR."""
+    """A live call an earlier run placed that is no campaign call we can rebuild (inbound, or
+    its campaign is gone): hang it up and close its CDR when Asterisk reports it ended."""
 
     def __init__(self, ctx, call_id: int, channel_id: str, answered_at):
         super().__init__(ctx, channel_id)
@@ -32,6 +33,9 @@ class OrphanCall(CallHandler):
         self.finish()
         await self.ctx.store.run(store.finish_call, self.call_id, self.answered_at, utcnow(),
                                  event.cause, event.cause_txt or "ended while voxcast restarted")
+
+    async def stasis_end(self, event: Event) -> None:  # dialplan channels stop here
+        await self.channel_destroyed(event)
 
 
 def build(settings: Settings) -> AppContext:
@@ -62,15 +66,37 @@ async def reconcile(ctx: AppContext, orphans: list) -> None:
             handler.enqueue(Event(type="ChannelDestroyed", channel_id=handler.channel_id,
                                   cause_txt="channel lost while ARI was disconnected"))
     while orphans:
-        call_id, channel_id, answered_at = orphans.pop()
-        if channel_id in live:
-            orphan = OrphanCall(ctx, call_id, channel_id, answered_at)
-            ctx.router.register(orphan)
-            await ctx.ari.subscribe(f"channel:{channel_id}")
-            await orphan.safe_hangup()
-        else:
-            await ctx.store.run(store.finish_call, call_id, answered_at, utcnow(), 0,
-                                "channel gone while voxcast was not running")
+        await adopt(ctx, orphans.pop(), live)
+
+
+async def adopt(ctx: AppContext, orphan: store.OpenCall, live: set[str]) -> None:
+    """A CDR an earlier run left open. Its channel still up: a campaign call gets its flow
+    handler back (counted in the channel limits; a call still ringing goes on as if nothing
+    happened), anything else is hung up; either way the CDR is closed when Asterisk reports
+    the end. Channel gone: closed now (store.close_lost tells never-placed from lost)."""
+    if orphan.channel_id not in live:
+        disp = await ctx.store.run(store.close_lost, orphan.call_id, utcnow())
+        log.info("call %s ended while voxcast was down: %s", orphan.call_id, disp)
+        return
+    try:
+        await ctx.ari.post(f"/applications/{ctx.ari.app}/subscription",
+                           eventSource=f"channel:{orphan.channel_id}")
+    except AriError as exc:  # ended between the listing and now
+        log.info("call %s gone before adoption (%s)", orphan.call_id, exc)
+        await ctx.store.run(store.close_lost, orphan.call_id, utcnow())
+        return
+    flow = FLOWS.get(orphan.plan.type) if orphan.plan and orphan.claim else None
+    if flow is None:
+        handler = OrphanCall(ctx, orphan.call_id, orphan.channel_id, orphan.answered_at)
+        ctx.router.register(handler)
+        await handler.safe_hangup()
+        return
+    handler = flow(ctx, orphan.claim, orphan.plan)
+    ctx.router.register(handler)
+    ctx.channels.add(orphan.claim.tenant_id, orphan.claim.campaign_id)
+    await ctx.store.run(store.mark_placed, [orphan.call_id], utcnow())
+    log.info("adopted live call %s to %s", orphan.call_id, orphan.claim.phone)
+    await handler.adopted(orphan.answered_at)
 
 
 async def heartbeat(ctx: AppContext) -> None:

@@ -1,7 +1,15 @@
-"""What every campaign call shares, whatever its flow: origination, ringing, the CDR, the
-channel slot. A flow subclasses OutboundCall and says what happens once the contact answers."""
+"""What every campaign call shares, whatever its flow: origination, ringing, answering-machine
+detection, recording, the CDR, the channel slot. A flow subclasses OutboundCall and says what
+happens once a person (or, with amd_action "leave_message", a machine after its beep) answers.
+
+With AMD on, the answered channel is sent from Stasis into the `[voxcast-amd]` dialplan
+context (AMD(), and for "leave_message" WaitForSilence() after a machine's greeting) and comes
+back with `Stasis(voxcast,amd,<AMDSTATUS>,<AMDCAUSE>)`; the same handler gets it again because
+the router keys handlers by channel id.
+"""
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from models.entities import utcnow
@@ -13,42 +21,109 @@ from .events import Event
 
 log = logging.getLogger("voxcast.outbound")
 
+AMD_CONTEXT = "voxcast-amd"
+
 
 class OutboundCall(CallHandler):
-    def __init__(self, ctx, claim: store.Claim, plan: store.CampaignPlan):
+    def __init__(self, ctx, claim: store.Claim, plan: store.CampaignPlan, record: bool = False):
         super().__init__(ctx, claim.channel_id)
         self.claim = claim
         self.plan = plan
         self.answered_at = None
         self.rang = False
+        self.machine = False
+        self.amd_result = ""
+        self.record = record  # decided by the dialer: the campaign asks and the quota allows
 
     def endpoint(self) -> str:
         return f"PJSIP/{self.claim.phone}@pstn"
 
-    async def place(self) -> None:
-        """Originate; a refused originate still ends with a CDR and frees its channel slot."""
+    def variables(self) -> dict:
+        """Channel variables for the dialplan parts of the call (AMD)."""
+        if not self.plan.amd_enabled:
+            return {}
+        return {"VOXCAST_AMD_WAIT": "1" if self.plan.amd_action == "leave_message" else "0"}
+
+    async def place(self) -> bool:
+        """Originate; a refused originate still ends with a CDR and frees its channel slot.
+        True when Asterisk accepted it (the dialer then records placed_at, in batches)."""
         try:
             await self.ctx.ari.originate(self.endpoint(), self.channel_id,
                                          app_args=f"outbound,{self.claim.call_id}",
                                          caller_id=self.plan.caller_id,
-                                         timeout=self.plan.dial_timeout)
+                                         timeout=self.plan.dial_timeout,
+                                         variables=self.variables() or None)
+            return True
         except AriError as exc:
+            if exc.status == 409:  # our channel id exists already: this claim was placed
+                return True
             log.warning("originate to %s failed: %s", self.claim.phone, exc)
             self.rang = True  # refused outright: the cause text says why
             await self.close(0, f"originate failed: {exc.message}"[:250])
+            return False
 
     async def channel_state_change(self, event: Event) -> None:
         if event.channel_state in ("Ringing", "Ring", "Up"):
             self.rang = True
 
     async def stasis_start(self, event: Event) -> None:
+        if event.args and event.args[0] == "amd":
+            await self._amd_done(event)
+            return
         self.rang = True
         self.answered_at = utcnow()
+        await self.ctx.store.run(store.mark_answered, self.claim.call_id, self.answered_at)
+        if self.record:
+            await self._start_recording()
+        if self.plan.amd_enabled:
+            # Keep the channel's events coming while it runs dialplan outside Stasis.
+            await self.ctx.ari.post(f"/applications/{self.ctx.ari.app}/subscription",
+                                    eventSource=f"channel:{self.channel_id}")
+            await self.ctx.ari.post(f"/channels/{self.channel_id}/continue",
+                                    context=AMD_CONTEXT, extension="s", priority=1)
+            return
         await self.answered(event)
 
+    async def _amd_done(self, event: Event) -> None:
+        status = event.args[1] if len(event.args) > 1 else ""
+        cause = event.args[2] if len(event.args) > 2 else ""
+        self.amd_result = f"{status} {cause}".strip()
+        log.info("AMD on %s: %s", self.claim.phone, self.amd_result)
+        if status == "MACHINE":
+            self.machine = True
+            if self.plan.amd_action != "leave_message":
+                await self.ctx.ari.hangup(self.channel_id)
+                return
+        await self.answered(event)
+
+    async def _start_recording(self) -> None:
+        """Both directions through a snoop channel (spy both), so a recording also holds what
+        we play; file <tenant>-<call>.wav in the instance's recordings dir."""
+        name = f"{self.claim.tenant_id}-{self.claim.call_id}"
+        snoop_id = f"{self.channel_id}-rec"
+        self.ctx.router.register(_Snoop(self.ctx, snoop_id))
+        try:
+            await self.ctx.ari.post(f"/channels/{self.channel_id}/snoop", spy="both",
+                                    app=self.ctx.ari.app, appArgs="snoop", snoopId=snoop_id)
+            await self.ctx.ari.post(f"/channels/{snoop_id}/record", name=name, format="wav",
+                                    ifExists="overwrite", maxDurationSeconds=3600)
+            await self.ctx.store.run(store.set_recording, self.claim.call_id, f"{name}.wav")
+        except AriError as exc:  # the call goes on unrecorded rather than not at all
+            log.warning("recording of %s failed: %s", self.channel_id, exc)
+            self.ctx.router.forget(snoop_id)
+
     async def answered(self, event: Event) -> None:
-        """The contact picked up and the channel is in our hands."""
+        """The contact (or the machine, after its greeting) picked up; the channel is ours."""
         raise NotImplementedError
+
+    async def adopted(self, answered_at) -> None:
+        """A call an earlier run placed and Asterisk still has. Not yet answered: the flow
+        starts as usual at StasisStart. Answered: where the flow was is lost with the crash,
+        so by default the call ends here; flows that can finish on their own override this."""
+        self.rang = True
+        self.answered_at = answered_at
+        if answered_at is not None:
+            await self.safe_hangup()
 
     async def channel_destroyed(self, event: Event) -> None:
         await self.close(event.cause, event.cause_txt)
@@ -58,5 +133,25 @@ class OutboundCall(CallHandler):
             return
         self.finish()
         self.ctx.channels.remove(self.claim.tenant_id, self.claim.campaign_id)
+        if self.amd_result and not cause_txt.startswith("AMD"):
+            cause_txt = f"AMD {self.amd_result}; {cause_txt}"
         await self.ctx.store.run(store.finish_call, self.claim.call_id, self.answered_at,
-                                 utcnow(), cause, cause_txt, self.rang)
+                                 utcnow(), cause, cause_txt, self.rang, self.machine)
+
+
+class _Snoop(CallHandler):
+    """The recording's snoop channel: nothing to do but be known, so the router does not hang
+    it up as a stranger; it ends with the call it spies on."""
+
+    async def stasis_start(self, event: Event) -> None:
+        pass
+
+    async def channel_destroyed(self, event: Event) -> None:
+        self.finish()
+
+
+async def watchdog(handler: CallHandler, seconds: float) -> None:
+    """Hang up an adopted call whose flow cannot say when it is over."""
+    await asyncio.sleep(seconds)
+    if not handler.done:
+        await handler.safe_hangup()

@@ -31,3 +31,8 @@ class TokenBucket:
         granted = min(wanted, int(self.tokens))
         self.tokens -= granted
         return max(0, granted)
+
+    def give_back(self, unused: int) -> None:
+        """Tokens taken for calls that were not placed (nothing due) return to the bucket."""
+        if unused > 0:
+            self.tokens = min(self.burst, self.tokens + unused)

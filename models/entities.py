@@ -185,6 +185,15 @@ class Campaign(TenantOwned):
     flow = TextField(default="")
     repeat_count = IntegerField(default=1)
     ivr = ForeignKeyField(Ivr, null=True, on_delete="SET NULL")
+    # Answering-machine detection: a machine is hung up on or, with "leave_message", hears the
+    # message after its greeting's beep; retry_machine counts retries of a machine (hangup).
+    amd_enabled = BooleanField(default=False)
+    amd_action = CharField(default="hangup")  # hangup | leave_message
+    retry_machine = IntegerField(default=0)
+    record = BooleanField(default=False)  # record answered calls (counted in the disk quota)
+    # Calling windows of this campaign as JSON [{"weekdays": "01234", "start": "09:00",
+    # "end": "17:00"}]; empty: only the tenant's timeslots apply (voxcast.calling_hours).
+    windows = TextField(default="")
     status = CharField(default="draft")
     status_reason = CharField(default="")
     created_at = DateTimeField(default=utcnow)
@@ -286,7 +295,7 @@ class TenantLog(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
 
 
-DISPOSITIONS = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION")
+DISPOSITIONS = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION", "MACHINE", "NOT PLACED")
 
 
 class Call(TenantOwned):
@@ -307,6 +316,10 @@ class Call(TenantOwned):
     disposition = CharField(default="")
     hangup_cause = IntegerField(default=0)
     cause_txt = CharField(default="")
+    # Set once Asterisk accepted the originate: an open CDR without it after a crash was
+    # never dialed (the contact is queued again), with it the call happened.
+    placed_at = DateTimeField(null=True)
+    recording = CharField(default="")  # file name in the instance's recordings dir
     # What the call cost (set when it is settled); None: not rated yet.
     cost = DecimalField(max_digits=14, decimal_places=4, auto_round=True, null=True)
 

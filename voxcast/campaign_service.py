@@ -109,7 +109,7 @@ def stop(campaign: Campaign) -> None:
 
 def _empty_progress(campaign: Campaign) -> dict:
     return {"total": 0, "dialed": 0, "answered": 0, "busy": 0, "no_answer": 0, "failed": 0,
-            "completed": 0, "given_up": 0, "remaining": 0, "active": 0, "dnc": 0,
+            "completed": 0, "given_up": 0, "remaining": 0, "active": 0, "dnc": 0, "machine": 0,
             **{outcome: 0 for outcome in flows_config.RESULTS},
             "status": campaign.status, "status_reason": campaign.status_reason}
 
@@ -129,7 +129,11 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
              .group_by(Call.campaign, Call.disposition).tuples())
     for cid, disposition, n in calls:
         p = result[cid]
+        if disposition == "NOT PLACED":  # a crash came before the originate: not dialed
+            continue
         p["dialed"] += n
+        if disposition == "MACHINE":  # answered by an answering machine (AMD)
+            p["machine"] += n
         if disposition == "ANSWERED":
             p["answered"] += n
         elif disposition == "BUSY":
@@ -183,7 +187,7 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
 
 def progress(campaign: Campaign) -> dict:
     """total, dialed, answered, busy, no_answer, failed, completed, given_up, remaining,
-    active, dnc (skipped: on a do-not-call list), status, status_reason, and the outcomes of
+    active, dnc (skipped: on a do-not-call list), machine (AMD), status, status_reason, and the outcomes of
     interactive flows: pressed1, opted_out, confirmed, cancelled, transferred, surveyed."""
     return progress_many([campaign])[campaign.id]
 

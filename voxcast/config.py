@@ -68,6 +68,11 @@ class Settings:
     def sounds_dir(self) -> Path:
         return self.host_path(self.ast_var) / "sounds"
 
+    @property
+    def recordings_dir(self) -> Path:
+        """Where ARI writes recordings (Asterisk's spool/recording), as our processes see it."""
+        return self.host_path(self.ast_var) / "spool" / "recording"
+
     def sound_uri(self, name: str) -> str:
         """ARI media URI of one of our sound files (absolute path, no extension)."""
         return f"sound:{self.ast_var}/sounds/{name}"

@@ -56,9 +56,17 @@ def sound_files(tenant: Tenant, sounds_dir: Path) -> list[Path]:
     return [sounds_dir / f"campaign-{i}.wav" for i in ids]
 
 
-def disk_bytes(tenant: Tenant, sounds_dir: Path) -> int:
+def recording_files(tenant: Tenant, recordings_dir: Path) -> list[Path]:
+    """The tenant's call recordings: <tenant id>-<call id>.wav in the recordings dir."""
+    return list(recordings_dir.glob(f"{tenant.id}-*.wav")) if recordings_dir.is_dir() else []
+
+
+def disk_bytes(tenant: Tenant, sounds_dir: Path, recordings_dir: Path | None = None) -> int:
     total = 0
-    for path in sound_files(tenant, sounds_dir):
+    files = sound_files(tenant, sounds_dir)
+    if recordings_dir is not None:
+        files += recording_files(tenant, recordings_dir)
+    for path in files:
         try:
             total += path.stat().st_size
         except FileNotFoundError:
@@ -69,6 +77,11 @@ def disk_bytes(tenant: Tenant, sounds_dir: Path) -> int:
 def _sounds_dir() -> Path:
     from voxcast import config
     return config.load().sounds_dir
+
+
+def _recordings_dir() -> Path:
+    from voxcast import config
+    return config.load().recordings_dir
 
 
 def used(tenant: Tenant, kind: str, sounds_dir: Path | None = None) -> float:
@@ -83,7 +96,8 @@ def used(tenant: Tenant, kind: str, sounds_dir: Path | None = None) -> float:
     if kind == "channels":
         return Call.select().where(Call.tenant == tenant, Call.ended_at.is_null()).count()
     if kind == "disk_mb":
-        return disk_bytes(tenant, sounds_dir or _sounds_dir()) / (1024 * 1024)
+        recordings = _recordings_dir() if sounds_dir is None else sounds_dir.parent / "spool" / "recording"
+        return disk_bytes(tenant, sounds_dir or _sounds_dir(), recordings) / (1024 * 1024)
     raise KeyError(kind)
 
 

@@ -8,7 +8,7 @@ import wave
 import pytest
 
 from models import Call, Campaign, CampaignContact, Contact, Tenant
-from voxcast import campaign_service
+from voxcast import flows_config, campaign_service
 from voxcast.campaign_service import CampaignError
 
 
@@ -185,7 +185,8 @@ def test_progress_counts_calls_and_entries(master, settings, make_group):
 
     assert campaign_service.progress(reload(campaign)) == {
         "total": 6, "dialed": 7, "answered": 2, "busy": 1, "no_answer": 1, "failed": 2,
-        "completed": 2, "given_up": 1, "remaining": 3, "active": 1, "dnc": 0,
+        "completed": 2, "given_up": 1, "remaining": 3, "active": 1, "dnc": 0, "machine": 0,
+        **{outcome: 0 for outcome in flows_config.RESULTS},
         "status": "running", "status_reason": "Asterisk is not reachable",
     }
 
