@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from models.entities import utcnow
 from voxcast import calling_hours
 
-from . import store
+from . import credit, store
 from .context import AppContext
 from .flows.interactive import InteractiveCall
 from .flows.voice_message import VoiceMessageCall
@@ -59,6 +59,7 @@ class Dialer:
         self._reasons: dict[int, str] = {}
         self._recording_ok: dict[int, tuple[float, bool]] = {}
         self._turn = 0
+        self.resumer = credit.Resumer(ctx)  # campaigns paused for credit, after a top-up
 
     async def run(self) -> None:
         while True:
@@ -91,6 +92,7 @@ class Dialer:
         return hit[1]
 
     async def step(self) -> None:
+        await self.resumer.tick()
         plans = await self.ctx.store.run(store.running_campaigns)
         if plans:  # take turns at the shared calls-per-second budget
             self._turn = (self._turn + 1) % len(plans)

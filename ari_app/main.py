@@ -9,7 +9,7 @@ from models import create_schema, init_database
 from models.entities import utcnow
 from voxcast.config import Settings
 
-from . import store
+from . import credit, store
 from .calls import CallHandler, ChannelCounter, Router
 from .client import AriClient, AriError
 from .context import AppContext
@@ -47,6 +47,7 @@ def build(settings: Settings) -> AppContext:
     ctx = AppContext(settings, ari, store.Store(), router, ChannelCounter())
     router.ctx = ctx
     router.route_stasis("inbound", InboundCall)
+    credit.install()
     return ctx
 
 
@@ -112,6 +113,8 @@ async def heartbeat(ctx: AppContext) -> None:
 async def amain(settings: Settings) -> None:
     ctx = build(settings)
     orphans = await ctx.store.run(store.open_calls)  # before the dialer opens new ones
+    # Reservations of an earlier run: released, or settled with their closed CDRs.
+    await ctx.store.run(credit.reconcile_job)
     recovered = asyncio.Event()
 
     async def on_state(up: bool) -> None:

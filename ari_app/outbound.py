@@ -14,7 +14,7 @@ import logging
 
 from models.entities import utcnow
 
-from . import store
+from . import credit, store
 from .calls import CallHandler
 from .client import AriError
 from .events import Event
@@ -34,6 +34,7 @@ class OutboundCall(CallHandler):
         self.machine = False
         self.amd_result = ""
         self.record = record  # decided by the dialer: the campaign asks and the quota allows
+        self.credit = credit.for_call(ctx, claim.tenant_id, claim.call_id)  # None: not rated
 
     def endpoint(self) -> str:
         return f"PJSIP/{self.claim.phone}@pstn"
@@ -72,6 +73,8 @@ class OutboundCall(CallHandler):
             return
         self.rang = True
         self.answered_at = utcnow()
+        if self.credit:  # from now on the call runs on reserved credit, cut when it ends
+            self.credit.answered(self.safe_hangup)
         await self.ctx.store.run(store.mark_answered, self.claim.call_id, self.answered_at)
         if self.record:
             await self._start_recording()
@@ -133,6 +136,10 @@ class OutboundCall(CallHandler):
             return
         self.finish()
         self.ctx.channels.remove(self.claim.tenant_id, self.claim.campaign_id)
+        if self.credit:  # settled with the CDR, in store.finish_call
+            self.credit.stop()
+            if self.credit.cut:
+                cause_txt = credit.CUT_CAUSE
         if self.amd_result and not cause_txt.startswith("AMD"):
             cause_txt = f"AMD {self.amd_result}; {cause_txt}"
         await self.ctx.store.run(store.finish_call, self.claim.call_id, self.answered_at,

@@ -19,7 +19,7 @@ from models import Call, Campaign, CampaignContact, Did, SystemStatus, Tenant, T
 from models.entities import utcnow
 from voxcast import calling_hours, dnc_service
 
-from . import admission
+from . import admission, credit
 
 from .dispositions import disposition
 from .retry import RetryPolicy, decide
@@ -188,6 +188,7 @@ def claim_due(campaign_id: int, limit: int, now: dt.datetime | None = None,
                        .order_by(CampaignContact.next_attempt_at, CampaignContact.id)
                        .limit(limit))
         entries = _skip_dnc(entries)
+        entries = credit.skip_unrated(entries, campaign_id, now)
         if any(rule_sets):
             entries = _defer_closed_contacts(entries, rule_sets, now)
         if not entries:

@@ -11,7 +11,7 @@ import logging
 from models.entities import utcnow
 from voxcast import sounds
 
-from .. import flow_store, store
+from .. import credit, flow_store, store
 from ..calls import CallHandler
 from ..events import Event
 from .ivr_runner import IvrRunner, RunsIvr
@@ -26,6 +26,7 @@ class InboundCall(RunsIvr, CallHandler):
         self.caller = event.caller_number
         self.route: store.DidRoute | None = None
         self.call_id: int | None = None
+        self.credit: credit.CallCredit | None = None  # set when the plan charges inbound
         self.answered_at = None
         self.hangup_cause, self.hangup_cause_txt = 16, "Normal Clearing"
         self.playback_id = f"{event.channel_id}-greeting"
@@ -44,11 +45,24 @@ class InboundCall(RunsIvr, CallHandler):
             self.finish()
             await self.ctx.ari.hangup(self.channel_id, reason="busy")
             return
+        try:
+            self.credit = await credit.guard_inbound(self.ctx, route.tenant_id,
+                                                     f"inbound to {self.did} from {self.caller}")
+        except credit.NoCredit:
+            log.info("tenant %s has no credit for inbound minutes; call to %s refused busy",
+                     route.tenant_id, self.did)
+            self.finish()
+            await self.ctx.ari.hangup(self.channel_id, reason="busy")
+            return
         self.ctx.channels.add(route.tenant_id)
         self.call_id = await self.ctx.store.run(store.open_inbound, route.tenant_id, route.number,
                                                 self.caller, self.channel_id)
+        if self.credit:  # settled when the CDR is closed
+            await self.credit.attach(self.call_id)
         await self.ctx.ari.answer(self.channel_id)
         self.answered_at = utcnow()
+        if self.credit:
+            self.credit.answered(self.safe_hangup)
         if route.ivr_id is not None:
             ivr = await self.ctx.store.run(flow_store.inbound_ivr, route.number)
             if ivr is not None:
@@ -86,6 +100,9 @@ class InboundCall(RunsIvr, CallHandler):
         if self.runner:
             await self.runner.cleanup()
         self.finish()
+        if self.credit:
+            self.credit.stop()
+            cause_txt = credit.CUT_CAUSE if self.credit.cut else cause_txt
         if self.call_id is not None:
             self.ctx.channels.remove(self.route.tenant_id)
             await self.ctx.store.run(store.finish_call, self.call_id, self.answered_at, utcnow(),

@@ -1,0 +1,208 @@
+"""Billing at call time (ari_app.credit): the arithmetic of chunks and cuts, and the writer-
+thread jobs on a real SQLite file: reservations at claim time, extensions, settlement with
+the CDR, pausing for credit and resuming after a top-up, restart reconcile."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+import models
+from ari_app import admission, credit, store
+from models import Call, Campaign, CampaignContact, Contact, ContactGroup, RatePlan, Tenant
+from models.entities import CreditReservation, Rate as RateRow
+from voxcast.billing import ledger, plans, rating
+from voxcast.billing.rating import Rate
+
+NOW = dt.datetime(2026, 1, 1, 12, 0)
+PER_SECOND = Rate("1555", Decimal("0.60"), Decimal("0"), 1, 1)  # 0.01 a second
+PER_MINUTE = Rate("1555", Decimal("1.20"), Decimal("0.05"), 60, 60)
+
+
+# -- pure -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("initial, inc, expected", [(1, 1, 30), (6, 6, 30), (60, 60, 60),
+                                                    (30, 7, 35), (1, 45, 45)])
+def test_an_extension_is_whole_increments_of_at_least_30_seconds(initial, inc, expected):
+    rate = Rate("1", Decimal("1"), Decimal("0"), initial, inc)
+    assert credit.chunk_seconds(rate) == expected
+    assert credit.chunk_seconds(rate) % inc == 0
+
+
+def test_extension_is_asked_ahead_and_cut_comes_just_before_the_reserved_time_ends():
+    assert credit.extend_at(60) == 55 and credit.extend_at(3) == 0
+    assert credit.cut_at(3) == pytest.approx(2.7) and credit.cut_at(0) == 0
+
+
+def test_a_call_is_never_billed_beyond_what_was_reserved():
+    assert credit.billed_seconds(4, 3) == 3
+    assert credit.billed_seconds(2, 3) == 2
+    assert credit.billed_seconds(0, 3) == 0
+
+
+def test_inbound_minutes_are_billed_per_second_or_not_at_all():
+    assert credit.inbound_rate(0) is None and credit.inbound_rate("0.00") is None
+    rate = credit.inbound_rate("0.60")
+    assert rating.call_cost(rate, 10) == Decimal("0.1000")
+
+
+# -- with the database ------------------------------------------------------------------------
+
+@pytest.fixture
+def database(tmp_path):
+    models.init_database(f"sqlite:///{tmp_path / 'credit.sqlite3'}")
+    models.create_schema()
+    plans._cache.clear()  # plan ids repeat across these throwaway databases
+    credit.install()
+    yield models.database
+    admission.CHECKS.remove(credit.admission_check)
+    admission.ON_FINISH.remove(credit.on_finish)
+    credit.INSTALLED = False
+    credit._LIVE.clear()
+    models.database.close()
+
+
+def _tenant(balance="0", rates=(PER_SECOND,), slug="acme") -> Tenant:
+    plan = RatePlan.create(name=f"plan-{slug}")
+    for r in rates:
+        RateRow.create(plan=plan, prefix=r.prefix, per_minute=r.per_minute,
+                       connection_fee=r.connection_fee, initial_s=r.initial_s,
+                       increment_s=r.increment_s)
+    tenant = Tenant.create(name=slug, slug=slug, rate_plan=plan)
+    if Decimal(balance) > 0:
+        ledger.credit(tenant.id, balance)
+    return tenant
+
+
+def _campaign(tenant, phones) -> Campaign:
+    group = ContactGroup.create(tenant=tenant, name="g")
+    campaign = Campaign.create(tenant=tenant, name="c", group=group, status="running")
+    for phone in phones:
+        contact = Contact.create(tenant=tenant, group=group, phone=phone)
+        CampaignContact.create(tenant=tenant, campaign=campaign, contact=contact, phone=phone,
+                               next_attempt_at=NOW)
+    return campaign
+
+
+def _open_reserved(tenant) -> Decimal:
+    return sum((Decimal(r.amount) for r in CreditReservation.select().where(
+        CreditReservation.tenant == tenant.id, CreditReservation.released_at.is_null())),
+        Decimal("0"))
+
+
+def _finish(claim, billsec: int | None):
+    answered = NOW if billsec is not None else None
+    ended = NOW + dt.timedelta(seconds=billsec or 0)
+    with models.database.atomic():  # as the writer thread runs it
+        return store.finish_call(claim.call_id, answered, ended, 16, "Normal Clearing")
+
+
+def test_claims_reserve_the_first_increment_until_the_credit_ends_then_the_campaign_pauses(
+        database):
+    tenant = _tenant("0.03")
+    campaign = _campaign(tenant, [f"+1555000000{i}" for i in range(5)])
+
+    claims = store.claim_due(campaign.id, 10, now=NOW)
+
+    assert len(claims) == 3  # 0.01 each
+    assert _open_reserved(tenant) == Decimal("0.03")
+    assert ledger.available(tenant.id) == 0
+    assert all(credit.grant_of(c.call_id).covered_s == 1 for c in claims)
+    campaign = Campaign.get_by_id(campaign.id)
+    assert (campaign.status, campaign.status_reason) == ("paused", credit.NO_CREDIT_REASON)
+    states = sorted(e.state for e in CampaignContact.select())
+    assert states == ["dialing"] * 3 + ["pending"] * 2
+    assert Call.select().count() == 3  # the refused ones have no CDR
+    # The dialer's "nothing wrong" note does not clear the reason of a paused campaign.
+    store.set_campaign_reason(campaign.id, "")
+    assert Campaign.get_by_id(campaign.id).status_reason == credit.NO_CREDIT_REASON
+
+
+def test_a_destination_without_rate_is_failed_with_a_cdr_and_never_claimed(database):
+    tenant = _tenant("1.00")
+    campaign = _campaign(tenant, ["+15550000001", "+4930123456"])
+    claims = store.claim_due(campaign.id, 10, now=NOW)
+    assert [c.phone for c in claims] == ["+15550000001"]
+    entry = CampaignContact.get(CampaignContact.phone == "+4930123456")
+    assert entry.state == "failed"
+    cdr = Call.get(Call.number == "+4930123456")
+    assert (cdr.disposition, cdr.cause_txt, cdr.billsec) == ("FAILED", credit.NO_RATE, 0)
+    assert cdr.ended_at is not None and cdr.cost == 0
+    assert store.claim_due(campaign.id, 10, now=NOW + dt.timedelta(hours=1)) == []
+
+
+def test_extension_takes_what_is_available_and_settling_charges_the_rated_cost(database):
+    tenant = _tenant("0.05")
+    campaign = _campaign(tenant, ["+15550000001"])
+    (claim,) = store.claim_due(campaign.id, 1, now=NOW)
+    grant = credit.grant_of(claim.call_id)
+
+    assert credit.extend_job(grant, 30) == 5  # only 0.04 more was there
+    assert credit.extend_job(grant, 30) == 5  # nothing left: the call is to be cut at 5 s
+    assert ledger.available(tenant.id) == 0
+
+    assert _finish(claim, billsec=5) == "ANSWERED"
+    call = Call.get_by_id(claim.call_id)
+    assert call.cost == Decimal("0.05") == rating.call_cost(PER_SECOND, 5)
+    tenant = Tenant.get_by_id(tenant.id)
+    assert tenant.balance == 0 == ledger.ledger_sum(tenant.id)
+    assert _open_reserved(tenant) == 0 and credit.grant_of(claim.call_id) is None
+
+
+def test_a_call_billed_past_its_reservation_is_charged_only_what_was_reserved(database):
+    tenant = _tenant("0.03")
+    (claim,) = store.claim_due(_campaign(tenant, ["+15550000001"]).id, 1, now=NOW)
+    credit.extend_job(credit.grant_of(claim.call_id), 30)
+    _finish(claim, billsec=4)  # hang-up latency rounded up past the 3 s we cut at
+    assert Call.get_by_id(claim.call_id).cost == Decimal("0.03")
+    assert Tenant.get_by_id(tenant.id).balance == 0
+
+
+def test_an_unanswered_call_releases_its_reservation_and_costs_nothing(database):
+    tenant = _tenant("2.00", rates=(PER_MINUTE,))
+    (claim,) = store.claim_due(_campaign(tenant, ["+15550000001"]).id, 1, now=NOW)
+    assert _open_reserved(tenant) == Decimal("1.25")  # connection fee + first minute
+    _finish(claim, billsec=None)
+    assert _open_reserved(tenant) == 0
+    assert Call.get_by_id(claim.call_id).cost is None
+    assert Tenant.get_by_id(tenant.id).balance == Decimal("2.00")
+
+
+def test_paused_for_credit_resumes_after_a_top_up_and_only_that_reason_resumes(database):
+    tenant = _tenant("0")
+    campaign = _campaign(tenant, ["+15550000001"])
+    assert store.claim_due(campaign.id, 1, now=NOW) == []
+    assert Campaign.get_by_id(campaign.id).status == "paused"
+    other = Campaign.create(tenant=tenant, name="paused by hand", status="paused",
+                            status_reason="")
+    assert credit.resume_paused_job() == []  # still no credit
+
+    ledger.credit(tenant.id, "0.01")
+    assert credit.resume_paused_job() == [campaign.id]
+    assert Campaign.get_by_id(campaign.id).status == "running"
+    assert Campaign.get_by_id(other.id).status == "paused"
+    assert len(store.claim_due(campaign.id, 1, now=NOW)) == 1
+
+
+def test_restart_reconcile_releases_orphans_and_settles_closed_calls(database):
+    tenant = _tenant("1.00")
+    (claim,) = store.claim_due(_campaign(tenant, ["+15550000001"]).id, 1, now=NOW)
+    loose = ledger.reserve(tenant.id, "0.10", "crashed before the CDR")
+    credit._LIVE.clear()  # the app restarted: nothing in memory
+    # The CDR of the placed call is closed by the restart (answered, 10 s).
+    Call.update(answered_at=NOW, ended_at=NOW + dt.timedelta(seconds=10), billsec=10,
+                disposition="ANSWERED").where(Call.id == claim.call_id).execute()
+
+    assert credit.reconcile_job() == 2
+    assert CreditReservation.get_by_id(loose).released_at is not None
+    assert Call.get_by_id(claim.call_id).cost == Decimal("0.10")
+    tenant = Tenant.get_by_id(tenant.id)
+    assert tenant.balance == Decimal("0.90") == ledger.ledger_sum(tenant.id)
+    assert _open_reserved(tenant) == 0
+
+
+def test_without_any_rate_plan_calls_are_not_rated(database):
+    tenant = Tenant.create(name="free", slug="free")
+    claims = store.claim_due(_campaign(tenant, ["+4930123456"]).id, 1, now=NOW)
+    assert len(claims) == 1 and credit.grant_of(claims[0].call_id) is None
