@@ -11,18 +11,21 @@ from flask import (Blueprint, Response, current_app, flash, redirect, render_tem
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
-from models import Campaign, ContactGroup, Tenant, database
+from models import Campaign, CampaignContact, ContactGroup, Tenant, database
 from models.entities import CAMPAIGN_TYPES, Ivr
 from models.tenancy import get_scoped, scoped
-from voxcast import audit, campaign_service, features, flow_service, flows_config, quotas
+from voxcast import audit, calling_hours, campaign_service, features, flow_service, flows_config, quotas
 from voxcast.campaign_service import CampaignError
+from voxcast.timeslots import TimeslotError
 
 from .auth import current_tenant_id, tenant_required
+from .paging import Page
 from .permissions import feature_required
 from .status import ari_state
 
@@ -31,7 +34,25 @@ bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 # Shown beside the settings field: a working example per type.
 EXAMPLES = {t: json.dumps(cfg) for t, cfg in flows_config.EXAMPLES.items() if cfg}
 EDITABLE = ("name", "caller_id", "channel_limit", "dial_timeout", "retry_busy",
-            "retry_noanswer", "retry_failed", "retry_interval")
+            "retry_noanswer", "retry_failed", "retry_interval", "retry_machine", "amd_enabled",
+            "amd_action", "record", "windows")
+
+
+class WindowsField(StringField):
+    """Calling windows typed as "Mon-Fri 09:00-17:00, Sat 10:00-13:00", kept as JSON."""
+
+    def _value(self):
+        return calling_hours.to_text(calling_hours.windows_from_json(self.data or ""))
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            self.data = self.data or ""
+        else:
+            try:
+                self.data = calling_hours.windows_to_json(calling_hours.parse_text(valuelist[0]))
+            except TimeslotError as exc:
+                self.data = ""
+                raise ValueError(str(exc)) from None
 
 
 class CampaignForm(FlaskForm):
@@ -51,6 +72,15 @@ class CampaignForm(FlaskForm):
     retry_failed = IntegerField("Retries when failed", default=0, validators=[NumberRange(0, 10)])
     retry_interval = IntegerField("Seconds between retries", default=300,
                                   validators=[NumberRange(30, 86400)])
+    retry_machine = IntegerField(_l("Retries on answering machine"), default=0,
+                                 validators=[NumberRange(0, 10)])
+    amd_enabled = BooleanField(_l("Detect answering machines"))
+    amd_action = SelectField(_l("When a machine answers"), default="hangup", choices=[
+        ("hangup", _l("Hang up")), ("leave_message", _l("Leave the message after the beep"))])
+    record = BooleanField(_l("Record answered calls"))
+    windows = WindowsField(_l("Calling hours"), default="", validators=[Length(max=500)],
+                           description=_l("e.g. Mon-Fri 09:00-17:00, Sat 10:00-13:00 (your time "
+                                          "zone; empty: your account's hours apply)"))
     type = SelectField("Campaign type", default="voice_message")
     repeat_count = IntegerField("Play the message (times)", default=1,
                                 validators=[NumberRange(1, 10)])
@@ -256,3 +286,24 @@ def pause(campaign_id: int):
 @feature_required("voice_message")
 def stop(campaign_id: int):
     return _action(campaign_id, "stop", "stopped")
+
+
+CONTACT_STATES = ("pending", "dialing", "done", "failed", "dnc")
+
+
+@bp.route("/<int:campaign_id>/contacts")
+@tenant_required
+@feature_required("voice_message")
+def contacts(campaign_id: int):
+    """Each contact's state, attempts, last disposition and next attempt; filter by state."""
+    tid = current_tenant_id()
+    campaign = get_scoped(Campaign, tid, campaign_id)
+    query = (scoped(CampaignContact, tid).where(CampaignContact.campaign == campaign.id)
+             .order_by(CampaignContact.id))
+    state = request.args.get("state", "")
+    if state in CONTACT_STATES:
+        query = query.where(CampaignContact.state == state)
+    else:
+        state = ""
+    return render_template("campaigns/contacts.html", campaign=campaign, state=state,
+                           states=CONTACT_STATES, page=Page.from_request(query, 100))

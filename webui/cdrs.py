@@ -1,7 +1,7 @@
 """The tenant's call detail records, newest first."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, send_file
 
 from models import Call, Campaign
 from models.tenancy import get_scoped, scoped
@@ -26,3 +26,17 @@ def index():
     return render_template("cdrs.html", page=Page.from_request(query, PER_PAGE),
                            campaigns=campaigns, names={c.id: c.name for c in campaigns},
                            selected=selected)
+
+
+@bp.route("/<int:call_id>/recording")
+@tenant_required
+def recording(call_id: int):
+    """The call's recording, tenant-scoped (another tenant's call id is 404); ?download=1 saves."""
+    call = get_scoped(Call, current_tenant_id(), call_id)
+    if not call.recording:
+        abort(404)
+    path = current_app.config["VOXCAST_SETTINGS"].recordings_dir / call.recording
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="audio/wav", as_attachment=bool(request.args.get("download")),
+                     download_name=f"call-{call.id}.wav")

@@ -77,3 +77,4 @@ def test_lost_calls_are_told_apart_after_a_crash(database):
     assert call.billsec == 10 and CampaignContact.get_by_id(talking.entry_id).state == "done"
     assert store.close_lost(talking.call_id, later) is None  # closed once
     assert store.open_calls() == []
+
