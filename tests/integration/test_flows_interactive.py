@@ -103,3 +103,31 @@ def test_given_press1_campaign_when_no_key_is_pressed_then_it_hangs_up_after_the
     call = Call.get(Call.campaign == campaign)
     message_s = float(reload(campaign).message_seconds)
     assert message_s + 2 <= call.billsec <= message_s + 5  # message, then the 3 s timeout
+
+
+def test_given_agent_list_when_the_first_agent_is_not_reachable_then_the_next_one_gets_the_call(
+        stasis_app, settings, master, workdir):
+    away = Extension.create(number="7321", secret=secrets.token_urlsafe(12), tenant=master)
+    ext = Extension.create(number="7322", secret=secrets.token_urlsafe(12), tenant=master)
+    assert away and pjsip_sync.sync(settings) is True
+    agent_port = settings.sip_port + 62
+    _register(settings, workdir, "7322", ext.secret, "uac_register.xml", agent_port)
+    agent = Sipp.uas("uas_answer.xml", workdir, agent_port, calls=1, timeout=40).start()
+    phones = unique_phones(1)
+    campaign = _interactive(master, settings, phones,
+                            transfer={"kind": "agents", "value": ["7321", "7322"]})
+    contact = uas(workdir, settings.trunk_port, "press1-agents", [(1.0, "1")], mode="info",
+                  hangup_after=6.0)
+    try:
+        campaign_service.start(campaign, settings)
+        wait_for(lambda: reload(campaign).status == "completed", 40, message="campaign completed")
+        assert contact.wait(15) == 0, contact.diagnostics()
+        assert agent.wait(15) == 0, agent.diagnostics()
+    finally:
+        contact.stop()
+        agent.stop()
+    legs = list(Call.select().where(Call.campaign == campaign, Call.direction == "transfer")
+                .order_by(Call.id))
+    assert [(leg.number, leg.disposition) for leg in legs] == [("7321", "FAILED"),
+                                                                ("7322", "ANSWERED")]
+    assert CampaignContact.get(CampaignContact.campaign == campaign).result == "transferred"
