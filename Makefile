@@ -10,7 +10,7 @@ TEST_PACKAGES := $(RUN_PACKAGES) sip-tester chromium
 STAMP := .runtime/stamps
 
 .PHONY: run stop status test test-sqlite unit integration deps test-deps venv asterisk-runtime \
-        bench-inbound clean-runtime
+        bench-inbound bench-outbound clean-runtime
 
 run: deps venv
 	$(VENV)/bin/voxcast asterisk provision
@@ -39,6 +39,10 @@ unit: venv
 bench-inbound: test-deps venv
 	VOXCAST_INSTANCE=test $(VENV)/bin/voxcast asterisk provision
 	$(PY) bench/inbound_cps.py
+
+bench-outbound: test-deps venv
+	VOXCAST_INSTANCE=test $(VENV)/bin/voxcast asterisk provision
+	$(PY) bench/outbound_dialer.py
 
 deps:
 	@bash scripts/apt-install.sh $(RUN_PACKAGES)

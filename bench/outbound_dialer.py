@@ -1,0 +1,157 @@
+"""Outbound dialer throughput: a Voice Message campaign of 2,000 contacts against a sipp UAS
+that rings 1 s, answers and is hung up by us after a 2 s message.
+
+Prints the sustained originate rate (calls per second), the peak of concurrent calls, the
+CPU seconds per call of the Stasis app and of Asterisk (utime+stime from /proc before/after),
+and last `ratio: X.XX` (our app's CPU over Asterisk's; the goal is under 0.25).
+
+Runs on its own instance ("bench-out": own ports, database and Asterisk config), so it can run
+beside `make run`, `make test` and bench/inbound_cps.py. Usage:
+python bench/outbound_dialer.py [--contacts 2000] [--cps 100] [--channels 400]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("VOXCAST_INSTANCE", "bench-out")
+for key, value in {"VOXCAST_ARI_PORT": "38088", "VOXCAST_SIP_PORT": "35060",
+                   "VOXCAST_RTP_START": "40000", "VOXCAST_RTP_END": "49999",
+                   "VOXCAST_TRUNK_PORT": "35070", "VOXCAST_WEB_PORT": "38080"}.items():
+    os.environ.setdefault(key, value)
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from models import (Call, Campaign, Contact, ContactGroup, SystemStatus, Tenant,  # noqa: E402
+                    bootstrap, database, init_database)
+from voxcast import asterisk, campaign_service, config  # noqa: E402
+
+SCENARIO = ROOT / "bench/uas_answer_1s.xml"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def asterisk_pid(settings: config.Settings) -> int:
+    """The asterisk process of this instance (under the chroot wrapper, if any)."""
+    marker = f"/etc/voxcast/{settings.instance}".encode()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            comm = (proc / "comm").read_text().strip()
+        except OSError:
+            continue
+        if comm == "asterisk" and any(marker in part for part in cmd):
+            return int(proc.name)
+    raise SystemExit("asterisk of the bench instance not found")
+
+
+def prepare(settings: config.Settings, contacts: int) -> Campaign:
+    asterisk.provision(settings)
+    asterisk.stop(settings)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{settings.db_path}{suffix}").unlink(missing_ok=True)
+    asterisk.start(settings)
+    init_database(settings.db_url)
+    bootstrap()
+    master = Tenant.get(Tenant.slug == "master")
+    Tenant.update(channel_limit=100000).where(Tenant.id == master.id).execute()
+    group = ContactGroup.create(tenant=master, name="bench")
+    with database.atomic():
+        Contact.insert_many([{"tenant": master.id, "group": group.id,
+                              "phone": f"+1202555{i:04d}"} for i in range(contacts)]).execute()
+    campaign = Campaign.create(tenant=master, name="bench", group=group, channel_limit=100000,
+                               dial_timeout=10, retry_noanswer=0, retry_busy=0)
+    prompt = settings.sounds_dir / f"campaign-{campaign.id}.wav"
+    prompt.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer",
+                    str(prompt), "synth", "2", "sine", "440", "vol", "0.3"], check=True)
+    os.chmod(prompt, 0o644)
+    Campaign.update(message_file=prompt.stem, message_seconds=2).where(
+        Campaign.id == campaign.id).execute()
+    return Campaign.get_by_id(campaign.id)
+
+
+def start_app(settings: config.Settings, log: Path, cps: int, channels: int) -> subprocess.Popen:
+    SystemStatus.delete().execute()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "VOXCAST_MAX_CPS": str(cps),
+           "VOXCAST_MAX_CHANNELS": str(channels)}
+    proc = subprocess.Popen([sys.executable, "-m", "voxcast.cli", "--instance", settings.instance,
+                             "ari-app"], stdout=open(log, "wb"), stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        row = SystemStatus.get_or_none(SystemStatus.key == "ari")
+        if row and row.value == "connected":
+            return proc
+        time.sleep(0.2)
+    raise SystemExit(f"the Stasis app did not connect; see {log}")
+
+
+def peak_concurrency(calls) -> int:
+    points = sorted([(c.placed_at or c.started_at, 1) for c in calls]
+                    + [(c.ended_at, -1) for c in calls if c.ended_at])
+    best = cur = 0
+    for _, step in points:
+        cur += step
+        best = max(best, cur)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=2000)
+    parser.add_argument("--cps", type=int, default=100)
+    parser.add_argument("--channels", type=int, default=400)
+    args = parser.parse_args()
+    settings = config.load()
+    workdir = Path(tempfile.mkdtemp(prefix="voxcast-bench-out-"))
+    campaign = prepare(settings, args.contacts)
+    app = start_app(settings, workdir / "stasis-app.log", args.cps, args.channels)
+    uas = subprocess.Popen(["sipp", "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p",
+                            str(settings.trunk_port), "-m", str(args.contacts), "-nostdin",
+                            "-timeout", "600s", "-max_recv_loops", "10000", "-l", "100000",
+                            "-trace_stat", "-fd", "1"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=workdir)
+    try:
+        ast = asterisk_pid(settings)
+        time.sleep(1)
+        app_cpu0, ast_cpu0 = cpu_seconds(app.pid), cpu_seconds(ast)
+        began = time.monotonic()
+        campaign_service.start(campaign, settings)
+        while Campaign.get_by_id(campaign.id).status != "completed":
+            if time.monotonic() - began > 900:
+                raise SystemExit("the campaign did not complete within 15 minutes")
+            time.sleep(0.5)
+        wall = time.monotonic() - began
+        app_cpu, ast_cpu = cpu_seconds(app.pid) - app_cpu0, cpu_seconds(ast) - ast_cpu0
+    finally:
+        uas.terminate()
+        app.terminate()
+        app.wait(timeout=15)
+        asterisk.stop(settings)
+    calls = list(Call.select().where(Call.campaign == campaign.id))
+    answered = sum(1 for c in calls if c.disposition == "ANSWERED")
+    starts = sorted(c.placed_at or c.started_at for c in calls)
+    span = (starts[-1] - starts[0]).total_seconds() or 1
+    print(f"contacts: {args.contacts}, calls: {len(calls)}, answered: {answered}, "
+          f"wall: {wall:.1f} s (VOXCAST_MAX_CPS={args.cps}, VOXCAST_MAX_CHANNELS={args.channels})")
+    print(f"sustained originate rate: {(len(starts) - 1) / span:.1f} calls/s")
+    print(f"peak concurrent calls: {peak_concurrency(calls)}")
+    print(f"Stasis app CPU: {app_cpu:.2f} s ({1000 * app_cpu / len(calls):.2f} ms per call)")
+    print(f"Asterisk CPU: {ast_cpu:.2f} s ({1000 * ast_cpu / len(calls):.2f} ms per call)")
+    print(f"ratio: {app_cpu / ast_cpu:.2f}")
+
+
+if __name__ == "__main__":
+    main()
