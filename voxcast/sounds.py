@@ -48,21 +48,32 @@ def convert_upload(src: Path, sounds_dir: Path, name: str) -> Path:
 
 
 class TextToSpeech:
+    """A TTS engine writes `text` spoken in `voice` to `dest` in any format sox reads; `tts`
+    converts it to the 8 kHz mono 16-bit WAV Asterisk plays and caches it by text and voice."""
+
     def synthesize(self, text: str, voice: str, dest: Path) -> None:
         raise NotImplementedError
 
 
 class EspeakNg(TextToSpeech):
     def synthesize(self, text: str, voice: str, dest: Path) -> None:
-        if not text.strip():
-            raise SoundError("the text to speak is empty")
-        with tempfile.TemporaryDirectory() as tmp:
-            raw = Path(tmp) / "tts.wav"
-            res = subprocess.run(["espeak-ng", "-v", voice or "en", "-w", str(raw), text],
-                                 capture_output=True, text=True)
-            if res.returncode != 0 or not raw.exists():
-                raise SoundError(f"espeak-ng failed: {res.stderr.strip()}")
-            _sox(raw, dest)
+        res = subprocess.run(["espeak-ng", "-v", voice or "en", "-w", str(dest), text],
+                             capture_output=True, text=True)
+        if res.returncode != 0 or not dest.exists():
+            raise SoundError(f"espeak-ng failed: {res.stderr.strip()}")
+
+
+# Engines by name; VOXCAST_TTS_ENGINE picks one (default espeak-ng). Another engine (a cloud
+# service, Piper...) subclasses TextToSpeech, writes any audio sox reads and registers here.
+ENGINES: dict[str, type[TextToSpeech]] = {"espeak-ng": EspeakNg}
+
+
+def engine_by_name(name: str | None = None) -> TextToSpeech:
+    name = name or os.environ.get("VOXCAST_TTS_ENGINE", "espeak-ng")
+    try:
+        return ENGINES[name]()
+    except KeyError:
+        raise SoundError(f"unknown TTS engine {name!r} (known: {', '.join(sorted(ENGINES))})") from None
 
 
 def tts_name(text: str, voice: str = "en") -> str:
@@ -77,7 +88,12 @@ def tts(text: str, sounds_dir: Path, voice: str = "en", engine: TextToSpeech | N
     dest = sounds_dir / f"{name}.wav"
     if not dest.exists():
         sounds_dir.mkdir(parents=True, exist_ok=True)
-        (engine or EspeakNg()).synthesize(text, voice, dest)
+        if not text.strip():
+            raise SoundError("the text to speak is empty")
+        with tempfile.TemporaryDirectory() as tmp:
+            raw = Path(tmp) / "tts.wav"
+            (engine or engine_by_name()).synthesize(text, voice, raw)
+            _sox(raw, dest)
     return name
 
 
