@@ -6,6 +6,8 @@ above the threshold (a payment), which arms the warning again. A failed send cle
 flag, so the next charge tries again."""
 from __future__ import annotations
 
+import threading
+
 import logging
 from decimal import Decimal
 
@@ -58,9 +60,18 @@ def check_low_balance(tenant_id: int, settings: mailer.MailSettings | None = Non
                     tenant.name)
         return False
     subject, body = message(tenant)
-    try:
-        mailer.send(settings or mailer.MailSettings.from_env(), ", ".join(to), subject, body)
-    except mailer.MailError:
-        Tenant.update(low_balance_notified=False).where(Tenant.id == tenant.id).execute()
-        return False
+    # Sent from its own thread: this runs inside the transaction that closes a CDR (on the
+    # Stasis app's writer thread), and a slow mail server must not hold every write up.
+    threading.Thread(target=_send, name="low-balance-mail", daemon=True,
+                     args=(tenant.id, settings or mailer.MailSettings.from_env(),
+                           ", ".join(to), subject, body)).start()
     return True
+
+
+def _send(tenant_id: int, settings, to: str, subject: str, body: str) -> None:
+    try:
+        mailer.send(settings, to, subject, body)
+    except mailer.MailError as exc:  # re-arm, so the next charge tries again
+        log.warning("low-balance mail for tenant %s failed: %s", tenant_id, exc)
+        with database.connection_context():
+            Tenant.update(low_balance_notified=False).where(Tenant.id == tenant_id).execute()
