@@ -72,8 +72,8 @@ log = logging.getLogger("voxcast.store")
 
 class Store:
     """Runs database work on one writer thread with group commit: the jobs that queued up while
-    the previous transaction ran are committed together, each in its own savepoint, so one
-    failing job rolls back alone and a busy dialer pays one fsync per batch, not per call."""
+    the previous transaction ran are committed together, so a busy dialer pays one fsync per
+    batch, not per call; a failing job still fails alone (see _run_batch)."""
 
     MAX_BATCH = 200
 
@@ -120,31 +120,34 @@ class Store:
             self._run_batch(batch)
 
     def _run_batch(self, batch) -> None:
-        outcomes = []
+        """All jobs in one transaction. If one fails, the batch is rolled back and each job
+        re-run in a transaction of its own, so only the failing job fails; savepoints per job
+        would cost two statements each on every batch for a case that is rare."""
         try:
             database.connect(reuse_if_open=True)
             with database.atomic():
-                for func, future in batch:
-                    try:
-                        with database.atomic():
-                            outcomes.append((future, func(), None))
-                    except Exception as exc:  # only this job's savepoint rolls back
-                        outcomes.append((future, None, exc))
-        except Exception as exc:  # the commit itself failed: nothing of the batch holds
-            log.exception("database batch of %d failed", len(batch))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            try:
-                database.close()
-            except Exception:
-                pass
-            return
-        for future, result, exc in outcomes:
-            if exc is not None:
-                future.set_exception(exc)
+                results = [func() for func, _ in batch]
+        except Exception:
+            if len(batch) == 1:
+                self._run_alone(*batch[0])
             else:
-                future.set_result(result)
+                for func, future in batch:
+                    self._run_alone(func, future)
+            return
+        for (_, future), result in zip(batch, results):
+            future.set_result(result)
+
+    def _run_alone(self, func, future) -> None:
+        try:
+            database.connect(reuse_if_open=True)
+            with database.atomic():
+                result = func()
+        except Exception as exc:
+            if not isinstance(exc, (LookupError, ValueError)):
+                log.warning("database job %s failed: %s", getattr(func, "func", func), exc)
+            future.set_exception(exc)
+            return
+        future.set_result(result)
 
 
 # -- campaigns ---------------------------------------------------------------------------------

@@ -114,6 +114,16 @@ def stasis_app(runtime, db, artifacts):
     app.stop()
 
 
+@pytest.fixture(autouse=True)
+def no_campaign_left_dialing():
+    """A test that fails half-way must not leave its campaign dialing into the next test's
+    sipp peers: after every test, whatever still runs is stopped."""
+    yield
+    if database.obj is not None:
+        from models import Campaign
+        Campaign.update(status="stopped").where(Campaign.status == "running").execute()
+
+
 @pytest.fixture
 def master(db) -> Tenant:
     return Tenant.get(Tenant.slug == "master")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from collections import Counter
 
-from models import Call, CampaignContact
+from models import Call, Campaign, CampaignContact
 from voxcast import campaign_service
 
 from .conftest import wait_for
@@ -21,9 +21,14 @@ def test_given_app_killed_mid_campaign_when_restarted_then_each_contact_dialed_o
     uas = Sipp.uas("uas_answer.xml", workdir, settings.trunk_port, calls=20, timeout=180).start()
     try:
         campaign_service.start(campaign, settings)
-        wait_for(lambda: Call.select().where(Call.campaign == campaign,
-                                             Call.ended_at.is_null(False)).count() >= 5,
-                 60, message="a few calls done")
+
+        def mid_campaign():
+            done = Call.select().where(Call.campaign == campaign,
+                                       Call.ended_at.is_null(False)).count()
+            live = Call.select().where(Call.campaign == campaign, Call.answered_at.is_null(False),
+                                       Call.ended_at.is_null()).count()
+            return done >= 5 and live >= 1
+        wait_for(mid_campaign, 60, interval=0.05, message="a few calls done, some in progress")
         stasis_app.stop(signal.SIGKILL)
         in_flight = Call.select().where(Call.campaign == campaign, Call.ended_at.is_null()).count()
         assert in_flight >= 1  # the crash really hit calls in progress
@@ -33,6 +38,11 @@ def test_given_app_killed_mid_campaign_when_restarted_then_each_contact_dialed_o
         uas.wait(30)
     finally:
         uas.stop()
+        # whatever happened, leave no campaign dialing and the app up for the next tests
+        Campaign.update(status="stopped").where(Campaign.id == campaign.id,
+                                                Campaign.status != "completed").execute()
+        if not stasis_app.alive():
+            stasis_app.start()
 
     invites = Counter()
     for msgs in uas.dialogs().values():
