@@ -12,23 +12,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("VOXCAST_INSTANCE", "bench")
-for key, value in {"VOXCAST_ARI_PORT": "28088", "VOXCAST_SIP_PORT": "25060",
-                   "VOXCAST_RTP_START": "20000", "VOXCAST_RTP_END": "29999",
-                   "VOXCAST_TRUNK_PORT": "25070", "VOXCAST_WEB_PORT": "28080"}.items():
-    os.environ.setdefault(key, value)
+from benchlib import ROOT, fresh_instance, start_app, use_instance, write_tone
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+use_instance("bench", {"VOXCAST_ARI_PORT": "28088", "VOXCAST_SIP_PORT": "25060",
+                       "VOXCAST_RTP_START": "20000", "VOXCAST_RTP_END": "29999",
+                       "VOXCAST_TRUNK_PORT": "25070", "VOXCAST_WEB_PORT": "28080"})
 
-from models import Did, SystemStatus, Tenant, bootstrap, init_database  # noqa: E402
+from models import Did  # noqa: E402
 from voxcast import asterisk, config  # noqa: E402
 
 SCENARIO = ROOT / "tests/integration/sipp/uac_call_did.xml"
@@ -37,34 +32,9 @@ DEFAULT_RATES = [50, 100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 700, 800,
 
 
 def prepare(settings: config.Settings) -> None:
-    asterisk.provision(settings)
-    asterisk.stop(settings)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{settings.db_path}{suffix}").unlink(missing_ok=True)
-    asterisk.start(settings)
-    init_database(settings.db_url)
-    bootstrap()
-    master = Tenant.get(Tenant.slug == "master")
-    Tenant.update(channel_limit=100000).where(Tenant.id == master.id).execute()
-    prompt = settings.sounds_dir / "bench-prompt.wav"
-    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer",
-                    str(prompt), "synth", "2", "sine", "440", "vol", "0.3"], check=True)
-    os.chmod(prompt, 0o644)
+    master = fresh_instance(settings)
+    write_tone(settings.sounds_dir / "bench-prompt.wav", 2)
     Did.create(number=DID, tenant=master, greeting_file="bench-prompt")
-
-
-def start_app(settings: config.Settings, log: Path) -> subprocess.Popen:
-    SystemStatus.delete().execute()
-    proc = subprocess.Popen([sys.executable, "-m", "voxcast.cli", "--instance", settings.instance,
-                             "ari-app"], stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        row = SystemStatus.get_or_none(SystemStatus.key == "ari")
-        if row and row.value == "connected":
-            return proc
-        time.sleep(0.2)
-    raise SystemExit(f"the Stasis app did not connect; see {log}")
 
 
 def run_rate(settings: config.Settings, service: str, rate: int, seconds: int,

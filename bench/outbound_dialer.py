@@ -14,22 +14,17 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("VOXCAST_INSTANCE", "bench-out")
-for key, value in {"VOXCAST_ARI_PORT": "38088", "VOXCAST_SIP_PORT": "35060",
-                   "VOXCAST_RTP_START": "40000", "VOXCAST_RTP_END": "49999",
-                   "VOXCAST_TRUNK_PORT": "35070", "VOXCAST_WEB_PORT": "38080"}.items():
-    os.environ.setdefault(key, value)
+from benchlib import ROOT, fresh_instance, start_app, use_instance, write_tone
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+use_instance("bench-out", {"VOXCAST_ARI_PORT": "38088", "VOXCAST_SIP_PORT": "35060",
+                           "VOXCAST_RTP_START": "40000", "VOXCAST_RTP_END": "49999",
+                           "VOXCAST_TRUNK_PORT": "35070", "VOXCAST_WEB_PORT": "38080"})
 
-from models import (Call, Campaign, Contact, ContactGroup, SystemStatus, Tenant,  # noqa: E402
-                    bootstrap, database, init_database)
+from models import Call, Campaign, Contact, ContactGroup, database  # noqa: E402
 from voxcast import asterisk, campaign_service, config  # noqa: E402
 
 SCENARIO = ROOT / "bench/uas_answer_1s.xml"
@@ -58,44 +53,17 @@ def asterisk_pid(settings: config.Settings) -> int:
 
 
 def prepare(settings: config.Settings, contacts: int) -> Campaign:
-    asterisk.provision(settings)
-    asterisk.stop(settings)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{settings.db_path}{suffix}").unlink(missing_ok=True)
-    asterisk.start(settings)
-    init_database(settings.db_url)
-    bootstrap()
-    master = Tenant.get(Tenant.slug == "master")
-    Tenant.update(channel_limit=100000).where(Tenant.id == master.id).execute()
+    master = fresh_instance(settings)
     group = ContactGroup.create(tenant=master, name="bench")
     with database.atomic():
         Contact.insert_many([{"tenant": master.id, "group": group.id,
                               "phone": f"+1202555{i:04d}"} for i in range(contacts)]).execute()
     campaign = Campaign.create(tenant=master, name="bench", group=group, channel_limit=100000,
                                dial_timeout=10, retry_noanswer=0, retry_busy=0)
-    prompt = settings.sounds_dir / f"campaign-{campaign.id}.wav"
-    prompt.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer",
-                    str(prompt), "synth", "2", "sine", "440", "vol", "0.3"], check=True)
-    os.chmod(prompt, 0o644)
+    prompt = write_tone(settings.sounds_dir / f"campaign-{campaign.id}.wav", 2)
     Campaign.update(message_file=prompt.stem, message_seconds=2).where(
         Campaign.id == campaign.id).execute()
     return Campaign.get_by_id(campaign.id)
-
-
-def start_app(settings: config.Settings, log: Path, cps: int, channels: int) -> subprocess.Popen:
-    SystemStatus.delete().execute()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "VOXCAST_MAX_CPS": str(cps),
-           "VOXCAST_MAX_CHANNELS": str(channels)}
-    proc = subprocess.Popen([sys.executable, "-m", "voxcast.cli", "--instance", settings.instance,
-                             "ari-app"], stdout=open(log, "wb"), stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        row = SystemStatus.get_or_none(SystemStatus.key == "ari")
-        if row and row.value == "connected":
-            return proc
-        time.sleep(0.2)
-    raise SystemExit(f"the Stasis app did not connect; see {log}")
 
 
 def peak_concurrency(calls) -> int:
@@ -117,7 +85,8 @@ def main() -> None:
     settings = config.load()
     workdir = Path(tempfile.mkdtemp(prefix="voxcast-bench-out-"))
     campaign = prepare(settings, args.contacts)
-    app = start_app(settings, workdir / "stasis-app.log", args.cps, args.channels)
+    app = start_app(settings, workdir / "stasis-app.log",
+                    {"VOXCAST_MAX_CPS": str(args.cps), "VOXCAST_MAX_CHANNELS": str(args.channels)})
     uas = subprocess.Popen(["sipp", "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p",
                             str(settings.trunk_port), "-m", str(args.contacts), "-nostdin",
                             "-timeout", "600s", "-max_recv_loops", "10000", "-l", "100000",
