@@ -98,6 +98,9 @@ def db(settings):
     if not settings.database_url:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{settings.db_path}{suffix}").unlink(missing_ok=True)
+    # recordings are named after CDR ids: a fresh database starts with no recordings either
+    for old in settings.recordings_dir.glob("*.wav") if settings.recordings_dir.is_dir() else []:
+        old.unlink()
     init_database(settings.db_url)
     if settings.database_url:  # a server database: start from empty tables
         database.drop_tables(ALL_MODELS, safe=True, cascade=True)
