@@ -233,6 +233,14 @@ def extend_job(grant: Grant, want_s: int) -> int:
     if is_free(rate):
         grant.covered_s = target
         return target
+    # Free minutes first, in whole increments, as the first increment was authorized.
+    free_left = ledger.available_seconds(res.tenant_id)
+    if free_left > 0:
+        take = min(free_left, target - covered_s)
+        take -= take % rate.increment_s if take >= rate.increment_s else 0
+        if take > 0 and ledger.extend(grant.reservation_id, 0, seconds=take):
+            grant.covered_s = covered_s + take
+            return grant.covered_s
     paid = rating.call_cost(rate, covered_s)
     spare = max(ledger.available(res.tenant_id), Decimal("0"))
     # Parallel calls share what is left: each takes its part, so one call does not run on

@@ -206,3 +206,21 @@ def test_without_any_rate_plan_calls_are_not_rated(database):
     tenant = Tenant.create(name="free", slug="free")
     claims = store.claim_due(_campaign(tenant, ["+4930123456"]).id, 1, now=NOW)
     assert len(claims) == 1 and credit.grant_of(claims[0].call_id) is None
+
+
+def test_free_minutes_keep_a_call_going_past_its_first_increment_then_it_is_cut(database):
+    tenant = _tenant("0")
+    ledger.grant_free(tenant.id, seconds=20, reference="promo")  # 20 free seconds
+    campaign = _campaign(tenant, ["+15550000001"])
+    (claim,) = store.claim_due(campaign.id, 1, now=NOW)  # the first second, from free minutes
+    grant = credit.grant_of(claim.call_id)
+
+    assert credit.extend_job(grant, 10) == 11  # more free seconds, no money needed
+    assert credit.extend_job(grant, 30) == 20  # the rest of the free minutes
+    assert credit.extend_job(grant, 30) == 20  # nothing left: the call is to be cut at 20 s
+
+    assert _finish(claim, billsec=20) == "ANSWERED"
+    tenant = Tenant.get_by_id(tenant.id)
+    assert tenant.balance == 0 == ledger.ledger_sum(tenant.id)  # nothing paid
+    assert ledger.free_seconds(tenant.id) == 0
+    assert _open_reserved(tenant) == 0

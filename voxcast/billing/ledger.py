@@ -357,20 +357,27 @@ def _lock_reservation(reservation_id) -> tuple[Tenant, CreditReservation] | None
     return tenant, CreditReservation.get_by_id(res.id)  # re-read under the lock
 
 
-def extend(reservation_id, amount) -> bool:
-    """Grow an open reservation (a call goes on); False when the credit is not there or the
-    reservation is closed: the caller should end the call."""
+def extend(reservation_id, amount, seconds: int = 0) -> bool:
+    """Grow an open reservation by money and/or free call seconds (a call goes on); False
+    when the credit is not there or the reservation is closed: the caller should end the
+    call."""
     value = money(amount)
-    if value < 0:
+    if value < 0 or seconds < 0:
         raise BillingError("A reservation cannot shrink through extend.")
     with database.atomic():
         found = _lock_reservation(reservation_id)
         if found is None:
             return False
         tenant, res = found
-        if res.released_at is not None or value > _available(tenant, utcnow()):
+        now = utcnow()
+        if res.released_at is not None or value > _available(tenant, now):
             return False
-        CreditReservation.update(amount=CreditReservation.amount + value).where(
+        if seconds:
+            _, reserved_secs = _open_reserved(tenant.id)
+            if seconds > free_seconds(tenant.id, now) - reserved_secs:
+                return False
+        CreditReservation.update(amount=CreditReservation.amount + value,
+                                 seconds=CreditReservation.seconds + seconds).where(
             CreditReservation.id == res.id).execute()
     return True
 
