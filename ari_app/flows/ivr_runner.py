@@ -15,7 +15,7 @@ from models.entities import utcnow
 from voxcast import sounds
 from voxcast.ivr import fill
 
-from .. import flow_store, store
+from .. import credit, flow_store, store
 from ..calls import CallHandler
 from ..client import AriError
 from ..events import Event
@@ -28,11 +28,13 @@ RECORD_SILENCE_S = 5
 class TransferLeg(CallHandler):
     """The called side of a transfer: its own CDR (tenant-tagged) and channel slot."""
 
-    def __init__(self, ctx, parent: CallHandler, channel_id: str, call_id: int, tenant_id: int):
+    def __init__(self, ctx, parent: CallHandler, channel_id: str, call_id: int, tenant_id: int,
+                 leg_credit: credit.CallCredit | None = None):
         super().__init__(ctx, channel_id)
         self.parent, self.call_id, self.tenant_id = parent, call_id, tenant_id
         self.answered_at = None
         self.rang = False
+        self.credit = leg_credit  # a leg out to the PSTN is rated and paid like a call
 
     async def channel_state_change(self, event: Event) -> None:
         if event.channel_state in ("Ringing", "Ring", "Up"):
@@ -41,6 +43,8 @@ class TransferLeg(CallHandler):
     async def stasis_start(self, event: Event) -> None:
         self.rang = True
         self.answered_at = utcnow()
+        if self.credit:
+            self.credit.answered(self.safe_hangup)
         self.parent.enqueue(Event(type="TransferAnswered", channel_id=self.parent.channel_id,
                                   target_channel_id=self.channel_id))
 
@@ -52,6 +56,9 @@ class TransferLeg(CallHandler):
             return
         self.finish()
         self.ctx.channels.remove(self.tenant_id)
+        if self.credit:  # settled with its CDR, in store.finish_call
+            self.credit.stop()
+            cause_txt = credit.CUT_CAUSE if self.credit.cut else cause_txt
         await self.ctx.store.run(store.finish_call, self.call_id, self.answered_at, utcnow(),
                                  cause, cause_txt, self.rang)
         self.parent.enqueue(Event(type="TransferEnded", channel_id=self.parent.channel_id,
@@ -290,9 +297,19 @@ class IvrRunner:
             return
         endpoint = self.candidates.pop(0)
         number = endpoint.split("/", 1)[1].split("@", 1)[0]
+        leg_credit = None
+        if endpoint.endswith("@pstn"):  # out to the PSTN: rated and paid like a campaign call
+            try:
+                leg_credit = await credit.guard_leg(self.ctx, self.spec.tenant_id, number)
+            except (credit.NoRate, credit.NoCredit) as exc:
+                log.info("%s: transfer to %s not placed: %s", self.channel_id, number, exc)
+                await self._next_candidate()
+                return
         leg_id = self._next_id("x")
         call_id = await self.ctx.store.run(flow_store.open_leg, self.spec, number, leg_id)
-        leg = TransferLeg(self.ctx, self.h, leg_id, call_id, self.spec.tenant_id)
+        if leg_credit:
+            await leg_credit.attach(call_id)
+        leg = TransferLeg(self.ctx, self.h, leg_id, call_id, self.spec.tenant_id, leg_credit)
         self.ctx.router.register(leg)
         self.ctx.channels.add(self.spec.tenant_id)
         self.leg = leg
