@@ -110,6 +110,17 @@ async def heartbeat(ctx: AppContext) -> None:
         await asyncio.sleep(3)
 
 
+async def recurring_charges(ctx: AppContext, every: float = 3600) -> None:
+    """Monthly DID fees, checked hourly (idempotent per DID and month)."""
+    from voxcast.billing import recurring
+    while True:
+        try:
+            await ctx.store.run(recurring.charge_did_fees)
+        except Exception:
+            log.exception("recurring charges failed; retrying in an hour")
+        await asyncio.sleep(every)
+
+
 async def amain(settings: Settings) -> None:
     ctx = build(settings)
     orphans = await ctx.store.run(store.open_calls)  # before the dialer opens new ones
@@ -135,6 +146,7 @@ async def amain(settings: Settings) -> None:
         asyncio.create_task(ctx.ari.run_events(ctx.router.dispatch, on_state), name="ari-events"),
         asyncio.create_task(dial_when_recovered(), name="dialer"),
         asyncio.create_task(heartbeat(ctx), name="heartbeat"),
+        asyncio.create_task(recurring_charges(ctx), name="recurring-charges"),
     ]
     log.info("voxcast Stasis app '%s' started (ARI %s)", settings.ari_app_name, settings.ari_url)
     await stop.wait()
