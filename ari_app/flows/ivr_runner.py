@@ -306,9 +306,14 @@ class IvrRunner:
                 await self._next_candidate()
                 return
         leg_id = self._next_id("x")
-        call_id = await self.ctx.store.run(flow_store.open_leg, self.spec, number, leg_id)
-        if leg_credit:
-            await leg_credit.attach(call_id)
+        try:
+            call_id = await self.ctx.store.run(flow_store.open_leg, self.spec, number, leg_id)
+            if leg_credit:
+                await leg_credit.attach(call_id)
+        except Exception:
+            if leg_credit:  # not dialed: give the reserved credit back now, not at restart
+                await leg_credit.settle(None, 0)
+            raise
         leg = TransferLeg(self.ctx, self.h, leg_id, call_id, self.spec.tenant_id, leg_credit)
         self.ctx.router.register(leg)
         self.ctx.channels.add(self.spec.tenant_id)
