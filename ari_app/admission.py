@@ -13,8 +13,8 @@ from typing import Callable, Iterable
 
 # check(claims) -> (refused claims, reason); claims are ari_app.store.Claim
 CHECKS: list[Callable[[list], tuple[Iterable, str]]] = []
-# on_finish(call_id) inside the transaction that closed the CDR
-ON_FINISH: list[Callable[[int], None]] = []
+# on_finish(call_id, billsec) inside the transaction that closed the CDR
+ON_FINISH: list[Callable[[int, int], None]] = []
 
 
 def register_check(check: Callable[[list], tuple[Iterable, str]]) -> None:
@@ -22,7 +22,7 @@ def register_check(check: Callable[[list], tuple[Iterable, str]]) -> None:
         CHECKS.append(check)
 
 
-def register_finish(hook: Callable[[int], None]) -> None:
+def register_finish(hook: Callable[[int, int], None]) -> None:
     if hook not in ON_FINISH:
         ON_FINISH.append(hook)
 
@@ -45,6 +45,6 @@ def check(claims: list) -> tuple[list, list, str]:
     return admitted, [c for c in claims if c.call_id in refused_ids], "; ".join(reasons)
 
 
-def finished(call_id: int) -> None:
+def finished(call_id: int, billsec: int) -> None:
     for hook in ON_FINISH:
-        hook(call_id)
+        hook(call_id, billsec)

@@ -46,8 +46,9 @@ class NoCredit(Exception):
 
 @dataclass
 class Grant:
-    """A call's reservation: `covered_s` seconds of talk are paid for by it so far."""
-    reservation_id: int
+    """A call's reservation: `covered_s` seconds of talk are paid for by it so far.
+    A free destination needs none (`reservation_id` None): nothing to reserve or charge."""
+    reservation_id: int | None
     rate: Rate
     covered_s: int
     max_seconds: int  # how long the call could last with all credit available at the start
@@ -102,7 +103,14 @@ INSTALLED = False  # set by install(): the Stasis app rates calls, other users o
 
 
 def authorize(tenant_id: int, rate: Rate, reference: str, call_id: int | None = None) -> Grant:
-    """Reserve the first increment of a call at `rate`; NoCredit when it is not covered."""
+    """Reserve the first increment of a call at `rate`; NoCredit when it is not covered.
+    A free rate reserves nothing: no money moves, so no ledger row and no lock on the tenant
+    (this keeps the writer thread free on plans that leave destinations unpriced)."""
+    if is_free(rate):
+        grant = Grant(None, rate, rating.MAX_CALL_SECONDS, rating.MAX_CALL_SECONDS)
+        if call_id is not None:
+            _LIVE[call_id] = grant
+        return grant
     try:
         auth = ledger.authorize_call(tenant_id, rate, reference=reference)
     except ledger.InsufficientCredit as exc:
@@ -175,14 +183,17 @@ def pause_for_credit(campaign_id: int) -> None:
      .where(Campaign.id == campaign_id, Campaign.status == "running").execute())
 
 
-def on_finish(call_id: int) -> None:
+def on_finish(call_id: int, billsec: int | None = None) -> None:
     """ari_app.admission finish hook, inside the transaction that closes the CDR: charge the
     call and release the rest of its reservation (or all of it when unanswered)."""
     grant = _LIVE.pop(call_id, None)
+    if grant is not None and grant.reservation_id is None:
+        settle_job(grant, call_id, billsec)  # free: one UPDATE, nothing that can fail midway
+        return
     try:
         with database.atomic():  # a billing failure never keeps the CDR from closing
             if grant is not None:
-                settle_job(grant, call_id)
+                settle_job(grant, call_id, billsec)
             else:  # reserved by an earlier run of the app: rated now, as far as credit allows
                 reconcile_job(call_id)
     except Exception:
@@ -216,8 +227,9 @@ def authorize_leg_job(tenant_id: int, number: str, reference: str) -> Grant | No
 
 def link_job(grant: Grant, call_id: int) -> None:
     """Tie a reservation to its CDR: closing the CDR settles it."""
-    CreditReservation.update(call=call_id).where(
-        CreditReservation.id == grant.reservation_id).execute()
+    if grant.reservation_id is not None:
+        CreditReservation.update(call=call_id).where(
+            CreditReservation.id == grant.reservation_id).execute()
     _LIVE[call_id] = grant
 
 
@@ -225,6 +237,8 @@ def extend_job(grant: Grant, want_s: int) -> int:
     """Grow the reservation by up to `want_s` seconds of talk, as far as this call's share of
     the available credit goes (whole increments); returns the seconds now covered (unchanged:
     no credit left)."""
+    if grant.reservation_id is None:  # free: covered to the longest call already
+        return grant.covered_s
     res = CreditReservation.get_or_none(CreditReservation.id == grant.reservation_id)
     covered_s, rate = grant.covered_s, grant.rate
     if res is None or res.released_at is not None:
@@ -269,6 +283,11 @@ def settle_job(grant: Grant, call_id: int | None, billsec: int | None = None) ->
         call = Call.get_or_none(Call.id == call_id) if call_id is not None else None
         billsec = call.billsec if call is not None and call.answered_at else 0
     seconds = billed_seconds(billsec, grant.covered_s)
+    if grant.reservation_id is None:  # free destination: rated at 0, nothing to post
+        if seconds > 0 and call_id is not None:
+            from .store import set_cost_free  # store imports this module
+            set_cost_free(call_id)
+        return Decimal("0") if seconds > 0 else None
     if seconds <= 0:
         ledger.release(grant.reservation_id)
         return None

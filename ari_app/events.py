@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     type: str
     channel_id: str = ""
@@ -47,6 +48,7 @@ def parse(data: dict) -> Event:
     )
 
 
+@lru_cache(maxsize=256)
 def handler_name(event_type: str) -> str:
     """`ChannelDtmfReceived` -> `channel_dtmf_received`, the method a call handler defines."""
     out = []

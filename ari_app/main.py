@@ -150,7 +150,8 @@ async def amain(settings: Settings) -> None:
     ]
     log.info("voxcast Stasis app '%s' started (ARI %s)", settings.ari_app_name, settings.ari_url)
     await stop.wait()
-    log.info("stopping")
+    log.info("stopping; ARI messages received: %s",
+             ", ".join(f"{k} {n}" for k, n in ctx.ari.received.most_common()) or "none")
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)

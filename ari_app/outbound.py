@@ -75,7 +75,7 @@ class OutboundCall(CallHandler):
         self.answered_at = utcnow()
         if self.credit:  # from now on the call runs on reserved credit, cut when it ends
             self.credit.answered(self.safe_hangup)
-        await self.ctx.store.run(store.mark_answered, self.claim.call_id, self.answered_at)
+        self.ctx.store.post(store.mark_answered, self.claim.call_id, self.answered_at)
         if self.record:
             await self._start_recording()
         if self.plan.amd_enabled:
@@ -142,8 +142,10 @@ class OutboundCall(CallHandler):
                 cause_txt = credit.CUT_CAUSE
         if self.amd_result and not cause_txt.startswith("AMD"):
             cause_txt = f"AMD {self.amd_result}; {cause_txt}"
-        await self.ctx.store.run(store.finish_call, self.claim.call_id, self.answered_at,
-                                 utcnow(), cause, cause_txt, self.rang, self.machine)
+        # Queued, not awaited: nothing here needs the result, and the writer runs jobs in order.
+        self.ctx.store.post(store.finish_call, self.claim.call_id, self.answered_at,
+                            utcnow(), cause, cause_txt, self.rang, self.machine,
+                            getattr(self.plan, "retry_settings", None))
 
 
 class _Snoop(CallHandler):

@@ -44,6 +44,12 @@ class CampaignPlan:
     timezone: str = "UTC"
     # Calling windows that must all be open (tenant timeslots, campaign windows); empty: any.
     rule_sets: tuple = ()
+    retry: RetryPolicy | None = None  # None: read from the campaign when a call closes
+
+    @property
+    def retry_settings(self):
+        """What finish_call takes as `policy`: (RetryPolicy, a machine's message counts)."""
+        return None if self.retry is None else (self.retry, self.amd_action == "leave_message")
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,11 @@ class Store:
         future: Future = Future()
         self._jobs.put((partial(func, *args, **kw), future))
         return await asyncio.wrap_future(future)
+
+    def post(self, func, *args, **kw) -> None:
+        """Queue a write nobody waits for. Jobs run in order, so a later `run` sees its
+        effect; a failure is logged by the writer. Saves the event loop a wake-up per job."""
+        self._jobs.put((partial(func, *args, **kw), None))
 
     async def find_did(self, number: str, ttl: float = 5.0):
         """DID routes change rarely and are read on every inbound call: cache them briefly."""
@@ -135,7 +146,8 @@ class Store:
                     self._run_alone(func, future)
             return
         for (_, future), result in zip(batch, results):
-            future.set_result(result)
+            if future is not None:
+                future.set_result(result)
 
     def _run_alone(self, func, future) -> None:
         try:
@@ -143,11 +155,15 @@ class Store:
             with database.atomic():
                 result = func()
         except Exception as exc:
+            if future is None:
+                log.exception("database job %s failed", getattr(func, "func", func))
+                return
             if not isinstance(exc, (LookupError, ValueError)):
                 log.warning("database job %s failed: %s", getattr(func, "func", func), exc)
             future.set_exception(exc)
             return
-        future.set_result(result)
+        if future is not None:
+            future.set_result(result)
 
 
 # -- campaigns ---------------------------------------------------------------------------------
@@ -166,7 +182,8 @@ def running_campaigns() -> list[CampaignPlan]:
                          message_seconds=float(c.message_seconds or 0),
                          repeat_count=max(1, c.repeat_count or 1), timezone=c.tenant.timezone,
                          rule_sets=(tuple(slots.get(c.tenant_id, ())),
-                                    tuple(calling_hours.windows_from_json(c.windows))))
+                                    tuple(calling_hours.windows_from_json(c.windows))),
+                         retry=retry_policy_of(c))
             for c in rows]
 
 
@@ -258,10 +275,45 @@ def mark_placed(call_ids: list[int], at: dt.datetime) -> None:
     Call.update(placed_at=at).where(Call.id.in_(call_ids), Call.placed_at.is_null()).execute()
 
 
+class _Sql:
+    """The statements every call runs, as SQL text made once per placeholder style. Peewee
+    builds SQL anew for each query, and at a hundred calls a second that building was most
+    of the writer thread's time; these run with the same values peewee would bind."""
+
+    _made: dict[str, dict[str, str]] = {}
+
+    @classmethod
+    def get(cls) -> dict[str, str]:
+        p = database.param
+        made = cls._made.get(p)
+        if made is None:
+            call, entry = Call._meta.table_name, CampaignContact._meta.table_name
+            made = cls._made[p] = {
+                "answer": f'UPDATE "{call}" SET "answered_at" = {p}, '
+                          f'"placed_at" = COALESCE("placed_at", {p}) '
+                          f'WHERE "id" = {p} AND "answered_at" IS NULL',
+                "open": f'SELECT "started_at", "ended_at", "answered_at", "entry_id" '
+                        f'FROM "{call}" WHERE "id" = {p}',
+                "close": f'UPDATE "{call}" SET "answered_at" = {p}, "ended_at" = {p}, '
+                         f'"duration" = {p}, "billsec" = {p}, "disposition" = {p}, '
+                         f'"hangup_cause" = {p}, "cause_txt" = {p} WHERE "id" = {p}',
+                "entry": f'SELECT "campaign_id", "attempts" FROM "{entry}" WHERE "id" = {p}',
+                "advance": f'UPDATE "{entry}" SET "state" = {p}, "last_disposition" = {p}, '
+                           f'"next_attempt_at" = COALESCE({p}, "next_attempt_at") '
+                           f'WHERE "id" = {p}',
+                "free": f'UPDATE "{call}" SET "cost" = 0 WHERE "id" = {p}',
+            }
+        return made
+
+
+def _dt(value):
+    """A datetime column as peewee would return it (SQLite hands back text)."""
+    return Call.started_at.python_value(value)
+
+
 def mark_answered(call_id: int, at: dt.datetime) -> None:
     """Kept as soon as known, so a call lost in a crash is still billed up to when we noticed."""
-    Call.update(answered_at=at, placed_at=fn.COALESCE(Call.placed_at, at)).where(
-        Call.id == call_id, Call.answered_at.is_null()).execute()
+    database.execute_sql(_Sql.get()["answer"], (at, at, call_id))
 
 
 def set_recording(call_id: int, name: str) -> None:
@@ -269,30 +321,42 @@ def set_recording(call_id: int, name: str) -> None:
 
 
 def finish_call(call_id: int, answered_at: dt.datetime | None, ended_at: dt.datetime,
-                cause: int, cause_txt: str, rang: bool = True, machine: bool = False) -> str | None:
-    """Close a CDR and move its contact on. Idempotent: a CDR is closed once, never twice."""
+                cause: int, cause_txt: str, rang: bool = True, machine: bool = False,
+                policy: tuple[RetryPolicy, bool] | None = None) -> str | None:
+    """Close a CDR and move its contact on. Idempotent: a CDR is closed once, never twice.
+    `policy`: (retry settings, message_left) from the CampaignPlan, saving a query per call."""
     with database.atomic():
-        call = Call.get_or_none(Call.id == call_id)
-        if call is None or call.ended_at is not None:
+        row = database.execute_sql(_Sql.get()["open"], (call_id,)).fetchone()
+        if row is None or row[1] is not None:
             return None
-        answered_at = answered_at or call.answered_at
+        started_at, _, known_answer, entry_id = row
+        answered_at = answered_at or _dt(known_answer)
         disp = disposition(answered_at is not None, cause, rang, machine)
         if not rang and disp == "FAILED" and cause in (16, 18, 19):
             cause_txt = "no response from the trunk"
-        _close(call, disp, answered_at, ended_at, cause, cause_txt)
+        _close(call_id, _dt(started_at), entry_id, disp, answered_at, ended_at, cause,
+               cause_txt, policy)
     return disp
 
 
-def _close(call: Call, disp: str, answered_at, ended_at: dt.datetime, cause: int,
-           cause_txt: str) -> None:
-    duration = max(0, round((ended_at - call.started_at).total_seconds()))
+def _close(call_id: int, started_at: dt.datetime, entry_id: int | None, disp: str, answered_at,
+           ended_at: dt.datetime, cause: int, cause_txt: str,
+           policy: tuple[RetryPolicy, bool] | None = None) -> None:
+    duration = max(0, round((ended_at - started_at).total_seconds()))
     billsec = max(0, round((ended_at - answered_at).total_seconds())) if answered_at else 0
-    (Call.update(answered_at=answered_at, ended_at=ended_at, duration=duration,
-                 billsec=billsec, disposition=disp, hangup_cause=cause, cause_txt=cause_txt[:250])
-     .where(Call.id == call.id).execute())
-    if call.entry_id:
-        _advance_entry(call.entry_id, disp, ended_at)
-    admission.finished(call.id)
+    database.execute_sql(_Sql.get()["close"], (answered_at, ended_at, duration, billsec, disp,
+                                               cause, cause_txt[:250], call_id))
+    if entry_id:
+        if policy is not None:
+            _advance_entry(entry_id, disp, ended_at, policy[0], policy[1])
+        else:
+            _advance_entry(entry_id, disp, ended_at)
+    admission.finished(call_id, billsec)
+
+
+def set_cost_free(call_id: int) -> None:
+    """An answered call to a free destination: rated, at nothing."""
+    database.execute_sql(_Sql.get()["free"], (call_id,))
 
 
 def close_lost(call_id: int, noticed_at: dt.datetime) -> str | None:
@@ -304,31 +368,39 @@ def close_lost(call_id: int, noticed_at: dt.datetime) -> str | None:
     if call is None or call.ended_at is not None:
         return None
     if call.placed_at is None and call.answered_at is None:
-        _close(call, "NOT PLACED", None, call.started_at, 0,
+        _close(call.id, call.started_at, call.entry_id, "NOT PLACED", None, call.started_at, 0,
                "not placed: voxcast stopped before dialing; the contact is queued again")
         if call.entry_id:
             (CampaignContact.update(attempts=CampaignContact.attempts - 1)
              .where(CampaignContact.id == call.entry_id, CampaignContact.attempts > 0).execute())
         return "NOT PLACED"
     if call.answered_at is not None:
-        _close(call, "ANSWERED", call.answered_at, noticed_at, 16,
+        _close(call.id, call.started_at, call.entry_id, "ANSWERED", call.answered_at,
+               noticed_at, 16,
                "ended while voxcast was not running; billed until noticed")
         return "ANSWERED"
-    _close(call, "FAILED", None, noticed_at, 0, "lost: ended while voxcast was not running")
+    _close(call.id, call.started_at, call.entry_id, "FAILED", None, noticed_at, 0,
+           "lost: ended while voxcast was not running")
     return "FAILED"
 
 
-def _advance_entry(entry_id: int, disp: str, now: dt.datetime) -> None:
-    entry = CampaignContact.get_by_id(entry_id)
-    campaign = Campaign.get_by_id(entry.campaign_id)
-    policy = RetryPolicy(campaign.retry_busy, campaign.retry_noanswer, campaign.retry_failed,
-                         campaign.retry_interval, campaign.retry_machine)
-    outcome = decide(disp, entry.attempts, policy, now,
-                     message_left=campaign.amd_action == "leave_message")
-    fields = {"state": outcome.state, "last_disposition": disp}
-    if outcome.next_attempt_at:
-        fields["next_attempt_at"] = outcome.next_attempt_at
-    CampaignContact.update(**fields).where(CampaignContact.id == entry_id).execute()
+def retry_policy_of(campaign: Campaign) -> RetryPolicy:
+    return RetryPolicy(campaign.retry_busy, campaign.retry_noanswer, campaign.retry_failed,
+                       campaign.retry_interval, campaign.retry_machine)
+
+
+def _advance_entry(entry_id: int, disp: str, now: dt.datetime,
+                   policy: RetryPolicy | None = None, message_left: bool = False) -> None:
+    """Move the contact on after an attempt. `policy` (with `message_left`) comes from the
+    dialer's CampaignPlan when the caller has it, saving a query per call."""
+    campaign_id, attempts = database.execute_sql(_Sql.get()["entry"], (entry_id,)).fetchone()
+    if policy is None:
+        campaign = Campaign.get_by_id(campaign_id)
+        policy = retry_policy_of(campaign)
+        message_left = campaign.amd_action == "leave_message"
+    outcome = decide(disp, attempts, policy, now, message_left=message_left)
+    database.execute_sql(_Sql.get()["advance"],
+                         (outcome.state, disp, outcome.next_attempt_at or None, entry_id))
 
 
 def complete_if_finished(campaign_id: int) -> bool:

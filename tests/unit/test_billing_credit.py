@@ -224,3 +224,23 @@ def test_free_minutes_keep_a_call_going_past_its_first_increment_then_it_is_cut(
     assert tenant.balance == 0 == ledger.ledger_sum(tenant.id)  # nothing paid
     assert ledger.free_seconds(tenant.id) == 0
     assert _open_reserved(tenant) == 0
+
+
+def test_free_destinations_reserve_nothing_post_nothing_and_cost_zero(database):
+    free = Rate("1555", Decimal("0"), Decimal("0"), 1, 1)
+    tenant = _tenant("0", rates=(free,))  # no money at all: a free call still goes out
+    campaign = _campaign(tenant, ["+15550000001", "+15550000002"])
+
+    claims = store.claim_due(campaign.id, 10, now=NOW)
+
+    assert len(claims) == 2
+    assert CreditReservation.select().count() == 0
+    grant = credit.grant_of(claims[0].call_id)
+    assert grant.reservation_id is None and grant.covered_s == rating.MAX_CALL_SECONDS
+    assert credit.extend_job(grant, 30) == rating.MAX_CALL_SECONDS
+    assert _finish(claims[0], 42) == "ANSWERED"
+    assert _finish(claims[1], None) == "NO ANSWER"
+    costs = {c.id: c.cost for c in Call.select()}
+    assert costs[claims[0].call_id] == Decimal("0")  # rated: free
+    assert costs[claims[1].call_id] is None  # never answered: nothing to rate
+    assert ledger.balance(tenant.id) == 0 and credit.grant_of(claims[0].call_id) is None
