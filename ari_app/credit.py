@@ -96,6 +96,9 @@ def rate_table_for_tenant(tenant_id: int) -> rating.RateTable | None:
     return None if plan is None else plans.rate_table_for_plan(plan.id)
 
 
+# CDRs still open whose reservation an earlier run of the app made (found by reconcile_job at
+# start): closing one of these settles it; other calls without a Grant have nothing to settle.
+_ADOPTED: set[int] = set()
 # Grants of the calls in progress, by CDR id. Written and read on the writer thread (the
 # admission check, extensions, the finish hook); the event loop only reads its call's Grant.
 _LIVE: dict[int, Grant] = {}
@@ -194,7 +197,8 @@ def on_finish(call_id: int, billsec: int | None = None) -> None:
         with database.atomic():  # a billing failure never keeps the CDR from closing
             if grant is not None:
                 settle_job(grant, call_id, billsec)
-            else:  # reserved by an earlier run of the app: rated now, as far as credit allows
+            elif call_id in _ADOPTED:  # reserved by an earlier run of the app: rated now,
+                _ADOPTED.discard(call_id)  # as far as credit allows
                 reconcile_job(call_id)
     except Exception:
         log.exception("settling call %s failed; its reservation is settled at the next start",
@@ -311,6 +315,8 @@ def reconcile_job(call_id: int | None = None) -> int:
         if call is None:
             ledger.release(res.id)
         elif call.ended_at is None:
+            if call.id not in _LIVE:  # an earlier run's call: settled when its CDR closes
+                _ADOPTED.add(call.id)
             continue
         else:
             rate = _rate_of_call(call)

@@ -13,7 +13,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
 
-from peewee import fn
+from peewee import PostgresqlDatabase, fn
 
 from models import Call, Campaign, CampaignContact, Did, SystemStatus, Tenant, Timeslot, database
 from models.entities import utcnow
@@ -87,7 +87,7 @@ class Store:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name="db-writer", daemon=True)
         self._thread.start()
-        self._did_cache: dict[str, tuple[float, "DidRoute | None"]] = {}
+        self._did_cache: dict[str, tuple[float, asyncio.Future]] = {}
 
     async def run(self, func, *args, **kw):
         future: Future = Future()
@@ -100,14 +100,17 @@ class Store:
         self._jobs.put((partial(func, *args, **kw), None))
 
     async def find_did(self, number: str, ttl: float = 5.0):
-        """DID routes change rarely and are read on every inbound call: cache them briefly."""
+        """DID routes change rarely and are read on every inbound call: cache them briefly.
+        Calls arriving while a look-up runs share it, so an expiry at hundreds of calls a
+        second costs one query, not one per call."""
         now = time.monotonic()
         hit = self._did_cache.get(number)
-        if hit and hit[0] > now:
-            return hit[1]
-        route = await self.run(find_did, number)
-        self._did_cache[number] = (now + ttl, route)
-        return route
+        if hit is None or hit[0] <= now:
+            task = asyncio.ensure_future(self.run(find_did, number))
+            hit = self._did_cache[number] = (now + ttl, task)
+            task.add_done_callback(lambda t, n=number: t.exception() is None
+                                   or self._did_cache.pop(n, None))  # retry a failure
+        return await asyncio.shield(hit[1])
 
     def close(self):
         self._jobs.put(None)
@@ -302,6 +305,13 @@ class _Sql:
                            f'"next_attempt_at" = COALESCE({p}, "next_attempt_at") '
                            f'WHERE "id" = {p}',
                 "free": f'UPDATE "{call}" SET "cost" = 0 WHERE "id" = {p}',
+                # every column without a database default, as Call.create would fill them
+                "inbound": f'INSERT INTO "{call}" ("tenant_id", "direction", "number", "did", '
+                           f'"channel_id", "started_at", "duration", "billsec", "disposition", '
+                           f'"hangup_cause", "cause_txt", "recording") VALUES ({p}, \'inbound\', '
+                           f'{p}, {p}, {p}, {p}, 0, 0, \'\', 0, \'\', \'\')'
+                           + (' RETURNING "id"' if isinstance(database.obj, PostgresqlDatabase)
+                              else ""),
             }
         return made
 
@@ -489,8 +499,11 @@ def find_did(number: str) -> DidRoute | None:
 
 
 def open_inbound(tenant_id: int, did: str, caller: str, channel_id: str) -> int:
-    return Call.create(tenant=tenant_id, direction="inbound", number=caller or "anonymous",
-                       did=did, channel_id=channel_id, started_at=utcnow()).id
+    """The CDR of an inbound call, as prepared SQL (one per call, like the others in _Sql)."""
+    sql = _Sql.get()["inbound"]
+    cursor = database.execute_sql(sql, (tenant_id, caller or "anonymous", did, channel_id,
+                                        utcnow()))
+    return cursor.fetchone()[0] if sql.endswith("RETURNING \"id\"") else cursor.lastrowid
 
 
 # -- status ---------------------------------------------------------------------------------------

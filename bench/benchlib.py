@@ -61,3 +61,27 @@ def start_app(settings, log: Path, env: dict | None = None) -> subprocess.Popen:
             return proc
         time.sleep(0.2)
     raise SystemExit(f"the Stasis app did not connect; see {log}")
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def asterisk_pid(settings) -> int:
+    """The asterisk process of this instance (under the chroot wrapper, if any)."""
+    marker = f"/etc/voxcast/{settings.instance}".encode()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            comm = (proc / "comm").read_text().strip()
+        except OSError:
+            continue
+        if comm == "asterisk" and any(marker in part for part in cmd):
+            return int(proc.name)
+    raise SystemExit("asterisk of the bench instance not found")

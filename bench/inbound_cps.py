@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import ROOT, fresh_instance, start_app, use_instance, write_tone
+from benchlib import (ROOT, asterisk_pid, cpu_seconds, fresh_instance, start_app, use_instance,
+                      write_tone)
 
 use_instance("bench", {"VOXCAST_ARI_PORT": "28088", "VOXCAST_SIP_PORT": "25060",
                        "VOXCAST_RTP_START": "20000", "VOXCAST_RTP_END": "29999",
@@ -56,18 +57,24 @@ def run_rate(settings: config.Settings, service: str, rate: int, seconds: int,
     return ok, failed
 
 
-def sustained(settings, rates: list[int], seconds: int, workdir: Path) -> dict[str, int]:
-    """Both paths at each rate in turn (so background load hits them alike) until each fails."""
+def sustained(settings, rates: list[int], seconds: int, workdir: Path,
+              app_pid: int) -> dict[str, int]:
+    """Both paths at each rate in turn (so background load hits them alike) until each fails.
+    Each step also shows the CPU per call of our app and of Asterisk during it."""
     modes = {"stasis": DID, "dialplan": "bench-dialplan"}
     best = {mode: 0 for mode in modes}
     live = set(modes)
+    ast_pid = asterisk_pid(settings)
     for rate in rates:
         for mode in [m for m in modes if m in live]:
+            app0, ast0 = cpu_seconds(app_pid), cpu_seconds(ast_pid)
             ok, failed = run_rate(settings, modes[mode], rate, seconds, workdir)
+            app_ms = 1000 * (cpu_seconds(app_pid) - app0) / max(1, ok + failed)
+            ast_ms = 1000 * (cpu_seconds(ast_pid) - ast0) / max(1, ok + failed)
             total = ok + failed
             pct = 100.0 * failed / total if total else 100.0
-            print(f"  {mode:9s} {rate:5d} cps: {ok:6d} ok {failed:5d} failed ({pct:.2f} %)",
-                  flush=True)
+            print(f"  {mode:9s} {rate:5d} cps: {ok:6d} ok {failed:5d} failed ({pct:.2f} %); "
+                  f"CPU per call: app {app_ms:.2f} ms, Asterisk {ast_ms:.2f} ms", flush=True)
             if total < rate * seconds * 0.99 or pct >= 1.0:
                 live.discard(mode)
             else:
@@ -91,7 +98,7 @@ def main() -> None:
     try:
         print(f"inbound CPS benchmark: {args.seconds} s per step, 2 s prompt, "
               f"{os.cpu_count()} cores; logs in {workdir}", flush=True)
-        best = sustained(settings, args.rates, args.seconds, workdir)
+        best = sustained(settings, args.rates, args.seconds, workdir, app.pid)
         stasis, dialplan = best["stasis"], best["dialplan"]
     finally:
         app.terminate()

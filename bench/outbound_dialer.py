@@ -12,13 +12,13 @@ python bench/outbound_dialer.py [--contacts 2000] [--cps 100] [--channels 400]
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from benchlib import ROOT, fresh_instance, start_app, use_instance, write_tone
+from benchlib import (ROOT, asterisk_pid, cpu_seconds, fresh_instance, start_app, use_instance,
+                      write_tone)
 
 use_instance("bench-out", {"VOXCAST_ARI_PORT": "38088", "VOXCAST_SIP_PORT": "35060",
                            "VOXCAST_RTP_START": "40000", "VOXCAST_RTP_END": "49999",
@@ -28,30 +28,6 @@ from models import Call, Campaign, Contact, ContactGroup, database  # noqa: E402
 from voxcast import asterisk, campaign_service, config  # noqa: E402
 
 SCENARIO = ROOT / "bench/uas_answer_1s.xml"
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
-
-
-def asterisk_pid(settings: config.Settings) -> int:
-    """The asterisk process of this instance (under the chroot wrapper, if any)."""
-    marker = f"/etc/voxcast/{settings.instance}".encode()
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmd = (proc / "cmdline").read_bytes().split(b"\0")
-            comm = (proc / "comm").read_text().strip()
-        except OSError:
-            continue
-        if comm == "asterisk" and any(marker in part for part in cmd):
-            return int(proc.name)
-    raise SystemExit("asterisk of the bench instance not found")
-
-
 def prepare(settings: config.Settings, contacts: int) -> Campaign:
     master = fresh_instance(settings)
     group = ContactGroup.create(tenant=master, name="bench")

@@ -105,5 +105,5 @@ class InboundCall(RunsIvr, CallHandler):
             cause_txt = credit.CUT_CAUSE if self.credit.cut else cause_txt
         if self.call_id is not None:
             self.ctx.channels.remove(self.route.tenant_id)
-            await self.ctx.store.run(store.finish_call, self.call_id, self.answered_at, utcnow(),
-                                     cause, cause_txt)
+            self.ctx.store.post(store.finish_call, self.call_id, self.answered_at, utcnow(),
+                                cause, cause_txt)  # queued: nothing waits for the result

@@ -60,6 +60,7 @@ def database(tmp_path):
     admission.ON_FINISH.remove(credit.on_finish)
     credit.INSTALLED = False
     credit._LIVE.clear()
+    credit._ADOPTED.clear()
     models.database.close()
 
 
@@ -244,3 +245,18 @@ def test_free_destinations_reserve_nothing_post_nothing_and_cost_zero(database):
     assert costs[claims[0].call_id] == Decimal("0")  # rated: free
     assert costs[claims[1].call_id] is None  # never answered: nothing to rate
     assert ledger.balance(tenant.id) == 0 and credit.grant_of(claims[0].call_id) is None
+
+
+def test_a_call_still_up_at_restart_is_settled_when_its_cdr_closes(database):
+    tenant = _tenant("1.00")
+    (claim,) = store.claim_due(_campaign(tenant, ["+15550000001"]).id, 1, now=NOW)
+    credit._LIVE.clear()  # the app restarted while the call was up
+
+    assert credit.reconcile_job() == 0  # left open: its CDR is still open
+    assert _open_reserved(tenant) == Decimal("0.01")
+    _finish(claim, billsec=5)  # Asterisk reports the end to the new run
+
+    assert Call.get_by_id(claim.call_id).cost == Decimal("0.05")
+    assert _open_reserved(tenant) == 0
+    tenant = Tenant.get_by_id(tenant.id)
+    assert tenant.balance == Decimal("0.95") == ledger.ledger_sum(tenant.id)
