@@ -60,6 +60,20 @@ class Dialer:
         self._recording_ok: dict[int, tuple[float, bool]] = {}
         self._turn = 0
         self.resumer = credit.Resumer(ctx)  # campaigns paused for credit, after a top-up
+        self._plans: list[store.CampaignPlan] = []
+        self._plans_until = 0.0
+
+    PLANS_TTL_S = 1.0  # how often the running campaigns are read again (claims re-check status)
+
+    async def _running(self) -> list[store.CampaignPlan]:
+        """Running campaigns, read once a second rather than every tick: a start in the UI is
+        picked up within a second, and a pause or suspension at once, since claim_due only
+        claims for a campaign that is running at that moment."""
+        now = time.monotonic()
+        if now >= self._plans_until:
+            self._plans = await self.ctx.store.run(store.running_campaigns)
+            self._plans_until = now + self.PLANS_TTL_S
+        return self._plans
 
     async def run(self) -> None:
         while True:
@@ -93,7 +107,7 @@ class Dialer:
 
     async def step(self) -> None:
         await self.resumer.tick()
-        plans = await self.ctx.store.run(store.running_campaigns)
+        plans = await self._running()
         if plans:  # take turns at the shared calls-per-second budget
             self._turn = (self._turn + 1) % len(plans)
             plans = plans[self._turn:] + plans[:self._turn]
@@ -138,6 +152,7 @@ class Dialer:
             elif channels.by_campaign[plan.id] == 0:
                 if await self.ctx.store.run(store.complete_if_finished, plan.id):
                     log.info("campaign %s (%s) completed", plan.id, plan.name)
+                    self._plans_until = 0.0
 
     async def _place(self, handlers: list[OutboundCall]) -> None:
         """Originate a batch at once; the accepted ones get placed_at in one write, right

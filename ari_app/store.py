@@ -9,7 +9,6 @@ import queue
 import threading
 import time
 import uuid
-from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
 
@@ -90,9 +89,9 @@ class Store:
         self._did_cache: dict[str, tuple[float, asyncio.Future]] = {}
 
     async def run(self, func, *args, **kw):
-        future: Future = Future()
+        future = asyncio.get_running_loop().create_future()
         self._jobs.put((partial(func, *args, **kw), future))
-        return await asyncio.wrap_future(future)
+        return await future
 
     def post(self, func, *args, **kw) -> None:
         """Queue a write nobody waits for. Jobs run in order, so a later `run` sees its
@@ -136,36 +135,51 @@ class Store:
     def _run_batch(self, batch) -> None:
         """All jobs in one transaction. If one fails, the batch is rolled back and each job
         re-run in a transaction of its own, so only the failing job fails; savepoints per job
-        would cost two statements each on every batch for a case that is rare."""
+        would cost two statements each on every batch for a case that is rare. The waiting
+        coroutines get their results in one hand-over to the event loop per batch."""
         try:
             database.connect(reuse_if_open=True)
             with database.atomic():
                 results = [func() for func, _ in batch]
         except Exception:
-            if len(batch) == 1:
-                self._run_alone(*batch[0])
-            else:
-                for func, future in batch:
-                    self._run_alone(func, future)
+            _deliver([self._run_alone(func, future) for func, future in batch])
             return
-        for (_, future), result in zip(batch, results):
-            if future is not None:
-                future.set_result(result)
+        _deliver([(future, result, None) for (_, future), result in zip(batch, results)])
 
-    def _run_alone(self, func, future) -> None:
+    @staticmethod
+    def _run_alone(func, future) -> tuple:
         try:
             database.connect(reuse_if_open=True)
             with database.atomic():
-                result = func()
+                return future, func(), None
         except Exception as exc:
             if future is None:
                 log.exception("database job %s failed", getattr(func, "func", func))
-                return
-            if not isinstance(exc, (LookupError, ValueError)):
+            elif not isinstance(exc, (LookupError, ValueError)):
                 log.warning("database job %s failed: %s", getattr(func, "func", func), exc)
+            return future, None, exc
+
+
+def _deliver(outcomes: list[tuple]) -> None:
+    """Writer thread: hand (future, result, exception) triples to their event loops."""
+    by_loop: dict = {}
+    for outcome in outcomes:
+        if outcome[0] is not None:
+            by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
+    for loop, items in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, items)
+        except RuntimeError:  # that loop is closed: nobody is waiting any more
+            pass
+
+
+def _settle(outcomes: list[tuple]) -> None:
+    for future, result, exc in outcomes:
+        if future.done():  # the waiter was cancelled
+            continue
+        if exc is not None:
             future.set_exception(exc)
-            return
-        if future is not None:
+        else:
             future.set_result(result)
 
 
@@ -207,7 +221,11 @@ def claim_due(campaign_id: int, limit: int, now: dt.datetime | None = None,
                                CampaignContact.phone)
                        .where(CampaignContact.campaign == campaign_id,
                               CampaignContact.state == "pending",
-                              CampaignContact.next_attempt_at <= now)
+                              CampaignContact.next_attempt_at <= now,
+                              # the dialer's list of running campaigns may be a second old
+                              fn.EXISTS(Campaign.select(Campaign.id).join(Tenant).where(
+                                  Campaign.id == campaign_id, Campaign.status == "running",
+                                  Tenant.status == "active")))
                        .order_by(CampaignContact.next_attempt_at, CampaignContact.id)
                        .limit(limit))
         entries = _skip_dnc(entries)
