@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
-from collections import Counter
+from collections import Counter, deque
 import json
 import logging
 from typing import Awaitable, Callable
@@ -65,6 +65,10 @@ class AriClient:
         self._pending: dict[str, asyncio.Future] = {}
         self._ids = itertools.count(1)
         self.received: Counter = Counter()  # events by type since start, logged at exit
+        # Requests over the socket time out through one sweeper, not a timer each: deadlines
+        # are appended in time order, so the sweep only looks at the head.
+        self._deadlines: deque = deque()
+        self._sweeper: asyncio.Future | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -78,6 +82,8 @@ class AriClient:
 
     async def close(self) -> None:
         self._stopping = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self._own_session and self._session is not None:
             await self._session.close()
 
@@ -119,7 +125,9 @@ class AriClient:
             frame["message_body"] = _dumps(json_body)
         loop = asyncio.get_running_loop()
         future = self._pending[request_id] = loop.create_future()
-        timer = loop.call_later(REST_TIMEOUT_S, _expire, future)
+        self._deadlines.append((loop.time() + REST_TIMEOUT_S, future))
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.ensure_future(self._sweep())
         try:
             await ws.send_str(_dumps(frame))
             response = await future
@@ -128,7 +136,6 @@ class AriClient:
         except asyncio.TimeoutError as exc:
             raise AriUnavailable(method, path, "timeout") from exc
         finally:
-            timer.cancel()
             self._pending.pop(request_id, None)
         status = response.get("status_code", 0)
         body = response.get("message_body") or ""
@@ -139,6 +146,16 @@ class AriClient:
                 message = body or response.get("reason_phrase", "")
             raise AriError(status, message, method, path)
         return _loads(body) if body else None
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._deadlines:
+            await asyncio.sleep(0.5)
+            now = loop.time()
+            while self._deadlines and self._deadlines[0][0] <= now:
+                _expire(self._deadlines.popleft()[1])
+            while self._deadlines and self._deadlines[0][1].done():  # answered: drop early
+                self._deadlines.popleft()
 
     def _answered(self, frame: dict) -> None:
         future = self._pending.pop(frame.get("request_id", ""), None)

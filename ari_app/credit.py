@@ -410,9 +410,15 @@ class CallCredit:
 
     def answered(self, on_cut) -> None:
         """The call is up: start metering. `on_cut()` (a coroutine function) hangs it up."""
-        if self._meter is None and not self.settled:
-            self._meter = asyncio.create_task(self._run(on_cut),
-                                              name=f"credit-{self.grant.reservation_id}")
+        if self._meter is not None or self.settled:
+            return
+        if self.grant.reservation_id is None:  # free: nothing to extend, only the longest call
+            loop = asyncio.get_running_loop()  # a timer, not a task, at a hundred calls a second
+            self._meter = loop.call_later(cut_at(self.grant.covered_s),
+                                          lambda: asyncio.ensure_future(self._cut(on_cut)))
+            return
+        self._meter = asyncio.create_task(self._run(on_cut),
+                                          name=f"credit-{self.grant.reservation_id}")
 
     async def _run(self, on_cut) -> None:
         loop = asyncio.get_running_loop()
@@ -424,6 +430,9 @@ class CallCredit:
             if await self.ctx.store.run(extend_job, self.grant, step) <= covered:
                 break
         await asyncio.sleep(max(0.0, start + cut_at(self.grant.covered_s) - loop.time()))
+        await self._cut(on_cut)
+
+    async def _cut(self, on_cut) -> None:
         log.info("credit of tenant %s exhausted after %ss: cutting the call",
                  self.tenant_id, self.grant.covered_s)
         self.cut = True
@@ -431,9 +440,13 @@ class CallCredit:
 
     def stop(self) -> None:
         """The call is over: no more extensions or cut (settling happens with its CDR)."""
-        if self._meter is not None and not self._meter.done() \
-                and self._meter is not asyncio.current_task():
-            self._meter.cancel()
+        meter = self._meter
+        if meter is None:
+            return
+        if not isinstance(meter, asyncio.Future):  # the timer of a free call (uvloop's or not)
+            meter.cancel()
+        elif not meter.done() and meter is not asyncio.current_task():
+            meter.cancel()
 
     async def settle(self, call_id: int | None, billsec: int | None = None) -> Decimal | None:
         """For a leg without a CDR of its own (or settled by hand): charge `billsec` (else the

@@ -28,8 +28,29 @@ from models import Call, Campaign, Contact, ContactGroup, database  # noqa: E402
 from voxcast import asterisk, campaign_service, config  # noqa: E402
 
 SCENARIO = ROOT / "bench/uas_answer_1s.xml"
-def prepare(settings: config.Settings, contacts: int) -> Campaign:
+
+
+def priced(master) -> None:
+    """--priced: the master tenant on a plan that charges (0.60/min, 6/6 s) with credit for
+    every call, so each call reserves, is metered and is settled into the ledger."""
+    from decimal import Decimal
+
+    from models import RatePlan
+    from models.entities import Rate
+    from voxcast.billing import ledger
+
+    plan = RatePlan.create(name="bench priced")
+    Rate.create(plan=plan, prefix="1", per_minute=Decimal("0.60"), connection_fee=Decimal("0"),
+                initial_s=6, increment_s=6, description="bench")
+    master.rate_plan = plan
+    master.save()
+    ledger.credit(master.id, "100000", reference="bench")
+
+
+def prepare(settings: config.Settings, contacts: int, with_prices: bool = False) -> Campaign:
     master = fresh_instance(settings)
+    if with_prices:
+        priced(master)
     group = ContactGroup.create(tenant=master, name="bench")
     with database.atomic():
         Contact.insert_many([{"tenant": master.id, "group": group.id,
@@ -57,10 +78,12 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=2000)
     parser.add_argument("--cps", type=int, default=100)
     parser.add_argument("--channels", type=int, default=400)
+    parser.add_argument("--priced", action="store_true",
+                        help="rate the calls (the Default plan is free): reserve, meter, settle")
     args = parser.parse_args()
     settings = config.load()
     workdir = Path(tempfile.mkdtemp(prefix="voxcast-bench-out-"))
-    campaign = prepare(settings, args.contacts)
+    campaign = prepare(settings, args.contacts, args.priced)
     app = start_app(settings, workdir / "stasis-app.log",
                     {"VOXCAST_MAX_CPS": str(args.cps), "VOXCAST_MAX_CHANNELS": str(args.channels)})
     uas = subprocess.Popen(["sipp", "-sf", str(SCENARIO), "-i", "127.0.0.1", "-p",
