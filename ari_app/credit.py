@@ -115,10 +115,11 @@ def authorize(tenant_id: int, rate: Rate, reference: str, call_id: int | None = 
             _LIVE[call_id] = grant
         return grant
     try:
-        auth = ledger.authorize_call(tenant_id, rate, reference=reference)
+        auth = ledger.authorize_call(tenant_id, rate, reference=reference,
+                                     want_s=chunk_seconds(rate))
     except ledger.InsufficientCredit as exc:
         raise NoCredit(str(exc)) from None
-    covered = rating.MAX_CALL_SECONDS if is_free(rate) else rate.initial_s
+    covered = auth.covered_s or rate.initial_s
     grant = Grant(auth.reservation_id, rate, min(covered, auth.max_seconds), auth.max_seconds)
     if call_id is not None:
         link_job(grant, call_id)

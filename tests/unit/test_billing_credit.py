@@ -253,10 +253,26 @@ def test_a_call_still_up_at_restart_is_settled_when_its_cdr_closes(database):
     credit._LIVE.clear()  # the app restarted while the call was up
 
     assert credit.reconcile_job() == 0  # left open: its CDR is still open
-    assert _open_reserved(tenant) == Decimal("0.01")
+    assert _open_reserved(tenant) == Decimal("0.30")  # 30 s reserved ahead
     _finish(claim, billsec=5)  # Asterisk reports the end to the new run
 
     assert Call.get_by_id(claim.call_id).cost == Decimal("0.05")
     assert _open_reserved(tenant) == 0
     tenant = Tenant.get_by_id(tenant.id)
     assert tenant.balance == Decimal("0.95") == ledger.ledger_sum(tenant.id)
+
+
+def test_a_call_reserves_30_seconds_ahead_when_it_can_else_its_first_increment(database):
+    rich, poor = _tenant("1.00", slug="rich"), _tenant("0.05", slug="poor")
+    (a,) = store.claim_due(_campaign(rich, ["+15550000001"]).id, 1, now=NOW)
+    (b,) = store.claim_due(_campaign(poor, ["+15550000002"]).id, 1, now=NOW)
+
+    assert credit.grant_of(a.call_id).covered_s == 30  # no extension for a short call
+    assert _open_reserved(rich) == Decimal("0.30")
+    assert credit.grant_of(b.call_id).covered_s == 1  # 30 s would be 0.30: only 1 s
+    assert _open_reserved(poor) == Decimal("0.01")
+    _finish(a, billsec=12)
+    assert Call.get_by_id(a.call_id).cost == Decimal("0.12")
+    assert _open_reserved(rich) == 0
+    rich = Tenant.get_by_id(rich.id)
+    assert rich.balance == Decimal("0.88") == ledger.ledger_sum(rich.id)
