@@ -23,6 +23,8 @@ from models.entities import CreditReservation
 from voxcast.billing import ledger, plans, rating
 from voxcast.billing.rating import Rate
 
+from models import txn
+
 from . import admission
 
 log = logging.getLogger("voxcast.credit")
@@ -190,7 +192,7 @@ def pause_for_credit(campaign_id: int) -> None:
 def on_finish(call_id: int, billsec: int | None = None) -> None:
     """ari_app.admission finish hook, inside the transaction that closes the CDR: charge the
     call and release the rest of its reservation (or all of it when unanswered)."""
-    grant = _LIVE.pop(call_id, None)
+    grant = _LIVE.get(call_id)  # forgotten by settle_job once its transaction commits
     if grant is not None and grant.reservation_id is None:
         settle_job(grant, call_id, billsec)  # free: one UPDATE, nothing that can fail midway
         return
@@ -199,7 +201,7 @@ def on_finish(call_id: int, billsec: int | None = None) -> None:
             if grant is not None:
                 settle_job(grant, call_id, billsec)
             elif call_id in _ADOPTED:  # reserved by an earlier run of the app: rated now,
-                _ADOPTED.discard(call_id)  # as far as credit allows
+                txn.after_commit(lambda: _ADOPTED.discard(call_id))  # as credit allows
                 reconcile_job(call_id)
     except Exception:
         log.exception("settling call %s failed; its reservation is settled at the next start",
@@ -282,8 +284,8 @@ def extend_job(grant: Grant, want_s: int) -> int:
 def settle_job(grant: Grant, call_id: int | None, billsec: int | None = None) -> Decimal | None:
     """Charge what the call cost and release the rest of its reservation, or release all of
     it when the call was not answered. `billsec` defaults to the CDR's. The cost charged."""
-    if call_id is not None:
-        _LIVE.pop(call_id, None)
+    if call_id is not None:  # not before: a rolled-back batch runs this job again
+        txn.after_commit(lambda: _LIVE.pop(call_id, None))
     if billsec is None:
         call = Call.get_or_none(Call.id == call_id) if call_id is not None else None
         billsec = call.billsec if call is not None and call.answered_at else 0

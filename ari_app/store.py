@@ -18,6 +18,8 @@ from models import Call, Campaign, CampaignContact, Did, SystemStatus, Tenant, T
 from models.entities import utcnow
 from voxcast import calling_hours, dnc_service
 
+from models import txn
+
 from . import admission, credit
 
 from .dispositions import disposition
@@ -137,22 +139,29 @@ class Store:
         re-run in a transaction of its own, so only the failing job fails; savepoints per job
         would cost two statements each on every batch for a case that is rare. The waiting
         coroutines get their results in one hand-over to the event loop per batch."""
+        txn.begin()
         try:
             database.connect(reuse_if_open=True)
             with database.atomic():
                 results = [func() for func, _ in batch]
         except Exception:
+            txn.end(committed=False)
             _deliver([self._run_alone(func, future) for func, future in batch])
             return
+        txn.end(committed=True)
         _deliver([(future, result, None) for (_, future), result in zip(batch, results)])
 
     @staticmethod
     def _run_alone(func, future) -> tuple:
+        txn.begin()
         try:
             database.connect(reuse_if_open=True)
             with database.atomic():
-                return future, func(), None
+                result = func()
+            txn.end(committed=True)
+            return future, result, None
         except Exception as exc:
+            txn.end(committed=False)
             if future is None:
                 log.exception("database job %s failed", getattr(func, "func", func))
             elif not isinstance(exc, (LookupError, ValueError)):

@@ -11,7 +11,7 @@ import threading
 import logging
 from decimal import Decimal
 
-from models import Tenant, User, database
+from models import Tenant, User, database, txn
 from voxcast import mailer
 
 log = logging.getLogger("voxcast.billing")
@@ -62,9 +62,12 @@ def check_low_balance(tenant_id: int, settings: mailer.MailSettings | None = Non
     subject, body = message(tenant)
     # Sent from its own thread: this runs inside the transaction that closes a CDR (on the
     # Stasis app's writer thread), and a slow mail server must not hold every write up.
-    threading.Thread(target=_send, name="low-balance-mail", daemon=True,
-                     args=(tenant.id, settings or mailer.MailSettings.from_env(),
-                           ", ".join(to), subject, body)).start()
+    # Started once the transaction commits: the writer re-runs a rolled-back batch, and a
+    # mail cannot be taken back.
+    mail = threading.Thread(target=_send, name="low-balance-mail", daemon=True,
+                            args=(tenant.id, settings or mailer.MailSettings.from_env(),
+                                  ", ".join(to), subject, body))
+    txn.after_commit(mail.start)
     return True
 
 
