@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from decimal import Decimal
 
 import pytest
@@ -24,11 +25,25 @@ LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
 
 
 def _run(loop_name: str, coro):
-    loop = LOOPS[loop_name]()
-    try:
-        return loop.run_until_complete(coro)
-    finally:
-        loop.close()
+    """Runs on a thread of its own: earlier tests in the session (Playwright's sync API) leave
+    a loop registered as running on the main thread, and a second loop refuses to start there."""
+    box: dict = {}
+
+    def work():
+        loop = LOOPS[loop_name]()
+        try:
+            box["result"] = loop.run_until_complete(coro)
+        except BaseException as error:  # handed back to the test's thread
+            box["error"] = error
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
 
 
 @pytest.fixture
