@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Did, Extension, Tenant, User, database
 from voxcast import audit
+from voxcast.i18n import N_
 
 try:  # the provider's quota rules, when present; otherwise the Tenant.max_* columns directly
     from voxcast import quotas
@@ -29,12 +30,6 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$")
 PIN_RE = re.compile(r"^[0-9]{4,8}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{3,30}$")
-
-
-def N_(message: str) -> str:
-    """Marks a message for translation (pybabel -k N_) without translating it here: the
-    service has no request locale; the UI translates `UserError.template` with its params."""
-    return message
 
 
 class UserError(ValueError):

@@ -23,6 +23,7 @@ from voxcast.billing.plans import PlanError
 
 from .admin import apply_errors
 from .auth import admin_required
+from .billing import error_text
 from .paging import Page
 
 bp = Blueprint("admin_billing", __name__, url_prefix="/admin/billing")
@@ -292,7 +293,7 @@ def payment_new():
                              detail=f"amount={entry.amount} reference={entry.reference}",
                              ip=ip())
         except ledger.BillingError as exc:
-            error = str(exc)
+            error = error_text(exc)
             form.amount.errors = list(form.amount.errors) + [error]
         else:
             tenant = Tenant.get_by_id(entry.tenant_id)
@@ -349,7 +350,7 @@ def free_credit(tenant_id: int):
                              detail=f"kind={bucket.kind} amount={bucket.amount} "
                                     f"seconds={bucket.seconds} expires={expires}", ip=ip())
         except ledger.BillingError as exc:
-            error = str(exc)
+            error = error_text(exc)
         else:
             flash(_("Free credit given to %(tenant)s.", tenant=tenant.name), "success")
             return redirect(url_for(".tenant_ledger", tenant_id=tenant.id))

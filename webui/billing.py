@@ -41,6 +41,15 @@ class ThresholdForm(FlaskForm):
                                            "time the balance crosses below it."))
 
 
+def error_text(exc: ledger.BillingError) -> str:
+    """The ledger's refusal in the user's language (its field name translated too)."""
+    params = dict(exc.params)
+    name = params.get("field")
+    if isinstance(name, str):
+        params.update(field=_(name))
+    return _(exc.template, **params)
+
+
 def _tenant() -> Tenant:
     """The user's own tenant row (the session's tenant id, never one from the request)."""
     return Tenant.get_by_id(current_tenant_id())
@@ -88,7 +97,7 @@ def settings():
             if value < 0:
                 raise ledger.BillingError(_("The threshold cannot be negative."))
         except ledger.BillingError as exc:
-            error = str(exc)
+            error = error_text(exc)
         else:
             with ledger.database.atomic():
                 Tenant.update(low_balance_threshold=value, low_balance_notified=False).where(

@@ -42,6 +42,17 @@ def test_given_tenant_language_german_then_its_users_see_german(app, make_tenant
     assert "Kampagnen" in page and "Abmelden" in page
 
 
+def test_given_german_tenant_admin_when_ledger_refuses_then_the_reason_is_german(
+        app, make_tenant, auth):
+    _t, user = make_tenant("acme", role="tenant", username="greta", language="de")
+    auth.login("greta", "pw-greta")
+    resp = auth.post("/billing/settings", {"threshold": "zehn"})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "Der Schwellenwert muss eine Zahl wie 25.00 sein, nicht &#39;zehn&#39;." in body
+    assert "must be a number" not in body
+
+
 def test_given_english_user_with_german_browser_then_user_choice_wins(app, make_tenant, auth,
                                                                        client):
     _t, user = make_tenant("acme", role="tenant", username="john")

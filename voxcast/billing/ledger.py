@@ -22,6 +22,7 @@ from models import Call, Tenant, database
 from models.entities import (CreditBucket, CreditReservation, LEDGER_KINDS, LedgerEntry,
                              utcnow)
 from voxcast.billing import rating
+from voxcast.i18n import N_
 
 CENT4 = Decimal("0.0001")
 ZERO = Decimal("0")
@@ -30,25 +31,33 @@ CREDIT_KINDS = ("opening", "payment", "topup", "refund", "adjustment")
 
 
 class BillingError(ValueError):
-    """Input the ledger refuses; str(error) is fit to show the user. Nothing was applied."""
+    """Input the ledger refuses; nothing was applied. str(error) is the English text; the UI
+    shows `template` % `params` through its translations (see `user_message` in webui)."""
+
+    def __init__(self, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.template = message
+        self.params = params
 
 
 class InsufficientCredit(BillingError):
     """The tenant's available credit does not cover the reservation."""
 
 
-def money(value, field: str = "Amount") -> Decimal:
+def money(value, field: str = N_("Amount")) -> Decimal:
     """A finite amount as Decimal with 4 places, or BillingError naming the problem."""
     if isinstance(value, float):
         value = repr(value)
     try:
         amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
     except (InvalidOperation, TypeError, ValueError):
-        raise BillingError(f"{field} must be a number such as 25.00, not {value!r}.") from None
+        raise BillingError(N_("%(field)s must be a number such as 25.00, not %(value)s."),
+                           field=field, value=repr(value)) from None
     if not amount.is_finite():
-        raise BillingError(f"{field} must be a number such as 25.00, not {value!r}.")
+        raise BillingError(N_("%(field)s must be a number such as 25.00, not %(value)s."),
+                           field=field, value=repr(value))
     if abs(amount) >= MAX_AMOUNT:
-        raise BillingError(f"{field} is too large.")
+        raise BillingError(N_("%(field)s is too large."), field=field)
     return amount.quantize(CENT4, rounding=ROUND_HALF_UP)
 
 
@@ -59,13 +68,13 @@ def _lock_tenant(tenant_id) -> Tenant:
     try:
         tenant_id = int(tenant_id)
     except (TypeError, ValueError):
-        raise BillingError(f"Unknown tenant {tenant_id!r}.") from None
+        raise BillingError(N_("Unknown tenant %(tenant)s."), tenant=repr(tenant_id)) from None
     query = Tenant.select().where(Tenant.id == tenant_id)
     if getattr(database.obj, "for_update", False):
         query = query.for_update()
     tenant = query.first()
     if tenant is None:
-        raise BillingError(f"Unknown tenant {tenant_id!r}.")
+        raise BillingError(N_("Unknown tenant %(tenant)s."), tenant=repr(tenant_id))
     return tenant
 
 
@@ -103,7 +112,7 @@ def balance(tenant_id: int) -> Decimal:
     """The paid balance (Tenant.balance, kept equal to the ledger sum)."""
     tenant = Tenant.get_or_none(Tenant.id == tenant_id)
     if tenant is None:
-        raise BillingError(f"Unknown tenant {tenant_id!r}.")
+        raise BillingError(N_("Unknown tenant %(tenant)s."), tenant=repr(tenant_id))
     return money(tenant.balance)
 
 
@@ -123,7 +132,7 @@ def available(tenant_id: int) -> Decimal:
     reservations."""
     tenant = Tenant.get_or_none(Tenant.id == tenant_id)
     if tenant is None:
-        raise BillingError(f"Unknown tenant {tenant_id!r}.")
+        raise BillingError(N_("Unknown tenant %(tenant)s."), tenant=repr(tenant_id))
     return _available(tenant, utcnow())
 
 
@@ -155,9 +164,9 @@ def credit(tenant_id, amount, kind: str = "payment", reference: str = "",
     unknown tenants with BillingError; nothing is applied then."""
     value = money(amount)
     if value <= 0:
-        raise BillingError("The amount must be more than 0.")
+        raise BillingError(N_("The amount must be more than 0."))
     if kind not in CREDIT_KINDS:
-        raise BillingError(f"Unknown credit kind {kind!r}.")
+        raise BillingError(N_("Unknown credit kind %(kind)s."), kind=repr(kind))
     with database.atomic():
         tenant = _lock_tenant(tenant_id)
         entry = _post(tenant, kind, value, reference=(reference or "")[:255],
@@ -171,7 +180,7 @@ def adjust(tenant_id, amount, reference: str, entered_by=None) -> LedgerEntry:
     """A signed correction by the provider (positive or negative, not 0)."""
     value = money(amount)
     if value == 0:
-        raise BillingError("An adjustment of 0 changes nothing.")
+        raise BillingError(N_("An adjustment of 0 changes nothing."))
     with database.atomic():
         tenant = _lock_tenant(tenant_id)
         entry = _post(tenant, "adjustment", value, reference=(reference or "")[:255],
@@ -299,21 +308,21 @@ def grant_free(tenant_id, *, amount=None, seconds: int | None = None,
     """Give free credit (amount) or free call time (seconds); recorded in the ledger with
     amount 0 so the history shows it while the paid balance is unchanged."""
     if (amount is None) == (seconds is None):
-        raise BillingError("Give either free credit or free minutes.")
+        raise BillingError(N_("Give either free credit or free minutes."))
     if amount is not None:
         value, secs, kind = money(amount, "Free credit"), 0, "money"
         if value <= 0:
-            raise BillingError("Free credit must be more than 0.")
+            raise BillingError(N_("Free credit must be more than 0."))
     else:
         try:
             secs = int(seconds)
         except (TypeError, ValueError):
-            raise BillingError("Free minutes must be a whole number.") from None
+            raise BillingError(N_("Free minutes must be a whole number.")) from None
         if secs <= 0:
-            raise BillingError("Free minutes must be more than 0.")
+            raise BillingError(N_("Free minutes must be more than 0."))
         value, kind = ZERO, "minutes"
     if expires_at is not None and expires_at <= utcnow():
-        raise BillingError("The expiry date must be in the future.")
+        raise BillingError(N_("The expiry date must be in the future."))
     with database.atomic():
         tenant = _lock_tenant(tenant_id)
         bucket = CreditBucket.create(tenant=tenant.id, kind=kind, amount=value, seconds=secs,
