@@ -94,8 +94,7 @@ def inbound_rate(per_minute) -> Rate | None:
 
 def rate_table_for_tenant(tenant_id: int) -> rating.RateTable | None:
     """The tenant's rates, or None when no plan applies (calls are not rated)."""
-    plan = plans.plan_of_tenant(tenant_id)
-    return None if plan is None else plans.rate_table_for_plan(plan.id)
+    return plans.table_of_tenant(tenant_id)
 
 
 # CDRs still open whose reservation an earlier run of the app made (found by reconcile_job at

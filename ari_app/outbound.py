@@ -22,6 +22,7 @@ from .events import Event
 log = logging.getLogger("voxcast.outbound")
 
 AMD_CONTEXT = "voxcast-amd"
+RANG_STATES = ("Ringing", "Ring", "Up")  # channel states that show the far end answered our INVITE
 
 
 class OutboundCall(CallHandler):
@@ -62,10 +63,6 @@ class OutboundCall(CallHandler):
             self.rang = True  # refused outright: the cause text says why
             await self.close(0, f"originate failed: {exc.message}"[:250])
             return False
-
-    async def channel_state_change(self, event: Event) -> None:
-        if event.channel_state in ("Ringing", "Ring", "Up"):
-            self.rang = True
 
     async def stasis_start(self, event: Event) -> None:
         if event.args and event.args[0] == "amd":
@@ -129,6 +126,10 @@ class OutboundCall(CallHandler):
             await self.safe_hangup()
 
     async def channel_destroyed(self, event: Event) -> None:
+        # The last snapshot tells whether the far end rang: no ChannelStateChange events
+        # needed (two frames per call fewer for Asterisk and us).
+        if event.channel_state in RANG_STATES:
+            self.rang = True
         await self.close(event.cause, event.cause_txt)
 
     async def close(self, cause: int, cause_txt: str) -> None:

@@ -71,6 +71,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
+def thread_cpu(pid: int) -> dict[int, tuple[float, float]]:
+    """(user, system) CPU seconds per thread of a process: the Stasis app's event loop is the
+    main thread (tid == pid), the database writer another."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(task.name)] = (int(fields[11]) / TICKS, int(fields[12]) / TICKS)
+    return out
+
+
+def thread_split(pid: int, before: dict, after: dict, calls: int) -> str:
+    """'event loop 0.9 ms (user 0.7, system 0.2), other threads 0.8 ms ...' per call."""
+    def ms(tids):
+        user = sum(after[t][0] - before.get(t, (0, 0))[0] for t in tids)
+        system = sum(after[t][1] - before.get(t, (0, 0))[1] for t in tids)
+        return (f"{1000 * (user + system) / calls:.2f} ms (user {1000 * user / calls:.2f}, "
+                f"system {1000 * system / calls:.2f})")
+    others = [t for t in after if t != pid]
+    return f"event loop thread {ms([pid])}; other threads {ms(others)} per call"
+
+
 def asterisk_pid(settings) -> int:
     """The asterisk process of this instance (under the chroot wrapper, if any)."""
     marker = f"/etc/voxcast/{settings.instance}".encode()

@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import (ROOT, asterisk_pid, cpu_seconds, fresh_instance, start_app, use_instance,
-                      write_tone)
+from benchlib import (ROOT, asterisk_pid, cpu_seconds, fresh_instance, start_app, thread_cpu,
+                      thread_split, use_instance, write_tone)
 
 use_instance("bench-out", {"VOXCAST_ARI_PORT": "38088", "VOXCAST_SIP_PORT": "35060",
                            "VOXCAST_RTP_START": "40000", "VOXCAST_RTP_END": "49999",
@@ -95,6 +95,7 @@ def main() -> None:
         ast = asterisk_pid(settings)
         time.sleep(1)
         app_cpu0, ast_cpu0 = cpu_seconds(app.pid), cpu_seconds(ast)
+        threads0 = thread_cpu(app.pid)
         began = time.monotonic()
         campaign_service.start(campaign, settings)
         while Campaign.get_by_id(campaign.id).status != "completed":
@@ -103,6 +104,7 @@ def main() -> None:
             time.sleep(0.5)
         wall = time.monotonic() - began
         app_cpu, ast_cpu = cpu_seconds(app.pid) - app_cpu0, cpu_seconds(ast) - ast_cpu0
+        threads1 = thread_cpu(app.pid)
     finally:
         uas.terminate()
         app.terminate()
@@ -117,6 +119,7 @@ def main() -> None:
     print(f"sustained originate rate: {(len(starts) - 1) / span:.1f} calls/s")
     print(f"peak concurrent calls: {peak_concurrency(calls)}")
     print(f"Stasis app CPU: {app_cpu:.2f} s ({1000 * app_cpu / len(calls):.2f} ms per call)")
+    print(f"  of which {thread_split(app.pid, threads0, threads1, len(calls))}")
     print(f"Asterisk CPU: {ast_cpu:.2f} s ({1000 * ast_cpu / len(calls):.2f} ms per call)")
     print(f"ratio: {app_cpu / ast_cpu:.2f}")
 

@@ -19,6 +19,7 @@ from .. import credit, flow_store, store
 from ..calls import CallHandler
 from ..client import AriError
 from ..events import Event
+from ..outbound import RANG_STATES
 
 log = logging.getLogger("voxcast.flows.ivr")
 
@@ -36,10 +37,6 @@ class TransferLeg(CallHandler):
         self.rang = False
         self.credit = leg_credit  # a leg out to the PSTN is rated and paid like a call
 
-    async def channel_state_change(self, event: Event) -> None:
-        if event.channel_state in ("Ringing", "Ring", "Up"):
-            self.rang = True
-
     async def stasis_start(self, event: Event) -> None:
         self.rang = True
         self.answered_at = utcnow()
@@ -49,6 +46,8 @@ class TransferLeg(CallHandler):
                                   target_channel_id=self.channel_id))
 
     async def channel_destroyed(self, event: Event) -> None:
+        if event.channel_state in RANG_STATES:
+            self.rang = True
         await self.close(event.cause, event.cause_txt)
 
     async def close(self, cause: int, cause_txt: str) -> None:
