@@ -50,6 +50,8 @@ class CallHandler:
         self._task: asyncio.Task | None = None
 
     def enqueue(self, event: Event) -> None:
+        if not hasattr(self, handler_name(event.type)):  # nothing to do: no queue, no wake-up
+            return
         self._queue.put_nowait(event)
         if self._task is None:
             self._task = asyncio.create_task(self._drain(), name=f"call-{self.channel_id}")

@@ -99,16 +99,30 @@ class Store:
         self._thread = threading.Thread(target=self._work, name="db-writer", daemon=True)
         self._thread.start()
         self._did_cache: dict[str, tuple[float, asyncio.Future]] = {}
+        self._posted: list = []  # posts of this turn of the event loop, for _hand_over
 
     async def run(self, func, *args, **kw):
         future = asyncio.get_running_loop().create_future()
+        if self._posted:
+            self._hand_over()
         self._jobs.put((partial(func, *args, **kw), future))
         return await future
 
     def post(self, func, *args, **kw) -> None:
         """Queue a write nobody waits for. Jobs run in order, so a later `run` sees its
-        effect; a failure is logged by the writer. Saves the event loop a wake-up per job."""
-        self._jobs.put((partial(func, *args, **kw), None))
+        effect; a failure is logged by the writer. The posts of one turn of the event loop
+        reach the writer together (one wake-up of its thread, not one per call)."""
+        self._posted.append((partial(func, *args, **kw), None))
+        if len(self._posted) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self._hand_over)
+            except RuntimeError:  # no loop (a script, a test): straight to the writer
+                self._hand_over()
+
+    def _hand_over(self) -> None:
+        posted, self._posted = self._posted, []
+        for job in posted:
+            self._jobs.put(job)
 
     async def find_did(self, number: str, ttl: float = 5.0):
         """DID routes change rarely and are read on every inbound call: cache them briefly.
@@ -124,6 +138,7 @@ class Store:
         return await asyncio.shield(hit[1])
 
     def close(self):
+        self._hand_over()
         self._jobs.put(None)
         self._thread.join(timeout=10)
 
