@@ -98,11 +98,13 @@ class AriClient:
 
     # -- REST ------------------------------------------------------------------------------
     async def request(self, method: str, path: str, params: dict | None = None,
-                      json_body: dict | None = None):
+                      json_body: dict | None = None, parse: bool = True):
+        """ARI's answer as parsed JSON; `parse=False` (commands whose answer nobody reads)
+        skips decoding it, only errors are still raised."""
         clean = {k: str(v) for k, v in (params or {}).items() if v is not None}
         ws = self._ws
         if ws is not None:
-            return await self._ws_request(ws, method, path, clean, json_body)
+            return await self._ws_request(ws, method, path, clean, json_body, parse)
         return await self._http_request(method, path, clean, json_body)
 
     async def _http_request(self, method: str, path: str, clean: dict, json_body: dict | None):
@@ -123,7 +125,7 @@ class AriClient:
             raise AriUnavailable(method, path, "timeout") from exc
 
     async def _ws_request(self, ws, method: str, path: str, clean: dict,
-                          json_body: dict | None):
+                          json_body: dict | None, parse: bool = True):
         request_id = str(next(self._ids))
         uri = path.lstrip("/")
         if clean:
@@ -154,7 +156,7 @@ class AriClient:
             except ValueError:
                 message = body or response.get("reason_phrase", "")
             raise AriError(status, message, method, path)
-        return _loads(body) if body else None
+        return _loads(body) if body and parse else None
 
     def _send(self, ws, payload: bytes, future: asyncio.Future) -> None:
         """Queue a text frame; the frames queued in one turn of the event loop leave in one
@@ -240,17 +242,19 @@ class AriClient:
         return await self.request("POST", "/channels", {
             "endpoint": endpoint, "app": self.app, "appArgs": app_args,
             "channelId": channel_id, "callerId": caller_id or None, "timeout": timeout,
-        }, body)
+        }, body, parse=False)
 
     async def answer(self, channel_id: str):
-        return await self.post(f"/channels/{channel_id}/answer")
+        return await self.request("POST", f"/channels/{channel_id}/answer", parse=False)
 
     async def play(self, channel_id: str, media: str, playback_id: str | None = None):
-        return await self.post(f"/channels/{channel_id}/play", media=media, playbackId=playback_id)
+        return await self.request("POST", f"/channels/{channel_id}/play",
+                                  {"media": media, "playbackId": playback_id}, parse=False)
 
     async def hangup(self, channel_id: str, reason: str = "normal"):
         try:
-            return await self.delete(f"/channels/{channel_id}", reason=reason)
+            return await self.request("DELETE", f"/channels/{channel_id}", {"reason": reason},
+                                      parse=False)
         except AriError as exc:
             if exc.status == 404:  # already gone: the far end hung up first
                 return None
