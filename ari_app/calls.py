@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .client import AriClient, AriError
+from .client import AriError
 from .events import Event, handler_name
 
 log = logging.getLogger("voxcast.calls")

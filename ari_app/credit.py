@@ -92,11 +92,6 @@ def inbound_rate(per_minute) -> Rate | None:
 
 # -- writer-thread jobs -----------------------------------------------------------------------
 
-def rate_table_for_tenant(tenant_id: int) -> rating.RateTable | None:
-    """The tenant's rates, or None when no plan applies (calls are not rated)."""
-    return plans.table_of_tenant(tenant_id)
-
-
 # CDRs still open whose reservation an earlier run of the app made (found by reconcile_job at
 # start): closing one of these settles it; other calls without a Grant have nothing to settle.
 _ADOPTED: set[int] = set()
@@ -133,7 +128,7 @@ def authorize_number(tenant_id: int, number: str, reference: str,
     """Rate and authorize a call to `number`: the Grant, None when no plan applies, NoRate
     when the plan has no rate for it, NoCredit when the credit does not cover it."""
     if table is None:
-        table = rate_table_for_tenant(tenant_id)
+        table = plans.table_of_tenant(tenant_id)
         if table is None:
             return None
     rate = table.lookup(number)
@@ -147,7 +142,7 @@ def skip_unrated(entries: list, campaign_id: int, now) -> list:
     for are marked failed with a CDR saying "no rate for destination" and never dialed."""
     if not entries or not INSTALLED:
         return entries
-    table = rate_table_for_tenant(entries[0].tenant_id)
+    table = plans.table_of_tenant(entries[0].tenant_id)
     if table is None:
         return entries
     keep = []
@@ -165,7 +160,7 @@ def admission_check(claims: list) -> tuple[list, str]:
     is paused with NO_CREDIT_REASON, to resume by itself after a top-up."""
     if not claims:
         return [], ""
-    table = rate_table_for_tenant(claims[0].tenant_id)
+    table = plans.table_of_tenant(claims[0].tenant_id)
     if table is None:
         return [], ""
     for i, claim in enumerate(claims):
@@ -337,7 +332,7 @@ def _rate_of_call(call: Call) -> Rate | None:
     if call.direction == "inbound":
         plan = plans.plan_of_tenant(call.tenant_id)
         return inbound_rate(plan.inbound_per_minute) if plan is not None else None
-    table = rate_table_for_tenant(call.tenant_id)
+    table = plans.table_of_tenant(call.tenant_id)
     return None if table is None else table.lookup(call.number)
 
 
@@ -375,7 +370,7 @@ def _affordable_next(campaign: Campaign) -> bool:
              .order_by(CampaignContact.next_attempt_at, CampaignContact.id).first())
     if entry is None:
         return True  # nothing left to pay for: let the dialer complete it
-    table = rate_table_for_tenant(campaign.tenant_id)
+    table = plans.table_of_tenant(campaign.tenant_id)
     rate = table.lookup(entry.phone) if table is not None else None
     if rate is None:
         return True  # the dialer marks it failed without spending anything

@@ -32,7 +32,7 @@ CREDIT_KINDS = ("opening", "payment", "topup", "refund", "adjustment")
 
 class BillingError(ValueError):
     """Input the ledger refuses; nothing was applied. str(error) is the English text; the UI
-    shows `template` % `params` through its translations (see `user_message` in webui)."""
+    shows `template` % `params` through its translations (`webui.billing.error_text`)."""
 
     def __init__(self, message: str, **params):
         super().__init__(message % params if params else message)

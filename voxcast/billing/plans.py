@@ -33,7 +33,11 @@ def rate_table_for_plan(plan_id: int) -> RateTable:
     if row is None:
         _cache.pop(plan_id, None)
         return RateTable()
-    version = row[0]
+    return _table_at(plan_id, row[0])
+
+
+def _table_at(plan_id: int, version: int) -> RateTable:
+    """The cached table of this plan version, built from its Rate rows on a miss."""
     cached = _cache.get(plan_id)
     if cached and cached[0] == version:
         return cached[1]
@@ -75,16 +79,13 @@ def table_of_tenant(tenant_id: int) -> RateTable | None:
             f'ORDER BY "id" LIMIT 1', (True,)).fetchone()
         if row is None:
             return None
-    cached = _cache.get(row[0])
-    if cached and cached[0] == row[1]:
-        return cached[1]
-    return rate_table_for_plan(row[0])
+    return _table_at(row[0], row[1])
 
 
 def rate_for_call(tenant_id: int, number: str) -> Rate | None:
     """The rate of an outbound call to `number` for this tenant; None: not allowed (no rate)."""
-    plan = plan_of_tenant(tenant_id)
-    return None if plan is None else rate_table_for_plan(plan.id).lookup(number)
+    table = table_of_tenant(tenant_id)
+    return None if table is None else table.lookup(number)
 
 
 def unit_price(tenant_id: int, kind: str) -> Decimal:
