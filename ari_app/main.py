@@ -55,7 +55,7 @@ async def reconcile(ctx: AppContext, orphans: list) -> None:
     """After (re)connecting: close CDRs whose channels vanished meanwhile. `orphans` are CDRs an
     earlier run of the app left open: those still up are hung up, the others closed now."""
     try:
-        live = {c["id"] for c in await ctx.ari.get("/channels")}
+        live = {c["id"]: c.get("state", "") for c in await ctx.ari.get("/channels")}
     except AriError as exc:
         log.warning("cannot list channels: %s", exc)
         return
@@ -70,7 +70,7 @@ async def reconcile(ctx: AppContext, orphans: list) -> None:
         await adopt(ctx, orphans.pop(), live)
 
 
-async def adopt(ctx: AppContext, orphan: store.OpenCall, live: set[str]) -> None:
+async def adopt(ctx: AppContext, orphan: store.OpenCall, live: dict[str, str]) -> None:
     """A CDR an earlier run left open. Its channel still up: a campaign call gets its flow
     handler back (counted in the channel limits; a call still ringing goes on as if nothing
     happened), anything else is hung up; either way the CDR is closed when Asterisk reports
@@ -86,9 +86,14 @@ async def adopt(ctx: AppContext, orphan: store.OpenCall, live: set[str]) -> None
         log.info("call %s gone before adoption (%s)", orphan.call_id, exc)
         await ctx.store.run(store.close_lost, orphan.call_id, utcnow())
         return
+    answered_at = orphan.answered_at
+    if answered_at is None and live[orphan.channel_id] == "Up":
+        # Answered, but the answer was not written before the crash (or came while we were
+        # down): its StasisStart is past, so waiting for it would keep the call forever.
+        answered_at = utcnow()
     flow = FLOWS.get(orphan.plan.type) if orphan.plan and orphan.claim else None
     if flow is None:
-        handler = OrphanCall(ctx, orphan.call_id, orphan.channel_id, orphan.answered_at)
+        handler = OrphanCall(ctx, orphan.call_id, orphan.channel_id, answered_at)
         ctx.router.register(handler)
         await handler.safe_hangup()
         return
@@ -97,7 +102,7 @@ async def adopt(ctx: AppContext, orphan: store.OpenCall, live: set[str]) -> None
     ctx.channels.add(orphan.claim.tenant_id, orphan.claim.campaign_id)
     await ctx.store.run(store.mark_placed, [orphan.call_id], utcnow())
     log.info("adopted live call %s to %s", orphan.call_id, orphan.claim.phone)
-    await handler.adopted(orphan.answered_at)
+    await handler.adopted(answered_at)
 
 
 async def heartbeat(ctx: AppContext) -> None:
