@@ -9,13 +9,18 @@ import asyncio
 import hashlib
 import os
 import re
-import subprocess
 import tempfile
 import wave
 from pathlib import Path
 
+from .external import ToolError, Untrusted, run_tool
+
 SOX_TARGET = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"]
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+# espeak-ng voice names: a language tag (en, en-gb-x-rp, chr-US-Qaaa-x-west), optionally a
+# variant (en+f3). The voice is a command-line argument, so nothing else is accepted.
+VOICE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,5}(\+[A-Za-z0-9_]{1,20})?$")
+TOOL_TIMEOUT = 120.0
 
 
 class SoundError(ValueError):
@@ -28,9 +33,21 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_voice(voice: str) -> str:
+    if not isinstance(voice, str) or not VOICE_RE.match(voice):
+        raise SoundError(f"invalid voice {str(voice)[:40]!r}")
+    return voice
+
+
 def _sox(src: Path, dest: Path) -> None:
-    tmp = dest.with_suffix(".tmp.wav")
-    res = subprocess.run(["sox", str(src), *SOX_TARGET, str(tmp)], capture_output=True, text=True)
+    """Paths go to sox absolute (external.run_tool), so an uploaded file's name can never be
+    read as an option."""
+    tmp = Path(dest).with_suffix(".tmp.wav")
+    try:
+        res = run_tool(["sox", Path(src), *SOX_TARGET, tmp], timeout=TOOL_TIMEOUT)
+    except ToolError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SoundError(f"could not convert the audio file: {exc}") from None
     if res.returncode != 0:
         tmp.unlink(missing_ok=True)
         reason = (res.stderr.strip().splitlines() or ["unknown error"])[-1]
@@ -56,9 +73,15 @@ class TextToSpeech:
 
 
 class EspeakNg(TextToSpeech):
+    """The text goes on stdin (`--stdin`, UTF-8), never on the command line: there a text
+    such as "-f/path" would be read as an option (speak that file, write elsewhere)."""
+
     def synthesize(self, text: str, voice: str, dest: Path) -> None:
-        res = subprocess.run(["espeak-ng", "-v", voice or "en", "-w", str(dest), text],
-                             capture_output=True, text=True)
+        try:
+            res = run_tool(["espeak-ng", "-b", "1", "-v", Untrusted(check_voice(voice or "en")),
+                            "-w", Path(dest), "--stdin"], input_text=text, timeout=TOOL_TIMEOUT)
+        except ToolError as exc:
+            raise SoundError(f"espeak-ng failed: {exc}") from None
         if res.returncode != 0 or not dest.exists():
             raise SoundError(f"espeak-ng failed: {res.stderr.strip()}")
 
@@ -84,6 +107,7 @@ def tts_name(text: str, voice: str = "en") -> str:
 
 def tts(text: str, sounds_dir: Path, voice: str = "en", engine: TextToSpeech | None = None) -> str:
     """Synthesize (or reuse) text as a sound; returns the sound name."""
+    check_voice(voice)
     name = tts_name(text, voice)
     dest = sounds_dir / f"{name}.wav"
     if not dest.exists():
