@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from .config import PROJECT_ROOT, Settings
+from .external import run_tool
 
 log = logging.getLogger("voxcast.asterisk")
 
@@ -33,9 +34,10 @@ class AsteriskError(RuntimeError):
     pass
 
 
-def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+def _run(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Provisioning steps: the operator watches their output; they take minutes, no timeout."""
     log.info("running %s", " ".join(cmd))
-    return subprocess.run(cmd, check=True, **kw)
+    return run_tool(cmd, capture=False, timeout=None, check=True, env=env)
 
 
 def is_chroot(settings: Settings) -> bool:
@@ -53,7 +55,7 @@ def _ast_cmd(settings: Settings, *args: str) -> list[str]:
 def provision(settings: Settings) -> None:
     """Make an Asterisk available: reuse what exists, otherwise build the sid chroot."""
     if not is_chroot(settings):
-        version = subprocess.run(["asterisk", "-V"], capture_output=True, text=True).stdout
+        version = run_tool(["asterisk", "-V"], timeout=30).stdout
         major = int(re.search(r"(\d+)\.", version).group(1)) if re.search(r"(\d+)\.", version) else 0
         if major < 20:
             raise AsteriskError(f"system Asterisk is too old ({version.strip()}); need 20+")
@@ -203,7 +205,7 @@ def start(settings: Settings, timeout: float = 60.0) -> None:
 def stop(settings: Settings, timeout: float = 20.0) -> None:
     pid_path = _pid_file(settings)
     pid = int(pid_path.read_text()) if pid_path.exists() else None
-    subprocess.run(_ast_cmd(settings, "-rx", "core stop now"), capture_output=True, timeout=15)
+    run_tool(_ast_cmd(settings, "-rx", "core stop now"), timeout=15)
     deadline = time.monotonic() + timeout
     while pid and time.monotonic() < deadline:
         if not _alive(pid):
@@ -228,6 +230,5 @@ def _alive(pid: int) -> bool:
 
 
 def cli(settings: Settings, command: str) -> str:
-    res = subprocess.run(_ast_cmd(settings, "-rx", command), capture_output=True, text=True,
-                         timeout=30)
+    res = run_tool(_ast_cmd(settings, "-rx", command), timeout=30)
     return res.stdout + res.stderr
