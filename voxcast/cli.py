@@ -162,11 +162,10 @@ def cmd_did(settings: config.Settings, args) -> int:
     if tenant is None:
         print(f"no tenant '{args.tenant}'", file=sys.stderr)
         return 2
+    from voxcast import pool_service
     did, _ = Did.get_or_create(number=args.number)
-    did.tenant = tenant
-    if args.greeting:
-        did.greeting_text = args.greeting
-    did.save()
+    greeting = args.greeting or (did.greeting_text if did.tenant_id == tenant.id else "")
+    pool_service.assign_did(did.id, tenant.id, greeting)  # resets it if it changes hands
     print(f"DID {did.number} -> tenant {tenant.slug}")
     return 0
 

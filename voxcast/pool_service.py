@@ -1,8 +1,12 @@
 """The provider's pool of SIP extensions and DIDs, and allocating them to tenants.
 
-A pooled row has tenant None; allocating sets the tenant, returning clears tenant, user and
-(for DIDs) campaign. After a change of extensions, `sync_pjsip` refreshes Asterisk's PJSIP
-endpoints when voxcast.pjsip_sync is installed."""
+A pooled row has tenant None. Every path that hands a number out or takes it back (allocate,
+return, the admin's reassignment, deleting a tenant) wipes what the previous holder put on it:
+an extension gets a fresh SIP secret (the old tenant's phones must not register as the next
+tenant's), a DID loses its user, campaign, IVR and greeting. `extension_reset()` and
+`DID_RESET` are those field values, the one definition of "tenant-owned". After a change of
+extensions, `sync_pjsip` refreshes Asterisk's PJSIP endpoints when voxcast.pjsip_sync is
+installed, so the old secret stops working."""
 from __future__ import annotations
 
 import logging
@@ -20,6 +24,31 @@ MAX_RANGE = 1000
 
 class PoolError(Exception):
     """A pool change that cannot be done; nothing was changed. str(error) says why."""
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def extension_reset() -> dict:
+    """Fields an extension gets when it changes hands: no user, a secret nobody has seen."""
+    return {"user": None, "secret": new_secret()}
+
+
+# What a DID's holder set on it; cleared whenever it changes hands.
+DID_RESET = {"user": None, "campaign": None, "ivr": None, "greeting_text": "",
+             "greeting_file": ""}
+
+
+def release_all(tenant_id: int) -> tuple[int, int]:
+    """Return every extension and DID of the tenant to the pool, reset (call inside the
+    caller's transaction). Secrets are rotated one row at a time so no two share one."""
+    ext_ids = [e.id for e in Extension.select(Extension.id).where(Extension.tenant == tenant_id)]
+    for ext_id in ext_ids:
+        Extension.update(tenant=None, **extension_reset()).where(
+            Extension.id == ext_id).execute()
+    dids = Did.update(tenant=None, **DID_RESET).where(Did.tenant == tenant_id).execute()
+    return len(ext_ids), dids
 
 
 def _range(first: str, last: str, pattern: re.Pattern, what: str) -> list[str]:
@@ -45,7 +74,7 @@ def add_extensions(first: str, last: str, *, actor=None, ip: str = "") -> list[E
         raise PoolError(f"Already in the pool or allocated: {', '.join(taken[:10])}"
                         + (" …" if len(taken) > 10 else ""))
     with database.atomic():
-        rows = [Extension.create(number=n, secret=secrets.token_urlsafe(16)) for n in numbers]
+        rows = [Extension.create(number=n, secret=new_secret()) for n in numbers]
         audit.record("pool.extensions_add", tenant_id=None, user=actor, object_type="extension",
                      detail=f"{numbers[0]}-{numbers[-1]} ({len(numbers)})", ip=ip)
     return rows
@@ -89,9 +118,12 @@ def allocate_extensions(tenant: Tenant, count: int, *, actor=None, ip: str = "")
         if len(free) < count:
             raise PoolError(f"Only {len(free)} extension(s) are free in the pool; "
                             "add a range first.")
-        ids = [e.id for e in free]
-        Extension.update(tenant=tenant.id, user=None).where(
-            Extension.id.in_(ids), Extension.tenant.is_null()).execute()
+        for ext in free:  # a fresh secret each: whatever the pool row carried is not reused
+            updated = Extension.update(tenant=tenant.id, **extension_reset()).where(
+                Extension.id == ext.id, Extension.tenant.is_null()).execute()
+            if not updated:
+                raise PoolError(f"Extension {ext.number} was just allocated elsewhere; "
+                                "try again.")
         numbers = [e.number for e in free]
         audit.record("extension.allocate", tenant_id=tenant.id, user=actor,
                      object_type="extension", detail=", ".join(numbers), ip=ip)
@@ -103,7 +135,7 @@ def return_extension(tenant: Tenant, ext_id: int, *, actor=None, ip: str = "") -
     if ext is None:
         raise PoolError("That extension is not allocated to this tenant.")
     with database.atomic():
-        Extension.update(tenant=None, user=None, secret=secrets.token_urlsafe(16)).where(
+        Extension.update(tenant=None, **extension_reset()).where(
             Extension.id == ext.id).execute()
         audit.record("extension.return", tenant_id=tenant.id, user=actor,
                      object_type="extension", object_id=ext.id, detail=ext.number, ip=ip)
@@ -115,7 +147,7 @@ def allocate_did(tenant: Tenant, did_id: int, *, actor=None, ip: str = "") -> st
         did = Did.get_or_none(Did.id == did_id, Did.tenant.is_null())
         if did is None:
             raise PoolError("That DID is not free in the pool any more.")
-        Did.update(tenant=tenant.id, user=None, campaign=None).where(Did.id == did.id).execute()
+        Did.update(tenant=tenant.id, **DID_RESET).where(Did.id == did.id).execute()
         audit.record("did.allocate", tenant_id=tenant.id, user=actor, object_type="did",
                      object_id=did.id, detail=did.number, ip=ip)
     return did.number
@@ -126,11 +158,36 @@ def return_did(tenant: Tenant, did_id: int, *, actor=None, ip: str = "") -> str:
     if did is None:
         raise PoolError("That DID is not assigned to this tenant.")
     with database.atomic():
-        Did.update(tenant=None, user=None, campaign=None, greeting_text="",
-                   greeting_file="").where(Did.id == did.id).execute()
+        Did.update(tenant=None, **DID_RESET).where(Did.id == did.id).execute()
         audit.record("did.return", tenant_id=tenant.id, user=actor, object_type="did",
                      object_id=did.id, detail=did.number, ip=ip)
     return did.number
+
+
+def assign_did(did_id: int, tenant_id: int | None, greeting_text: str, *, actor=None,
+               ip: str = "") -> Did:
+    """The admin's DID page: put a DID with a tenant (or back in the pool, None) and set its
+    greeting. A change of holder resets the DID first (DID_RESET); the same holder keeps its
+    routing and only the greeting changes."""
+    with database.atomic():
+        did = Did.get_or_none(Did.id == did_id)
+        if did is None:
+            raise PoolError("No such DID.")
+        if tenant_id is not None and Tenant.get_or_none(Tenant.id == tenant_id) is None:
+            raise PoolError("No such tenant.")
+        changes = {"tenant": tenant_id, "greeting_text": (greeting_text or "").strip()[:2000]}
+        if did.tenant_id != tenant_id:
+            changes = {**DID_RESET, **changes}
+        if tenant_id is None:  # a pooled DID has no greeting (see return_did)
+            changes["greeting_text"] = ""
+        Did.update(**changes).where(Did.id == did.id).execute()
+        if did.tenant_id is not None and did.tenant_id != tenant_id:
+            audit.record("did.return", tenant_id=did.tenant_id, user=actor, object_type="did",
+                         object_id=did.id, detail=did.number, ip=ip)
+        if tenant_id is not None:
+            audit.record("did.assign", tenant_id=tenant_id, user=actor, object_type="did",
+                         object_id=did.id, detail=did.number, ip=ip)
+    return Did.get_by_id(did.id)
 
 
 def sync_pjsip(settings) -> str | None:

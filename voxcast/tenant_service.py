@@ -19,15 +19,14 @@ import phonenumbers
 from peewee import IntegrityError
 from werkzeug.security import generate_password_hash
 
-from models import Campaign, Did, Extension, RatePlan, Tenant, Timeslot, User, database
+from models import Campaign, RatePlan, Tenant, Timeslot, User, database
 from models.entities import utcnow
-from voxcast import audit, features, timeslots
+from voxcast import audit, email_address, features, pool_service, timeslots
 from voxcast.billing import ledger
 
 ACTIVATION_HOURS = 72
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._@+-]{3,150}$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 RESERVED_SLUGS = {"www", "admin", "api", "mail", "smtp", "static", "assets", "sip", "ari"}
 COMPANY_SIZES = ("1-10", "11-50", "51-200", "201-1000", "1000+")
 MIN_PASSWORD = 8
@@ -105,8 +104,11 @@ def _check_profile(p: TenantProfile, languages, tenant_id: int | None) -> dict[s
         errors["company_size"] = "Choose a company size from the list."
     if p.country not in phonenumbers.SUPPORTED_REGIONS:
         errors["country"] = "Choose a country (two-letter ISO code)."
-    if p.email and not EMAIL_RE.match(p.email):
-        errors["email"] = "Enter a valid e-mail address."
+    if p.email:
+        try:
+            p.email = email_address.normalize(p.email)
+        except email_address.InvalidEmail:
+            errors["email"] = "Enter a valid e-mail address."
     if p.timezone not in _valid_timezones():
         errors["timezone"] = f"Unknown time zone '{p.timezone}'."
     if p.language not in languages:
@@ -129,7 +131,9 @@ def _check_admin(a: NewAdmin) -> dict[str, str]:
         errors["notify"] = "Choose how the admin gets access."
     if a.notify == "credentials" and len(a.password or "") < MIN_PASSWORD:
         errors["admin_password"] = f"At least {MIN_PASSWORD} characters."
-    if not EMAIL_RE.match(a.email):
+    try:
+        a.email = email_address.normalize(a.email)
+    except email_address.InvalidEmail:
         errors["admin_email"] = "Enter a valid e-mail address: the login is sent there."
     if len(a.first_name or "") > 100:
         errors["admin_first_name"] = "Up to 100 characters."
@@ -246,17 +250,16 @@ def enable(tenant: Tenant, *, actor=None, ip: str = "") -> None:
 def force_delete(tenant: Tenant, confirmation: str, sounds_dir: Path, *, actor=None,
                  ip: str = "") -> None:
     """Delete the tenant and all its data (database cascade), return its extensions and
-    DIDs to the pool and remove its campaigns' sound files. The admin must type the name."""
+    DIDs to the pool, reset (fresh SIP secrets, no greeting: nothing passes to the next
+    holder), and remove its campaigns' sound files. The admin must type the name. The caller
+    re-syncs PJSIP (pool_service.sync_pjsip) so the old secrets stop working."""
     if tenant.slug == MASTER_SLUG:
         raise TenantError("The master tenant cannot be deleted.")
     if (confirmation or "").strip() != tenant.name:
         raise TenantError({"confirm": f"Type the tenant's name '{tenant.name}' to confirm."})
     campaign_ids = [c.id for c in Campaign.select(Campaign.id).where(Campaign.tenant == tenant)]
     with database.atomic():
-        exts = Extension.update(tenant=None, user=None).where(
-            Extension.tenant == tenant.id).execute()
-        dids = Did.update(tenant=None, user=None, campaign=None).where(
-            Did.tenant == tenant.id).execute()
+        exts, dids = pool_service.release_all(tenant.id)
         Tenant.delete().where(Tenant.id == tenant.id).execute()
         audit.record("tenant.delete", tenant_id=None, user=actor, object_type="tenant",
                      object_id=tenant.id,

@@ -16,8 +16,8 @@ from wtforms import (IntegerField, PasswordField, RadioField, SelectField, Strin
                      TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from models import Did, RatePlan, Tenant, database
-from voxcast import audit, mailer, pool_service, tenant_service
+from models import Did, RatePlan, Tenant
+from voxcast import mailer, pool_service, tenant_service
 from voxcast.tenant_service import COMPANY_SIZES, TenantError, TenantProfile
 
 from .auth import admin_required
@@ -286,16 +286,12 @@ def assign(did_id: int):
     if not form.validate_on_submit():
         flash(_("Choose a tenant from the list."), "error")
         return redirect(url_for("admin.dids"))
-    did.tenant = form.tenant.data or None
-    did.greeting_text = (form.greeting_text.data or "").strip()
-    if did.tenant is None:
-        did.campaign = None
-        did.user = None
-    with database.atomic():
-        did.save()
-        audit.record("did.assign" if did.tenant_id else "did.return", tenant_id=did.tenant_id,
-                     user=current_user, object_type="did", object_id=did.id, detail=did.number,
-                     ip=request.remote_addr or "")
+    try:
+        did = pool_service.assign_did(did.id, form.tenant.data or None, form.greeting_text.data,
+                                      actor=current_user, ip=request.remote_addr or "")
+    except pool_service.PoolError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.dids"))
     flash(_("DID %(n)s assigned to %(t)s.", n=did.number, t=did.tenant.name) if did.tenant_id
           else _("DID %(n)s returned to the pool.", n=did.number), "success")
     return redirect(url_for("admin.dids"))

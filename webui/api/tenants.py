@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 from models import Tenant
-from voxcast import features, tenant_service
+from voxcast import features, pool_service, tenant_service
 from voxcast.tenant_service import NewAdmin, TenantError, TenantProfile
 
 from . import ID, ApiError, admin_only, body, bp, ip, paginate, principal
@@ -118,6 +118,7 @@ def tenants_delete(tenant_id: int):
                                     ip=ip())
     except TenantError as exc:
         raise refused(exc, 409) from None
+    pool_service.sync_pjsip(settings)  # its extensions' endpoints (and old secrets) go away
     return "", 204
 
 
