@@ -5,7 +5,8 @@ import asyncio
 import logging
 import signal
 
-from models import create_schema, init_database
+from models import init_database
+from models.migrations import require_current
 from models.entities import utcnow
 from voxcast.config import Settings
 
@@ -40,7 +41,7 @@ class OrphanCall(CallHandler):
 
 def build(settings: Settings) -> AppContext:
     init_database(settings.db_url)
-    create_schema()
+    require_current()  # migrations are `voxcast initdb`'s, never run from here
     ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password(),
                     settings.ari_app_name)
     router = Router()

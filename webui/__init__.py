@@ -41,9 +41,7 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     if test_config:
         app.config.from_mapping(test_config)
 
-    models.init_database(app.config["DATABASE_URL"])
-    models.create_schema()
-    models.database.close()
+    models.init_database(app.config["DATABASE_URL"])  # the schema is `voxcast initdb`'s
 
     from . import db
     db.init_app(app)

@@ -7,22 +7,19 @@ from __future__ import annotations
 
 import multiprocessing
 import random
-import shutil
-import subprocess
 import threading
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
 
 import models
 from models import Call, Tenant
 from models.entities import CreditReservation, LedgerEntry
+from tests.pg_support import postgres_url
 from voxcast.billing import ledger
 
 CHARGES, PAYMENTS, WORKERS = 1000, 50, 8
 PG_DB = "voxcast_billing_test"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def plan(seed: int):
@@ -118,42 +115,9 @@ def test_given_parallel_threads_on_sqlite_then_ledger_and_balance_exact(db):
 
 # -- PostgreSQL ----------------------------------------------------------------------------
 
-def _as_postgres(command: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["su", "postgres", "-c", command], capture_output=True, text=True,
-                          timeout=120)
-
-
-def postgres_url() -> str | None:
-    """Start Debian's PostgreSQL (installing it like `make test` does, if missing) and create
-    a fresh voxcast_billing_test database; None when that is impossible here."""
-    if shutil.which("pg_ctlcluster") is None:
-        subprocess.run(["bash", str(ROOT / "scripts/apt-install.sh"), "postgresql"],
-                       capture_output=True, timeout=600)
-    versions = sorted(Path("/etc/postgresql").glob("*"), key=lambda p: float(p.name)) \
-        if Path("/etc/postgresql").is_dir() else []
-    if not versions or shutil.which("su") is None:
-        return None
-    subprocess.run(["pg_ctlcluster", versions[-1].name, "main", "start"], capture_output=True)
-    for _ in range(60):
-        if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"]).returncode == 0:
-            break
-        subprocess.run(["sleep", "0.5"])
-    else:
-        return None
-    role = _as_postgres("psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='voxcast_test'\"")
-    if role.returncode != 0:
-        return None
-    if "1" not in role.stdout:
-        _as_postgres("psql -qc \"CREATE ROLE voxcast_test LOGIN PASSWORD 'voxcast_test'\"")
-    _as_postgres(f"dropdb --if-exists {PG_DB}")
-    if _as_postgres(f"createdb -O voxcast_test {PG_DB}").returncode != 0:
-        return None
-    return f"postgresql://voxcast_test:voxcast_test@127.0.0.1:5432/{PG_DB}"
-
-
 @pytest.fixture(scope="module")
 def pg_url():
-    url = postgres_url()
+    url = postgres_url(PG_DB)
     if url is None:
         pytest.skip("PostgreSQL could not be started here")
     return url

@@ -1,0 +1,121 @@
+"""Versioned migrations: a fresh schema and an upgraded one are the same, on SQLite and on
+PostgreSQL; only `voxcast initdb` migrates."""
+from __future__ import annotations
+
+import pytest
+from peewee import SqliteDatabase
+from playhouse.migrate import SchemaMigrator, migrate
+
+import models
+from models import ALL_MODELS, database
+from models.migrations import SchemaBehind, available, pending, require_current, upgrade
+from models.migrations.history import SchemaMigration
+from models.migrations.ops import Ops
+from tests.pg_support import postgres_url
+
+
+def schema() -> dict:
+    """What a schema is made of, independent of column order and index names."""
+    out = {}
+    for table in sorted(database.get_tables()):
+        cols = {c.name: (c.data_type.lower(), c.null, c.primary_key)
+                for c in database.get_columns(table)}
+        indexes = {(tuple(i.columns), i.unique) for i in database.get_indexes(table)}
+        fks = {(f.column, f.dest_table, f.dest_column) for f in database.get_foreign_keys(table)}
+        out[table] = (cols, indexes, fks)
+    return out
+
+
+def drop_all() -> None:
+    cascade = not isinstance(database.obj, SqliteDatabase)
+    database.drop_tables([SchemaMigration, *ALL_MODELS], safe=True, cascade=cascade)
+
+
+def fresh_schema() -> dict:
+    drop_all()
+    upgrade()
+    return schema()
+
+
+def make_pre_versioning() -> None:
+    """A database as the releases before versioning left it: tables with rows, no history,
+    some tables missing, and columns the old catch-up added as nullable."""
+    models.bootstrap(admin_password="a-secret-1", master_password="m-secret-1")
+    database.drop_tables([SchemaMigration])
+    database.drop_tables([models.entities.IvrRecording, models.entities.SurveyAnswer])
+    migrator = SchemaMigrator.from_database(database.obj)
+    for model in (models.User, models.Tenant, models.Campaign, models.Call, models.Did):
+        has_rows = model.select().exists()
+        for field in reversed(model._meta.sorted_fields):
+            constant = field.default is not None and not callable(field.default)
+            if field.primary_key or field.unique or field.index or (has_rows and not constant):
+                continue
+            table = model._meta.table_name
+            migrate(migrator.drop_column(table, field.column_name))
+            old = field.clone()
+            old.null = True  # what the old catch-up did to every NOT NULL column it added
+            old.default = None
+            migrate(migrator.add_column(table, field.column_name, old))
+            break
+
+
+def check_backend() -> None:
+    expected = fresh_schema()
+    assert not pending()
+    drop_all()
+    make_pre_versioning()
+    assert schema() != expected  # the set-up really is behind
+    with pytest.raises(SchemaBehind, match="voxcast initdb"):
+        require_current()
+    ran = upgrade()
+    assert ran == [m.name for m in available()]
+    assert schema() == expected
+    assert upgrade() == []  # twice is harmless
+    require_current()
+    # each numbered migration after the catch-up undone and run again gives the same schema
+    for migration in reversed(available()[1:]):
+        with database.atomic():
+            migration.module.down(Ops(database))
+            SchemaMigration.delete().where(SchemaMigration.name == migration.name).execute()
+    upgrade()
+    assert schema() == expected
+
+
+def test_given_pre_versioning_sqlite_database_when_initdb_then_schema_equals_fresh(db):
+    check_backend()
+
+
+def test_given_pre_versioning_postgresql_database_when_initdb_then_schema_equals_fresh():
+    url = postgres_url("voxcast_migrations_test")
+    if url is None:
+        pytest.skip("PostgreSQL could not be started here")
+    models.init_database(url)
+    try:
+        check_backend()
+    finally:
+        models.database.close()
+
+
+def test_given_fresh_database_then_every_migration_stamped_not_run(db):
+    rows = list(SchemaMigration.select())
+    assert {r.name for r in rows} == {m.name for m in available()}
+    assert all(r.fresh_install for r in rows)
+
+
+def test_every_migration_after_the_catch_up_can_be_undone():
+    for migration in available()[1:]:
+        assert callable(getattr(migration.module, "down", None)), migration.name
+
+
+def test_given_old_schema_when_web_ui_created_then_it_does_not_migrate(settings):
+    from webui import create_app
+    models.init_database(settings.db_url)
+    models.bootstrap(admin_password="a-secret-1", master_password="m-secret-1")
+    database.drop_tables([models.entities.SurveyAnswer])
+    SchemaMigration.delete().execute()
+    database.close()
+    create_app(settings, {"TESTING": True})
+    assert "survey_answer" not in database.get_tables()
+    with pytest.raises(SchemaBehind):
+        require_current()
+    database.close()
