@@ -1,10 +1,10 @@
-"""ARI over aiohttp: REST calls and an event WebSocket that reconnects by itself.
+"""ARI: REST calls (aiohttp) and an event WebSocket (event_socket.py) that reconnects by itself.
 
 Once the event socket is up, REST requests travel over it too ("ARI REST over WebSocket",
-Asterisk 20.14 / 22.4 and later): a JSON frame each way instead of an HTTP request and
-response, which is most of what a call costs the app. HTTP is used before the socket is up,
-for binary downloads, when `rest_over_ws` is off, and when Asterisk turns out not to know
-the protocol (then the client falls back for good)."""
+Asterisk 20.14 / 22.4 and later), those of a few milliseconds in one write: a JSON frame each
+way instead of an HTTP request and response, which is most of what a call costs the app.
+HTTP is used before the socket is up, for binary downloads, when `rest_over_ws` is off, and
+when Asterisk turns out not to know the protocol (then the client falls back for good)."""
 from __future__ import annotations
 
 import asyncio
@@ -13,12 +13,11 @@ import itertools
 from collections import Counter, deque
 import json
 import logging
-import random
-import struct
 from typing import Awaitable, Callable
 from urllib.parse import urlencode
 
 import aiohttp
+from websockets.exceptions import WebSocketException
 
 try:  # several times faster on the event stream, whose channel snapshots dominate our CPU
     from orjson import dumps as _dumps_bytes, loads as _loads
@@ -37,6 +36,7 @@ REST_TIMEOUT_S = 10.0
 # of TCP in our process too, so fewer, fuller writes save more CPU than 3 ms costs a call.
 FLUSH_DELAY_S = 0.003
 
+from .event_socket import EventSocket, events_url
 from .events import Event, parse
 
 log = logging.getLogger("voxcast.ari")
@@ -69,7 +69,7 @@ class AriClient:
         self._subscriptions: set[str] = set()
         self._stopping = False
         self.rest_over_ws = rest_over_ws
-        self._ws: aiohttp.ClientWebSocketResponse | None = None  # set while it carries REST
+        self._ws: EventSocket | None = None  # set while it carries REST
         self._pending: dict[str, asyncio.Future] = {}
         self._ids = itertools.count(1)
         self.received: Counter = Counter()  # events by type since start, logged at exit
@@ -124,7 +124,7 @@ class AriClient:
         except asyncio.TimeoutError as exc:
             raise AriUnavailable(method, path, "timeout") from exc
 
-    async def _ws_request(self, ws, method: str, path: str, clean: dict,
+    async def _ws_request(self, ws: EventSocket, method: str, path: str, clean: dict,
                           json_body: dict | None, parse: bool = True):
         request_id = str(next(self._ids))
         uri = path.lstrip("/")
@@ -158,36 +158,23 @@ class AriClient:
             raise AriError(status, message, method, path)
         return _loads(body) if body and parse else None
 
-    def _send(self, ws, payload: bytes, future: asyncio.Future) -> None:
-        """Queue a text frame; the frames queued in one turn of the event loop leave in one
-        write (a system call per REST request was the largest single cost of a call)."""
+    def _send(self, ws: EventSocket, payload: bytes, future: asyncio.Future) -> None:
+        """Queue a text frame; the frames queued within FLUSH_DELAY_S leave in one write (a
+        system call per REST request was the largest single cost of a call)."""
         self._outbox.append((payload, future))
         if len(self._outbox) == 1:
             asyncio.get_running_loop().call_later(FLUSH_DELAY_S, self._flush, ws)
 
-    def _flush(self, ws) -> None:
+    def _flush(self, ws: EventSocket) -> None:
         batch, self._outbox = self._outbox, []
         if not batch:  # dropped with its socket
             return
-        transport = getattr(getattr(ws, "_writer", None), "transport", None)
-        if transport is None:  # an aiohttp without the writer we know: one send per frame
-            for payload, future in batch:
-                asyncio.ensure_future(self._send_str(ws, payload, future))
-            return
-        if transport.is_closing():
+        if not ws.open:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(aiohttp.ClientConnectionError("ARI socket closing"))
             return
-        transport.write(b"".join([_client_frame(payload) for payload, _ in batch]))
-
-    @staticmethod
-    async def _send_str(ws, payload: bytes, future: asyncio.Future) -> None:
-        try:
-            await ws.send_str(payload.decode())
-        except (aiohttp.ClientError, ConnectionError) as exc:
-            if not future.done():
-                future.set_exception(exc)
+        ws.send_texts([payload for payload, _ in batch])
 
     async def _sweep(self) -> None:
         loop = asyncio.get_running_loop()
@@ -204,7 +191,7 @@ class AriClient:
         if future is not None and not future.done():
             future.set_result(frame)
 
-    async def _probe_rest_over_ws(self, ws) -> bool:
+    async def _probe_rest_over_ws(self, ws: EventSocket) -> bool:
         """Does this Asterisk answer REST over the socket? Older ones ignore the frame."""
         self._ws = ws
         try:
@@ -283,14 +270,12 @@ class AriClient:
     async def run_events(self, on_event: Callable[[Event], Awaitable[None] | None],
                          on_state: Callable[[bool], Awaitable[None]] | None = None) -> None:
         """Receive events forever; reconnect with backoff when Asterisk goes away."""
-        ws_url = self.base_url.replace("http", "ws", 1) + "/events"
+        ws_url = events_url(self.base_url, urlencode({"app": self.app, "subscribeAll": "false"}))
         backoff = 0.2
         while not self._stopping:
             try:
-                async with self.session.ws_connect(
-                    ws_url, params={"app": self.app, "subscribeAll": "false"},
-                    heartbeat=10, timeout=aiohttp.ClientWSTimeout(ws_close=5),
-                ) as ws:
+                ws = await EventSocket.connect(ws_url, self._headers)
+                try:
                     backoff = 0.2
                     await self._filter_events()
                     self.connected.set()
@@ -310,8 +295,12 @@ class AriClient:
                         await reader
                     finally:
                         self._drop_ws()
-                        reader.cancel()
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                        if not reader.done():
+                            reader.cancel()
+                            await asyncio.gather(reader, return_exceptions=True)
+                finally:
+                    await ws.close()
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError, WebSocketException) as exc:
                 log.debug("ARI event socket: %s", exc)
             if self.connected.is_set():
                 self.connected.clear()
@@ -323,42 +312,22 @@ class AriClient:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 3.0)
 
-    async def _read(self, ws, on_event) -> None:
-        async for msg in ws:
-            if msg.type != aiohttp.WSMsgType.TEXT:
-                break
-            try:
-                data = _loads(msg.data)
-            except ValueError:
-                log.warning("undecodable ARI event: %.200s", msg.data)
-                continue
-            kind = data.get("type")
-            self.received[kind] += 1
-            if kind == "RESTResponse":
-                self._answered(data)
-                continue
-            result = on_event(parse(data))
-            if asyncio.iscoroutine(result):
-                await result
-
-
-_mask_keys = random.Random()
-
-
-def _client_frame(payload: bytes) -> bytes:
-    """One final, masked text frame (RFC 6455 5.2: a client masks everything it sends)."""
-    n = len(payload)
-    if n < 126:
-        header = struct.pack("!BB", 0x81, 0x80 | n)
-    elif n < 65536:
-        header = struct.pack("!BBH", 0x81, 0x80 | 126, n)
-    else:
-        header = struct.pack("!BBQ", 0x81, 0x80 | 127, n)
-    key = _mask_keys.getrandbits(32).to_bytes(4, "little")
-    stream = (key * (n // 4 + 1))[:n]
-    masked = (int.from_bytes(payload, "little") ^ int.from_bytes(stream, "little")).to_bytes(
-        n, "little")
-    return header + key + masked
+    async def _read(self, ws: EventSocket, on_event) -> None:
+        while (messages := await ws.receive()) is not None:
+            for message in messages:
+                try:
+                    data = _loads(message)
+                except ValueError:
+                    log.warning("undecodable ARI event: %.200r", message)
+                    continue
+                kind = data.get("type")
+                self.received[kind] += 1
+                if kind == "RESTResponse":
+                    self._answered(data)
+                    continue
+                result = on_event(parse(data))
+                if asyncio.iscoroutine(result):
+                    await result
 
 
 def _expire(future: asyncio.Future) -> None:

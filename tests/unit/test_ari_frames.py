@@ -1,35 +1,195 @@
-"""The client's own WebSocket frames (several REST requests leave in one write): each must be
-a final, masked text frame that any RFC 6455 server reads back to the same payload."""
+"""The ARI client's event socket against the `websockets` library's own server side: the REST
+requests of one window leave in one write whose frames that server reads back, pings are
+answered, both close handshakes complete, and the client reconnects and falls back to HTTP as
+it did on aiohttp's WebSocket."""
 from __future__ import annotations
 
-import struct
+import asyncio
+import base64
+import json
 
 import pytest
+from websockets.asyncio.server import serve
+from websockets.frames import Opcode
+from websockets.protocol import State
+from websockets.server import ServerProtocol
 
-from ari_app.client import _client_frame
+from ari_app import client as client_module
+from ari_app import event_socket
+from ari_app.client import AriClient
 
-
-def _read(frame: bytes) -> tuple[int, bytes, bytes]:
-    first, second = frame[0], frame[1]
-    assert second & 0x80, "client frames are masked"
-    length, offset = second & 0x7F, 2
-    if length == 126:
-        (length,), offset = struct.unpack("!H", frame[2:4]), 4
-    elif length == 127:
-        (length,), offset = struct.unpack("!Q", frame[2:10]), 10
-    key, body = frame[offset:offset + 4], frame[offset + 4:]
-    assert len(body) == length
-    return first, key, bytes(b ^ key[i % 4] for i, b in enumerate(body))
+AUTH = "Basic " + base64.b64encode(b"u:p").decode()
 
 
-@pytest.mark.parametrize("size", [0, 1, 3, 125, 126, 127, 1000, 65535, 65536, 70001])
-def test_a_frame_unmasks_to_its_payload_at_every_length_boundary(size):
-    payload = bytes((i * 7 + 3) % 256 for i in range(size))
-    first, key, body = _read(_client_frame(payload))
-    assert first == 0x81  # FIN + text
-    assert body == payload
+class Asterisk:
+    """A stand-in for ARI's /events socket: answers RESTRequest frames (unless `mute`)."""
+
+    def __init__(self, mute: bool = False):
+        self.mute = mute
+        self.connections: list = []
+        self.requests: list[dict] = []
+        self.paths: list[str] = []
+        self.connected = asyncio.Event()
+
+    async def handler(self, ws) -> None:
+        assert ws.request.headers["Authorization"] == AUTH
+        self.paths.append(ws.request.path)
+        self.connections.append(ws)
+        self.connected.set()
+        try:
+            async for message in ws:
+                frame = json.loads(message)
+                self.requests.append(frame)
+                if frame["type"] == "RESTRequest" and not self.mute:
+                    await ws.send(json.dumps({
+                        "type": "RESTResponse", "request_id": frame["request_id"],
+                        "status_code": 200, "reason_phrase": "OK",
+                        "message_body": json.dumps({"uri": frame["uri"]})}))
+        except Exception:  # noqa: BLE001 - the test reads the outcome from the connection
+            pass
 
 
-def test_each_frame_has_a_fresh_mask():
-    keys = {_read(_client_frame(b'{"type":"RESTRequest"}'))[1] for _ in range(20)}
-    assert len(keys) > 15
+class CountingWriter:
+    """asyncio's StreamWriter, with each write recorded."""
+
+    def __init__(self, writer):
+        self._writer = writer
+        self.writes: list[bytes] = []
+
+    def write(self, data):
+        self.writes.append(bytes(data))
+        self._writer.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._writer, name)
+
+
+@pytest.fixture
+def writes(monkeypatch):
+    recorded: list[CountingWriter] = []
+    open_connection = asyncio.open_connection
+
+    async def counting(*args, **kwargs):
+        reader, writer = await open_connection(*args, **kwargs)
+        recorded.append(CountingWriter(writer))
+        return reader, recorded[-1]
+
+    monkeypatch.setattr(event_socket.asyncio, "open_connection", counting)
+    return recorded
+
+
+async def _started(asterisk: Asterisk, **kwargs):
+    server = await serve(asterisk.handler, "127.0.0.1", 0).__aenter__()
+    port = server.sockets[0].getsockname()[1]
+    client = AriClient(f"http://127.0.0.1:{port}/ari", "u", "p", "vx-test", **kwargs)
+    events = asyncio.create_task(client.run_events(lambda event: None))
+    for _ in range(200):
+        if client._ws is not None or (not client.rest_over_ws and client.connected.is_set()):
+            break
+        await asyncio.sleep(0.02)
+    return server, client, events
+
+
+async def _stopped(server, client, events) -> None:
+    await client.close()
+    events.cancel()
+    await asyncio.gather(events, return_exceptions=True)
+    server.close()
+    await server.wait_closed()
+
+
+def test_a_window_of_requests_leaves_in_one_write_of_frames_the_library_reads_back(writes):
+    async def go():
+        asterisk = Asterisk()
+        server, client, events = await _started(asterisk)
+        try:
+            assert client._ws is not None, "REST over the socket was not enabled"
+            before = len(writes[0].writes)
+            answers = await asyncio.gather(*[client.get(f"/channels/c{i}") for i in range(25)])
+            return asterisk, writes[0].writes[before:], answers
+        finally:
+            await _stopped(server, client, events)
+
+    asterisk, batch, answers = asyncio.run(go())
+    assert len(batch) == 1, f"{len(batch)} writes for one window"
+    assert answers == [{"uri": f"channels/c{i}"} for i in range(25)]
+    # The write holds 25 complete, masked text frames (a server refuses unmasked ones).
+    server_side = ServerProtocol(state=State.OPEN)
+    server_side.receive_data(batch[0])
+    frames = server_side.events_received()
+    assert server_side.parser_exc is None
+    assert [(f.opcode, f.fin) for f in frames] == [(Opcode.TEXT, True)] * 25
+    sent = [json.loads(f.data) for f in frames]
+    assert [s["uri"] for s in sent] == [f"channels/c{i}" for i in range(25)]
+    assert len({s["request_id"] for s in sent}) == 25
+    assert asterisk.paths == ["/ari/events?app=vx-test&subscribeAll=false"]
+
+
+def test_a_ping_from_asterisk_is_answered():
+    async def go():
+        asterisk = Asterisk()
+        server, client, events = await _started(asterisk)
+        try:
+            await asyncio.wait_for(await asterisk.connections[0].ping(b"hi"), 2)
+        finally:
+            await _stopped(server, client, events)
+
+    asyncio.run(go())
+
+
+def test_when_asterisk_closes_the_handshake_completes_and_the_client_reconnects():
+    async def go():
+        asterisk = Asterisk()
+        server, client, events = await _started(asterisk)
+        states: list[bool] = []
+        try:
+            first = asterisk.connections[0]
+            asterisk.connected.clear()
+            await asyncio.wait_for(first.close(1001, "restarting"), 2)
+            await asyncio.wait_for(asterisk.connected.wait(), 5)  # back again
+            for _ in range(100):
+                if client._ws is not None:
+                    break
+                await asyncio.sleep(0.02)
+            answer = await client.get("/asterisk/info")
+            return first.close_code, len(asterisk.connections), answer
+        finally:
+            await _stopped(server, client, events)
+
+    echoed, connections, answer = asyncio.run(go())
+    assert echoed == 1001  # the client echoed Asterisk's close frame
+    assert connections == 2
+    assert answer == {"uri": "asterisk/info"}
+
+
+def test_when_the_app_stops_it_sends_a_close_frame_and_waits_for_the_answer():
+    async def go():
+        asterisk = Asterisk()
+        server, client, events = await _started(asterisk)
+        connection = asterisk.connections[0]
+        events.cancel()  # what ari_app.main does on SIGTERM
+        await asyncio.gather(events, return_exceptions=True)
+        await asyncio.wait_for(connection.wait_closed(), 2)
+        code = connection.close_code
+        await _stopped(server, client, events)
+        return code
+
+    assert asyncio.run(go()) == 1000
+
+
+def test_an_asterisk_that_ignores_rest_frames_gets_http(monkeypatch):
+    monkeypatch.setattr(client_module, "REST_TIMEOUT_S", 0.2)
+
+    async def go():
+        asterisk = Asterisk(mute=True)
+        server, client, events = await _started(asterisk)
+        try:
+            for _ in range(100):
+                if not client.rest_over_ws:
+                    break
+                await asyncio.sleep(0.05)
+            return client.rest_over_ws, client._ws
+        finally:
+            await _stopped(server, client, events)
+
+    assert asyncio.run(go()) == (False, None)
