@@ -8,6 +8,7 @@ import signal
 from models import init_database
 from models.migrations import require_current
 from models.entities import utcnow
+from voxcast import sip_guard
 from voxcast.config import Settings
 
 from . import credit, store
@@ -153,6 +154,7 @@ async def amain(settings: Settings) -> None:
         asyncio.create_task(dial_when_recovered(), name="dialer"),
         asyncio.create_task(heartbeat(ctx), name="heartbeat"),
         asyncio.create_task(recurring_charges(ctx), name="recurring-charges"),
+        asyncio.create_task(sip_guard.watch(settings, ctx.store.run), name="sip-guard"),
     ]
     log.info("voxcast Stasis app '%s' started (ARI %s)", settings.ari_app_name, settings.ari_url)
     await stop.wait()

@@ -111,7 +111,12 @@ class User(BaseModel):
     language = CharField(default="")  # empty: the tenant's
     theme = CharField(default="light")  # light | dark
     active = BooleanField(default=True)
-    # Set while an account waits for its activation link; cleared when the password is chosen.
+    # Created inactive to wait for its first password: only such an account is made active by
+    # its link. Inactive without this flag means an administrator disabled it.
+    pending_activation = BooleanField(default=False)
+    # A link to choose a password (activation or reset); cleared when used, when the account
+    # is disabled and when the password changes, so it works once and only for the state it
+    # was issued in.
     activation_token = CharField(null=True, index=True)  # sha256 of the link's token
     activation_expires_at = DateTimeField(null=True)  # links expire (72 h)
     failed_logins = IntegerField(default=0)
@@ -195,6 +200,10 @@ class Campaign(TenantOwned):
     # "end": "17:00"}]; empty: only the tenant's timeslots apply (voxcast.calling_hours).
     windows = TextField(default="")
     status = CharField(default="draft")
+    # Why it is paused or not dialing: a code and JSON params (voxcast.campaigns.lifecycle);
+    # status_reason is the English text of the same, for the API and the logs.
+    status_code = CharField(default="")
+    status_params = TextField(default="{}")
     status_reason = CharField(default="")
     created_at = DateTimeField(default=utcnow)
     started_at = DateTimeField(null=True)
@@ -334,6 +343,22 @@ class SystemStatus(BaseModel):
     updated_at = DateTimeField(default=utcnow)
 
 
+class LoginSession(BaseModel):
+    """One browser login. The signed cookie carries the raw id, only its hash is kept; logout
+    deletes the row, so a copy of the cookie dies with it (Flask's cookie alone cannot be
+    revoked). Rows also remember the addresses a user logged in from (voxcast.login_guard)."""
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE", backref="login_sessions")
+    key_hash = CharField(unique=True)
+    ip = CharField(default="")
+    created_at = DateTimeField(default=utcnow)
+    last_seen_at = DateTimeField(default=utcnow, index=True)
+    ended_at = DateTimeField(null=True)  # logout; the row stays as a known address
+
+    class Meta:
+        indexes = ((("user", "ip"), False),)
+
+
 class LoginFailure(BaseModel):
     """One failed login, kept 15 minutes for the per-address and unknown-username limits.
     In the database, not in memory: the web UI runs threaded and may run as several processes."""
@@ -341,6 +366,20 @@ class LoginFailure(BaseModel):
     ip = CharField(default="", index=True)
     username = CharField(default="", index=True)
     created_at = DateTimeField(default=utcnow, index=True)
+
+
+class SipBan(BaseModel):
+    """Failed SIP authentications of one source address (voxcast.sip_guard counts them from
+    Asterisk's security log) and, past the limit, its ban: a PJSIP ACL deny until banned_until.
+    Provider-wide (an attacker belongs to no tenant); shown and lifted on /admin/sip-security."""
+    id = AutoField()
+    address = CharField(unique=True)
+    failures = IntegerField(default=0)  # within the window that started at first_failure_at
+    first_failure_at = DateTimeField(default=utcnow)
+    last_failure_at = DateTimeField(default=utcnow)
+    last_account = CharField(default="")  # the account name the last failure tried
+    banned_until = DateTimeField(null=True, index=True)
+    banned_at = DateTimeField(null=True)
 
 
 LEDGER_KINDS = ("opening", "payment", "topup", "charge", "call", "sms", "fax", "email",
@@ -428,5 +467,5 @@ class IvrRecording(TenantOwned):
 
 ALL_MODELS = [RatePlan, Tenant, User, ContactGroup, Contact, Campaign, CampaignContact,
               Did, Extension, Timeslot, DncNumber, ApiKey, TenantLog, Call, SystemStatus,
-              LoginFailure, Rate, LedgerEntry, CreditBucket, CreditReservation, Ivr, SurveyAnswer,
-              IvrRecording]
+              LoginFailure, LoginSession, Rate, LedgerEntry, CreditBucket, CreditReservation, Ivr,
+              SurveyAnswer, IvrRecording, SipBan]

@@ -120,6 +120,46 @@ def _asterisk_ids(settings: Settings) -> tuple[int, int]:
     raise AsteriskError("no 'asterisk' user in the Asterisk filesystem")
 
 
+TRUNK_AUTH = "pstn-inbound-auth"
+TRUNK_AUTH_FILE = "pjsip_voxcast_trunk_auth.conf"
+_CONF_VALUE = re.compile(r"^[A-Za-z0-9.:/_-]{1,253}$")  # an address, network or host name
+_SECRET = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
+def _conf_value(value: str, source: str) -> str:
+    """A value from the environment that goes into a config line as it is."""
+    if not _CONF_VALUE.match(value):
+        raise AsteriskError(f"{source}: {value!r} is not an address or host name")
+    return value
+
+
+def _trunk_credentials(settings: Settings) -> tuple[str, str] | None:
+    """(user, password) the carrier must authenticate with, or None when not configured."""
+    user, password = settings.trunk_inbound_user, settings.trunk_password()
+    if not user and not password:
+        return None
+    if not user or not password:
+        raise AsteriskError("set both VOXCAST_TRUNK_INBOUND_USER and its password "
+                            f"(VOXCAST_TRUNK_INBOUND_PASSWORD or {settings.trunk_password_file})")
+    if not _CONF_VALUE.match(user) or not _SECRET.match(password) or ";" in password:
+        raise AsteriskError("the trunk's inbound user or password has characters pjsip.conf "
+                            "cannot hold (spaces, ';')")
+    return user, password
+
+
+def _write_trunk_auth(settings: Settings, etc: Path) -> None:
+    """The trunk's inbound auth object, only when configured (the file holds the secret, so
+    it is rendered from the environment or the runtime dir, never shipped)."""
+    path = etc / TRUNK_AUTH_FILE
+    creds = _trunk_credentials(settings)
+    if creds is None:
+        path.unlink(missing_ok=True)
+        return
+    path.write_text(f"[{TRUNK_AUTH}]\ntype = auth\nauth_type = userpass\n"
+                    f"username = {creds[0]}\npassword = {creds[1]}\n")
+    path.chmod(0o640)
+
+
 def render(settings: Settings) -> Path:
     """Write our configuration into the instance's directories; returns the etc dir."""
     dirs = _package_dirs(settings)
@@ -135,7 +175,10 @@ def render(settings: Settings) -> Path:
         "SIP_PORT": str(settings.sip_port),
         "RTP_START": str(settings.rtp_start),
         "RTP_END": str(settings.rtp_end),
-        "TRUNK_HOST": settings.trunk_host,
+        "TRUNK_HOST": _conf_value(settings.trunk_host, "VOXCAST_TRUNK_HOST"),
+        "TRUNK_MATCH": ",".join(_conf_value(a, "VOXCAST_TRUNK_ALLOW")
+                                for a in settings.trunk_addresses),
+        "TRUNK_AUTH": TRUNK_AUTH if _trunk_credentials(settings) else "",
         "TRUNK_PORT": str(settings.trunk_port),
         "APP": settings.ari_app_name,
     }
@@ -152,8 +195,10 @@ def render(settings: Settings) -> Path:
         dest = etc / src.name
         dest.write_text(text)
         dest.chmod(0o640)
-    from . import pjsip_sync  # allocated extensions, so a (re)start has them
+    _write_trunk_auth(settings, etc)
+    from . import pjsip_sync, sip_guard  # allocated extensions and bans, so a (re)start has them
     pjsip_sync.sync(settings, reload=False)
+    sip_guard.write(settings)
     uid, gid = _asterisk_ids(settings)
     for d in (etc, var):
         for path in [d, *d.rglob("*")]:

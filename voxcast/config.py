@@ -32,6 +32,11 @@ class Settings:
     web_port: int = 8080
     trunk_host: str = "127.0.0.1"
     trunk_port: int = 5070
+    # Further carrier addresses whose INVITEs are PSTN traffic (VOXCAST_TRUNK_ALLOW).
+    trunk_allow: tuple[str, ...] = ()
+    # Inbound digest credentials the carrier must present (VOXCAST_TRUNK_INBOUND_USER/PASSWORD).
+    trunk_inbound_user: str = ""
+    trunk_inbound_password: str = ""
     database_url: str = ""
     ari_app_name: str = "voxcast"
     ari_user: str = "voxcast"
@@ -92,6 +97,23 @@ class Settings:
     def ari_password(self) -> str:
         return read_or_create_secret(self.ari_password_file)
 
+    @property
+    def trunk_password_file(self) -> Path:
+        return self.state_dir / "trunk-inbound-password"
+
+    def trunk_password(self) -> str:
+        """The carrier's inbound password: VOXCAST_TRUNK_INBOUND_PASSWORD, else the runtime
+        file (never generated: the carrier must be told it), else none."""
+        if self.trunk_inbound_password:
+            return self.trunk_inbound_password
+        path = self.trunk_password_file
+        return path.read_text().strip() if path.exists() else ""
+
+    @property
+    def trunk_addresses(self) -> tuple[str, ...]:
+        """Every address identified as the PSTN trunk: its host, then the allowed carriers."""
+        return tuple(dict.fromkeys((self.trunk_host, *self.trunk_allow)))
+
 
 def read_or_create_secret(path: Path) -> str:
     """Secrets are generated on first use and live under .runtime/, never in git."""
@@ -136,5 +158,9 @@ def load(instance: str | None = None) -> Settings:
         web_port=_int("VOXCAST_WEB_PORT", 8080 if live else 18080 + offset),
         trunk_host=os.environ.get("VOXCAST_TRUNK_HOST", "127.0.0.1"),
         trunk_port=_int("VOXCAST_TRUNK_PORT", 5070 if live else 15070 + offset),
+        trunk_allow=tuple(a for a in os.environ.get("VOXCAST_TRUNK_ALLOW", "")
+                          .replace(",", " ").split() if a),
+        trunk_inbound_user=os.environ.get("VOXCAST_TRUNK_INBOUND_USER", ""),
+        trunk_inbound_password=os.environ.get("VOXCAST_TRUNK_INBOUND_PASSWORD", ""),
         database_url=os.environ.get("DATABASE_URL", ""),
     )

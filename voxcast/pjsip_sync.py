@@ -74,32 +74,36 @@ def allocated() -> list[Extension]:
                 .where(Extension.tenant.is_null(False)).order_by(Extension.number))
 
 
-def _load_allocated(settings: Settings) -> list[Extension]:
-    """From the open database; at render time (before start-up opened one) from the
-    instance's database if it exists yet, else none."""
+def from_database(settings: Settings, query, empty):
+    """query() on the open database; at render time (before start-up opened one) on the
+    instance's database if it exists yet; `empty` when there is none or it has no tables yet."""
     if database.obj is None:
         if not settings.database_url and not settings.db_path.exists():
-            return []
+            return empty
         from models import init_database
         init_database(settings.db_url)
     opened_here = database.is_closed()
     if opened_here:
         database.connect()
     try:
-        return allocated()
+        return query()
     except DatabaseError as exc:  # a brand-new database without tables yet
-        log.info("no extensions rendered: %s", exc)
-        return []
+        log.info("nothing rendered from the database: %s", exc)
+        return empty
     finally:
         if opened_here:
             database.close()
 
 
-def write(settings: Settings, text: str) -> Path:
+def _load_allocated(settings: Settings) -> list[Extension]:
+    return from_database(settings, allocated, [])
+
+
+def write(settings: Settings, text: str, filename: str = FILENAME) -> Path:
     """Atomically (temp file + rename), owned by Asterisk's user like the rest of its config."""
-    path = conf_path(settings)
+    path = settings.host_path(settings.ast_etc) / filename
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{FILENAME}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)

@@ -24,6 +24,16 @@ def select_locale() -> str:
     return request.accept_languages.best_match(list(LANGUAGES)) or "en"
 
 
+def campaign_reason(progress: dict) -> str:
+    """Why a campaign is paused or waiting, in the reader's language (the code and params that
+    voxcast.campaigns.lifecycle stored; the English text for a reason from before codes)."""
+    from flask_babel import gettext
+    from voxcast.campaigns.lifecycle import describe
+    if not progress.get("status_code"):
+        return progress.get("status_reason", "")
+    return describe(progress["status_code"], progress.get("status_params"), gettext)
+
+
 def create_app(settings: config.Settings | None = None, test_config: dict | None = None) -> Flask:
     settings = settings or config.load()
     app = Flask(__name__)
@@ -51,6 +61,7 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="translations")
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["campaign_reason"] = campaign_reason
 
     from . import admin, auth, campaigns, cdrs, contacts, status
     auth.login_manager.init_app(app)
@@ -98,6 +109,8 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
         app.register_blueprint(bp)
     from . import ivrs  # IVR trees for campaigns and DIDs
     app.register_blueprint(ivrs.bp)
+    from . import admin_sip  # failed SIP authentications and bans
+    app.register_blueprint(admin_sip.bp)
 
     @app.route("/")
     @login_required

@@ -17,7 +17,7 @@ from werkzeug.security import generate_password_hash
 from models import (ApiKey, Call, Campaign, CampaignContact, Contact, ContactGroup, DncNumber,
                     Did, Extension, Tenant, TenantLog, Timeslot, User)
 from models.entities import CreditBucket, CreditReservation, LedgerEntry, Rate, RatePlan
-from models.entities import Ivr, IvrRecording, SurveyAnswer
+from models.entities import Ivr, IvrRecording, SipBan, SurveyAnswer
 from models.tenancy import TENANT_FIELD, scoped
 from voxcast import api_keys
 
@@ -40,6 +40,7 @@ ARG_MODELS: dict[str, type[Model]] = {
     "number_id": DncNumber, "key_id": ApiKey, "api_key_id": ApiKey, "apikey_id": ApiKey,
     "timeslot_id": Timeslot, "slot_id": Timeslot, "log_id": TenantLog, "ivr_id": Ivr,
     "plan_id": RatePlan, "rate_id": Rate,
+    "ban_id": SipBan,  # provider-only (admin pages): a tenant's request must be refused
 }
 # (endpoint, argument) -> model, for generic names such as "id" (the JSON API).
 ENDPOINT_ARG_MODELS: dict[tuple[str, str], type[Model]] = {}
@@ -104,12 +105,15 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
     bucket = ledger.grant_free(tenant.id, amount="1", reference=f"Free-{label}")
     reservation = CreditReservation.get_by_id(
         ledger.reserve(tenant.id, "1", reference=f"Reserve-{label}", call_id=call.id))
+    # Provider-wide, no tenant: one per side so admin-only routes with ids are walked too.
+    sip_ban = SipBan.create(address=f"192.0.2.{1 if tag == 'A' else 2}", failures=5,
+                            last_account="probe")
     rows = {Tenant: tenant, User: users["tenant"], ContactGroup: group, Contact: contact,
             Campaign: campaign, CampaignContact: entry, Call: call, Did: did,
             Extension: extension, DncNumber: dnc, Timeslot: timeslot, ApiKey: key,
             TenantLog: log, LedgerEntry: payment, CreditBucket: bucket,
             CreditReservation: reservation, Ivr: ivr, SurveyAnswer: answer,
-            IvrRecording: recording, RatePlan: plan, Rate: rate}
+            IvrRecording: recording, RatePlan: plan, Rate: rate, SipBan: sip_ban}
     return Side(tag, tenant, users, rows, secret, passwords)
 
 
