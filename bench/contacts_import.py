@@ -108,7 +108,7 @@ def main() -> None:
         t_ours, result = ours(data, workdir)
         print(f"voxcast import: {t_ours:.2f} s, {args.rows / t_ours:,.0f} rows/s "
               f"(imported {result.imported}, duplicates {result.duplicates}, "
-              f"invalid {len(result.errors)})")
+              f"invalid {result.errors.total})")
         t_base, n = baseline(data, workdir)
         print(f"baseline csv.reader + insert_many: {t_base:.2f} s, "
               f"{args.rows / t_base:,.0f} rows/s (inserted {n})")

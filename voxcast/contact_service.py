@@ -24,7 +24,7 @@ from peewee import IntegrityError, SqliteDatabase
 
 from models import Campaign, Contact, ContactGroup, DncNumber, Tenant, database
 from models.tenancy import get_scoped, scoped
-from voxcast import audit
+from voxcast import audit, email_address
 
 CUSTOM_FIELDS = tuple(f"custom{i}" for i in range(1, 9))
 FIELDS = ("phone", "first_name", "last_name", "email") + CUSTOM_FIELDS
@@ -33,7 +33,14 @@ MAX_VALUE = 255  # CharField: varchar(255) on PostgreSQL
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UPLOAD_MAX_AGE = 24 * 3600  # abandoned mapping steps are cleaned up after a day
 PREVIEW_ROWS = 5
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Bounds on the shape of an uploaded file, so one hostile file cannot make the web process
+# build a mapping page of 20,000 columns or hold a megabyte cell: a contact list has a few
+# columns (12 fields can be imported) and short values.
+MAX_COLUMNS = 50
+MAX_CELL_CHARS = 8192  # an ignored "notes" column may be long; imported fields stay <= MAX_VALUE
+MAX_RECORD_CHARS = 65536
+MAX_REPORTED_ERRORS = 1000  # row errors kept for the report; all are counted
+SNIFF_LINES = 100
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -229,8 +236,11 @@ def clean_values(values: Mapping[str, str | None], country: str) -> dict[str, st
         raise ContactError(f"Unknown contact fields: {', '.join(sorted(unknown))}")
     out = {name: (values.get(name) or "").strip() for name in FIELDS if name in values}
     out["phone"] = normalize_phone(out.get("phone", ""), country)
-    if out.get("email") and not EMAIL_RE.match(out["email"]):
-        raise ContactError(f"'{out['email']}' is not an e-mail address")
+    if out.get("email"):
+        try:
+            out["email"] = email_address.normalize(out["email"])
+        except email_address.InvalidEmail:
+            raise ContactError(f"'{out['email']}' is not an e-mail address") from None
     for name, value in out.items():
         if len(value) > MAX_VALUE:
             raise ContactError(f"{name} is longer than {MAX_VALUE} characters")
@@ -367,8 +377,9 @@ def decode_csv(data: bytes) -> str:
 
 def sniff_delimiter(text: str) -> str:
     """Comma, semicolon or tab, as csv.Sniffer reads the start of the file; a one-column
-    file (nothing to sniff) is read with commas."""
-    sample = text[:65536]
+    file (nothing to sniff) is read with commas. The sample is at most SNIFF_LINES lines:
+    csv.Sniffer's time grows with the line count (1.7 s for 64 KiB of one-character lines)."""
+    sample = "\n".join(text[:65536].split("\n", SNIFF_LINES)[:SNIFF_LINES])
     first = sample.split("\n", 1)[0]
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
@@ -388,21 +399,70 @@ class RowError:
     reason: str
 
 
+class RowErrors(list):
+    """Row errors: the first MAX_REPORTED_ERRORS are kept, `total` counts all, so a file of
+    a million bad rows costs a counter rather than a million objects."""
+
+    def __init__(self):
+        super().__init__()
+        self.total = 0
+
+    def append(self, error: RowError) -> None:
+        self.total += 1
+        if len(self) < MAX_REPORTED_ERRORS:
+            super().append(error)
+
+
+class _RecordTooLong(Exception):
+    pass
+
+
 def _records(text: str, delimiter: str, errors: list[RowError]):
-    """(row number, cells) for every record; records the csv module cannot read are reported."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    """(row number, cells) for every record; records the csv module cannot read are reported.
+    A record longer than MAX_RECORD_CHARS, a cell longer than MAX_CELL_CHARS or a row of more
+    than MAX_COLUMNS cells (trailing empty ones aside) refuses the whole file: UploadError."""
+    consumed = 0
+
+    def lines():  # counts what the reader takes for the record it is reading
+        nonlocal consumed
+        for line in io.StringIO(text, newline=""):
+            consumed += len(line)
+            if consumed > MAX_RECORD_CHARS:
+                raise _RecordTooLong
+            yield line
+
+    reader = csv.reader(lines(), delimiter=delimiter)
     rowno = 0
     while True:
+        consumed = 0
         try:
             cells = next(reader)
         except StopIteration:
             return
+        except _RecordTooLong:
+            raise UploadError(f"Row {rowno + 1} is longer than {MAX_RECORD_CHARS} characters; "
+                              "this is not a contact list. Nothing was imported") from None
         except csv.Error as exc:
             rowno += 1
             errors.append(RowError(rowno, "", f"unreadable CSV: {exc}"))
             continue
         rowno += 1
+        if len(cells) > MAX_COLUMNS:
+            _check_columns(cells, rowno)
+        if max(map(len, cells), default=0) > MAX_CELL_CHARS:
+            raise UploadError(f"Row {rowno} has a value longer than {MAX_CELL_CHARS} "
+                              "characters; this is not a contact list. Nothing was imported")
         yield rowno, cells
+
+
+def _check_columns(cells: list[str], rowno: int) -> None:
+    used = len(cells)
+    while used and not cells[used - 1].strip():
+        used -= 1
+    if used > MAX_COLUMNS:
+        raise UploadError(f"Row {rowno} has {used} columns; at most {MAX_COLUMNS} can be "
+                          "imported. Delete the columns you do not need and upload the file "
+                          "again. Nothing was imported")
 
 
 ALIASES = {
@@ -456,6 +516,9 @@ def _is_phone(normalizer: PhoneNormalizer, value: str) -> bool:
 def validate_mapping(mapping: list[str], width: int) -> list[str]:
     """`mapping` must give each of the file's columns a target, the phone exactly once and
     any other field at most once."""
+    if width > MAX_COLUMNS:
+        raise UploadError(f"The file has {width} columns; at most {MAX_COLUMNS} can be "
+                          "imported")
     if len(mapping) != width:
         raise UploadError(f"Choose a field for each of the {width} columns")
     bad = [m for m in mapping if m not in TARGETS]
@@ -487,8 +550,8 @@ class Upload:
 
     def headers(self) -> list[str]:
         if self.has_header:
-            return [h.strip() or f"Column {i + 1}" for i, h in enumerate(self.first_row)] + [
-                f"Column {i + 1}" for i in range(len(self.first_row), self.width)]
+            return ([h.strip() or f"Column {i + 1}" for i, h in enumerate(self.first_row)] + [
+                f"Column {i + 1}" for i in range(len(self.first_row), self.width)])[:self.width]
         return [f"Column {i + 1}" for i in range(self.width)]
 
     def sample_rows(self) -> list[list[str]]:
@@ -500,8 +563,21 @@ def _width(head: list[list[str]], has_header: bool) -> int:
     """The file's number of columns: the header's, else the most common row length, so one
     ragged row among the first ones does not widen the mapping."""
     if has_header:
-        return len(head[0])
-    return Counter(len(r) for r in head).most_common(1)[0][0]
+        width = len(head[0])
+    else:
+        width = Counter(len(r) for r in head).most_common(1)[0][0]
+    return min(width, MAX_COLUMNS)  # more are only empty trailing cells (see _records)
+
+
+def _head(text: str, delimiter: str) -> list[list[str]]:
+    """The first non-empty records (the header guess and the preview)."""
+    head = []
+    for _, cells in _records(text, delimiter, []):
+        if any(c.strip() for c in cells):
+            head.append(cells)
+        if len(head) > PREVIEW_ROWS:
+            break
+    return head
 
 
 def _upload_path(uploads_dir: Path, tenant_id: int, token: str) -> Path:
@@ -513,13 +589,7 @@ def _upload_path(uploads_dir: Path, tenant_id: int, token: str) -> Path:
 def _parse_upload(token: str, path: Path, data: bytes, country: str) -> Upload:
     text = decode_csv(data)
     delimiter = sniff_delimiter(text)
-    errors: list[RowError] = []
-    head = []
-    for _, cells in _records(text, delimiter, errors):
-        if any(c.strip() for c in cells):
-            head.append(cells)
-        if len(head) > PREVIEW_ROWS:
-            break
+    head = _head(text, delimiter)
     if not head:
         raise UploadError("The file has no rows to import")
     normalizer = PhoneNormalizer(country)
@@ -576,7 +646,7 @@ def _clean_stale(uploads_dir: Path) -> None:
 class ImportResult:
     imported: int = 0
     duplicates: int = 0
-    errors: list[RowError] = field(default_factory=list)
+    errors: RowErrors = field(default_factory=RowErrors)  # .total: all invalid rows
     fatal: str = ""  # the file as a whole was refused; nothing imported
     dnc: int = 0  # imported numbers that are on a DNC list (kept, never dialed)
     rows: int = 0  # data rows read
@@ -638,49 +708,54 @@ def import_rows(group: ContactGroup, country: str, text: str, delimiter: str,
     errors = result.errors
     out: list[tuple] = []
     tid, gid = group.tenant_id, group.id
-    first = True
-    for rowno, cells in _records(text, delimiter, errors):
-        if first:
-            first = False
-            if has_header:
-                continue
-        n = len(cells)
-        if n != width:
-            if n > width:
-                if any(c.strip() for c in cells[width:]):
-                    errors.append(RowError(rowno, delimiter.join(cells)[:80],
-                                           f"the row has {n} fields, the file has {width} "
-                                           "columns (a value with an unquoted separator?)"))
+    try:  # a file refused as a whole (see _records) imports nothing
+        first = True
+        for rowno, cells in _records(text, delimiter, errors):
+            if first:
+                first = False
+                if has_header:
                     continue
-                cells = cells[:width]
-            elif not any(c.strip() for c in cells):
+            n = len(cells)
+            if n != width:
+                if n > width:
+                    if any(c.strip() for c in cells[width:]):
+                        errors.append(RowError(rowno, delimiter.join(cells)[:80],
+                                               f"the row has {n} fields, the file has {width} "
+                                               "columns (a value with an unquoted separator?)"))
+                        continue
+                    cells = cells[:width]
+                elif not any(c.strip() for c in cells):
+                    continue
+                else:
+                    cells = cells + [""] * (width - n)
+            elif not any(cells):
                 continue
-            else:
-                cells = cells + [""] * (width - n)
-        elif not any(cells):
-            continue
-        result.rows += 1
-        raw = cells[phone_at]
-        try:
-            phone = normalize(raw)
-        except InvalidPhone as exc:
-            errors.append(RowError(rowno, raw.strip()[:80], str(exc)))
-            continue
-        if phone in existing:
-            result.duplicates += 1
-            continue
-        values = [cells[i].strip() if i is not None else "" for i in other_idx]
-        if email_at is not None:
-            email = cells[email_at].strip()
-            if email and not EMAIL_RE.match(email):
-                errors.append(RowError(rowno, email[:80], "not an e-mail address"))
+            result.rows += 1
+            raw = cells[phone_at]
+            try:
+                phone = normalize(raw)
+            except InvalidPhone as exc:
+                errors.append(RowError(rowno, raw.strip()[:80], str(exc)))
                 continue
-        if any(len(v) > MAX_VALUE for v in values):
-            long = next(v for v in values if len(v) > MAX_VALUE)
-            errors.append(RowError(rowno, long[:80], f"longer than {MAX_VALUE} characters"))
-            continue
-        existing.add(phone)
-        out.append((tid, gid, phone, *values))
+            if phone in existing:
+                result.duplicates += 1
+                continue
+            values = [cells[i].strip() if i is not None else "" for i in other_idx]
+            if email_at is not None and (email := cells[email_at].strip()):
+                try:
+                    values[FIELDS[1:].index("email")] = email_address.normalize(email)
+                except email_address.InvalidEmail:
+                    errors.append(RowError(rowno, email[:80], "not an e-mail address"))
+                    continue
+            if any(len(v) > MAX_VALUE for v in values):
+                long = next(v for v in values if len(v) > MAX_VALUE)
+                errors.append(RowError(rowno, long[:80], f"longer than {MAX_VALUE} characters"))
+                continue
+            existing.add(phone)
+            out.append((tid, gid, phone, *values))
+    except UploadError as exc:
+        result.fatal = str(exc)
+        return result
     if not out:
         return result
     try:
@@ -695,7 +770,7 @@ def import_rows(group: ContactGroup, country: str, text: str, delimiter: str,
             audit.record("contacts.import", tenant_id=tid, user=actor,
                          object_type="contact_group", object_id=gid, ip=ip,
                          detail=(f"{len(out)} imported, {result.duplicates} duplicates, "
-                                 f"{len(errors)} invalid rows"
+                                 f"{errors.total} invalid rows"
                                  f"{' from ' + source if source else ''}"))
     except IntegrityError:  # another import into the group committed meanwhile
         result.fatal = ("The group changed while importing (another import?); nothing was "
@@ -728,12 +803,11 @@ def import_csv(group: ContactGroup, country: str, data: bytes | str,
         result.fatal = str(exc)
         return result
     delimiter = sniff_delimiter(text)
-    head = []
-    for _, cells in _records(text, delimiter, []):
-        if any(c.strip() for c in cells):
-            head.append(cells)
-        if len(head) > PREVIEW_ROWS:
-            break
+    try:
+        head = _head(text, delimiter)
+    except UploadError as exc:
+        result.fatal = str(exc)
+        return result
     if not head:
         result.fatal = "The file has no rows to import"
         return result
