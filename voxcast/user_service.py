@@ -12,7 +12,7 @@ from functools import lru_cache
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Did, Extension, Tenant, User, database
-from voxcast import audit
+from voxcast import audit, email_address
 from voxcast.i18n import N_
 
 try:  # the provider's quota rules, when present; otherwise the Tenant.max_* columns directly
@@ -28,7 +28,6 @@ MIN_PASSWORD = 8
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$")
 PIN_RE = re.compile(r"^[0-9]{4,8}$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{3,30}$")
 
 
@@ -84,8 +83,11 @@ def _clean_profile(fields: dict) -> dict:
             raise UserError(N_("At most 100 characters."), name)
         out[name] = value
     email = (fields.get("email") or "").strip()
-    if email and (len(email) > 254 or not EMAIL_RE.match(email)):
-        raise UserError(N_("Not a valid e-mail address."), "email")
+    if email:
+        try:
+            email = email_address.normalize(email)
+        except email_address.InvalidEmail:
+            raise UserError(N_("Not a valid e-mail address."), "email") from None
     out["email"] = email
     phone = (fields.get("phone") or "").strip()
     if phone and not PHONE_RE.match(phone):

@@ -47,13 +47,13 @@ def test_given_new_tenant_when_its_admin_onboards_then_agent_extension_and_conta
     page.fill("input[name=admin_username]", "alice")
     page.fill("input[name=admin_password]", "Alice-Strong-Pass-1")
     page.fill("input[name=admin_first_name]", "Alice")
-    page.fill("input[name=admin_email]", "alice@companya.test")
+    page.fill("input[name=admin_email]", "alice@companya.example")
     page.check("input[name=notify][value=credentials]")
     _submit(page, "form:has(input[name=admin_username])")
     tenant = wait_for(lambda: Tenant.get_or_none(Tenant.slug == "companya"), 5,
                       message="tenant created")
     mail = wait_for(lambda: next((m for m in smtp_peer.messages
-                                  if m["To"] == "alice@companya.test"), None), 10,
+                                  if m["To"] == "alice@companya.example"), None), 10,
                     message="welcome e-mail")
     assert "alice" in smtp_peer.body(mail)
 
@@ -82,7 +82,7 @@ def test_given_new_tenant_when_its_admin_onboards_then_agent_extension_and_conta
     page.fill("input[name=pin]", "4321")
     page.fill("input[name=first_name]", "John")
     page.fill("input[name=last_name]", "Smith")
-    page.fill("input[name=email]", "smith@companya.test")
+    page.fill("input[name=email]", "smith@companya.example")
     _submit(page, "form:has(input[name=username])")
     agent = wait_for(lambda: User.get_or_none(User.username == "agent.smith"), 5,
                      message="agent created")

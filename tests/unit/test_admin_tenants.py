@@ -171,7 +171,7 @@ def test_master_is_editable(admin):
     master = Tenant.get(Tenant.slug == "master")
     resp = admin.post(f"/admin/tenants/{master.id}/edit", {
         "name": "master", "slug": "master", "company_size": "", "country": "GB",
-        "email": "ops@provider.test", "timezone": "Europe/London", "language": "en",
+        "email": "ops@provider.example", "timezone": "Europe/London", "language": "en",
         "rate_plan": "0", "channel_limit": "60"})
     assert resp.status_code == 302, text(resp)
     master = Tenant.get_by_id(master.id)
