@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from models import Call, Campaign, CampaignContact, Contact
 from models.entities import Did, Extension, Ivr, IvrRecording, SurveyAnswer, utcnow
 from models import DncNumber
-from voxcast import audit, flows_config, ivr
+from voxcast import audit, flow_service, flows_config, ivr
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,24 @@ class FlowSpec:
     call_id: int | None = None
     ivr_id: int | None = None
     phone: str = ""
+
+
+class ForeignFlowError(LookupError):
+    """A saved IVR is not the calling tenant's, or names audio the tenant does not own (saved
+    before that was checked, or the owning campaign is gone): the call is not run with it."""
+
+
+def _own_tree(tenant_id: int, ivr_row: Ivr) -> dict:
+    """The IVR's tree, checked again at call time: it must be the tenant's and play only the
+    tenant's sounds (one indexed query, only when the tree names sounds at all)."""
+    if ivr_row.tenant_id != tenant_id:
+        raise ForeignFlowError(f"IVR {ivr_row.id} is not tenant {tenant_id}'s")
+    tree = json.loads(ivr_row.tree)
+    foreign = flow_service.foreign_sounds(tenant_id, tree)
+    if foreign:
+        raise ForeignFlowError(f"IVR {ivr_row.id} plays sounds tenant {tenant_id} does not own: "
+                                f"{', '.join(foreign)}")
+    return tree
 
 
 def contact_values(contact: Contact | None) -> dict[str, str]:
@@ -42,7 +60,7 @@ def outbound_flow(call_id: int) -> FlowSpec:
         source = Ivr.get_or_none(Ivr.id == campaign.ivr_id)
         if source is None:
             raise LookupError(f"campaign {campaign.id} has no IVR")
-        tree, ivr_id = json.loads(source.tree), source.id
+        tree, ivr_id = _own_tree(campaign.tenant_id, source), source.id
     else:
         cfg = flows_config.validate(campaign.type, campaign.flow, campaign.repeat_count)
         tree = flows_config.compile_tree(campaign.type, cfg, campaign.message_file,
@@ -58,7 +76,7 @@ def inbound_ivr(did_number: str) -> dict | None:
     if did is None or did.ivr_id is None:
         return None
     row = Ivr.get_or_none(Ivr.id == did.ivr_id)
-    return {"id": row.id, "tree": json.loads(row.tree)} if row else None
+    return {"id": row.id, "tree": _own_tree(did.tenant_id, row)} if row else None
 
 
 def set_result(entry_id: int | None, result: str) -> None:

@@ -37,6 +37,27 @@ def check_extensions(tenant_id: int, tree: dict) -> None:
         raise FlowServiceError([f"extension {n} is not one of your extensions" for n in missing])
 
 
+def foreign_sounds(tenant_id: int | None, tree: dict) -> list[str]:
+    """The sound names a tenant's tree plays that are not the tenant's own audio. All tenants
+    share one sounds folder and names are guessable (campaign-<id>), so a name proves nothing:
+    a tenant owns its campaigns' messages and its DIDs' greetings, as the database records."""
+    wanted = ivr.sound_names(tree)
+    if not wanted or tenant_id is None:
+        return sorted(wanted)
+    owned = {n for (n,) in scoped(Campaign, tenant_id).select(Campaign.message_file)
+             .where(Campaign.message_file.in_(wanted)).tuples()}
+    owned |= {n for (n,) in scoped(Did, tenant_id).select(Did.greeting_file)
+              .where(Did.greeting_file.in_(wanted)).tuples()}
+    return sorted(wanted - owned)
+
+
+def check_sounds(tenant_id: int, tree: dict) -> None:
+    foreign = foreign_sounds(tenant_id, tree)
+    if foreign:
+        raise FlowServiceError([f"sound '{n}' is not one of your sounds (name the message sound "
+                                f"of one of your campaigns, or use 'text')" for n in foreign])
+
+
 # -- IVRs ---------------------------------------------------------------------------------------
 
 def parse_tree(tenant_id: int, raw) -> dict:
@@ -45,6 +66,7 @@ def parse_tree(tenant_id: int, raw) -> dict:
     except ivr.IvrError as exc:
         raise FlowServiceError(exc.errors) from None
     check_extensions(tenant_id, tree)
+    check_sounds(tenant_id, tree)
     return tree
 
 

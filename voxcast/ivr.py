@@ -131,6 +131,14 @@ def targets(node: dict) -> list[str]:
     return out
 
 
+def sound_names(tree: dict) -> set[str]:
+    """Every sound file a (validated) tree plays by name: `sound` of play, menu, get_digits and
+    record nodes. Which of them a tenant may use is checked against the database
+    (voxcast.flow_service.foreign_sounds): all tenants share one sounds folder."""
+    return {node["sound"] for node in (tree.get("nodes") or {}).values()
+            if isinstance(node, dict) and isinstance(node.get("sound"), str)}
+
+
 def validate(tree, extra_vars: set[str] = frozenset()) -> dict:
     """The tree when it is valid; otherwise IvrError listing every problem."""
     if isinstance(tree, str):
