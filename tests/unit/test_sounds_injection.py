@@ -12,8 +12,10 @@ import pytest
 from voxcast import external, sounds
 
 from .api_support import master_api  # noqa: F401
-from .test_webui import CAMPAIGN_FORM
 
+CAMPAIGN_FORM = {"name": "Spring sale", "caller_id": "+12025550100", "channel_limit": "3",
+                 "dial_timeout": "30", "retry_busy": "2", "retry_noanswer": "1",
+                 "retry_failed": "0", "retry_interval": "300"}
 SECRET = "banana secret word " * 60  # spoken, this is well over a minute
 
 
