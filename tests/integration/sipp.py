@@ -28,8 +28,10 @@ class SipMessage:
 class Sipp:
     """One sipp process. `uas(...)` stands in for called parties, `uac(...)` for PSTN callers."""
 
-    def __init__(self, scenario: str, workdir: Path, args: list[str], name: str):
+    def __init__(self, scenario: str, workdir: Path, args: list[str], name: str,
+                 local_ip: str = "127.0.0.1"):
         self.scenario = SCENARIOS / scenario
+        self.local_ip = local_ip  # any 127.0.0.x: a peer at another address than the trunk
         self.workdir = workdir
         self.log = workdir / f"{name}-messages.log"
         self.errors = workdir / f"{name}-errors.log"
@@ -44,13 +46,14 @@ class Sipp:
 
     @classmethod
     def uac(cls, scenario: str, workdir: Path, target: str, number: str, port: int,
-            calls: int = 1, rate: float = 1.0, timeout: int = 60):
+            calls: int = 1, rate: float = 1.0, timeout: int = 60, local_ip: str = "127.0.0.1",
+            extra: tuple[str, ...] = ()):
         return cls(scenario, workdir, [target, "-s", number, "-p", str(port), "-m", str(calls),
-                                       "-r", str(rate), "-timeout", f"{timeout}s"],
-                   name=f"uac-{scenario[:-4]}-{number}")
+                                       "-r", str(rate), "-timeout", f"{timeout}s", *extra],
+                   name=f"uac-{scenario[:-4]}-{number}-{local_ip}", local_ip=local_ip)
 
     def start(self) -> "Sipp":
-        cmd = ["sipp", "-sf", str(self.scenario), "-i", "127.0.0.1", "-nostdin",
+        cmd = ["sipp", "-sf", str(self.scenario), "-i", self.local_ip, "-nostdin",
                "-trace_msg", "-message_file", str(self.log), "-trace_err",
                "-error_file", str(self.errors), *self.args]
         self.proc = subprocess.Popen(cmd, stdout=open(self.stdout, "wb"), stderr=subprocess.STDOUT,
