@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-# check(claims) -> (refused claims, reason); claims are ari_app.store.Claim
-CHECKS: list[Callable[[list], tuple[Iterable, str]]] = []
+# check(claims) -> (refused claims, lifecycle.Cause or None); claims are ari_app.store.Claim
+CHECKS: list[Callable[[list], tuple[Iterable, object]]] = []
 # on_finish(call_id, billsec) inside the transaction that closed the CDR
 ON_FINISH: list[Callable[[int, int], None]] = []
 
 
-def register_check(check: Callable[[list], tuple[Iterable, str]]) -> None:
+def register_check(check: Callable[[list], tuple[Iterable, object]]) -> None:
     if check not in CHECKS:
         CHECKS.append(check)
 
@@ -27,10 +27,11 @@ def register_finish(hook: Callable[[int, int], None]) -> None:
         ON_FINISH.append(hook)
 
 
-def check(claims: list) -> tuple[list, list, str]:
-    """(admitted, refused, reason): every registered check must admit a claim."""
+def check(claims: list) -> tuple[list, list, object]:
+    """(admitted, refused, cause): every registered check must admit a claim; the cause is
+    the first refusing check's (a voxcast.campaigns.lifecycle.Cause, or None)."""
     refused_ids: set[int] = set()
-    reasons = []
+    causes = []
     for chk in CHECKS:
         candidates = [c for c in claims if c.call_id not in refused_ids]
         if not candidates:
@@ -40,9 +41,9 @@ def check(claims: list) -> tuple[list, list, str]:
         if refused:
             refused_ids.update(c.call_id for c in refused)
             if reason:
-                reasons.append(reason)
+                causes.append(reason)
     admitted = [c for c in claims if c.call_id not in refused_ids]
-    return admitted, [c for c in claims if c.call_id in refused_ids], "; ".join(reasons)
+    return admitted, [c for c in claims if c.call_id in refused_ids], (causes or [None])[0]
 
 
 def finished(call_id: int, billsec: int) -> None:

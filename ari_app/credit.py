@@ -25,11 +25,13 @@ from voxcast.billing.rating import Rate
 
 from models import txn
 
+from voxcast.campaigns import lifecycle
+
 from . import admission
 
 log = logging.getLogger("voxcast.credit")
 
-NO_CREDIT_REASON = "Paused: no credit left — top up to resume"
+NO_CREDIT = lifecycle.Cause("no_credit")
 NO_RATE = "no rate for destination"
 CUT_CAUSE = "credit exhausted: call cut"
 
@@ -154,15 +156,15 @@ def skip_unrated(entries: list, campaign_id: int, now) -> list:
     return keep
 
 
-def admission_check(claims: list) -> tuple[list, str]:
+def admission_check(claims: list) -> tuple[list, lifecycle.Cause | None]:
     """ari_app.admission check: reserve each claimed call's first increment, in order; once
     the credit does not cover one, it and the rest are refused (put back) and the campaign
-    is paused with NO_CREDIT_REASON, to resume by itself after a top-up."""
+    is paused for NO_CREDIT, to resume by itself after a top-up."""
     if not claims:
-        return [], ""
+        return [], None
     table = plans.table_of_tenant(claims[0].tenant_id)
     if table is None:
-        return [], ""
+        return [], None
     for i, claim in enumerate(claims):
         rate = table.lookup(claim.phone)
         try:
@@ -174,13 +176,12 @@ def admission_check(claims: list) -> tuple[list, str]:
             refused = claims[i:]
             if rate is not None:
                 pause_for_credit(claim.campaign_id)
-            return refused, NO_CREDIT_REASON if rate is not None else ""
-    return [], ""
+            return refused, NO_CREDIT if rate is not None else None
+    return [], None
 
 
 def pause_for_credit(campaign_id: int) -> None:
-    (Campaign.update(status="paused", status_reason=NO_CREDIT_REASON)
-     .where(Campaign.id == campaign_id, Campaign.status == "running").execute())
+    lifecycle.pause_for(campaign_id, NO_CREDIT)
 
 
 def on_finish(call_id: int, billsec: int | None = None) -> None:
@@ -351,15 +352,12 @@ def resume_paused_job() -> list[int]:
     """Campaigns paused for lack of credit (and only those) whose tenant can now pay the
     first increment of their next contact's call go back to running. Their ids."""
     resumed = []
-    paused = (Campaign.select(Campaign.id, Campaign.tenant).join(Tenant)
-              .where(Campaign.status == "paused", Campaign.status_reason == NO_CREDIT_REASON,
-                     Tenant.status == "active"))
+    paused = (lifecycle.paused_for(NO_CREDIT.code).join(Tenant)
+              .where(Tenant.status == "active"))
     for campaign in list(paused):
         if not _affordable_next(campaign):
             continue
-        if (Campaign.update(status="running", status_reason="")
-                .where(Campaign.id == campaign.id, Campaign.status == "paused",
-                       Campaign.status_reason == NO_CREDIT_REASON).execute()):
+        if lifecycle.resume_paused(campaign.id, NO_CREDIT.code):
             resumed.append(campaign.id)
     return resumed
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from models.entities import utcnow
 from voxcast import calling_hours
+from voxcast.campaigns.lifecycle import Cause
 
 from . import credit, store
 from .context import AppContext
@@ -37,15 +38,15 @@ FLOWS: dict[str, type[OutboundCall]] = {
 NEEDS_MESSAGE = {"voice_message", "voice_interactive"}  # survey, reminder and IVR speak their own prompts
 
 
-def closed_reason(plan: store.CampaignPlan, now_utc) -> str:
-    """"" while the campaign may dial now, else why not and when it resumes (local time)."""
+def closed_reason(plan: store.CampaignPlan, now_utc) -> Cause | None:
+    """None while the campaign may dial now, else why not and when it resumes (local time)."""
     if calling_hours.is_open(plan.rule_sets, plan.timezone, now_utc):
-        return ""
+        return None
     when = calling_hours.next_open(plan.rule_sets, plan.timezone, now_utc)
     if when is None:
-        return "Outside calling hours: no calling window opens within a week"
+        return Cause("no_window")
     local = when.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(plan.timezone or "UTC"))
-    return f"Outside calling hours, resumes at {local:%a %Y-%m-%d %H:%M} ({plan.timezone})"
+    return Cause("closed_until", {"when": f"{local:%a %Y-%m-%d %H:%M}", "zone": plan.timezone})
 
 
 class Dialer:
@@ -56,7 +57,7 @@ class Dialer:
         cps = max_cps or float(os.environ.get("VOXCAST_MAX_CPS", 50))
         self.bucket = TokenBucket(rate=cps, burst=max(1.0, cps / 10))
         self.tick = tick
-        self._reasons: dict[int, str] = {}
+        self._reasons: dict[int, Cause | None] = {}
         self._recording_ok: dict[int, tuple[float, bool]] = {}
         self._turn = 0
         self.resumer = credit.Resumer(ctx)  # campaigns paused for credit, after a top-up
@@ -84,12 +85,12 @@ class Dialer:
                 await asyncio.sleep(1)
             await asyncio.sleep(self.tick)
 
-    async def _reason(self, plan: store.CampaignPlan, reason: str) -> None:
+    async def _reason(self, plan: store.CampaignPlan, reason: Cause | None) -> None:
         """Tell the UI why a running campaign is not dialing (or not recording), once per change."""
-        if self._reasons.get(plan.id) != reason:
+        if self._reasons.get(plan.id, ...) != reason:  # ...: not told yet since start
             self._reasons[plan.id] = reason
             if reason:
-                log.warning("campaign %s (%s): %s", plan.id, plan.name, reason)
+                log.warning("campaign %s (%s): %s", plan.id, plan.name, reason.text())
             await self.ctx.store.run(store.set_campaign_reason, plan.id, reason)
 
     async def _may_record(self, plan: store.CampaignPlan) -> bool:
@@ -115,16 +116,16 @@ class Dialer:
         now = utcnow()
         for plan in plans:
             if not self.ctx.ari.connected.is_set():
-                await self._reason(plan, "Waiting for Asterisk: ARI is not reachable")
+                await self._reason(plan, Cause("ari_down"))
                 continue
             if plan.type not in FLOWS:
                 await self.ctx.store.run(store.pause_campaign, plan.id,
-                                         f"Paused: campaign type '{plan.type}' cannot be dialed")
+                                         Cause("type_not_dialable", {"type": plan.type}))
                 continue
             sound = self.ctx.settings.sounds_dir / f"{plan.message_file}.wav"
             if plan.type in NEEDS_MESSAGE and (not plan.message_file or not sound.exists()):
-                msg = f"Paused: the message audio '{plan.message_file or '(none)'}' is missing"
-                log.error("campaign %s: %s", plan.id, msg)
+                msg = Cause("message_missing", {"name": plan.message_file or "(none)"})
+                log.error("campaign %s: %s", plan.id, msg.text())
                 await self.ctx.store.run(store.pause_campaign, plan.id, msg)
                 continue
             closed = closed_reason(plan, now)
@@ -140,8 +141,8 @@ class Dialer:
                                               plan.rule_sets)
             self.bucket.give_back(wanted - len(claims))
             if claims:
-                await self._reason(plan, "" if record or not plan.record
-                                   else "Not recording: the disk quota is full")
+                await self._reason(plan, None if record or not plan.record
+                                   else Cause("not_recording"))
                 handlers = []
                 for claim in claims:
                     handler = FLOWS[plan.type](self.ctx, claim, plan, record=record)

@@ -19,6 +19,7 @@ from peewee import PostgresqlDatabase, fn
 from models import Call, Campaign, CampaignContact, Did, SystemStatus, Tenant, Timeslot, database
 from models.entities import utcnow
 from voxcast import calling_hours, dnc_service
+from voxcast.campaigns import lifecycle
 
 from models import txn
 
@@ -282,7 +283,7 @@ def claim_due(campaign_id: int, limit: int, now: dt.datetime | None = None,
         if refused:
             _unclaim(refused)
             if reason:
-                Campaign.update(status_reason=reason[:250]).where(Campaign.id == campaign_id).execute()
+                lifecycle.note(campaign_id, reason)
     return admitted
 
 
@@ -491,15 +492,7 @@ def _advance_entry(entry_id: int, disp: str, now: dt.datetime,
                          (outcome.state, disp, outcome.next_attempt_at or None, entry_id))
 
 
-def complete_if_finished(campaign_id: int) -> bool:
-    """A running campaign with no contact left to dial or in a call is completed."""
-    open_entries = (CampaignContact.select()
-                    .where(CampaignContact.campaign == campaign_id,
-                           CampaignContact.state.in_(["pending", "dialing"])).exists())
-    if open_entries:
-        return False
-    return bool(Campaign.update(status="completed", status_reason="", finished_at=utcnow())
-                .where(Campaign.id == campaign_id, Campaign.status == "running").execute())
+complete_if_finished = lifecycle.complete_if_finished
 
 
 def next_due_at(campaign_id: int):
@@ -508,15 +501,8 @@ def next_due_at(campaign_id: int):
             .scalar())
 
 
-def pause_campaign(campaign_id: int, reason: str) -> None:
-    (Campaign.update(status="paused", status_reason=reason[:250])
-     .where(Campaign.id == campaign_id, Campaign.status == "running").execute())
-
-
-def set_campaign_reason(campaign_id: int, reason: str) -> None:
-    """Why a running campaign is not dialing; a paused one keeps the reason it was paused for."""
-    (Campaign.update(status_reason=reason[:250])
-     .where(Campaign.id == campaign_id, Campaign.status == "running").execute())
+pause_campaign = lifecycle.pause_for
+set_campaign_reason = lifecycle.note
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ should read are raised as CampaignError with a message fit to show as is.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from peewee import Value, fn
@@ -12,6 +13,7 @@ from peewee import Value, fn
 from models import Call, Campaign, CampaignContact, Contact, database
 from models.entities import utcnow
 from voxcast import flows_config, sounds
+from voxcast.campaigns import lifecycle
 from voxcast.config import Settings
 
 FINAL_STATES = ("completed", "stopped")
@@ -76,13 +78,7 @@ def start(campaign: Campaign, settings: Settings) -> None:
                              CampaignContact.result])
          .on_conflict_ignore()
          .execute())
-        campaign.status = "running"
-        campaign.status_reason = ""
-        fields = [Campaign.status, Campaign.status_reason]
-        if campaign.started_at is None:
-            campaign.started_at = now
-            fields.append(Campaign.started_at)
-        campaign.save(only=fields)
+        lifecycle.mark_running(campaign)
 
 
 resume = start
@@ -90,28 +86,23 @@ resume = start
 
 def pause(campaign: Campaign) -> None:
     """Stop placing new calls; calls in progress finish. Only a running campaign pauses."""
-    if campaign.status != "running":
+    if campaign.status != "running" or not lifecycle.pause_by_user(campaign):
         raise CampaignError(f"Only a running campaign can be paused (this one is {campaign.status})")
-    campaign.status = "paused"
-    campaign.status_reason = ""
-    campaign.save(only=[Campaign.status, Campaign.status_reason])
 
 
 def stop(campaign: Campaign) -> None:
     """End the campaign for good; pending entries stay as a record of who was never called."""
-    if campaign.status in FINAL_STATES:
+    if campaign.status in FINAL_STATES or not lifecycle.stop(campaign):
         raise CampaignError(f"Campaign '{campaign.name}' is already {campaign.status}")
-    campaign.status = "stopped"
-    campaign.status_reason = ""
-    campaign.finished_at = utcnow()
-    campaign.save(only=[Campaign.status, Campaign.status_reason, Campaign.finished_at])
 
 
 def _empty_progress(campaign: Campaign) -> dict:
     return {"total": 0, "dialed": 0, "answered": 0, "busy": 0, "no_answer": 0, "failed": 0,
             "completed": 0, "given_up": 0, "remaining": 0, "active": 0, "dnc": 0, "machine": 0,
             **{outcome: 0 for outcome in flows_config.RESULTS},
-            "status": campaign.status, "status_reason": campaign.status_reason}
+            "status": campaign.status, "status_reason": campaign.status_reason,
+            "status_code": campaign.status_code,
+            "status_params": json.loads(campaign.status_params or "{}")}
 
 
 def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:

@@ -23,8 +23,11 @@ from models import Campaign, RatePlan, Tenant, Timeslot, User, database
 from models.entities import utcnow
 from voxcast import audit, email_address, features, pool_service, timeslots
 from voxcast.billing import ledger
+from voxcast.campaigns import lifecycle
 
 ACTIVATION_HOURS = 72
+# Update fields that void an outstanding activation/reset link.
+LINK_VOID = {"activation_token": None, "activation_expires_at": None}
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._@+-]{3,150}$")
 RESERVED_SLUGS = {"www", "admin", "api", "mail", "smtp", "static", "assets", "sip", "ari"}
@@ -186,7 +189,7 @@ def create_tenant(profile: TenantProfile, admin: NewAdmin, balance, *, languages
                 tenant=tenant, username=admin.username, role="tenant",
                 password_hash=generate_password_hash(password),
                 first_name=(admin.first_name or "").strip(), email=admin.email,
-                active=token is None,
+                active=token is None, pending_activation=token is not None,
                 activation_token=_hash_token(token) if token else None,
                 activation_expires_at=(utcnow() + dt.timedelta(hours=ACTIVATION_HOURS)
                                        if token else None))
@@ -228,8 +231,7 @@ def suspend(tenant: Tenant, *, actor=None, ip: str = "") -> int:
     reason "Account suspended". Returns how many campaigns were paused."""
     with database.atomic():
         Tenant.update(status="suspended").where(Tenant.id == tenant.id).execute()
-        paused = (Campaign.update(status="paused", status_reason="Account suspended")
-                  .where(Campaign.tenant == tenant.id, Campaign.status == "running").execute())
+        paused = lifecycle.pause_tenant(tenant.id, lifecycle.Cause("tenant_suspended"))
         User.update(session_version=User.session_version + 1).where(
             User.tenant == tenant.id).execute()
         audit.record("tenant.suspend", tenant_id=tenant.id, user=actor, object_type="tenant",
@@ -347,33 +349,40 @@ def tenant_user(tenant: Tenant, user_id: int) -> User:
 
 
 def set_user_active(user: User, active: bool, *, actor=None, ip: str = "") -> None:
+    """Enable or disable. Disabling ends the user's sessions and voids any outstanding
+    activation/reset link, and the account counts as disabled, not as awaiting activation,
+    so no link can enable it again; enabling is the administrator's decision."""
     with database.atomic():
-        fields = {"active": active}
+        fields = {"active": active, "pending_activation": False}
         if not active:
-            fields["session_version"] = User.session_version + 1
+            fields.update(session_version=User.session_version + 1, **LINK_VOID)
         User.update(**fields).where(User.id == user.id).execute()
         audit.record("user.enable" if active else "user.disable", tenant_id=user.tenant_id,
                      user=actor, object_type="user", object_id=user.id,
                      detail=user.username, ip=ip)
-    user.active = active
+    user.active, user.pending_activation = active, False
 
 
 def set_password(user: User, password: str, *, actor=None, ip: str = "") -> None:
-    """Set a new password (by the admin or through an activation/reset link); open
-    sessions of the user end."""
+    """Set a new password (by the provider's admin); open sessions of the user end and an
+    outstanding activation/reset link stops working."""
     if len(password or "") < MIN_PASSWORD:
         raise TenantError({"password": f"At least {MIN_PASSWORD} characters."})
     with database.atomic():
         User.update(password_hash=generate_password_hash(password),
                     session_version=User.session_version + 1,
-                    failed_logins=0, locked_until=None).where(User.id == user.id).execute()
+                    failed_logins=0, locked_until=None, **LINK_VOID
+                    ).where(User.id == user.id).execute()
         audit.record("user.password_reset", tenant_id=user.tenant_id, user=actor,
                      object_type="user", object_id=user.id, detail=user.username, ip=ip)
 
 
 def issue_link(user: User, *, actor=None, ip: str = "") -> str:
     """A new activation / password link for the user (any older one stops working);
-    returns the raw token for the e-mail."""
+    returns the raw token for the e-mail. Not for a disabled account: enable it first."""
+    user = User.get_by_id(user.id)
+    if not user.active and not user.pending_activation:
+        raise TenantError(f"{user.username} is disabled; enable the account first.")
     token = secrets.token_urlsafe(32)
     with database.atomic():
         User.update(activation_token=_hash_token(token),
@@ -385,9 +394,10 @@ def issue_link(user: User, *, actor=None, ip: str = "") -> str:
 
 
 def user_for_token(token: str) -> User:
-    """The user a link belongs to; ActivationError when unknown, used or expired."""
+    """The user a link belongs to; ActivationError when unknown, used, voided (the account
+    was disabled or its password changed since) or expired."""
     user = User.get_or_none(User.activation_token == _hash_token(token or ""))
-    if user is None or not token:
+    if user is None or not token or not (user.active or user.pending_activation):
         raise ActivationError("This link is not valid or has been used already.")
     if user.activation_expires_at is None or user.activation_expires_at < utcnow():
         raise ActivationError("This link has expired. Ask your provider for a new one.")
@@ -395,16 +405,24 @@ def user_for_token(token: str) -> User:
 
 
 def activate(token: str, password: str, *, ip: str = "") -> User:
-    """Choose the password through a link: the account becomes active, the token is cleared."""
+    """Choose the password through a link, once: the token is cleared and the sessions end.
+    Only an account awaiting activation becomes active; an enabled one just gets the new
+    password, and a disabled one is refused (user_for_token), so a link cannot undo an
+    administrator's decision."""
     user = user_for_token(token)
     if len(password or "") < MIN_PASSWORD:
         raise TenantError({"password": f"At least {MIN_PASSWORD} characters."})
     with database.atomic():
-        updated = (User.update(password_hash=generate_password_hash(password), active=True,
-                               activation_token=None, activation_expires_at=None,
+        # Conditional on the state the link was checked against: a disable, password change
+        # or use of the link in between (another request) makes this update nothing.
+        updated = (User.update(password_hash=generate_password_hash(password),
+                               active=True, pending_activation=False,
                                failed_logins=0, locked_until=None,
-                               session_version=User.session_version + 1)
-                   .where(User.id == user.id, User.activation_token == user.activation_token)
+                               session_version=User.session_version + 1, **LINK_VOID)
+                   .where(User.id == user.id, User.activation_token == user.activation_token,
+                          User.session_version == user.session_version,
+                          User.active == user.active,
+                          User.pending_activation == user.pending_activation)
                    .execute())
         if not updated:
             raise ActivationError("This link is not valid or has been used already.")

@@ -63,6 +63,8 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["campaign_reason"] = campaign_reason
 
+    from .params import BoundedIntConverter
+    app.url_map.converters["int"] = BoundedIntConverter  # before any rule uses <int:...>
     from . import admin, auth, campaigns, cdrs, contacts, status
     auth.login_manager.init_app(app)
     for bp in (auth.bp, campaigns.bp, contacts.bp, cdrs.bp, admin.bp, status.bp):

@@ -10,6 +10,7 @@ from models.entities import utcnow
 from models.tenancy import scoped
 from voxcast import campaign_service
 
+from . import campaign_reason
 from .auth import current_tenant_id, tenant_required
 
 bp = Blueprint("status", __name__, url_prefix="/status")
@@ -36,4 +37,5 @@ def health():
 def campaigns():
     campaigns = list(scoped(Campaign, current_tenant_id()).order_by(Campaign.id))
     progress = campaign_service.progress_many(campaigns)
-    return jsonify([{"id": c.id, "name": c.name, **progress[c.id]} for c in campaigns])
+    return jsonify([{"id": c.id, "name": c.name, **progress[c.id],
+                     "status_reason": campaign_reason(progress[c.id])} for c in campaigns])

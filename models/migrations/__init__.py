@@ -45,6 +45,16 @@ def available() -> list[Migration]:
     return sorted(found, key=lambda m: m.name)
 
 
+def later_additions() -> tuple[set, set]:
+    """(models, (model, field) pairs) that the numbered migrations after the catch-up add:
+    the catch-up of m0001 leaves them to those, so each migration really does its part."""
+    tables, columns = set(), set()
+    for migration in available()[1:]:
+        tables.update(getattr(migration.module, "CREATES", ()))
+        columns.update(getattr(migration.module, "ADDS", ()))
+    return tables, columns
+
+
 def applied() -> set[str]:
     if SchemaMigration._meta.table_name not in database.get_tables():
         return set()

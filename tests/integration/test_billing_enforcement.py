@@ -118,7 +118,7 @@ def test_given_no_credit_when_campaign_starts_then_it_pauses_and_resumes_after_a
     campaign = make_campaign(tenant, settings, phones, text="Hello.", channel_limit=2)
     campaign_service.start(campaign, settings)
     wait_for(lambda: reload(campaign).status == "paused", 15, message="paused for credit")
-    assert reload(campaign).status_reason == credit.NO_CREDIT_REASON
+    assert reload(campaign).status_code == credit.NO_CREDIT.code
     assert not Call.select().where(Call.campaign == campaign).exists()
     assert all(e.state == "pending" and e.attempts == 0
                for e in CampaignContact.select().where(CampaignContact.campaign == campaign))

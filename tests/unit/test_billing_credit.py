@@ -111,13 +111,14 @@ def test_claims_reserve_the_first_increment_until_the_credit_ends_then_the_campa
     assert ledger.available(tenant.id) == 0
     assert all(credit.grant_of(c.call_id).covered_s == 1 for c in claims)
     campaign = Campaign.get_by_id(campaign.id)
-    assert (campaign.status, campaign.status_reason) == ("paused", credit.NO_CREDIT_REASON)
+    assert (campaign.status, campaign.status_code) == ("paused", "no_credit")
+    assert campaign.status_reason == credit.NO_CREDIT.text()
     states = sorted(e.state for e in CampaignContact.select())
     assert states == ["dialing"] * 3 + ["pending"] * 2
     assert Call.select().count() == 3  # the refused ones have no CDR
     # The dialer's "nothing wrong" note does not clear the reason of a paused campaign.
-    store.set_campaign_reason(campaign.id, "")
-    assert Campaign.get_by_id(campaign.id).status_reason == credit.NO_CREDIT_REASON
+    store.set_campaign_reason(campaign.id, None)
+    assert Campaign.get_by_id(campaign.id).status_code == "no_credit"
 
 
 def test_a_destination_without_rate_is_failed_with_a_cdr_and_never_claimed(database):

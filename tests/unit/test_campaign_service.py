@@ -180,14 +180,15 @@ def test_progress_counts_calls_and_entries(master, settings, make_group):
                     channel_id=f"ch-{i}", disposition=disposition)
     Call.create(tenant=master, number="+12025550000", channel_id="not-this-campaign",
                 disposition="ANSWERED")
-    Campaign.update(status_reason="Asterisk is not reachable").where(
-        Campaign.id == campaign.id).execute()
+    Campaign.update(status_reason="Waiting for Asterisk: ARI is not reachable",
+                    status_code="ari_down").where(Campaign.id == campaign.id).execute()
 
     assert campaign_service.progress(reload(campaign)) == {
         "total": 6, "dialed": 7, "answered": 2, "busy": 1, "no_answer": 1, "failed": 2,
         "completed": 2, "given_up": 1, "remaining": 3, "active": 1, "dnc": 0, "machine": 0,
         **{outcome: 0 for outcome in flows_config.RESULTS},
-        "status": "running", "status_reason": "Asterisk is not reachable",
+        "status": "running", "status_reason": "Waiting for Asterisk: ARI is not reachable",
+        "status_code": "ari_down", "status_params": {},
     }
 
 

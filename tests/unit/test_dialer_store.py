@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from voxcast.campaigns.lifecycle import Cause
 from ari_app import admission, store
 from models import Call, CampaignContact, Tenant
 from voxcast import calling_hours as ch
@@ -43,7 +44,7 @@ def test_admission_check_refusal_undoes_the_claim(database):
     campaign = _campaign(acme, ["+12025550101", "+12025550102"])
 
     def no_second(claims):
-        return claims[1:], "Paused: no credit"
+        return claims[1:], Cause("no_credit")
     admission.register_check(no_second)
     try:
         claims = store.claim_due(campaign.id, 10, NOW)

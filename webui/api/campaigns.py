@@ -27,6 +27,7 @@ def dump_campaign(c: Campaign) -> dict:
             "repeat_count": c.repeat_count, "message_text": c.message_text,
             "message_file": c.message_file, **{k: getattr(c, k) for k in PLAIN},
             "status": c.status, "status_reason": c.status_reason,
+            "status_code": c.status_code, "status_params": json.loads(c.status_params or "{}"),
             "progress": {k: v for k, v in progress.items() if isinstance(v, int)},
             "created_at": c.created_at.isoformat() + "Z"}
 

@@ -212,6 +212,11 @@ SCHEMAS = {
         "retry_interval": {"type": "integer"},
         "status": {"type": "string", "enum": ["draft", "running", "paused", "completed", "stopped"]},
         "status_reason": STRING,
+        "status_code": {"type": "string", "description": "why it is paused or waiting: "
+                        "no_credit, tenant_suspended, type_not_dialable, message_missing, "
+                        "ari_down, no_window, closed_until, not_recording, text (a reason "
+                        "from before codes, in params.text); empty when none"},
+        "status_params": {"type": "object", "description": "the cause's parameters"},
         "progress": {"type": "object", "additionalProperties": {"type": "integer"},
                      "description": "total, dialed, answered, ... and pressed1, opted_out, "
                                     "confirmed, cancelled, transferred, surveyed."},
