@@ -2,11 +2,15 @@
 PostgreSQL; only `voxcast initdb` migrates."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from peewee import SqliteDatabase
 from playhouse.migrate import SchemaMigrator, migrate
 
 import models
+import models.migrations
 from models import ALL_MODELS, database
 from models.migrations import SchemaBehind, available, pending, require_current, upgrade
 from models.migrations.history import SchemaMigration
@@ -14,16 +18,27 @@ from models.migrations.ops import Ops
 from tests.pg_support import postgres_url
 
 
+BASELINE = Path(models.migrations.__file__).with_name("m0001_baseline.sqlite.json")
+
+
 def schema() -> dict:
     """What a schema is made of, independent of column order and index names."""
     out = {}
     for table in sorted(database.get_tables()):
-        cols = {c.name: (c.data_type.lower(), c.null, c.primary_key)
+        cols = {c.name: [c.data_type.lower(), c.null, c.primary_key]
                 for c in database.get_columns(table)}
-        indexes = {(tuple(i.columns), i.unique) for i in database.get_indexes(table)}
-        fks = {(f.column, f.dest_table, f.dest_column) for f in database.get_foreign_keys(table)}
-        out[table] = (cols, indexes, fks)
+        indexes = sorted([list(i.columns), i.unique] for i in database.get_indexes(table))
+        fks = sorted([f.column, f.dest_table, f.dest_column]
+                     for f in database.get_foreign_keys(table))
+        out[table] = {"columns": cols, "indexes": indexes, "foreign_keys": fks}
     return out
+
+
+def write_baseline(sqlite_path: str) -> None:
+    """How m0001_baseline.sqlite.json was made: from a database the release before versioning
+    created (`database.create_tables(ALL_MODELS)` at commit b7565d0)."""
+    models.init_database(f"sqlite:///{sqlite_path}")
+    BASELINE.write_text(json.dumps(schema(), indent=1, sort_keys=True) + "\n")
 
 
 def drop_all() -> None:
@@ -94,6 +109,18 @@ def test_given_pre_versioning_postgresql_database_when_initdb_then_schema_equals
         check_backend()
     finally:
         models.database.close()
+
+
+def test_given_a_model_change_without_its_migration_then_this_fails(db):
+    """Undo every migration after the catch-up: what is left must be the schema of the release
+    before versioning. A field or model added without a migration (ADDS / CREATES and up /
+    down) stays behind and shows here."""
+    for migration in reversed(available()[1:]):
+        migration.module.down(Ops(database))
+    now = schema()
+    now.pop(SchemaMigration._meta.table_name)
+    baseline = json.loads(BASELINE.read_text())
+    assert now == baseline, "a model changed without a migration in models/migrations/"
 
 
 def test_given_fresh_database_then_every_migration_stamped_not_run(db):
