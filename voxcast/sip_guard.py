@@ -267,19 +267,26 @@ def apply(settings: Settings) -> bool:
     return True
 
 
-async def watch(settings: Settings, run_db, every: float = 1.0) -> None:
-    """The Stasis app's task: tail the security log, count, ban, expire. `run_db(fn, *args)`
-    runs fn on the app's database thread."""
+async def watch(settings: Settings, run_db, every: float = 1.0,
+                housekeeping: float = 30.0) -> None:
+    """The Stasis app's task: tail the security log every `every` seconds and count what
+    failed; expire bans every `housekeeping` seconds (the database is written only then or
+    when something failed). `run_db(fn, *args)` runs fn on the app's database thread. The
+    first pass brings the ACL in line with the database (bans that ended while it was down)."""
     policy = Policy.from_env()
     tail = SecurityLog(log_path(settings))
-    first = True
+    loop = asyncio.get_running_loop()
+    next_housekeeping = 0.0
     while True:
         try:
             lines = await asyncio.to_thread(tail.read_new)
             failures = [f for f in map(parse_failure, lines) if f is not None]
-            if await run_db(record, failures, settings, policy) or first:
-                await asyncio.to_thread(apply, settings)
-            first = False
+            due = loop.time() >= next_housekeeping
+            if failures or due:
+                if await run_db(record, failures, settings, policy) or due:
+                    await asyncio.to_thread(apply, settings)  # reloads only on a change
+            if due:
+                next_housekeeping = loop.time() + housekeeping
         except asyncio.CancelledError:
             raise
         except Exception:
