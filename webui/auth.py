@@ -4,8 +4,8 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request,
-                   session, url_for)
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
+                   request, session, url_for)
 from flask_babel import gettext as _, ngettext
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -14,7 +14,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from models import User
-from voxcast import audit, login_guard
+from voxcast import audit, login_guard, login_sessions
 from voxcast.subdomains import login_site
 
 bp = Blueprint("auth", __name__)
@@ -63,8 +63,11 @@ def refusal(row: User) -> str | None:
 
 
 # The session remembers User.session_version from login; bumping it (password change,
-# tenant suspended, user disabled) ends every open session of that user at its next request.
+# "log out everywhere", tenant suspended, user disabled) ends every open session of that user
+# at its next request. SESSION_ID_KEY names this one session's server-side row
+# (voxcast.login_sessions), which logout ends, so a copied cookie stops working too.
 SESSION_VERSION_KEY = "session_version"
+SESSION_ID_KEY = "sid"
 
 
 @login_manager.user_loader
@@ -74,18 +77,29 @@ def load_user(user_id: str):
     except ValueError:
         row = None
     if (row is None or refusal(row)
-            or session.get(SESSION_VERSION_KEY) != row.session_version):
+            or session.get(SESSION_VERSION_KEY) != row.session_version
+            or not login_sessions.is_live(row.id, session.get(SESSION_ID_KEY),
+                                          current_app.permanent_session_lifetime)):
         session.clear()
         return None
     return SessionUser(row)
 
 
 def start_session(row: User) -> None:
-    """A fresh session for this user: nothing from before login carries over (no fixation)."""
+    """A fresh session for this user: nothing from before login carries over (no fixation),
+    and it gets a new server-side id."""
     session.clear()
     login_user(SessionUser(row))
+    session[SESSION_ID_KEY] = login_sessions.open_session(row, request.remote_addr or "")
     session[SESSION_VERSION_KEY] = row.session_version
     session.permanent = True  # ends after PERMANENT_SESSION_LIFETIME idle (webui.security)
+
+
+def end_session() -> None:
+    """Log out this browser: its server-side row ends, then the cookie is emptied."""
+    login_sessions.end(session.get(SESSION_ID_KEY))
+    logout_user()
+    session.clear()
 
 
 @login_manager.unauthorized_handler
@@ -139,6 +153,10 @@ def _safe_next(target: str | None) -> str | None:
     """Only same-site relative paths, so ?next= cannot send the user elsewhere."""
     if not target:
         return None
+    # Browsers read a backslash as a slash ("/\\evil.example" is "//evil.example") and drop
+    # tabs and newlines inside URLs, so neither may appear at all.
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
@@ -181,7 +199,7 @@ def _authenticate(username: str, password: str) -> tuple[User | None, str | None
         return None, _throttled_message(locked), 429
     if (reason := refusal(row)) is not None:
         return None, reason, 403
-    login_guard.record_success(row)
+    login_guard.record_success(row, ip)
     return row, None, 200
 
 
@@ -207,6 +225,6 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
-    flash("You are logged out.", "info")
+    end_session()
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))

@@ -101,11 +101,21 @@ def test_logout(auth):
     assert auth.client.get("/campaigns/").status_code == 302
 
 
-def test_login_next_only_follows_local_paths(auth):
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example/x", "/\\/evil.example",
+                                    "/%09/evil.example", "https://evil.example/"])
+def test_login_next_only_follows_local_paths(auth, target):
+    from urllib.parse import quote
     token = auth.token("/login")
-    resp = auth.client.post("/login?next=//evil.example/x", data={
+    resp = auth.client.post(f"/login?next={quote(target, safe='/%')}", data={
         "username": "master", "password": MASTER_PASSWORD, "csrf_token": token})
     assert resp.headers["Location"] == "/"
+
+
+def test_login_next_follows_a_local_path(auth):
+    token = auth.token("/login")
+    resp = auth.client.post("/login?next=/contacts/", data={
+        "username": "master", "password": MASTER_PASSWORD, "csrf_token": token})
+    assert resp.headers["Location"] == "/contacts/"
 
 
 def test_post_without_csrf_token_is_refused(auth, master):
