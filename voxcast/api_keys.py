@@ -85,8 +85,23 @@ class Refused(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def _creator_may_hold(creator: User | None, key: ApiKey) -> bool:
+    """A key acts with its creator's authority, so it works only while the creator could
+    create it now: the account exists, is enabled, and still has the role that manages this
+    owner's keys (the tenant's admin for a tenant key, the provider's admin for a provider
+    key). Checked on every call rather than revoking keys when a user changes, so no path
+    that disables, deletes or downgrades a user can forget to; re-enabling the creator
+    brings the key back."""
+    if creator is None or not creator.active:
+        return False
+    if key.tenant_id is None:
+        return creator.tenant_id is None and creator.role == "admin"
+    return creator.tenant_id == key.tenant_id and creator.role == "tenant"
+
+
 def authenticate(secret: str) -> Principal:
-    """The principal for a presented key, or Refused (401 unknown/revoked, 403 suspended)."""
+    """The principal for a presented key, or Refused (401 unknown/revoked or its creator no
+    longer entitled, 403 suspended)."""
     secret = (secret or "").strip()
     if not secret.startswith(KEY_PREFIX) or len(secret) < PREFIX_LEN + 8 or len(secret) > 200:
         raise Refused(401, "invalid-api-key", "The API key is missing or not valid.")
@@ -99,6 +114,10 @@ def authenticate(secret: str) -> Principal:
     if key is None:
         raise Refused(401, "invalid-api-key", "The API key is missing or not valid.")
     creator = User.get_or_none(User.id == key.user_id) if key.user_id else None
+    if not _creator_may_hold(creator, key):
+        raise Refused(401, "api-key-owner-inactive",
+                      "The user who created this API key is disabled or may no longer manage "
+                      "keys; ask an administrator for a new key.")
     if key.tenant_id is not None:
         tenant = Tenant.get_by_id(key.tenant_id)
         if tenant.status != "active":

@@ -12,7 +12,7 @@ from functools import lru_cache
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Did, Extension, Tenant, User, database
-from voxcast import audit, email_address
+from voxcast import audit, email_address, login_sessions
 from voxcast.i18n import N_
 
 try:  # the provider's quota rules, when present; otherwise the Tenant.max_* columns directly
@@ -116,6 +116,25 @@ def _check_pin(pin: str) -> None:
         raise UserError(N_("4 to 8 digits."), "pin")
 
 
+def _void_link(user: User) -> None:
+    """An activation/reset link is for the account as it was when sent: disabling it or
+    changing its password makes the link useless (voxcast.tenant_service.activate)."""
+    user.activation_token = None
+    user.activation_expires_at = None
+
+
+def log_out_everywhere(user: User, *, ip: str = "") -> None:
+    """End every session of the user, this one included (the session_version bump), e.g.
+    after using a shared computer or losing a phone."""
+    with database.atomic():
+        User.update(session_version=User.session_version + 1).where(
+            User.id == user.id).execute()
+        ended = login_sessions.end_all(user.id)
+        audit.record("account.logout_all", tenant_id=user.tenant_id, user=user,
+                     object_type="user", object_id=user.id,
+                     detail=f"{user.username}: {ended} session(s)", ip=ip)
+
+
 def _check_manageable(user: User, actor) -> None:
     if user.role not in MANAGED_ROLES:
         raise UserError(N_("Tenant administrator accounts are managed by your provider."))
@@ -168,6 +187,7 @@ def update_user(user: User, *, role: str, password: str = "", pin: str = "", act
         if password:
             user.password_hash = generate_password_hash(password)
             user.session_version += 1  # a reset password ends the user's open sessions
+            _void_link(user)  # and an outstanding reset link
             changed.append("password")
         if pin:
             user.pin = generate_password_hash(pin)
@@ -182,10 +202,12 @@ def update_user(user: User, *, role: str, password: str = "", pin: str = "", act
 def set_active(user: User, active: bool, *, actor=None, ip: str = "") -> User:
     _check_manageable(user, actor)
     with database.atomic():
-        user.active = active
+        user.active, user.pending_activation = active, False  # disabled, not awaiting a link
         if not active:
             user.session_version += 1
-        user.save(only=[User.active, User.session_version])
+            _void_link(user)
+        user.save(only=[User.active, User.pending_activation, User.session_version,
+                        User.activation_token, User.activation_expires_at])
         audit.record("user.enable" if active else "user.disable", tenant_id=user.tenant_id,
                      user=actor, object_type="user", object_id=user.id, detail=user.username,
                      ip=ip)
@@ -217,7 +239,9 @@ def change_password(user: User, current: str, new: str, confirm: str, *, ip: str
     with database.atomic():
         user.password_hash = generate_password_hash(new)
         user.session_version += 1
-        user.save(only=[User.password_hash, User.session_version])
+        _void_link(user)
+        user.save(only=[User.password_hash, User.session_version, User.activation_token,
+                        User.activation_expires_at])
         audit.record("account.password", tenant_id=user.tenant_id, user=user,
                      object_type="user", object_id=user.id, detail=user.username, ip=ip)
     return user

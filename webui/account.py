@@ -1,5 +1,5 @@
 """My Account: every logged-in user (provider admin included) changes their own password and
-profile (name, contact, time zone, language, theme)."""
+profile (name, contact, time zone, language, theme), and can log out everywhere."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -33,6 +33,10 @@ class PasswordForm(FlaskForm):
                                      validators=[DataRequired(), Length(max=500)])
 
 
+class LogoutEverywhereForm(FlaskForm):
+    pass
+
+
 def _me() -> User:
     return User.get_by_id(current_user.id)
 
@@ -44,7 +48,8 @@ def _page(profile: ProfileForm | None = None, password: PasswordForm | None = No
         profile = ProfileForm(formdata=None, obj=me)
     profile.fill_choices()
     return render_template("account/index.html", me=me, profile=profile,
-                           password=password or PasswordForm(formdata=None)), status
+                           password=password or PasswordForm(formdata=None),
+                           everywhere=LogoutEverywhereForm()), status
 
 
 @bp.route("/")
@@ -88,3 +93,15 @@ def password():
             flash(_("Your password is changed; your other sessions are logged out."), "success")
             return redirect(url_for("account.index"))
     return _page(password=form, status=400)
+
+
+@bp.route("/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """Every session of this user ends, on every device, this one included."""
+    if LogoutEverywhereForm().validate_on_submit():
+        user_service.log_out_everywhere(_me(), ip=request.remote_addr or "")
+        auth.end_session()
+        flash(_("You are logged out on every device."), "info")
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("account.index"))

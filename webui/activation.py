@@ -22,6 +22,15 @@ class ChoosePasswordForm(FlaskForm):
         DataRequired(), EqualTo("password", message=_l("The passwords differ."))])
 
 
+@bp.after_request
+def no_referrer(response):
+    """The token is in this page's address: Referer headers from it carry the origin only,
+    never the path, not even to our own static files (whose access log would keep it).
+    The origin, not nothing: Flask-WTF wants a same-origin Referer on HTTPS form posts."""
+    response.headers["Referrer-Policy"] = "strict-origin"
+    return response
+
+
 @bp.route("/activate/<token>", methods=["GET", "POST"])
 def activate(token: str):
     try:

@@ -114,10 +114,9 @@ def send_link(tenant_id: int, user_id: int):
     """E-mail a link to choose a password (a new activation link for a pending account)."""
     tenant = get_tenant(tenant_id)
     user = _user(tenant, user_id)
-    pending = user.activation_token is not None or user.activation_expires_at is not None
     if not user.email:
         flash(_("%(u)s has no e-mail address.", u=user.username), "error")
-    elif not user.active and not pending:
+    elif not user.active and not user.pending_activation:  # disabled: no link may enable it
         flash(_("%(u)s is disabled; enable the account first.", u=user.username), "error")
     else:
         token = tenant_service.issue_link(user, actor=current_user, ip=_ip())

@@ -1,4 +1,4 @@
-"""Response headers and session settings that every page gets, set once for the whole app.
+"""Response headers, session settings and reverse-proxy trust, set once for the whole app.
 
 The Content-Security-Policy allows scripts and styles from our own static files only (no
 'unsafe-inline'): templates carry no inline <script>, style= attributes or on...= handlers,
@@ -9,6 +9,7 @@ import datetime as dt
 import os
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = "; ".join((
     "default-src 'self'",
@@ -41,6 +42,21 @@ def https_enabled() -> bool:
     return os.environ.get("VOXCAST_HTTPS", "") == "1"
 
 
+def trusted_proxies() -> int:
+    """VOXCAST_TRUSTED_PROXIES: how many reverse proxies stand in front of the web UI (0, the
+    default: none, X-Forwarded-* headers are ignored, else any client could pick its address
+    and escape the login limits)."""
+    raw = os.environ.get("VOXCAST_TRUSTED_PROXIES", "").strip() or "0"
+    try:
+        count = int(raw)
+    except ValueError:
+        count = -1
+    if not 0 <= count <= 10:
+        raise ValueError(f"VOXCAST_TRUSTED_PROXIES must be a number of proxies (0-10), "
+                         f"not {raw!r}")
+    return count
+
+
 def init_app(app: Flask) -> None:
     """Cookie flags and lifetime, then the headers on every response."""
     hours = float(os.environ.get("VOXCAST_SESSION_HOURS", SESSION_HOURS_DEFAULT))
@@ -49,6 +65,11 @@ def init_app(app: Flask) -> None:
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=hours)
     if https_enabled():
         app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+    if proxies := trusted_proxies():
+        # The client address and scheme as the trusted proxies saw them: the last `proxies`
+        # X-Forwarded-For / -Proto entries, which they appended (anything before is the
+        # client's own and ignored). Host is not taken from headers: the proxy passes it on.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     @app.after_request
     def security_headers(response):

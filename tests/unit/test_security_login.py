@@ -15,12 +15,12 @@ from .conftest import ADMIN_PASSWORD, CSRF_RE, MASTER_PASSWORD
 LOCKED = "Too many failed attempts; try again in 15 minutes."
 
 
-def login(client, username, password, ip="192.0.2.10"):
+def login(client, username, password, ip="192.0.2.10", headers=None):
     env = {"REMOTE_ADDR": ip}
-    page = client.get("/login", environ_base=env).get_data(as_text=True)
+    page = client.get("/login", environ_base=env, headers=headers).get_data(as_text=True)
     token = CSRF_RE.search(page).group(1)
     return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": token}, environ_base=env)
+                                       "csrf_token": token}, environ_base=env, headers=headers)
 
 
 def outcome(resp) -> tuple[int, str]:
@@ -80,11 +80,37 @@ def test_successful_login_resets_the_account_counter(client, app):
         assert login(other, "master", f"again-{i}").status_code == 401  # counting from zero
 
 
-def test_lock_is_per_account_not_per_address(client):
-    for i in range(5):
-        login(client, "master", f"wrong-{i}", ip="192.0.2.10")
-    assert outcome(login(client, "master", MASTER_PASSWORD, ip="198.51.100.7"))[0] == 429
-    assert login(client, "admin", ADMIN_PASSWORD, ip="192.0.2.10").status_code == 302
+def test_failures_from_one_address_do_not_lock_the_owner_out_elsewhere(app):
+    """Anyone could lock the provider's admin with five wrong passwords when the lock was
+    per username; now it holds only for the address that failed."""
+    attacker, owner = app.test_client(), app.test_client()
+    for i in range(login_guard.MAX_USER_FAILURES + 2):
+        login(attacker, "admin", f"wrong-{i}", ip="192.0.2.66")
+    assert outcome(login(attacker, "admin", ADMIN_PASSWORD, ip="192.0.2.66")) == (429, LOCKED)
+    assert login(owner, "admin", ADMIN_PASSWORD, ip="198.51.100.7").status_code == 302
+    assert owner.get("/admin/tenants").status_code == 200
+    # The locked address may still try other names (up to the address limit).
+    assert login(attacker, "master", MASTER_PASSWORD, ip="192.0.2.66").status_code == 302
+
+
+def test_spread_attack_on_one_name_is_capped_but_not_from_the_owners_address(
+        app, monkeypatch):
+    monkeypatch.setattr(login_guard, "MAX_NAME_FAILURES", 8)
+    owner = app.test_client()
+    assert login(owner, "admin", ADMIN_PASSWORD, ip="198.51.100.7").status_code == 302
+    for i in range(8):  # four addresses, two tries each: no address or pair limit reached
+        assert login(app.test_client(), "admin", f"w{i}", ip=f"192.0.2.{i // 2}"
+                     ).status_code == 401
+        login(app.test_client(), "nobody-here", f"w{i}", ip=f"192.0.2.{100 + i // 2}")
+    # From a new address the name is refused, the right password included, exactly as an
+    # unknown name is, so the cap tells nothing about which names exist.
+    assert outcome(login(app.test_client(), "admin", ADMIN_PASSWORD, ip="203.0.113.1")) == (
+        429, LOCKED)
+    assert outcome(login(app.test_client(), "nobody-here", "x", ip="203.0.113.1")) == (
+        429, LOCKED)
+    # From where the admin logged in before, the admin still gets in.
+    assert login(app.test_client(), "admin", ADMIN_PASSWORD, ip="198.51.100.7"
+                 ).status_code == 302
 
 
 def test_unknown_username_behaves_exactly_like_a_wrong_password(app):
@@ -219,3 +245,49 @@ def test_changing_the_password_ends_the_other_sessions_only(app):
     assert here.get("/account/").status_code == 200
     resp = elsewhere.get("/account/")
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+
+
+# -- reverse proxy --------------------------------------------------------------------------
+
+def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(app):
+    """Off by default: a client that sends its own X-Forwarded-For cannot pick a new
+    address for each guess."""
+    client = app.test_client()
+    for i in range(login_guard.MAX_USER_FAILURES):
+        login(client, "admin", f"wrong-{i}", ip="192.0.2.10",
+              headers={"X-Forwarded-For": f"203.0.113.{i}"})
+    assert {row.ip for row in LoginFailure.select()} == {"192.0.2.10"}
+    resp = login(client, "admin", ADMIN_PASSWORD, ip="192.0.2.10",
+                 headers={"X-Forwarded-For": "203.0.113.99"})
+    assert outcome(resp) == (429, LOCKED)
+
+
+def test_trusted_proxy_gives_the_client_address(monkeypatch, settings, app):
+    monkeypatch.setenv("VOXCAST_TRUSTED_PROXIES", "1")
+    from webui import create_app
+    proxied = create_app(settings, {"TESTING": True})
+    proxy = "10.0.0.2"  # every request comes from the proxy's address
+    attacker, owner = proxied.test_client(), proxied.test_client()
+    for i in range(login_guard.MAX_USER_FAILURES):
+        # The proxy appends the address it saw; what the client sent before it is ignored.
+        login(attacker, "admin", f"wrong-{i}", ip=proxy,
+              headers={"X-Forwarded-For": f"198.18.0.{i}, 192.0.2.66"})
+    assert {row.ip for row in LoginFailure.select()} == {"192.0.2.66"}
+    assert outcome(login(attacker, "admin", ADMIN_PASSWORD, ip=proxy,
+                         headers={"X-Forwarded-For": "192.0.2.66"}))[0] == 429
+    https = {"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"}
+    # The request counts as HTTPS (X-Forwarded-Proto): Flask-WTF then wants a Referer.
+    assert login(owner, "admin", ADMIN_PASSWORD, ip=proxy, headers=https).status_code == 400
+    resp = login(owner, "admin", ADMIN_PASSWORD, ip=proxy,
+                 headers=https | {"Referer": "https://localhost/login"})
+    assert resp.status_code == 302
+    assert TenantLog.select().count() == 1  # the lock (user.locked)
+    assert TenantLog.get().ip == "192.0.2.66"
+
+
+@pytest.mark.parametrize("value", ["x", "-1", "99"])
+def test_a_bad_trusted_proxies_setting_stops_the_start(monkeypatch, settings, value):
+    monkeypatch.setenv("VOXCAST_TRUSTED_PROXIES", value)
+    from webui import create_app
+    with pytest.raises(ValueError, match="VOXCAST_TRUSTED_PROXIES"):
+        create_app(settings, {"TESTING": True})
