@@ -80,12 +80,82 @@ def provision(settings: Settings) -> None:
           "update"], env=env)
     _run(["chroot", str(partial), "apt-get", "install", "-y", "-q", "--no-install-recommends",
           *SID_PACKAGES], env=env)
+    _align_asterisk_user(partial)
     partial.rename(root)
     log.info("Asterisk chroot ready at %s", root)
 
 
+HOST_USER = "voxcast-asterisk"
+
+
+def _host_ids() -> tuple[int, int]:
+    """The host's system user for Asterisk (made once): a uid no other host account has, so
+    the chroot's Asterisk cannot signal or trace a host process (Debian's packages in the
+    chroot give it uid 101, which on Debian 12 is the host's `postgres`)."""
+    import grp
+    import pwd
+    try:
+        entry = pwd.getpwnam(HOST_USER)
+    except KeyError:
+        run_tool(["useradd", "--system", "--user-group", "--no-create-home",
+                  "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
+                  "--comment", "voxcast Asterisk (chroot)", HOST_USER], check=True)
+        entry = pwd.getpwnam(HOST_USER)
+    return entry.pw_uid, grp.getgrgid(entry.pw_gid).gr_gid
+
+
+def _chroot_in_use(root: Path) -> bool:
+    """Is any process running inside this chroot (an Asterisk of another instance)?"""
+    real = root.resolve()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if Path(os.readlink(proc / "root")).resolve() == real:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _align_asterisk_user(root: Path) -> None:
+    """Give the chroot's `asterisk` the host user's uid and gid, and its files with it."""
+    uid, gid = _host_ids()
+    old_uid = old_gid = None
+    for line in (root / "etc/passwd").read_text().splitlines():
+        parts = line.split(":")
+        if parts[0] == "asterisk":
+            old_uid, old_gid = int(parts[2]), int(parts[3])
+    if old_uid is None or (old_uid, old_gid) == (uid, gid):
+        return
+    if _chroot_in_use(root):
+        log.warning("Asterisk runs in %s with uid %s; its uid moves to %s at the next "
+                    "provision with no Asterisk running", root, old_uid, uid)
+        return
+    log.info("moving the chroot's asterisk user from uid %s/gid %s to %s/%s (%s)",
+             old_uid, old_gid, uid, gid, HOST_USER)
+    run_tool(["chroot", str(root), "groupmod", "-o", "-g", str(gid), "asterisk"], check=True)
+    run_tool(["chroot", str(root), "usermod", "-o", "-u", str(uid), "-g", str(gid), "asterisk"],
+             check=True)
+    skip = {root / d for d in ("proc", "sys", "dev")}
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = [d for d in dirnames if here / d not in skip]
+        for name in [*dirnames, *filenames, None]:
+            path = here if name is None else here / name
+            try:
+                st = path.lstat()
+            except OSError:
+                continue
+            new_uid = uid if st.st_uid == old_uid else -1
+            new_gid = gid if st.st_gid == old_gid else -1
+            if new_uid != -1 or new_gid != -1:
+                os.chown(path, new_uid, new_gid, follow_symlinks=False)
+
+
 def _prepare_chroot(root: Path) -> None:
-    """Local host name in /etc/hosts: otherwise every call waits on DNS inside the chroot."""
+    """Local host name in /etc/hosts: otherwise every call waits on DNS inside the chroot.
+    And Asterisk's uid: see _host_ids."""
     host = os.uname().nodename
     hosts = root / "etc/hosts"
     text = hosts.read_text() if hosts.exists() else ""
@@ -94,6 +164,8 @@ def _prepare_chroot(root: Path) -> None:
     resolv = root / "etc/resolv.conf"
     if not resolv.exists() and Path("/etc/resolv.conf").exists():
         shutil.copy("/etc/resolv.conf", resolv)
+    if (root / "usr/sbin/asterisk").exists():
+        _align_asterisk_user(root)
 
 
 # -- configuration ------------------------------------------------------------------------
@@ -210,6 +282,12 @@ def render(settings: Settings) -> Path:
 
 def _pid_file(settings: Settings) -> Path:
     return settings.state_dir / "asterisk.pid"
+
+
+def pid(settings: Settings) -> int | None:
+    """The pid of the instance's Asterisk as we started it, if any."""
+    path = _pid_file(settings)
+    return int(path.read_text()) if path.exists() else None
 
 
 def ari_info(settings: Settings, timeout: float = 2.0) -> dict | None:
