@@ -25,6 +25,7 @@ from .admin import apply_errors
 from .auth import admin_required
 from .billing import error_text
 from .paging import Page
+from .params import arg_id
 
 bp = Blueprint("admin_billing", __name__, url_prefix="/admin/billing")
 PER_PAGE = 100
@@ -268,7 +269,7 @@ def tenant_choices():
 @bp.route("/payments")
 @admin_required
 def payments():
-    tenant_id = request.args.get("tenant", type=int) or None
+    tenant_id = arg_id("tenant") or None
     query = reports.statement(tenant_id, ledger.CREDIT_KINDS)
     tenants = {t.id: t for t in Tenant.select()}
     return render_template("admin_billing/payments.html", page=Page.from_request(query, 50),
@@ -281,7 +282,7 @@ def payment_new():
     form = PaymentForm()
     form.tenant.choices = tenant_choices()
     if request.method == "GET":
-        form.tenant.data = request.args.get("tenant", type=int) or 0
+        form.tenant.data = arg_id("tenant") or 0
     error = None
     if form.validate_on_submit():
         try:
@@ -362,7 +363,7 @@ def free_credit(tenant_id: int):
 @admin_required
 def charges_csv():
     period = reports.Period.parse(request.args.get("start"), request.args.get("end"))
-    tenant_id = request.args.get("tenant", type=int) or None
+    tenant_id = arg_id("tenant") or None
     body = reports.charges_csv(tenant_id, period)
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="charges-{period.start}-{period.end}.csv"'})
@@ -373,7 +374,7 @@ def charges_csv():
 def report():
     """Costs of every tenant's calls per day for a period."""
     period = reports.Period.parse(request.args.get("start"), request.args.get("end"))
-    tenant_id = request.args.get("tenant", type=int) or None
+    tenant_id = arg_id("tenant") or None
     days = reports.per_day(tenant_id, period)
     return render_template("admin_billing/report.html", period=period, days=days,
                            total=reports.grand_total(days), selected=tenant_id,

@@ -8,6 +8,7 @@ from models.tenancy import get_scoped, scoped
 
 from .auth import current_tenant_id, tenant_required
 from .paging import Page
+from .params import arg_id
 
 bp = Blueprint("cdrs", __name__, url_prefix="/cdrs")
 PER_PAGE = 50
@@ -19,7 +20,7 @@ def index():
     tid = current_tenant_id()
     campaigns = list(scoped(Campaign, tid).order_by(Campaign.name))
     query = scoped(Call, tid).order_by(Call.started_at.desc(), Call.id.desc())
-    selected = request.args.get("campaign", type=int)
+    selected = arg_id("campaign")
     if selected:
         get_scoped(Campaign, tid, selected)  # another tenant's campaign id: 404
         query = query.where(Call.campaign == selected)

@@ -19,6 +19,7 @@ from voxcast.contact_service import CUSTOM_FIELDS, ContactError, UploadError
 
 from .auth import current_tenant_id, tenant_required
 from .paging import Page
+from .params import parse_id
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 PER_PAGE = 100
@@ -231,7 +232,7 @@ def bulk(group_id: int):
     """Move or delete the ticked contacts of a group."""
     tid = current_tenant_id()
     group = get_scoped(ContactGroup, tid, group_id)
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    ids = [i for i in map(parse_id, request.form.getlist("ids")) if i is not None]
     action = request.form.get("action")
     if not ids:
         flash(_("Tick the contacts first."), "error")
@@ -239,7 +240,7 @@ def bulk(group_id: int):
         n = contact_service.delete_contacts(tid, ids, actor=current_user, ip=_ip())
         flash(_("%(n)s contacts deleted.", n=n), "success")
     elif action == "move":
-        target = get_scoped(ContactGroup, tid, request.form.get("target", type=int) or 0)
+        target = get_scoped(ContactGroup, tid, parse_id(request.form.get("target")) or 0)
         moved, skipped = contact_service.move_contacts(tid, ids, target, actor=current_user,
                                                        ip=_ip())
         msg = _("%(n)s contacts moved to '%(name)s'.", n=moved, name=target.name)

@@ -14,6 +14,7 @@ from voxcast import flow_service, number_service
 from voxcast.number_service import RoutingError
 
 from .auth import current_tenant_id, tenant_required
+from .params import parse_id
 from .users import MANAGERS, VIEWERS
 
 bp = Blueprint("dids", __name__, url_prefix="/dids")
@@ -22,12 +23,13 @@ bp = Blueprint("dids", __name__, url_prefix="/dids")
 def _destination(value: str) -> tuple[int | None, int | None]:
     """'user:<id>' / 'campaign:<id>' / '' -> (user_id, campaign_id); one of them at most."""
     kind, _sep, pk = (value or "").partition(":")
-    if not pk.isdigit():
+    pk = parse_id(pk)
+    if pk is None:
         return None, None
     if kind == "user":
-        return int(pk), None
+        return pk, None
     if kind == "campaign":
-        return None, int(pk)
+        return None, pk
     return None, None
 
 
@@ -52,7 +54,7 @@ def route(did_id: int):
     did = get_scoped(Did, current_tenant_id(), did_id)
     user_id, campaign_id = _destination(request.form.get("destination", ""))
     raw_ivr = request.form.get("ivr", "")
-    ivr_id = int(raw_ivr) if raw_ivr.isdigit() and int(raw_ivr) > 0 else None
+    ivr_id = parse_id(raw_ivr)
     if ivr_id is not None and not owns(Ivr, did.tenant_id, ivr_id):
         flash(_("No such IVR."), "error")
         return redirect(url_for("dids.index"))

@@ -16,6 +16,7 @@ from voxcast import number_service, pjsip_sync
 from voxcast.number_service import RoutingError
 
 from .auth import current_tenant_id, tenant_required
+from .params import parse_id
 from .users import MANAGERS, VIEWERS
 
 bp = Blueprint("extensions", __name__, url_prefix="/extensions")
@@ -53,8 +54,7 @@ def index():
 @tenant_required(roles=MANAGERS)
 def assign(ext_id: int):
     ext = get_scoped(Extension, current_tenant_id(), ext_id)
-    raw = request.form.get("user_id", "")
-    user_id = int(raw) if raw.isdigit() and int(raw) > 0 else None
+    user_id = parse_id(request.form.get("user_id"))
     try:
         ext = number_service.assign_extension(ext, user_id, actor=current_user,
                                               ip=request.remote_addr or "")

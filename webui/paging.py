@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import request
+from .params import arg_int
 
 
 @dataclass
@@ -18,6 +18,6 @@ class Page:
 
     @classmethod
     def from_request(cls, query, per_page: int) -> "Page":
-        number = max(request.args.get("page", 1, type=int) or 1, 1)
+        number = arg_int("page", 1)
         rows = list(query.limit(per_page + 1).offset((number - 1) * per_page))
         return cls(items=rows[:per_page], number=number, has_next=len(rows) > per_page)

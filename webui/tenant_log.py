@@ -13,6 +13,7 @@ from voxcast.log_service import ALL, LogFilter
 
 from .auth import admin_required, current_tenant_id, tenant_required
 from .paging import Page
+from .params import arg_id
 
 bp = Blueprint("tenant_log", __name__)
 PER_PAGE = 50
@@ -49,7 +50,7 @@ def _page(scope, endpoint: str, tenant=None, tenants=None, **url_args):
 def admin_log():
     """Every tenant's log, or one tenant's with ?tenant=<id>."""
     tenants = list(Tenant.select().order_by(Tenant.name))
-    tenant_id = request.args.get("tenant", type=int)
+    tenant_id = arg_id("tenant")
     if tenant_id:
         tenant = Tenant.get_or_none(Tenant.id == tenant_id)
         if tenant is None:
