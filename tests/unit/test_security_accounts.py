@@ -202,3 +202,28 @@ def test_a_suspended_tenants_key_is_refused(app, client):
     secret = key_for(master, master.tenant_id)
     tenant_service.suspend(Tenant.get_by_id(master.tenant_id))
     assert call(client, secret).status_code == 403
+
+
+# -- the migration ----------------------------------------------------------------------------
+
+def test_migration_tells_waiting_accounts_from_disabled_ones(app):
+    """Before pending_activation both were just inactive: one with a link and no disable in
+    the tenant log waits for activation; a disabled one loses its link."""
+    from models import database
+    from models.entities import TenantLog
+    from models.migrations.ops import Ops
+    from models.migrations import m0004_account_links_sessions as m0004
+    waiting, waiting_token = pending_admin("acme")
+    disabled, disabled_token = pending_admin("beta")
+    User.update(active=False).where(User.id == disabled.id).execute()
+    TenantLog.create(action="user.disable", object_type="user", object_id=str(disabled.id))
+    with database.atomic():
+        m0004.down(Ops(database))
+        m0004.up(Ops(database))
+    assert fresh(waiting).pending_activation and fresh(waiting).activation_token
+    row = fresh(disabled)
+    assert not row.pending_activation and not row.active and row.activation_token is None
+    tenant_service.activate(waiting_token, "first-pw-123")
+    assert fresh(waiting).active
+    with pytest.raises(ActivationError):
+        tenant_service.activate(disabled_token, "first-pw-123")
