@@ -10,7 +10,7 @@ from pathlib import Path
 
 from peewee import Value, fn
 
-from models import Call, Campaign, CampaignContact, Contact, database
+from models import Call, Campaign, CampaignContact, Contact, Did, database
 from models.entities import utcnow
 from voxcast import flows_config, sounds
 from voxcast.campaigns import lifecycle
@@ -27,6 +27,28 @@ class CampaignError(Exception):
         return str(self)
 
 
+def caller_ids(tenant_id: int) -> list[str]:
+    """The numbers a tenant's campaigns may show: its own DIDs (no per-tenant allow list of
+    other numbers exists yet). An empty caller ID means the trunk's default."""
+    return [n for (n,) in Did.select(Did.number).where(Did.tenant == tenant_id)
+            .order_by(Did.number).tuples()]
+
+
+def check_caller_id(tenant_id: int, raw: str | None) -> str:
+    """The caller ID to store: "" (the trunk's default) or one of the tenant's DIDs, in the
+    DID's own spelling ("+4930..." and "4930..." are the same number). Anything else is a
+    CampaignError: a tenant must not present another tenant's or an arbitrary number."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    digits = raw.removeprefix("+")
+    for number in caller_ids(tenant_id):
+        if number.removeprefix("+") == digits:
+            return number
+    raise CampaignError(f"The caller ID {raw} is not one of your numbers; choose one of your "
+                        "DIDs or leave it empty for the default")
+
+
 def message_path(campaign: Campaign, settings: Settings) -> Path | None:
     """The WAV file the campaign plays, or None when it has no message set."""
     if not campaign.message_file:
@@ -40,6 +62,8 @@ def check_startable(campaign: Campaign, settings: Settings) -> None:
         raise CampaignError(f"Campaign '{campaign.name}' is {campaign.status} and cannot be started again")
     if campaign.tenant.status != "active":
         raise CampaignError("Your account is suspended; campaigns cannot be started")
+    if campaign.caller_id:  # a DID given back since the campaign was saved
+        check_caller_id(campaign.tenant_id, campaign.caller_id)
     if campaign.group_id is None:
         raise CampaignError("The campaign has no contact group; choose one first")
     group = campaign.group

@@ -13,7 +13,7 @@ import logging
 import re
 import secrets
 
-from models import Did, Extension, Tenant, database
+from models import Campaign, Did, Extension, Tenant, database
 from voxcast import audit
 
 log = logging.getLogger("voxcast.pool")
@@ -38,6 +38,13 @@ def extension_reset() -> dict:
 # What a DID's holder set on it; cleared whenever it changes hands.
 DID_RESET = {"user": None, "campaign": None, "ivr": None, "greeting_text": "",
              "greeting_file": ""}
+
+
+def _forget_caller_id(tenant_id: int, number: str) -> None:
+    """The tenant's campaigns stop presenting a DID it no longer holds (the trunk default)."""
+    spellings = {number, number.removeprefix("+"), "+" + number.removeprefix("+")}
+    Campaign.update(caller_id="").where(Campaign.tenant == tenant_id,
+                                        Campaign.caller_id.in_(spellings)).execute()
 
 
 def release_all(tenant_id: int) -> tuple[int, int]:
@@ -159,6 +166,7 @@ def return_did(tenant: Tenant, did_id: int, *, actor=None, ip: str = "") -> str:
         raise PoolError("That DID is not assigned to this tenant.")
     with database.atomic():
         Did.update(tenant=None, **DID_RESET).where(Did.id == did.id).execute()
+        _forget_caller_id(tenant.id, did.number)
         audit.record("did.return", tenant_id=tenant.id, user=actor, object_type="did",
                      object_id=did.id, detail=did.number, ip=ip)
     return did.number
@@ -182,6 +190,7 @@ def assign_did(did_id: int, tenant_id: int | None, greeting_text: str, *, actor=
             changes["greeting_text"] = ""
         Did.update(**changes).where(Did.id == did.id).execute()
         if did.tenant_id is not None and did.tenant_id != tenant_id:
+            _forget_caller_id(did.tenant_id, did.number)
             audit.record("did.return", tenant_id=did.tenant_id, user=actor, object_type="did",
                          object_id=did.id, detail=did.number, ip=ip)
         if tenant_id is not None:

@@ -26,6 +26,7 @@ from voxcast.timeslots import TimeslotError
 
 from .auth import current_tenant_id, tenant_required
 from .paging import Page
+from .params import parse_id
 from .permissions import feature_required
 from .status import ari_state
 
@@ -84,7 +85,8 @@ class CampaignForm(FlaskForm):
     type = SelectField("Campaign type", default="voice_message")
     repeat_count = IntegerField("Play the message (times)", default=1,
                                 validators=[NumberRange(1, 10)])
-    ivr = SelectField("IVR", coerce=int, default=0, validate_choice=False)  # checked by tenancy
+    ivr = SelectField("IVR", coerce=lambda v: parse_id(v) or 0, default=0,
+                      validate_choice=False)  # checked by tenancy
     flow = TextAreaField("Settings (JSON)", validators=[Length(max=20000)])
 
 
@@ -107,12 +109,28 @@ def _form(tenant: Tenant, campaign: Campaign | None = None) -> CampaignForm:
     types = [t for t in CAMPAIGN_TYPES if tenant.has_feature(t)
              or (campaign is not None and campaign.type == t)]
     form.type.choices = [(t, features.label(t)) for t in types]
+    numbers = campaign_service.caller_ids(tenant.id)
+    form.caller_id.description = (
+        _("One of your numbers (%(numbers)s), or empty for the default.",
+          numbers=", ".join(numbers[:20]) + (" …" if len(numbers) > 20 else ""))
+        if numbers else _("Empty: the default number (you have no DID to show)."))
     ivrs = scoped(Ivr, tenant.id).order_by(Ivr.name)
     form.ivr.choices = [(0, "— none —")] + [(i.id, i.name) for i in ivrs]
     if campaign is not None and request.method == "GET":
         form.ivr.data = campaign.ivr_id or 0
         form.flow.data = json.dumps(flow_service.flow_of(campaign), indent=2) if campaign.flow else ""
     return form
+
+
+def _caller_id_ok(tenant: Tenant, form: CampaignForm) -> bool:
+    """The caller ID must be one of the tenant's DIDs or empty (campaign_service); the
+    form's value becomes the stored spelling, or the field gets the error."""
+    try:
+        form.caller_id.data = campaign_service.check_caller_id(tenant.id, form.caller_id.data)
+    except CampaignError as exc:
+        form.caller_id.errors = [*form.caller_id.errors, str(exc)]
+        return False
+    return True
 
 
 def _apply_flow(campaign: Campaign, form: CampaignForm) -> list:
@@ -162,7 +180,7 @@ def create():
     tenant = Tenant.get_by_id(current_tenant_id())
     form = _form(tenant)
     error = None
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _caller_id_ok(tenant, form):
         try:
             quotas.check(tenant, "campaigns")
         except quotas.QuotaExceeded as exc:
@@ -203,7 +221,7 @@ def edit(campaign_id: int):
     campaign = get_scoped(Campaign, tenant.id, campaign_id)
     form = _form(tenant, campaign)
     error = None
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _caller_id_ok(tenant, form):
         group = get_scoped(ContactGroup, tenant.id, form.group.data)
         try:
             flow_fields = _apply_flow(campaign, form)

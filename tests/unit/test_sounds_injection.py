@@ -13,7 +13,7 @@ from voxcast import external, sounds
 
 from .api_support import master_api  # noqa: F401
 
-CAMPAIGN_FORM = {"name": "Spring sale", "caller_id": "+12025550100", "channel_limit": "3",
+CAMPAIGN_FORM = {"name": "Spring sale", "caller_id": "", "channel_limit": "3",
                  "dial_timeout": "30", "retry_busy": "2", "retry_noanswer": "1",
                  "retry_failed": "0", "retry_interval": "300"}
 SECRET = "banana secret word " * 60  # spoken, this is well over a minute

@@ -13,7 +13,7 @@ from voxcast import campaign_service
 
 from .conftest import ADMIN_PASSWORD, MASTER_PASSWORD
 
-CAMPAIGN_FORM = {"name": "Spring sale", "caller_id": "+12025550100", "channel_limit": "3",
+CAMPAIGN_FORM = {"name": "Spring sale", "caller_id": "", "channel_limit": "3",
                  "dial_timeout": "30", "retry_busy": "2", "retry_noanswer": "1",
                  "retry_failed": "0", "retry_interval": "300"}
 
@@ -198,8 +198,10 @@ def test_other_tenants_group_cannot_be_chosen_for_a_campaign(auth, other):
 
 def test_create_campaign_with_text_message(auth, master, make_group, settings):
     group = make_group(master, phones=["+12025550101"])
+    Did.create(number="+12025550100", tenant=master)  # the caller ID is one of its numbers
     auth.login()
     resp = auth.post("/campaigns/new", {**CAMPAIGN_FORM, "group": str(group.id),
+                                        "caller_id": "+12025550100",
                                         "message_text": "Our spring sale starts today."})
     assert resp.status_code == 302
     campaign = Campaign.get(Campaign.name == "Spring sale")

@@ -52,6 +52,12 @@ def _apply(campaign: Campaign, data: dict) -> list:
     if "channel_limit" in data and data["channel_limit"] > max(tenant.channel_limit, 1):
         raise ApiError(422, "validation", "Too many channels.", {
             "channel_limit": f"your account allows up to {tenant.channel_limit}"})
+    if "caller_id" in data:  # one of the tenant's DIDs or empty, as in the portal
+        try:
+            data = {**data, "caller_id": campaign_service.check_caller_id(tenant.id,
+                                                                          data["caller_id"])}
+        except CampaignError as exc:
+            raise ApiError(422, "validation", str(exc), {"caller_id": str(exc)}) from None
     for name in PLAIN:
         if name in data:
             setattr(campaign, name, data[name])
