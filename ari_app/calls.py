@@ -54,7 +54,7 @@ class CallHandler:
             return
         self._queue.put_nowait(event)
         if self._task is None:
-            self._task = asyncio.create_task(self._drain(), name=f"call-{self.channel_id}")
+            self._task = self.ctx.tasks.spawn(self._drain(), name=f"call-{self.channel_id}")
 
     async def _drain(self) -> None:
         while not self.done:
@@ -117,7 +117,7 @@ class Router:
             if factory is None:
                 log.warning("channel %s entered Stasis with unknown args %s; hanging up",
                             channel_id, event.args)
-                asyncio.create_task(self.ctx.ari.hangup(channel_id))
+                self.ctx.tasks.spawn(self.ctx.ari.hangup(channel_id), f"refuse-{channel_id}")
                 return
             handler = factory(self.ctx, event)
             self.register(handler)

@@ -3,42 +3,46 @@ every channel limit (campaign, tenant including its inbound calls, provider) and
 calls-per-second cap, inside the calling windows. Its state lives in the database, so the
 web UI controls it by changing a campaign's status and a restart carries on where it stopped.
 
-Whether a claimed call may be placed at all (credit, ...) is decided by `ari_app.admission`
-checks inside the claim transaction."""
+Whether a claimed call may be placed at all (DNC, credit) is decided by the admission gates
+of `ctx.claims` inside the claim transaction."""
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
 import time
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from models.entities import utcnow
 from voxcast import calling_hours
+from voxcast.campaigns import lifecycle
 from voxcast.campaigns.lifecycle import Cause
 
-from . import credit, store
+from . import campaign_plans, claims
+from .campaign_plans import CampaignPlan
 from .context import AppContext
 from .flows.interactive import InteractiveCall
 from .flows.voice_message import VoiceMessageCall
+from .meter import Resumer
 from .outbound import OutboundCall
 from .pacing import TokenBucket, free_slots
 
 log = logging.getLogger("voxcast.dialer")
 
 # Campaign type -> the flow its calls follow once answered.
-FLOWS: dict[str, type[OutboundCall]] = {
+FLOWS: MappingProxyType[str, type[OutboundCall]] = MappingProxyType({
     "voice_message": VoiceMessageCall,
     "voice_interactive": InteractiveCall,
     "voice_ivr": InteractiveCall,
     "voice_survey": InteractiveCall,
     "appointment_reminder": InteractiveCall,
-}
+})
 # Types whose calls play Campaign.message_file: they cannot run without it.
-NEEDS_MESSAGE = {"voice_message", "voice_interactive"}  # survey, reminder and IVR speak their own prompts
+NEEDS_MESSAGE = frozenset({"voice_message", "voice_interactive"})  # survey, reminder and IVR speak their own prompts
 
 
-def closed_reason(plan: store.CampaignPlan, now_utc) -> Cause | None:
+def closed_reason(plan: CampaignPlan, now_utc) -> Cause | None:
     """None while the campaign may dial now, else why not and when it resumes (local time)."""
     if calling_hours.is_open(plan.rule_sets, plan.timezone, now_utc):
         return None
@@ -60,19 +64,20 @@ class Dialer:
         self._reasons: dict[int, Cause | None] = {}
         self._recording_ok: dict[int, tuple[float, bool]] = {}
         self._turn = 0
-        self.resumer = credit.Resumer(ctx)  # campaigns paused for credit, after a top-up
-        self._plans: list[store.CampaignPlan] = []
+        # Campaigns paused for credit go back to running after a top-up.
+        self.resumer = Resumer(ctx.writer, ctx.billing)
+        self._plans: list[CampaignPlan] = []
         self._plans_until = 0.0
 
     PLANS_TTL_S = 1.0  # how often the running campaigns are read again (claims re-check status)
 
-    async def _running(self) -> list[store.CampaignPlan]:
+    async def _running(self) -> list[CampaignPlan]:
         """Running campaigns, read once a second rather than every tick: a start in the UI is
         picked up within a second, and a pause or suspension at once, since claim_due only
         claims for a campaign that is running at that moment."""
         now = time.monotonic()
         if now >= self._plans_until:
-            self._plans = await self.ctx.store.run(store.running_campaigns)
+            self._plans = await self.ctx.writer.run(campaign_plans.running_campaigns)
             self._plans_until = now + self.PLANS_TTL_S
         return self._plans
 
@@ -85,22 +90,22 @@ class Dialer:
                 await asyncio.sleep(1)
             await asyncio.sleep(self.tick)
 
-    async def _reason(self, plan: store.CampaignPlan, reason: Cause | None) -> None:
+    async def _reason(self, plan: CampaignPlan, reason: Cause | None) -> None:
         """Tell the UI why a running campaign is not dialing (or not recording), once per change."""
         if self._reasons.get(plan.id, ...) != reason:  # ...: not told yet since start
             self._reasons[plan.id] = reason
             if reason:
                 log.warning("campaign %s (%s): %s", plan.id, plan.name, reason.text())
-            await self.ctx.store.run(store.set_campaign_reason, plan.id, reason)
+            await self.ctx.writer.run(lifecycle.note, plan.id, reason)
 
-    async def _may_record(self, plan: store.CampaignPlan) -> bool:
+    async def _may_record(self, plan: CampaignPlan) -> bool:
         """Recording is refused while the tenant is over its disk quota (checked every 30 s)."""
         if not plan.record:
             return False
         now = time.monotonic()
         hit = self._recording_ok.get(plan.tenant_id)
         if hit is None or hit[0] < now:
-            ok = await self.ctx.store.run(store.recording_allowed, plan.tenant_id,
+            ok = await self.ctx.writer.run(campaign_plans.recording_allowed, plan.tenant_id,
                                           str(self.ctx.settings.recordings_dir),
                                           str(self.ctx.settings.sounds_dir))
             hit = self._recording_ok[plan.tenant_id] = (now + 30, ok)
@@ -119,14 +124,14 @@ class Dialer:
                 await self._reason(plan, Cause("ari_down"))
                 continue
             if plan.type not in FLOWS:
-                await self.ctx.store.run(store.pause_campaign, plan.id,
+                await self.ctx.writer.run(lifecycle.pause_for, plan.id,
                                          Cause("type_not_dialable", {"type": plan.type}))
                 continue
             sound = self.ctx.settings.sounds_dir / f"{plan.message_file}.wav"
             if plan.type in NEEDS_MESSAGE and (not plan.message_file or not sound.exists()):
                 msg = Cause("message_missing", {"name": plan.message_file or "(none)"})
                 log.error("campaign %s: %s", plan.id, msg.text())
-                await self.ctx.store.run(store.pause_campaign, plan.id, msg)
+                await self.ctx.writer.run(lifecycle.pause_for, plan.id, msg)
                 continue
             closed = closed_reason(plan, now)
             if closed:
@@ -137,21 +142,21 @@ class Dialer:
                                plan.tenant_channel_limit, channels.by_tenant[plan.tenant_id],
                                self.max_channels, channels.total)
             wanted = self.bucket.take(slots)
-            claims = await self.ctx.store.run(store.claim_due, plan.id, wanted, now,
-                                              plan.rule_sets)
-            self.bucket.give_back(wanted - len(claims))
-            if claims:
+            claimed = await self.ctx.writer.run(self.ctx.claims.claim_due, plan.id, wanted, now,
+                                               plan.rule_sets)
+            self.bucket.give_back(wanted - len(claimed))
+            if claimed:
                 await self._reason(plan, None if record or not plan.record
                                    else Cause("not_recording"))
                 handlers = []
-                for claim in claims:
+                for claim in claimed:
                     handler = FLOWS[plan.type](self.ctx, claim, plan, record=record)
                     self.ctx.router.register(handler)
-                    channels.add(claim.tenant_id, claim.campaign_id)
+                    handler.take_slot()
                     handlers.append(handler)
-                asyncio.create_task(self._place(handlers))
+                self.ctx.tasks.spawn(self._place(handlers), f"place-{plan.id}")
             elif channels.by_campaign[plan.id] == 0:
-                if await self.ctx.store.run(store.complete_if_finished, plan.id):
+                if await self.ctx.writer.run(lifecycle.complete_if_finished, plan.id):
                     log.info("campaign %s (%s) completed", plan.id, plan.name)
                     self._plans_until = 0.0
 
@@ -165,4 +170,4 @@ class Dialer:
                 log.error("placing %s failed: %r", h.claim.phone, ok)
                 await h.close(0, f"originate error: {ok!r}"[:250])
         if placed:
-            await self.ctx.store.run(store.mark_placed, placed, utcnow())
+            await self.ctx.writer.run(claims.mark_placed, placed, utcnow())

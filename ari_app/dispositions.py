@@ -1,9 +1,9 @@
 """Q.850 hangup causes to the dispositions tenants see on CDRs."""
 from __future__ import annotations
 
-BUSY_CAUSES = {17}
-NO_ANSWER_CAUSES = {18, 19, 16}  # 16 before answer: the originate timed out / was cancelled
-CONGESTION_CAUSES = {34, 38, 41, 42, 44, 47}
+BUSY_CAUSES = frozenset({17})
+NO_ANSWER_CAUSES = frozenset({18, 19, 16})  # 16 before answer: the originate timed out / was cancelled
+CONGESTION_CAUSES = frozenset({34, 38, 41, 42, 44, 47})
 
 
 def disposition(answered: bool, cause: int, rang: bool = True, machine: bool = False) -> str:

@@ -1,4 +1,6 @@
-"""Wiring of the Stasis app: ARI client, router, flows, dialer, status heartbeat."""
+"""The composition root of the Stasis app: build() makes every collaborator once (writer,
+admission gates, billing, meter, channel counter, router) and hands them to the flows and the
+dialer through the AppContext; amain() runs the event socket, dialer and periodic tasks."""
 from __future__ import annotations
 
 import asyncio
@@ -9,47 +11,61 @@ from models import init_database
 from models.migrations import require_current
 from models.entities import utcnow
 from voxcast import sip_guard
+from voxcast.billing.call_credit import CallBilling
 from voxcast.config import Settings
 
-from . import credit, store
-from .calls import CallHandler, ChannelCounter, Router
+from . import cdr, claims
+from .admission import Admission, DncCheck
+from .calls import ChannelCounter, Router
+from .cdr import Cdrs
+from .claims import Claims
 from .client import AriClient, AriError
 from .context import AppContext
 from .dialer import FLOWS, Dialer
+from .dids import DidDirectory
 from .events import Event
 from .flows.inbound import InboundCall
+from .heartbeat import heartbeat, set_status
+from .leg import CallLeg
+from .meter import CreditMeter
+from .tasks import TaskSet
+from .writer import Writer
 
 log = logging.getLogger("voxcast.app")
 
 
-class OrphanCall(CallHandler):
+class OrphanCall(CallLeg):
     """A live call an earlier run placed that is no campaign call we can rebuild (inbound, or
     its campaign is gone): hang it up and close its CDR when Asterisk reports it ended."""
 
+    await_close = True
+
     def __init__(self, ctx, call_id: int, channel_id: str, answered_at):
-        super().__init__(ctx, channel_id)
-        self.call_id = call_id
+        super().__init__(ctx, channel_id, call_id=call_id)
         self.answered_at = answered_at
+        self.rang = True
 
     async def channel_destroyed(self, event: Event) -> None:
-        self.finish()
-        await self.ctx.store.run(store.finish_call, self.call_id, self.answered_at, utcnow(),
-                                 event.cause, event.cause_txt or "ended while voxcast restarted")
+        await self.close(event.cause, event.cause_txt or "ended while voxcast restarted")
 
     async def stasis_end(self, event: Event) -> None:  # dialplan channels stop here
         await self.channel_destroyed(event)
 
 
-def build(settings: Settings) -> AppContext:
+def build(settings: Settings, ari: AriClient | None = None) -> AppContext:
     init_database(settings.db_url)
     require_current()  # migrations are `voxcast initdb`'s, never run from here
-    ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password(),
-                    settings.ari_app_name)
+    if ari is None:
+        ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password(),
+                        settings.ari_app_name)
+    writer, tasks, billing = Writer(), TaskSet(), CallBilling()
+    admission = Admission([DncCheck(), billing])
     router = Router()
-    ctx = AppContext(settings, ari, store.Store(), router, ChannelCounter())
+    ctx = AppContext(settings, ari, writer, router, ChannelCounter(), tasks,
+                     Claims(admission), Cdrs(admission), billing,
+                     CreditMeter(writer, billing, tasks), DidDirectory(writer))
     router.ctx = ctx
     router.route_stasis("inbound", InboundCall)
-    credit.install()
     return ctx
 
 
@@ -72,13 +88,13 @@ async def reconcile(ctx: AppContext, orphans: list) -> None:
         await adopt(ctx, orphans.pop(), live)
 
 
-async def adopt(ctx: AppContext, orphan: store.OpenCall, live: dict[str, str]) -> None:
+async def adopt(ctx: AppContext, orphan: cdr.OpenCall, live: dict[str, str]) -> None:
     """A CDR an earlier run left open. Its channel still up: a campaign call gets its flow
     handler back (counted in the channel limits; a call still ringing goes on as if nothing
     happened), anything else is hung up; either way the CDR is closed when Asterisk reports
-    the end. Channel gone: closed now (store.close_lost tells never-placed from lost)."""
+    the end. Channel gone: closed now (Cdrs.close_lost tells never-placed from lost)."""
     if orphan.channel_id not in live:
-        disp = await ctx.store.run(store.close_lost, orphan.call_id, utcnow())
+        disp = await ctx.writer.run(ctx.cdrs.close_lost, orphan.call_id, utcnow())
         log.info("call %s ended while voxcast was down: %s", orphan.call_id, disp)
         return
     try:
@@ -86,7 +102,7 @@ async def adopt(ctx: AppContext, orphan: store.OpenCall, live: dict[str, str]) -
                            eventSource=f"channel:{orphan.channel_id}")
     except AriError as exc:  # ended between the listing and now
         log.info("call %s gone before adoption (%s)", orphan.call_id, exc)
-        await ctx.store.run(store.close_lost, orphan.call_id, utcnow())
+        await ctx.writer.run(ctx.cdrs.close_lost, orphan.call_id, utcnow())
         return
     answered_at = orphan.answered_at
     if answered_at is None and live[orphan.channel_id] == "Up":
@@ -101,20 +117,10 @@ async def adopt(ctx: AppContext, orphan: store.OpenCall, live: dict[str, str]) -
         return
     handler = flow(ctx, orphan.claim, orphan.plan)
     ctx.router.register(handler)
-    ctx.channels.add(orphan.claim.tenant_id, orphan.claim.campaign_id)
-    await ctx.store.run(store.mark_placed, [orphan.call_id], utcnow())
+    handler.take_slot()
+    await ctx.writer.run(claims.mark_placed, [orphan.call_id], utcnow())
     log.info("adopted live call %s to %s", orphan.call_id, orphan.claim.phone)
     await handler.adopted(answered_at)
-
-
-async def heartbeat(ctx: AppContext) -> None:
-    while True:
-        state = "connected" if ctx.ari.connected.is_set() else "down"
-        try:
-            await ctx.store.run(store.set_status, "ari", state)
-        except Exception:
-            log.exception("heartbeat write failed")
-        await asyncio.sleep(3)
 
 
 async def recurring_charges(ctx: AppContext, every: float = 3600) -> None:
@@ -122,7 +128,7 @@ async def recurring_charges(ctx: AppContext, every: float = 3600) -> None:
     from voxcast.billing import recurring
     while True:
         try:
-            await ctx.store.run(recurring.charge_did_fees)
+            await ctx.writer.run(recurring.charge_did_fees)
         except Exception:
             log.exception("recurring charges failed; retrying in an hour")
         await asyncio.sleep(every)
@@ -130,13 +136,13 @@ async def recurring_charges(ctx: AppContext, every: float = 3600) -> None:
 
 async def amain(settings: Settings) -> None:
     ctx = build(settings)
-    orphans = await ctx.store.run(store.open_calls)  # before the dialer opens new ones
+    orphans = await ctx.writer.run(cdr.open_calls)  # before the dialer opens new ones
     # Reservations of an earlier run: released, or settled with their closed CDRs.
-    await ctx.store.run(credit.reconcile_job)
+    await ctx.writer.run(ctx.billing.reconcile)
     recovered = asyncio.Event()
 
     async def on_state(up: bool) -> None:
-        await ctx.store.run(store.set_status, "ari", "connected" if up else "down")
+        await ctx.writer.run(set_status, "ari", "connected" if up else "down")
         if up:
             await reconcile(ctx, orphans)
             recovered.set()
@@ -149,23 +155,20 @@ async def amain(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    tasks = [
-        asyncio.create_task(ctx.ari.run_events(ctx.router.dispatch, on_state), name="ari-events"),
-        asyncio.create_task(dial_when_recovered(), name="dialer"),
-        asyncio.create_task(heartbeat(ctx), name="heartbeat"),
-        asyncio.create_task(recurring_charges(ctx), name="recurring-charges"),
-        asyncio.create_task(sip_guard.watch(settings, ctx.store.run), name="sip-guard"),
-    ]
+    tasks = ctx.tasks
+    tasks.spawn(ctx.ari.run_events(ctx.router.dispatch, on_state), "ari-events")
+    tasks.spawn(dial_when_recovered(), "dialer")
+    tasks.spawn(heartbeat(ctx.writer, ctx.ari.connected), "heartbeat")
+    tasks.spawn(recurring_charges(ctx), "recurring-charges")
+    tasks.spawn(sip_guard.watch(settings, ctx.writer.run), "sip-guard")
     log.info("voxcast Stasis app '%s' started (ARI %s)", settings.ari_app_name, settings.ari_url)
     await stop.wait()
     log.info("stopping; ARI messages received: %s",
              ", ".join(f"{k} {n}" for k, n in ctx.ari.received.most_common()) or "none")
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await ctx.store.run(store.set_status, "ari", "down")
+    await tasks.cancel_all()
+    await ctx.writer.run(set_status, "ari", "down")
     await ctx.ari.close()
-    ctx.store.close()
+    ctx.writer.close()
 
 
 def run(settings: Settings) -> None:

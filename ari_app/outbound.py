@@ -14,28 +14,29 @@ import logging
 
 from models.entities import utcnow
 
-from . import credit, store
+from . import cdr
 from .calls import CallHandler
+from .campaign_plans import CampaignPlan
+from .claims import Claim
 from .client import AriError
 from .events import Event
+from .leg import CallLeg
 
 log = logging.getLogger("voxcast.outbound")
 
 AMD_CONTEXT = "voxcast-amd"
-RANG_STATES = ("Ringing", "Ring", "Up")  # channel states that show the far end answered our INVITE
 
 
-class OutboundCall(CallHandler):
-    def __init__(self, ctx, claim: store.Claim, plan: store.CampaignPlan, record: bool = False):
-        super().__init__(ctx, claim.channel_id)
+class OutboundCall(CallLeg):
+    def __init__(self, ctx, claim: Claim, plan: CampaignPlan, record: bool = False):
+        super().__init__(ctx, claim.channel_id, claim.tenant_id, claim.call_id,
+                         claim.campaign_id,
+                         ctx.credit.for_call(claim.tenant_id, claim.call_id))  # None: not rated
         self.claim = claim
         self.plan = plan
-        self.answered_at = None
-        self.rang = False
         self.machine = False
         self.amd_result = ""
         self.record = record  # decided by the dialer: the campaign asks and the quota allows
-        self.credit = credit.for_call(ctx, claim.tenant_id, claim.call_id)  # None: not rated
 
     def endpoint(self) -> str:
         return f"PJSIP/{self.claim.phone}@pstn"
@@ -72,7 +73,7 @@ class OutboundCall(CallHandler):
         self.answered_at = utcnow()
         if self.credit:  # from now on the call runs on reserved credit, cut when it ends
             self.credit.answered(self.safe_hangup)
-        self.ctx.store.post(store.mark_answered, self.claim.call_id, self.answered_at)
+        self.ctx.writer.post(cdr.mark_answered, self.claim.call_id, self.answered_at)
         if self.record:
             await self._start_recording()
         if self.plan.amd_enabled:
@@ -107,7 +108,7 @@ class OutboundCall(CallHandler):
                                     app=self.ctx.ari.app, appArgs="snoop", snoopId=snoop_id)
             await self.ctx.ari.post(f"/channels/{snoop_id}/record", name=name, format="wav",
                                     ifExists="overwrite", maxDurationSeconds=3600)
-            await self.ctx.store.run(store.set_recording, self.claim.call_id, f"{name}.wav")
+            await self.ctx.writer.run(cdr.set_recording, self.claim.call_id, f"{name}.wav")
         except AriError as exc:  # the call goes on unrecorded rather than not at all
             log.warning("recording of %s failed: %s", self.channel_id, exc)
             self.ctx.router.forget(snoop_id)
@@ -125,28 +126,13 @@ class OutboundCall(CallHandler):
         if answered_at is not None:
             await self.safe_hangup()
 
-    async def channel_destroyed(self, event: Event) -> None:
-        # The last snapshot tells whether the far end rang: no ChannelStateChange events
-        # needed (two frames per call fewer for Asterisk and us).
-        if event.channel_state in RANG_STATES:
-            self.rang = True
-        await self.close(event.cause, event.cause_txt)
-
-    async def close(self, cause: int, cause_txt: str) -> None:
-        if self.done:
-            return
-        self.finish()
-        self.ctx.channels.remove(self.claim.tenant_id, self.claim.campaign_id)
-        if self.credit:  # settled with the CDR, in store.finish_call
-            self.credit.stop()
-            if self.credit.cut:
-                cause_txt = credit.CUT_CAUSE
+    def describe(self, cause_txt: str) -> str:
         if self.amd_result and not cause_txt.startswith("AMD"):
-            cause_txt = f"AMD {self.amd_result}; {cause_txt}"
-        # Queued, not awaited: nothing here needs the result, and the writer runs jobs in order.
-        self.ctx.store.post(store.finish_call, self.claim.call_id, self.answered_at,
-                            utcnow(), cause, cause_txt, self.rang, self.machine,
-                            getattr(self.plan, "retry_settings", None))
+            return f"AMD {self.amd_result}; {cause_txt}"
+        return cause_txt
+
+    def close_args(self) -> tuple:
+        return self.rang, self.machine, getattr(self.plan, "retry_settings", None)
 
 
 class _Snoop(CallHandler):

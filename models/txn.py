@@ -1,7 +1,7 @@
 """Work to do once the writer's transaction has committed, and only then.
 
 The Stasis app's writer re-runs every job of a batch after a rollback
-(ari_app.store.Store._run_batch), so a job
+(ari_app.writer.Writer._run_batch), so a job
 must not change memory in a way a second run cannot repeat: forgetting a call's credit
 Grant in the first run would leave the re-run nothing to settle. Such changes go through
 `after_commit`; outside a writer transaction they happen at once."""

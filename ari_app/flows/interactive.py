@@ -10,7 +10,7 @@ from .ivr_runner import IvrRunner, RunsIvr
 
 class InteractiveCall(RunsIvr, OutboundCall):
     async def answered(self, event: Event) -> None:
-        spec = await self.ctx.store.run(flow_store.outbound_flow, self.claim.call_id)
+        spec = await self.ctx.writer.run(flow_store.outbound_flow, self.claim.call_id)
         self.runner = IvrRunner(self, spec)
         await self.runner.start()
 
@@ -18,7 +18,6 @@ class InteractiveCall(RunsIvr, OutboundCall):
         if self.runner:
             await self.runner.playback_finished(event)
 
-    async def close(self, cause: int, cause_txt: str) -> None:
-        if not self.done and self.runner:
+    async def cleanup(self) -> None:
+        if self.runner:
             await self.runner.cleanup()
-        await super().close(cause, cause_txt)

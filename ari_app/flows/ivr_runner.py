@@ -9,33 +9,50 @@ leg (TransferLeg, its own handler and CDR) reports back with TransferAnswered/Tr
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 
-from models.entities import utcnow
 from voxcast import sounds
+from voxcast.billing.call_time import NoCredit, NoRate
 from voxcast.ivr import fill
 
-from .. import credit, flow_store, store
+from models.entities import utcnow
+
+from .. import flow_store
 from ..calls import CallHandler
 from ..client import AriError
 from ..events import Event
-from ..outbound import RANG_STATES
+from ..leg import CallLeg
 
 log = logging.getLogger("voxcast.flows.ivr")
 
 RECORD_SILENCE_S = 5
 
 
-class TransferLeg(CallHandler):
-    """The called side of a transfer: its own CDR (tenant-tagged) and channel slot."""
+class Wait(enum.Enum):
+    """What the runner waits for on its channel."""
+    NOTHING = "nothing"
+    PLAY = "play"  # a prompt to end, then the next node
+    MENU = "menu"  # a key of the menu (after its prompt, with a timeout)
+    DIGITS = "digits"  # digits up to max_digits or '#'
+    RECORD_PROMPT = "record_prompt"  # the prompt before a recording
+    RECORD = "record"  # the recording to end
+    HANGUP = "hangup"  # the goodbye prompt, then hang up
+    TRANSFER = "transfer"  # a transfer leg to answer (or the next candidate)
+    BRIDGED = "bridged"  # talking to the transfer leg until either side hangs up
+
+
+class TransferLeg(CallLeg):
+    """The called side of a transfer: its own CDR (tenant-tagged) and channel slot; a leg out
+    to the PSTN is rated and paid like a call. Its caller hears of its end once the CDR is
+    closed."""
+
+    await_close = True
 
     def __init__(self, ctx, parent: CallHandler, channel_id: str, call_id: int, tenant_id: int,
-                 leg_credit: credit.CallCredit | None = None):
-        super().__init__(ctx, channel_id)
-        self.parent, self.call_id, self.tenant_id = parent, call_id, tenant_id
-        self.answered_at = None
-        self.rang = False
-        self.credit = leg_credit  # a leg out to the PSTN is rated and paid like a call
+                 leg_credit=None):
+        super().__init__(ctx, channel_id, tenant_id, call_id, credit=leg_credit)
+        self.parent = parent
 
     async def stasis_start(self, event: Event) -> None:
         self.rang = True
@@ -45,21 +62,7 @@ class TransferLeg(CallHandler):
         self.parent.enqueue(Event(type="TransferAnswered", channel_id=self.parent.channel_id,
                                   target_channel_id=self.channel_id))
 
-    async def channel_destroyed(self, event: Event) -> None:
-        if event.channel_state in RANG_STATES:
-            self.rang = True
-        await self.close(event.cause, event.cause_txt)
-
-    async def close(self, cause: int, cause_txt: str) -> None:
-        if self.done:
-            return
-        self.finish()
-        self.ctx.channels.remove(self.tenant_id)
-        if self.credit:  # settled with its CDR, in store.finish_call
-            self.credit.stop()
-            cause_txt = credit.CUT_CAUSE if self.credit.cut else cause_txt
-        await self.ctx.store.run(store.finish_call, self.call_id, self.answered_at, utcnow(),
-                                 cause, cause_txt, self.rang)
+    async def closed(self) -> None:
         self.parent.enqueue(Event(type="TransferEnded", channel_id=self.parent.channel_id,
                                   target_channel_id=self.channel_id))
 
@@ -72,7 +75,7 @@ class IvrRunner:
         self.nodes: dict = spec.tree["nodes"]
         self.vars: dict[str, str] = dict(spec.values)
         self.node_id: str | None = None
-        self.waiting: str | None = None  # play | menu | digits | record_prompt | record | hangup | transfer | bridged
+        self.waiting = Wait.NOTHING
         self.playback: str | None = None  # the playback whose end we wait for
         self.tries = 0
         self.digits = ""
@@ -108,22 +111,22 @@ class IvrRunner:
             self.node_id, node = node_id, self.nodes[node_id]
             kind = node["type"]
             if kind in ("play", "say"):
-                self.waiting = "play"
+                self.waiting = Wait.PLAY
                 await self._prompt(node)
                 return
             if kind == "menu":
                 self.tries = 0
-                self.waiting = "menu"
+                self.waiting = Wait.MENU
                 await self._prompt(node)
                 return
             if kind == "get_digits":
                 self.digits = ""
-                self.waiting = "digits"
+                self.waiting = Wait.DIGITS
                 await self._prompt(node)
                 return
             if kind == "record":
                 if "sound" in node or "text" in node:
-                    self.waiting = "record_prompt"
+                    self.waiting = Wait.RECORD_PROMPT
                     await self._prompt(node)
                 else:
                     await self._record()
@@ -133,7 +136,7 @@ class IvrRunner:
                 return
             if kind == "hangup":
                 if node.get("text"):
-                    self.waiting = "hangup"
+                    self.waiting = Wait.HANGUP
                     await self._prompt(node)
                     return
                 break
@@ -143,11 +146,11 @@ class IvrRunner:
             if kind == "set_field":
                 value = fill(node["value"], self.vars)
                 self.vars[node["field"]] = value
-                await self.ctx.store.run(flow_store.set_contact_field, self.spec, node["field"], value)
+                await self.ctx.writer.run(flow_store.set_contact_field, self.spec, node["field"], value)
             elif kind == "set_result":
-                await self.ctx.store.run(flow_store.set_result, self.spec.entry_id, node["result"])
+                await self.ctx.writer.run(flow_store.set_result, self.spec.entry_id, node["result"])
             elif kind == "opt_out":
-                await self.ctx.store.run(flow_store.opt_out, self.spec)
+                await self.ctx.writer.run(flow_store.opt_out, self.spec)
             node_id = node.get("next")
         await self.end()
 
@@ -192,13 +195,13 @@ class IvrRunner:
         if event.playback_id != self.playback or self.ended:
             return
         self.playback = None
-        if self.waiting == "play":
+        if self.waiting is Wait.PLAY:
             await self.goto(self.node.get("next"))
-        elif self.waiting in ("menu", "digits"):
+        elif self.waiting in (Wait.MENU, Wait.DIGITS):
             self._start_timer(self.node.get("timeout", 5))
-        elif self.waiting == "record_prompt":
+        elif self.waiting is Wait.RECORD_PROMPT:
             await self._record()
-        elif self.waiting == "hangup":
+        elif self.waiting is Wait.HANGUP:
             await self.end()
 
     async def dtmf(self, event: Event) -> None:
@@ -206,17 +209,17 @@ class IvrRunner:
             return
         digit = event.digit
         node = self.node if self.node_id else {}
-        if self.waiting == "menu":
+        if self.waiting is Wait.MENU:
             await self._stop_prompt()
             self._cancel_timer()
             if digit in node["options"]:
                 if node.get("store_as"):
-                    await self.ctx.store.run(flow_store.save_answer, self.spec, node["store_as"], digit)
+                    await self.ctx.writer.run(flow_store.save_answer, self.spec, node["store_as"], digit)
                 await self.goto(node["options"][digit])
             else:
                 log.info("%s: key %s is not an option of %s", self.channel_id, digit, self.node_id)
                 await self._retry("invalid")
-        elif self.waiting == "digits":
+        elif self.waiting is Wait.DIGITS:
             await self._stop_prompt()
             if digit == "#":
                 await self._digits_done()
@@ -231,9 +234,9 @@ class IvrRunner:
         if event.playback_id != self._timer_token or self.ended:
             return
         self._timer = None
-        if self.waiting == "menu":
+        if self.waiting is Wait.MENU:
             await self._retry("no_input")
-        elif self.waiting == "digits":
+        elif self.waiting is Wait.DIGITS:
             await self._digits_done()
 
     async def _retry(self, why: str) -> None:
@@ -253,7 +256,7 @@ class IvrRunner:
     # -- record -------------------------------------------------------------------------------
     async def _record(self) -> None:
         node = self.node
-        self.waiting = "record"
+        self.waiting = Wait.RECORD
         self.recording = f"ivr-{self.spec.tenant_id}-{self.channel_id}-{self.node_id}"[:120]
         await self.ctx.ari.post(f"/channels/{self.channel_id}/record", name=self.recording,
                                 format="wav", maxDurationSeconds=node.get("max_seconds", 60),
@@ -262,25 +265,25 @@ class IvrRunner:
                                 terminateOn="#", ifExists="overwrite")
 
     async def recording_finished(self, event: Event) -> None:
-        if self.waiting != "record" or event.playback_id != self.recording:
+        if self.waiting is not Wait.RECORD or event.playback_id != self.recording:
             return
-        await self.ctx.store.run(flow_store.save_recording, self.spec, self.node_id, self.recording)
+        await self.ctx.writer.run(flow_store.save_recording, self.spec, self.node_id, self.recording)
         await self.goto(self.node.get("next"))
 
     async def recording_failed(self, event: Event) -> None:
-        if self.waiting == "record" and event.playback_id == self.recording:
+        if self.waiting is Wait.RECORD and event.playback_id == self.recording:
             log.warning("%s: recording %s failed", self.channel_id, self.recording)
             await self.goto(self.node.get("next"))
 
     # -- transfer -----------------------------------------------------------------------------
     async def _transfer(self, node: dict) -> None:
         target = node["target"]
-        self.waiting = "transfer"
+        self.waiting = Wait.TRANSFER
         if target["kind"] == "number":
             self.candidates = [f"PJSIP/{target['value']}@pstn"]
         else:
             wanted = target["value"] if isinstance(target["value"], list) else [target["value"]]
-            owned = await self.ctx.store.run(flow_store.agent_extensions, self.spec.tenant_id, wanted)
+            owned = await self.ctx.writer.run(flow_store.agent_extensions, self.spec.tenant_id, wanted)
             self.candidates = [f"PJSIP/{n}" for n in owned]
         try:
             await self.ctx.ari.post(f"/channels/{self.channel_id}/ring")  # ringback meanwhile
@@ -290,7 +293,7 @@ class IvrRunner:
 
     async def _next_candidate(self) -> None:
         if not self.candidates:
-            self.waiting = None
+            self.waiting = Wait.NOTHING
             await self._stop_ring()
             await self.goto(self.node.get("failed"))
             return
@@ -299,14 +302,14 @@ class IvrRunner:
         leg_credit = None
         if endpoint.endswith("@pstn"):  # out to the PSTN: rated and paid like a campaign call
             try:
-                leg_credit = await credit.guard_leg(self.ctx, self.spec.tenant_id, number)
-            except (credit.NoRate, credit.NoCredit) as exc:
+                leg_credit = await self.ctx.credit.guard_leg(self.spec.tenant_id, number)
+            except (NoRate, NoCredit) as exc:
                 log.info("%s: transfer to %s not placed: %s", self.channel_id, number, exc)
                 await self._next_candidate()
                 return
         leg_id = self._next_id("x")
         try:
-            call_id = await self.ctx.store.run(flow_store.open_leg, self.spec, number, leg_id)
+            call_id = await self.ctx.writer.run(flow_store.open_leg, self.spec, number, leg_id)
             if leg_credit:
                 await leg_credit.attach(call_id)
         except Exception:
@@ -315,7 +318,7 @@ class IvrRunner:
             raise
         leg = TransferLeg(self.ctx, self.h, leg_id, call_id, self.spec.tenant_id, leg_credit)
         self.ctx.router.register(leg)
-        self.ctx.channels.add(self.spec.tenant_id)
+        leg.take_slot()
         self.leg = leg
         try:
             await self.ctx.ari.originate(endpoint, leg_id, app_args="transfer",
@@ -340,16 +343,16 @@ class IvrRunner:
         await self.ctx.ari.post("/bridges", type="mixing", bridgeId=self.bridge_id)
         await self.ctx.ari.post(f"/bridges/{self.bridge_id}/addChannel",
                                 channel=f"{self.channel_id},{self.leg.channel_id}")
-        self.waiting = "bridged"
-        await self.ctx.store.run(flow_store.set_result, self.spec.entry_id, "transferred")
+        self.waiting = Wait.BRIDGED
+        await self.ctx.writer.run(flow_store.set_result, self.spec.entry_id, "transferred")
 
     async def transfer_ended(self, event: Event) -> None:
         if self.leg is None or event.target_channel_id != self.leg.channel_id:
             return
         self.leg = None
-        if self.waiting == "bridged":  # the agent hung up: so do we
+        if self.waiting is Wait.BRIDGED:  # the agent hung up: so do we
             await self.end()
-        elif self.waiting == "transfer" and not self.ended:
+        elif self.waiting is Wait.TRANSFER and not self.ended:
             await self._next_candidate()
 
     async def cleanup(self) -> None:
@@ -369,8 +372,13 @@ class IvrRunner:
 
 
 class RunsIvr:
-    """Forwards a handler's events to its runner (set once the call is answered)."""
+    """Forwards a handler's events to its runner (set once the call is answered); at the
+    leg's close the runner hangs up the other side of a transfer."""
     runner: IvrRunner | None = None
+
+    async def cleanup(self) -> None:
+        if self.runner:
+            await self.runner.cleanup()
 
     async def channel_dtmf_received(self, event: Event) -> None:
         if self.runner:

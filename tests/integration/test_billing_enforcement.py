@@ -6,11 +6,10 @@ from __future__ import annotations
 import itertools
 from decimal import Decimal
 
-from ari_app import credit
 from models import Call, CampaignContact, Did, RatePlan, Tenant
 from models.entities import CreditReservation, LedgerEntry, Rate
 from voxcast import campaign_service
-from voxcast.billing import ledger, rating
+from voxcast.billing import call_time, ledger, rating
 
 from .conftest import wait_for
 from .factories import make_campaign, reload, unique_phones
@@ -68,7 +67,7 @@ def test_given_credit_for_3_seconds_when_contact_never_hangs_up_then_we_cut_the_
         uas.stop()
 
     (call,) = Call.select().where(Call.campaign == campaign)
-    assert call.disposition == "ANSWERED" and call.cause_txt == credit.CUT_CAUSE
+    assert call.disposition == "ANSWERED" and call.cause_txt == call_time.CUT_CAUSE
     assert 2 <= call.billsec <= 3
     # What the called party saw: our BYE about 3 s after its answer was acknowledged.
     msgs = uas.messages()
@@ -99,7 +98,7 @@ def test_given_credit_for_12_seconds_when_4_parallel_calls_never_hang_up_then_to
     calls = list(Call.select().where(Call.campaign == campaign))
     assert sorted(c.number for c in calls) == sorted(phones)
     # All four ran at once, and every one was cut by us when its credit ended.
-    assert all(c.disposition == "ANSWERED" and c.cause_txt == credit.CUT_CAUSE for c in calls)
+    assert all(c.disposition == "ANSWERED" and c.cause_txt == call_time.CUT_CAUSE for c in calls)
     billed = sum(Decimal(c.cost) for c in calls)
     assert billed <= Decimal("0.12")
     assert billed >= Decimal("0.10")  # the credit was used, not refused
@@ -118,7 +117,7 @@ def test_given_no_credit_when_campaign_starts_then_it_pauses_and_resumes_after_a
     campaign = make_campaign(tenant, settings, phones, text="Hello.", channel_limit=2)
     campaign_service.start(campaign, settings)
     wait_for(lambda: reload(campaign).status == "paused", 15, message="paused for credit")
-    assert reload(campaign).status_code == credit.NO_CREDIT.code
+    assert reload(campaign).status_code == call_time.NO_CREDIT.code
     assert not Call.select().where(Call.campaign == campaign).exists()
     assert all(e.state == "pending" and e.attempts == 0
                for e in CampaignContact.select().where(CampaignContact.campaign == campaign))
@@ -145,7 +144,7 @@ def test_given_destination_without_rate_then_contact_fails_and_nothing_is_dialed
     campaign_service.start(campaign, settings)
     wait_for(lambda: reload(campaign).status == "completed", 15, message="campaign completed")
     (call,) = Call.select().where(Call.campaign == campaign)
-    assert call.disposition == "FAILED" and call.cause_txt == credit.NO_RATE
+    assert call.disposition == "FAILED" and call.cause_txt == call_time.NO_RATE
     assert call.billsec == 0 and Decimal(call.cost) == 0
     (entry,) = CampaignContact.select().where(CampaignContact.campaign == campaign)
     assert entry.state == "failed"
@@ -171,6 +170,6 @@ def test_given_plan_charging_inbound_when_tenant_has_no_credit_then_inbound_call
                     message="inbound CDR closed")
     wait_for(lambda: Call.get_by_id(call.id).cost is not None, 5, message="inbound call rated")
     call = Call.get_by_id(call.id)
-    inbound = credit.inbound_rate(Decimal("0.60"))
+    inbound = call_time.inbound_rate(Decimal("0.60"))
     assert Decimal(call.cost) == rating.call_cost(inbound, call.billsec) > 0
     _assert_books_balance(tenant)

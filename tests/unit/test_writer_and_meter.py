@@ -14,11 +14,12 @@ import uvloop
 import datetime as dt
 
 import models
-from ari_app import admission, credit
-from ari_app import store as ari_store
-from ari_app.store import Store
+from ari_app.meter import CallCredit, CreditMeter
+from ari_app.tasks import TaskSet
+from ari_app.writer import Writer
 from models import Call, Tenant
 from voxcast.billing import ledger, plans
+from voxcast.billing.call_time import Grant
 from voxcast.billing.rating import Rate
 
 LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
@@ -51,7 +52,7 @@ def store(tmp_path):
     models.init_database(f"sqlite:///{tmp_path / 'w.sqlite3'}")
     models.create_schema()
     plans._cache.clear()  # plan ids repeat across throwaway databases
-    writer = Store()
+    writer = Writer()
     yield writer
     writer.close()
     models.database.close()
@@ -74,7 +75,7 @@ def test_results_failures_and_queued_jobs_keep_their_order(store, loop_name, cap
             store.run(lambda: models.SystemStatus.select().count()), store.run(_boom),
             store.run(lambda: "ok"), return_exceptions=True)
 
-    with caplog.at_level(logging.ERROR, logger="voxcast.store"):
+    with caplog.at_level(logging.ERROR, logger="voxcast.writer"):
         count, error, ok = _run(loop_name, go())
     assert count == 1 and ok == "ok"  # a rolled-back batch re-runs its jobs: still one row
     assert isinstance(error, ValueError) and str(error) == "bad input"
@@ -84,30 +85,20 @@ def test_results_failures_and_queued_jobs_keep_their_order(store, loop_name, cap
 def test_a_call_closed_in_a_batch_that_rolls_back_is_still_settled(store):
     """Settling forgets the call's Grant only after commit: in the re-run of a rolled-back
     batch the Grant is still there, so the charge is not lost."""
-    from tests.unit.test_billing_credit import NOW, _campaign, _open_reserved, _tenant
+    from tests.unit.test_billing_credit import NOW, App, _campaign, _open_reserved, _tenant
 
-    credit.install()
-    try:
-        tenant = _tenant("1.00")
-        (claim,) = ari_store.claim_due(_campaign(tenant, ["+15550000001"]).id, 1, now=NOW)
-        ended = NOW + dt.timedelta(seconds=10)
-        batch = [(lambda: ari_store.finish_call(claim.call_id, NOW, ended, 16, "Normal"), None),
-                 (_boom, None)]
-        store._run_batch(batch)  # on this thread, as the writer would run it
+    app = App()
+    tenant = _tenant("1.00")
+    (claim,) = app.claims.claim_due(_campaign(tenant, ["+15550000001"]).id, 1, now=NOW)
+    ended = NOW + dt.timedelta(seconds=10)
+    batch = [(lambda: app.cdrs.finish_call(claim.call_id, NOW, ended, 16, "Normal"), None),
+             (_boom, None)]
+    store._run_batch(batch)  # on this thread, as the writer would run it
 
-        assert Call.get_by_id(claim.call_id).cost == Decimal("0.10")
-        assert _open_reserved(tenant) == 0 and credit.grant_of(claim.call_id) is None
-        tenant = Tenant.get_by_id(tenant.id)
-        assert tenant.balance == Decimal("0.90") == ledger.ledger_sum(tenant.id)
-    finally:
-        admission.CHECKS.remove(credit.admission_check)
-        admission.ON_FINISH.remove(credit.on_finish)
-        credit.INSTALLED = False
-        credit._LIVE.clear()
-
-
-class _Ctx:
-    store = None
+    assert Call.get_by_id(claim.call_id).cost == Decimal("0.10")
+    assert _open_reserved(tenant) == 0 and app.billing.grant_of(claim.call_id) is None
+    tenant = Tenant.get_by_id(tenant.id)
+    assert tenant.balance == Decimal("0.90") == ledger.ledger_sum(tenant.id)
 
 
 @pytest.mark.parametrize("loop_name", LOOPS)
@@ -120,8 +111,9 @@ def test_a_free_call_is_cut_at_its_cap_and_a_stopped_one_is_not(loop_name):
         async def on_cut():
             cuts.append("cut")
 
-        capped = credit.CallCredit(_Ctx(), 1, credit.Grant(None, free, 1, 1))
-        stopped = credit.CallCredit(_Ctx(), 1, credit.Grant(None, free, 1, 1))
+        meter = CreditMeter(writer=None, billing=None, tasks=TaskSet())  # a free call needs neither
+        capped = CallCredit(meter, 1, Grant(None, free, 1, 1))
+        stopped = CallCredit(meter, 1, Grant(None, free, 1, 1))
         capped.answered(on_cut)
         stopped.answered(on_cut)
         stopped.stop()

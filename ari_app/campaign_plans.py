@@ -1,0 +1,77 @@
+"""What the dialer knows of a campaign while it runs: one CampaignPlan per campaign, read on
+the writer thread once a second (running ones) or at start-up (campaigns of adopted calls)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from models import Campaign, Tenant, Timeslot
+from voxcast import calling_hours, quotas
+
+from .retry import RetryPolicy
+
+
+@dataclass(frozen=True)
+class CampaignPlan:
+    id: int
+    tenant_id: int
+    type: str
+    name: str
+    channel_limit: int
+    tenant_channel_limit: int
+    message_file: str
+    caller_id: str
+    dial_timeout: int
+    amd_enabled: bool = False
+    amd_action: str = "hangup"
+    record: bool = False
+    message_seconds: float = 0.0
+    repeat_count: int = 1
+    timezone: str = "UTC"
+    # Calling windows that must all be open (tenant timeslots, campaign windows); empty: any.
+    rule_sets: tuple = ()
+    retry: RetryPolicy | None = None  # None: read from the campaign when a call closes
+
+    @property
+    def retry_settings(self):
+        """What Cdrs.finish_call takes as `policy`: (RetryPolicy, a machine's message counts)."""
+        return None if self.retry is None else (self.retry, self.amd_action == "leave_message")
+
+
+def retry_policy_of(campaign: Campaign) -> RetryPolicy:
+    return RetryPolicy(campaign.retry_busy, campaign.retry_noanswer, campaign.retry_failed,
+                       campaign.retry_interval, campaign.retry_machine)
+
+
+def _plans(where) -> list[CampaignPlan]:
+    rows = list(Campaign.select(Campaign, Tenant).join(Tenant).where(where))
+    slots: dict[int, list] = {}
+    if rows:
+        for slot in Timeslot.select().where(Timeslot.tenant.in_({c.tenant_id for c in rows})):
+            slots.setdefault(slot.tenant_id, []).append(
+                calling_hours.Window(slot.weekdays, slot.start_time, slot.end_time))
+    return [CampaignPlan(c.id, c.tenant_id, c.type, c.name, c.channel_limit, c.tenant.channel_limit,
+                         c.message_file, c.caller_id, c.dial_timeout,
+                         amd_enabled=c.amd_enabled, amd_action=c.amd_action, record=c.record,
+                         message_seconds=float(c.message_seconds or 0),
+                         repeat_count=max(1, c.repeat_count or 1), timezone=c.tenant.timezone,
+                         rule_sets=(tuple(slots.get(c.tenant_id, ())),
+                                    tuple(calling_hours.windows_from_json(c.windows))),
+                         retry=retry_policy_of(c))
+            for c in rows]
+
+
+def running_campaigns() -> list[CampaignPlan]:
+    return _plans((Campaign.status == "running") & (Tenant.status == "active"))
+
+
+def plans_of(campaign_ids) -> list[CampaignPlan]:
+    """Plans of the given campaigns whatever their status (calls an earlier run left up)."""
+    return _plans(Campaign.id.in_(list(campaign_ids))) if campaign_ids else []
+
+
+def recording_allowed(tenant_id: int, recordings_dir: str, sounds_dir: str) -> bool:
+    """Recording adds to the tenant's disk use: refused once the quota is reached."""
+    tenant = Tenant.get_by_id(tenant_id)
+    used_mb = quotas.disk_bytes(tenant, Path(sounds_dir), Path(recordings_dir)) / (1024 * 1024)
+    return used_mb < tenant.disk_quota_mb
