@@ -5,7 +5,6 @@ pure checks; here come the checks that need the database: transfer extensions mu
 tenant's, an IVR must be the tenant's). Every change is audited in the same transaction."""
 from __future__ import annotations
 
-import csv
 import io
 import json
 
@@ -14,7 +13,7 @@ from peewee import fn
 from models import Campaign, CampaignContact, Contact, database
 from models.entities import CAMPAIGN_TYPES, Did, Extension, Ivr, IvrRecording, SurveyAnswer
 from models.tenancy import get_scoped, scoped
-from voxcast import audit, flows_config, ivr
+from voxcast import audit, csv_export, flows_config, ivr
 
 
 class FlowServiceError(ValueError):
@@ -195,7 +194,7 @@ def survey_results(campaign: Campaign) -> list[dict]:
 def survey_csv(campaign: Campaign) -> str:
     """One row per answer: phone, names, question, digit, time (formula-safe cells)."""
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = csv_export.writer(buf)
     writer.writerow(["phone", "first_name", "last_name", "question", "digit", "call_id",
                      "answered_at"])
     rows = (scoped(SurveyAnswer, campaign.tenant_id)
@@ -203,9 +202,9 @@ def survey_csv(campaign: Campaign) -> str:
             .where(SurveyAnswer.campaign == campaign.id)
             .order_by(SurveyAnswer.id))
     for a in rows:
-        writer.writerow([flows_config.csv_safe(v) for v in (
-            a.contact.phone, a.contact.first_name, a.contact.last_name, a.question, a.digit,
-            str(a.call_id or ""), a.created_at.isoformat(sep=" ", timespec="seconds"))])
+        writer.writerow([a.contact.phone, a.contact.first_name, a.contact.last_name, a.question,
+                         a.digit, str(a.call_id or ""),
+                         a.created_at.isoformat(sep=" ", timespec="seconds")])
     return buf.getvalue()
 
 

@@ -15,7 +15,6 @@ plays every interactive campaign type the same way.
 from __future__ import annotations
 
 import json
-import re
 
 from voxcast import ivr
 
@@ -241,7 +240,3 @@ def transfer_targets(tree: dict) -> list[str]:
 
 def survey_questions(cfg: dict) -> list[dict]:
     return [q for q in cfg.get("questions", []) if isinstance(q, dict)]
-
-
-def csv_safe(value: str) -> str:
-    return "'" + value if re.match(r"^[=+\-@]", value or "") else value

@@ -2,12 +2,12 @@
 by the log page and its CSV download."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
 
 from models import TenantLog
+from voxcast import csv_export
 
 ALL = object()  # the provider's view: every tenant and provider-level rows
 
@@ -67,7 +67,7 @@ CSV_HEADER = ["time_utc", "tenant_id", "user", "action", "object_type", "object_
 def csv_lines(rows):
     """The rows as CSV text, one chunk per row, for a streamed download."""
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = csv_export.writer(buf)  # every cell formula-safe
 
     def take():
         value = buf.getvalue()
@@ -80,10 +80,6 @@ def csv_lines(rows):
     for r in rows:
         writer.writerow([r.created_at.strftime("%Y-%m-%d %H:%M:%S"), r.tenant_id or "",
                          r.username, r.action, r.object_type, r.object_id,
-                         _no_formula(r.detail), r.ip])
+                         r.detail, r.ip])
         yield take()
 
-
-def _no_formula(text: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas; quote them."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

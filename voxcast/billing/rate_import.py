@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from models import database
 from models.entities import Rate as RateRow
-from voxcast import audit
+from voxcast import audit, csv_export
 from voxcast.billing import plans
 
 COLUMNS = ("prefix", "description", "per_minute", "connection_fee", "initial", "increment")
@@ -84,7 +84,8 @@ def parse(data: bytes) -> Parsed:
             continue
         record = dict(zip(columns, (c.strip() for c in cells)))
         values, errors = plans.check_rate(plans.RateInput(
-            prefix=record.get("prefix", ""), description=record.get("description", ""),
+            prefix=record.get("prefix", ""),
+            description=csv_export.uncell(record.get("description", "")),  # our export, back
             per_minute=record.get("per_minute", ""),
             connection_fee=record.get("connection_fee") or "0",
             initial_s=record.get("initial") or 60, increment_s=record.get("increment") or 60))
@@ -138,7 +139,7 @@ def apply(plan, parsed: Parsed, *, mode: str = "merge", skip_bad: bool = False, 
 def export(plan) -> str:
     """The plan's rates as CSV in the import format, so a file can round-trip."""
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = csv_export.writer(buf)  # descriptions come from carriers' files: formula-safe
     writer.writerow(COLUMNS)
     for r in RateRow.select().where(RateRow.plan == plan.id).order_by(RateRow.prefix):
         writer.writerow([r.prefix, r.description, f"{r.per_minute:f}", f"{r.connection_fee:f}",

@@ -3,7 +3,6 @@ period as CSV. Queries take a tenant id (None: the provider, every tenant) and g
 models.tenancy.scoped."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from peewee import JOIN, Case, fn
 from models import Call, Campaign, Tenant
 from models.entities import LedgerEntry
 from models.tenancy import scoped
+from voxcast import csv_export
 
 ZERO = Decimal("0")
 CHARGE_KINDS = ("charge", "call", "sms", "fax", "email", "did_fee", "adjustment")
@@ -108,24 +108,11 @@ def statement(tenant_id: int | None, kinds: tuple[str, ...] | None = None):
     return query
 
 
-def _cell(value) -> str:
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _number(text) else text
-
-
-def _number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except Exception:
-        return False
-    return True
-
-
 def charges_csv(tenant_id: int | None, period: Period) -> str:
     """Every charge of the period (calls, messages, fees, adjustments) with the call it
     belongs to; amounts are positive costs, free_money what free credit covered."""
     buf = io.StringIO()
-    writer = csv.writer(buf)
+    writer = csv_export.writer(buf)  # every cell formula-safe
     writer.writerow(["date_utc", "tenant", "kind", "cost", "paid", "free_money",
                      "free_seconds", "balance_after", "call_id", "number", "billsec",
                      "campaign", "message_ref", "reference"])
@@ -142,10 +129,10 @@ def charges_csv(tenant_id: int | None, period: Period) -> str:
         paid = -e.amount
         has_call = e.call_id is not None
         writer.writerow([
-            e.created_at.strftime("%Y-%m-%d %H:%M:%S"), _cell(tenants.get(e.tenant_id, "")),
+            e.created_at.strftime("%Y-%m-%d %H:%M:%S"), tenants.get(e.tenant_id, ""),
             e.kind, f"{paid + e.free_money:.4f}", f"{paid:.4f}", f"{e.free_money:.4f}",
             e.free_seconds, f"{e.balance_after:.4f}", e.call_id or "",
-            _cell(e.call_number or "") if has_call else "", e.call_billsec if has_call else "",
-            _cell(campaigns.get(e.call_campaign, "")) if has_call else "",
-            _cell(e.message_ref or ""), _cell(e.reference)])
+            (e.call_number or "") if has_call else "", e.call_billsec if has_call else "",
+            campaigns.get(e.call_campaign, "") if has_call else "",
+            e.message_ref or "", e.reference])
     return buf.getvalue()
