@@ -66,6 +66,9 @@ class Tenant(BaseModel):
     language = CharField(default="en")
     rate_plan = ForeignKeyField(RatePlan, null=True, on_delete="SET NULL")
     channel_limit = IntegerField(default=10)
+    # Numbers besides its own DIDs that the provider lets this tenant's campaigns show as
+    # caller ID (E.164, one per line); voxcast.campaign_service.caller_ids.
+    allowed_caller_ids = TextField(default="")
     balance = Money()
     status = CharField(default="active")  # active | suspended
     greeting_text = TextField(default="Welcome. Thank you for calling.")

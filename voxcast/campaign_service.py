@@ -10,7 +10,7 @@ from pathlib import Path
 
 from peewee import Value, fn
 
-from models import Call, Campaign, CampaignContact, Contact, Did, database
+from models import Call, Campaign, CampaignContact, Contact, Did, Tenant, database
 from models.entities import utcnow
 from voxcast import flows_config, sounds
 from voxcast.campaigns import lifecycle
@@ -28,10 +28,14 @@ class CampaignError(Exception):
 
 
 def caller_ids(tenant_id: int) -> list[str]:
-    """The numbers a tenant's campaigns may show: its own DIDs (no per-tenant allow list of
-    other numbers exists yet). An empty caller ID means the trunk's default."""
-    return [n for (n,) in Did.select(Did.number).where(Did.tenant == tenant_id)
-            .order_by(Did.number).tuples()]
+    """The numbers a tenant's campaigns may show: its own DIDs and those the provider allowed
+    it (Tenant.allowed_caller_ids). An empty caller ID means the trunk's default."""
+    own = [n for (n,) in Did.select(Did.number).where(Did.tenant == tenant_id)
+           .order_by(Did.number).tuples()]
+    allowed = (Tenant.select(Tenant.allowed_caller_ids).where(Tenant.id == tenant_id)
+               .scalar() or "").split()
+    return own + [n for n in allowed if n.removeprefix("+") not in
+                  {o.removeprefix("+") for o in own}]
 
 
 def check_caller_id(tenant_id: int, raw: str | None) -> str:

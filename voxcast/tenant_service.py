@@ -63,6 +63,7 @@ class TenantProfile:
     language: str = "en"
     rate_plan_id: int | None = None
     channel_limit: int = 10
+    allowed_caller_ids: str = ""  # E.164 numbers, one per line (or comma separated)
 
 
 @dataclass
@@ -120,7 +121,34 @@ def _check_profile(p: TenantProfile, languages, tenant_id: int | None) -> dict[s
         errors["rate_plan"] = "Choose a rate plan from the list."
     if not isinstance(p.channel_limit, int) or not 1 <= p.channel_limit <= 10000:
         errors["channel_limit"] = "Between 1 and 10000 channels."
+    try:
+        p.allowed_caller_ids = "\n".join(parse_caller_ids(p.allowed_caller_ids))
+    except ValueError as exc:
+        errors["allowed_caller_ids"] = str(exc)
     return errors
+
+
+def parse_caller_ids(text: str | None) -> list[str]:
+    """The provider's list of extra caller IDs for a tenant: E.164 numbers, one per line or
+    comma separated, each checked with phonenumbers; at most 100."""
+    numbers = []
+    for item in re.split(r"[\n,;]+", text or ""):
+        item = re.sub(r"[\s().-]", "", item)  # "+49 (30) 999-1" is written as people do
+        if not item:
+            continue
+        try:
+            parsed = phonenumbers.parse(item if item.startswith("+") else f"+{item}")
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if parsed is None or not phonenumbers.is_possible_number(parsed):
+            raise ValueError(f"'{item[:30]}' is not a phone number in international form "
+                             "(+country code and number).")
+        number = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        if number not in numbers:
+            numbers.append(number)
+    if len(numbers) > 100:
+        raise ValueError("At most 100 caller IDs.")
+    return numbers
 
 
 def _check_admin(a: NewAdmin) -> dict[str, str]:
@@ -181,7 +209,8 @@ def create_tenant(profile: TenantProfile, admin: NewAdmin, balance, *, languages
                 name=profile.name, slug=profile.slug, company_size=profile.company_size,
                 country=profile.country, email=profile.email or admin.email,
                 timezone=profile.timezone, language=profile.language,
-                rate_plan=profile.rate_plan_id or None, channel_limit=profile.channel_limit)
+                rate_plan=profile.rate_plan_id or None, channel_limit=profile.channel_limit,
+                allowed_caller_ids=profile.allowed_caller_ids)
             if amount > 0:  # through the ledger, so the balance equals its sum from the start
                 tenant.balance = ledger.credit(tenant.id, amount, "opening", "Opening balance",
                                                entered_by=actor).balance_after
@@ -213,7 +242,7 @@ def update_tenant(tenant: Tenant, profile: TenantProfile, *, languages, actor=No
         raise TenantError(errors)
     changed = []
     for name in ("name", "slug", "company_size", "country", "email", "timezone", "language",
-                 "channel_limit"):
+                 "channel_limit", "allowed_caller_ids"):
         if getattr(tenant, name) != getattr(profile, name):
             changed.append(f"{name}={getattr(profile, name)}")
             setattr(tenant, name, getattr(profile, name))

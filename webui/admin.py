@@ -59,6 +59,10 @@ class ProfileForm(FlaskForm):
     rate_plan = SelectField(_l("Rate plan"), coerce=int)
     channel_limit = IntegerField(_l("Channel limit"), default=10,
                                  validators=[NumberRange(1, 10000)])
+    allowed_caller_ids = TextAreaField(
+        _l("Allowed caller IDs"), validators=[Optional(), Length(max=4000)],
+        description=_l("Numbers besides its own DIDs that this client's campaigns may show, "
+                       "in international form (+4930...), one per line."))
     slug = StringField(_l("Sub-domain"), validators=[DataRequired(), Length(max=32)],
                        description=_l("Lowercase letters, digits and dashes; the tenant's "
                                       "users log in at <sub-domain>.<your domain>."))
@@ -79,7 +83,8 @@ class ProfileForm(FlaskForm):
             company_size=self.company_size.data or "", country=self.country.data or "",
             email=self.email.data or "", timezone=self.timezone.data or "",
             language=self.language.data or "", rate_plan_id=self.rate_plan.data or None,
-            channel_limit=self.channel_limit.data)
+            channel_limit=self.channel_limit.data,
+            allowed_caller_ids=self.allowed_caller_ids.data or "")
 
 
 class CreateForm(ProfileForm):

@@ -9,7 +9,7 @@ from models import Campaign, Did, Tenant
 from voxcast import campaign_service, pool_service
 from voxcast.campaign_service import CampaignError
 
-from .api_support import master_api  # noqa: F401  (fixture)
+from .api_support import admin_api, master_api  # noqa: F401  (fixtures)
 
 FORM = {"name": "Caller", "channel_limit": "3", "dial_timeout": "30", "retry_busy": "0",
         "retry_noanswer": "0", "retry_failed": "0", "retry_interval": "300",
@@ -99,3 +99,37 @@ def test_given_did_returned_then_campaigns_stop_showing_it_and_start_refuses_a_s
     Campaign.update(caller_id="+4930444").where(Campaign.id == campaign.id).execute()
     with pytest.raises(CampaignError, match="not one of your numbers"):
         campaign_service.check_startable(Campaign.get_by_id(campaign.id), settings)
+
+
+# -- numbers the provider allows a tenant besides its DIDs ----------------------------------
+
+def _edit_form(tenant, **over):
+    return {"name": tenant.name, "slug": tenant.slug, "company_size": "", "country": "DE",
+            "email": "", "timezone": "UTC", "language": "en", "rate_plan": "0",
+            "channel_limit": "10", **over}
+
+
+def test_given_provider_allows_a_number_then_only_that_tenant_may_show_it(
+        auth, client, master, make_group, numbers):
+    from .conftest import ADMIN_PASSWORD
+    auth.login("admin", ADMIN_PASSWORD)
+    resp = auth.post(f"/admin/tenants/{master.id}/edit",
+                     _edit_form(master, allowed_caller_ids="+49 30 999 \n 442071838750"))
+    assert resp.status_code == 302, text(resp)
+    assert Tenant.get_by_id(master.id).allowed_caller_ids == "+4930999\n+442071838750"
+    resp = auth.post(f"/admin/tenants/{master.id}/edit",
+                     _edit_form(master, allowed_caller_ids="=HYPERLINK(1)"))
+    assert resp.status_code == 400 and "international form" in text(resp)
+    assert campaign_service.check_caller_id(master.id, "442071838750") == "+442071838750"
+    with pytest.raises(CampaignError):  # another tenant's allow list is not master's
+        campaign_service.check_caller_id(numbers.id, "+442071838750")
+
+
+def test_given_api_patch_without_the_list_then_the_allowed_numbers_are_kept(admin_api, master):
+    resp = admin_api.patch(f"/api/v1/tenants/{master.id}", json={"allowed_caller_ids": ["+4930999"]})
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["allowed_caller_ids"] == ["+4930999"]
+    resp = admin_api.patch(f"/api/v1/tenants/{master.id}", json={"channel_limit": 12})
+    assert resp.get_json()["allowed_caller_ids"] == ["+4930999"]
+    resp = admin_api.patch(f"/api/v1/tenants/{master.id}", json={"allowed_caller_ids": ["abc"]})
+    assert resp.status_code == 422

@@ -57,6 +57,10 @@ TENANT_FIELDS = {
     "language": LANGUAGE,
     "email": EMAIL,
     "channel_limit": {"type": "integer", "minimum": 1, "maximum": 10000},
+    "allowed_caller_ids": {"type": "array", "maxItems": 100,
+                           "items": {"type": "string", "maxLength": 30},
+                           "description": "Numbers besides its own DIDs that the tenant's "
+                                          "campaigns may show as caller ID (E.164)."},
 }
 TENANT_CREATE = obj({
     **TENANT_FIELDS,
@@ -170,6 +174,7 @@ SCHEMAS = {
     "Tenant": out({
         "id": ID, "name": STRING, "slug": STRING, "country": STRING, "timezone": STRING,
         "language": STRING, "email": STRING, "channel_limit": {"type": "integer"},
+        "allowed_caller_ids": {"type": "array", "items": STRING},
         "balance": {"type": "string", "example": "25.0000"},
         "status": {"type": "string", "enum": ["active", "suspended"]},
         "features": {"type": "array", "items": STRING},

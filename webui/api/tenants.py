@@ -16,6 +16,7 @@ def dump_tenant(t: Tenant) -> dict:
         "id": t.id, "name": t.name, "slug": t.slug, "country": t.country,
         "timezone": t.timezone, "language": t.language, "email": t.email,
         "channel_limit": t.channel_limit, "balance": f"{t.balance:.4f}", "status": t.status,
+        "allowed_caller_ids": t.allowed_caller_ids.split(),
         "features": sorted(features.enabled(t)), "max_users": t.max_users,
         "max_agents": t.max_agents, "max_campaigns": t.max_campaigns,
         "max_contacts": t.max_contacts, "created_at": t.created_at.isoformat() + "Z",
@@ -54,7 +55,8 @@ def tenants_create():
     profile = TenantProfile(
         name=data["name"], slug=data["slug"], country=data.get("country", "US"),
         email=data.get("email", ""), timezone=data.get("timezone", "UTC"),
-        language=data.get("language", "en"), channel_limit=data.get("channel_limit", 10))
+        language=data.get("language", "en"), channel_limit=data.get("channel_limit", 10),
+        allowed_caller_ids="\n".join(data.get("allowed_caller_ids", [])))
     admin = NewAdmin(username=data["admin_username"], password=data["admin_password"],
                      first_name="", email=data["admin_email"], notify="credentials")
     try:
@@ -82,7 +84,9 @@ def tenants_update(tenant_id: int):
         country=data.get("country", tenant.country), email=data.get("email", tenant.email),
         timezone=data.get("timezone", tenant.timezone),
         language=data.get("language", tenant.language), rate_plan_id=tenant.rate_plan_id,
-        channel_limit=data.get("channel_limit", tenant.channel_limit))
+        channel_limit=data.get("channel_limit", tenant.channel_limit),
+        allowed_caller_ids="\n".join(data["allowed_caller_ids"]) if "allowed_caller_ids" in data
+        else tenant.allowed_caller_ids)
     try:
         tenant_service.update_tenant(tenant, profile, languages=_languages(), actor=principal(),
                                      ip=ip())
