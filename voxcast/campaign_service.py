@@ -14,17 +14,12 @@ from models import Call, Campaign, CampaignContact, Contact, Did, Tenant, databa
 from models.entities import utcnow
 from voxcast import flows_config, sounds
 from voxcast.campaigns import lifecycle
+from voxcast.campaigns.errors import CampaignError  # noqa: F401  (raised here, caught by callers)
 from voxcast.config import Settings
 
 FINAL_STATES = ("completed", "stopped")
 
 
-class CampaignError(Exception):
-    """A campaign action that cannot be done; str(error) is the reason, fit for a user."""
-
-    @property
-    def message(self) -> str:
-        return str(self)
 
 
 def caller_ids(tenant_id: int) -> list[str]:

@@ -17,12 +17,12 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from models import Campaign, CampaignContact, ContactGroup, Tenant, database
+from models import Campaign, CampaignContact, ContactGroup, Tenant
 from models.entities import CAMPAIGN_TYPES, Ivr
 from models.tenancy import get_scoped, scoped
-from voxcast import audit, calling_hours, campaign_service, features, flow_service, flows_config, quotas
-from voxcast.campaign_service import CampaignError
-from voxcast.timeslots import TimeslotError
+from voxcast import calling_hours, campaign_service, features, flow_service, flows_config
+from voxcast.campaigns import editing
+from voxcast.campaigns.errors import CampaignError
 
 from .auth import current_tenant_id, tenant_required
 from .paging import Page
@@ -40,20 +40,18 @@ EDITABLE = ("name", "caller_id", "channel_limit", "dial_timeout", "retry_busy",
 
 
 class WindowsField(StringField):
-    """Calling windows typed as "Mon-Fri 09:00-17:00, Sat 10:00-13:00", kept as JSON."""
+    """Calling windows typed as "Mon-Fri 09:00-17:00, Sat 10:00-13:00" (stored as JSON; the
+    campaign service parses and checks the text)."""
 
     def _value(self):
-        return calling_hours.to_text(calling_hours.windows_from_json(self.data or ""))
+        data = self.data or ""
+        if data.lstrip().startswith("["):  # as stored
+            return calling_hours.to_text(calling_hours.windows_from_json(data))
+        return data
 
     def process_formdata(self, valuelist):
-        if not valuelist:
-            self.data = self.data or ""
-        else:
-            try:
-                self.data = calling_hours.windows_to_json(calling_hours.parse_text(valuelist[0]))
-            except TimeslotError as exc:
-                self.data = ""
-                raise ValueError(str(exc)) from None
+        if valuelist:
+            self.data = valuelist[0]
 
 
 class CampaignForm(FlaskForm):
@@ -122,21 +120,13 @@ def _form(tenant: Tenant, campaign: Campaign | None = None) -> CampaignForm:
     return form
 
 
-def _caller_id_ok(tenant: Tenant, form: CampaignForm) -> bool:
-    """The caller ID must be one of the tenant's DIDs or empty (campaign_service); the
-    form's value becomes the stored spelling, or the field gets the error."""
-    try:
-        form.caller_id.data = campaign_service.check_caller_id(tenant.id, form.caller_id.data)
-    except CampaignError as exc:
-        form.caller_id.errors = [*form.caller_id.errors, str(exc)]
-        return False
-    return True
-
-
-def _apply_flow(campaign: Campaign, form: CampaignForm) -> list:
-    """Type-specific settings; FlowServiceError when they are not valid (nothing changed)."""
-    return flow_service.apply_flow(campaign, form.type.data, (form.flow.data or "").strip(),
-                                   form.repeat_count.data or 1, form.ivr.data or None)
+def _data(form: CampaignForm) -> dict:
+    """The form as the campaign service's input (the API's field names)."""
+    data = {name: getattr(form, name).data for name in EDITABLE}
+    data.update(group_id=form.group.data or None, type=form.type.data,
+                flow=(form.flow.data or "").strip(), repeat_count=form.repeat_count.data or 1,
+                ivr_id=form.ivr.data or None, message_text=form.message_text.data or "")
+    return data
 
 
 def _save_upload(storage) -> Path | None:
@@ -148,18 +138,30 @@ def _save_upload(storage) -> Path | None:
     return Path(name)
 
 
-def _apply_message(campaign: Campaign, form: CampaignForm) -> None:
-    """Upload wins over text; text is spoken when new or changed; otherwise keep the message."""
+# Service field names -> this form's field names, where they differ.
+FORM_FIELD = {"group_id": "group", "ivr_id": "ivr"}
+
+
+def _save(form: CampaignForm, save) -> str | None:
+    """Run the campaign service's create or update with the form; None when saved, else the
+    error to show (field errors are put on their fields)."""
     upload = _save_upload(form.message_audio.data)
     try:
-        text = (form.message_text.data or "").strip()
-        if upload is not None:
-            campaign_service.save_message(campaign, _settings(), upload_path=upload)
-        elif text and (text != campaign.message_text or not campaign.message_file):
-            campaign_service.save_message(campaign, _settings(), text=text)
+        save(_data(form), upload)
+    except CampaignError as exc:
+        for name, why in exc.fields.items():
+            field = getattr(form, FORM_FIELD.get(name, name), None)
+            if field is not None and name != "flow":
+                field.errors = [*field.errors, why]
+        return str(exc)
     finally:
         if upload is not None:
             upload.unlink(missing_ok=True)
+    return None
+
+
+def _actor() -> editing.Actor:
+    return editing.Actor(current_user, request.remote_addr or "")
 
 
 @bp.route("/")
@@ -180,35 +182,13 @@ def create():
     tenant = Tenant.get_by_id(current_tenant_id())
     form = _form(tenant)
     error = None
-    if form.validate_on_submit() and _caller_id_ok(tenant, form):
-        try:
-            quotas.check(tenant, "campaigns")
-        except quotas.QuotaExceeded as exc:
-            return render_template("campaigns/form.html", form=form, campaign=None,
-                                   error=str(exc), examples=EXAMPLES), 400
-        group = get_scoped(ContactGroup, tenant.id, form.group.data)
-        campaign = Campaign(tenant=tenant, group=group)
-        try:
-            _apply_flow(campaign, form)
-        except flow_service.FlowServiceError as exc:
-            return render_template("campaigns/form.html", form=form, campaign=None,
-                                   error=_("Nothing was saved: %(why)s", why=exc), examples=EXAMPLES), 400
-        with database.atomic():
-            for name in EDITABLE:
-                setattr(campaign, name, getattr(form, name).data)
-            campaign.caller_id = campaign.caller_id or ""
-            campaign.save()
-            audit.record("campaign.create", tenant_id=tenant.id, user=current_user,
-                         object_type="campaign", object_id=campaign.id,
-                         detail=f"{campaign.name} ({campaign.type})", ip=request.remote_addr)
-        try:
-            _apply_message(campaign, form)
-        except CampaignError as exc:
-            campaign.delete_instance()  # nothing saved when the message cannot be made
-            error = str(exc)
-        else:
-            flash(f"Campaign '{campaign.name}' created.", "success")
-            return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
+    if form.validate_on_submit():
+        created = []
+        error = _save(form, lambda data, upload: created.append(editing.create(
+            tenant, data, settings=_settings(), actor=_actor(), upload_path=upload)))
+        if error is None:
+            flash(f"Campaign '{created[0].name}' created.", "success")
+            return redirect(url_for("campaigns.detail", campaign_id=created[0].id))
     return render_template("campaigns/form.html", form=form, campaign=None, error=error,
                            examples=EXAMPLES), (400 if form.is_submitted() else 200)
 
@@ -221,29 +201,13 @@ def edit(campaign_id: int):
     campaign = get_scoped(Campaign, tenant.id, campaign_id)
     form = _form(tenant, campaign)
     error = None
-    if form.validate_on_submit() and _caller_id_ok(tenant, form):
-        group = get_scoped(ContactGroup, tenant.id, form.group.data)
-        try:
-            flow_fields = _apply_flow(campaign, form)
-            _apply_message(campaign, form)
-        except flow_service.FlowServiceError as exc:
-            campaign = get_scoped(Campaign, tenant.id, campaign_id)  # unchanged
-            error = _("Nothing was saved: %(why)s", why=exc)
-        except CampaignError as exc:
-            error = str(exc)
-        else:
-            for name in EDITABLE:
-                setattr(campaign, name, getattr(form, name).data)
-            campaign.caller_id = campaign.caller_id or ""
-            campaign.group = group
-            with database.atomic():
-                campaign.save(only=[getattr(Campaign, n) for n in EDITABLE] + [Campaign.group]
-                              + flow_fields)
-                audit.record("campaign.update", tenant_id=tenant.id, user=current_user,
-                             object_type="campaign", object_id=campaign.id,
-                             detail=f"{campaign.name} ({campaign.type})", ip=request.remote_addr)
+    if form.validate_on_submit():
+        error = _save(form, lambda data, upload: editing.update(
+            campaign, data, settings=_settings(), actor=_actor(), upload_path=upload))
+        if error is None:
             flash("Campaign saved.", "success")
             return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
+        campaign = get_scoped(Campaign, tenant.id, campaign_id)  # as saved, not as refused
     return render_template("campaigns/form.html", form=form, campaign=campaign, error=error,
                            examples=EXAMPLES), (400 if form.is_submitted() else 200)
 

@@ -73,6 +73,7 @@ def upgrade() -> list[str]:
     if not tables & ours:  # a new database: today's tables, every migration stamped
         with database.atomic():
             database.create_tables([SchemaMigration, *ALL_MODELS])
+            SchemaMigration.delete().execute()  # history left from tables dropped by hand
             _stamp([m.name for m in available()], fresh=True)
         log.info("created the schema (%d migrations stamped)", len(available()))
         return []

@@ -7,17 +7,18 @@ import json
 
 from flask import current_app, jsonify
 
-from models import Campaign, ContactGroup, database
+from models import Campaign, database
 from models.entities import Ivr
-from models.tenancy import get_scoped, owns, scoped
-from voxcast import audit, campaign_service, features, flow_service, quotas
-from voxcast.campaign_service import CampaignError
+from models.tenancy import get_scoped, scoped
+from voxcast import audit, calling_hours, campaign_service, flow_service
+from voxcast.campaigns import editing
+from voxcast.campaigns.errors import CampaignError
 
 from . import ID, ApiError, body, bp, ip, paginate, principal, scope, target_tenant
 from .spec import CAMPAIGN_CREATE, CAMPAIGN_UPDATE, IVR_CREATE, IVR_UPDATE
 
 PLAIN = ("name", "caller_id", "channel_limit", "dial_timeout", "retry_busy", "retry_noanswer",
-         "retry_failed", "retry_interval")
+         "retry_failed", "retry_interval", "retry_machine", "amd_enabled", "amd_action", "record")
 
 
 def dump_campaign(c: Campaign) -> dict:
@@ -26,6 +27,7 @@ def dump_campaign(c: Campaign) -> dict:
             "group_id": c.group_id, "ivr_id": c.ivr_id, "flow": flow_service.flow_of(c),
             "repeat_count": c.repeat_count, "message_text": c.message_text,
             "message_file": c.message_file, **{k: getattr(c, k) for k in PLAIN},
+            "windows": calling_hours.to_text(calling_hours.windows_from_json(c.windows or "")),
             "status": c.status, "status_reason": c.status_reason,
             "status_code": c.status_code, "status_params": json.loads(c.status_params or "{}"),
             "progress": {k: v for k, v in progress.items() if isinstance(v, int)},
@@ -40,48 +42,8 @@ def _settings():
     return current_app.config["VOXCAST_SETTINGS"]
 
 
-def _apply(campaign: Campaign, data: dict) -> list:
-    """Validate everything of `data` on the campaign object; raise before anything is saved."""
-    tenant = campaign.tenant
-    fields = []
-    if "group_id" in data:
-        if not owns(ContactGroup, tenant.id, data["group_id"]):
-            raise ApiError(422, "validation", "No such contact group.", {"group_id": "no such group"})
-        campaign.group = data["group_id"]
-        fields.append(Campaign.group)
-    if "channel_limit" in data and data["channel_limit"] > max(tenant.channel_limit, 1):
-        raise ApiError(422, "validation", "Too many channels.", {
-            "channel_limit": f"your account allows up to {tenant.channel_limit}"})
-    if "caller_id" in data:  # one of the tenant's DIDs or empty, as in the portal
-        try:
-            data = {**data, "caller_id": campaign_service.check_caller_id(tenant.id,
-                                                                          data["caller_id"])}
-        except CampaignError as exc:
-            raise ApiError(422, "validation", str(exc), {"caller_id": str(exc)}) from None
-    for name in PLAIN:
-        if name in data:
-            setattr(campaign, name, data[name])
-            fields.append(getattr(Campaign, name))
-    if {"type", "flow", "repeat_count", "ivr_id"} & set(data):
-        kind = data.get("type", campaign.type)
-        if not features.has(tenant, kind):
-            raise ApiError(403, "feature", f"Your plan does not include {features.label(kind)}.")
-        flow = data["flow"] if "flow" in data else flow_service.flow_of(campaign)
-        try:
-            fields += flow_service.apply_flow(
-                campaign, kind, flow, data.get("repeat_count", campaign.repeat_count or 1),
-                data["ivr_id"] if "ivr_id" in data else campaign.ivr_id)
-        except flow_service.FlowServiceError as exc:
-            raise ApiError(422, "invalid-flow", str(exc), {"flow": str(exc)}) from None
-    return fields
-
-
-def _message(campaign: Campaign, data: dict) -> None:
-    if data.get("message_text", "").strip() and data["message_text"].strip() != campaign.message_text:
-        try:
-            campaign_service.save_message(campaign, _settings(), text=data["message_text"])
-        except CampaignError as exc:
-            raise ApiError(422, "invalid-message", str(exc), {"message_text": str(exc)}) from None
+def _refused(exc: CampaignError) -> ApiError:
+    return ApiError(exc.status, exc.code, str(exc), exc.fields or None)
 
 
 @bp.get("/campaigns")
@@ -96,18 +58,12 @@ def campaigns_create():
         raise ApiError(422, "validation", "tenant_id is only for the provider's key.",
                        {"tenant_id": "only with the provider's key"})
     tenant = target_tenant(data)
+    data.pop("tenant_id", None)
     try:
-        quotas.check(tenant, "campaigns")
-    except quotas.QuotaExceeded as exc:
-        raise ApiError(403, "quota", str(exc)) from None
-    campaign = Campaign(tenant=tenant, type=data.get("type", "voice_message"))
-    _apply(campaign, {"type": campaign.type, **data})
-    with database.atomic():
-        campaign.save()
-        _message(campaign, data)  # a refused message rolls the new campaign back
-        audit.record("campaign.create", tenant_id=tenant.id, user=principal(),
-                     object_type="campaign", object_id=campaign.id,
-                     detail=f"{campaign.name} ({campaign.type}) via API", ip=ip())
+        campaign = editing.create(tenant, data, settings=_settings(),
+                                  actor=editing.Actor(principal(), ip(), " via API"))
+    except CampaignError as exc:
+        raise _refused(exc) from None
     return jsonify(dump_campaign(Campaign.get_by_id(campaign.id))), 201
 
 
@@ -120,14 +76,11 @@ def campaigns_get(campaign_id: int):
 def campaigns_update(campaign_id: int):
     campaign = _campaign(campaign_id)
     data = body(CAMPAIGN_UPDATE)
-    fields = _apply(campaign, data)
-    with database.atomic():
-        if fields:
-            campaign.save(only=fields)
-        _message(campaign, data)
-        audit.record("campaign.update", tenant_id=campaign.tenant_id, user=principal(),
-                     object_type="campaign", object_id=campaign.id,
-                     detail=f"{campaign.name}: {', '.join(sorted(data))} via API", ip=ip())
+    try:
+        editing.update(campaign, data, settings=_settings(),
+                       actor=editing.Actor(principal(), ip(), " via API"))
+    except CampaignError as exc:
+        raise _refused(exc) from None
     return jsonify(dump_campaign(Campaign.get_by_id(campaign.id)))
 
 

@@ -149,6 +149,15 @@ CAMPAIGN_FIELDS = {
     "retry_noanswer": {"type": "integer", "minimum": 0, "maximum": 10},
     "retry_failed": {"type": "integer", "minimum": 0, "maximum": 10},
     "retry_interval": {"type": "integer", "minimum": 30, "maximum": 86400},
+    "retry_machine": {"type": "integer", "minimum": 0, "maximum": 10,
+                      "description": "Retries when an answering machine answered (AMD)."},
+    "amd_enabled": {"type": "boolean", "description": "Detect answering machines."},
+    "amd_action": {"type": "string", "enum": ["hangup", "leave_message"]},
+    "record": {"type": "boolean", "description": "Record answered calls."},
+    "windows": {"type": "string", "maxLength": 500,
+                "description": "Calling hours in the tenant's time zone, e.g. "
+                               "\"Mon-Fri 09:00-17:00, Sat 10:00-13:00\"; empty: the "
+                               "account's hours apply."},
 }
 CAMPAIGN_CREATE = obj({**CAMPAIGN_FIELDS, "tenant_id": {
     **ID, "description": "Only with the provider's key."}}, ["name", "group_id"])
@@ -214,7 +223,9 @@ SCHEMAS = {
         "caller_id": STRING, "channel_limit": {"type": "integer"},
         "dial_timeout": {"type": "integer"}, "retry_busy": {"type": "integer"},
         "retry_noanswer": {"type": "integer"}, "retry_failed": {"type": "integer"},
-        "retry_interval": {"type": "integer"},
+        "retry_interval": {"type": "integer"}, "retry_machine": {"type": "integer"},
+        "amd_enabled": {"type": "boolean"}, "amd_action": STRING, "record": {"type": "boolean"},
+        "windows": {"type": "string", "description": "Calling hours, as they are typed."},
         "status": {"type": "string", "enum": ["draft", "running", "paused", "completed", "stopped"]},
         "status_reason": STRING,
         "status_code": {"type": "string", "description": "why it is paused or waiting: "
