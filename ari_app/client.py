@@ -288,16 +288,13 @@ class AriClient:
                             log.warning("resubscribe %s failed: %s", source, exc)
                     if on_state:
                         await on_state(True)
-                    reader = asyncio.create_task(self._read(ws, on_event))
+                    ws.start(self._consumer(on_event))
                     try:
                         if self.rest_over_ws and await self._probe_rest_over_ws(ws):
                             self._ws = ws
-                        await reader
+                        await ws.wait_closed()
                     finally:
                         self._drop_ws()
-                        if not reader.done():
-                            reader.cancel()
-                            await asyncio.gather(reader, return_exceptions=True)
                 finally:
                     await ws.close()
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError, WebSocketException) as exc:
@@ -312,22 +309,41 @@ class AriClient:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 3.0)
 
-    async def _read(self, ws: EventSocket, on_event) -> None:
-        while (messages := await ws.receive()) is not None:
-            for message in messages:
+    def _consumer(self, on_event):
+        """What the event socket calls with the messages of each read: REST answers resolve
+        their requests, events go to `on_event` right away. Should `on_event` return a
+        coroutine, the rest of the read waits for it (and the socket stops reading)."""
+        received, answered = self.received, self._answered
+
+        def consume(messages: list[bytes]):
+            for i, message in enumerate(messages):
                 try:
                     data = _loads(message)
                 except ValueError:
                     log.warning("undecodable ARI event: %.200r", message)
                     continue
                 kind = data.get("type")
-                self.received[kind] += 1
+                received[kind] += 1
                 if kind == "RESTResponse":
-                    self._answered(data)
+                    answered(data)
                     continue
-                result = on_event(parse(data))
-                if asyncio.iscoroutine(result):
-                    await result
+                try:
+                    result = on_event(parse(data))
+                except Exception:  # one broken event must not take the socket down
+                    log.exception("handling ARI %s failed", kind)
+                    continue
+                if result is not None and asyncio.iscoroutine(result):
+                    return _then(result, consume, messages[i + 1:])
+            return None
+
+        return consume
+
+
+async def _then(pending, consume, rest: list[bytes]) -> None:
+    await pending
+    more = consume(rest)
+    if more is not None:
+        await more
 
 
 def _expire(future: asyncio.Future) -> None:

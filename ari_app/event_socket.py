@@ -1,16 +1,22 @@
-"""ARI's event WebSocket: TCP through an asyncio stream of ours, RFC 6455 through the
+"""ARI's event WebSocket: TCP through an asyncio.Protocol of ours, RFC 6455 through the
 `websockets` library's sans-I/O `ClientProtocol` (handshake, masked frames, answers to pings,
 close handshake).
 
 Why not aiohttp's WebSocket: it writes each frame with its own write, and the client sends the
 REST requests of a few milliseconds in one write (on loopback every write also runs the
 receiving side of TCP in our process). Here the library builds the frames and we decide how
-many leave together."""
+many leave together.
+
+Why a Protocol and not an asyncio stream: `data_received` feeds the library and hands the text
+messages of that read straight to the (synchronous) consumer, with no reader task to wake per
+read. A consumer that returns a coroutine pauses reading until it is done, so events are still
+handled one after the other, in order."""
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from typing import Callable
 from urllib.parse import urlsplit
 
 from websockets.client import ClientProtocol
@@ -20,7 +26,6 @@ from websockets.uri import parse_uri
 
 log = logging.getLogger("voxcast.ari")
 
-READ_SIZE = 1 << 18
 MAX_MESSAGE = 4 << 20  # aiohttp's default, which the socket had before
 # As aiohttp's heartbeat=10 did: a ping after 10 s without data from Asterisk, and the socket
 # counts as dead when nothing arrives within the next 5 s.
@@ -30,19 +35,25 @@ CLOSE_WAIT_S = 5.0  # for Asterisk's close frame and TCP close once we sent ours
 
 _TEXT, _CONT, _BINARY = Opcode.TEXT, Opcode.CONT, Opcode.BINARY
 
+Consumer = Callable[[list[bytes]], object]  # may return an awaitable: reading waits for it
 
-class EventSocket:
-    """One connection; `receive()` until it returns None, then `close()`."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 protocol: ClientProtocol, early: list | None = None):
-        self._reader = reader
-        self._writer = writer
+class EventSocket(asyncio.Protocol):
+    """One connection: `connect()`, then `start(consumer)` to have the text messages of each
+    read handed over (reading is paused until then), `wait_closed()` until the connection is
+    over, `close()` for our close handshake."""
+
+    def __init__(self, protocol: ClientProtocol):
         self.protocol = protocol
-        self._early = early or []  # frames that came in the same read as the handshake
+        self.transport: asyncio.Transport | None = None
+        self._consumer: Consumer | None = None
+        self._held: list[bytes] = []  # messages before start(), or while a consumer awaits
+        self._busy = False  # a consumer's coroutine is running; reading is paused
         self._partial: list | None = None  # a fragmented text message so far
         self._partial_kind = None
-        self._ended = False
+        self._handshake: asyncio.Future | None = None
+        self._closed: asyncio.Future | None = None
+        self._close_timer: asyncio.TimerHandle | None = None
         self.last_received = time.monotonic()
         self._heartbeat: asyncio.Task | None = None
 
@@ -53,43 +64,105 @@ class EventSocket:
         InvalidHandshake (e.g. InvalidStatus for a 401) when Asterisk does not accept it."""
         protocol = ClientProtocol(parse_uri(url), max_size=MAX_MESSAGE)
         uri = protocol.uri
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(
-            uri.host, uri.port, ssl=True if uri.secure else None, limit=READ_SIZE), timeout)
+        loop = asyncio.get_running_loop()
+        socket = cls(protocol)
+        socket._handshake = loop.create_future()
+        socket._closed = loop.create_future()
+        await asyncio.wait_for(loop.create_connection(
+            lambda: socket, uri.host, uri.port, ssl=True if uri.secure else None), timeout)
         try:
             request = protocol.connect()
             for name, value in headers.items():
                 request.headers[name] = value
             protocol.send_request(request)
-            socket = cls(reader, writer, protocol)
             socket._write_out()
-            await asyncio.wait_for(socket._handshake(), timeout)
+            await asyncio.wait_for(asyncio.shield(socket._handshake), timeout)
         except BaseException:
-            writer.close()
+            socket.transport.abort()
             raise
         socket._heartbeat = asyncio.ensure_future(socket._keep_alive())
         return socket
 
-    async def _handshake(self) -> None:
-        protocol = self.protocol
-        while True:
-            data = await self._reader.read(READ_SIZE)
-            if data:
-                protocol.receive_data(data)
-            else:
-                protocol.receive_eof()
-            self._write_out()
-            events = protocol.events_received()
-            if events:  # the HTTP response first, then any frames right behind it
-                if protocol.handshake_exc is not None:
-                    raise protocol.handshake_exc
-                self._early = events[1:]
-                return
-            if not data:
-                raise ConnectionError("ARI closed the connection during the handshake")
+    # -- asyncio.Protocol --------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
 
+    def data_received(self, data: bytes) -> None:
+        self.last_received = time.monotonic()
+        self.protocol.receive_data(data)
+        self._after_read()
+
+    def eof_received(self) -> bool:
+        self.protocol.receive_eof()
+        self._after_read()
+        return False  # the transport closes itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+        if self._handshake is not None and not self._handshake.done():
+            self._handshake.set_exception(
+                ConnectionError("ARI closed the connection during the handshake"))
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
+
+    def _after_read(self) -> None:
+        protocol = self.protocol
+        self._write_out()
+        frames = protocol.events_received()
+        if frames and not self._handshake.done():  # the HTTP response first, frames behind it
+            if protocol.handshake_exc is not None:
+                self._handshake.set_exception(protocol.handshake_exc)
+                return
+            self._handshake.set_result(None)
+            frames = frames[1:]
+            if self._consumer is None:
+                self.transport.pause_reading()  # until start()
+        if frames:
+            texts = self._texts(frames)
+            if texts:
+                if self._consumer is None or self._busy:
+                    self._held.extend(texts)
+                else:
+                    self._deliver(texts)
+        if protocol.state is State.CLOSED:
+            self.transport.close()
+        elif protocol.close_expected() and self._close_timer is None:
+            # close frames exchanged: Asterisk closes TCP next, or we do after CLOSE_WAIT_S
+            self._close_timer = asyncio.get_running_loop().call_later(
+                CLOSE_WAIT_S, self.transport.abort)
+
+    def start(self, consumer: Consumer) -> None:
+        """Hand the messages of each read to `consumer` from now on (those already in first)."""
+        self._consumer = consumer
+        held, self._held = self._held, []
+        if held:
+            self._deliver(held)
+        if not self._busy and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def _deliver(self, texts: list[bytes]) -> None:
+        result = self._consumer(texts)
+        if result is not None and asyncio.iscoroutine(result):
+            self._busy = True
+            self.transport.pause_reading()
+            asyncio.ensure_future(result).add_done_callback(self._consumer_done)
+
+    def _consumer_done(self, task: asyncio.Future) -> None:
+        self._busy = False
+        if not task.cancelled() and task.exception() is not None:
+            log.error("ARI event consumer failed", exc_info=task.exception())
+        held, self._held = self._held, []
+        if held:
+            self._deliver(held)
+        if not self._busy and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    # -- sending -----------------------------------------------------------------------------
     @property
     def open(self) -> bool:
-        return self.protocol.state is State.OPEN and not self._writer.is_closing()
+        return (self.protocol.state is State.OPEN and self.transport is not None
+                and not self.transport.is_closing())
 
     def send_texts(self, payloads: list[bytes]) -> None:
         """Text frames, all in one write."""
@@ -102,43 +175,14 @@ class EventSocket:
         chunks = self.protocol.data_to_send()
         if not chunks:
             return
+        transport = self.transport
+        if transport.is_closing():
+            return
         data = b"".join(chunks)
         if data:
-            self._writer.write(data)
-        if b"" in chunks and self._writer.can_write_eof():  # the library's "half-close now"
-            self._writer.write_eof()
-
-    async def receive(self) -> list[bytes] | None:
-        """The text messages of the next read from Asterisk (pings are answered on the way);
-        None once the connection is over."""
-        if self._early:
-            frames, self._early = self._early, []
-            texts = self._texts(frames)
-            if texts:
-                return texts
-        protocol, reader = self.protocol, self._reader
-        while not self._ended:
-            if protocol.close_expected():  # close frames exchanged: Asterisk closes TCP next
-                try:
-                    data = await asyncio.wait_for(reader.read(READ_SIZE), CLOSE_WAIT_S)
-                except asyncio.TimeoutError:
-                    data = b""
-            else:
-                data = await reader.read(READ_SIZE)
-            self.last_received = time.monotonic()
-            if data:
-                protocol.receive_data(data)
-            else:
-                protocol.receive_eof()
-            self._write_out()
-            frames = protocol.events_received()
-            texts = self._texts(frames) if frames else []
-            if not data or protocol.state is State.CLOSED:
-                self._ended = True
-                self._writer.close()
-            if texts:
-                return texts
-        return None
+            transport.write(data)
+        if b"" in chunks and transport.can_write_eof():  # the library's "half-close now"
+            transport.write_eof()
 
     def _texts(self, frames: list[Frame]) -> list[bytes]:
         texts = []
@@ -160,6 +204,11 @@ class EventSocket:
                     self._partial = None
         return texts
 
+    # -- life cycle --------------------------------------------------------------------------
+    async def wait_closed(self) -> None:
+        """Until the TCP connection is gone (Asterisk closed it, or close() / a dead ping)."""
+        await asyncio.shield(self._closed)
+
     async def _keep_alive(self) -> None:
         while self.open:
             idle = time.monotonic() - self.last_received
@@ -172,27 +221,26 @@ class EventSocket:
             await asyncio.sleep(PONG_WAIT_S)
             if self.last_received < sent and self.open:
                 log.warning("ARI event socket: no answer to a ping in %.0f s", PONG_WAIT_S)
-                self._writer.transport.abort()  # the reader sees the end and we reconnect
+                self.transport.abort()  # connection_lost ends wait_closed and we reconnect
                 return
 
     async def close(self) -> None:
         """The close handshake (our close frame, then Asterisk's, then its TCP close), at
-        most CLOSE_WAIT_S; call once nothing else is reading."""
+        most CLOSE_WAIT_S."""
         if self._heartbeat is not None:
             self._heartbeat.cancel()
         try:
-            if self.protocol.state is State.OPEN and not self._writer.is_closing():
+            if self.open:
                 self.protocol.send_close(1000)
                 self._write_out()
-                async with asyncio.timeout(CLOSE_WAIT_S):
-                    while await self.receive() is not None:
-                        pass
+                if self._busy or self._consumer is None:  # Asterisk's close frame must be read
+                    self.transport.resume_reading()
+                await asyncio.wait_for(asyncio.shield(self._closed), CLOSE_WAIT_S)
         except (asyncio.TimeoutError, OSError):
             pass
         finally:
-            self._ended = True
-            if not self._writer.is_closing():
-                self._writer.transport.abort()
+            if self.transport is not None and not self._closed.done():
+                self.transport.abort()
 
 
 def events_url(base_url: str, query: str) -> str:

@@ -49,32 +49,31 @@ class Asterisk:
             pass
 
 
-class CountingWriter:
-    """asyncio's StreamWriter, with each write recorded."""
+class CountingTransport:
+    """The socket's asyncio transport, with each write recorded."""
 
-    def __init__(self, writer):
-        self._writer = writer
+    def __init__(self, transport):
+        self._transport = transport
         self.writes: list[bytes] = []
 
     def write(self, data):
         self.writes.append(bytes(data))
-        self._writer.write(data)
+        self._transport.write(data)
 
     def __getattr__(self, name):
-        return getattr(self._writer, name)
+        return getattr(self._transport, name)
 
 
 @pytest.fixture
 def writes(monkeypatch):
-    recorded: list[CountingWriter] = []
-    open_connection = asyncio.open_connection
+    recorded: list[CountingTransport] = []
+    connection_made = event_socket.EventSocket.connection_made
 
-    async def counting(*args, **kwargs):
-        reader, writer = await open_connection(*args, **kwargs)
-        recorded.append(CountingWriter(writer))
-        return reader, recorded[-1]
+    def counting(self, transport):
+        recorded.append(CountingTransport(transport))
+        connection_made(self, recorded[-1])
 
-    monkeypatch.setattr(event_socket.asyncio, "open_connection", counting)
+    monkeypatch.setattr(event_socket.EventSocket, "connection_made", counting)
     return recorded
 
 
@@ -193,3 +192,57 @@ def test_an_asterisk_that_ignores_rest_frames_gets_http(monkeypatch):
             await _stopped(server, client, events)
 
     assert asyncio.run(go()) == (False, None)
+
+
+def test_events_are_handed_over_in_order_even_those_behind_the_handshake_and_slow_handlers():
+    """The socket hands each read's messages straight to the client's synchronous consumer:
+    events the server sends at once (before the client has set itself up) are kept for it, a
+    handler returning a coroutine holds the rest back until it is done, and a handler that
+    raises loses its event only."""
+    seen: list[str] = []
+
+    async def greet(ws) -> None:  # Asterisk's events right behind the handshake
+        for i in range(3):
+            await ws.send(json.dumps({"type": "StasisStart", "channel": {"id": f"early{i}"}}))
+        await Asterisk.handler(asterisk, ws)
+
+    asterisk = Asterisk()
+
+    async def slow(channel_id: str) -> None:
+        await asyncio.sleep(0.05)
+        seen.append(channel_id)
+
+    def on_event(event):
+        if event.channel_id == "boom":
+            raise RuntimeError("a broken handler")
+        if event.channel_id == "slow":
+            return slow(event.channel_id)
+        seen.append(event.channel_id)
+        return None
+
+    async def go():
+        server = await serve(greet, "127.0.0.1", 0).__aenter__()
+        port = server.sockets[0].getsockname()[1]
+        client = AriClient(f"http://127.0.0.1:{port}/ari", "u", "p", "vx-test")
+        events = asyncio.create_task(client.run_events(on_event))
+        try:
+            await asyncio.wait_for(asterisk.connected.wait(), 5)
+            for _ in range(200):
+                if len(seen) >= 3:
+                    break
+                await asyncio.sleep(0.01)
+            ws = asterisk.connections[0]
+            for channel_id in ("slow", "boom", "after"):
+                await ws.send(json.dumps({"type": "StasisStart", "channel": {"id": channel_id}}))
+            for _ in range(200):
+                if "after" in seen:
+                    break
+                await asyncio.sleep(0.01)
+            answer = await client.get("/asterisk/info")  # the socket still works
+            return answer
+        finally:
+            await _stopped(server, client, events)
+
+    answer = asyncio.run(go())
+    assert seen == ["early0", "early1", "early2", "slow", "after"]
+    assert answer == {"uri": "asterisk/info"}
