@@ -1,7 +1,9 @@
 """ARI events parsed once, at the edge, into named fields."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 
 
@@ -57,3 +59,16 @@ def handler_name(event_type: str) -> str:
             out.append("_")
         out.append(ch.lower())
     return "".join(out)
+
+
+def age(event: Event, now: float | None = None) -> float:
+    """Seconds since Asterisk stamped the event (its `timestamp`, wall clock of the same host):
+    how far behind Asterisk the app is when it handles it; 0 for an event without a stamp."""
+    stamp = event.raw.get("timestamp")
+    if not stamp:
+        return 0.0
+    try:
+        created = datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        return 0.0
+    return (time.time() if now is None else now) - created

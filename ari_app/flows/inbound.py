@@ -13,7 +13,7 @@ from voxcast import sounds
 
 from voxcast.billing.call_time import NoCredit
 
-from .. import cdr, flow_store
+from .. import cdr, flow_store, overload
 from ..dids import DidRoute
 from ..events import Event
 from ..leg import CallLeg
@@ -33,6 +33,10 @@ class InboundCall(RunsIvr, CallLeg):
         self.playback_id = f"{event.channel_id}-greeting"
 
     async def stasis_start(self, event: Event) -> None:
+        if overload.inbound.behind(event):  # refused busy at once: past its limit the app degrades
+            self.finish()
+            await self.ctx.ari.hangup(self.channel_id, reason="busy")
+            return
         route = await self.ctx.dids.find(self.did)
         if route is None or route.tenant_status != "active":
             log.info("inbound call to unassigned DID %s refused", self.did)

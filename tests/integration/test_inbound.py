@@ -1,6 +1,10 @@
 """Inbound calls from the PSTN (a sipp UAC) to DIDs."""
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 from models import Call, Did
 from voxcast import sounds
 
@@ -41,3 +45,26 @@ def test_given_unassigned_did_when_caller_dials_it_then_call_is_rejected_without
         assert not any(m.method == "200" and not m.sent for m in uac.messages())
     assert Call.select().count() == before
     assert stasis_app.alive()
+
+
+def test_given_app_behind_when_a_call_arrives_then_it_gets_busy_at_once_and_later_calls_work(
+        stasis_app, settings, master, workdir):
+    """Past its limit the app refuses new calls busy instead of taking them all late: a call
+    whose StasisStart is over a second old when the app reads it (the app frozen meanwhile, as
+    a saturated event loop is) is refused without a CDR; once caught up calls are answered."""
+    Did.create(number="15557770003", tenant=master, greeting_text=GREETING)
+    os.kill(stasis_app.proc.pid, signal.SIGSTOP)
+    try:
+        uac = Sipp.uac("uac_call_busy.xml", workdir, f"127.0.0.1:{settings.sip_port}",
+                       "15557770003", port=settings.sip_port + 34).start()
+        time.sleep(2.5)  # the StasisStart waits in the socket meanwhile
+    finally:
+        os.kill(stasis_app.proc.pid, signal.SIGCONT)
+    assert uac.wait(30) == 0, uac.diagnostics()
+    assert not Call.select().where(Call.did == "15557770003").exists()
+
+    uac = Sipp.uac("uac_call_did.xml", workdir, f"127.0.0.1:{settings.sip_port}", "15557770003",
+                   port=settings.sip_port + 34).start()
+    assert uac.wait(30) == 0, uac.diagnostics()
+    wait_for(lambda: Call.get_or_none(Call.did == "15557770003", Call.ended_at.is_null(False)),
+             10, message="inbound CDR closed")
