@@ -1,9 +1,12 @@
-"""Inbound calls per second: our Stasis app against plain dialplan, on the same Asterisk.
+"""Inbound calls per second: our Stasis app against a minimal Stasis app and plain dialplan,
+on the same Asterisk, in the same run.
 
-A sipp UAC calls at rising rates; each call is answered, hears a 2 s prompt and is hung up by
-us. Once through a DID owned by a tenant (the Stasis app: DID lookup, CDR, answer, play, hang
-up) and once through the `bench-dialplan` extension (Answer, Playback, Hangup). For each, the
-highest rate with under 1 % failed calls is printed, then `ratio: X.XX` (Stasis / dialplan).
+A sipp UAC calls at rising rates; each call is answered, hears a 2 s prompt and is hung up.
+Three paths per rate step: a DID owned by a tenant (our Stasis app: DID lookup, CDR, answer,
+play, hang up), the `bench-minimal` extension (bench/minimal_ari_app.py: answer, play, hang up
+on PlaybackFinished, through the same ARI client) and the `bench-dialplan` extension (Answer,
+Playback, Hangup). For each, the highest rate with under 1 % failed calls is printed, then
+ours / dialplan and last `ratio: X.XX` (ours / the minimal app).
 
 Runs on its own instance ("bench": own ports, database and Asterisk config), so it can run
 beside `make run` and `make test`. Usage: python bench/inbound_cps.py [--seconds 10] [--rates ...]
@@ -16,6 +19,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+import sys
 
 from benchlib import (ROOT, asterisk_pid, cpu_seconds, fresh_instance, start_app, use_instance,
                       write_tone)
@@ -39,8 +44,10 @@ def prepare(settings: config.Settings) -> None:
 
 
 def run_rate(settings: config.Settings, service: str, rate: int, seconds: int,
-             workdir: Path) -> tuple[int, int]:
-    """(successful, failed) calls of one sipp run at `rate` calls per second."""
+             workdir: Path) -> tuple[int, int, dict[str, int]]:
+    """(successful, failed, why) calls of one sipp run at `rate` calls per second; `why`
+    splits the failures into refused (an error answer, such as our busy when behind), timed
+    out (no answer or no BYE within 10 s) and other."""
     calls = rate * seconds
     stat = workdir / f"{service}-{rate}.csv"
     cmd = ["sipp", f"127.0.0.1:{settings.sip_port}", "-sf", str(SCENARIO), "-s", service,
@@ -54,29 +61,56 @@ def run_rate(settings: config.Settings, service: str, rate: int, seconds: int,
     last = lines[-1].split(";")
     ok = int(last[head.index("SuccessfulCall(C)")])
     failed = int(last[head.index("FailedCall(C)")])
-    return ok, failed
+    refused = int(last[head.index("FailedUnexpectedMessage(C)")])
+    timed_out = int(last[head.index("FailedTimeoutOnRecv(C)")])
+    why = {"refused": refused, "timed out": timed_out, "other": failed - refused - timed_out}
+    return ok, failed, why
+
+
+def start_minimal_app(settings: config.Settings, log: Path) -> subprocess.Popen:
+    """bench/minimal_ari_app.py for the instance; returns once its event socket is up."""
+    ready = log.with_suffix(".ready")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench/minimal_ari_app.py"), str(ready)],
+                            stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if ready.exists():
+            return proc
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise SystemExit(f"the minimal ARI app did not connect; see {log}")
 
 
 def sustained(settings, rates: list[int], seconds: int, workdir: Path,
-              app_pid: int) -> dict[str, int]:
-    """Both paths at each rate in turn (so background load hits them alike) until each fails.
-    Each step also shows the CPU per call of our app and of Asterisk during it."""
-    modes = {"stasis": DID, "dialplan": "bench-dialplan"}
+              app_pids: dict[str, int], past: int) -> dict[str, int]:
+    """The three paths at each rate in turn (so background load hits them alike) until each
+    fails, then `past` steps more (how it degrades past its limit). Each step also shows the
+    CPU per call of the app serving it and of Asterisk."""
+    modes = {"stasis": DID, "minimal": "bench-minimal", "dialplan": "bench-dialplan"}
     best = {mode: 0 for mode in modes}
+    failing = {mode: 0 for mode in modes}  # steps run since the path first failed
     live = set(modes)
     ast_pid = asterisk_pid(settings)
     for rate in rates:
         for mode in [m for m in modes if m in live]:
+            app_pid = app_pids.get(mode, app_pids["stasis"])
             app0, ast0 = cpu_seconds(app_pid), cpu_seconds(ast_pid)
-            ok, failed = run_rate(settings, modes[mode], rate, seconds, workdir)
+            ok, failed, why = run_rate(settings, modes[mode], rate, seconds, workdir)
             app_ms = 1000 * (cpu_seconds(app_pid) - app0) / max(1, ok + failed)
             ast_ms = 1000 * (cpu_seconds(ast_pid) - ast0) / max(1, ok + failed)
             total = ok + failed
             pct = 100.0 * failed / total if total else 100.0
-            print(f"  {mode:9s} {rate:5d} cps: {ok:6d} ok {failed:5d} failed ({pct:.2f} %); "
-                  f"CPU per call: app {app_ms:.2f} ms, Asterisk {ast_ms:.2f} ms", flush=True)
-            if total < rate * seconds * 0.99 or pct >= 1.0:
-                live.discard(mode)
+            detail = ", ".join(f"{n} {k}" for k, n in why.items() if n)
+            print(f"  {mode:9s} {rate:5d} cps: {ok:6d} ok {failed:5d} failed ({pct:.2f} %"
+                  f"{'; ' + detail if detail else ''}); "
+                  f"CPU per call: app {app_ms:.2f} ms, Asterisk {ast_ms:.2f} ms; "
+                  f"load {os.getloadavg()[0]:.2f}", flush=True)
+            if total < rate * seconds * 0.99 or pct >= 1.0 or failing[mode]:
+                failing[mode] += 1
+                if failing[mode] > past:
+                    live.discard(mode)
             else:
                 best[mode] = rate
             time.sleep(3)  # let the last calls' BYEs and timewaits drain
@@ -90,23 +124,33 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of each rate step")
     parser.add_argument("--rates", type=lambda s: [int(x) for x in s.split(",")],
                         default=DEFAULT_RATES)
+    parser.add_argument("--past", type=int, default=1,
+                        help="steps to run each path past its first failing one")
     args = parser.parse_args()
     settings = config.load()
     workdir = Path(tempfile.mkdtemp(prefix="voxcast-bench-"))
     prepare(settings)
     app = start_app(settings, workdir / "stasis-app.log")
+    minimal = start_minimal_app(settings, workdir / "minimal-app.log")
     try:
         print(f"inbound CPS benchmark: {args.seconds} s per step, 2 s prompt, "
-              f"{os.cpu_count()} cores; logs in {workdir}", flush=True)
-        best = sustained(settings, args.rates, args.seconds, workdir, app.pid)
-        stasis, dialplan = best["stasis"], best["dialplan"]
+              f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; logs in {workdir}",
+              flush=True)
+        best = sustained(settings, args.rates, args.seconds, workdir,
+                         {"stasis": app.pid, "minimal": minimal.pid}, args.past)
+        stasis, floor, dialplan = best["stasis"], best["minimal"], best["dialplan"]
     finally:
-        app.terminate()
-        app.wait(timeout=15)
+        for proc in (app, minimal):
+            proc.terminate()
+        for proc in (app, minimal):
+            proc.wait(timeout=15)
         asterisk.stop(settings)
-    print(f"stasis app: {stasis} cps sustained (< 1 % failed)")
-    print(f"dialplan:   {dialplan} cps sustained (< 1 % failed)")
-    print(f"ratio: {stasis / dialplan if dialplan else 0:.2f}")
+    print(f"stasis app:  {stasis} cps sustained (< 1 % failed)")
+    print(f"minimal app: {floor} cps sustained (< 1 % failed)")
+    print(f"dialplan:    {dialplan} cps sustained (< 1 % failed)")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+    print(f"ours / dialplan: {stasis / dialplan if dialplan else 0:.2f}")
+    print(f"ratio: {stasis / floor if floor else 0:.2f}")
 
 
 if __name__ == "__main__":
