@@ -13,6 +13,7 @@ from models import ApiKey, Tenant, User, database
 from models.entities import utcnow
 
 from . import audit
+from voxcast.errors import ServiceError
 
 KEY_PREFIX = "vx_"
 PREFIX_LEN = len(KEY_PREFIX) + 8  # "vx_" + 8 random characters, indexed for lookup
@@ -20,8 +21,9 @@ PREFIX_LEN = len(KEY_PREFIX) + 8  # "vx_" + 8 random characters, indexed for loo
 LAST_USED_RESOLUTION_S = 60
 
 
-class ApiKeyError(ValueError):
+class ApiKeyError(ServiceError, ValueError):
     """A key that cannot be created; the message is fit to show a user."""
+    code, status = "validation", 422
 
 
 def _hash(secret: str) -> str:

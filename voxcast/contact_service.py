@@ -25,6 +25,7 @@ from peewee import IntegrityError, SqliteDatabase
 from models import Campaign, Contact, ContactGroup, DncNumber, Tenant, database
 from models.tenancy import get_scoped, scoped
 from voxcast import audit, email_address
+from voxcast.errors import ServiceError
 
 CUSTOM_FIELDS = tuple(f"custom{i}" for i in range(1, 9))
 FIELDS = ("phone", "first_name", "last_name", "email") + CUSTOM_FIELDS
@@ -44,9 +45,9 @@ SNIFF_LINES = 100
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
-class ContactError(ValueError):
+class ContactError(ServiceError, ValueError):
     """A contact action that cannot be done; str(error) is fit for a user."""
-    code = "invalid-contact"
+    code, status = "invalid-contact", 422
 
 
 class InvalidPhone(ContactError):
@@ -54,7 +55,7 @@ class InvalidPhone(ContactError):
 
 
 class DuplicateContact(ContactError):
-    code = "duplicate-contact"
+    code, status = "duplicate-contact", 409
 
 
 class UploadError(ContactError):
@@ -63,7 +64,7 @@ class UploadError(ContactError):
 
 
 class QuotaError(ContactError):
-    code = "quota-exceeded"
+    code, status = "quota-exceeded", 403
 
 
 class GroupError(ContactError):

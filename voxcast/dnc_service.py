@@ -14,6 +14,7 @@ from typing import Iterable
 from models import DncNumber, database
 from models.tenancy import provider_rows, scoped
 from voxcast import audit
+from voxcast.errors import ServiceError
 from voxcast.contact_service import (
     InvalidPhone, PhoneNormalizer, RowError, UploadError, _records, decode_csv, sniff_delimiter,
 )
@@ -23,8 +24,8 @@ CHUNK = 500  # phones per IN (...) query
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
-class DncError(ValueError):
-    code = "invalid-dnc"
+class DncError(ServiceError, ValueError):
+    code, status = "invalid-dnc", 422
 
 
 def dnc_list(tenant_id: int | None):

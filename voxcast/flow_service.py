@@ -14,10 +14,12 @@ from models import Campaign, CampaignContact, Contact, database
 from models.entities import CAMPAIGN_TYPES, Did, Extension, Ivr, IvrRecording, SurveyAnswer
 from models.tenancy import get_scoped, scoped
 from voxcast import audit, csv_export, flows_config, ivr
+from voxcast.errors import ServiceError
 
 
-class FlowServiceError(ValueError):
+class FlowServiceError(ServiceError, ValueError):
     """A refused change; `errors` lists the reasons, each fit to show."""
+    code, status = "invalid-flow", 422
 
     def __init__(self, errors: list[str] | str):
         errors = [errors] if isinstance(errors, str) else list(errors)

@@ -27,6 +27,8 @@ import json
 import re
 import string
 
+from voxcast.errors import ServiceError
+
 CONTACT_FIELDS = ("phone", "first_name", "last_name", "email",
                   *(f"custom{i}" for i in range(1, 9)))
 SETTABLE_FIELDS = tuple(f for f in CONTACT_FIELDS if f != "phone")
@@ -49,8 +51,9 @@ TARGET_PARAMS = {
 NODE_TYPES = tuple(TARGET_PARAMS)
 
 
-class IvrError(ValueError):
+class IvrError(ServiceError, ValueError):
     """`errors` lists every problem found, each fit to show as is."""
+    code, status = "invalid-ivr", 422
 
     def __init__(self, errors: list[str]):
         super().__init__("; ".join(errors))

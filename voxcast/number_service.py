@@ -7,10 +7,12 @@ from __future__ import annotations
 from models import Campaign, Did, Extension, User, database
 from models.tenancy import TenantScopeError, get_scoped
 from voxcast import audit
+from voxcast.errors import ServiceError
 
 
-class RoutingError(ValueError):
+class RoutingError(ServiceError, ValueError):
     """`field` names the input the message is about."""
+    code, status = "validation", 422
 
     def __init__(self, message: str, field: str = ""):
         super().__init__(message)

@@ -15,6 +15,7 @@ import secrets
 
 from models import Campaign, Did, Extension, Tenant, database
 from voxcast import audit
+from voxcast.errors import ServiceError
 
 log = logging.getLogger("voxcast.pool")
 EXT_RE = re.compile(r"^[0-9]{2,10}$")
@@ -22,8 +23,9 @@ DID_RE = re.compile(r"^\+?[0-9]{3,20}$")
 MAX_RANGE = 1000
 
 
-class PoolError(Exception):
+class PoolError(ServiceError):
     """A pool change that cannot be done; nothing was changed. str(error) says why."""
+    code, status = "not-possible", 409
 
 
 def new_secret() -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models import Call, Campaign, Contact, Tenant, User
+from voxcast.errors import ServiceError
 
 NON_AGENT_ROLES = ("tenant", "supervisor", "user")
 
@@ -22,8 +23,9 @@ QUOTAS = {
 }
 
 
-class QuotaExceeded(Exception):
+class QuotaExceeded(ServiceError):
     """Adding would pass the tenant's limit; str(error) tells the user by how much."""
+    code, status = "quota", 403
 
     def __init__(self, kind: str, limit: int, used: float, adding: float):
         self.kind, self.limit, self.used, self.adding = kind, limit, used, adding

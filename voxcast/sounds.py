@@ -14,6 +14,7 @@ import wave
 from pathlib import Path
 
 from .external import ToolError, Untrusted, run_tool
+from voxcast.errors import ServiceError
 
 SOX_TARGET = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"]
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -23,8 +24,9 @@ VOICE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,5}(\+[A-Za-z0-9_]{1,
 TOOL_TIMEOUT = 120.0
 
 
-class SoundError(ValueError):
+class SoundError(ServiceError, ValueError):
     """Bad or unconvertible audio; the message is fit to show a user."""
+    code, status = "invalid-audio", 422
 
 
 def check_name(name: str) -> str:

@@ -24,6 +24,7 @@ from models.entities import utcnow
 from voxcast import audit, email_address, features, pool_service, timeslots
 from voxcast.billing import ledger
 from voxcast.campaigns import lifecycle
+from voxcast.errors import ServiceError
 
 ACTIVATION_HOURS = 72
 # Update fields that void an outstanding activation/reset link.
@@ -38,17 +39,18 @@ QUOTA_FIELDS = ("max_users", "max_agents", "max_campaigns", "max_contacts", "cha
                 "disk_quota_mb")
 
 
-class TenantError(Exception):
+class TenantError(ServiceError):
     """Input that cannot be applied: `errors` maps a field name ("" for the whole form) to
     a message fit to show next to it."""
+    code, status = "validation", 422
 
     def __init__(self, errors: dict[str, str] | str):
         self.errors = {"": errors} if isinstance(errors, str) else dict(errors)
         super().__init__("; ".join(self.errors.values()))
 
 
-class ActivationError(Exception):
-    pass
+class ActivationError(ServiceError):
+    code, status = "invalid-link", 400
 
 
 @dataclass

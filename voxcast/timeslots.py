@@ -5,12 +5,14 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from voxcast.errors import ServiceError
+
 HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-class TimeslotError(ValueError):
-    pass
+class TimeslotError(ServiceError, ValueError):
+    code, status = "invalid-hours", 422
 
 
 def parse_hhmm(value: str) -> dt.time:

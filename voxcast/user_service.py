@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from models import Did, Extension, Tenant, User, database
 from voxcast import audit, email_address, login_sessions
 from voxcast.i18n import N_
+from voxcast.errors import ServiceError
 
 try:  # the provider's quota rules, when present; otherwise the Tenant.max_* columns directly
     from voxcast import quotas
@@ -31,8 +32,9 @@ PIN_RE = re.compile(r"^[0-9]{4,8}$")
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{3,30}$")
 
 
-class UserError(ValueError):
+class UserError(ServiceError, ValueError):
     """Input that cannot be saved; `field` names the form field it belongs to, if any."""
+    code, status = "validation", 422
 
     def __init__(self, message: str, field: str = "", **params):
         super().__init__(message % params if params else message)

@@ -23,6 +23,7 @@ from models.entities import (CreditBucket, CreditReservation, LEDGER_KINDS, Ledg
                              utcnow)
 from voxcast.billing import rating
 from voxcast.i18n import N_
+from voxcast.errors import ServiceError
 
 CENT4 = Decimal("0.0001")
 ZERO = Decimal("0")
@@ -30,9 +31,10 @@ MAX_AMOUNT = Decimal("1e10")
 CREDIT_KINDS = ("opening", "payment", "topup", "refund", "adjustment")
 
 
-class BillingError(ValueError):
+class BillingError(ServiceError, ValueError):
     """Input the ledger refuses; nothing was applied. str(error) is the English text; the UI
     shows `template` % `params` through its translations (`webui.billing.error_text`)."""
+    code, status = "billing", 422
 
     def __init__(self, message: str, **params):
         super().__init__(message % params if params else message)
@@ -42,6 +44,7 @@ class BillingError(ValueError):
 
 class InsufficientCredit(BillingError):
     """The tenant's available credit does not cover the reservation."""
+    code, status = "no-credit", 402
 
 
 def money(value, field: str = N_("Amount")) -> Decimal:

@@ -109,6 +109,7 @@ from decimal import InvalidOperation  # noqa: E402
 from peewee import IntegrityError, fn  # noqa: E402
 
 from voxcast import audit  # noqa: E402
+from voxcast.errors import ServiceError
 
 PREFIX_RE = re.compile(r"^\d{1,15}$")
 MAX_PRICE = Decimal("100000")
@@ -116,8 +117,9 @@ UNIT_FIELDS = ("sms_price", "fax_page_price", "email_price", "inbound_per_minute
                "did_monthly_fee")
 
 
-class PlanError(ValueError):
+class PlanError(ServiceError, ValueError):
     """Input that cannot be applied; `errors` maps a field ("" for the form) to a message."""
+    code, status = "validation", 422
 
     def __init__(self, errors: dict[str, str] | str):
         self.errors = {"": errors} if isinstance(errors, str) else dict(errors)

@@ -2,8 +2,10 @@
 message a user reads, and which input fields were wrong (the portal marks them)."""
 from __future__ import annotations
 
+from voxcast.errors import ServiceError
 
-class CampaignError(Exception):
+
+class CampaignError(ServiceError):
     """A campaign action that cannot be done; str(error) is the reason, fit for a user."""
     code = "not-possible"
     status = 409

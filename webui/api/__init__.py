@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from models import Tenant
 from models.tenancy import TenantScopeError
+from voxcast.errors import ServiceError
 from voxcast import api_keys
 
 from . import validation
@@ -51,6 +52,12 @@ def http_error(exc: HTTPException):
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError):
     return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError):
+    """Any typed service error a resource does not map itself: its own code and status."""
+    return error_response(exc.status, exc.code, str(exc), exc.fields)
 
 
 @bp.errorhandler(TenantScopeError)
