@@ -46,15 +46,22 @@ class Cdrs:
                         cause_txt, policy)
         return disp
 
-    def close_lost(self, call_id: int, noticed_at: dt.datetime) -> str | None:
-        """A CDR an earlier run left open whose channel Asterisk no longer has. Never placed
-        (no placed_at: the crash came before Asterisk accepted the originate): NOT PLACED, and
-        the contact is queued again with its attempt uncounted. Answered: ANSWERED, billed up
-        to when we noticed. Placed but not answered: FAILED, lost."""
+    def close_lost(self, call_id: int, noticed_at: dt.datetime, trace=None,
+                   traced: bool = True) -> str | None:
+        """A CDR an earlier run left open whose channel Asterisk no longer has. `trace`:
+        Asterisk's own record of the channel (channel_log.ChannelTrace, None: it never
+        existed); `traced` False when that record could not be read.
+
+        Never placed (no placed_at and Asterisk never created the channel: the crash came
+        before the originate reached it): NOT PLACED, and the contact is queued again with its
+        attempt uncounted. Answered (as we or Asterisk recorded it): ANSWERED, billed up to when
+        we noticed, or FAILED when only Asterisk saw the answer (the contact was held in
+        dialplan, heard nothing, and hung up when voxcast stayed away). Otherwise the
+        disposition of Asterisk's hangup cause, or FAILED, lost."""
         call = Call.get_or_none(Call.id == call_id)
         if call is None or call.ended_at is not None:
             return None
-        if call.placed_at is None and call.answered_at is None:
+        if call.placed_at is None and call.answered_at is None and trace is None and traced:
             self._close(call.id, call.started_at, call.entry_id, "NOT PLACED", None,
                         call.started_at, 0,
                         "not placed: voxcast stopped before dialing; the contact is queued again")
@@ -68,6 +75,16 @@ class Cdrs:
                         noticed_at, 16,
                         "ended while voxcast was not running; billed until noticed")
             return "ANSWERED"
+        if trace is not None and trace.answered:
+            self._close(call.id, call.started_at, call.entry_id, "FAILED", None, noticed_at,
+                        trace.cause or 0, "answered while voxcast was not running; held, "
+                        "then hung up before voxcast was back")
+            return "FAILED"
+        if trace is not None and trace.cause is not None:
+            disp = disposition(False, trace.cause, True)
+            self._close(call.id, call.started_at, call.entry_id, disp, None, noticed_at,
+                        trace.cause, f"ended while voxcast was not running (cause {trace.cause})")
+            return disp
         self._close(call.id, call.started_at, call.entry_id, "FAILED", None, noticed_at, 0,
                     "lost: ended while voxcast was not running")
         return "FAILED"
@@ -126,6 +143,7 @@ class OpenCall:
     answered_at: dt.datetime | None
     claim: Claim | None  # campaign calls: enough to rebuild their flow handler
     plan: CampaignPlan | None
+    started_at: dt.datetime | None = None
 
 
 def open_calls() -> list[OpenCall]:
@@ -138,5 +156,5 @@ def open_calls() -> list[OpenCall]:
         plan = plans.get(c.campaign_id)
         claim = (Claim(c.id, c.channel_id, c.entry_id, c.campaign_id, c.tenant_id, c.number)
                  if plan and c.entry_id else None)
-        out.append(OpenCall(c.id, c.channel_id, c.answered_at, claim, plan))
+        out.append(OpenCall(c.id, c.channel_id, c.answered_at, claim, plan, c.started_at))
     return out

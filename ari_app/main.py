@@ -14,7 +14,7 @@ from voxcast import sip_guard
 from voxcast.billing.call_credit import CallBilling
 from voxcast.config import Settings
 
-from . import cdr, claims
+from . import cdr, channel_log, claims
 from .admission import Admission, DncCheck
 from .calls import ChannelCounter, Router
 from .cdr import Cdrs
@@ -84,17 +84,41 @@ async def reconcile(ctx: AppContext, orphans: list) -> None:
         if handler.channel_id not in live and hasattr(handler, "channel_destroyed"):
             handler.enqueue(Event(type="ChannelDestroyed", channel_id=handler.channel_id,
                                   cause_txt="channel lost while ARI was disconnected"))
+    found, traced = await channel_traces(ctx, [o for o in orphans if o.channel_id not in live])
     while orphans:
-        await adopt(ctx, orphans.pop(), live)
+        await adopt(ctx, orphans.pop(), live, found, traced)
 
 
-async def adopt(ctx: AppContext, orphan: cdr.OpenCall, live: dict[str, str]) -> None:
+async def channel_traces(ctx: AppContext, gone: list) -> tuple[dict, bool]:
+    """Asterisk's record (channel_log) of the channels of `gone` CDRs: which existed, were
+    answered, how they ended. (found, False) when Asterisk is not keeping that record: the
+    caller must then assume any of them may have been dialed."""
+    if not gone:
+        return {}, True
+    try:
+        module = await ctx.ari.get("/asterisk/modules/cel_custom.so")
+    except AriError as exc:
+        log.warning("cannot tell whether Asterisk logs channel events: %s", exc)
+        return {}, False
+    if module.get("status") != "Running":
+        log.warning("cel_custom is not running: calls lost in the crash are counted as dialed")
+        return {}, False
+    since = min((o.started_at for o in gone if o.started_at), default=utcnow())
+    found = await asyncio.to_thread(channel_log.traces, channel_log.log_path(ctx.settings),
+                                    [o.channel_id for o in gone], since)
+    return found, True
+
+
+async def adopt(ctx: AppContext, orphan: cdr.OpenCall, live: dict[str, str],
+                found: dict | None = None, traced: bool = True) -> None:
     """A CDR an earlier run left open. Its channel still up: a campaign call gets its flow
     handler back (counted in the channel limits; a call still ringing goes on as if nothing
     happened), anything else is hung up; either way the CDR is closed when Asterisk reports
-    the end. Channel gone: closed now (Cdrs.close_lost tells never-placed from lost)."""
+    the end. Channel gone: closed now (Cdrs.close_lost tells never-placed from lost, with
+    Asterisk's record of the channel in `found`)."""
     if orphan.channel_id not in live:
-        disp = await ctx.writer.run(ctx.cdrs.close_lost, orphan.call_id, utcnow())
+        disp = await ctx.writer.run(ctx.cdrs.close_lost, orphan.call_id, utcnow(),
+                                    (found or {}).get(orphan.channel_id), traced)
         log.info("call %s ended while voxcast was down: %s", orphan.call_id, disp)
         return
     try:
@@ -102,7 +126,9 @@ async def adopt(ctx: AppContext, orphan: cdr.OpenCall, live: dict[str, str]) -> 
                            eventSource=f"channel:{orphan.channel_id}")
     except AriError as exc:  # ended between the listing and now
         log.info("call %s gone before adoption (%s)", orphan.call_id, exc)
-        await ctx.writer.run(ctx.cdrs.close_lost, orphan.call_id, utcnow())
+        found, traced = await channel_traces(ctx, [orphan])
+        await ctx.writer.run(ctx.cdrs.close_lost, orphan.call_id, utcnow(),
+                             found.get(orphan.channel_id), traced)
         return
     answered_at = orphan.answered_at
     if answered_at is None and live[orphan.channel_id] == "Up":

@@ -3,7 +3,13 @@ is dialed exactly once (counted from the INVITEs sipp received) and every CDR is
 from __future__ import annotations
 
 import signal
+import sqlite3
+import time
 from collections import Counter
+
+import pytest
+
+from ari_app import channel_log
 
 from models import Call, Campaign, CampaignContact
 from voxcast import campaign_service
@@ -63,3 +69,77 @@ def test_given_app_killed_mid_campaign_when_restarted_then_each_contact_dialed_o
     entries = list(CampaignContact.select().where(CampaignContact.campaign == campaign))
     assert all(e.state in ("done", "failed") and e.attempts == 1 for e in entries), \
         [(e.phone, e.state, e.attempts) for e in entries if e.attempts != 1]
+
+
+def _accepted(log_path, channel_ids) -> bool:
+    """Asterisk created all these channels (their CHAN_START is in its channel log)."""
+    lines = log_path.read_text().splitlines() if log_path.exists() else []
+    started = {line.split(",")[2].strip('"') for line in lines if line.startswith('"CHAN_START"')}
+    return set(channel_ids) <= started
+
+
+def wait_quietly(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_given_app_killed_after_originate_accepted_before_placed_at_then_never_dialed_twice(
+        stasis_app, settings, master, workdir):
+    """The worst moment: Asterisk accepted the originates, the app has not yet written their
+    placed_at (the test holds the database's write lock, so the writer waits), and the calls
+    end (busy) before the app is back. Killed there three times; each number still gets one
+    INVITE, and every CDR that is not NOT PLACED matches one INVITE."""
+    if settings.database_url:
+        pytest.skip("holds SQLite's write lock to stop the writer at the worst moment")
+    phones = unique_phones(24)
+    campaign = make_campaign(master, settings, phones, channel_limit=2, retry_busy=0,
+                             text="Hello from voxcast, goodbye.")
+    uas = Sipp.uas("uas_busy.xml", workdir, settings.trunk_port, calls=1000, timeout=180).start()
+    cel = channel_log.log_path(settings)
+    kills = 0
+    db = sqlite3.connect(settings.db_path, isolation_level=None, timeout=30)
+    try:
+        campaign_service.start(campaign, settings)
+        deadline = time.monotonic() + 90
+        while kills < 3 and time.monotonic() < deadline:
+            sql = ('SELECT channel_id FROM call WHERE campaign_id = ? AND ended_at IS NULL '
+                   'AND placed_at IS NULL')
+            if not db.execute(sql, (campaign.id,)).fetchall():
+                time.sleep(0.002)
+                continue
+            db.execute("BEGIN IMMEDIATE")  # the app's writer now waits before placed_at
+            pending = [r[0] for r in db.execute(sql, (campaign.id,)).fetchall()]
+            if not pending or not wait_quietly(lambda: _accepted(cel, pending), 3):
+                db.execute("ROLLBACK")
+                continue
+            stasis_app.stop(signal.SIGKILL)
+            db.execute("ROLLBACK")
+            kills += 1
+            time.sleep(1.0)  # the busy calls end while the app is away
+            stasis_app.start()
+        assert kills == 3, "never caught the app between originate and placed_at"
+        wait_for(lambda: reload(campaign).status == "completed", 120,
+                 message=f"campaign completed after the crashes\n{stasis_app.log_tail()}")
+    finally:
+        db.close()
+        uas.stop()
+        Campaign.update(status="stopped").where(Campaign.id == campaign.id,
+                                                Campaign.status != "completed").execute()
+        if not stasis_app.alive():
+            stasis_app.start()
+
+    invites = Counter()
+    for msgs in uas.dialogs().values():
+        invite = next(m for m in msgs if m.method == "INVITE" and not m.sent)
+        invites[invite.first_line.split()[1].split("@")[0].removeprefix("sip:")] += 1
+    calls = list(Call.select().where(Call.campaign == campaign))
+    placed = Counter(c.number for c in calls if c.disposition != "NOT PLACED")
+    assert all(c.ended_at is not None for c in calls), "a CDR was left open"
+    assert invites == placed, "INVITEs per number differ from the attempts the CDRs count"
+    assert set(invites.values()) == {1} and sorted(invites) == sorted(phones), \
+        f"dialed twice: {[p for p, n in invites.items() if n > 1]}"
+    assert any(c.cause_txt.startswith("ended while voxcast was not running") for c in calls)

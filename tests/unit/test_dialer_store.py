@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from voxcast.campaigns.lifecycle import Cause
-from ari_app import cdr, claims as ari_claims
+from ari_app import cdr, channel_log, claims as ari_claims
+from ari_app.channel_log import ChannelTrace
 from ari_app.admission import Admission, DncCheck, Gate
 from ari_app.cdr import Cdrs
 from ari_app.claims import Claims
@@ -81,3 +82,45 @@ def test_lost_calls_are_told_apart_after_a_crash(database, claims):
     assert cdrs.close_lost(talking.call_id, later) is None  # closed once
     assert cdr.open_calls() == []
 
+
+
+def test_crash_between_originate_and_placed_at_counts_the_attempt(database, claims):
+    """The originate reached Asterisk (its channel shows in Asterisk's channel log) but the
+    app died before writing placed_at: the attempt is counted, never dialed again."""
+    acme = Tenant.create(name="Acme", slug="acme")
+    campaign = _campaign(acme, ["+12025550101", "+12025550102", "+12025550103", "+12025550104"])
+    busy, held, unknown, never = claims.claim_due(campaign.id, 4, NOW)
+    cdrs = Cdrs(claims.admission)
+    later = NOW + dt.timedelta(seconds=12)
+    assert cdrs.close_lost(busy.call_id, later, ChannelTrace(ended=True, cause=17)) == "BUSY"
+    assert cdrs.close_lost(held.call_id, later,
+                           ChannelTrace(answered=True, ended=True, cause=16)) == "FAILED"
+    assert "held" in Call.get_by_id(held.call_id).cause_txt
+    # The record could not be read: assume it may have been dialed.
+    assert cdrs.close_lost(unknown.call_id, later, None, traced=False) == "FAILED"
+    assert cdrs.close_lost(never.call_id, later, None) == "NOT PLACED"
+    for claim in (busy, held, unknown):
+        assert CampaignContact.get_by_id(claim.entry_id).attempts == 1
+    assert CampaignContact.get_by_id(never.entry_id).attempts == 0
+
+
+def test_channel_log_reads_only_the_tail_since_the_oldest_open_cdr(tmp_path, monkeypatch):
+    path = tmp_path / channel_log.FILE_NAME
+    start = NOW.replace(tzinfo=dt.timezone.utc).timestamp()
+    lines = [f'"CHAN_START","{start - 3600 + i * 0.5:.6f}","vx-old{i}",""' for i in range(5000)]
+    lines += [f'"CHAN_START","{start + 1}.5","vx-a",""',
+              f'"CHAN_START","{start + 1}.6","vx-b",""',
+              f'"ANSWER","{start + 3}.1","vx-b",""',
+              f'"HANGUP","{start + 9}.2","vx-a","{{""hangupcause"":19,""hangupsource"":"""",'
+              f'""dialstatus"":""""}}"',
+              f'"HANGUP","{start + 9}.2","vx-b","{{""hangupcause"":16}}"']
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(channel_log, "_BLOCK", 256)  # many blocks: lines split across them
+    read = []
+    real_time_of = channel_log._time_of
+    monkeypatch.setattr(channel_log, "_time_of", lambda raw: read.append(raw) or real_time_of(raw))
+    found = channel_log.traces(path, ["vx-a", "vx-b", "vx-never", "vx-old1"], NOW)
+    assert found == {"vx-a": channel_log.ChannelTrace(False, True, 19),
+                     "vx-b": channel_log.ChannelTrace(True, True, 16)}
+    assert len(read) < 20  # stopped at the window's start, not at the file's
+    assert channel_log.traces(tmp_path / "missing.csv", ["vx-a"], NOW) == {}

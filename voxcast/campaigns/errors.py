@@ -17,7 +17,7 @@ class CampaignError(ServiceError):
             self.code = code
         if status:
             self.status = status
-        self.fields = dict(fields or {})
+        self.errors = dict(fields or {})  # ServiceError.fields reads it
 
     @property
     def message(self) -> str:
