@@ -8,7 +8,6 @@ is written to the tenant log (voxcast.audit) in the same transaction as the chan
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import re
 import secrets
@@ -149,21 +148,14 @@ def normalize_phone(raw: str, country: str) -> str:
 # -- quota ----------------------------------------------------------------------------------
 
 def check_quota(tenant: Tenant, adding: int) -> None:
-    """Raise QuotaError when `adding` more contacts would exceed the tenant's quota. Uses
-    voxcast.quotas when that module exists (one place for every quota), else max_contacts."""
+    """Raise QuotaError when `adding` more contacts would exceed the tenant's quota."""
     if adding <= 0:
         return
-    if importlib.util.find_spec("voxcast.quotas") is not None:
-        from voxcast import quotas
-        try:
-            quotas.check(tenant, "contacts", adding=adding)
-        except quotas.QuotaExceeded as exc:
-            raise QuotaError(str(exc)) from None
-        return
-    have = scoped(Contact, tenant.id).count()
-    if have + adding > tenant.max_contacts:
-        raise QuotaError(f"Your account may keep {tenant.max_contacts} contacts; it has {have} "
-                         f"and this would add {adding}")
+    from voxcast import quotas
+    try:
+        quotas.check(tenant, "contacts", adding=adding)
+    except quotas.QuotaExceeded as exc:
+        raise QuotaError(str(exc)) from None
 
 
 # -- groups ---------------------------------------------------------------------------------

@@ -202,11 +202,8 @@ def assign_did(did_id: int, tenant_id: int | None, greeting_text: str, *, actor=
 
 
 def sync_pjsip(settings) -> str | None:
-    """Push extensions to Asterisk if voxcast.pjsip_sync exists; the error text, or None."""
-    try:
-        from voxcast import pjsip_sync
-    except ImportError:
-        return None
+    """Push extensions to Asterisk; the error text, or None."""
+    from voxcast import pjsip_sync
     try:
         pjsip_sync.sync(settings)
     except Exception as exc:  # Asterisk down must not undo the allocation; say so instead
