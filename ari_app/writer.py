@@ -82,6 +82,7 @@ class Writer:
             database.connect(reuse_if_open=True)
             with database.atomic():
                 results = [func() for func, _ in batch]
+                txn.before_commit()  # the work the jobs gathered (txn.gather), as one
         except Exception:
             txn.end(committed=False)
             _deliver([self._run_alone(func, future) for func, future in batch])
@@ -96,6 +97,7 @@ class Writer:
             database.connect(reuse_if_open=True)
             with database.atomic():
                 result = func()
+                txn.before_commit()
             txn.end(committed=True)
             return future, result, None
         except Exception as exc:

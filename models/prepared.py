@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from peewee import SQL, AutoField, Field, Model, PostgresqlDatabase
 
-from .entities import Call, Campaign, CampaignContact, Tenant
+from .entities import (Call, Campaign, CampaignContact, CreditBucket, CreditReservation,
+                       LedgerEntry, Tenant)
 
 
 class UnfilledColumn(ValueError):
@@ -141,16 +142,117 @@ class Statements:
         return sql
 
 
-_made: dict[tuple, Statements] = {}  # a memo of derived text, one per database kind
+# The columns of a call's reservation and of a call's ledger entry bound per row, in order.
+RESERVE_GIVEN = ("tenant", "amount", "seconds", "reference", "call", "created_at")
+ENTRY_GIVEN = ("tenant", "kind", "amount", "balance_after", "free_money", "free_seconds",
+               "reference", "call", "created_at")
+
+
+class BillingStatements:
+    """Billing at call time for many calls of one tenant at once (voxcast.billing.ledger's
+    authorize_calls and settle_calls): a locked balance read, the state reservations depend
+    on, and multi-row writes. Statements over n rows are made once per n."""
+
+    def __init__(self, db):
+        self.param = p = db.param
+        t, r = q(Tenant._meta.table_name), q(CreditReservation._meta.table_name)
+        b, e = q(CreditBucket._meta.table_name), q(LedgerEntry._meta.table_name)
+        self._call = q(Call._meta.table_name)
+        lock = " FOR UPDATE" if getattr(db, "for_update", False) else ""
+        self.tenant_lock = (f"SELECT {col(Tenant.balance)}, {col(Tenant.low_balance_threshold)}, "
+                            f"{col(Tenant.low_balance_notified)} FROM {t} "
+                            f"WHERE {col(Tenant.id)} = {p}{lock}")
+        self.set_balance = f"UPDATE {t} SET {col(Tenant.balance)} = {p} WHERE {col(Tenant.id)} = {p}"
+        cr = CreditReservation
+        self.open_reserved = (f"SELECT COALESCE(SUM({col(cr.amount)}), 0), "
+                              f"COALESCE(SUM({col(cr.seconds)}), 0), COUNT(*) FROM {r} "
+                              f"WHERE {col(cr.tenant)} = {p} AND {col(cr.released_at)} IS NULL")
+        cb = CreditBucket
+        self.buckets = (  # the order of ledger._usable_buckets: soonest expiry first
+            f"SELECT {col(cb.id)}, {col(cb.kind)}, {col(cb.amount)}, {col(cb.seconds)} FROM {b} "
+            f"WHERE {col(cb.tenant)} = {p} AND (({col(cb.kind)} = 'money' AND {col(cb.amount)} > 0)"
+            f" OR ({col(cb.kind)} = 'minutes' AND {col(cb.seconds)} > 0)) AND "
+            f"({col(cb.expires_at)} IS NULL OR {col(cb.expires_at)} > {p}) ORDER BY "
+            f"{col(cb.expires_at)} IS NULL, {col(cb.expires_at)}, {col(cb.id)}")
+        self.set_bucket = (f"UPDATE {b} SET {col(cb.amount)} = {p}, {col(cb.seconds)} = {p} "
+                           f"WHERE {col(cb.id)} = {p}")
+        self._reservations = (f"SELECT {col(cr.id)}, {col(cr.reference)}, {col(cr.entry)}, "
+                              f"{col(cr.released_at)} FROM {r} WHERE {col(cr.tenant)} = {p} AND "
+                              f"{col(cr.id)} IN ")
+        self._charged = (f"SELECT {col(LedgerEntry.call)}, {col(LedgerEntry.id)} FROM {e} WHERE "
+                         f"{col(LedgerEntry.kind)} = {p} AND {col(LedgerEntry.call)} IN ")
+        self._settle = (f"UPDATE {r} SET {col(cr.released_at)} = COALESCE({col(cr.released_at)}, "
+                        f"{p}), {col(cr.entry)} = CASE {col(cr.id)} ")
+        self._release = (f"UPDATE {r} SET {col(cr.released_at)} = {p} WHERE "
+                         f"{col(cr.released_at)} IS NULL AND {col(cr.id)} IN ")
+        self._made: dict[tuple, str] = {}
+
+    def _many(self, name: str, rows: int, make) -> str:
+        sql = self._made.get((name, rows))
+        if sql is None:
+            sql = self._made[name, rows] = make()
+        return sql
+
+    def _in(self, rows: int) -> str:
+        return "(" + ", ".join([self.param] * rows) + ")"
+
+    def reserve(self, rows: int) -> str:
+        """Reservations of `rows` calls (RESERVE_GIVEN per row), answering (call_id, id)."""
+        return self._many("reserve", rows, lambda: insert(
+            CreditReservation, self.param, RESERVE_GIVEN, rows=rows,
+            returning=(CreditReservation.call, CreditReservation.id)))
+
+    def entries(self, rows: int) -> str:
+        """Ledger entries of `rows` calls (ENTRY_GIVEN per row), answering (call_id, id)."""
+        return self._many("entries", rows, lambda: insert(
+            LedgerEntry, self.param, ENTRY_GIVEN, rows=rows,
+            returning=(LedgerEntry.call, LedgerEntry.id)))
+
+    def reservations(self, rows: int) -> str:
+        """(id, reference, entry_id, released_at) of a tenant's reservations by id."""
+        return self._many("reservations", rows, lambda: self._reservations + self._in(rows))
+
+    def charged(self, rows: int) -> str:
+        """(call_id, entry id) of the calls already charged for a kind."""
+        return self._many("charged", rows, lambda: self._charged + self._in(rows))
+
+    def settle(self, rows: int) -> str:
+        """Reservations closed (released_at, then (id, entry_id) pairs, then the ids)."""
+        p, cr = self.param, CreditReservation
+        return self._many("settle", rows, lambda: self._settle + f"WHEN {p} THEN {p} " * rows
+                          + f"END WHERE {col(cr.id)} IN " + self._in(rows))
+
+    def release(self, rows: int) -> str:
+        return self._many("release", rows, lambda: self._release + self._in(rows))
+
+    def call_costs(self, rows: int) -> str:
+        """Call.cost of a tenant's calls: (id, cost) pairs, the tenant, then the ids."""
+        p = self.param
+        return self._many("costs", rows, lambda: (
+            f"UPDATE {self._call} SET {col(Call.cost)} = CASE {col(Call.id)} "
+            + f"WHEN {p} THEN {p} " * rows + f"END WHERE {col(Call.tenant)} = {p} AND "
+            f"{col(Call.id)} IN " + self._in(rows)))
+
+
+_made: dict[tuple, object] = {}  # a memo of derived text, one per database kind
+
+
+def _memo(kind, db):
+    if db is None:
+        from .db import database
+        db = database.obj
+    key = (kind, type(db), db.param, getattr(db, "for_update", False))
+    made = _made.get(key)
+    if made is None:
+        made = _made[key] = kind(db)
+    return made
 
 
 def statements(db=None) -> Statements:
     """The statements for `db` (default: the database models are bound to now)."""
-    if db is None:
-        from .db import database
-        db = database.obj
-    key = (type(db), db.param)
-    made = _made.get(key)
-    if made is None:
-        made = _made[key] = Statements(db)
-    return made
+    return _memo(Statements, db)
+
+
+def billing_statements(db=None) -> BillingStatements:
+    """Billing's statements for `db` (default: the database models are bound to now)."""
+    return _memo(BillingStatements, db)

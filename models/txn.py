@@ -1,10 +1,17 @@
-"""Work to do once the writer's transaction has committed, and only then.
+"""Work tied to the writer's transaction: `after_commit` runs once it has committed, and only
+then; `gather` collects items that one function handles together just before the commit.
 
 The Stasis app's writer re-runs every job of a batch after a rollback
 (ari_app.writer.Writer._run_batch), so a job
 must not change memory in a way a second run cannot repeat: forgetting a call's credit
 Grant in the first run would leave the re-run nothing to settle. Such changes go through
-`after_commit`; outside a writer transaction they happen at once."""
+`after_commit`; outside a writer transaction they happen at once.
+
+`gather` lets the jobs of one batch share their database work: billing settles all the calls
+a batch closed with one locked balance read and one ledger INSERT per tenant, instead of a
+round of statements per call. The flush runs inside the transaction, so what it writes
+commits with the jobs that asked for it or rolls back with them (and is then done again,
+job by job, by the re-run); outside a writer transaction the item is flushed at once."""
 from __future__ import annotations
 
 import threading
@@ -21,13 +28,35 @@ def after_commit(action: Callable[[], object]) -> None:
         pending.append(action)
 
 
+def gather(flush: Callable[[list], object], item) -> None:
+    """Hand `item` to `flush(items)` before this transaction commits, together with the other
+    items gathered for the same `flush` (in the order they came); at once outside one."""
+    gathered = getattr(_local, "gathered", None)
+    if gathered is None:
+        flush([item])
+    else:
+        gathered.setdefault(flush, []).append(item)
+
+
 def begin() -> None:
     _local.pending = []
+    _local.gathered = {}
+
+
+def before_commit() -> None:
+    """Inside the transaction, after its jobs: run the gathered flushes (their failure rolls
+    the transaction back like a job's). A flush may gather more; that is flushed too."""
+    gathered = getattr(_local, "gathered", None)
+    while gathered:
+        flush, items = next(iter(gathered.items()))
+        del gathered[flush]
+        flush(items)
 
 
 def end(committed: bool) -> None:
     """Run (committed) or drop (rolled back) what the transaction's jobs left to do."""
     pending, _local.pending = getattr(_local, "pending", None) or [], None
+    _local.gathered = None
     if committed:
         for action in pending:
             action()

@@ -57,7 +57,8 @@ class CallBilling:
         except ledger.InsufficientCredit as exc:
             raise NoCredit(str(exc)) from None
         covered = auth.covered_s or rate.initial_s
-        grant = Grant(auth.reservation_id, rate, min(covered, auth.max_seconds), auth.max_seconds)
+        grant = Grant(auth.reservation_id, rate, min(covered, auth.max_seconds), auth.max_seconds,
+                      int(tenant_id))
         if call_id is not None:
             self.link(grant, call_id)
         return grant
@@ -155,30 +156,55 @@ class CallBilling:
     def admit(self, claims: list) -> tuple[list, lifecycle.Cause | None]:
         """Reserve each claimed call's first increment, in order; once the credit does not
         cover one, it and the rest are refused (put back) and the campaign is paused for
-        NO_CREDIT, to resume by itself after a top-up."""
+        NO_CREDIT, to resume by itself after a top-up. All the claim's reservations are made
+        together (ledger.authorize_calls: one locked balance read, one INSERT)."""
         table = plans.table_of_tenant(claims[0].tenant_id)
         if table is None:
             return [], None
+        rates, wants, no_rate_at = [], [], len(claims)
         for i, claim in enumerate(claims):
             rate = table.lookup(claim.phone)
-            try:
-                if rate is None:  # the rate went away since screen: try again later
-                    raise NoCredit(NO_RATE)
-                self.authorize(claim.tenant_id, rate, f"call {claim.call_id} to {claim.phone}",
-                               claim.call_id)
-            except NoCredit:
-                refused = claims[i:]
-                if rate is not None:
-                    lifecycle.pause_for(claim.campaign_id, NO_CREDIT)
-                return refused, NO_CREDIT if rate is not None else None
-        return [], None
+            if rate is None:  # the rate went away since screen: this and the rest later
+                no_rate_at = i
+                break
+            rates.append(rate)
+            if not is_free(rate):
+                wants.append((i, ledger.CallWant(rate, f"call {claim.call_id} to {claim.phone}",
+                                                 claim.call_id, chunk_seconds(rate))))
+        auths = ledger.authorize_calls(claims[0].tenant_id, [w for _, w in wants])
+        refused_at = wants[len(auths)][0] if len(auths) < len(wants) else no_rate_at
+        grants = {}
+        paid = iter(auths)
+        for claim, rate in zip(claims[:refused_at], rates):
+            if is_free(rate):
+                grants[claim.call_id] = Grant(None, rate, rating.MAX_CALL_SECONDS,
+                                              rating.MAX_CALL_SECONDS)
+                continue
+            auth = next(paid)
+            covered = auth.covered_s or rate.initial_s
+            grants[claim.call_id] = Grant(auth.reservation_id, rate,
+                                          min(covered, auth.max_seconds), auth.max_seconds,
+                                          claim.tenant_id)
+        # Known to the meter once the claim commits (a rolled-back claim is re-run).
+        txn.after_commit(lambda: self._live.update(grants))
+        if refused_at == len(claims):
+            return [], None
+        if refused_at == no_rate_at:
+            return claims[refused_at:], None
+        lifecycle.pause_for(claims[refused_at].campaign_id, NO_CREDIT)
+        return claims[refused_at:], NO_CREDIT
 
     def finished(self, call_id: int, billsec: int | None = None) -> None:
         """Inside the transaction that closes the CDR: charge the call and release the rest
-        of its reservation (or all of it when unanswered)."""
+        of its reservation (or all of it when unanswered). In the writer, the settlements of
+        a batch's closed calls are gathered (models.txn.gather) and made per tenant just
+        before the batch commits."""
         grant = self._live.get(call_id)  # forgotten by settle once its transaction commits
         if grant is not None and grant.reservation_id is None:
             self.settle(grant, call_id, billsec)  # free: one UPDATE, nothing that can fail
+            return
+        if grant is not None and grant.tenant_id is not None:
+            txn.gather(self._settle_gathered, (grant, call_id, billsec))
             return
         try:
             with database.atomic():  # a billing failure never keeps the CDR from closing
@@ -190,6 +216,35 @@ class CallBilling:
         except Exception:
             log.exception("settling call %s failed; its reservation is settled at the next "
                           "start", call_id)
+
+    def _settle_gathered(self, items: list[tuple[Grant, int, int | None]]) -> None:
+        """The settlements of closed calls, per tenant (in tenant order, so two writers lock
+        tenants in the same order): ledger.settle_calls. In a savepoint: a billing failure
+        never keeps the CDRs from closing; then each call is tried alone, and one that still
+        fails is logged and settled at the next start (reconcile)."""
+        by_tenant: dict[int, list] = {}
+        for grant, call_id, billsec in items:
+            txn.after_commit(lambda call_id=call_id: self._live.pop(call_id, None))
+            if billsec is None:
+                call = Call.get_or_none(Call.id == call_id)
+                billsec = call.billsec if call is not None and call.answered_at else 0
+            seconds = billed_seconds(billsec, grant.covered_s)
+            cost = rating.call_cost(grant.rate, seconds) if seconds > 0 else None
+            by_tenant.setdefault(grant.tenant_id, []).append(ledger.CallSettlement(
+                grant.reservation_id, call_id, cost,
+                rating.billable_seconds(grant.rate, seconds) if seconds > 0 else 0))
+        try:
+            with database.atomic():
+                for tenant_id in sorted(by_tenant):
+                    ledger.settle_calls(tenant_id, by_tenant[tenant_id])
+        except Exception:
+            if len(items) == 1:
+                log.exception("settling call %s failed; its reservation is settled at the "
+                              "next start", items[0][1])
+                return
+            log.warning("settling %s calls together failed; settling each alone", len(items))
+            for item in items:
+                self._settle_gathered([item])
 
     # -- settling -----------------------------------------------------------------------------
     def settle(self, grant: Grant, call_id: int | None, billsec: int | None = None

@@ -35,6 +35,7 @@ class Grant:
     rate: Rate
     covered_s: int
     max_seconds: int  # how long the call could last with all credit available at the start
+    tenant_id: int | None = None  # known: its settlement can join its tenant's batch
 
 
 def is_free(rate: Rate) -> bool:

@@ -11,6 +11,7 @@ balance; buckets expiring soonest are used first, expired ones not at all. The p
 may go below zero through a charge (a call that overran), never through a reservation."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -202,31 +203,58 @@ def _existing_charge(tenant_id: int, kind: str, call_id, message_ref):
     return None
 
 
-def _split_and_post(tenant: Tenant, amount: Decimal, kind: str, seconds: int,
-                    now: dt.datetime, **fields) -> LedgerEntry:
-    """Cover `amount` with free minutes (for `seconds` of a call), then free money, then the
-    balance; post the paid part. Tenant locked."""
+class _Bucket:
+    """A usable free credit bucket in memory while its tenant is locked: what is left of it."""
+    __slots__ = ("id", "amount", "seconds", "touched")
+
+    def __init__(self, id_: int, amount, seconds: int):
+        self.id, self.amount, self.seconds, self.touched = id_, money(amount), int(seconds), False
+
+
+def _split(amount: Decimal, seconds: int, minutes: list[_Bucket], cash: list[_Bucket]
+           ) -> tuple[Decimal, int, Decimal]:
+    """Cover `amount` with free minutes (for `seconds` of a call), then free money; what is
+    left to pay from the balance, the free seconds and the free money used. The buckets are
+    consumed in memory, in their order (ledger and batch paths share this)."""
     to_pay, free_secs, free_cash = amount, 0, ZERO
     if seconds > 0 and amount > 0:
-        for bucket in _usable_buckets(tenant.id, "minutes", now):
+        for bucket in minutes:
+            if bucket.seconds <= 0:
+                continue
             take = min(bucket.seconds, seconds - free_secs)
             if take <= 0:
                 break
-            CreditBucket.update(seconds=CreditBucket.seconds - take).where(
-                CreditBucket.id == bucket.id).execute()
+            bucket.seconds -= take
+            bucket.touched = True
             free_secs += take
         covered = money(amount * free_secs / seconds) if free_secs else ZERO
         to_pay = amount - covered
         free_cash += covered
     if to_pay > 0:
-        for bucket in _usable_buckets(tenant.id, "money", now):
-            take = min(money(bucket.amount), to_pay)
-            if take <= 0:
-                break
-            CreditBucket.update(amount=money(bucket.amount) - take).where(
-                CreditBucket.id == bucket.id).execute()
+        for bucket in cash:
+            if bucket.amount <= 0:
+                continue
+            take = min(bucket.amount, to_pay)
+            bucket.amount -= take
+            bucket.touched = True
             to_pay -= take
             free_cash += take
+            if to_pay <= 0:
+                break
+    return to_pay, free_secs, free_cash
+
+
+def _split_and_post(tenant: Tenant, amount: Decimal, kind: str, seconds: int,
+                    now: dt.datetime, **fields) -> LedgerEntry:
+    """Cover `amount` with free minutes (for `seconds` of a call), then free money, then the
+    balance; post the paid part. Tenant locked."""
+    minutes, cash = ([_Bucket(b.id, b.amount, b.seconds) for b in _usable_buckets(tenant.id, k, now)]
+                     if amount > 0 else [] for k in ("minutes", "money"))
+    to_pay, free_secs, free_cash = _split(amount, seconds, minutes, cash)
+    for bucket in minutes + cash:
+        if bucket.touched:
+            CreditBucket.update(amount=bucket.amount, seconds=bucket.seconds).where(
+                CreditBucket.id == bucket.id).execute()
     return _post(tenant, kind, -to_pay, free_money=free_cash, free_seconds=free_secs, **fields)
 
 
@@ -475,6 +503,178 @@ def authorize_call(tenant_id, rate: rating.Rate, reference: str = "",
         res = CreditReservation.create(tenant=tenant.id, amount=need, seconds=take_secs,
                                        reference=(reference or "")[:255])
     return Authorization(res.id, longest, covered)
+
+
+# -- many calls of one tenant at once (the Stasis app's writer) ----------------------------
+# The same arithmetic as authorize_call and settle, for all the calls of one tenant that one
+# writer batch claims or closes: one locked balance read, one read of what is reserved and
+# free, one multi-row INSERT, instead of a round of statements per call (prepared SQL,
+# models.prepared.BillingStatements). Inside the caller's transaction when there is one.
+
+@dataclass(frozen=True)
+class CallWant:
+    """A call to authorize: its rate, the seconds to reserve ahead if covered, its CDR."""
+    rate: rating.Rate
+    reference: str = ""
+    call_id: int | None = None
+    want_s: int = 0
+    cap: int = rating.MAX_CALL_SECONDS
+
+
+@dataclass(frozen=True)
+class CallSettlement:
+    """A closed call's reservation: charge `cost` for `seconds` billed, or (cost None)
+    release it unused."""
+    reservation_id: int
+    call_id: int | None
+    cost: Decimal | None
+    seconds: int = 0
+
+
+def _in_transaction():
+    return contextlib.nullcontext() if database.in_transaction() else database.atomic()
+
+
+def _lock_balance(sql, tenant_id: int) -> tuple[Decimal, tuple]:
+    """The locked tenant's balance, and (threshold, notified) of its low-balance mail."""
+    row = database.execute_sql(sql.tenant_lock, (int(tenant_id),)).fetchone()
+    if row is None:
+        raise BillingError(N_("Unknown tenant %(tenant)s."), tenant=repr(tenant_id))
+    return money(row[0] or 0), (money(row[1] or 0), bool(row[2]))
+
+
+def _load_buckets(sql, tenant_id: int, now: dt.datetime) -> tuple[list[_Bucket], list[_Bucket]]:
+    minutes, cash = [], []
+    for id_, kind, amount, seconds in database.execute_sql(sql.buckets, (tenant_id, now)):
+        (minutes if kind == "minutes" else cash).append(
+            _Bucket(id_, CreditBucket.amount.python_value(amount), seconds))
+    return minutes, cash
+
+
+def authorize_calls(tenant_id, wants: list[CallWant]) -> list[Authorization]:
+    """authorize_call for each want in order, as if one after the other: the Authorizations
+    of the leading wants the credit covers; the first not covered and all after it get none
+    (nothing is reserved for them). Every reservation but a lone one needs its call_id."""
+    if not wants:
+        return []
+    from models.prepared import billing_statements
+    sql = billing_statements()
+    with _in_transaction():
+        balance_now, _ = _lock_balance(sql, tenant_id)
+        tenant_id, now = int(tenant_id), utcnow()
+        reserved_money, reserved_secs, _ = database.execute_sql(
+            sql.open_reserved, (tenant_id,)).fetchone()
+        minutes, cash_buckets = _load_buckets(sql, tenant_id, now)
+        free_secs = max(0, sum(b.seconds for b in minutes) - int(reserved_secs))
+        cash = balance_now + money(sum((b.amount for b in cash_buckets), ZERO)) \
+            - money(reserved_money)
+        rows, granted = [], []
+        for want in wants:
+            rate, cap = want.rate, want.cap
+
+            def need_for(secs: int) -> tuple[int, Decimal]:
+                take = min(free_secs, secs)
+                return take, money(rating.call_cost(rate, secs) * (secs - take) / secs)
+
+            covered = max(rate.initial_s, min(want.want_s, cap))
+            take_secs, need = need_for(covered)
+            if need > cash and covered > rate.initial_s:
+                covered = rate.initial_s
+                take_secs, need = need_for(covered)
+            if need > cash:
+                break
+            longest = min(cap, free_secs + rating.max_seconds(rate, max(cash, ZERO), cap))
+            if longest <= 0:
+                break
+            rows.append((tenant_id, need, take_secs, (want.reference or "")[:255],
+                         want.call_id, now))
+            granted.append((want.call_id, longest, covered))
+            cash -= need
+            free_secs -= take_secs
+        if not rows:
+            return []
+        if len(rows) > 1 and len({call_id for call_id, _, _ in granted}) < len(rows):
+            raise ValueError("reserving for several calls at once needs their distinct call ids")
+        cursor = database.execute_sql(sql.reserve(len(rows)), [v for row in rows for v in row])
+        ids = dict(cursor.fetchall())
+    if len(rows) == 1:
+        ids = {granted[0][0]: next(iter(ids.values()))}
+    return [Authorization(ids[call_id], longest, covered)
+            for call_id, longest, covered in granted]
+
+
+def settle_calls(tenant_id, items: list[CallSettlement]) -> int:
+    """settle (or release, cost None) each reservation of one tenant: one locked balance
+    read, one multi-row INSERT of ledger entries with their running balances, one balance
+    update. Idempotent like settle: a reservation already settled, or a call already
+    charged, is not charged again. How many calls were charged."""
+    if not items:
+        return 0
+    from models.prepared import billing_statements
+    sql = billing_statements()
+    tenant_id, now = int(tenant_id), utcnow()
+    seen, unique = set(), []
+    for item in items:
+        if item.reservation_id not in seen:
+            seen.add(item.reservation_id)
+            unique.append(item)
+    with _in_transaction():
+        running, low_balance = _lock_balance(sql, tenant_id)
+        found = {row[0]: row for row in database.execute_sql(
+            sql.reservations(len(unique)), [tenant_id, *seen])}
+        charges = [i for i in unique if i.cost is not None and i.reservation_id in found
+                   and found[i.reservation_id][2] is None]
+        releases = [i.reservation_id for i in unique if i.cost is None and i.reservation_id in found
+                    and found[i.reservation_id][3] is None]
+        entry_of: dict[int, int] = {}  # reservation id -> its ledger entry
+        if charges:
+            calls = [i.call_id for i in charges if i.call_id is not None]
+            charged = dict(database.execute_sql(sql.charged(len(calls)), ["call", *calls])
+                           .fetchall()) if calls else {}
+            minutes, cash = _load_buckets(sql, tenant_id, now)
+            rows, posted = [], []
+            for item in charges:
+                if item.call_id is not None and item.call_id in charged:
+                    entry_of[item.reservation_id] = charged[item.call_id]
+                    continue
+                cost = money(item.cost)
+                if cost < 0:
+                    raise BillingError("A call cannot cost less than 0.")
+                to_pay, free_secs, free_cash = _split(cost, int(item.seconds or 0), minutes, cash)
+                running += -to_pay
+                rows.append((tenant_id, "call", -to_pay, running, free_cash, free_secs,
+                             found[item.reservation_id][1], item.call_id, now))
+                posted.append(item)
+                if item.call_id is not None:
+                    charged[item.call_id] = None  # the same call twice in one flush: once
+            if rows:
+                if len(rows) > 1 and any(i.call_id is None for i in posted):
+                    raise ValueError("settling several calls at once needs their call ids")
+                ids = dict(database.execute_sql(sql.entries(len(rows)),
+                                                [v for row in rows for v in row]).fetchall())
+                for item in posted:
+                    entry_of[item.reservation_id] = (ids[item.call_id] if len(rows) > 1
+                                                     else next(iter(ids.values())))
+                database.execute_sql(sql.set_balance, (running, tenant_id))
+                for bucket in minutes + cash:
+                    if bucket.touched:
+                        database.execute_sql(sql.set_bucket,
+                                             (bucket.amount, bucket.seconds, bucket.id))
+                costs = [(i.call_id, money(i.cost)) for i in posted if i.call_id is not None]
+                if costs:
+                    database.execute_sql(sql.call_costs(len(costs)), [
+                        *(v for pair in costs for v in pair), tenant_id,
+                        *(c for c, _ in costs)])
+            pairs = [(res_id, entry) for res_id, entry in entry_of.items() if entry is not None]
+            if pairs:
+                database.execute_sql(sql.settle(len(pairs)), [
+                    now, *(v for pair in pairs for v in pair), *(r for r, _ in pairs)])
+        if releases:
+            database.execute_sql(sql.release(len(releases)), [now, *releases])
+    from voxcast.billing import notify
+    if charges and notify.needs_check(running, *low_balance):
+        notify.check_low_balance(tenant_id)
+    return len(charges)
 
 
 def adopt_unledgered_balances() -> int:

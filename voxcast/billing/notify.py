@@ -35,6 +35,13 @@ def message(tenant: Tenant) -> tuple[str, str]:
     return subject, body
 
 
+def needs_check(balance, threshold, notified) -> bool:
+    """Would check_low_balance do anything for a tenant with these values (send the mail, or
+    re-arm it)? Lets a caller that has them read skip the check's own read of the tenant."""
+    below = Decimal(threshold or 0) > 0 and Decimal(balance) < Decimal(threshold or 0)
+    return bool(notified) != below
+
+
 def check_low_balance(tenant_id: int, settings: mailer.MailSettings | None = None) -> bool:
     """Send the low-balance mail if the balance just went below the threshold; True when a
     mail was sent. Called after charges (and credits, to re-arm)."""
