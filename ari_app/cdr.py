@@ -55,8 +55,8 @@ class Cdrs:
         Never placed (no placed_at and Asterisk never created the channel: the crash came
         before the originate reached it): NOT PLACED, and the contact is queued again with its
         attempt uncounted. Answered (as we or Asterisk recorded it): ANSWERED, billed up to when
-        we noticed, or FAILED when only Asterisk saw the answer (the contact was held in
-        dialplan, heard nothing, and hung up when voxcast stayed away). Otherwise the
+        we noticed, or FAILED when only Asterisk saw the answer (the contact picked up while
+        voxcast was down and heard nothing). Otherwise the
         disposition of Asterisk's hangup cause, or FAILED, lost."""
         call = Call.get_or_none(Call.id == call_id)
         if call is None or call.ended_at is not None:
@@ -77,8 +77,8 @@ class Cdrs:
             return "ANSWERED"
         if trace is not None and trace.answered:
             self._close(call.id, call.started_at, call.entry_id, "FAILED", None, noticed_at,
-                        trace.cause or 0, "answered while voxcast was not running; held, "
-                        "then hung up before voxcast was back")
+                        trace.cause or 0, "answered while voxcast was not running; hung up "
+                        "before voxcast was back")
             return "FAILED"
         if trace is not None and trace.cause is not None:
             disp = disposition(False, trace.cause, True)

@@ -95,7 +95,7 @@ def test_crash_between_originate_and_placed_at_counts_the_attempt(database, clai
     assert cdrs.close_lost(busy.call_id, later, ChannelTrace(ended=True, cause=17)) == "BUSY"
     assert cdrs.close_lost(held.call_id, later,
                            ChannelTrace(answered=True, ended=True, cause=16)) == "FAILED"
-    assert "held" in Call.get_by_id(held.call_id).cause_txt
+    assert "answered while voxcast" in Call.get_by_id(held.call_id).cause_txt
     # The record could not be read: assume it may have been dialed.
     assert cdrs.close_lost(unknown.call_id, later, None, traced=False) == "FAILED"
     assert cdrs.close_lost(never.call_id, later, None) == "NOT PLACED"
