@@ -165,3 +165,92 @@ def test_given_parallel_processes_on_postgresql_then_ledger_and_balance_exact(pg
     assert errors.empty(), errors.get()
     models.database.connect(reuse_if_open=True)
     check(tenant_id, tasks, opening)
+
+
+# -- the Stasis app's batched path beside the others ---------------------------------------
+
+BATCHED, BATCH = 240, 6
+
+
+def run_batches(tenant_id: int, call_ids: list[int], costs: dict[int, D]) -> None:
+    """As the writer batches claims and closes: each batch reserves for several calls at once
+    (ledger.authorize_calls) and settles them at once (ledger.settle_calls); a call the credit
+    did not cover at that moment is charged on its own."""
+    from voxcast.billing.rating import Rate
+    rate = Rate("1", D("0.60"), D("0"), 1, 1)
+    models.database.connect(reuse_if_open=True)
+    try:
+        for i in range(0, len(call_ids), BATCH):
+            chunk = call_ids[i:i + BATCH]
+            with models.database.atomic():
+                auths = ledger.authorize_calls(tenant_id, [
+                    ledger.CallWant(rate, f"call {c}", c, 30) for c in chunk])
+            with models.database.atomic():
+                ledger.settle_calls(tenant_id, [
+                    ledger.CallSettlement(a.reservation_id, c, costs[c], 60)
+                    for a, c in zip(auths, chunk)])
+            for c in chunk[len(auths):]:
+                ledger.charge(tenant_id, costs[c], "call", call_id=c)
+    finally:
+        models.database.close()
+
+
+def _batched_world(opening: D):
+    tenant_id, calls = setup_world(opening)
+    with models.database.atomic():
+        extra = [Call.create(tenant=tenant_id, number="+12025550100", channel_id=f"b-{i}",
+                             billsec=60).id for i in range(BATCHED)]
+    rng = random.Random(4)
+    costs = {c: D(rng.randint(1, 99999)).scaleb(-4) for c in extra}
+    return tenant_id, calls, extra, costs
+
+
+def _batched_beside_others(tenant_id, calls, extra, costs, tasks):
+    errors = []
+
+    def work(target, *args):
+        try:
+            target(*args)
+        except Exception as exc:
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(run_batches, tenant_id, extra[i::4], costs))
+               for i in range(4)]
+    threads += [threading.Thread(target=work, args=(run_tasks, tenant_id, calls,
+                                                    tasks[i::WORKERS // 2]))
+                for i in range(WORKERS // 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def _check_batched(tenant_id, tasks, opening, extra, costs):
+    expected = expected_total(tasks, opening) - sum(costs.values())
+    assert ledger.balance(tenant_id) == expected == ledger.ledger_sum(tenant_id)
+    running = D("0")
+    for entry in LedgerEntry.select().where(LedgerEntry.tenant == tenant_id).order_by(
+            LedgerEntry.id):
+        running += entry.amount
+        assert entry.balance_after == running, entry.id
+    charged = LedgerEntry.select().where(LedgerEntry.call.in_(extra), LedgerEntry.kind == "call")
+    assert charged.count() == BATCHED
+    assert not CreditReservation.select().where(CreditReservation.released_at.is_null()).exists()
+    assert all(Call.get_by_id(c).cost == costs[c] for c in extra)
+
+
+def test_given_batched_reservations_beside_parallel_charges_on_sqlite_then_exact(db):
+    opening = D("60")
+    tenant_id, calls, extra, costs = _batched_world(opening)
+    tasks = plan(5)
+    _batched_beside_others(tenant_id, calls, extra, costs, tasks)
+    _check_batched(tenant_id, tasks, opening, extra, costs)
+
+
+def test_given_batched_reservations_beside_parallel_charges_on_postgresql_then_exact(pg):
+    opening = D("60")
+    tenant_id, calls, extra, costs = _batched_world(opening)
+    tasks = plan(6)
+    _batched_beside_others(tenant_id, calls, extra, costs, tasks)
+    _check_batched(tenant_id, tasks, opening, extra, costs)

@@ -607,7 +607,7 @@ def settle_calls(tenant_id, items: list[CallSettlement]) -> int:
     """settle (or release, cost None) each reservation of one tenant: one locked balance
     read, one multi-row INSERT of ledger entries with their running balances, one balance
     update. Idempotent like settle: a reservation already settled, or a call already
-    charged, is not charged again. How many calls were charged."""
+    charged, is not charged again. How many ledger entries were posted."""
     if not items:
         return 0
     from models.prepared import billing_statements
@@ -627,12 +627,13 @@ def settle_calls(tenant_id, items: list[CallSettlement]) -> int:
         releases = [i.reservation_id for i in unique if i.cost is None and i.reservation_id in found
                     and found[i.reservation_id][3] is None]
         entry_of: dict[int, int] = {}  # reservation id -> its ledger entry
+        rows: list[tuple] = []
         if charges:
             calls = [i.call_id for i in charges if i.call_id is not None]
             charged = dict(database.execute_sql(sql.charged(len(calls)), ["call", *calls])
                            .fetchall()) if calls else {}
             minutes, cash = _load_buckets(sql, tenant_id, now)
-            rows, posted = [], []
+            posted = []
             for item in charges:
                 if item.call_id is not None and item.call_id in charged:
                     entry_of[item.reservation_id] = charged[item.call_id]
@@ -672,9 +673,9 @@ def settle_calls(tenant_id, items: list[CallSettlement]) -> int:
         if releases:
             database.execute_sql(sql.release(len(releases)), [now, *releases])
     from voxcast.billing import notify
-    if charges and notify.needs_check(running, *low_balance):
+    if rows and notify.needs_check(running, *low_balance):
         notify.check_low_balance(tenant_id)
-    return len(charges)
+    return len(rows)
 
 
 def adopt_unledgered_balances() -> int:
