@@ -12,8 +12,7 @@ from wtforms.validators import DataRequired
 
 from models import Tenant
 from models.entities import Rate as RateRow
-from voxcast import audit
-from voxcast.billing import ledger, plans, reports
+from voxcast.billing import ledger, notify, plans, reports
 
 from .auth import current_tenant_id, tenant_required
 from .paging import Page
@@ -93,21 +92,11 @@ def settings():
     error = None
     if form.validate_on_submit():
         try:
-            value = ledger.money(form.threshold.data, _("The threshold"))
-            if value < 0:
-                raise ledger.BillingError(_("The threshold cannot be negative."))
+            notify.set_threshold(tenant, form.threshold.data, actor=current_user,
+                                 ip=request.remote_addr or "")
         except ledger.BillingError as exc:
             error = error_text(exc)
         else:
-            with ledger.database.atomic():
-                Tenant.update(low_balance_threshold=value, low_balance_notified=False).where(
-                    Tenant.id == tenant.id).execute()
-                audit.record("billing.threshold", tenant_id=tenant.id, user=current_user,
-                             object_type="tenant", object_id=tenant.id,
-                             detail=f"low_balance_threshold={value}",
-                             ip=request.remote_addr or "")
-            from voxcast.billing import notify
-            notify.check_low_balance(tenant.id)  # already below: warn now
             flash(_("Low-balance warning saved."), "success")
             return redirect(url_for(".index"))
     return render_template("billing/settings.html", form=form, tenant=tenant, error=error), \

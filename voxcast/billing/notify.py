@@ -42,6 +42,24 @@ def needs_check(balance, threshold, notified) -> bool:
     return bool(notified) != below
 
 
+def set_threshold(tenant: Tenant, raw, *, actor=None, ip: str = "") -> Decimal:
+    """The tenant's low-balance warning level; warns at once when already below it.
+    Raises BillingError (a template the UI translates) for a bad or negative amount."""
+    from voxcast import audit
+    from voxcast.billing import ledger
+    from voxcast.i18n import N_
+    value = ledger.money(raw, N_("The threshold"))
+    if value < 0:
+        raise ledger.BillingError(N_("The threshold cannot be negative."))
+    with database.atomic():
+        Tenant.update(low_balance_threshold=value, low_balance_notified=False).where(
+            Tenant.id == tenant.id).execute()
+        audit.record("billing.threshold", tenant_id=tenant.id, user=actor, object_type="tenant",
+                     object_id=tenant.id, detail=f"low_balance_threshold={value}", ip=ip)
+    check_low_balance(tenant.id)
+    return value
+
+
 def check_low_balance(tenant_id: int, settings: mailer.MailSettings | None = None) -> bool:
     """Send the low-balance mail if the balance just went below the threshold; True when a
     mail was sent. Called after charges (and credits, to re-arm)."""
