@@ -176,6 +176,8 @@ class BillingStatements:
             f"{col(cb.expires_at)} IS NULL, {col(cb.expires_at)}, {col(cb.id)}")
         self.set_bucket = (f"UPDATE {b} SET {col(cb.amount)} = {p}, {col(cb.seconds)} = {p} "
                            f"WHERE {col(cb.id)} = {p}")
+        self.grow = (f"UPDATE {r} SET {col(cr.amount)} = {col(cr.amount)} + {p}, "
+                     f"{col(cr.seconds)} = {col(cr.seconds)} + {p} WHERE {col(cr.id)} = {p}")
         self._reservations = (f"SELECT {col(cr.id)}, {col(cr.reference)}, {col(cr.entry)}, "
                               f"{col(cr.released_at)} FROM {r} WHERE {col(cr.tenant)} = {p} AND "
                               f"{col(cr.id)} IN ")

@@ -237,3 +237,28 @@ def test_settling_a_call_already_charged_does_not_charge_it_again(writer):
     assert all(CreditReservation.get_by_id(a.reservation_id).entry_id is not None
                for a in auths)
     assert _open_reserved(tenant) == 0
+
+
+@pytest.mark.parametrize("free_seconds", [0, 40])
+def test_extensions_in_prepared_sql_grow_reservations_as_before(writer, free_seconds):
+    """ledger.extend_call (a Grant that knows its tenant) against the peewee path it replaces
+    (tenant unknown), on identical worlds: parallel calls share what is left, then take one
+    increment each, free minutes first; the same seconds covered at each step."""
+    steps = {}
+    for mode in ("prepared", "before"):
+        app = App()
+        tenant = _tenant("0.95", rates=(PER_SECOND,), slug=mode)
+        if free_seconds:
+            ledger.grant_free(tenant.id, seconds=free_seconds, reference="promo")
+        claims = app.claims.claim_due(_campaign(tenant, ["+15550000001", "+15550000002",
+                                                         "+15550000003"]).id, 3, now=NOW)
+        grants = [app.billing.grant_of(c.call_id) for c in claims]
+        if mode == "before":
+            for grant in grants:
+                grant.tenant_id = None
+        steps[mode] = [app.billing.extend(grants[i % 3], 30) for i in range(12)]
+        for claim, grant in zip(claims, grants):
+            _batch(writer, [_finish(app, claim, grant.covered_s)])
+        steps[mode].append(_assert_exact(tenant.id))
+    assert steps["prepared"] == steps["before"]
+    assert steps["prepared"][-1] >= 0

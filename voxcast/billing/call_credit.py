@@ -103,6 +103,11 @@ class CallBilling:
         (unchanged: no credit left)."""
         if grant.reservation_id is None:  # free: covered to the longest call already
             return grant.covered_s
+        if grant.tenant_id is not None and not is_free(grant.rate):  # the same, in fewer queries
+            target = min(grant.covered_s + want_s, rating.MAX_CALL_SECONDS)
+            grant.covered_s = ledger.extend_call(grant.tenant_id, grant.reservation_id,
+                                                 grant.rate, grant.covered_s, target)
+            return grant.covered_s
         res = CreditReservation.get_or_none(CreditReservation.id == grant.reservation_id)
         covered_s, rate = grant.covered_s, grant.rate
         if res is None or res.released_at is not None:

@@ -678,6 +678,49 @@ def settle_calls(tenant_id, items: list[CallSettlement]) -> int:
     return len(rows)
 
 
+def extend_call(tenant_id, reservation_id: int, rate: rating.Rate, covered_s: int,
+                target_s: int) -> int:
+    """Grow a running call's reservation towards `target_s` seconds of talk (from
+    `covered_s`): free minutes first, in whole increments; else money, this call's share of
+    what is available (parallel calls share it; below one increment's worth it takes one
+    increment). The seconds now covered (`covered_s`: nothing more, or the reservation is
+    closed). One locked read of the state it depends on and one UPDATE, in prepared SQL."""
+    from models.prepared import billing_statements
+    sql = billing_statements()
+    tenant_id, now = int(tenant_id), utcnow()
+    with _in_transaction():
+        balance_now, _ = _lock_balance(sql, tenant_id)
+        row = database.execute_sql(sql.reservations(1), (tenant_id, reservation_id)).fetchone()
+        if row is None or row[3] is not None:
+            return covered_s
+        reserved_money, reserved_secs, open_calls = database.execute_sql(
+            sql.open_reserved, (tenant_id,)).fetchone()
+        minutes, cash_buckets = _load_buckets(sql, tenant_id, now)
+        free_left = max(0, sum(b.seconds for b in minutes) - int(reserved_secs))
+        add_money, add_secs, reach = ZERO, 0, covered_s
+        if free_left > 0:
+            take = min(free_left, target_s - covered_s)
+            take -= take % rate.increment_s if take >= rate.increment_s else 0
+            if take > 0:
+                add_secs, reach = take, covered_s + take
+        if not add_secs:
+            paid = rating.call_cost(rate, covered_s)
+            spare = max(balance_now + money(sum((b.amount for b in cash_buckets), ZERO))
+                        - money(reserved_money), ZERO)
+            reach = rating.max_seconds(rate, paid + spare / max(1, int(open_calls)),
+                                       cap=target_s)
+            if reach <= covered_s:
+                one_more = min(target_s, covered_s + rate.increment_s)
+                reach = rating.max_seconds(rate, paid + spare, cap=one_more)
+            if reach <= covered_s:
+                return covered_s
+            add_money = money(rating.call_cost(rate, reach) - paid)
+            if add_money > spare:
+                return covered_s
+        database.execute_sql(sql.grow, (add_money, add_secs, reservation_id))
+    return reach
+
+
 def adopt_unledgered_balances() -> int:
     """Give every tenant whose balance predates the ledger an "opening" entry for it, so
     balance == SUM(ledger) holds on databases created before the ledger existed."""
