@@ -98,13 +98,12 @@ class AriClient:
 
     # -- REST ------------------------------------------------------------------------------
     async def request(self, method: str, path: str, params: dict | None = None,
-                      json_body: dict | None = None, parse: bool = True, http: bool = False):
+                      json_body: dict | None = None, parse: bool = True):
         """ARI's answer as parsed JSON; `parse=False` (commands whose answer nobody reads)
-        skips decoding it, only errors are still raised. `http=True` bypasses the socket:
-        Asterisk runs the socket's requests one after the other, HTTP ones side by side."""
+        skips decoding it, only errors are still raised."""
         clean = {k: str(v) for k, v in (params or {}).items() if v is not None}
         ws = self._ws
-        if ws is not None and not http:
+        if ws is not None:
             return await self._ws_request(ws, method, path, clean, json_body, parse)
         return await self._http_request(method, path, clean, json_body)
 
@@ -187,16 +186,6 @@ class AriClient:
             while self._deadlines and self._deadlines[0][1].done():  # answered: drop early
                 self._deadlines.popleft()
 
-    def rest_lag(self) -> float:
-        """Seconds the oldest REST request on the socket has waited for its answer (0 when
-        none waits): Asterisk handles them in order, so this is how far behind it is."""
-        deadlines = self._deadlines
-        while deadlines and deadlines[0][1].done():
-            deadlines.popleft()
-        if not deadlines:
-            return 0.0
-        return asyncio.get_running_loop().time() - (deadlines[0][0] - REST_TIMEOUT_S)
-
     def _answered(self, frame: dict) -> None:
         future = self._pending.pop(frame.get("request_id", ""), None)
         if future is not None and not future.done():
@@ -249,10 +238,10 @@ class AriClient:
         return await self.request("POST", f"/channels/{channel_id}/play",
                                   {"media": media, "playbackId": playback_id}, parse=False)
 
-    async def hangup(self, channel_id: str, reason: str = "normal", http: bool = False):
+    async def hangup(self, channel_id: str, reason: str = "normal"):
         try:
             return await self.request("DELETE", f"/channels/{channel_id}", {"reason": reason},
-                                      parse=False, http=http)
+                                      parse=False)
         except AriError as exc:
             if exc.status == 404:  # already gone: the far end hung up first
                 return None

@@ -3,14 +3,10 @@
 it every call is admitted, each waits longer than the one before, and past a point nearly all
 of them time out (54 % failed one step past the peak).
 
-"Behind" is either of two delays. The StasisStart's age: Asterisk stamps it when the channel
-enters Stasis, so its age when our handler runs is the backlog of events (Asterisk's queue to
-us, the socket, our event loop). And the wait of the oldest REST request on the event socket:
-Asterisk runs those one after the other and an answer waits for the channel's own thread, so
-when Asterisk is saturated the commands back up there while events still arrive on time (at
-300 CPS on 2 cores: StasisStarts under 1 s old, hang-ups timing out after 10 s, 54 % of the
-calls failed). A refused call costs one hang-up (over HTTP: not queued behind that backlog) and
-no database work, so the backlog drains and calls are taken again: no state to reset."""
+"Behind" is read from each StasisStart itself: Asterisk stamps it when the channel enters
+Stasis, so its age when our handler runs is the whole backlog (Asterisk's queue to us, the
+socket, our event loop). A refused call costs one hang-up and no database work, so the
+backlog drains and calls are taken again: no state to reset."""
 from __future__ import annotations
 
 import logging
@@ -31,12 +27,9 @@ class Overload:
         self._unlogged = 0
         self._logged_at = 0.0
 
-    def behind(self, event: Event, ari=None) -> bool:
-        """Should this new call be refused? Counts and logs (at most every LOG_EVERY_S) if so.
-        `ari`: the AriClient, whose REST backlog counts too."""
+    def behind(self, event: Event) -> bool:
+        """Should this new call be refused? Counts and logs (at most every LOG_EVERY_S) if so."""
         late = age(event)
-        if ari is not None and late <= self.max_age:
-            late = ari.rest_lag()
         if late <= self.max_age:
             return False
         self.refused += 1

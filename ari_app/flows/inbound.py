@@ -33,9 +33,9 @@ class InboundCall(RunsIvr, CallLeg):
         self.playback_id = f"{event.channel_id}-greeting"
 
     async def stasis_start(self, event: Event) -> None:
-        if overload.inbound.behind(event, self.ctx.ari):  # past its limit the app degrades
+        if overload.inbound.behind(event):  # refused busy at once: past its limit the app degrades
             self.finish()
-            await self.ctx.ari.hangup(self.channel_id, reason="busy", http=True)
+            await self.ctx.ari.hangup(self.channel_id, reason="busy")
             return
         route = await self.ctx.dids.find(self.did)
         if route is None or route.tenant_status != "active":

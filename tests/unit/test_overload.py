@@ -31,32 +31,3 @@ def test_a_fresh_call_is_taken_a_late_one_refused_and_counted():
     assert guard.behind(stasis_start(5.0))
     assert guard.refused == 2
     assert not guard.behind(stasis_start(0.1))  # caught up: taken again, no state to reset
-
-
-def test_rest_requests_backing_up_in_asterisk_count_as_behind_though_events_are_fresh():
-    """Saturated, Asterisk still delivers events on time but runs the socket's REST requests
-    later and later (one after the other): the oldest unanswered one's wait counts too."""
-    import asyncio
-
-    from tests.unit.test_ari_frames import Asterisk, _started, _stopped
-
-    async def go():
-        asterisk = Asterisk()
-        server, client, events_task = await _started(asterisk)
-        try:
-            assert client._ws is not None
-            idle = client.rest_lag()
-            asterisk.mute = True  # requests from now on wait
-            waiting = asyncio.ensure_future(client.get("/channels/c1"))
-            await asyncio.sleep(0.3)
-            lag = client.rest_lag()
-            refused = Overload(max_age=0.2).behind(stasis_start(0.0), client)
-            waiting.cancel()
-            return idle, lag, refused
-        finally:
-            await _stopped(server, client, events_task)
-
-    idle, lag, refused = asyncio.run(go())
-    assert idle == 0.0
-    assert 0.25 <= lag < 2
-    assert refused
