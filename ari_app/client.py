@@ -231,6 +231,17 @@ class AriClient:
             "channelId": channel_id, "callerId": caller_id or None, "timeout": timeout,
         }, body, parse=False)
 
+    async def originate_to(self, endpoint: str, channel_id: str, context: str, extension: str,
+                           caller_id: str = "", timeout: int = 30,
+                           variables: dict | None = None):
+        """Originate into a dialplan context (priority 1) instead of straight into the app:
+        the dialplan then enters Stasis, or holds the call while the app is away."""
+        body = {"variables": variables} if variables else None
+        return await self.request("POST", "/channels", {
+            "endpoint": endpoint, "context": context, "extension": extension, "priority": 1,
+            "channelId": channel_id, "callerId": caller_id or None, "timeout": timeout,
+        }, body, parse=False)
+
     async def answer(self, channel_id: str):
         return await self.request("POST", f"/channels/{channel_id}/answer", parse=False)
 
