@@ -147,3 +147,56 @@ def test_a_default_the_prepared_insert_cannot_write_as_a_constant_is_refused():
     given = tuple(n for n in prepared.CLAIM_GIVEN if n != "started_at")
     with pytest.raises(UnfilledColumn, match="started_at"):
         prepared.insert(Call, "?", given)
+
+
+# -- billing's statements (models.prepared.BillingStatements) -------------------------------
+
+def _billing_sql(db) -> dict[str, str]:
+    sql = prepared.BillingStatements(db)
+    out = {k: v for k, v in vars(sql).items() if isinstance(v, str) and " " in v
+           and not k.startswith("_")}
+    for name in ("reserve", "entries", "reservations", "charged", "settle", "release",
+                 "call_costs"):
+        out[f"{name}3"] = getattr(sql, name)(3)
+    return out
+
+
+@pytest.mark.parametrize("db", [SqliteDatabase(None), PostgresqlDatabase(None)],
+                         ids=["sqlite", "postgresql"])
+def test_billing_statements_name_only_tables_and_columns_of_the_models(db):
+    from models.entities import CreditBucket, CreditReservation, LedgerEntry
+    models_ = (Tenant, Call, CreditBucket, CreditReservation, LedgerEntry)
+    tables = {m._meta.table_name for m in models_}
+    columns = {f.column_name for m in models_ for f in m._meta.sorted_fields}
+    made = _billing_sql(db)
+    for name, text in made.items():
+        assert set(re.findall(r'"(\w+)"', text)) - tables <= columns, name
+        assert db.param in text, name
+    # the tenant's row is locked where the database can (PostgreSQL), as ledger._lock_tenant
+    assert made["tenant_lock"].endswith("FOR UPDATE") == isinstance(db, PostgresqlDatabase)
+    assert made["settle3"].count(db.param) == 1 + 2 * 3 + 3
+
+
+def test_billing_inserts_write_rows_equal_to_the_orm_s(database):
+    from models.entities import CreditReservation, LedgerEntry
+    tenant = Tenant.create(name="Acme", slug="acme")
+    call = Call.create(tenant=tenant, number="+12025550101", channel_id="c", started_at=NOW)
+    sql = prepared.billing_statements()
+    given = (tenant.id, "0.3000", 30, "call 1", call.id, NOW)
+    ((call_id, res_id),) = database.execute_sql(sql.reserve(1), given).fetchall()
+    orm = CreditReservation.create(**dict(zip(prepared.RESERVE_GIVEN, given)))
+    strip = ("id",)
+    assert call_id == call.id
+    assert ({k: v for k, v in CreditReservation.select().where(CreditReservation.id == res_id)
+             .dicts().get().items() if k not in strip}
+            == {k: v for k, v in CreditReservation.select().where(CreditReservation.id == orm.id)
+                .dicts().get().items() if k not in strip})
+    given = (tenant.id, "call", "-0.3000", "9.7000", "0", 0, "call 1", call.id, NOW)
+    ((_, entry_id),) = database.execute_sql(sql.entries(1), given).fetchall()
+    fields = dict(zip(prepared.ENTRY_GIVEN, given))
+    fields["call"] = None  # (call, kind) is unique
+    orm = LedgerEntry.create(**fields)
+    rows = [LedgerEntry.select().where(LedgerEntry.id == i).dicts().get() for i in (entry_id, orm.id)]
+    for row in rows:
+        row.pop("id"), row.pop("call")
+    assert rows[0] == rows[1]

@@ -51,16 +51,15 @@ class CallBilling:
             if call_id is not None:
                 self._live[call_id] = grant
             return grant
-        try:
-            auth = ledger.authorize_call(tenant_id, rate, reference=reference,
-                                         want_s=chunk_seconds(rate))
-        except ledger.InsufficientCredit as exc:
-            raise NoCredit(str(exc)) from None
-        covered = auth.covered_s or rate.initial_s
-        grant = Grant(auth.reservation_id, rate, min(covered, auth.max_seconds), auth.max_seconds,
-                      int(tenant_id))
-        if call_id is not None:
-            self.link(grant, call_id)
+        auths = ledger.authorize_calls(tenant_id, [ledger.CallWant(rate, reference, call_id,
+                                                                  chunk_seconds(rate))])
+        if not auths:
+            raise NoCredit(f"tenant {tenant_id}: not enough credit for a call")
+        covered = auths[0].covered_s or rate.initial_s
+        grant = Grant(auths[0].reservation_id, rate, min(covered, auths[0].max_seconds),
+                      auths[0].max_seconds, int(tenant_id))
+        if call_id is not None:  # reserved for that CDR already
+            self._live[call_id] = grant
         return grant
 
     def authorize_number(self, tenant_id: int, number: str, reference: str,
