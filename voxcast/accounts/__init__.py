@@ -1,0 +1,1 @@
+"""Accounts: users and their roles, sign-in limits and sessions, API keys, e-mail addresses."""

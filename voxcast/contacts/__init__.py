@@ -1,0 +1,1 @@
+"""Contacts: groups, CSV import, single contacts; the DNC lists beside them."""

@@ -1,0 +1,1 @@
+"""Numbers: the extension and DID pools, and where a DID's calls go."""

@@ -1,0 +1,1 @@
+"""Tenants (the provider's clients): profile, status, features, quotas, sub-domains, timeslots."""
