@@ -91,11 +91,12 @@ class CallHandler:
 class Router:
     def __init__(self):
         self._handlers: dict[str, CallHandler] = {}
-        self._factories: dict[str, Callable[[object, Event], CallHandler]] = {}
+        self._factories: dict[str, Callable[[object, Event], CallHandler | None]] = {}
         self.ctx = None
 
-    def route_stasis(self, first_arg: str, factory: Callable[[object, Event], CallHandler]) -> None:
-        """Calls entering Stasis from dialplan with `Stasis(app,<first_arg>,...)` get a new handler."""
+    def route_stasis(self, first_arg: str, factory: Callable[[object, Event], CallHandler | None]) -> None:
+        """Calls entering Stasis from dialplan with `Stasis(app,<first_arg>,...)` get a new
+        handler; a factory returning None refuses the call (hung up)."""
         self._factories[first_arg] = factory
 
     def register(self, handler: CallHandler) -> None:
@@ -114,12 +115,12 @@ class Router:
         handler = self._handlers.get(channel_id)
         if handler is None and event.type == "StasisStart":
             factory = self._factories.get(event.args[0] if event.args else "")
-            if factory is None:
+            handler = factory(self.ctx, event) if factory is not None else None
+            if handler is None:
                 log.warning("channel %s entered Stasis with unknown args %s; hanging up",
                             channel_id, event.args)
                 self.ctx.tasks.spawn(self.ctx.ari.hangup(channel_id), f"refuse-{channel_id}")
                 return
-            handler = factory(self.ctx, event)
             self.register(handler)
         if handler is not None:
             handler.enqueue(event)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from types import MappingProxyType
 
 from models import init_database
 from models.migrations import require_current
@@ -28,6 +29,7 @@ from .flows.inbound import InboundCall
 from .heartbeat import heartbeat, set_status
 from .leg import CallLeg
 from .meter import CreditMeter
+from .outbound import AMD_CONTEXT, OUTBOUND_CONTEXT, OutboundCall
 from .tasks import TaskSet
 from .writer import Writer
 
@@ -52,6 +54,39 @@ class OrphanCall(CallLeg):
         await self.channel_destroyed(event)
 
 
+class Adoptions:
+    """The CDRs an earlier run left open, by channel id, until each is adopted or closed. A
+    call answered while the app was away waits in dialplan ([voxcast-outbound], [voxcast-amd])
+    and enters Stasis as soon as the app is back, maybe before reconcile() has listed the
+    channels: the router hands such a StasisStart (`outbound`/`amd` with no handler) to
+    take_over, which gives the call its flow handler there and then."""
+
+    def __init__(self, orphans=()):
+        self.pending: dict[str, cdr.OpenCall] = {o.channel_id: o for o in orphans}
+
+    def take_over(self, ctx, event: Event) -> CallLeg | None:
+        orphan = self.pending.pop(event.channel_id, None)
+        if orphan is None:
+            return None  # a stranger: the router hangs it up
+        handler = flow_handler(ctx, orphan)
+        if handler is None:
+            handler = OrphanCall(ctx, orphan.call_id, orphan.channel_id, orphan.answered_at)
+            ctx.tasks.spawn(handler.safe_hangup(), f"orphan-{orphan.call_id}")
+            return handler
+        handler.take_slot()
+        ctx.writer.post(claims.mark_placed, [orphan.call_id], utcnow())
+        log.info("held call %s to %s back from dialplan", orphan.call_id, orphan.claim.phone)
+        handler.held(orphan.answered_at or (utcnow() if event.args[0] == "amd" else None))
+        return handler
+
+
+def flow_handler(ctx, orphan: cdr.OpenCall):
+    """The flow handler of an adopted campaign call, or None when it has none (inbound, or
+    its campaign is gone)."""
+    flow = FLOWS.get(orphan.plan.type) if orphan.plan and orphan.claim else None
+    return flow(ctx, orphan.claim, orphan.plan) if flow is not None else None
+
+
 def build(settings: Settings, ari: AriClient | None = None) -> AppContext:
     init_database(settings.db_url)
     require_current()  # migrations are `voxcast initdb`'s, never run from here
@@ -69,11 +104,13 @@ def build(settings: Settings, ari: AriClient | None = None) -> AppContext:
     return ctx
 
 
-async def reconcile(ctx: AppContext, orphans: list) -> None:
-    """After (re)connecting: close CDRs whose channels vanished meanwhile. `orphans` are CDRs an
-    earlier run of the app left open: those still up are hung up, the others closed now."""
+async def reconcile(ctx: AppContext, adoptions: Adoptions) -> None:
+    """After (re)connecting: close CDRs whose channels vanished meanwhile. `adoptions` holds
+    the CDRs an earlier run of the app left open: those still up are adopted, the others
+    closed now."""
+    await single_forwards(ctx)
     try:
-        live = {c["id"]: c.get("state", "") for c in await ctx.ari.get("/channels")}
+        live = {c["id"]: c for c in await ctx.ari.get("/channels")}
     except AriError as exc:
         log.warning("cannot list channels: %s", exc)
         return
@@ -84,9 +121,39 @@ async def reconcile(ctx: AppContext, orphans: list) -> None:
         if handler.channel_id not in live and hasattr(handler, "channel_destroyed"):
             handler.enqueue(Event(type="ChannelDestroyed", channel_id=handler.channel_id,
                                   cause_txt="channel lost while ARI was disconnected"))
-    found, traced = await channel_traces(ctx, [o for o in orphans if o.channel_id not in live])
-    while orphans:
-        await adopt(ctx, orphans.pop(), live, found, traced)
+    found, traced = await channel_traces(
+        ctx, [o for o in adoptions.pending.values() if o.channel_id not in live])
+    while adoptions.pending:  # popped before any await: take_over never gets it as well
+        _, orphan = adoptions.pending.popitem()
+        await adopt(ctx, orphan, live, found, traced)
+
+
+ALL_CHANNELS = "__AST_CHANNEL_ALL_TOPIC"  # the `channel:` forward's id (res/stasis/app.c)
+FORWARD_COUNTS_MAX = 4
+
+
+async def single_forwards(ctx: AppContext) -> None:
+    """Once subscribed to `channel:` every channel's events reach the app once. A channel that
+    entered Stasis between the socket's connect (Asterisk registers the app afresh) and that
+    subscription got its own forward too (app_subscribe_channel adds none once `channel:`
+    exists), so its events (DTMF, PlaybackFinished) would come twice: its own is dropped."""
+    try:
+        app = await ctx.ari.get(f"/applications/{ctx.ari.app}")
+    except AriError as exc:
+        log.warning("cannot read the app's subscriptions: %s", exc)
+        return
+    ids = app.get("channel_ids") or []
+    if ALL_CHANNELS not in ids:
+        log.error("not subscribed to every channel: calls answered before StasisStart are lost")
+        return
+    for channel_id in ids:
+        # Each subscription of the channel counts (originate, StasisStart): drop them all.
+        for _ in range(FORWARD_COUNTS_MAX) if channel_id != ALL_CHANNELS else ():
+            try:
+                await ctx.ari.delete(f"/applications/{ctx.ari.app}/subscription",
+                                     eventSource=f"channel:{channel_id}")
+            except AriError:  # no forward of its own left (or the channel is gone)
+                break
 
 
 async def channel_traces(ctx: AppContext, gone: list) -> tuple[dict, bool]:
@@ -109,44 +176,75 @@ async def channel_traces(ctx: AppContext, gone: list) -> tuple[dict, bool]:
     return found, True
 
 
-async def adopt(ctx: AppContext, orphan: cdr.OpenCall, live: dict[str, str],
+HOLD_GRACE_S = 2.0  # a held call seen entering Stasis: its StasisStart is on its way
+HELD_S = MappingProxyType({OUTBOUND_CONTEXT: 6.0,  # the dialplan's hold (5 s) and a margin
+                           AMD_CONTEXT: 40.0})  # AMD, WaitForSilence (20 s) and the hold
+
+
+async def adopt(ctx: AppContext, orphan: cdr.OpenCall, live: dict[str, dict],
                 found: dict | None = None, traced: bool = True) -> None:
     """A CDR an earlier run left open. Its channel still up: a campaign call gets its flow
-    handler back (counted in the channel limits; a call still ringing goes on as if nothing
-    happened), anything else is hung up; either way the CDR is closed when Asterisk reports
-    the end. Channel gone: closed now (Cdrs.close_lost tells never-placed from lost, with
-    Asterisk's record of the channel in `found`)."""
+    handler back (counted in the channel limits; a call still ringing, or answered and held in
+    dialplan until the app is back, goes on as if nothing happened), anything else is hung
+    up; either way the CDR is closed when Asterisk reports the end. Channel gone: closed now
+    (Cdrs.close_lost tells never-placed from lost, with Asterisk's record of the channel in
+    `found`)."""
     if orphan.channel_id not in live:
         disp = await ctx.writer.run(ctx.cdrs.close_lost, orphan.call_id, utcnow(),
                                     (found or {}).get(orphan.channel_id), traced)
         log.info("call %s ended while voxcast was down: %s", orphan.call_id, disp)
         return
-    try:
+    channel = live[orphan.channel_id]
+    handler = flow_handler(ctx, orphan)
+    if handler is None:
+        handler = OrphanCall(ctx, orphan.call_id, orphan.channel_id, orphan.answered_at)
+    # Registered before the first await: a StasisStart arriving meanwhile finds it.
+    ctx.router.register(handler)
+    try:  # the app's `channel:` subscription covers it; this checks it still exists
         await ctx.ari.post(f"/applications/{ctx.ari.app}/subscription",
                            eventSource=f"channel:{orphan.channel_id}")
     except AriError as exc:  # ended between the listing and now
         log.info("call %s gone before adoption (%s)", orphan.call_id, exc)
-        found, traced = await channel_traces(ctx, [orphan])
-        await ctx.writer.run(ctx.cdrs.close_lost, orphan.call_id, utcnow(),
-                             found.get(orphan.channel_id), traced)
+        if not handler.done:
+            ctx.router.forget(orphan.channel_id)
+            found, traced = await channel_traces(ctx, [orphan])
+            await ctx.writer.run(ctx.cdrs.close_lost, orphan.call_id, utcnow(),
+                                 found.get(orphan.channel_id), traced)
         return
+    if isinstance(handler, OrphanCall):
+        await handler.safe_hangup()
+        return
+    handler.take_slot()
+    await ctx.writer.run(claims.mark_placed, [orphan.call_id], utcnow())
+    dialplan = channel.get("dialplan") or {}
+    context = dialplan.get("context", "")
+    in_stasis = dialplan.get("app_name") == "Stasis"
     answered_at = orphan.answered_at
-    if answered_at is None and live[orphan.channel_id] == "Up":
+    if channel.get("state") == "Up" and context in HELD_S and not (answered_at and in_stasis):
+        # Answered while we were away and held in dialplan (or just entering Stasis): its
+        # StasisStart comes to this handler. After AMD the answer is past.
+        if context == AMD_CONTEXT:
+            answered_at = answered_at or utcnow()
+        log.info("adopted held call %s to %s (%s %s)", orphan.call_id, orphan.claim.phone,
+                 context, dialplan.get("app_name"))
+        handler.held(answered_at)
+        ctx.tasks.spawn(_unless_back(handler, HOLD_GRACE_S if in_stasis else HELD_S[context]),
+                        f"held-{orphan.call_id}")
+        return
+    if answered_at is None and channel.get("state") == "Up":
         # Answered, but the answer was not written before the crash (or came while we were
         # down): its StasisStart is past, so waiting for it would keep the call forever.
         answered_at = utcnow()
-    flow = FLOWS.get(orphan.plan.type) if orphan.plan and orphan.claim else None
-    if flow is None:
-        handler = OrphanCall(ctx, orphan.call_id, orphan.channel_id, answered_at)
-        ctx.router.register(handler)
-        await handler.safe_hangup()
-        return
-    handler = flow(ctx, orphan.claim, orphan.plan)
-    ctx.router.register(handler)
-    handler.take_slot()
-    await ctx.writer.run(claims.mark_placed, [orphan.call_id], utcnow())
     log.info("adopted live call %s to %s", orphan.call_id, orphan.claim.phone)
     await handler.adopted(answered_at)
+
+
+async def _unless_back(handler: OutboundCall, seconds: float) -> None:
+    """A held call whose StasisStart does not come (it was in Stasis of the earlier run, not
+    entering it): its flow is lost with the crash, as for any answered adopted call."""
+    await asyncio.sleep(seconds)
+    if handler.holding and not handler.done:
+        await handler.adopted(handler.answered_at or utcnow())
 
 
 async def recurring_charges(ctx: AppContext, every: float = 3600) -> None:
@@ -162,7 +260,14 @@ async def recurring_charges(ctx: AppContext, every: float = 3600) -> None:
 
 async def amain(settings: Settings) -> None:
     ctx = build(settings)
-    orphans = await ctx.writer.run(cdr.open_calls)  # before the dialer opens new ones
+    # Before the dialer opens new ones, and before the socket connects: a held call may
+    # enter Stasis at once.
+    adoptions = Adoptions(await ctx.writer.run(cdr.open_calls))
+    ctx.router.route_stasis("outbound", adoptions.take_over)
+    ctx.router.route_stasis("amd", adoptions.take_over)
+    # Every channel's events, from its creation: campaign calls are originated into dialplan
+    # (not into the app), and their ChannelDestroyed before an answer closes their CDR.
+    await ctx.ari.subscribe("channel:")
     # Reservations of an earlier run: released, or settled with their closed CDRs.
     await ctx.writer.run(ctx.billing.reconcile)
     recovered = asyncio.Event()
@@ -170,7 +275,7 @@ async def amain(settings: Settings) -> None:
     async def on_state(up: bool) -> None:
         await ctx.writer.run(set_status, "ari", "connected" if up else "down")
         if up:
-            await reconcile(ctx, orphans)
+            await reconcile(ctx, adoptions)
             recovered.set()
 
     async def dial_when_recovered() -> None:

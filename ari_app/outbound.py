@@ -2,6 +2,8 @@
 detection, recording, the CDR, the channel slot. A flow subclasses OutboundCall and says what
 happens once a person (or, with amd_action "leave_message", a machine after its beep) answers.
 
+Calls are originated into the `[voxcast-outbound]` dialplan context rather than straight into
+the app, so one answered while the app is down is held there until it is back (a few seconds).
 With AMD on, the answered channel is sent from Stasis into the `[voxcast-amd]` dialplan
 context (AMD(), and for "leave_message" WaitForSilence() after a machine's greeting) and comes
 back with `Stasis(voxcast,amd,<AMDSTATUS>,<AMDCAUSE>)`; the same handler gets it again because
@@ -25,6 +27,11 @@ from .leg import CallLeg
 log = logging.getLogger("voxcast.outbound")
 
 AMD_CONTEXT = "voxcast-amd"
+# Originated into this context, extension = call id: on answer it enters Stasis with
+# `outbound,<call id>`, or, while the app is away, is held there a few seconds (see
+# dialplan/extensions.conf) and enters Stasis when the app is back.
+OUTBOUND_CONTEXT = "voxcast-outbound"
+HOLD_CONTEXTS = (OUTBOUND_CONTEXT, AMD_CONTEXT)  # where an answered call waits for the app
 
 
 class OutboundCall(CallLeg):
@@ -37,6 +44,7 @@ class OutboundCall(CallLeg):
         self.machine = False
         self.amd_result = ""
         self.record = record  # decided by the dialer: the campaign asks and the quota allows
+        self.holding = False  # adopted while held in dialplan: answered, its StasisStart to come
 
     def endpoint(self) -> str:
         return f"PJSIP/{self.claim.phone}@pstn"
@@ -51,11 +59,7 @@ class OutboundCall(CallLeg):
         """Originate; a refused originate still ends with a CDR and frees its channel slot.
         True when Asterisk accepted it (the dialer then records placed_at, in batches)."""
         try:
-            await self.ctx.ari.originate(self.endpoint(), self.channel_id,
-                                         app_args=f"outbound,{self.claim.call_id}",
-                                         caller_id=self.plan.caller_id,
-                                         timeout=self.plan.dial_timeout,
-                                         variables=self.variables() or None)
+            await self._originate()
             return True
         except AriError as exc:
             if exc.status == 409:  # our channel id exists already: this claim was placed
@@ -65,7 +69,19 @@ class OutboundCall(CallLeg):
             await self.close(0, f"originate failed: {exc.message}"[:250])
             return False
 
+    async def _originate(self) -> None:
+        """Into dialplan rather than straight into the app (ARI takes `app` or
+        context/extension, not both): [voxcast-outbound] holds an answered call while the app
+        is away. Its events before the answer come through the app's `channel:` subscription."""
+        variables = self.variables()
+        await self.ctx.ari.request("POST", "/channels", {
+            "endpoint": self.endpoint(), "context": OUTBOUND_CONTEXT,
+            "extension": str(self.claim.call_id), "priority": 1, "channelId": self.channel_id,
+            "callerId": self.plan.caller_id or None, "timeout": self.plan.dial_timeout,
+        }, {"variables": variables} if variables else None, parse=False)
+
     async def stasis_start(self, event: Event) -> None:
+        self.holding = False
         if event.args and event.args[0] == "amd":
             await self._amd_done(event)
             return
@@ -76,10 +92,7 @@ class OutboundCall(CallLeg):
         self.ctx.writer.post(cdr.mark_answered, self.claim.call_id, self.answered_at)
         if self.record:
             await self._start_recording()
-        if self.plan.amd_enabled:
-            # Keep the channel's events coming while it runs dialplan outside Stasis.
-            await self.ctx.ari.post(f"/applications/{self.ctx.ari.app}/subscription",
-                                    eventSource=f"channel:{self.channel_id}")
+        if self.plan.amd_enabled:  # its events keep coming through the `channel:` subscription
             await self.ctx.ari.post(f"/channels/{self.channel_id}/continue",
                                     context=AMD_CONTEXT, extension="s", priority=1)
             return
@@ -125,6 +138,24 @@ class OutboundCall(CallLeg):
         self.answered_at = answered_at
         if answered_at is not None:
             await self.safe_hangup()
+
+    def held(self, answered_at) -> None:
+        """A call an earlier run placed, answered and now held in dialplan (or entering Stasis)
+        until the app is back: its StasisStart (`outbound`, or `amd` after AMD) comes to this
+        handler and the flow runs as for any call. `answered_at` None: not answered before."""
+        self.rang = True
+        self.holding = True
+        if answered_at is not None:  # the answer is past: AMD brings it back (amd args)
+            self.answered_at = answered_at
+            if self.credit:
+                self.credit.answered(self.safe_hangup)
+
+    async def channel_destroyed(self, event: Event) -> None:
+        if self.holding and self.answered_at is None:  # answered, hung up before the flow
+            await self.close(0, f"answered while voxcast was not running; hung up while held "
+                                f"(cause {event.cause})")
+            return
+        await super().channel_destroyed(event)
 
     def describe(self, cause_txt: str) -> str:
         if self.amd_result and not cause_txt.startswith("AMD"):

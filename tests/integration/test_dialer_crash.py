@@ -2,6 +2,7 @@
 is dialed exactly once (counted from the INVITEs sipp received) and every CDR is closed."""
 from __future__ import annotations
 
+import asyncio
 import signal
 import sqlite3
 import time
@@ -12,7 +13,7 @@ import pytest
 from ari_app import channel_log
 
 from models import Call, Campaign, CampaignContact
-from voxcast import campaign_service
+from voxcast.campaigns import services as campaign_service
 
 from .conftest import wait_for
 from .factories import make_campaign, reload, unique_phones
@@ -143,3 +144,107 @@ def test_given_app_killed_after_originate_accepted_before_placed_at_then_never_d
     assert set(invites.values()) == {1} and sorted(invites) == sorted(phones), \
         f"dialed twice: {[p for p, n in invites.items() if n > 1]}"
     assert any(c.cause_txt.startswith("ended while voxcast was not running") for c in calls)
+
+
+def _cel(log_path, channel_id: str, event: str) -> bool:
+    """Asterisk's channel log has `event` (ANSWER, HANGUP) for this channel."""
+    lines = log_path.read_text().splitlines() if log_path.exists() else []
+    return any(line.startswith(f'"{event}"') and line.split(",")[2].strip('"') == channel_id
+               for line in lines)
+
+
+def _held_call(stasis_app, settings, master, workdir, away_until):
+    """One contact, answered 2.5 s after its INVITE while the app is SIGKILLed; the app is
+    started again once `away_until(log, channel_id)` holds. The call, its campaign entry and
+    the called party's dialog (sipp's exit code, its messages)."""
+    phones = unique_phones(1)
+    campaign = make_campaign(master, settings, phones, retry_failed=0,
+                             text="Hello from voxcast, goodbye.")
+    uas = Sipp.uas("uas_answer_late.xml", workdir, settings.trunk_port, calls=1,
+                   timeout=60).start()
+    cel = channel_log.log_path(settings)
+    try:
+        campaign_service.start(campaign, settings)
+        wait_for(lambda: Call.select().where(Call.campaign == campaign,
+                                             Call.placed_at.is_null(False)).exists(), 30,
+                 message="the call placed")
+        stasis_app.stop(signal.SIGKILL)
+        call = Call.get(Call.campaign == campaign)
+        assert not _cel(cel, call.channel_id, "ANSWER"), "answered before the app was stopped"
+        wait_for(lambda: away_until(cel, call.channel_id), 20, interval=0.02,
+                 message="the contact answered while the app was down")
+        stasis_app.start()
+        wait_for(lambda: reload(campaign).status == "completed", 60,
+                 message=f"campaign completed\n{stasis_app.log_tail()}")
+        rc = uas.wait(30)
+    finally:
+        uas.stop()
+        Campaign.update(status="stopped").where(Campaign.id == campaign.id,
+                                                Campaign.status != "completed").execute()
+        if not stasis_app.alive():
+            stasis_app.start()
+    (dialog,) = uas.dialogs().values()
+    entry = CampaignContact.get(CampaignContact.campaign == campaign)
+    return Call.get_by_id(call.id), entry, rc, dialog, list(Call.select().where(
+        Call.campaign == campaign))
+
+
+def test_given_app_down_when_a_call_is_answered_then_it_is_held_until_the_app_is_back(
+        stasis_app, settings, master, workdir):
+    """Answered while the app is away: held in [voxcast-outbound] (Stasis() retried), taken
+    over by the app started again within the hold, and the contact hears the message."""
+    call, entry, rc, dialog, calls = _held_call(
+        stasis_app, settings, master, workdir, lambda cel, ch: _cel(cel, ch, "ANSWER"))
+    assert rc == 0, "the called party did not get a normal call and our BYE"
+    assert call.disposition == "ANSWERED" and call.answered_at is not None, call.cause_txt
+    assert len(calls) == 1 and entry.state == "done" and entry.attempts == 1
+    ok = next(m for m in dialog if m.sent and m.first_line.startswith("SIP/2.0 200"))
+    bye = next(m for m in dialog if not m.sent and m.method == "BYE")
+    assert (bye.at - ok.at).total_seconds() >= 1.5, "hung up before the message played"
+
+
+def test_given_app_away_longer_than_the_hold_then_the_answered_call_is_hung_up_and_counted(
+        stasis_app, settings, master, workdir):
+    """Away past the hold: Asterisk hangs the held call up (the called party gets a BYE), and
+    the app back counts it FAILED with the cause from the channel log, dialed once."""
+    call, entry, rc, dialog, calls = _held_call(
+        stasis_app, settings, master, workdir, lambda cel, ch: _cel(cel, ch, "HANGUP"))
+    assert rc == 0, "the held call did not end with a BYE"
+    assert call.disposition == "FAILED" and call.hangup_cause == 16, call.cause_txt
+    assert call.cause_txt.startswith("answered while voxcast was not running")
+    assert len(calls) == 1 and entry.state == "failed" and entry.attempts == 1
+    assert sum(1 for m in dialog if m.method == "INVITE" and not m.sent) == 1
+
+
+def test_a_channel_with_its_own_forward_besides_every_channel_gets_its_events_once(runtime):
+    """A channel that entered Stasis before the app's `channel:` subscription has a forward of
+    its own as well (its events would reach the app twice): single_forwards drops it and keeps
+    the subscription to every channel."""
+    from types import SimpleNamespace
+
+    from ari_app.client import AriClient
+    from ari_app.main import ALL_CHANNELS, single_forwards
+
+    app = "voxcast-forward-test"
+
+    async def go():
+        client = AriClient(runtime.ari_url, runtime.ari_user, runtime.ari_password(), app)
+        events = asyncio.create_task(client.run_events(lambda event: None))
+        try:
+            await asyncio.wait_for(client.connected.wait(), 10)
+            # Originated into the app before `channel:` exists: Asterisk subscribes it alone.
+            await client.originate("Local/bench-dialplan@bench-dialplan", "vx-forward-1",
+                                   app_args="x")
+            await client.post(f"/applications/{app}/subscription", eventSource="channel:")
+            before = (await client.get(f"/applications/{app}"))["channel_ids"]
+            await single_forwards(SimpleNamespace(ari=client))
+            after = (await client.get(f"/applications/{app}"))["channel_ids"]
+            await client.hangup("vx-forward-1")
+            return before, after
+        finally:
+            await client.close()
+            events.cancel()
+
+    before, after = asyncio.run(go())
+    assert ALL_CHANNELS in before and "vx-forward-1" in before  # (and its Local ;2 side)
+    assert after == [ALL_CHANNELS]

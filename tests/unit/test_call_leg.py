@@ -188,3 +188,80 @@ def test_no_module_of_the_stasis_app_keeps_mutable_state():
             if isinstance(value, (list, dict, set, bytearray)):
                 found.append(f"{name}.{attr}")
     assert found == []
+
+
+class FakeAri:
+    """Records what the flows ask of Asterisk."""
+    app = "voxcast"
+
+    def __init__(self):
+        self.calls = []
+
+    async def play(self, channel_id, media, playback_id=None):
+        self.calls.append(("play", channel_id))
+
+    async def hangup(self, channel_id, *args, **kwargs):
+        self.calls.append(("hangup", channel_id))
+
+    async def post(self, path, **params):
+        self.calls.append(("post", path, params.get("eventSource")))
+
+
+def _held_ctx(log):
+    ctx = _ctx(log)
+    ctx.ari = FakeAri()
+    ctx.settings = SimpleNamespace(sound_uri=lambda name: f"sound:{name}")
+    return ctx
+
+
+def test_a_held_call_entering_stasis_before_adoption_gets_its_flow_and_a_stranger_is_refused():
+    """The app back, a call answered meanwhile enters Stasis from [voxcast-outbound] before
+    reconcile() listed the channels: its open CDR gives it its flow handler (slot, placed,
+    answered, message played); a StasisStart `outbound` no open CDR knows is hung up."""
+    from ari_app.cdr import OpenCall
+    from ari_app.main import Adoptions
+
+    async def go():
+        log = []
+        ctx = _held_ctx(log)
+        adoptions = Adoptions([OpenCall(41, "vx-1", None, CLAIM, PLAN)])
+        ctx.router.route_stasis("outbound", adoptions.take_over)
+        ctx.router.dispatch(Event("StasisStart", "vx-1", args=("outbound", "41")))
+        ctx.router.dispatch(Event("StasisStart", "vx-9", args=("outbound", "99")))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        handler = {h.channel_id: h for h in ctx.router.handlers()}.get("vx-1")
+        await ctx.tasks.cancel_all()  # its queue's reader
+        return log, ctx, handler, adoptions
+
+    log, ctx, handler, adoptions = _run("asyncio", go())
+    assert isinstance(handler, VoiceMessageCall) and not handler.holding
+    assert adoptions.pending == {} and ctx.channels.total == 1
+    assert ("play", "vx-1") in ctx.ari.calls and ("hangup", "vx-9") in ctx.ari.calls
+    assert ("hangup", "vx-1") not in ctx.ari.calls
+    assert [f for _, f, _ in log] == ["mark_placed", "mark_answered"]
+
+
+def test_adoption_keeps_a_call_held_in_dialplan_and_hangs_up_one_whose_flow_is_lost():
+    """Up in [voxcast-outbound] but not in Stasis: held until the app is back, so it is kept
+    for its StasisStart. Up in Stasis with its answer recorded: the earlier run's flow is lost
+    with the crash, so it is hung up (as before the hold)."""
+    import datetime as dt
+
+    from ari_app.cdr import OpenCall
+    from ari_app.main import adopt
+
+    async def go(channel, answered_at):
+        log = []
+        ctx = _held_ctx(log)
+        await adopt(ctx, OpenCall(41, "vx-1", answered_at, CLAIM, PLAN), {"vx-1": channel})
+        handler = {h.channel_id: h for h in ctx.router.handlers()}.get("vx-1")
+        await ctx.tasks.cancel_all()  # the watchdog of the held call
+        return ctx, handler
+
+    held = {"state": "Up", "dialplan": {"context": "voxcast-outbound", "app_name": "Wait"}}
+    ctx, handler = _run("asyncio", go(held, None))
+    assert handler.holding and ("hangup", "vx-1") not in ctx.ari.calls
+    lost = {"state": "Up", "dialplan": {"context": "voxcast-outbound", "app_name": "Stasis"}}
+    ctx, handler = _run("asyncio", go(lost, dt.datetime(2026, 1, 1)))
+    assert not handler.holding and ("hangup", "vx-1") in ctx.ari.calls
