@@ -3,10 +3,15 @@ parties that speak a pcap, a machine (a long greeting, a beep, silence) or a per
 then silence)."""
 from __future__ import annotations
 
+import asyncio
+import signal
+
 import pytest
 
+from ari_app.client import AriClient, AriError
+
 from models import Call, CampaignContact
-from voxcast import campaign_service
+from voxcast.campaigns import services as campaign_service
 
 from .conftest import wait_for
 from .factories import make_campaign, reload, unique_phones
@@ -29,7 +34,7 @@ def parties(settings):
     return (machine, len(greeting) / 8000), person
 
 
-def _run(settings, workdir, pcap, name, **fields):
+def _run(settings, workdir, pcap, name, during=None, **fields):
     phones = unique_phones(1)
     campaign = make_campaign(settings=settings, phones=phones, amd_enabled=True,
                              text="This is voxcast. Goodbye.", **fields)
@@ -38,6 +43,8 @@ def _run(settings, workdir, pcap, name, **fields):
                                         "-timeout", "60s"], name=name).start()
     try:
         campaign_service.start(campaign, settings)
+        if during:
+            during(campaign)
         wait_for(lambda: reload(campaign).status == "completed", 60, message="campaign completed")
         assert uas.wait(15) == 0, uas.diagnostics()
     finally:
@@ -85,3 +92,43 @@ def test_given_person_says_hello_then_answered_and_hears_the_message(
     message_s = float(campaign.message_seconds)
     assert message_s <= talked <= message_s + 4, (talked, message_s)
     assert campaign_service.progress(campaign)["machine"] == 0
+
+
+def _dialplan_context(settings, channel_id: str) -> str:
+    async def get():
+        client = AriClient(settings.ari_url, settings.ari_user, settings.ari_password(), "probe")
+        try:
+            return (await client.get(f"/channels/{channel_id}")).get("dialplan", {})
+        except AriError:
+            return {}
+        finally:
+            await client.close()
+    return asyncio.run(get()).get("context", "")
+
+
+def test_given_app_down_while_amd_runs_then_the_call_waits_for_it_and_hears_the_message(
+        stasis_app, settings, master, workdir, parties):
+    """The app is SIGKILLed while the answered call runs AMD() in [voxcast-amd] and started
+    again at once: AMD's verdict comes back into Stasis (held there if the app is not back
+    yet) and the person hears the message, instead of the call being dropped."""
+    _, person = parties
+
+    def crash(campaign):
+        wait_for(lambda: Call.select().where(Call.campaign == campaign,
+                                             Call.answered_at.is_null(False)).exists(), 30,
+                 interval=0.02, message="answered")
+        call = Call.get(Call.campaign == campaign)
+        wait_for(lambda: _dialplan_context(settings, call.channel_id) == "voxcast-amd", 10,
+                 interval=0.02, message="the call in AMD")
+        stasis_app.stop(signal.SIGKILL)
+        stasis_app.start()
+
+    try:
+        campaign, call, talked = _run(settings, workdir, person, "person-held", tenant=master,
+                                      amd_action="hangup", during=crash)
+    finally:
+        if not stasis_app.alive():
+            stasis_app.start()
+    assert call.disposition == "ANSWERED", call.cause_txt
+    assert "AMD HUMAN" in call.cause_txt
+    assert talked >= float(campaign.message_seconds), talked
