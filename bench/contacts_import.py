@@ -1,4 +1,4 @@
-"""CSV contact import speed: voxcast.contact_service.import_csv against a plain csv.reader +
+"""CSV contact import speed: voxcast.contacts.services.import_csv against a plain csv.reader +
 insert_many of the raw rows (no decoding checks, no phone validation, no dedupe).
 
 Generates a realistic file (mixed phone formats, ~1 % invalid numbers, ~2 % duplicates,
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import models  # noqa: E402
 from models import Contact, ContactGroup, Tenant, database  # noqa: E402
-from voxcast import contact_service  # noqa: E402
+from voxcast.contacts import services as contact_service  # noqa: E402
 
 AREA_CODES = [201, 202, 206, 212, 213, 303, 305, 312, 404, 415, 503, 512, 617, 646, 702,
               713, 718, 773, 818, 917]

@@ -67,7 +67,7 @@ class Tenant(BaseModel):
     rate_plan = ForeignKeyField(RatePlan, null=True, on_delete="SET NULL")
     channel_limit = IntegerField(default=10)
     # Numbers besides its own DIDs that the provider lets this tenant's campaigns show as
-    # caller ID (E.164, one per line); voxcast.campaign_service.caller_ids.
+    # caller ID (E.164, one per line); voxcast.campaigns.services.caller_ids.
     allowed_caller_ids = TextField(default="")
     balance = Money()
     status = CharField(default="active")  # active | suspended
@@ -349,7 +349,7 @@ class SystemStatus(BaseModel):
 class LoginSession(BaseModel):
     """One browser login. The signed cookie carries the raw id, only its hash is kept; logout
     deletes the row, so a copy of the cookie dies with it (Flask's cookie alone cannot be
-    revoked). Rows also remember the addresses a user logged in from (voxcast.login_guard)."""
+    revoked). Rows also remember the addresses a user logged in from (voxcast.accounts.login_guard)."""
     id = AutoField()
     user = ForeignKeyField(User, on_delete="CASCADE", backref="login_sessions")
     key_hash = CharField(unique=True)

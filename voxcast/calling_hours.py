@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from voxcast.timeslots import WEEKDAYS, TimeslotError, is_open as _set_open, parse_hhmm, validate
+from voxcast.tenants.timeslots import WEEKDAYS, TimeslotError, is_open as _set_open, parse_hhmm, validate
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ def cmd_did(settings: config.Settings, args) -> int:
     if tenant is None:
         print(f"no tenant '{args.tenant}'", file=sys.stderr)
         return 2
-    from voxcast import pool_service
+    from voxcast.numbers import pool as pool_service
     did, _ = Did.get_or_create(number=args.number)
     greeting = args.greeting or (did.greeting_text if did.tenant_id == tenant.id else "")
     pool_service.assign_did(did.id, tenant.id, greeting)  # resets it if it changes hands

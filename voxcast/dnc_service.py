@@ -15,7 +15,7 @@ from models import DncNumber, database
 from models.tenancy import provider_rows, scoped
 from voxcast import audit
 from voxcast.errors import ServiceError
-from voxcast.contact_service import (
+from voxcast.contacts.services import (
     InvalidPhone, PhoneNormalizer, RowError, UploadError, _records, decode_csv, sniff_delimiter,
 )
 

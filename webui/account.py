@@ -10,8 +10,8 @@ from wtforms import PasswordField, SelectField
 from wtforms.validators import DataRequired, Length
 
 from models import User
-from voxcast import user_service
-from voxcast.user_service import UserError
+from voxcast.accounts import users as user_service
+from voxcast.accounts.users import UserError
 
 from . import auth
 from .users import PROFILE_FIELDS, ProfileFields, _apply_error

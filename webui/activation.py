@@ -9,8 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from voxcast import tenant_service
-from voxcast.tenant_service import ActivationError, TenantError
+from voxcast.tenants import services as tenant_service
+from voxcast.tenants.services import ActivationError, TenantError
 
 bp = Blueprint("activation", __name__)
 

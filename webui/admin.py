@@ -1,5 +1,5 @@
 """Provider admin: the client (tenant) list, creating, editing, suspending/enabling and force
-deleting clients, and the DID pool. Logic lives in voxcast.tenant_service."""
+deleting clients, and the DID pool. Logic lives in voxcast.tenants.services."""
 from __future__ import annotations
 
 import zoneinfo
@@ -17,8 +17,10 @@ from wtforms import (IntegerField, PasswordField, RadioField, SelectField, Strin
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from models import Did, RatePlan, Tenant
-from voxcast import mailer, pool_service, tenant_service
-from voxcast.tenant_service import COMPANY_SIZES, TenantError, TenantProfile
+from voxcast import mailer
+from voxcast.numbers import pool as pool_service
+from voxcast.tenants import services as tenant_service
+from voxcast.tenants.services import COMPANY_SIZES, TenantError, TenantProfile
 
 from .auth import admin_required
 

@@ -14,9 +14,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from models import Timeslot
 from models.tenancy import scoped
 from models.entities import FEATURES
-from voxcast import features, quotas, tenant_service
-from voxcast.tenant_service import TenantError
-from voxcast.timeslots import WEEKDAYS
+from voxcast import quotas
+from voxcast.tenants import features
+from voxcast.tenants import services as tenant_service
+from voxcast.tenants.services import TenantError
+from voxcast.tenants.timeslots import WEEKDAYS
 
 from .admin import apply_errors, get_tenant
 from .auth import admin_required

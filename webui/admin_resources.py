@@ -12,9 +12,11 @@ from wtforms import IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from models import Extension, Tenant
-from voxcast import mailer, pool_service, tenant_service
-from voxcast.pool_service import PoolError
-from voxcast.tenant_service import TenantError
+from voxcast import mailer
+from voxcast.numbers import pool as pool_service
+from voxcast.tenants import services as tenant_service
+from voxcast.numbers.pool import PoolError
+from voxcast.tenants.services import TenantError
 
 from .admin import get_tenant
 from .auth import admin_required

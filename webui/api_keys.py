@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from voxcast import api_keys
+from voxcast.accounts import api_keys
 
 from .auth import admin_required, tenant_required
 

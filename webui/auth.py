@@ -14,8 +14,10 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from models import User
-from voxcast import audit, login_guard, login_sessions
-from voxcast.subdomains import login_site
+from voxcast import audit
+from voxcast.accounts import login_guard
+from voxcast.accounts import login_sessions
+from voxcast.tenants.subdomains import login_site
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -65,7 +67,7 @@ def refusal(row: User) -> str | None:
 # The session remembers User.session_version from login; bumping it (password change,
 # "log out everywhere", tenant suspended, user disabled) ends every open session of that user
 # at its next request. SESSION_ID_KEY names this one session's server-side row
-# (voxcast.login_sessions), which logout ends, so a copied cookie stops working too.
+# (voxcast.accounts.login_sessions), which logout ends, so a copied cookie stops working too.
 SESSION_VERSION_KEY = "session_version"
 SESSION_ID_KEY = "sid"
 

@@ -1,5 +1,5 @@
 """Contact groups and contacts: add/edit/move/delete, search, and the CSV import in three
-steps (upload, map the columns, import). The work is done by voxcast.contact_service."""
+steps (upload, map the columns, import). The work is done by voxcast.contacts.services."""
 from __future__ import annotations
 
 from flask import (Blueprint, current_app, flash, redirect, render_template, request, url_for)
@@ -14,8 +14,9 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from models import Contact, ContactGroup, Tenant
 from models.tenancy import get_scoped, scoped
-from voxcast import flow_service, contact_service, dnc_service
-from voxcast.contact_service import CUSTOM_FIELDS, ContactError, UploadError
+from voxcast import flow_service, dnc_service
+from voxcast.contacts import services as contact_service
+from voxcast.contacts.services import CUSTOM_FIELDS, ContactError, UploadError
 
 from .auth import current_tenant_id, tenant_required
 from .paging import Page

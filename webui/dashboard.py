@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 
 from models import Call, Campaign, Did, Extension, Tenant, User
 from models.tenancy import scoped
-from voxcast import campaign_service
+from voxcast.campaigns import services as campaign_service
 
 from .auth import CAMPAIGN_ROLES, current_tenant_id, tenant_required
 from .status import ari_state

@@ -10,8 +10,9 @@ from flask_login import current_user
 from models import Campaign, Did, User
 from models.entities import Ivr
 from models.tenancy import get_scoped, owns, scoped
-from voxcast import flow_service, number_service
-from voxcast.number_service import RoutingError
+from voxcast import flow_service
+from voxcast.numbers import routing as number_service
+from voxcast.numbers.routing import RoutingError
 
 from .auth import current_tenant_id, tenant_required
 from .params import parse_id

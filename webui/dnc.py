@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 
 from models import Tenant
 from voxcast import dnc_service
-from voxcast.contact_service import UploadError
+from voxcast.contacts.services import UploadError
 
 from .auth import admin_required, current_tenant_id, tenant_required
 from .paging import Page

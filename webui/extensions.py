@@ -12,8 +12,9 @@ from peewee import JOIN
 
 from models import Extension, User
 from models.tenancy import get_scoped, scoped
-from voxcast import number_service, pjsip_sync
-from voxcast.number_service import RoutingError
+from voxcast import pjsip_sync
+from voxcast.numbers import routing as number_service
+from voxcast.numbers.routing import RoutingError
 
 from .auth import current_tenant_id, tenant_required
 from .params import parse_id

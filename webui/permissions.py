@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from models import Tenant
-from voxcast import features
+from voxcast.tenants import features
 
 
 def current_tenant() -> Tenant | None:

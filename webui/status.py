@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify
 from models import Campaign, SystemStatus
 from models.entities import utcnow
 from models.tenancy import scoped
-from voxcast import campaign_service
+from voxcast.campaigns import services as campaign_service
 
 from . import campaign_reason
 from .auth import current_tenant_id, tenant_required

@@ -11,8 +11,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from models import Extension, Tenant, User
 from models.tenancy import get_scoped, scoped
-from voxcast import user_service
-from voxcast.user_service import UserError
+from voxcast.accounts import users as user_service
+from voxcast.accounts.users import UserError
 
 from .auth import current_tenant_id, tenant_required
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 
 from models import Campaign, Contact, ContactGroup, Tenant
-from voxcast import campaign_service
+from voxcast.campaigns import services as campaign_service
 from voxcast.config import Settings
 
 _seq = itertools.count(1)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from models import Call
-from voxcast import asterisk, campaign_service
+from voxcast import asterisk
+from voxcast.campaigns import services as campaign_service
 
 from .conftest import wait_for
 from .factories import make_campaign, reload, unique_phones

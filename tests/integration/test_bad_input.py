@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from models import Call, Campaign, Contact, ContactGroup
-from voxcast import asterisk, campaign_service
+from voxcast import asterisk
+from voxcast.campaigns import services as campaign_service
 
 from .conftest import wait_for
 from .factories import make_campaign, reload, unique_phones

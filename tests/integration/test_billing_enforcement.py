@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from models import Call, CampaignContact, Did, RatePlan, Tenant
 from models.entities import CreditReservation, LedgerEntry, Rate
-from voxcast import campaign_service
+from voxcast.campaigns import services as campaign_service
 from voxcast.billing import call_time, ledger, rating
 
 from .conftest import wait_for

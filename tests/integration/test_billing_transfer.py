@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 
 from models import Call, CampaignContact
-from voxcast import campaign_service
+from voxcast.campaigns import services as campaign_service
 from voxcast.billing import ledger
 
 from .conftest import wait_for

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from models import Call, Tenant, Timeslot
-from voxcast import campaign_service
+from voxcast.campaigns import services as campaign_service
 
 from .conftest import wait_for
 from .factories import make_campaign, reload, unique_phones

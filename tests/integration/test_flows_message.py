@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from models import Call
-from voxcast import campaign_service
+from voxcast.campaigns import services as campaign_service
 
 from .conftest import wait_for
 from .factories import make_campaign, reload, unique_phones

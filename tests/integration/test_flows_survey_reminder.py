@@ -6,7 +6,8 @@ import json
 
 from models import Campaign, CampaignContact, Contact
 from models.entities import SurveyAnswer
-from voxcast import campaign_service, flow_service
+from voxcast import flow_service
+from voxcast.campaigns import services as campaign_service
 
 from .conftest import wait_for
 from .dtmf import uas

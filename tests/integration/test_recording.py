@@ -5,7 +5,8 @@ from __future__ import annotations
 import wave
 
 from models import Call, Campaign
-from voxcast import campaign_service, quotas
+from voxcast import quotas
+from voxcast.campaigns import services as campaign_service
 
 from .conftest import wait_for
 from .factories import make_campaign, reload, unique_phones

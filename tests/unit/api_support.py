@@ -1,10 +1,10 @@
-"""Fixtures for the JSON API tests: keys made through voxcast.api_keys, like the UI does."""
+"""Fixtures for the JSON API tests: keys made through voxcast.accounts.api_keys, like the UI does."""
 from __future__ import annotations
 
 import pytest
 
 from models import Tenant, User
-from voxcast import api_keys
+from voxcast.accounts import api_keys
 
 
 class Api:

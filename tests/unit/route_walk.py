@@ -19,7 +19,7 @@ from models import (ApiKey, Call, Campaign, CampaignContact, Contact, ContactGro
 from models.entities import CreditBucket, CreditReservation, LedgerEntry, Rate, RatePlan
 from models.entities import Ivr, IvrRecording, SipBan, SurveyAnswer
 from models.tenancy import TENANT_FIELD, scoped
-from voxcast import api_keys
+from voxcast.accounts import api_keys
 
 ROLES = ("tenant", "supervisor", "user", "agent")
 FAST_HASH = "pbkdf2:sha256:1000"  # test users only: keeps dozens of logins quick

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from models import Did, Extension, Tenant, TenantLog, User
-from voxcast import pool_service
+from voxcast.numbers import pool as pool_service
 
 from .conftest import ADMIN_PASSWORD
 

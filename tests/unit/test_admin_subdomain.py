@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from models import Tenant
-from voxcast.subdomains import login_site
+from voxcast.tenants.subdomains import login_site
 
 from .conftest import ADMIN_PASSWORD, CSRF_RE, MASTER_PASSWORD
 

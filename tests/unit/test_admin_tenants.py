@@ -10,7 +10,7 @@ import pytest
 
 from models import (Call, Campaign, CampaignContact, Contact, ContactGroup, Did, Extension,
                     RatePlan, Tenant, TenantLog, User)
-from voxcast import tenant_service
+from voxcast.tenants import services as tenant_service
 
 from .conftest import ADMIN_PASSWORD, CSRF_RE
 from .smtp_peer import free_port, smtp  # noqa: F401  (fixture)

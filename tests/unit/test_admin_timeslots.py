@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from models import Tenant, Timeslot
-from voxcast.timeslots import TimeslotError, is_open, validate
+from voxcast.tenants.timeslots import TimeslotError, is_open, validate
 
 from .conftest import ADMIN_PASSWORD
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from models import ApiKey, Tenant, TenantLog
-from voxcast import api_keys
+from voxcast.accounts import api_keys
 
 from .api_support import Api, admin_api, master_api, tenant_key  # noqa: F401
 

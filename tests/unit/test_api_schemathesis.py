@@ -11,7 +11,7 @@ from schemathesis.checks import (not_a_server_error, response_schema_conformance
                                  status_code_conformance)
 
 from models import Tenant, User
-from voxcast import api_keys
+from voxcast.accounts import api_keys
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 

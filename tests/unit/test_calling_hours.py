@@ -8,7 +8,7 @@ import pytest
 from ari_app.pacing import TokenBucket, free_slots
 from ari_app.retry import RetryPolicy, decide
 from voxcast import calling_hours as ch
-from voxcast.timeslots import TimeslotError
+from voxcast.tenants.timeslots import TimeslotError
 
 WEEKDAYS_9_TO_17 = [ch.Window("01234", "09:00", "17:00")]
 

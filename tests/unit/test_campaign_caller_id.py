@@ -1,13 +1,14 @@
 """Security issue 10, finding 10 (a): a campaign shows one of its tenant's own DIDs as caller
 ID, or none (the trunk's default); never an arbitrary number nor another tenant's DID. One
-check in voxcast.campaign_service, used by the portal and the JSON API alike."""
+check in voxcast.campaigns.services, used by the portal and the JSON API alike."""
 from __future__ import annotations
 
 import pytest
 
 from models import Campaign, Did, Tenant
-from voxcast import campaign_service, pool_service
-from voxcast.campaign_service import CampaignError
+from voxcast.campaigns import services as campaign_service
+from voxcast.numbers import pool as pool_service
+from voxcast.campaigns.services import CampaignError
 
 from .api_support import admin_api, master_api  # noqa: F401  (fixtures)
 

@@ -1,4 +1,4 @@
-"""voxcast.campaign_service against a real SQLite file, real sox and espeak-ng."""
+"""voxcast.campaigns.services against a real SQLite file, real sox and espeak-ng."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,8 +8,9 @@ import wave
 import pytest
 
 from models import Call, Campaign, CampaignContact, Contact, Tenant
-from voxcast import flows_config, campaign_service
-from voxcast.campaign_service import CampaignError
+from voxcast import flows_config
+from voxcast.campaigns import services as campaign_service
+from voxcast.campaigns.services import CampaignError
 
 
 @pytest.fixture

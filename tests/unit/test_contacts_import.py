@@ -134,7 +134,7 @@ def test_malformed_files_are_refused_at_upload(auth, master, make_group, setting
 
 
 def test_oversized_file_is_refused(auth, master, make_group, settings, monkeypatch):
-    from voxcast import contact_service
+    from voxcast.contacts import services as contact_service
     monkeypatch.setattr(contact_service, "MAX_UPLOAD_BYTES", 1000)
     group = make_group(master)
     auth.login()

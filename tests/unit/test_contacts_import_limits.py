@@ -8,8 +8,8 @@ import time
 import pytest
 
 from models import Contact, Tenant
-from voxcast import contact_service
-from voxcast.contact_service import MAX_CELL_CHARS, MAX_COLUMNS, MAX_RECORD_CHARS
+from voxcast.contacts import services as contact_service
+from voxcast.contacts.services import MAX_CELL_CHARS, MAX_COLUMNS, MAX_RECORD_CHARS
 
 
 @pytest.fixture

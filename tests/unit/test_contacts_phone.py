@@ -8,7 +8,7 @@ import phonenumbers
 import pytest
 
 from models import Contact, ContactGroup, Tenant
-from voxcast.contact_service import InvalidPhone, PhoneNormalizer, import_csv, normalize_phone
+from voxcast.contacts.services import InvalidPhone, PhoneNormalizer, import_csv, normalize_phone
 
 
 def reference(raw: str, region: str) -> str | None:

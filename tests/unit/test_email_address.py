@@ -1,4 +1,4 @@
-"""One e-mail check for the whole project (voxcast.email_address, email-validator without a
+"""One e-mail check for the whole project (voxcast.accounts.email_address, email-validator without a
 DNS look-up), used by the services behind the UI, by the API's `format: email` and by the
 contact import. The refused addresses below all passed the regex it replaced
 (^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$)."""
@@ -9,9 +9,11 @@ import re
 import pytest
 
 from models import Contact, Tenant, User
-from voxcast import contact_service, email_address, user_service
-from voxcast.contact_service import ContactError
-from voxcast.user_service import UserError
+from voxcast.contacts import services as contact_service
+from voxcast.accounts import email_address
+from voxcast.accounts import users as user_service
+from voxcast.contacts.services import ContactError
+from voxcast.accounts.users import UserError
 
 from .conftest import ADMIN_PASSWORD
 
@@ -57,7 +59,7 @@ def test_plainly_refused(address):
 
 
 def test_there_is_one_email_check_in_the_code():
-    """No module keeps a copy of an e-mail regex beside voxcast.email_address."""
+    """No module keeps a copy of an e-mail regex beside voxcast.accounts.email_address."""
     from pathlib import Path
     root = Path(__file__).resolve().parents[2]
     copies = [str(p.relative_to(root)) for d in ("voxcast", "webui", "models", "ari_app")

@@ -10,7 +10,8 @@ import pytest
 
 from models import Campaign, CampaignContact, Contact, Did, Extension, Tenant, TenantLog
 from models.entities import Ivr, SurveyAnswer
-from voxcast import campaign_service, flow_service
+from voxcast import flow_service
+from voxcast.campaigns import services as campaign_service
 
 from .api_support import master_api  # noqa: F401
 

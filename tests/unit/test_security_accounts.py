@@ -10,8 +10,10 @@ from werkzeug.security import check_password_hash
 
 from models import ApiKey, Tenant, User
 from models.entities import LoginSession, utcnow
-from voxcast import api_keys, tenant_service, user_service
-from voxcast.tenant_service import ActivationError, NewAdmin, TenantError, TenantProfile
+from voxcast.accounts import api_keys
+from voxcast.tenants import services as tenant_service
+from voxcast.accounts import users as user_service
+from voxcast.tenants.services import ActivationError, NewAdmin, TenantError, TenantProfile
 
 from .conftest import ADMIN_PASSWORD, CSRF_RE, MASTER_PASSWORD, AuthActions
 

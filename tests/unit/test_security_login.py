@@ -8,7 +8,7 @@ import pytest
 
 from models import Tenant, User
 from models.entities import LoginFailure, TenantLog, utcnow
-from voxcast import login_guard
+from voxcast.accounts import login_guard
 
 from .conftest import ADMIN_PASSWORD, CSRF_RE, MASTER_PASSWORD
 

@@ -35,7 +35,7 @@ def test_every_service_error_has_a_code_and_a_status():
 
 
 def test_fields_come_from_the_errors_own_shape():
-    from voxcast.tenant_service import TenantError
-    from voxcast.user_service import UserError
+    from voxcast.tenants.services import TenantError
+    from voxcast.accounts.users import UserError
     assert TenantError({"slug": "taken", "": "whole form"}).fields == {"slug": "taken"}
     assert UserError("too short", field="password").fields == {"password": "too short"}

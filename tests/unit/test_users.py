@@ -8,8 +8,8 @@ import pytest
 from werkzeug.security import check_password_hash
 
 from models import Extension, TenantLog, User
-from voxcast import user_service
-from voxcast.user_service import UserError
+from voxcast.accounts import users as user_service
+from voxcast.accounts.users import UserError
 
 NEW = {"username": "alice", "role": "user", "password": "alice-pass-1", "pin": "4321",
        "email": "alice@example.com", "first_name": "Alice", "last_name": "Smith",

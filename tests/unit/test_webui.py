@@ -9,7 +9,7 @@ import pytest
 from models import (Call, Campaign, CampaignContact, Contact, ContactGroup, Did, SystemStatus,
                     Tenant, User)
 from models.entities import utcnow
-from voxcast import campaign_service
+from voxcast.campaigns import services as campaign_service
 
 from .conftest import ADMIN_PASSWORD, MASTER_PASSWORD
 

@@ -7,7 +7,7 @@ Three limits, so that nobody can lock someone else out yet guessing stays slow:
   names (guessing many accounts from one place);
 - a username is refused after MAX_NAME_FAILURES failures from all addresses within the
   window (a spread-out attack on one account), except from addresses the user logged in
-  from before (voxcast.login_sessions): that caps guessing without locking the owner out.
+  from before (voxcast.accounts.login_sessions): that caps guessing without locking the owner out.
 A username that does not exist is counted exactly like a real one, so neither the messages
 nor the limits tell an attacker which usernames exist. The address is request.remote_addr,
 which is the client's only when a trusted proxy's header is honoured (webui.security).
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from models import User, database
 from models.entities import LoginFailure, utcnow
 
-from . import login_sessions
+from voxcast.accounts import login_sessions
 
 MAX_USER_FAILURES = 5
 LOCK_MINUTES = 15  # at most WINDOW_MINUTES: failures older than the window are deleted

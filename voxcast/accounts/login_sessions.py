@@ -4,7 +4,7 @@ Flask's session is a signed cookie: without a record on the server, a copy of it
 after logout until it idles out. The cookie carries a random id whose hash is a row here;
 logout ends that row, so only that session dies ("log out"), while User.session_version still
 ends every session at once (password change, "log out everywhere", account disabled). Ended
-rows are kept for a while as the addresses a user logged in from (voxcast.login_guard)."""
+rows are kept for a while as the addresses a user logged in from (voxcast.accounts.login_guard)."""
 from __future__ import annotations
 
 import datetime as dt

@@ -12,7 +12,9 @@ from functools import lru_cache
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Did, Extension, Tenant, User, database
-from voxcast import audit, email_address, login_sessions
+from voxcast import audit
+from voxcast.accounts import email_address
+from voxcast.accounts import login_sessions
 from voxcast.i18n import N_
 from voxcast.errors import ServiceError
 
@@ -120,7 +122,7 @@ def _check_pin(pin: str) -> None:
 
 def _void_link(user: User) -> None:
     """An activation/reset link is for the account as it was when sent: disabling it or
-    changing its password makes the link useless (voxcast.tenant_service.activate)."""
+    changing its password makes the link useless (voxcast.tenants.services.activate)."""
     user.activation_token = None
     user.activation_expires_at = None
 

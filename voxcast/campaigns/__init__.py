@@ -1,2 +1,2 @@
-"""Campaigns: their life cycle (lifecycle.py); create, update and progress still live in
-voxcast.campaign_service until the restructuring moves them here."""
+"""Campaigns: create and update (editing.py), every status change (lifecycle.py), progress,
+start/pause/stop and the message audio (services.py), calling hours and flow settings."""

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from models import Campaign, ContactGroup, Tenant, database
 from models.tenancy import owns
-from voxcast import audit, calling_hours, features, flow_service, quotas, sounds
+from voxcast import audit, calling_hours, flow_service, quotas, sounds
+from voxcast.tenants import features
 from voxcast.config import Settings
-from voxcast.timeslots import TimeslotError
+from voxcast.tenants.timeslots import TimeslotError
 
 from .errors import CampaignError, CampaignInputError, CampaignNotAllowed
 
@@ -91,7 +92,7 @@ def update(campaign: Campaign, data: dict, *, settings: Settings, actor: Actor,
 def _apply(campaign: Campaign, tenant: Tenant, data: dict, kept_type: str | None) -> list:
     """Check everything in `data` and set it on `campaign`; raise before anything is saved.
     `kept_type`: a campaign may keep its type after the plan lost it, not switch to one."""
-    from voxcast import campaign_service  # caller IDs live with the rest of the campaign rules
+    from voxcast.campaigns import services as campaign_service  # caller IDs live with the rest of the campaign rules
     fields = []
     errors: dict[str, str] = {}
     if "group_id" in data:

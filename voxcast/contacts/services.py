@@ -23,7 +23,8 @@ from peewee import IntegrityError, SqliteDatabase
 
 from models import Campaign, Contact, ContactGroup, DncNumber, Tenant, database
 from models.tenancy import get_scoped, scoped
-from voxcast import audit, email_address
+from voxcast import audit
+from voxcast.accounts import email_address
 from voxcast.errors import ServiceError
 
 CUSTOM_FIELDS = tuple(f"custom{i}" for i in range(1, 9))

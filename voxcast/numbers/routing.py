@@ -1,6 +1,6 @@
 """A tenant routes what it holds: an allocated extension to one of its users, a DID to a user
 or campaign, with the greeting callers hear. Flask-free, for the JSON API and the UI; the
-provider's pool and allocation are voxcast.pool_service. Ids from the caller are checked
+provider's pool and allocation are voxcast.numbers.pool. Ids from the caller are checked
 against the tenant with models.tenancy, so another tenant's user or campaign is refused."""
 from __future__ import annotations
 

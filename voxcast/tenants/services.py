@@ -21,7 +21,11 @@ from werkzeug.security import generate_password_hash
 
 from models import Campaign, RatePlan, Tenant, Timeslot, User, database
 from models.entities import utcnow
-from voxcast import audit, email_address, features, pool_service, timeslots
+from voxcast import audit
+from voxcast.accounts import email_address
+from voxcast.tenants import features
+from voxcast.numbers import pool as pool_service
+from voxcast.tenants import timeslots
 from voxcast.billing import ledger
 from voxcast.campaigns import lifecycle
 from voxcast.errors import ServiceError

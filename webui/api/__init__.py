@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from models import Tenant
 from models.tenancy import TenantScopeError
 from voxcast.errors import ServiceError
-from voxcast import api_keys
+from voxcast.accounts import api_keys
 
 from . import validation
 

@@ -1,4 +1,4 @@
-"""/api/v1/groups, /groups/{id}/contacts, /contacts/{id}: through voxcast.contact_service,
+"""/api/v1/groups, /groups/{id}/contacts, /contacts/{id}: through voxcast.contacts.services,
 so the API and the UI share E.164 normalisation, duplicate and quota rules."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from flask import jsonify
 
 from models import Contact, ContactGroup, Tenant, database
 from models.tenancy import get_scoped, scoped
-from voxcast import contact_service
-from voxcast.contact_service import FIELDS, ContactError, DuplicateContact, GroupError, QuotaError
+from voxcast.contacts import services as contact_service
+from voxcast.contacts.services import FIELDS, ContactError, DuplicateContact, GroupError, QuotaError
 
 from . import (ID, ApiError, body, bp, ip, paginate, principal, scope, target_tenant,
                validation)

@@ -6,7 +6,8 @@ from flask import jsonify
 
 from models import DncNumber, Tenant
 from models.tenancy import get_scoped
-from voxcast import contact_service, dnc_service
+from voxcast import dnc_service
+from voxcast.contacts import services as contact_service
 
 from . import ID, ApiError, body, bp, ip, paginate, principal, query_int
 from .spec import DNC_CREATE

@@ -1,14 +1,15 @@
-"""/api/v1/extensions and /api/v1/dids: the provider's pool and allocation (voxcast.pool_service,
-provider key) and a tenant's routing of what it holds (voxcast.number_service)."""
+"""/api/v1/extensions and /api/v1/dids: the provider's pool and allocation (voxcast.numbers.pool,
+provider key) and a tenant's routing of what it holds (voxcast.numbers.routing)."""
 from __future__ import annotations
 
 from flask import current_app, jsonify
 
 from models import Did, Extension, Tenant, database
 from models.tenancy import get_scoped, scoped
-from voxcast import number_service, pool_service
-from voxcast.number_service import RoutingError
-from voxcast.pool_service import PoolError
+from voxcast.numbers import routing as number_service
+from voxcast.numbers import pool as pool_service
+from voxcast.numbers.routing import RoutingError
+from voxcast.numbers.pool import PoolError
 
 from . import ID, ApiError, admin_only, body, bp, ip, paginate, principal, query_int
 from .spec import ALLOCATE, ASSIGN_USER, DID_CREATE, DID_UPDATE, EXTENSION_ALLOCATE, EXTENSION_CREATE

@@ -1,11 +1,13 @@
-"""/api/v1/tenants: the provider's clients (provider key only), through voxcast.tenant_service."""
+"""/api/v1/tenants: the provider's clients (provider key only), through voxcast.tenants.services."""
 from __future__ import annotations
 
 from flask import current_app, jsonify
 
 from models import Tenant
-from voxcast import features, pool_service, tenant_service
-from voxcast.tenant_service import NewAdmin, TenantError, TenantProfile
+from voxcast.tenants import features
+from voxcast.numbers import pool as pool_service
+from voxcast.tenants import services as tenant_service
+from voxcast.tenants.services import NewAdmin, TenantError, TenantProfile
 
 from . import ID, ApiError, admin_only, body, bp, ip, paginate, principal
 from .spec import TENANT_CREATE, TENANT_UPDATE

@@ -1,12 +1,12 @@
-"""/api/v1/users: a tenant's accounts, through voxcast.user_service (the UI's rules)."""
+"""/api/v1/users: a tenant's accounts, through voxcast.accounts.users (the UI's rules)."""
 from __future__ import annotations
 
 from flask import jsonify
 
 from models import Tenant, User, database
 from models.tenancy import get_scoped, scoped
-from voxcast import user_service
-from voxcast.user_service import UserError
+from voxcast.accounts import users as user_service
+from voxcast.accounts.users import UserError
 
 from . import ID, ApiError, body, bp, ip, paginate, principal, scope, target_tenant
 from .spec import USER_CREATE, USER_UPDATE

@@ -13,7 +13,7 @@ from jsonschema import FormatChecker, ValidationError
 from jsonschema.validators import extend
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from voxcast import email_address
+from voxcast.accounts import email_address
 
 TYPE_NAMES = {"string": "a string", "integer": "an integer", "number": "a number",
               "boolean": "true or false", "object": "an object", "array": "a list"}
