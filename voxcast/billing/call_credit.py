@@ -222,10 +222,11 @@ class CallBilling:
                           "start", call_id)
 
     def _settle_gathered(self, items: list[tuple[Grant, int, int | None]]) -> None:
-        """The settlements of closed calls, per tenant (in tenant order, so two writers lock
-        tenants in the same order): ledger.settle_calls. In a savepoint: a billing failure
-        never keeps the CDRs from closing; then each call is tried alone, and one that still
-        fails is logged and settled at the next start (reconcile)."""
+        """The settlements of closed calls, per tenant (in tenant id order, so transactions
+        that lock several tenants lock them in one order): ledger.settle_calls. The billed
+        seconds are read off the Grants now, after the batch's extensions. In a savepoint: a
+        billing failure never keeps the CDRs from closing; then each call is tried alone, and
+        one that still fails is logged and settled at the next start (reconcile)."""
         by_tenant: dict[int, list] = {}
         for grant, call_id, billsec in items:
             txn.after_commit(lambda call_id=call_id: self._live.pop(call_id, None))
