@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from voxcast import dnc_service
+from voxcast.contacts import dnc as dnc_service
 from voxcast.campaigns.lifecycle import Cause
 
 from models import CampaignContact

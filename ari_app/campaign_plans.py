@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models import Campaign, Tenant, Timeslot
-from voxcast import calling_hours, quotas
+from voxcast.campaigns import calling_hours
+from voxcast.tenants import quotas
 
 from .retry import RetryPolicy
 

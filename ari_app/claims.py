@@ -11,7 +11,7 @@ from typing import NamedTuple
 from models import Call, CampaignContact, database
 from models.entities import utcnow
 from models.prepared import statements
-from voxcast import calling_hours
+from voxcast.campaigns import calling_hours
 from voxcast.campaigns import lifecycle
 
 from .admission import Admission

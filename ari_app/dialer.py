@@ -15,7 +15,7 @@ from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from models.entities import utcnow
-from voxcast import calling_hours
+from voxcast.campaigns import calling_hours
 from voxcast.campaigns import lifecycle
 from voxcast.campaigns.lifecycle import Cause
 

@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from models import Call, Campaign, CampaignContact, Contact
 from models.entities import Did, Extension, Ivr, IvrRecording, SurveyAnswer, utcnow
 from models import DncNumber
-from voxcast import audit, flow_service, flows_config, ivr
+from voxcast.audit import records as audit
+from voxcast.ivr import services as flow_service
+from voxcast.campaigns import flows_config
+from voxcast.ivr import tree as ivr
 
 
 @dataclass(frozen=True)

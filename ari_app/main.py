@@ -11,7 +11,7 @@ from types import MappingProxyType
 from models import init_database
 from models.migrations import require_current
 from models.entities import utcnow
-from voxcast import sip_guard
+from voxcast.runtime import sip_guard
 from voxcast.billing.call_credit import CallBilling
 from voxcast.config import Settings
 

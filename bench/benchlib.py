@@ -23,7 +23,7 @@ def use_instance(name: str, ports: dict[str, str]) -> None:
 def fresh_instance(settings):
     """Asterisk restarted and an empty database with the master tenant, unlimited channels."""
     from models import Tenant, bootstrap, init_database
-    from voxcast import asterisk
+    from voxcast.runtime import asterisk
 
     asterisk.provision(settings)
     asterisk.stop(settings)

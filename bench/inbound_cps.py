@@ -30,7 +30,8 @@ use_instance("bench", {"VOXCAST_ARI_PORT": "28088", "VOXCAST_SIP_PORT": "25060",
                        "VOXCAST_TRUNK_PORT": "25070", "VOXCAST_WEB_PORT": "28080"})
 
 from models import Did  # noqa: E402
-from voxcast import asterisk, config  # noqa: E402
+from voxcast import config  # noqa: E402
+from voxcast.runtime import asterisk
 
 SCENARIO = ROOT / "tests/integration/sipp/uac_call_did.xml"
 DID = "19990000001"

@@ -25,7 +25,8 @@ use_instance("bench-out", {"VOXCAST_ARI_PORT": "38088", "VOXCAST_SIP_PORT": "350
                            "VOXCAST_TRUNK_PORT": "35070", "VOXCAST_WEB_PORT": "38080"})
 
 from models import Call, Campaign, Contact, ContactGroup, database  # noqa: E402
-from voxcast import asterisk, config  # noqa: E402
+from voxcast import config  # noqa: E402
+from voxcast.runtime import asterisk
 from voxcast.campaigns import services as campaign_service
 
 SCENARIO = ROOT / "bench/uas_answer_1s.xml"

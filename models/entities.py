@@ -163,7 +163,7 @@ CAMPAIGN_STATES = ("draft", "running", "paused", "completed", "stopped")
 
 
 class Ivr(TenantOwned):
-    """A voice menu tree (JSON, validated by voxcast.ivr) run by IVR campaigns and DIDs."""
+    """A voice menu tree (JSON, validated by voxcast.ivr.tree) run by IVR campaigns and DIDs."""
     id = AutoField()
     name = CharField()
     tree = TextField(default="{}")
@@ -188,7 +188,7 @@ class Campaign(TenantOwned):
     retry_noanswer = IntegerField(default=2)
     retry_failed = IntegerField(default=0)
     retry_interval = IntegerField(default=300)  # seconds between attempts at one contact
-    # Type-specific settings as JSON (voxcast.flows_config validates them); the message plays
+    # Type-specific settings as JSON (voxcast.campaigns.flows_config validates them); the message plays
     # repeat_count times in a voice message campaign.
     flow = TextField(default="")
     repeat_count = IntegerField(default=1)
@@ -200,7 +200,7 @@ class Campaign(TenantOwned):
     retry_machine = IntegerField(default=0)
     record = BooleanField(default=False)  # record answered calls (counted in the disk quota)
     # Calling windows of this campaign as JSON [{"weekdays": "01234", "start": "09:00",
-    # "end": "17:00"}]; empty: only the tenant's timeslots apply (voxcast.calling_hours).
+    # "end": "17:00"}]; empty: only the tenant's timeslots apply (voxcast.campaigns.calling_hours).
     windows = TextField(default="")
     status = CharField(default="draft")
     # Why it is paused or not dialing: a code and JSON params (voxcast.campaigns.lifecycle);
@@ -372,7 +372,7 @@ class LoginFailure(BaseModel):
 
 
 class SipBan(BaseModel):
-    """Failed SIP authentications of one source address (voxcast.sip_guard counts them from
+    """Failed SIP authentications of one source address (voxcast.runtime.sip_guard counts them from
     Asterisk's security log) and, past the limit, its ban: a PJSIP ACL deny until banned_until.
     Provider-wide (an attacker belongs to no tenant); shown and lifted on /admin/sip-security."""
     id = AutoField()

@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from . import asterisk, config
+from voxcast import config
+from voxcast.runtime import asterisk
 
 log = logging.getLogger("voxcast")
 

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from models import RatePlan, Tenant
 from models.entities import Rate as RateRow
-from voxcast import audit
+from voxcast.audit import records as audit
 from voxcast.billing import ledger, plans, rate_import, reports
 from voxcast.billing.plans import PlanError
 

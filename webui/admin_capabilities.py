@@ -14,7 +14,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from models import Timeslot
 from models.tenancy import scoped
 from models.entities import FEATURES
-from voxcast import quotas
+from voxcast.tenants import quotas
 from voxcast.tenants import features
 from voxcast.tenants import services as tenant_service
 from voxcast.tenants.services import TenantError

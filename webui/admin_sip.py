@@ -1,5 +1,5 @@
 """Provider admin: SIP security. Addresses with failed SIP authentications, their counts and
-bans (voxcast.sip_guard keeps them from Asterisk's security log); a ban can be lifted here."""
+bans (voxcast.runtime.sip_guard keeps them from Asterisk's security log); a ban can be lifted here."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -9,8 +9,9 @@ from flask_wtf import FlaskForm
 
 from models import database
 from models.entities import SipBan, utcnow
-from voxcast import audit, sip_guard
-from voxcast.asterisk import AsteriskError
+from voxcast.audit import records as audit
+from voxcast.runtime import sip_guard
+from voxcast.runtime.asterisk import AsteriskError
 
 from .auth import admin_required
 

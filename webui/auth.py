@@ -14,7 +14,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from models import User
-from voxcast import audit
+from voxcast.audit import records as audit
 from voxcast.accounts import login_guard
 from voxcast.accounts import login_sessions
 from voxcast.tenants.subdomains import login_site

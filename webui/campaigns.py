@@ -20,7 +20,9 @@ from flask_babel import lazy_gettext as _l
 from models import Campaign, CampaignContact, ContactGroup, Tenant
 from models.entities import CAMPAIGN_TYPES, Ivr
 from models.tenancy import get_scoped, scoped
-from voxcast import calling_hours, flow_service, flows_config
+from voxcast.campaigns import calling_hours
+from voxcast.ivr import services as flow_service
+from voxcast.campaigns import flows_config
 from voxcast.campaigns import services as campaign_service
 from voxcast.tenants import features
 from voxcast.campaigns import editing

@@ -14,7 +14,8 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from models import Contact, ContactGroup, Tenant
 from models.tenancy import get_scoped, scoped
-from voxcast import flow_service, dnc_service
+from voxcast.ivr import services as flow_service
+from voxcast.contacts import dnc as dnc_service
 from voxcast.contacts import services as contact_service
 from voxcast.contacts.services import CUSTOM_FIELDS, ContactError, UploadError
 

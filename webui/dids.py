@@ -10,7 +10,7 @@ from flask_login import current_user
 from models import Campaign, Did, User
 from models.entities import Ivr
 from models.tenancy import get_scoped, owns, scoped
-from voxcast import flow_service
+from voxcast.ivr import services as flow_service
 from voxcast.numbers import routing as number_service
 from voxcast.numbers.routing import RoutingError
 

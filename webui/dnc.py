@@ -1,5 +1,5 @@
 """Do-not-call lists: the tenant's own at /dnc/ and the provider-wide one at /admin/dnc/
-(provider admin only). Both pages work the same; voxcast.dnc_service does the work."""
+(provider admin only). Both pages work the same; voxcast.contacts.dnc does the work."""
 from __future__ import annotations
 
 import phonenumbers
@@ -13,7 +13,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from models import Tenant
-from voxcast import dnc_service
+from voxcast.contacts import dnc as dnc_service
 from voxcast.contacts.services import UploadError
 
 from .auth import admin_required, current_tenant_id, tenant_required

@@ -12,7 +12,7 @@ from peewee import JOIN
 
 from models import Extension, User
 from models.tenancy import get_scoped, scoped
-from voxcast import pjsip_sync
+from voxcast.runtime import pjsip_sync
 from voxcast.numbers import routing as number_service
 from voxcast.numbers.routing import RoutingError
 

@@ -1,5 +1,5 @@
 """The tenant's IVRs: a JSON tree edited in a textarea, checked on the server before anything
-is saved (voxcast.ivr), shown as a readable node list; used by IVR campaigns and by DIDs."""
+is saved (voxcast.ivr.tree), shown as a readable node list; used by IVR campaigns and by DIDs."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,8 @@ from wtforms.validators import DataRequired, Length
 
 from models.entities import Ivr
 from models.tenancy import get_scoped, scoped
-from voxcast import flow_service, ivr
+from voxcast.ivr import services as flow_service
+from voxcast.ivr import tree as ivr
 
 from .auth import current_tenant_id, tenant_required
 from .permissions import feature_required

@@ -8,8 +8,8 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 
 from models import Tenant
-from voxcast import log_service
-from voxcast.log_service import ALL, LogFilter
+from voxcast.audit import reading as log_service
+from voxcast.audit.reading import ALL, LogFilter
 
 from .auth import admin_required, current_tenant_id, tenant_required
 from .paging import Page

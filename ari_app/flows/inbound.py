@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from models.entities import utcnow
-from voxcast import sounds
+from voxcast.audio import sounds
 
 from voxcast.billing.call_time import NoCredit
 

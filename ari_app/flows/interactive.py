@@ -1,5 +1,5 @@
 """Press 1, IVR, survey and appointment-reminder campaign calls: once the contact answers,
-the campaign's tree (compiled from its settings by voxcast.flows_config, or its IVR) runs."""
+the campaign's tree (compiled from its settings by voxcast.campaigns.flows_config, or its IVR) runs."""
 from __future__ import annotations
 
 from .. import flow_store

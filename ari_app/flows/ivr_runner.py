@@ -1,4 +1,4 @@
-"""Runs an IVR tree (voxcast.ivr) on one answered channel: prompts, menus, digits, records,
+"""Runs an IVR tree (voxcast.ivr.tree) on one answered channel: prompts, menus, digits, records,
 transfers into a mixing bridge, contact fields and outcomes. Outbound campaign calls
 (press 1, IVR, survey, reminder) and inbound DID calls share it.
 
@@ -12,9 +12,9 @@ import asyncio
 import enum
 import logging
 
-from voxcast import sounds
+from voxcast.audio import sounds
 from voxcast.billing.call_time import NoCredit, NoRate
-from voxcast.ivr import fill
+from voxcast.ivr.tree import fill
 
 from models.entities import utcnow
 

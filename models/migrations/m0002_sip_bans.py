@@ -1,4 +1,4 @@
-"""The SIP ban list (voxcast.sip_guard): failed SIP authentications per address and bans."""
+"""The SIP ban list (voxcast.runtime.sip_guard): failed SIP authentications per address and bans."""
 from __future__ import annotations
 
 from ..entities import SipBan

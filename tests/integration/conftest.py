@@ -15,7 +15,8 @@ os.environ.setdefault("VOXCAST_INSTANCE", "test")
 
 from models import ALL_MODELS, SystemStatus, Tenant, bootstrap, database, init_database  # noqa: E402
 from models.entities import utcnow  # noqa: E402
-from voxcast import asterisk, config  # noqa: E402
+from voxcast import config  # noqa: E402
+from voxcast.runtime import asterisk
 
 MASTER_PASSWORD = "master-test-password"
 ADMIN_PASSWORD = "admin-test-password"

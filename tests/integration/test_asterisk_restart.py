@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from models import Call
-from voxcast import asterisk
+from voxcast.runtime import asterisk
 from voxcast.campaigns import services as campaign_service
 
 from .conftest import wait_for

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from voxcast import asterisk
+from voxcast.runtime import asterisk
 
 pytestmark = pytest.mark.integration
 

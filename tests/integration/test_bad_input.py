@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from models import Call, Campaign, Contact, ContactGroup
-from voxcast import asterisk
+from voxcast.runtime import asterisk
 from voxcast.campaigns import services as campaign_service
 
 from .conftest import wait_for

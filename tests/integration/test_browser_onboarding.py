@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from models import Contact, Extension, Tenant, User
-from voxcast import asterisk
+from voxcast.runtime import asterisk
 
 from .conftest import ADMIN_PASSWORD, wait_for
 

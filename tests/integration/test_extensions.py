@@ -10,7 +10,8 @@ import urllib.parse
 import urllib.request
 
 from models import Extension, Tenant
-from voxcast import asterisk, pjsip_sync
+from voxcast.runtime import asterisk
+from voxcast.runtime import pjsip_sync
 
 from .conftest import wait_for
 from .sipp import Sipp

@@ -10,7 +10,7 @@ import json
 import secrets
 
 from models import Call, CampaignContact, DncNumber, Extension
-from voxcast import pjsip_sync
+from voxcast.runtime import pjsip_sync
 from voxcast.campaigns import services as campaign_service
 
 from .conftest import wait_for

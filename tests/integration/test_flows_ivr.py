@@ -6,7 +6,8 @@ import secrets
 
 from models import Call, Campaign, CampaignContact, Contact, Did
 from models.entities import IvrRecording
-from voxcast import flow_service, sounds
+from voxcast.ivr import services as flow_service
+from voxcast.audio import sounds
 from voxcast.campaigns import services as campaign_service
 
 from .conftest import wait_for

@@ -6,7 +6,7 @@ import json
 
 from models import Campaign, CampaignContact, Contact
 from models.entities import SurveyAnswer
-from voxcast import flow_service
+from voxcast.ivr import services as flow_service
 from voxcast.campaigns import services as campaign_service
 
 from .conftest import wait_for

@@ -6,7 +6,7 @@ import signal
 import time
 
 from models import Call, Did
-from voxcast import sounds
+from voxcast.audio import sounds
 
 from .conftest import wait_for
 from .sipp import Sipp

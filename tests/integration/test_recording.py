@@ -5,7 +5,7 @@ from __future__ import annotations
 import wave
 
 from models import Call, Campaign
-from voxcast import quotas
+from voxcast.tenants import quotas
 from voxcast.campaigns import services as campaign_service
 
 from .conftest import wait_for

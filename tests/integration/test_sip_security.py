@@ -1,5 +1,5 @@
 """SIP-side security on the real Asterisk: RTP only on SIP's address, failed authentications
-banned per source address (voxcast.sip_guard in the Stasis app, a PJSIP ACL), and PSTN
+banned per source address (voxcast.runtime.sip_guard in the Stasis app, a PJSIP ACL), and PSTN
 traffic accepted only from the trunk's addresses, with its credentials when configured.
 
 Peers use other loopback addresses than the trunk's 127.0.0.1 (Linux answers all of 127/8)."""
@@ -14,7 +14,9 @@ import pytest
 
 from models import Call, Did, Extension
 from models.entities import SipBan
-from voxcast import asterisk, pjsip_sync, sip_guard
+from voxcast.runtime import asterisk
+from voxcast.runtime import pjsip_sync
+from voxcast.runtime import sip_guard
 
 from .conftest import wait_for
 from .sipp import Sipp

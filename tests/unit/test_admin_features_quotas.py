@@ -5,7 +5,7 @@ import pytest
 
 from models import Campaign, Tenant, TenantLog, User
 from models.entities import FEATURES
-from voxcast import quotas
+from voxcast.tenants import quotas
 
 from .conftest import ADMIN_PASSWORD
 

@@ -9,7 +9,7 @@ import io
 import pytest
 
 from models import Tenant, TenantLog
-from voxcast import audit
+from voxcast.audit import records as audit
 
 from .conftest import ADMIN_PASSWORD
 

@@ -1,4 +1,4 @@
-"""Calling windows (voxcast.calling_hours), pacing and retry decisions: pure functions."""
+"""Calling windows (voxcast.campaigns.calling_hours), pacing and retry decisions: pure functions."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +7,7 @@ import pytest
 
 from ari_app.pacing import TokenBucket, free_slots
 from ari_app.retry import RetryPolicy, decide
-from voxcast import calling_hours as ch
+from voxcast.campaigns import calling_hours as ch
 from voxcast.tenants.timeslots import TimeslotError
 
 WEEKDAYS_9_TO_17 = [ch.Window("01234", "09:00", "17:00")]

@@ -8,7 +8,7 @@ import wave
 import pytest
 
 from models import Call, Campaign, CampaignContact, Contact, Tenant
-from voxcast import flows_config
+from voxcast.campaigns import flows_config
 from voxcast.campaigns import services as campaign_service
 from voxcast.campaigns.services import CampaignError
 

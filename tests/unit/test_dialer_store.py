@@ -11,7 +11,7 @@ from ari_app.admission import Admission, DncCheck, Gate
 from ari_app.cdr import Cdrs
 from ari_app.claims import Claims
 from models import Call, CampaignContact, Tenant
-from voxcast import calling_hours as ch
+from voxcast.campaigns import calling_hours as ch
 
 from .test_dnc_dialer import _campaign, claims, database  # noqa: F401  (fixtures)
 

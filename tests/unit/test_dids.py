@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from models import Campaign, Did, Extension, TenantLog
-from voxcast import pjsip_sync
+from voxcast.runtime import pjsip_sync
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import models
 from ari_app.admission import Admission, DncCheck
 from ari_app.claims import Claims
 from models import Call, Campaign, CampaignContact, Contact, ContactGroup, Tenant
-from voxcast import dnc_service
+from voxcast.contacts import dnc as dnc_service
 from voxcast.campaigns import services as campaign_service
 from voxcast.campaigns import lifecycle
 

@@ -6,7 +6,7 @@ import io
 import pytest
 
 from models import DncNumber, Tenant, TenantLog
-from voxcast import dnc_service
+from voxcast.contacts import dnc as dnc_service
 
 from .conftest import ADMIN_PASSWORD
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from voxcast import flows_config, ivr
+from voxcast.campaigns import flows_config
+from voxcast.ivr import tree as ivr
 
 
 def tree(**nodes):

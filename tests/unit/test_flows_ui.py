@@ -10,7 +10,7 @@ import pytest
 
 from models import Campaign, CampaignContact, Contact, Did, Extension, Tenant, TenantLog
 from models.entities import Ivr, SurveyAnswer
-from voxcast import flow_service
+from voxcast.ivr import services as flow_service
 from voxcast.campaigns import services as campaign_service
 
 from .api_support import master_api  # noqa: F401

@@ -11,7 +11,8 @@ import pytest
 from ari_app import flow_store
 from models import Campaign, Did, Tenant
 from models.entities import Ivr
-from voxcast import flow_service, ivr
+from voxcast.ivr import services as flow_service
+from voxcast.ivr import tree as ivr
 from voxcast.campaigns import services as campaign_service
 
 from .api_support import master_api  # noqa: F401

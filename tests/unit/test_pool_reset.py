@@ -7,7 +7,7 @@ import pytest
 
 from models import Campaign, Did, Extension, User
 from models.entities import Ivr
-from voxcast import pjsip_sync
+from voxcast.runtime import pjsip_sync
 from voxcast.numbers import pool as pool_service
 
 from .api_support import admin_api  # noqa: F401  (fixture)

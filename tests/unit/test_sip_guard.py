@@ -1,4 +1,4 @@
-"""Failed SIP authentication throttling (voxcast.sip_guard): the security log lines Asterisk
+"""Failed SIP authentication throttling (voxcast.runtime.sip_guard): the security log lines Asterisk
 writes, the counting window and ban, the database side, the ACL text and the admin page."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from models.entities import SipBan, TenantLog
-from voxcast import sip_guard
-from voxcast.sip_guard import Count, Failure, Policy
+from voxcast.runtime import sip_guard
+from voxcast.runtime.sip_guard import Count, Failure, Policy
 
 from .conftest import ADMIN_PASSWORD
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from voxcast import external, sounds
+from voxcast.runtime import external
+from voxcast.audio import sounds
 
 from .api_support import master_api  # noqa: F401
 

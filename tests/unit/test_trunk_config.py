@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from voxcast import asterisk, config
+from voxcast import config
+from voxcast.runtime import asterisk
 
 
 @pytest.fixture

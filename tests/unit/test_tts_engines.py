@@ -7,7 +7,7 @@ import wave
 
 import pytest
 
-from voxcast import sounds
+from voxcast.audio import sounds
 
 
 class ToneEngine(sounds.TextToSpeech):

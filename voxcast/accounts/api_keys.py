@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from models import ApiKey, Tenant, User, database
 from models.entities import utcnow
 
-from voxcast import audit
+from voxcast.audit import records as audit
 from voxcast.errors import ServiceError
 
 KEY_PREFIX = "vx_"

@@ -12,14 +12,14 @@ from functools import lru_cache
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models import Did, Extension, Tenant, User, database
-from voxcast import audit
+from voxcast.audit import records as audit
 from voxcast.accounts import email_address
 from voxcast.accounts import login_sessions
 from voxcast.i18n import N_
 from voxcast.errors import ServiceError
 
 try:  # the provider's quota rules, when present; otherwise the Tenant.max_* columns directly
-    from voxcast import quotas
+    from voxcast.tenants import quotas
 except ImportError:  # pragma: no cover - depends on the tree
     quotas = None
 

@@ -45,7 +45,7 @@ def needs_check(balance, threshold, notified) -> bool:
 def set_threshold(tenant: Tenant, raw, *, actor=None, ip: str = "") -> Decimal:
     """The tenant's low-balance warning level; warns at once when already below it.
     Raises BillingError (a template the UI translates) for a bad or negative amount."""
-    from voxcast import audit
+    from voxcast.audit import records as audit
     from voxcast.billing import ledger
     from voxcast.i18n import N_
     value = ledger.money(raw, N_("The threshold"))

@@ -108,7 +108,7 @@ from decimal import InvalidOperation  # noqa: E402
 
 from peewee import IntegrityError, fn  # noqa: E402
 
-from voxcast import audit  # noqa: E402
+from voxcast.audit import records as audit  # noqa: E402
 from voxcast.errors import ServiceError
 
 PREFIX_RE = re.compile(r"^\d{1,15}$")

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from models import database
 from models.entities import Rate as RateRow
-from voxcast import audit, csv_export
+from voxcast import csv_export
+from voxcast.audit import records as audit
 from voxcast.billing import plans
 
 COLUMNS = ("prefix", "description", "per_minute", "connection_fee", "initial", "increment")

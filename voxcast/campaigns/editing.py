@@ -13,7 +13,11 @@ from pathlib import Path
 
 from models import Campaign, ContactGroup, Tenant, database
 from models.tenancy import owns
-from voxcast import audit, calling_hours, flow_service, quotas, sounds
+from voxcast.audit import records as audit
+from voxcast.campaigns import calling_hours
+from voxcast.ivr import services as flow_service
+from voxcast.tenants import quotas
+from voxcast.audio import sounds
 from voxcast.tenants import features
 from voxcast.config import Settings
 from voxcast.tenants.timeslots import TimeslotError

@@ -12,7 +12,8 @@ from peewee import Value, fn
 
 from models import Call, Campaign, CampaignContact, Contact, Did, Tenant, database
 from models.entities import utcnow
-from voxcast import flows_config, sounds
+from voxcast.campaigns import flows_config
+from voxcast.audio import sounds
 from voxcast.campaigns import lifecycle
 from voxcast.campaigns.errors import CampaignError  # noqa: F401  (raised here, caught by callers)
 from voxcast.config import Settings

@@ -3,7 +3,7 @@ CSV import with header mapping.
 
 No Flask here: the web UI and the JSON API call the same functions. Errors a user should read
 are ContactError subclasses with a message fit to show as is and a stable `code`. Every change
-is written to the tenant log (voxcast.audit) in the same transaction as the change itself.
+is written to the tenant log (voxcast.audit.records) in the same transaction as the change itself.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from peewee import IntegrityError, SqliteDatabase
 
 from models import Campaign, Contact, ContactGroup, DncNumber, Tenant, database
 from models.tenancy import get_scoped, scoped
-from voxcast import audit
+from voxcast.audit import records as audit
 from voxcast.accounts import email_address
 from voxcast.errors import ServiceError
 
@@ -152,7 +152,7 @@ def check_quota(tenant: Tenant, adding: int) -> None:
     """Raise QuotaError when `adding` more contacts would exceed the tenant's quota."""
     if adding <= 0:
         return
-    from voxcast import quotas
+    from voxcast.tenants import quotas
     try:
         quotas.check(tenant, "contacts", adding=adding)
     except quotas.QuotaExceeded as exc:

@@ -5,7 +5,7 @@ return, the admin's reassignment, deleting a tenant) wipes what the previous hol
 an extension gets a fresh SIP secret (the old tenant's phones must not register as the next
 tenant's), a DID loses its user, campaign, IVR and greeting. `extension_reset()` and
 `DID_RESET` are those field values, the one definition of "tenant-owned". After a change of
-extensions, `sync_pjsip` refreshes Asterisk's PJSIP endpoints when voxcast.pjsip_sync is
+extensions, `sync_pjsip` refreshes Asterisk's PJSIP endpoints when voxcast.runtime.pjsip_sync is
 installed, so the old secret stops working."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import re
 import secrets
 
 from models import Campaign, Did, Extension, Tenant, database
-from voxcast import audit
+from voxcast.audit import records as audit
 from voxcast.errors import ServiceError
 
 log = logging.getLogger("voxcast.pool")
@@ -203,7 +203,7 @@ def assign_did(did_id: int, tenant_id: int | None, greeting_text: str, *, actor=
 
 def sync_pjsip(settings) -> str | None:
     """Push extensions to Asterisk; the error text, or None."""
-    from voxcast import pjsip_sync
+    from voxcast.runtime import pjsip_sync
     try:
         pjsip_sync.sync(settings)
     except Exception as exc:  # Asterisk down must not undo the allocation; say so instead

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from models import Campaign, Did, Extension, User, database
 from models.tenancy import TenantScopeError, get_scoped
-from voxcast import audit
+from voxcast.audit import records as audit
 from voxcast.errors import ServiceError
 
 

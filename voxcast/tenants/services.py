@@ -21,7 +21,7 @@ from werkzeug.security import generate_password_hash
 
 from models import Campaign, RatePlan, Tenant, Timeslot, User, database
 from models.entities import utcnow
-from voxcast import audit
+from voxcast.audit import records as audit
 from voxcast.accounts import email_address
 from voxcast.tenants import features
 from voxcast.numbers import pool as pool_service

@@ -10,7 +10,9 @@ from flask import current_app, jsonify
 from models import Campaign, database
 from models.entities import Ivr
 from models.tenancy import get_scoped, scoped
-from voxcast import audit, calling_hours, flow_service
+from voxcast.audit import records as audit
+from voxcast.campaigns import calling_hours
+from voxcast.ivr import services as flow_service
 from voxcast.campaigns import services as campaign_service
 from voxcast.campaigns import editing
 from voxcast.campaigns.errors import CampaignError

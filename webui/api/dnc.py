@@ -1,12 +1,12 @@
 """/api/v1/dnc: a tenant's do-not-call list; the provider key's is the provider-wide list
-(or a tenant's with ?tenant_id=). Through voxcast.dnc_service, like the UI."""
+(or a tenant's with ?tenant_id=). Through voxcast.contacts.dnc, like the UI."""
 from __future__ import annotations
 
 from flask import jsonify
 
 from models import DncNumber, Tenant
 from models.tenancy import get_scoped
-from voxcast import dnc_service
+from voxcast.contacts import dnc as dnc_service
 from voxcast.contacts import services as contact_service
 
 from . import ID, ApiError, body, bp, ip, paginate, principal, query_int

@@ -1,5 +1,5 @@
 """Type-specific campaign settings (Campaign.flow, JSON): checked by pure functions with
-messages fit to show, and compiled into IVR trees (voxcast.ivr) so one runner in the Stasis app
+messages fit to show, and compiled into IVR trees (voxcast.ivr.tree) so one runner in the Stasis app
 plays every interactive campaign type the same way.
 
   voice_interactive     {"keys": {"1": "transfer", "2": "opt_out", "3": "replay"},
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from voxcast import ivr
+from voxcast.ivr import tree as ivr
 
 INTERACTIVE_ACTIONS = ("transfer", "opt_out", "replay", "hangup")
 MESSAGE_TYPES = ("voice_message", "voice_interactive")  # types that play the campaign message

@@ -13,7 +13,7 @@ import tempfile
 import wave
 from pathlib import Path
 
-from .external import ToolError, Untrusted, run_tool
+from voxcast.runtime.external import ToolError, Untrusted, run_tool
 from voxcast.errors import ServiceError
 
 SOX_TARGET = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"]

@@ -19,8 +19,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .config import PROJECT_ROOT, Settings
-from .external import run_tool
+from voxcast.config import PROJECT_ROOT, Settings
+from voxcast.runtime.external import run_tool
 
 log = logging.getLogger("voxcast.asterisk")
 
@@ -268,7 +268,8 @@ def render(settings: Settings) -> Path:
         dest.write_text(text)
         dest.chmod(0o640)
     _write_trunk_auth(settings, etc)
-    from . import pjsip_sync, sip_guard  # allocated extensions and bans, so a (re)start has them
+    from voxcast.runtime import pjsip_sync
+    from voxcast.runtime import sip_guard  # allocated extensions and bans, so a (re)start has them
     pjsip_sync.sync(settings, reload=False)
     sip_guard.write(settings)
     uid, gid = _asterisk_ids(settings)

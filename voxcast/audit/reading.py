@@ -1,4 +1,4 @@
-"""Reading the tenant log (TenantLog rows written by voxcast.audit.record): filters shared
+"""Reading the tenant log (TenantLog rows written by voxcast.audit.records.record): filters shared
 by the log page and its CSV download."""
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 A tree is {"start": "<node id>", "nodes": {"<id>": {"type": ..., ...}}}. The same trees run
 outbound (IVR, press-1, survey and reminder campaigns are compiled into trees by
-voxcast.flows_config) and inbound (a DID's IVR), by ari_app.flows.ivr_runner.
+voxcast.campaigns.flows_config) and inbound (a DID's IVR), by ari_app.flows.ivr_runner.
 
 Node types and their parameters (targets name other nodes):
   play       sound (a sound file name) | text (spoken by TTS)        next
@@ -137,7 +137,7 @@ def targets(node: dict) -> list[str]:
 def sound_names(tree: dict) -> set[str]:
     """Every sound file a (validated) tree plays by name: `sound` of play, menu, get_digits and
     record nodes. Which of them a tenant may use is checked against the database
-    (voxcast.flow_service.foreign_sounds): all tenants share one sounds folder."""
+    (voxcast.ivr.services.foreign_sounds): all tenants share one sounds folder."""
     return {node["sound"] for node in (tree.get("nodes") or {}).values()
             if isinstance(node, dict) and isinstance(node.get("sound"), str)}
 

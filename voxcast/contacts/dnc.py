@@ -13,7 +13,7 @@ from typing import Iterable
 
 from models import DncNumber, database
 from models.tenancy import provider_rows, scoped
-from voxcast import audit
+from voxcast.audit import records as audit
 from voxcast.errors import ServiceError
 from voxcast.contacts.services import (
     InvalidPhone, PhoneNormalizer, RowError, UploadError, _records, decode_csv, sniff_delimiter,

@@ -1,6 +1,6 @@
 """IVRs and the type-specific settings of campaigns, shared by the web UI and the JSON API.
 
-Everything is validated before anything is written (voxcast.ivr / voxcast.flows_config are the
+Everything is validated before anything is written (voxcast.ivr.tree / voxcast.campaigns.flows_config are the
 pure checks; here come the checks that need the database: transfer extensions must be the
 tenant's, an IVR must be the tenant's). Every change is audited in the same transaction."""
 from __future__ import annotations
@@ -13,7 +13,10 @@ from peewee import fn
 from models import Campaign, CampaignContact, Contact, database
 from models.entities import CAMPAIGN_TYPES, Did, Extension, Ivr, IvrRecording, SurveyAnswer
 from models.tenancy import get_scoped, scoped
-from voxcast import audit, csv_export, flows_config, ivr
+from voxcast import csv_export
+from voxcast.audit import records as audit
+from voxcast.campaigns import flows_config
+from voxcast.ivr import tree as ivr
 from voxcast.errors import ServiceError
 
 

@@ -1,0 +1,1 @@
+"""Audio: uploads and TTS become the WAV files Asterisk plays."""

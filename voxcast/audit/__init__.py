@@ -1,0 +1,1 @@
+"""The tenant log: who did what, and how it is read."""

@@ -1,0 +1,1 @@
+"""The Asterisk runtime: provisioning, rendered configuration, the external programs we run."""
