@@ -211,9 +211,11 @@ def web(db, settings, artifacts, smtp_peer):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's Chromium driven by Playwright; no browser is ever downloaded."""
+    """Debian's Chromium driven by Playwright; no browser is ever downloaded. Per module:
+    Playwright's sync API keeps an event loop marked running on the main thread while it is
+    open, and every later test that starts a loop of its own (asyncio.run) would fail."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(
