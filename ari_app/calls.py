@@ -11,8 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .client import AriError
-from .events import Event, handler_name
+from ari_app.client import AriError
+from ari_app.events import Event, handler_name
 
 log = logging.getLogger("voxcast.calls")
 

@@ -36,8 +36,8 @@ REST_TIMEOUT_S = 10.0
 # of TCP in our process too, so fewer, fuller writes save more CPU than 3 ms costs a call.
 FLUSH_DELAY_S = 0.003
 
-from .event_socket import EventSocket, events_url
-from .events import Event, parse
+from ari_app.event_socket import EventSocket, events_url
+from ari_app.events import Event, parse
 
 log = logging.getLogger("voxcast.ari")
 

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from voxcast.billing.call_credit import CallBilling
 from voxcast.config import Settings
 
-from .calls import ChannelCounter, Router
-from .cdr import Cdrs
-from .claims import Claims
-from .client import AriClient
-from .dids import DidDirectory
-from .meter import CreditMeter
-from .tasks import TaskSet
-from .writer import Writer
+from ari_app.calls import ChannelCounter, Router
+from voxcast.cdr.records import Cdrs
+from voxcast.dialing.claims import Claims
+from ari_app.client import AriClient
+from ari_app.dids import DidDirectory
+from ari_app.meter import CreditMeter
+from ari_app.tasks import TaskSet
+from ari_app.writer import Writer
 
 
 @dataclass

@@ -19,14 +19,15 @@ from voxcast.campaigns import calling_hours
 from voxcast.campaigns import lifecycle
 from voxcast.campaigns.lifecycle import Cause
 
-from . import campaign_plans, claims
-from .campaign_plans import CampaignPlan
-from .context import AppContext
-from .flows.interactive import InteractiveCall
-from .flows.voice_message import VoiceMessageCall
-from .meter import Resumer
-from .outbound import OutboundCall
-from .pacing import TokenBucket, free_slots
+from voxcast.dialing import campaign_plans
+from voxcast.dialing import claims
+from voxcast.dialing.campaign_plans import CampaignPlan
+from ari_app.context import AppContext
+from ari_app.flows.interactive import InteractiveCall
+from ari_app.flows.voice_message import VoiceMessageCall
+from ari_app.meter import Resumer
+from ari_app.outbound import OutboundCall
+from voxcast.dialing.pacing import TokenBucket, free_slots
 
 log = logging.getLogger("voxcast.dialer")
 

@@ -4,17 +4,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from models import SystemStatus
-from models.entities import utcnow
+from voxcast.runtime.status import set_status
 
 log = logging.getLogger("voxcast.heartbeat")
-
-
-def set_status(key: str, value: str) -> None:
-    (SystemStatus.insert(key=key, value=value, updated_at=utcnow())
-     .on_conflict(conflict_target=[SystemStatus.key],
-                  update={SystemStatus.value: value, SystemStatus.updated_at: utcnow()})
-     .execute())
 
 
 async def heartbeat(writer, connected: asyncio.Event, every: float = 3.0) -> None:

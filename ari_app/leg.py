@@ -2,14 +2,14 @@
 leg (outbound campaign call, inbound DID call, transfer leg, a call adopted after a restart)
 closes the same way, here: the flow's own cleanup, the slot freed, the meter stopped (a cut
 says so on the CDR), then the CDR closed, which moves the campaign contact on and settles the
-credit (ari_app.cdr.Cdrs.finish_call)."""
+credit (voxcast.cdr.records.Cdrs.finish_call)."""
 from __future__ import annotations
 
 from models.entities import utcnow
 from voxcast.billing.call_time import CUT_CAUSE
 
-from .calls import CallHandler
-from .events import Event
+from ari_app.calls import CallHandler
+from ari_app.events import Event
 
 RANG_STATES = ("Ringing", "Ring", "Up")  # channel states that show the far end answered our INVITE
 

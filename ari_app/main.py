@@ -15,23 +15,26 @@ from voxcast.runtime import sip_guard
 from voxcast.billing.call_credit import CallBilling
 from voxcast.config import Settings
 
-from . import cdr, channel_log, claims
-from .admission import Admission, DncCheck
-from .calls import ChannelCounter, Router
-from .cdr import Cdrs
-from .claims import Claims
-from .client import AriClient, AriError
-from .context import AppContext
-from .dialer import FLOWS, Dialer
-from .dids import DidDirectory
-from .events import Event
-from .flows.inbound import InboundCall
-from .heartbeat import heartbeat, set_status
-from .leg import CallLeg
-from .meter import CreditMeter
-from .outbound import AMD_CONTEXT, OUTBOUND_CONTEXT, OutboundCall
-from .tasks import TaskSet
-from .writer import Writer
+from voxcast.cdr import records as cdr
+from voxcast.runtime import channel_log
+from voxcast.dialing import claims
+from voxcast.dialing.admission import Admission, DncCheck
+from ari_app.calls import ChannelCounter, Router
+from voxcast.cdr.records import Cdrs
+from voxcast.dialing.claims import Claims
+from ari_app.client import AriClient, AriError
+from ari_app.context import AppContext
+from ari_app.dialer import FLOWS, Dialer
+from ari_app.dids import DidDirectory
+from ari_app.events import Event
+from ari_app.flows.inbound import InboundCall
+from ari_app.heartbeat import heartbeat
+from voxcast.runtime.status import set_status
+from ari_app.leg import CallLeg
+from ari_app.meter import CreditMeter
+from ari_app.outbound import AMD_CONTEXT, OUTBOUND_CONTEXT, OutboundCall
+from ari_app.tasks import TaskSet
+from ari_app.writer import Writer
 
 log = logging.getLogger("voxcast.app")
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 from voxcast.billing.call_credit import CallBilling
 from voxcast.billing.call_time import Grant, chunk_seconds, cut_at, extend_at
 
-from .tasks import TaskSet
-from .writer import Writer
+from ari_app.tasks import TaskSet
+from ari_app.writer import Writer
 
 log = logging.getLogger("voxcast.credit")
 

@@ -16,13 +16,13 @@ import logging
 
 from models.entities import utcnow
 
-from . import cdr
-from .calls import CallHandler
-from .campaign_plans import CampaignPlan
-from .claims import Claim
-from .client import AriError
-from .events import Event
-from .leg import CallLeg
+from voxcast.cdr import records as cdr
+from ari_app.calls import CallHandler
+from voxcast.dialing.campaign_plans import CampaignPlan
+from voxcast.dialing.claims import Claim
+from ari_app.client import AriError
+from ari_app.events import Event
+from ari_app.leg import CallLeg
 
 log = logging.getLogger("voxcast.outbound")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 
-from .events import Event, age
+from ari_app.events import Event, age
 
 log = logging.getLogger("voxcast.overload")
 

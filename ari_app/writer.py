@@ -3,7 +3,6 @@ never blocks on SQLite or PostgreSQL and writes never contend with each other.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import queue
 import threading
@@ -107,13 +106,6 @@ class Writer:
             elif not isinstance(exc, (LookupError, ValueError)):
                 log.warning("database job %s failed: %s", getattr(func, "func", func), exc)
             return future, None, exc
-
-
-def atomic():
-    """A transaction of its own outside the writer; inside the writer's batch, none: the batch
-    is the transaction, a failing job rolls all of it back and is re-run alone (_run_batch),
-    so a savepoint per job would only cost two more statements per call."""
-    return contextlib.nullcontext() if database.in_transaction() else database.atomic()
 
 
 def _deliver(outcomes: list[tuple]) -> None:

@@ -92,7 +92,7 @@ ADVANCE = (CampaignContact.state, CampaignContact.last_disposition,
 # The columns of a claim's CDRs and of an inbound CDR that are bound per call, in this order.
 CLAIM_GIVEN = ("tenant", "campaign", "contact", "entry", "number", "channel_id", "started_at")
 INBOUND_GIVEN = ("tenant", "number", "did", "channel_id", "started_at")
-# The columns claim_due reads of a due entry, in this order (ari_app.claims._Entry).
+# The columns claim_due reads of a due entry, in this order (voxcast.dialing.claims._Entry).
 DUE_READS = (CampaignContact.id, CampaignContact.tenant, CampaignContact.contact,
              CampaignContact.phone)
 

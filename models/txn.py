@@ -14,8 +14,11 @@ commits with the jobs that asked for it or rolls back with them (and is then don
 job by job, by the re-run); outside a writer transaction the item is flushed at once."""
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Callable
+
+from .db import database
 
 _local = threading.local()
 
@@ -60,3 +63,10 @@ def end(committed: bool) -> None:
     if committed:
         for action in pending:
             action()
+
+
+def atomic():
+    """A transaction of its own outside the writer; inside the writer's batch, none: the batch
+    is the transaction, a failing job rolls all of it back and is re-run alone (_run_batch),
+    so a savepoint per job would only cost two more statements per call."""
+    return contextlib.nullcontext() if database.in_transaction() else database.atomic()

@@ -13,11 +13,13 @@ from voxcast.audio import sounds
 
 from voxcast.billing.call_time import NoCredit
 
-from .. import cdr, flow_store, overload
-from ..dids import DidRoute
-from ..events import Event
-from ..leg import CallLeg
-from .ivr_runner import IvrRunner, RunsIvr
+from ari_app import overload
+from voxcast.cdr import records as cdr
+from voxcast.ivr import flow_store
+from voxcast.numbers.did_routes import DidRoute
+from ari_app.events import Event
+from ari_app.leg import CallLeg
+from ari_app.flows.ivr_runner import IvrRunner, RunsIvr
 
 log = logging.getLogger("voxcast.flows.inbound")
 

@@ -2,10 +2,10 @@
 the campaign's tree (compiled from its settings by voxcast.campaigns.flows_config, or its IVR) runs."""
 from __future__ import annotations
 
-from .. import flow_store
-from ..events import Event
-from ..outbound import OutboundCall
-from .ivr_runner import IvrRunner, RunsIvr
+from voxcast.ivr import flow_store
+from ari_app.events import Event
+from ari_app.outbound import OutboundCall
+from ari_app.flows.ivr_runner import IvrRunner, RunsIvr
 
 
 class InteractiveCall(RunsIvr, OutboundCall):

@@ -18,11 +18,11 @@ from voxcast.ivr.tree import fill
 
 from models.entities import utcnow
 
-from .. import flow_store
-from ..calls import CallHandler
-from ..client import AriError
-from ..events import Event
-from ..leg import CallLeg
+from voxcast.ivr import flow_store
+from ari_app.calls import CallHandler
+from ari_app.client import AriError
+from ari_app.events import Event
+from ari_app.leg import CallLeg
 
 log = logging.getLogger("voxcast.flows.ivr")
 

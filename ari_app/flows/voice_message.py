@@ -2,8 +2,8 @@
 then hang up."""
 from __future__ import annotations
 
-from ..events import Event
-from ..outbound import OutboundCall
+from ari_app.events import Event
+from ari_app.outbound import OutboundCall
 
 
 class VoiceMessageCall(OutboundCall):

@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from ari_app import channel_log
+from voxcast.runtime import channel_log
 
 from models import Call, Campaign, CampaignContact
 from voxcast.campaigns import services as campaign_service

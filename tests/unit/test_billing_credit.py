@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 
 import models
-from ari_app.admission import Admission, DncCheck
-from ari_app.cdr import Cdrs
-from ari_app.claims import Claims
+from voxcast.dialing.admission import Admission, DncCheck
+from voxcast.cdr.records import Cdrs
+from voxcast.dialing.claims import Claims
 from models import Call, Campaign, CampaignContact, Contact, ContactGroup, RatePlan, Tenant
 from models.entities import CreditReservation, Rate as RateRow
 from voxcast.billing import call_time, ledger, plans, rating

@@ -9,8 +9,8 @@ import logging
 from types import SimpleNamespace
 
 from ari_app.calls import ChannelCounter, Router
-from ari_app.campaign_plans import CampaignPlan
-from ari_app.claims import Claim
+from voxcast.dialing.campaign_plans import CampaignPlan
+from voxcast.dialing.claims import Claim
 from ari_app.events import Event
 from ari_app.flows.inbound import InboundCall
 from ari_app.flows.interactive import InteractiveCall
@@ -218,7 +218,7 @@ def test_a_held_call_entering_stasis_before_adoption_gets_its_flow_and_a_strange
     """The app back, a call answered meanwhile enters Stasis from [voxcast-outbound] before
     reconcile() listed the channels: its open CDR gives it its flow handler (slot, placed,
     answered, message played); a StasisStart `outbound` no open CDR knows is hung up."""
-    from ari_app.cdr import OpenCall
+    from voxcast.cdr.records import OpenCall
     from ari_app.main import Adoptions
 
     async def go():
@@ -248,7 +248,7 @@ def test_adoption_keeps_a_call_held_in_dialplan_and_hangs_up_one_whose_flow_is_l
     with the crash, so it is hung up (as before the hold)."""
     import datetime as dt
 
-    from ari_app.cdr import OpenCall
+    from voxcast.cdr.records import OpenCall
     from ari_app.main import adopt
 
     async def go(channel, answered_at):

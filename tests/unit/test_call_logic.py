@@ -5,10 +5,10 @@ import datetime as dt
 
 import pytest
 
-from ari_app.dispositions import disposition
+from voxcast.cdr.dispositions import disposition
 from ari_app.events import handler_name, parse
-from ari_app.pacing import TokenBucket, free_slots
-from ari_app.retry import RetryPolicy, decide
+from voxcast.dialing.pacing import TokenBucket, free_slots
+from voxcast.dialing.retry import RetryPolicy, decide
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, 0)
 

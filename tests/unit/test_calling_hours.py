@@ -5,8 +5,8 @@ import datetime as dt
 
 import pytest
 
-from ari_app.pacing import TokenBucket, free_slots
-from ari_app.retry import RetryPolicy, decide
+from voxcast.dialing.pacing import TokenBucket, free_slots
+from voxcast.dialing.retry import RetryPolicy, decide
 from voxcast.campaigns import calling_hours as ch
 from voxcast.tenants.timeslots import TimeslotError
 
@@ -118,5 +118,5 @@ def test_retry_per_disposition_and_machine():
 
 
 def ch_outcome(state, when):
-    from ari_app.retry import Outcome
+    from voxcast.dialing.retry import Outcome
     return Outcome(state, when)

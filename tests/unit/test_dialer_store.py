@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from voxcast.campaigns.lifecycle import Cause
-from ari_app import cdr, channel_log, claims as ari_claims
-from ari_app.channel_log import ChannelTrace
-from ari_app.admission import Admission, DncCheck, Gate
-from ari_app.cdr import Cdrs
-from ari_app.claims import Claims
+from voxcast.cdr import records as cdr
+from voxcast.runtime import channel_log
+from voxcast.dialing import claims as ari_claims
+from voxcast.runtime.channel_log import ChannelTrace
+from voxcast.dialing.admission import Admission, DncCheck, Gate
+from voxcast.cdr.records import Cdrs
+from voxcast.dialing.claims import Claims
 from models import Call, CampaignContact, Tenant
 from voxcast.campaigns import calling_hours as ch
 

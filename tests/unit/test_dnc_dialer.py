@@ -1,4 +1,4 @@
-"""The dialer skips DNC numbers at dial time: ari_app.claims.Claims.claim_due with the DNC gate
+"""The dialer skips DNC numbers at dial time: voxcast.dialing.claims.Claims.claim_due with the DNC gate
 on a real SQLite file."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 import models
-from ari_app.admission import Admission, DncCheck
-from ari_app.claims import Claims
+from voxcast.dialing.admission import Admission, DncCheck
+from voxcast.dialing.claims import Claims
 from models import Call, Campaign, CampaignContact, Contact, ContactGroup, Tenant
 from voxcast.contacts import dnc as dnc_service
 from voxcast.campaigns import services as campaign_service

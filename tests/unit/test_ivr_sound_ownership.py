@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from ari_app import flow_store
+from voxcast.ivr import flow_store
 from models import Campaign, Did, Tenant
 from models.entities import Ivr
 from voxcast.ivr import services as flow_service

@@ -12,7 +12,7 @@ from voxcast.errors import ServiceError
 # Errors that are not about a user's request: the edges never show them as an answer.
 INTERNAL = {"AsteriskError", "ToolError", "MailError", "InvalidEmail", "UnknownFeature",
             "FlowError", "Refused",
-            "NoCredit", "NoRate"}  # call-time signals of the Stasis app, never an answer
+            "NoCredit", "NoRate", "ForeignFlowError"}  # call-time signals, never an answer
 
 
 def _error_classes():

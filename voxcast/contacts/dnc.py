@@ -1,7 +1,7 @@
 """Do-not-call lists: one per tenant and one provider-wide (tenant None).
 
 A number on either list is never dialed: the dialer checks both at dial time
-(ari_app.admission.DncCheck via `blocked_set`), so a number added while a campaign runs is
+(voxcast.dialing.admission.DncCheck via `blocked_set`), so a number added while a campaign runs is
 still skipped. No Flask here; the web UI and the JSON API call the same functions, and every
 change is written to the tenant log in the same transaction.
 """

@@ -1,5 +1,5 @@
 """Database work of the interactive flows (IVR runner, transfers, surveys, reminders). Like
-ari_app.claims and ari_app.cdr, every function runs on the Stasis app's writer thread via
+voxcast.dialing.claims and voxcast.cdr.records, every function runs on the Stasis app's writer thread via
 `ctx.writer.run`."""
 from __future__ import annotations
 

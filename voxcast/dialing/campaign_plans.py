@@ -9,7 +9,7 @@ from models import Campaign, Tenant, Timeslot
 from voxcast.campaigns import calling_hours
 from voxcast.tenants import quotas
 
-from .retry import RetryPolicy
+from voxcast.dialing.retry import RetryPolicy
 
 
 @dataclass(frozen=True)

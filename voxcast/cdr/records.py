@@ -10,12 +10,12 @@ from models import Call, Campaign, CampaignContact, database
 from models.entities import utcnow
 from models.prepared import statements
 
-from .admission import Admission
-from .campaign_plans import CampaignPlan, plans_of, retry_policy_of
-from .claims import Claim
-from .dispositions import disposition
-from .retry import RetryPolicy, decide
-from .writer import atomic
+from voxcast.dialing.admission import Admission
+from voxcast.dialing.campaign_plans import CampaignPlan, plans_of, retry_policy_of
+from voxcast.dialing.claims import Claim
+from voxcast.cdr.dispositions import disposition
+from voxcast.dialing.retry import RetryPolicy, decide
+from models.txn import atomic
 
 
 def _dt(value):

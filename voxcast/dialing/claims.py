@@ -14,8 +14,8 @@ from models.prepared import statements
 from voxcast.campaigns import calling_hours
 from voxcast.campaigns import lifecycle
 
-from .admission import Admission
-from .writer import atomic
+from voxcast.dialing.admission import Admission
+from models.txn import atomic
 
 
 @dataclass(frozen=True)
