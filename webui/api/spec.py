@@ -1,176 +1,37 @@
 """The OpenAPI 3.0 document of /api/v1, as Python data beside the resources.
 
-Request-body schemas here are also what the resources validate against (webui.api.body), so
-the published document and the server's checks are one definition."""
+The request-body schemas are each feature's own (`voxcast/<feature>/schemas.py`, built from
+`voxcast.schemas`); the resources validate against them (webui.api.body) and this document
+publishes them, so the published document and the server's checks are one definition."""
 from __future__ import annotations
 
 import copy
 
-MAX_ID = 2**31 - 1
-ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-NULLABLE_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID, "nullable": True}
-TEXT = {"type": "string", "maxLength": 100}
-LONG_TEXT = {"type": "string", "maxLength": 255}
-EMAIL = {"type": "string", "maxLength": 254, "format": "email"}
-DECIMAL = {"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,4})?$",
-           "x-pattern-message": "must be a decimal number like 12.50", "example": "25.00"}
-TIMEZONE = {"type": "string", "maxLength": 64, "example": "Europe/Berlin",
-            "description": "An IANA time zone name."}
-LANGUAGE = {"type": "string", "enum": ["en", "de"]}
-COUNTRY = {"type": "string", "pattern": "^[A-Z]{2}$", "example": "US",
-           "x-pattern-message": "must be an ISO 3166 two-letter country code like US",
-           "description": "ISO 3166 alpha-2; numbers without + are read as this country's."}
-PHONE_IN = {"type": "string", "minLength": 1, "maxLength": 40, "example": "+14155550123",
-            "description": "Any common notation; stored in E.164 form."}
-DATETIME = {"type": "string", "format": "date-time"}
-STRING = {"type": "string"}
-DATETIME_NULL = {"type": "string", "format": "date-time", "nullable": True}
+from voxcast.schemas import (  # noqa: F401  (re-exported for the resources)
+    MAX_ID, ID, NULLABLE_ID, TEXT, LONG_TEXT, EMAIL, DECIMAL, TIMEZONE, LANGUAGE, COUNTRY,
+    PHONE_IN, DATETIME, STRING, DATETIME_NULL, ROLES, USERNAME, PASSWORD, PIN, CUSTOM, obj,
+    out,
+)
+from voxcast.tenants.schemas import (  # noqa: F401  (re-exported for the resources)
+    TENANT_FIELDS, TENANT_CREATE, TENANT_UPDATE,
+)
+from voxcast.accounts.schemas import (  # noqa: F401  (re-exported for the resources)
+    USER_FIELDS, USER_CREATE, USER_UPDATE,
+)
+from voxcast.numbers.schemas import (  # noqa: F401  (re-exported for the resources)
+    EXTENSION_CREATE, EXTENSION_ALLOCATE, ASSIGN_USER, ALLOCATE, DID_CREATE, DID_UPDATE,
+)
+from voxcast.contacts.schemas import (  # noqa: F401  (re-exported for the resources)
+    GROUP_CREATE, GROUP_UPDATE, CONTACT_FIELDS, CONTACT_CREATE, CONTACT_UPDATE, BULK_MAX,
+    CONTACT_BULK, DNC_CREATE,
+)
+from voxcast.campaigns.schemas import (  # noqa: F401  (re-exported for the resources)
+    CAMPAIGN_TYPES, FLOW, CAMPAIGN_FIELDS, CAMPAIGN_CREATE, CAMPAIGN_UPDATE,
+)
+from voxcast.ivr.schemas import (  # noqa: F401  (re-exported for the resources)
+    IVR_TREE, IVR_CREATE, IVR_UPDATE,
+)
 
-ROLES = ["user", "supervisor", "agent"]
-USERNAME = {"type": "string", "minLength": 3, "maxLength": 64,
-            "pattern": r"^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$",
-            "x-pattern-message": "3 to 64 letters, digits and . _ @ - (starting with a letter or digit)"}
-PASSWORD = {"type": "string", "minLength": 8, "maxLength": 500}
-PIN = {"type": "string", "pattern": "^[0-9]{4,8}$", "x-pattern-message": "4 to 8 digits"}
-CUSTOM = {f"custom{i}": LONG_TEXT for i in range(1, 9)}
-
-
-def obj(properties: dict, required=(), *, update: bool = False) -> dict:
-    schema = {"type": "object", "properties": properties, "additionalProperties": False}
-    if required:
-        schema["required"] = list(required)
-    if update:
-        schema["minProperties"] = 1
-    return schema
-
-
-def out(properties: dict) -> dict:
-    """A response object: every property is always present."""
-    return {"type": "object", "properties": properties, "required": list(properties)}
-
-
-# --- request bodies (validated by the resources) -------------------------------------------
-TENANT_FIELDS = {
-    "name": {"type": "string", "minLength": 1, "maxLength": 100},
-    "country": COUNTRY,
-    "timezone": TIMEZONE,
-    "language": LANGUAGE,
-    "email": EMAIL,
-    "channel_limit": {"type": "integer", "minimum": 1, "maximum": 10000},
-    "allowed_caller_ids": {"type": "array", "maxItems": 100,
-                           "items": {"type": "string", "maxLength": 30},
-                           "description": "Numbers besides its own DIDs that the tenant's "
-                                          "campaigns may show as caller ID (E.164)."},
-}
-TENANT_CREATE = obj({
-    **TENANT_FIELDS,
-    "balance": DECIMAL,
-    "slug": {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$",
-             "x-pattern-message": "lower-case letters, digits and - (not at either end)",
-             "description": "Short id and sub-domain, e.g. acme."},
-    "admin_username": USERNAME,
-    "admin_password": PASSWORD,
-    "admin_email": EMAIL,
-}, ["name", "slug", "admin_username", "admin_password", "admin_email"])
-TENANT_UPDATE = obj(TENANT_FIELDS, update=True)
-
-USER_FIELDS = {
-    "role": {"type": "string", "enum": ROLES},
-    "password": PASSWORD,
-    "pin": PIN,
-    "email": EMAIL,
-    "first_name": TEXT,
-    "last_name": TEXT,
-    "phone": {"type": "string", "maxLength": 40},
-    "timezone": {**TIMEZONE, "description": "Empty: the tenant's."},
-    "language": {"type": "string", "enum": ["", "en", "de"]},
-    "active": {"type": "boolean"},
-}
-USER_CREATE = obj({**USER_FIELDS, "username": USERNAME, "tenant_id": {
-    **ID, "description": "Only with the provider's key: the tenant to create the user in."}},
-    ["username", "password", "pin"])
-USER_UPDATE = obj(USER_FIELDS, update=True)
-
-EXTENSION_CREATE = obj({
-    "number": {"type": "string", "pattern": "^[0-9]{2,10}$", "x-pattern-message": "2 to 10 digits",
-               "description": "The SIP password is generated."}}, ["number"])
-EXTENSION_ALLOCATE = obj({"tenant_id": ID, "count": {"type": "integer", "minimum": 1,
-                                                     "maximum": 1000}}, ["tenant_id", "count"])
-ASSIGN_USER = obj({"user_id": NULLABLE_ID}, ["user_id"])
-ALLOCATE = obj({"tenant_id": {**NULLABLE_ID, "description": "null returns it to the pool."}},
-               ["tenant_id"])
-
-DID_CREATE = obj({
-    "number": {"type": "string", "pattern": r"^\+?[0-9]{3,20}$",
-               "x-pattern-message": "digits only, optionally starting with +"},
-    "tenant_id": NULLABLE_ID,
-    "greeting_text": {"type": "string", "maxLength": 2000},
-}, ["number"])
-DID_UPDATE = obj({"user_id": NULLABLE_ID, "campaign_id": NULLABLE_ID,
-                  "greeting_text": {"type": "string", "maxLength": 2000}}, update=True)
-
-GROUP_CREATE = obj({"name": {"type": "string", "minLength": 1, "maxLength": 100},
-                    "tenant_id": {**ID, "description": "Only with the provider's key."}}, ["name"])
-GROUP_UPDATE = obj({"name": {"type": "string", "minLength": 1, "maxLength": 100}}, ["name"])
-CONTACT_FIELDS = {"phone": PHONE_IN, "first_name": TEXT, "last_name": TEXT, "email": EMAIL,
-                  **CUSTOM}
-CONTACT_CREATE = obj(CONTACT_FIELDS, ["phone"])
-CONTACT_UPDATE = obj(CONTACT_FIELDS, update=True)
-BULK_MAX = 5000
-CONTACT_BULK = {"type": "array", "minItems": 1, "maxItems": BULK_MAX, "items": CONTACT_CREATE}
-
-DNC_CREATE = obj({"phone": PHONE_IN,
-                  "tenant_id": {**ID, "description": "Only with the provider's key: add to this "
-                                "tenant's list instead of the provider-wide one."}}, ["phone"])
-
-CAMPAIGN_TYPES = ["voice_message", "voice_interactive", "voice_ivr", "voice_survey",
-                  "appointment_reminder"]
-FLOW = {"type": "object", "description": (
-    "Type-specific settings. voice_interactive: {keys: {\"1\": \"transfer\", \"2\": \"opt_out\", "
-    "\"3\": \"replay\"}, transfer: {kind: extension|number|agents, value}, timeout, no_input: "
-    "hangup|replay}; voice_survey: {intro, questions: [{key, text, digits}], retries, timeout, "
-    "closing}; appointment_reminder: {text with {first_name}/{custom1}.. placeholders, transfer, "
-    "timeout, retries}; voice_message and voice_ivr: {}.")}
-CAMPAIGN_FIELDS = {
-    "name": {"type": "string", "minLength": 1, "maxLength": 100},
-    "type": {"type": "string", "enum": CAMPAIGN_TYPES},
-    "group_id": ID,
-    "ivr_id": {**NULLABLE_ID, "description": "The IVR a voice_ivr campaign runs."},
-    "flow": FLOW,
-    "repeat_count": {"type": "integer", "minimum": 1, "maximum": 10,
-                     "description": "voice_message: how many times the message plays."},
-    "message_text": {"type": "string", "maxLength": 2000,
-                     "description": "The message, spoken by TTS (voice_message, voice_interactive)."},
-    "caller_id": {"type": "string", "pattern": r"^(\+?[0-9]{2,20})?$",
-                  "x-pattern-message": "digits only, optionally starting with +"},
-    "channel_limit": {"type": "integer", "minimum": 1, "maximum": 10000},
-    "dial_timeout": {"type": "integer", "minimum": 5, "maximum": 120},
-    "retry_busy": {"type": "integer", "minimum": 0, "maximum": 10},
-    "retry_noanswer": {"type": "integer", "minimum": 0, "maximum": 10},
-    "retry_failed": {"type": "integer", "minimum": 0, "maximum": 10},
-    "retry_interval": {"type": "integer", "minimum": 30, "maximum": 86400},
-    "retry_machine": {"type": "integer", "minimum": 0, "maximum": 10,
-                      "description": "Retries when an answering machine answered (AMD)."},
-    "amd_enabled": {"type": "boolean", "description": "Detect answering machines."},
-    "amd_action": {"type": "string", "enum": ["hangup", "leave_message"]},
-    "record": {"type": "boolean", "description": "Record answered calls."},
-    "windows": {"type": "string", "maxLength": 500,
-                "description": "Calling hours in the tenant's time zone, e.g. "
-                               "\"Mon-Fri 09:00-17:00, Sat 10:00-13:00\"; empty: the "
-                               "account's hours apply."},
-}
-CAMPAIGN_CREATE = obj({**CAMPAIGN_FIELDS, "tenant_id": {
-    **ID, "description": "Only with the provider's key."}}, ["name", "group_id"])
-CAMPAIGN_UPDATE = obj(CAMPAIGN_FIELDS, update=True)
-IVR_TREE = {"type": "object", "description": (
-    "{start: node id, nodes: {id: {type: play|say|menu|get_digits|branch|transfer|record|"
-    "set_field|set_result|opt_out|hangup, ...}}}; checked on save (unknown or unreachable nodes, "
-    "loops without input, missing parameters are refused with every reason).")}
-IVR_CREATE = obj({"name": {"type": "string", "minLength": 1, "maxLength": 100}, "tree": IVR_TREE,
-                  "tenant_id": {**ID, "description": "Only with the provider's key."}},
-                 ["name", "tree"])
-IVR_UPDATE = obj({"name": {"type": "string", "minLength": 1, "maxLength": 100}, "tree": IVR_TREE},
-                 update=True)
 
 # --- responses -------------------------------------------------------------------------------
 SCHEMAS = {

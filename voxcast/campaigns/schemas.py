@@ -1,0 +1,44 @@
+"""Campaigns: the input schemas (what the services take; the API validates and publishes them)."""
+from __future__ import annotations
+
+from voxcast.schemas import ID, NULLABLE_ID, obj
+
+CAMPAIGN_TYPES = ["voice_message", "voice_interactive", "voice_ivr", "voice_survey",
+                  "appointment_reminder"]
+FLOW = {"type": "object", "description": (
+    "Type-specific settings. voice_interactive: {keys: {\"1\": \"transfer\", \"2\": \"opt_out\", "
+    "\"3\": \"replay\"}, transfer: {kind: extension|number|agents, value}, timeout, no_input: "
+    "hangup|replay}; voice_survey: {intro, questions: [{key, text, digits}], retries, timeout, "
+    "closing}; appointment_reminder: {text with {first_name}/{custom1}.. placeholders, transfer, "
+    "timeout, retries}; voice_message and voice_ivr: {}.")}
+CAMPAIGN_FIELDS = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "type": {"type": "string", "enum": CAMPAIGN_TYPES},
+    "group_id": ID,
+    "ivr_id": {**NULLABLE_ID, "description": "The IVR a voice_ivr campaign runs."},
+    "flow": FLOW,
+    "repeat_count": {"type": "integer", "minimum": 1, "maximum": 10,
+                     "description": "voice_message: how many times the message plays."},
+    "message_text": {"type": "string", "maxLength": 2000,
+                     "description": "The message, spoken by TTS (voice_message, voice_interactive)."},
+    "caller_id": {"type": "string", "pattern": r"^(\+?[0-9]{2,20})?$",
+                  "x-pattern-message": "digits only, optionally starting with +"},
+    "channel_limit": {"type": "integer", "minimum": 1, "maximum": 10000},
+    "dial_timeout": {"type": "integer", "minimum": 5, "maximum": 120},
+    "retry_busy": {"type": "integer", "minimum": 0, "maximum": 10},
+    "retry_noanswer": {"type": "integer", "minimum": 0, "maximum": 10},
+    "retry_failed": {"type": "integer", "minimum": 0, "maximum": 10},
+    "retry_interval": {"type": "integer", "minimum": 30, "maximum": 86400},
+    "retry_machine": {"type": "integer", "minimum": 0, "maximum": 10,
+                      "description": "Retries when an answering machine answered (AMD)."},
+    "amd_enabled": {"type": "boolean", "description": "Detect answering machines."},
+    "amd_action": {"type": "string", "enum": ["hangup", "leave_message"]},
+    "record": {"type": "boolean", "description": "Record answered calls."},
+    "windows": {"type": "string", "maxLength": 500,
+                "description": "Calling hours in the tenant's time zone, e.g. "
+                               "\"Mon-Fri 09:00-17:00, Sat 10:00-13:00\"; empty: the "
+                               "account's hours apply."},
+}
+CAMPAIGN_CREATE = obj({**CAMPAIGN_FIELDS, "tenant_id": {
+    **ID, "description": "Only with the provider's key."}}, ["name", "group_id"])
+CAMPAIGN_UPDATE = obj(CAMPAIGN_FIELDS, update=True)

@@ -1,0 +1,28 @@
+"""Tenants: the input schemas (what the services take; the API validates and publishes them)."""
+from __future__ import annotations
+
+from voxcast.schemas import COUNTRY, DECIMAL, EMAIL, LANGUAGE, PASSWORD, TIMEZONE, USERNAME, obj
+
+TENANT_FIELDS = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+    "country": COUNTRY,
+    "timezone": TIMEZONE,
+    "language": LANGUAGE,
+    "email": EMAIL,
+    "channel_limit": {"type": "integer", "minimum": 1, "maximum": 10000},
+    "allowed_caller_ids": {"type": "array", "maxItems": 100,
+                           "items": {"type": "string", "maxLength": 30},
+                           "description": "Numbers besides its own DIDs that the tenant's "
+                                          "campaigns may show as caller ID (E.164)."},
+}
+TENANT_CREATE = obj({
+    **TENANT_FIELDS,
+    "balance": DECIMAL,
+    "slug": {"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$",
+             "x-pattern-message": "lower-case letters, digits and - (not at either end)",
+             "description": "Short id and sub-domain, e.g. acme."},
+    "admin_username": USERNAME,
+    "admin_password": PASSWORD,
+    "admin_email": EMAIL,
+}, ["name", "slug", "admin_username", "admin_password", "admin_email"])
+TENANT_UPDATE = obj(TENANT_FIELDS, update=True)
