@@ -2,7 +2,7 @@
 so tests build it with their own parts (fakes included)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from voxcast.billing.call_credit import CallBilling
 from voxcast.config import Settings
@@ -13,6 +13,7 @@ from voxcast.dialing.claims import Claims
 from ari_app.client import AriClient
 from ari_app.dids import DidDirectory
 from ari_app.meter import CreditMeter
+from ari_app.overload import Overload
 from ari_app.tasks import TaskSet
 from ari_app.writer import Writer
 
@@ -30,3 +31,4 @@ class AppContext:
     billing: CallBilling  # reservations and settlement (writer thread)
     credit: CreditMeter  # each call's meter (event loop)
     dids: DidDirectory
+    overload: Overload = field(default_factory=Overload)  # refuses new inbound calls while behind

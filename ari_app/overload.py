@@ -41,5 +41,3 @@ class Overload:
             self._unlogged, self._logged_at = 0, now
         return True
 
-
-inbound = Overload()

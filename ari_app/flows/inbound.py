@@ -13,7 +13,6 @@ from voxcast.audio import sounds
 
 from voxcast.billing.call_time import NoCredit
 
-from ari_app import overload
 from voxcast.cdr import records as cdr
 from voxcast.ivr import flow_store
 from voxcast.numbers.did_routes import DidRoute
@@ -35,7 +34,7 @@ class InboundCall(RunsIvr, CallLeg):
         self.playback_id = f"{event.channel_id}-greeting"
 
     async def stasis_start(self, event: Event) -> None:
-        if overload.inbound.behind(event):  # refused busy at once: past its limit the app degrades
+        if self.ctx.overload.behind(event):  # refused busy at once: past its limit the app degrades
             self.finish()
             await self.ctx.ari.hangup(self.channel_id, reason="busy")
             return
