@@ -174,6 +174,19 @@ def _make_message(settings: Settings, text: str | None, upload_path: Path | None
     return None
 
 
+def set_message(campaign: Campaign, settings: Settings, *, text: str | None = None,
+                upload_path: Path | None = None) -> None:
+    """A saved campaign's new message (an upload wins over text), made and set at once."""
+    message = _make_message(settings, text, upload_path, None)
+    if message is None:
+        return
+    try:
+        _set_message(campaign, message, settings)
+    except BaseException:
+        _discard(message, settings)
+        raise
+
+
 def _set_message(campaign: Campaign, message: _Message, settings: Settings) -> None:
     name = message.name
     if message.upload:  # campaign-<id>.wav once the campaign has its id

@@ -13,9 +13,8 @@ from peewee import Value, fn
 from models import Call, Campaign, CampaignContact, Contact, Did, Tenant, database
 from models.entities import utcnow
 from voxcast.campaigns import flows_config
-from voxcast.audio import sounds
-from voxcast.campaigns import lifecycle
-from voxcast.campaigns.errors import CampaignError  # noqa: F401  (raised here, caught by callers)
+from voxcast.campaigns import editing, lifecycle
+from voxcast.campaigns.errors import CampaignError
 from voxcast.config import Settings
 
 FINAL_STATES = ("completed", "stopped")
@@ -209,24 +208,10 @@ def progress(campaign: Campaign) -> dict:
 
 def save_message(campaign: Campaign, settings: Settings, upload_path: Path | None = None,
                  text: str | None = None) -> None:
-    """Set the campaign's message from an uploaded audio file (converted to
-    sounds/campaign-<id>.wav) or from text spoken by TTS. The campaign must be saved already."""
+    """Set a saved campaign's message from an uploaded audio file (sounds/campaign-<id>.wav)
+    or from text spoken by TTS, the way the campaign editing service makes it."""
     if campaign.id is None:
         raise ValueError("save the campaign before its message")
-    try:
-        if upload_path is not None:
-            dest = sounds.convert_upload(Path(upload_path), settings.sounds_dir,
-                                         f"campaign-{campaign.id}")
-            campaign.message_file = dest.stem
-            campaign.message_text = ""
-        elif text and text.strip():
-            text = text.strip()
-            campaign.message_file = sounds.tts(text, settings.sounds_dir)
-            campaign.message_text = text
-            dest = settings.sounds_dir / f"{campaign.message_file}.wav"
-        else:
-            raise CampaignError("Upload an audio file or enter the text to speak")
-        campaign.message_seconds = round(sounds.duration_seconds(dest), 2)
-    except sounds.SoundError as exc:
-        raise CampaignError(str(exc)) from exc
-    campaign.save(only=[Campaign.message_file, Campaign.message_text, Campaign.message_seconds])
+    if upload_path is None and not (text or "").strip():
+        raise CampaignError("Upload an audio file or enter the text to speak")
+    editing.set_message(campaign, settings, text=text, upload_path=upload_path)
