@@ -22,6 +22,7 @@ from voxcast.tenants import features
 from voxcast.config import Settings
 from voxcast.tenants.timeslots import TimeslotError
 
+from .caller_ids import check_caller_id
 from .errors import CampaignError, CampaignInputError, CampaignNotAllowed
 
 PLAIN = ("name", "channel_limit", "dial_timeout", "retry_busy", "retry_noanswer",
@@ -96,7 +97,6 @@ def update(campaign: Campaign, data: dict, *, settings: Settings, actor: Actor,
 def _apply(campaign: Campaign, tenant: Tenant, data: dict, kept_type: str | None) -> list:
     """Check everything in `data` and set it on `campaign`; raise before anything is saved.
     `kept_type`: a campaign may keep its type after the plan lost it, not switch to one."""
-    from voxcast.campaigns import services as campaign_service  # caller IDs live with the rest of the campaign rules
     fields = []
     errors: dict[str, str] = {}
     if "group_id" in data:
@@ -108,7 +108,7 @@ def _apply(campaign: Campaign, tenant: Tenant, data: dict, kept_type: str | None
     caller_id = data.get("caller_id")
     if "caller_id" in data:
         try:
-            caller_id = campaign_service.check_caller_id(tenant.id, data["caller_id"])
+            caller_id = check_caller_id(tenant.id, data["caller_id"])
         except CampaignError as exc:
             errors["caller_id"] = str(exc)
     windows = None

@@ -10,42 +10,17 @@ from pathlib import Path
 
 from peewee import Value, fn
 
-from models import Call, Campaign, CampaignContact, Contact, Did, Tenant, database
+from models import Call, Campaign, CampaignContact, Contact, database
 from models.entities import utcnow
 from voxcast.campaigns import flows_config
 from voxcast.campaigns import editing, lifecycle
+from voxcast.campaigns.caller_ids import caller_ids, check_caller_id  # noqa: F401  (callers use them here)
 from voxcast.campaigns.errors import CampaignError
 from voxcast.config import Settings
 
 FINAL_STATES = ("completed", "stopped")
 
 
-
-
-def caller_ids(tenant_id: int) -> list[str]:
-    """The numbers a tenant's campaigns may show: its own DIDs and those the provider allowed
-    it (Tenant.allowed_caller_ids). An empty caller ID means the trunk's default."""
-    own = [n for (n,) in Did.select(Did.number).where(Did.tenant == tenant_id)
-           .order_by(Did.number).tuples()]
-    allowed = (Tenant.select(Tenant.allowed_caller_ids).where(Tenant.id == tenant_id)
-               .scalar() or "").split()
-    return own + [n for n in allowed if n.removeprefix("+") not in
-                  {o.removeprefix("+") for o in own}]
-
-
-def check_caller_id(tenant_id: int, raw: str | None) -> str:
-    """The caller ID to store: "" (the trunk's default) or one of the tenant's DIDs, in the
-    DID's own spelling ("+4930..." and "4930..." are the same number). Anything else is a
-    CampaignError: a tenant must not present another tenant's or an arbitrary number."""
-    raw = (raw or "").strip()
-    if not raw:
-        return ""
-    digits = raw.removeprefix("+")
-    for number in caller_ids(tenant_id):
-        if number.removeprefix("+") == digits:
-            return number
-    raise CampaignError(f"The caller ID {raw} is not one of your numbers; choose one of your "
-                        "DIDs or leave it empty for the default")
 
 
 def message_path(campaign: Campaign, settings: Settings) -> Path | None:
