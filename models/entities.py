@@ -77,6 +77,11 @@ class Tenant(BaseModel):
     # Capability quotas; 0 means "none allowed", None is never used (explicit numbers only).
     max_users = IntegerField(default=50)
     max_agents = IntegerField(default=20)
+    # Destinations its phones may not call: digit prefixes the provider sets (premium,
+    # international...), separated by spaces or commas.
+    blocked_prefixes = TextField(default="")
+    # An agent who leaves this many offered calls in a row unanswered is paused by the system.
+    agent_max_missed = IntegerField(default=3)
     max_campaigns = IntegerField(default=100)
     max_contacts = IntegerField(default=1000000)
     disk_quota_mb = IntegerField(default=1024)
@@ -158,7 +163,7 @@ class Contact(TenantOwned):
 
 
 CAMPAIGN_TYPES = ("voice_message", "voice_interactive", "voice_ivr", "voice_survey",
-                  "appointment_reminder")
+                  "appointment_reminder", "voice_agent")
 CAMPAIGN_STATES = ("draft", "running", "paused", "completed", "stopped")
 
 
@@ -199,6 +204,12 @@ class Campaign(TenantOwned):
     amd_action = CharField(default="hangup")  # hangup | leave_message
     retry_machine = IntegerField(default=0)
     record = BooleanField(default=False)  # record answered calls (counted in the disk quota)
+    # Voice Agent campaigns: lines dialled per ready agent, after-call work, what the agent
+    # reads and which CRM page the console opens with the contact's fields.
+    dial_ratio = DecimalField(max_digits=4, decimal_places=2, default=Decimal("1.0"))
+    wrapup_seconds = IntegerField(default=10)
+    script = TextField(default="")
+    web_form_url = CharField(default="")
     # Calling windows of this campaign as JSON [{"weekdays": "01234", "start": "09:00",
     # "end": "17:00"}]; empty: only the tenant's timeslots apply (voxcast.campaigns.calling_hours).
     windows = TextField(default="")
@@ -255,6 +266,7 @@ class Extension(BaseModel):
     secret = CharField()
     tenant = ForeignKeyField(Tenant, null=True, on_delete="SET NULL", backref="extensions")
     user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="extensions")
+    caller_id = CharField(default="")  # a DID of its tenant shown on its PSTN calls; empty: the tenant's
     created_at = DateTimeField(default=utcnow)
 
 
@@ -332,6 +344,10 @@ class Call(TenantOwned):
     # never dialed (the contact is queued again), with it the call happened.
     placed_at = DateTimeField(null=True)
     recording = CharField(default="")  # file name in the instance's recordings dir
+    # Contact centre: the agent who took the call, what they recorded of it.
+    agent = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    agent_disposition = CharField(default="")  # the AgentDisposition's name when set
+    notes = TextField(default="")
     # What the call cost (set when it is settled); None: not rated yet.
     cost = DecimalField(max_digits=14, decimal_places=4, auto_round=True, null=True)
 
@@ -468,7 +484,151 @@ class IvrRecording(TenantOwned):
     created_at = DateTimeField(default=utcnow)
 
 
+# -- contact centre --------------------------------------------------------------------------
+
+AGENT_STATES = ("logged_out", "ready", "ringing", "on_call", "wrapup", "paused")
+
+
+class PauseReason(TenantOwned):
+    """A tenant's own reasons to pause (break, lunch, training...). `system` marks the one the
+    platform uses when an agent leaves offered calls unanswered."""
+    id = AutoField()
+    name = CharField()
+    system = BooleanField(default=False)
+    active = BooleanField(default=True)
+
+    class Meta:
+        indexes = ((("tenant", "name"), True),)
+
+
+DISPOSITION_KINDS = ("normal", "callback", "dnc")
+
+
+class AgentDisposition(TenantOwned):
+    """What an agent can record at the end of a call; `callback` asks for a time and queues the
+    contact again then, `dnc` puts the number on the tenant's DNC list."""
+    id = AutoField()
+    name = CharField()
+    kind = CharField(default="normal")
+    position = IntegerField(default=0)
+    active = BooleanField(default=True)
+
+    class Meta:
+        indexes = ((("tenant", "name"), True),)
+
+
+class AgentSession(TenantOwned):
+    """One login of an agent, bound to their extension, with the current state. The web
+    console and the phone change it, the Stasis app offers calls by it; `version` grows on
+    every change so the console can tell it moved."""
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE", backref="agent_sessions")
+    extension = ForeignKeyField(Extension, null=True, on_delete="SET NULL")
+    via = CharField(default="web")  # web | phone
+    state = CharField(default="ready")
+    state_since = DateTimeField(default=utcnow)
+    pause_reason = ForeignKeyField(PauseReason, null=True, on_delete="SET NULL")
+    missed_in_row = IntegerField(default=0)
+    call = ForeignKeyField(Call, null=True, on_delete="SET NULL")  # the call ringing or talking
+    wrapup_until = DateTimeField(null=True)
+    last_call_ended_at = DateTimeField(null=True)  # for longest-idle-first
+    version = IntegerField(default=0)
+    started_at = DateTimeField(default=utcnow)
+    ended_at = DateTimeField(null=True, index=True)
+    end_reason = CharField(default="")  # logout | tenant_suspended | user_disabled | replaced
+
+
+class AgentStateLog(TenantOwned):
+    """Every state an agent was in, from when to when, so login, ready, talk, wrap-up and pause
+    times can be summed."""
+    id = AutoField()
+    session = ForeignKeyField(AgentSession, on_delete="CASCADE", backref="log")
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    state = CharField()
+    pause_reason = ForeignKeyField(PauseReason, null=True, on_delete="SET NULL")
+    call = ForeignKeyField(Call, null=True, on_delete="SET NULL")
+    started_at = DateTimeField(default=utcnow)
+    ended_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("user", "started_at"), False),)
+
+
+QUEUE_STRATEGIES = ("longest_idle", "round_robin", "ring_all")
+QUEUE_FALLBACKS = ("message", "queue", "ivr", "voicemail")
+
+
+class Queue(TenantOwned):
+    """An inbound ACD queue. `fallback_*` says where a caller goes on timeout or when no agent
+    is logged in."""
+    id = AutoField()
+    name = CharField()
+    number = CharField(default="")  # dialled by the tenant's phones and IVR transfers
+    strategy = CharField(default="longest_idle")
+    ring_seconds = IntegerField(default=15)  # per agent offer
+    max_wait_seconds = IntegerField(default=300)
+    music_class = CharField(default="default")
+    announce_every_seconds = IntegerField(default=60)  # 0: no periodic announcement
+    announce_position = BooleanField(default=True)
+    announce_wait = BooleanField(default=True)
+    wrapup_seconds = IntegerField(default=10)
+    fallback = CharField(default="message")
+    fallback_queue = ForeignKeyField("self", null=True, on_delete="SET NULL")
+    fallback_ivr = ForeignKeyField(Ivr, null=True, on_delete="SET NULL")
+    fallback_text = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("tenant", "name"), True),)
+
+
+class QueueMember(TenantOwned):
+    """An agent of a queue; a lower penalty is offered calls first."""
+    id = AutoField()
+    queue = ForeignKeyField(Queue, backref="members", on_delete="CASCADE")
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    penalty = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("queue", "user"), True),)
+
+
+class CampaignAgent(TenantOwned):
+    """An agent who takes the answered calls of a Voice Agent campaign."""
+    id = AutoField()
+    campaign = ForeignKeyField(Campaign, backref="agents", on_delete="CASCADE")
+    user = ForeignKeyField(User, on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("campaign", "user"), True),)
+
+
+QUEUE_OUTCOMES = ("answered", "abandoned", "timeout", "no_agents", "transferred")
+
+
+class QueueCall(TenantOwned):
+    """One caller's stay in a queue (or a Voice Agent campaign's wait for an agent): how long
+    they waited, who answered, whether they gave up."""
+    id = AutoField()
+    queue = ForeignKeyField(Queue, null=True, on_delete="SET NULL")
+    campaign = ForeignKeyField(Campaign, null=True, on_delete="SET NULL")
+    call = ForeignKeyField(Call, null=True, on_delete="SET NULL")  # the caller's CDR
+    caller = CharField(default="")
+    entered_at = DateTimeField(default=utcnow)
+    answered_at = DateTimeField(null=True)
+    ended_at = DateTimeField(null=True)
+    agent = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    agent_call = ForeignKeyField(Call, null=True, on_delete="SET NULL")  # the agent leg's CDR
+    offers = IntegerField(default=0)
+    outcome = CharField(default="")
+    wait_seconds = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("tenant", "entered_at"), False),)
+
+
 ALL_MODELS = [RatePlan, Tenant, User, ContactGroup, Contact, Campaign, CampaignContact,
               Did, Extension, Timeslot, DncNumber, ApiKey, TenantLog, Call, SystemStatus,
               LoginFailure, LoginSession, Rate, LedgerEntry, CreditBucket, CreditReservation, Ivr,
-              SurveyAnswer, IvrRecording, SipBan]
+              SurveyAnswer, IvrRecording, SipBan, PauseReason, AgentDisposition, AgentSession,
+              AgentStateLog, Queue, QueueMember, CampaignAgent, QueueCall]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from peewee import Field, Model
-from playhouse.migrate import SchemaMigrator, migrate
+from peewee import Field, ForeignKeyField, Model
+from playhouse.migrate import SchemaMigrator, SqliteMigrator, migrate
 
 log = logging.getLogger("voxcast.migrations")
 
@@ -82,7 +82,13 @@ class Ops:
     def drop_column(self, model: type[Model], name: str) -> None:
         field = model._meta.fields[name]
         if field.column_name in self.columns(model):
-            migrate(self.migrator.drop_column(model._meta.table_name, field.column_name))
+            table = model._meta.table_name
+            if isinstance(field, ForeignKeyField) and isinstance(self.migrator, SqliteMigrator):
+                # SQLite's own DROP COLUMN refuses a column named in a foreign key: the
+                # table is rebuilt without it instead.
+                migrate(self.migrator.drop_column(table, field.column_name, legacy=True))
+            else:
+                migrate(self.migrator.drop_column(table, field.column_name))
             self.done.append(f"dropped {model._meta.table_name}.{field.column_name}")
 
     def catch_up(self, models: list[type[Model]], skip=frozenset()) -> None:

@@ -18,6 +18,8 @@ from models import (ApiKey, Call, Campaign, CampaignContact, Contact, ContactGro
                     Did, Extension, Tenant, TenantLog, Timeslot, User)
 from models.entities import CreditBucket, CreditReservation, LedgerEntry, Rate, RatePlan
 from models.entities import Ivr, IvrRecording, SipBan, SurveyAnswer
+from models.entities import (AgentDisposition, AgentSession, AgentStateLog, CampaignAgent,
+                             PauseReason, Queue, QueueCall, QueueMember)
 from models.tenancy import TENANT_FIELD, scoped
 from voxcast.accounts import api_keys
 
@@ -40,6 +42,9 @@ ARG_MODELS: dict[str, type[Model]] = {
     "number_id": DncNumber, "key_id": ApiKey, "api_key_id": ApiKey, "apikey_id": ApiKey,
     "timeslot_id": Timeslot, "slot_id": Timeslot, "log_id": TenantLog, "ivr_id": Ivr,
     "plan_id": RatePlan, "rate_id": Rate,
+    "queue_id": Queue, "member_id": QueueMember, "reason_id": PauseReason,
+    "pause_reason_id": PauseReason, "disposition_id": AgentDisposition,
+    "session_id": AgentSession, "queue_call_id": QueueCall,
     "ban_id": SipBan,  # provider-only (admin pages): a tenant's request must be refused
 }
 # (endpoint, argument) -> model, for generic names such as "id" (the JSON API).
@@ -108,12 +113,27 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
     # Provider-wide, no tenant: one per side so admin-only routes with ids are walked too.
     sip_ban = SipBan.create(address=f"192.0.2.{1 if tag == 'A' else 2}", failures=5,
                             last_account="probe")
+    # The contact centre: a queue with its agent, a session with its log, a queue call.
+    pause = PauseReason.create(tenant=tenant, name=f"Pause-{label}")
+    disposition = AgentDisposition.create(tenant=tenant, name=f"Disposition-{label}")
+    queue = Queue.create(tenant=tenant, name=f"Queue-{label}", fallback_text=f"Closed-{label}")
+    member = QueueMember.create(tenant=tenant, queue=queue, user=users["agent"])
+    campaign_agent = CampaignAgent.create(tenant=tenant, campaign=campaign, user=users["agent"])
+    session = AgentSession.create(tenant=tenant, user=users["agent"], extension=extension,
+                                  state="paused", pause_reason=pause, call=call)
+    state_log = AgentStateLog.create(tenant=tenant, session=session, user=users["agent"],
+                                     state="paused", pause_reason=pause, call=call)
+    queue_call = QueueCall.create(tenant=tenant, queue=queue, call=call, caller=numbers["call"],
+                                  agent=users["agent"], agent_call=call, outcome="answered")
     rows = {Tenant: tenant, User: users["tenant"], ContactGroup: group, Contact: contact,
             Campaign: campaign, CampaignContact: entry, Call: call, Did: did,
             Extension: extension, DncNumber: dnc, Timeslot: timeslot, ApiKey: key,
             TenantLog: log, LedgerEntry: payment, CreditBucket: bucket,
             CreditReservation: reservation, Ivr: ivr, SurveyAnswer: answer,
-            IvrRecording: recording, RatePlan: plan, Rate: rate, SipBan: sip_ban}
+            IvrRecording: recording, RatePlan: plan, Rate: rate, SipBan: sip_ban,
+            PauseReason: pause, AgentDisposition: disposition, Queue: queue,
+            QueueMember: member, CampaignAgent: campaign_agent, AgentSession: session,
+            AgentStateLog: state_log, QueueCall: queue_call}
     return Side(tag, tenant, users, rows, secret, passwords)
 
 
