@@ -172,6 +172,7 @@ class Ivr(TenantOwned):
     id = AutoField()
     name = CharField()
     tree = TextField(default="{}")
+    number = CharField(default="")  # the tenant's phones dial it (the `ivr` Stasis route); "" none
     created_at = DateTimeField(default=utcnow)
 
     class Meta:
@@ -253,9 +254,21 @@ class Did(BaseModel):
     tenant = ForeignKeyField(Tenant, null=True, on_delete="SET NULL", backref="dids")
     user = ForeignKeyField(User, null=True, on_delete="SET NULL")
     campaign = ForeignKeyField(Campaign, null=True, on_delete="SET NULL")
+    # Where a call goes (DID_ROUTES; voxcast.numbers.did_routes): the greeting, the `ivr`, the
+    # `queue`, the `user`'s phone (voicemail to their e-mail) or the `campaign`'s inbound flow.
+    route = CharField(default="greeting")  # the `queue` field is added after Queue below
+    # Outside the tenant's timeslots: `closed_route` ("" = no time-of-day routing) with the id
+    # of its queue / IVR / user / campaign in `closed_target` (checked again at call time);
+    # a closed "greeting" says `closed_text` (empty: the greeting).
+    closed_route = CharField(default="")
+    closed_target = IntegerField(null=True)
+    closed_text = TextField(default="")
     greeting_text = TextField(default="")
     greeting_file = CharField(default="")
     ivr = ForeignKeyField(Ivr, null=True, on_delete="SET NULL")  # runs instead of the greeting
+
+
+DID_ROUTES = ("greeting", "ivr", "queue", "user", "campaign")
 
 
 class Extension(BaseModel):
@@ -536,6 +549,9 @@ class AgentSession(TenantOwned):
     started_at = DateTimeField(default=utcnow)
     ended_at = DateTimeField(null=True, index=True)
     end_reason = CharField(default="")  # logout | tenant_suspended | user_disabled | replaced
+    # What the Stasis app reports of the console's call (JSON: on hold, consulting, conference,
+    # a refused dial...), written with a version bump (voxcast.console.live.publish).
+    console_status = TextField(default="")
 
 
 class AgentStateLog(TenantOwned):
@@ -580,6 +596,11 @@ class Queue(TenantOwned):
 
     class Meta:
         indexes = ((("tenant", "name"), True),)
+
+
+# A DID's queue (route "queue"), declared once Queue exists; a plain foreign key, so a fresh
+# table gets the same constraint as a migrated one.
+Did._meta.add_field("queue", ForeignKeyField(Queue, null=True, on_delete="SET NULL"))
 
 
 class QueueMember(TenantOwned):
