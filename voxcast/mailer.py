@@ -64,9 +64,17 @@ def tenant_base_url(settings: MailSettings, slug: str, fallback_url: str = "") -
     return f"{parts.scheme or 'http'}://{slug}.{settings.base_domain}{port}"
 
 
-def send(settings: MailSettings, to: str, subject: str, body: str) -> None:
-    """Send one plain-text message; raises MailError (and logs) when the server refuses it
-    or cannot be reached."""
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    data: bytes
+    mime: str = "application/octet-stream"  # "maintype/subtype"
+
+
+def send(settings: MailSettings, to: str, subject: str, body: str,
+         attachments: tuple[Attachment, ...] = ()) -> None:
+    """Send one plain-text message (with files attached, e.g. a voicemail's recording);
+    raises MailError (and logs) when the server refuses it or cannot be reached."""
     msg = EmailMessage()
     msg["From"] = settings.sender
     msg["To"] = to
@@ -74,6 +82,10 @@ def send(settings: MailSettings, to: str, subject: str, body: str) -> None:
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
     msg.set_content(body)
+    for item in attachments:
+        maintype, _sep, subtype = item.mime.partition("/")
+        msg.add_attachment(item.data, maintype=maintype, subtype=subtype or "octet-stream",
+                           filename=item.filename)
     try:
         with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
             if settings.starttls:
@@ -105,4 +117,14 @@ def activation_message(tenant_name: str, username: str, link: str,
             f"Your username is: {username}\n\n"
             f"Open this link to choose your password and activate the account:\n{link}\n\n"
             f"The link is valid for {hours} hours.\n")
+    return subject, body
+
+
+def voicemail_message(caller: str, called: str, seconds: float, at_local: str) -> tuple[str, str]:
+    """A voicemail's e-mail: who called which number when, and how long the message is (the
+    recording is attached)."""
+    who = caller or "an unknown number"
+    subject = f"Voicemail from {who} ({seconds:.0f} s)"
+    body = (f"Hello,\n\n{who} called {called} on {at_local} and left a message of "
+            f"{seconds:.0f} seconds.\nThe recording is attached.\n")
     return subject, body
