@@ -15,6 +15,7 @@ from models import Did, Extension, Tenant, User, database
 from voxcast.audit import records as audit
 from voxcast.accounts import email_address
 from voxcast.accounts import login_sessions
+from voxcast.agents import sessions as agent_sessions
 from voxcast.i18n import N_
 from voxcast.errors import ServiceError
 
@@ -185,6 +186,8 @@ def update_user(user: User, *, role: str, password: str = "", pin: str = "", act
             if quota_kind(role) != quota_kind(user.role):
                 _check_quota(user.tenant, role)
             changed.append(f"role {user.role}->{role}")
+            if user.role == "agent":  # no longer takes calls
+                agent_sessions.end_for_user(user.id, "role_changed")
             user.role = role
         for key, value in clean.items():
             setattr(user, key, value)
@@ -210,6 +213,7 @@ def set_active(user: User, active: bool, *, actor=None, ip: str = "") -> User:
         if not active:
             user.session_version += 1
             _void_link(user)
+            agent_sessions.end_for_user(user.id, "user_disabled")
         user.save(only=[User.active, User.pending_activation, User.session_version,
                         User.activation_token, User.activation_expires_at])
         audit.record("user.enable" if active else "user.disable", tenant_id=user.tenant_id,

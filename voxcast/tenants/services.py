@@ -23,6 +23,7 @@ from models import Campaign, RatePlan, Tenant, Timeslot, User, database
 from models.entities import utcnow
 from voxcast.audit import records as audit
 from voxcast.accounts import email_address
+from voxcast.agents import sessions as agent_sessions
 from voxcast.tenants import features
 from voxcast.numbers import pool as pool_service
 from voxcast.tenants import timeslots
@@ -262,13 +263,14 @@ def update_tenant(tenant: Tenant, profile: TenantProfile, *, languages, actor=No
 
 
 def suspend(tenant: Tenant, *, actor=None, ip: str = "") -> int:
-    """Suspend: logins refused, open sessions ended, running campaigns paused with the
+    """Suspend: logins refused, open sessions (agent sessions too) ended, running campaigns paused with the
     reason "Account suspended". Returns how many campaigns were paused."""
     with database.atomic():
         Tenant.update(status="suspended").where(Tenant.id == tenant.id).execute()
         paused = lifecycle.pause_tenant(tenant.id, lifecycle.Cause("tenant_suspended"))
         User.update(session_version=User.session_version + 1).where(
             User.tenant == tenant.id).execute()
+        agent_sessions.end_for_tenant(tenant.id, "tenant_suspended")
         audit.record("tenant.suspend", tenant_id=tenant.id, user=actor, object_type="tenant",
                      object_id=tenant.id, detail=f"campaigns paused: {paused}", ip=ip)
     tenant.status = "suspended"

@@ -1,0 +1,1 @@
+"""Inbound ACD queues of a tenant: settings and member agents (voxcast.queues.services)."""
