@@ -41,6 +41,8 @@ class CallHandler:
     """Base of one call's handler. Subclasses define methods named after ARI events
     (`stasis_start`, `playback_finished`, `channel_destroyed`...)."""
 
+    language = "en"  # the channel's prompt language (ari_app.language.apply sets it)
+
     def __init__(self, ctx, channel_id: str):
         self.ctx = ctx
         self.channel_id = channel_id

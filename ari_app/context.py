@@ -12,6 +12,7 @@ from voxcast.cdr.records import Cdrs
 from voxcast.dialing.claims import Claims
 from ari_app.client import AriClient
 from ari_app.dids import DidDirectory
+from ari_app.language import TenantLanguages
 from ari_app.meter import CreditMeter
 from ari_app.overload import Overload
 from ari_app.tasks import TaskSet
@@ -32,3 +33,4 @@ class AppContext:
     credit: CreditMeter  # each call's meter (event loop)
     dids: DidDirectory
     overload: Overload = field(default_factory=Overload)  # refuses new inbound calls while behind
+    languages: TenantLanguages = field(default_factory=TenantLanguages)  # tenant -> prompt language

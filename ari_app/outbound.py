@@ -22,6 +22,7 @@ from voxcast.dialing.campaign_plans import CampaignPlan
 from voxcast.dialing.claims import Claim
 from ari_app.client import AriError
 from ari_app.events import Event
+from ari_app import language
 from ari_app.leg import CallLeg
 
 log = logging.getLogger("voxcast.outbound")
@@ -45,15 +46,18 @@ class OutboundCall(CallLeg):
         self.amd_result = ""
         self.record = record  # decided by the dialer: the campaign asks and the quota allows
         self.holding = False  # adopted while held in dialplan: answered, its StasisStart to come
+        self.language = language.normalize(getattr(plan, "language", "en"))  # set at originate
 
     def endpoint(self) -> str:
         return f"PJSIP/{self.claim.phone}@pstn"
 
     def variables(self) -> dict:
-        """Channel variables for the dialplan parts of the call (AMD)."""
-        if not self.plan.amd_enabled:
-            return {}
-        return {"VOXCAST_AMD_WAIT": "1" if self.plan.amd_action == "leave_message" else "0"}
+        """Channel variables of the originate: the tenant's language (prompts, numbers) and
+        what the dialplan parts of the call need (AMD)."""
+        out = language.variables(getattr(self.plan, "language", "en"))
+        if self.plan.amd_enabled:
+            out["VOXCAST_AMD_WAIT"] = "1" if self.plan.amd_action == "leave_message" else "0"
+        return out
 
     async def place(self) -> bool:
         """Originate; a refused originate still ends with a CDR and frees its channel slot.

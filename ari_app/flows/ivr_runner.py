@@ -19,6 +19,7 @@ from voxcast.ivr.tree import fill
 from models.entities import utcnow
 
 from voxcast.ivr import flow_store
+from ari_app import language
 from ari_app.calls import CallHandler
 from ari_app.client import AriError
 from ari_app.events import Event
@@ -164,7 +165,8 @@ class IvrRunner:
         if "sound" in node:
             name = node["sound"]
         else:
-            name = await sounds.tts_async(fill(node["text"], self.vars), self.ctx.settings.sounds_dir)
+            name = await sounds.tts_async(fill(node["text"], self.vars), self.ctx.settings.sounds_dir,
+                                          sounds.voice_for(self.h.language))
         self.playback = self._next_id("pb")
         await self.ctx.ari.play(self.channel_id, self.ctx.settings.sound_uri(name),
                                 playback_id=self.playback)
@@ -278,6 +280,9 @@ class IvrRunner:
     # -- transfer -----------------------------------------------------------------------------
     async def _transfer(self, node: dict) -> None:
         target = node["target"]
+        if target["kind"] == "queue":
+            await self._to_queue(target["value"])
+            return
         self.waiting = Wait.TRANSFER
         if target["kind"] == "number":
             self.candidates = [f"PJSIP/{target['value']}@pstn"]
@@ -290,6 +295,19 @@ class IvrRunner:
         except AriError:
             pass
         await self._next_candidate()
+
+    async def _to_queue(self, queue_id: int) -> None:
+        """The queue takes the caller over: from now on the handler's events go to its
+        QueueRunner (ari_app.flows.queue), whose own fallback applies; this tree is done."""
+        if not await self.ctx.writer.run(flow_store.own_queue, self.spec.tenant_id, queue_id):
+            log.warning("%s: queue %s is not tenant %s's; 'failed' instead", self.channel_id,
+                        queue_id, self.spec.tenant_id)
+            await self.goto(self.node.get("failed"))
+            return
+        await self.ctx.writer.run(flow_store.set_result, self.spec.entry_id, "transferred")
+        self.ended = True
+        self._cancel_timer()
+        await start_queue(self.h, queue_id)
 
     async def _next_candidate(self) -> None:
         if not self.candidates:
@@ -323,7 +341,8 @@ class IvrRunner:
         try:
             await self.ctx.ari.originate(endpoint, leg_id, app_args="transfer",
                                          caller_id=self.spec.phone,
-                                         timeout=self.node.get("ring", 20))
+                                         timeout=self.node.get("ring", 20),
+                                         variables=language.variables(self.h.language))
         except AriError as exc:
             log.warning("%s: transfer to %s refused: %s", self.channel_id, endpoint, exc)
             leg.rang = True
@@ -369,6 +388,14 @@ class IvrRunner:
                 await self.ctx.ari.delete(f"/bridges/{self.bridge_id}")
             except AriError:
                 pass
+
+
+async def start_queue(handler: CallHandler, queue_id: int) -> None:
+    """Hand an answered caller to the ACD's QueueRunner: the handler forwards its events to
+    `runner` from now on. Shared by DID calls and IVR transfer nodes."""
+    from ari_app.flows.queue import QueueRunner  # imported here: the ACD uses these flows
+    handler.runner = QueueRunner(handler, queue_id)
+    await handler.runner.start()
 
 
 class RunsIvr:

@@ -58,6 +58,18 @@ def _sox(src: Path, dest: Path) -> None:
     tmp.replace(dest)
 
 
+def convert_file(src: Path, dest: Path) -> None:
+    """Any audio sox reads -> `dest` as the 8 kHz mono 16-bit WAV Asterisk plays."""
+    _sox(src, dest)
+
+
+def voice_for(language: str | None) -> str:
+    """The TTS voice for a tenant's language (sounds/prompts.toml [voices]): a German tenant's
+    texts are spoken by a German voice, like its prompts; unknown languages get English."""
+    from voxcast.audio import prompts
+    return prompts.voices().get(prompts.normalize(language), "en")
+
+
 def convert_upload(src: Path, sounds_dir: Path, name: str) -> Path:
     """Convert an uploaded audio file into sounds_dir/<name>.wav; the source is left alone."""
     sounds_dir.mkdir(parents=True, exist_ok=True)

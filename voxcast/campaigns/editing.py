@@ -55,7 +55,8 @@ def create(tenant: Tenant, data: dict, *, settings: Settings, actor: Actor,
         raise CampaignNotAllowed(str(exc), code="quota") from None
     campaign = Campaign(tenant=tenant, type=data.get("type", "voice_message"))
     _apply(campaign, tenant, {"type": campaign.type, **data}, kept_type=None)
-    message = _make_message(settings, data.get("message_text"), upload_path, None)
+    message = _make_message(settings, data.get("message_text"), upload_path, None,
+                            sounds.voice_for(tenant.language))
     try:
         with database.atomic():
             campaign.save()
@@ -74,7 +75,8 @@ def update(campaign: Campaign, data: dict, *, settings: Settings, actor: Actor,
            upload_path: Path | None = None) -> Campaign:
     tenant = campaign.tenant
     fields = _apply(campaign, tenant, data, kept_type=campaign.type)
-    message = _make_message(settings, data.get("message_text"), upload_path, campaign)
+    message = _make_message(settings, data.get("message_text"), upload_path, campaign,
+                            sounds.voice_for(tenant.language))
     try:
         with database.atomic():
             if fields:
@@ -154,8 +156,9 @@ def _apply(campaign: Campaign, tenant: Tenant, data: dict, kept_type: str | None
 # -- the message ----------------------------------------------------------------------------
 
 def _make_message(settings: Settings, text: str | None, upload_path: Path | None,
-                  campaign: Campaign | None) -> _Message | None:
-    """An upload wins over text; text is spoken when new or changed; else None (kept)."""
+                  campaign: Campaign | None, voice: str = "en") -> _Message | None:
+    """An upload wins over text; text is spoken (in the tenant's language's voice) when new
+    or changed, or when that voice changed; else None (kept)."""
     text = (text or "").strip()
     try:
         if upload_path is not None:
@@ -163,8 +166,10 @@ def _make_message(settings: Settings, text: str | None, upload_path: Path | None
             dest = sounds.convert_upload(Path(upload_path), settings.sounds_dir, name)
             return _Message(name, "", round(sounds.duration_seconds(dest), 2), True)
         if text and (campaign is None or text != campaign.message_text
-                     or not campaign.message_file):
-            name = sounds.tts(text, settings.sounds_dir)
+                     or not campaign.message_file
+                     or (campaign.message_file.startswith("tts-")
+                         and campaign.message_file != sounds.tts_name(text, voice))):
+            name = sounds.tts(text, settings.sounds_dir, voice)
             dest = settings.sounds_dir / f"{name}.wav"
             return _Message(name, text, round(sounds.duration_seconds(dest), 2), False)
     except sounds.SoundError as exc:
@@ -177,7 +182,8 @@ def _make_message(settings: Settings, text: str | None, upload_path: Path | None
 def set_message(campaign: Campaign, settings: Settings, *, text: str | None = None,
                 upload_path: Path | None = None) -> None:
     """A saved campaign's new message (an upload wins over text), made and set at once."""
-    message = _make_message(settings, text, upload_path, None)
+    message = _make_message(settings, text, upload_path, None,
+                            sounds.voice_for(campaign.tenant.language))
     if message is None:
         return
     try:

@@ -32,6 +32,7 @@ class CampaignPlan:
     # Calling windows that must all be open (tenant timeslots, campaign windows); empty: any.
     rule_sets: tuple = ()
     retry: RetryPolicy | None = None  # None: read from the campaign when a call closes
+    language: str = "en"  # the tenant's: its calls' prompts play in it (ari_app.language)
 
     @property
     def retry_settings(self):
@@ -58,7 +59,7 @@ def _plans(where) -> list[CampaignPlan]:
                          repeat_count=max(1, c.repeat_count or 1), timezone=c.tenant.timezone,
                          rule_sets=(tuple(slots.get(c.tenant_id, ())),
                                     tuple(calling_hours.windows_from_json(c.windows))),
-                         retry=retry_policy_of(c))
+                         retry=retry_policy_of(c), language=c.tenant.language or "en")
             for c in rows]
 
 

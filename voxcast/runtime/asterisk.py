@@ -53,7 +53,25 @@ def _ast_cmd(settings: Settings, *args: str) -> list[str]:
 # -- provisioning -----------------------------------------------------------------------
 
 def provision(settings: Settings) -> None:
-    """Make an Asterisk available: reuse what exists, otherwise build the sid chroot."""
+    """Make an Asterisk available (reuse what exists, otherwise build the sid chroot), with
+    our prompts installed in it."""
+    _provision_asterisk(settings)
+    install_prompts(settings)
+
+
+def install_prompts(settings: Settings) -> int:
+    """sounds/prompts.toml rendered into Asterisk's custom sounds directory per language
+    (voxcast.audio.prompts); only what changed is rendered again. Returns files made."""
+    from voxcast.audio import prompts
+    base = prompts.custom_dir(settings.asterisk_root, _package_dirs(settings)["astdatadir"])
+    try:
+        owner = _asterisk_ids(settings) if os.geteuid() == 0 else None
+    except AsteriskError:
+        owner = None
+    return prompts.render(base, owner=owner)
+
+
+def _provision_asterisk(settings: Settings) -> None:
     if not is_chroot(settings):
         version = run_tool(["asterisk", "-V"], timeout=30).stdout
         major = int(re.search(r"(\d+)\.", version).group(1)) if re.search(r"(\d+)\.", version) else 0
@@ -245,6 +263,7 @@ def render(settings: Settings) -> Path:
         "ARI_USER": settings.ari_user,
         "ARI_PASSWORD": settings.ari_password(),
         "SIP_PORT": str(settings.sip_port),
+        "AGI_PORT": str(settings.agi_port),
         "RTP_START": str(settings.rtp_start),
         "RTP_END": str(settings.rtp_end),
         "TRUNK_HOST": _conf_value(settings.trunk_host, "VOXCAST_TRUNK_HOST"),
