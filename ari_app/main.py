@@ -27,7 +27,8 @@ from ari_app.context import AppContext
 from ari_app.dialer import FLOWS, Dialer
 from ari_app.dids import DidDirectory
 from ari_app.events import Event
-from ari_app.flows.inbound import InboundCall
+from ari_app.flows.inbound import InboundCall, PhoneIvrCall
+from ari_app.flows.phone_out import PhoneOutCall
 from ari_app.heartbeat import heartbeat
 from voxcast.runtime.status import set_status
 from ari_app.leg import CallLeg
@@ -104,6 +105,8 @@ def build(settings: Settings, ari: AriClient | None = None) -> AppContext:
                      CreditMeter(writer, billing, tasks), DidDirectory(writer))
     router.ctx = ctx
     router.route_stasis("inbound", InboundCall)
+    router.route_stasis("phone_out", PhoneOutCall)  # a phone's PSTN call, after the AGI's yes
+    router.route_stasis("ivr", PhoneIvrCall)  # a phone dialled an IVR number
     return ctx
 
 

@@ -1,8 +1,12 @@
-"""Inbound DID call: find the tenant that owns the DID, answer, then run the DID's IVR (the
-same runner as IVR campaigns) or play its greeting and hang up.
+"""Inbound DID call: find the tenant that owns the DID, answer, then send the caller where the
+DID routes (voxcast.numbers.did_routes): the greeting, an IVR (the same runner as IVR
+campaigns), a queue (ari_app.flows.queue.QueueRunner), a user's phone (voicemail to their
+e-mail when it does not answer, is busy or not registered), or a campaign's inbound flow;
+outside the tenant's timeslots to the DID's closed destination.
 
 An unassigned DID is refused before answer (SIP 404), a tenant at its channel limit gets
-busy, so neither is billed or leaves a half-open CDR.
+busy, so neither is billed or leaves a half-open CDR. A phone dialling an IVR number enters
+here too (`Stasis(app,ivr,<tenant>,<ivr>)`, PhoneIvrCall).
 """
 from __future__ import annotations
 
@@ -14,13 +18,138 @@ from voxcast.audio import sounds
 from voxcast.billing.call_time import NoCredit
 
 from voxcast.cdr import records as cdr
-from voxcast.ivr import flow_store
-from voxcast.numbers.did_routes import DidRoute
+from voxcast.numbers import did_routes
+from voxcast.numbers.did_routes import DidRoute, Destination
+from ari_app.client import AriError
 from ari_app.events import Event
 from ari_app.leg import CallLeg
-from ari_app.flows.ivr_runner import IvrRunner, RunsIvr
+from ari_app.flows.ivr_runner import IvrRunner, RunsIvr, TransferLeg, start_queue
+from ari_app.flows.voicemail import VoicemailRunner
 
 log = logging.getLogger("voxcast.flows.inbound")
+
+USER_RING_SECONDS = 20
+UNAVAILABLE = "sound:vx-agent-unavailable"  # "No agent is available to take your call."
+
+
+class UserRinger:
+    """Rings a user's registered phones one after the other (ringback to the caller meanwhile)
+    and bridges the first that answers; nobody answering, busy or not registered ends in
+    voicemail to the user's e-mail. Driven by the handler's transfer events, like IvrRunner."""
+
+    def __init__(self, handler: "InboundCall", target: did_routes.UserTarget):
+        self.h = handler
+        self.ctx = handler.ctx
+        self.target = target
+        self.candidates: list[str] = []
+        self.leg: TransferLeg | None = None
+        self.bridge_id: str | None = None
+        self._seq = 0
+        self.ended = False
+
+    async def start(self) -> None:
+        self.candidates = [n for n in self.target.extensions if await self._registered(n)]
+        if not self.candidates:
+            log.info("%s: user %s has no registered phone; voicemail", self.h.channel_id,
+                     self.target.user_id)
+            await self._voicemail()
+            return
+        try:
+            await self.ctx.ari.post(f"/channels/{self.h.channel_id}/ring")
+        except AriError:
+            pass
+        await self._next()
+
+    async def _registered(self, number: str) -> bool:
+        try:
+            endpoint = await self.ctx.ari.get(f"/endpoints/PJSIP/{number}")
+        except AriError:
+            return False
+        return (endpoint or {}).get("state") == "online"
+
+    async def _next(self) -> None:
+        if self.ended:
+            return
+        if not self.candidates:
+            await self._voicemail()
+            return
+        number = self.candidates.pop(0)
+        self._seq += 1
+        leg_id = f"{self.h.channel_id}-u{self._seq}"
+        call_id = await self.ctx.writer.run(did_routes.open_user_leg, self.h.tenant_id, number,
+                                            leg_id)
+        leg = TransferLeg(self.ctx, self.h, leg_id, call_id, self.h.tenant_id)
+        self.ctx.router.register(leg)
+        leg.take_slot()
+        self.leg = leg
+        try:
+            await self.ctx.ari.originate(f"PJSIP/{number}", leg_id, app_args="transfer",
+                                         caller_id=self.h.caller, timeout=USER_RING_SECONDS)
+        except AriError as exc:
+            log.warning("%s: ringing %s refused: %s", self.h.channel_id, number, exc)
+            leg.rang = True
+            await leg.close(0, f"originate failed: {exc.message}"[:250])
+
+    async def _voicemail(self) -> None:
+        try:
+            await self.ctx.ari.delete(f"/channels/{self.h.channel_id}/ring")
+        except AriError:
+            pass
+        self.ended = True
+        self.h.runner = VoicemailRunner(self.h, self.h.tenant_id, self.target.email,
+                                        caller=self.h.caller, called=self.h.did,
+                                        call_id=self.h.call_id)
+        await self.h.runner.start()
+
+    async def transfer_answered(self, event: Event) -> None:
+        if self.leg is None or event.target_channel_id != self.leg.channel_id or self.ended:
+            return
+        try:
+            await self.ctx.ari.delete(f"/channels/{self.h.channel_id}/ring")
+        except AriError:
+            pass
+        self.bridge_id = f"{self.h.channel_id}-ubr"
+        await self.ctx.ari.post("/bridges", type="mixing", bridgeId=self.bridge_id)
+        await self.ctx.ari.post(f"/bridges/{self.bridge_id}/addChannel",
+                                channel=f"{self.h.channel_id},{self.leg.channel_id}")
+
+    async def transfer_ended(self, event: Event) -> None:
+        if self.leg is None or event.target_channel_id != self.leg.channel_id:
+            return
+        self.leg = None
+        if self.bridge_id:  # the user hung up: so do we
+            self.ended = True
+            await self.h.safe_hangup()
+        else:  # no answer, busy, or the phone went away: the next phone, then voicemail
+            await self._next()
+
+    async def playback_finished(self, event: Event) -> None:
+        """Nothing plays while ringing."""
+
+    async def dtmf(self, event: Event) -> None:
+        """Keys mean nothing while ringing."""
+
+    async def timeout(self, event: Event) -> None:
+        """No timers: the originate's own timeout ends a ring."""
+
+    async def recording_finished(self, event: Event) -> None:
+        """No recording before voicemail takes over."""
+
+    async def recording_failed(self, event: Event) -> None:
+        """No recording before voicemail takes over."""
+
+    async def cleanup(self) -> None:
+        self.ended = True
+        if self.leg is not None and not self.leg.done:
+            try:
+                await self.ctx.ari.hangup(self.leg.channel_id)
+            except AriError as exc:
+                log.warning("hangup of %s failed: %s", self.leg.channel_id, exc)
+        if self.bridge_id:
+            try:
+                await self.ctx.ari.delete(f"/bridges/{self.bridge_id}")
+            except AriError:
+                pass
 
 
 class InboundCall(RunsIvr, CallLeg):
@@ -30,6 +159,7 @@ class InboundCall(RunsIvr, CallLeg):
         self.did = event.args[1] if len(event.args) > 1 else event.exten
         self.caller = event.caller_number
         self.route: DidRoute | None = None
+        self.destination: Destination | None = None
         self.hangup_cause, self.hangup_cause_txt = 16, "Normal Clearing"
         self.playback_id = f"{event.channel_id}-greeting"
 
@@ -70,25 +200,65 @@ class InboundCall(RunsIvr, CallLeg):
         self.answered_at = utcnow()
         if self.credit:
             self.credit.answered(self.safe_hangup)
-        if route.ivr_id is not None:
-            ivr = await self.ctx.writer.run(flow_store.inbound_ivr, route.number)
-            if ivr is not None:
-                spec = flow_store.FlowSpec(ivr["tree"], route.tenant_id, {"phone": self.caller},
-                                           call_id=self.call_id, ivr_id=ivr["id"],
-                                           phone=self.caller)
-                self.runner = IvrRunner(self, spec)
-                await self.runner.start()
-                return
-        name = route.greeting_file or await sounds.tts_async(route.greeting_text,
-                                                             self.ctx.settings.sounds_dir)
+        dest = self.destination = did_routes.destination(route, utcnow())
+        target = None
+        if dest.kind != "greeting":  # checked again: still the tenant's?
+            target = await self.ctx.writer.run(did_routes.resolve, route.tenant_id, dest,
+                                               self.caller, self.call_id)
+            if target is None:
+                log.warning("DID %s: %s %s is not tenant %s's (or gone); greeting instead",
+                            route.number, dest.kind, dest.target, route.tenant_id)
+        if target is not None and await self._run(dest, target):
+            return
+        await self._greeting(dest)
+
+    async def _run(self, dest: Destination, target) -> bool:
+        """Start the destination's flow; False sends the caller to the greeting."""
+        if dest.kind == "ivr":
+            self.runner = IvrRunner(self, target)
+        elif dest.kind == "queue":
+            await start_queue(self, target)
+            return True
+        elif dest.kind == "user":
+            self.runner = UserRinger(self, target)
+        elif dest.kind == "campaign":
+            if target.spec is None:  # voice_agent: straight to one of its agents
+                return await self._campaign_agents(target)
+            self.runner = IvrRunner(self, target.spec)
+        else:
+            return False
+        await self.runner.start()
+        return True
+
+    async def _campaign_agents(self, target: did_routes.CampaignTarget) -> bool:
+        """An inbound caller of a Voice Agent campaign is offered to its ready agents (the ACD's
+        pool); nobody within a minute: the unavailable message, then hang up."""
+        agents = getattr(self.ctx, "agents", None)
+        if agents is None:
+            log.warning("DID %s: no agent pool in this app; greeting instead", self.did)
+            return False
+        bridge = await agents.connect(self, self.tenant_id, campaign_id=target.campaign_id,
+                                      ring_seconds=USER_RING_SECONDS,
+                                      wrapup_seconds=target.wrapup_seconds, give_up_after=60)
+        if bridge is None and not self.done:
+            await self.ctx.ari.play(self.channel_id, UNAVAILABLE, playback_id=self.playback_id)
+        return True
+
+    async def _greeting(self, dest: Destination) -> None:
+        route = self.route
+        if dest.closed and route.closed_text:
+            name = await sounds.tts_async(route.closed_text, self.ctx.settings.sounds_dir)
+        else:
+            name = route.greeting_file or await sounds.tts_async(route.greeting_text,
+                                                                 self.ctx.settings.sounds_dir)
         await self.ctx.ari.play(self.channel_id, self.ctx.settings.sound_uri(name),
                                 playback_id=self.playback_id)
 
     async def playback_finished(self, event: Event) -> None:
-        if self.runner:
-            await self.runner.playback_finished(event)
-        elif event.playback_id == self.playback_id:
+        if event.playback_id == self.playback_id:
             await self.ctx.ari.hangup(self.channel_id)
+        elif self.runner:
+            await self.runner.playback_finished(event)
 
     async def channel_hangup_request(self, event: Event) -> None:
         if event.cause:
@@ -96,6 +266,64 @@ class InboundCall(RunsIvr, CallLeg):
 
     async def stasis_end(self, event: Event) -> None:
         """A dialplan channel's events stop at StasisEnd, so the CDR is closed here."""
+        await self.close(self.hangup_cause, self.hangup_cause_txt)
+
+    async def channel_destroyed(self, event: Event) -> None:
+        await self.close(event.cause, event.cause_txt)
+
+
+class PhoneIvrCall(RunsIvr, CallLeg):
+    """A tenant's phone dialled one of its IVR numbers: the dialplan (after the AGI's
+    authorisation) enters `Stasis(app,ivr,<tenant id>,<ivr id>)`. Checked again here: the
+    calling extension and the IVR must both be that active tenant's."""
+
+    def __init__(self, ctx, event: Event):
+        super().__init__(ctx, event.channel_id)
+        self.rang = True
+        self.args = event.args
+        self.channel_name = (event.raw.get("channel") or {}).get("name", "")
+        self.caller = event.caller_number
+        self.hangup_cause, self.hangup_cause_txt = 16, "Normal Clearing"
+
+    async def stasis_start(self, event: Event) -> None:
+        try:
+            tenant_id, ivr_id = int(self.args[1]), int(self.args[2])
+        except (IndexError, ValueError):
+            log.warning("ivr call %s with bad arguments %s refused", self.channel_id, self.args)
+            self.finish()
+            await self.ctx.ari.hangup(self.channel_id, reason="unallocated")
+            return
+        extension = self.channel_name.partition("/")[2].rpartition("-")[0]
+        found = await self.ctx.writer.run(did_routes.phone_ivr, tenant_id, ivr_id, extension,
+                                          self.channel_id)
+        if found is None:
+            log.warning("ivr call %s: extension %r may not run IVR %s of tenant %s",
+                        self.channel_id, extension, ivr_id, tenant_id)
+            self.finish()
+            await self.ctx.ari.hangup(self.channel_id, reason="unallocated")
+            return
+        spec, channel_limit = found
+        self.tenant_id, self.call_id = tenant_id, spec.call_id
+        if self.ctx.channels.by_tenant[tenant_id] >= channel_limit:
+            log.info("tenant %s at its channel limit; IVR call refused busy", tenant_id)
+            await self.close(17, "tenant channel limit")
+            await self.ctx.ari.hangup(self.channel_id, reason="busy")
+            return
+        self.take_slot()
+        await self.ctx.ari.answer(self.channel_id)
+        self.answered_at = utcnow()
+        self.runner = IvrRunner(self, spec)
+        await self.runner.start()
+
+    async def playback_finished(self, event: Event) -> None:
+        if self.runner:
+            await self.runner.playback_finished(event)
+
+    async def channel_hangup_request(self, event: Event) -> None:
+        if event.cause:
+            self.hangup_cause, self.hangup_cause_txt = event.cause, event.cause_txt
+
+    async def stasis_end(self, event: Event) -> None:
         await self.close(self.hangup_cause, self.hangup_cause_txt)
 
     async def channel_destroyed(self, event: Event) -> None:

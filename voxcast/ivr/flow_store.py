@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from models import Call, Campaign, CampaignContact, Contact
-from models.entities import Did, Extension, Ivr, IvrRecording, SurveyAnswer, utcnow
+from models.entities import Did, Extension, Ivr, IvrRecording, Queue, SurveyAnswer, utcnow
 from models import DncNumber
 from voxcast.audit import records as audit
 from voxcast.ivr import services as flow_service
@@ -74,6 +74,13 @@ def outbound_flow(call_id: int) -> FlowSpec:
                     call.contact_id, call.entry_id, call.id, ivr_id, call.number)
 
 
+def ivr_tree(tenant_id: int, ivr_id: int | None) -> dict | None:
+    """The tree of one of the tenant's IVRs, checked as at every call; None when it is gone.
+    ForeignFlowError when it is not the tenant's or plays audio the tenant does not own."""
+    row = Ivr.get_or_none(Ivr.id == ivr_id) if ivr_id is not None else None
+    return _own_tree(tenant_id, row) if row else None
+
+
 def inbound_ivr(did_number: str) -> dict | None:
     """The IVR tree of a DID, or None when it plays the greeting."""
     did = Did.get_or_none(Did.number == did_number)
@@ -118,6 +125,11 @@ def agent_extensions(tenant_id: int, numbers: list[str]) -> list[str]:
     owned = {n for (n,) in Extension.select(Extension.number)
              .where(Extension.tenant == tenant_id, Extension.number.in_(numbers)).tuples()}
     return [n for n in numbers if n in owned]
+
+
+def own_queue(tenant_id: int, queue_id) -> bool:
+    """An IVR's transfer to a queue, checked at call time: the queue is (still) the tenant's."""
+    return Queue.select().where(Queue.id == queue_id, Queue.tenant == tenant_id).exists()
 
 
 def open_leg(spec: FlowSpec, number: str, channel_id: str) -> int:

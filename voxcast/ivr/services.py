@@ -11,7 +11,9 @@ import json
 from peewee import fn
 
 from models import Campaign, CampaignContact, Contact, database
-from models.entities import CAMPAIGN_TYPES, Did, Extension, Ivr, IvrRecording, SurveyAnswer
+from models.entities import (
+    CAMPAIGN_TYPES, Did, Extension, Ivr, IvrRecording, Queue, SurveyAnswer,
+)
 from models.tenancy import get_scoped, scoped
 from voxcast import csv_export
 from voxcast.audit import records as audit
@@ -39,6 +41,18 @@ def check_extensions(tenant_id: int, tree: dict) -> None:
     missing = sorted(set(wanted) - owned)
     if missing:
         raise FlowServiceError([f"extension {n} is not one of your extensions" for n in missing])
+
+
+def check_queues(tenant_id: int, tree: dict) -> None:
+    """Transfers to a queue name one of the tenant's queues (again at call time)."""
+    wanted = set(ivr.queue_targets(tree))
+    if not wanted:
+        return
+    owned = {q for (q,) in scoped(Queue, tenant_id).select(Queue.id)
+             .where(Queue.id.in_(list(wanted))).tuples()}
+    missing = sorted(wanted - owned)
+    if missing:
+        raise FlowServiceError([f"queue {q} is not one of your queues" for q in missing])
 
 
 def foreign_sounds(tenant_id: int | None, tree: dict) -> list[str]:
@@ -70,6 +84,7 @@ def parse_tree(tenant_id: int, raw) -> dict:
     except ivr.IvrError as exc:
         raise FlowServiceError(exc.errors) from None
     check_extensions(tenant_id, tree)
+    check_queues(tenant_id, tree)
     check_sounds(tenant_id, tree)
     return tree
 
@@ -155,7 +170,7 @@ def apply_flow(campaign: Campaign, campaign_type: str, raw_flow, repeat_count: i
                 get_scoped(Ivr, campaign.tenant_id, ivr_id)
             except LookupError:
                 errors.append("no such IVR")
-    if cfg is not None and campaign_type not in ("voice_message", "voice_ivr"):
+    if cfg is not None and campaign_type not in ("voice_message", "voice_ivr", "voice_agent"):
         try:
             check_extensions(campaign.tenant_id, flows_config.compile_tree(campaign_type, cfg))
         except FlowServiceError as exc:

@@ -11,8 +11,9 @@ Node types and their parameters (targets name other nodes):
              no_input / invalid (targets, else hang up); store_as (survey question key)
   get_digits prompt: sound | text; var; max_digits (1-20); timeout (s, 5)   next
   branch     var; cases {value: target}; default (target)
-  transfer   target {"kind": extension|number|agents, "value": "101" | "+1..." | [..]};
-             ring (s, 20); failed (target, else hang up)
+  transfer   target {"kind": extension|number|agents|queue, "value": "101" | "+1..." | [..]
+             | <queue id>}; ring (s, 20); failed (target, else hang up; also when the
+             queue is gone); a queue takes the caller over (its own fallback applies)
   record     prompt: sound | text (optional); max_seconds (60); beep (true)   next
   set_field  field (a contact field); value ({var} placeholders allowed)   next
   set_result result (word, stored on the campaign contact)   next
@@ -37,7 +38,7 @@ VAR = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 RESULT = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 DIGITS = set("0123456789*#")
 INPUT_TYPES = ("menu", "get_digits", "record")
-TRANSFER_KINDS = ("extension", "number", "agents")
+TRANSFER_KINDS = ("extension", "number", "agents", "queue")
 MAX_NODES = 200
 MAX_TEXT = 1000
 
@@ -109,7 +110,8 @@ def _int(node: dict, name: str, lo: int, hi: int, where: str, errors: list[str])
 
 def check_target(target, where: str, errors: list[str]) -> None:
     """A transfer target: {"kind": "extension", "value": "101"}, {"kind": "number",
-    "value": "+12025550123"} or {"kind": "agents", "value": ["101", "102"]}."""
+    "value": "+12025550123"}, {"kind": "agents", "value": ["101", "102"]} or {"kind":
+    "queue", "value": 7} (a queue id; the tenant's own, checked against the database)."""
     if not isinstance(target, dict) or target.get("kind") not in TRANSFER_KINDS:
         errors.append(f"{where}: 'target' needs a kind ({', '.join(TRANSFER_KINDS)}) and a value")
         return
@@ -121,6 +123,9 @@ def check_target(target, where: str, errors: list[str]) -> None:
     elif kind == "agents" and not (isinstance(value, list) and 1 <= len(value) <= 20 and all(
             isinstance(v, str) and re.match(r"^[0-9]{2,10}$", v) for v in value)):
         errors.append(f"{where}: 'agents' needs a list of 1 to 20 extension numbers")
+    elif kind == "queue" and not (isinstance(value, int) and not isinstance(value, bool)
+                                  and value >= 1):
+        errors.append(f"{where}: 'queue' needs the id of one of your queues")
     if set(target) - {"kind", "value"}:
         errors.append(f"{where}: unknown target fields {sorted(set(target) - {'kind', 'value'})}")
 
@@ -132,6 +137,13 @@ def targets(node: dict) -> list[str]:
         if isinstance(node.get(key), dict):
             out.extend(v for v in node[key].values() if isinstance(v, str))
     return out
+
+
+def queue_targets(tree: dict) -> list[int]:
+    """The queue ids a (validated) tree transfers to."""
+    return [node["target"]["value"] for node in (tree.get("nodes") or {}).values()
+            if isinstance(node, dict) and node.get("type") == "transfer"
+            and isinstance(node.get("target"), dict) and node["target"].get("kind") == "queue"]
 
 
 def sound_names(tree: dict) -> set[str]:
