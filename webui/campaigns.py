@@ -11,13 +11,14 @@ from flask import (Blueprint, Response, current_app, flash, redirect, render_tem
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, DecimalField, IntegerField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from models import Campaign, CampaignContact, ContactGroup, Tenant
+from models import Campaign, CampaignContact, ContactGroup, Tenant, User
 from models.entities import CAMPAIGN_TYPES, Ivr
 from models.tenancy import get_scoped, scoped
 from voxcast.campaigns import calling_hours
@@ -40,7 +41,8 @@ bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 EXAMPLES = {t: json.dumps(cfg) for t, cfg in flows_config.EXAMPLES.items() if cfg}
 EDITABLE = ("name", "caller_id", "channel_limit", "dial_timeout", "retry_busy",
             "retry_noanswer", "retry_failed", "retry_interval", "retry_machine", "amd_enabled",
-            "amd_action", "record", "windows")
+            "amd_action", "record", "windows", "dial_ratio", "wrapup_seconds", "script",
+            "web_form_url")
 
 
 class WindowsField(StringField):
@@ -90,6 +92,22 @@ class CampaignForm(FlaskForm):
     ivr = SelectField("IVR", coerce=lambda v: parse_id(v) or 0, default=0,
                       validate_choice=False)  # checked by tenancy
     flow = TextAreaField("Settings (JSON)", validators=[Length(max=20000)])
+    # Voice Agent campaigns
+    dial_ratio = DecimalField(_l("Lines per ready agent"), default=1, places=2,
+                              validators=[NumberRange(1, 3)],
+                              description=_l("1.0 dials one contact per ready agent; up to "
+                                             "3.0 dials more, at the risk of abandoned calls"))
+    wrapup_seconds = IntegerField(_l("Wrap-up (seconds)"), default=10,
+                                  validators=[NumberRange(0, 3600)],
+                                  description=_l("After-call work before the next call"))
+    agents = SelectMultipleField(_l("Agents"), coerce=int, validate_choice=False,
+                                 description=_l("Who takes this campaign's answered calls"))
+    script = TextAreaField(_l("Script"), validators=[Length(max=20000)],
+                           description=_l("What the agent reads, shown with the contact"))
+    web_form_url = StringField(_l("CRM web form URL"), validators=[Optional(), Length(max=500)],
+                               description=_l("Opened in the agent console; {phone}, "
+                                              "{first_name}, {last_name}, {email}, {custom1} … "
+                                              "{custom8} are filled in"))
 
 
 def _settings():
@@ -108,7 +126,7 @@ def _form(tenant: Tenant, campaign: Campaign | None = None) -> CampaignForm:
     form.channel_limit.render_kw = {"max": limit}
     if campaign is None and request.method == "GET":
         form.channel_limit.data = min(form.channel_limit.data or 5, limit)
-    types = [t for t in CAMPAIGN_TYPES if tenant.has_feature(t)
+    types = [t for t in CAMPAIGN_TYPES if features.allows_campaign(tenant, t)
              or (campaign is not None and campaign.type == t)]
     form.type.choices = [(t, features.label(t)) for t in types]
     numbers = campaign_service.caller_ids(tenant.id)
@@ -121,6 +139,13 @@ def _form(tenant: Tenant, campaign: Campaign | None = None) -> CampaignForm:
     if campaign is not None and request.method == "GET":
         form.ivr.data = campaign.ivr_id or 0
         form.flow.data = json.dumps(flow_service.flow_of(campaign), indent=2) if campaign.flow else ""
+    agents = (scoped(User, tenant.id).where(User.role == "agent")
+              .order_by(User.last_name, User.first_name, User.username))
+    form.agents.choices = [(u.id, " ".join(filter(None, (u.first_name, u.last_name)))
+                            + f" ({u.username})" if u.first_name or u.last_name else u.username)
+                           for u in agents]
+    if campaign is not None and request.method == "GET":
+        form.agents.data = editing.agent_ids(campaign)
     return form
 
 
@@ -129,7 +154,11 @@ def _data(form: CampaignForm) -> dict:
     data = {name: getattr(form, name).data for name in EDITABLE}
     data.update(group_id=form.group.data or None, type=form.type.data,
                 flow=(form.flow.data or "").strip(), repeat_count=form.repeat_count.data or 1,
-                ivr_id=form.ivr.data or None, message_text=form.message_text.data or "")
+                ivr_id=form.ivr.data or None, message_text=form.message_text.data or "",
+                agent_ids=form.agents.data or [], script=form.script.data or "",
+                web_form_url=form.web_form_url.data or "",
+                wrapup_seconds=form.wrapup_seconds.data if form.wrapup_seconds.data is not None else 10,
+                dial_ratio=form.dial_ratio.data if form.dial_ratio.data is not None else 1)
     return data
 
 
@@ -143,7 +172,7 @@ def _save_upload(storage) -> Path | None:
 
 
 # Service field names -> this form's field names, where they differ.
-FORM_FIELD = {"group_id": "group", "ivr_id": "ivr"}
+FORM_FIELD = {"group_id": "group", "ivr_id": "ivr", "agent_ids": "agents"}
 
 
 def _save(form: CampaignForm, save) -> str | None:
@@ -222,9 +251,12 @@ def edit(campaign_id: int):
 def detail(campaign_id: int):
     campaign = get_scoped(Campaign, current_tenant_id(), campaign_id)
     survey = (flow_service.survey_results(campaign) if campaign.type == "voice_survey" else None)
+    agents = (list(scoped(User, campaign.tenant_id)
+                   .where(User.id.in_(editing.agent_ids(campaign))).order_by(User.username))
+              if campaign.type == "voice_agent" else [])
     return render_template("campaigns/detail.html", campaign=campaign,
                            p=campaign_service.progress(campaign), ari=ari_state(), survey=survey,
-                           recordings=flow_service.recordings(campaign))
+                           recordings=flow_service.recordings(campaign), agents=agents)
 
 
 @bp.route("/<int:campaign_id>/survey.csv")

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from models import Campaign, ContactGroup, Tenant, database
+from models import Campaign, ContactGroup, Tenant, User, database
+from models.entities import CampaignAgent
 from models.tenancy import owns
 from voxcast.audit import records as audit
 from voxcast.campaigns import calling_hours
@@ -20,6 +23,7 @@ from voxcast.tenants import quotas
 from voxcast.audio import sounds
 from voxcast.tenants import features
 from voxcast.config import Settings
+from voxcast.dialing.pacing import MAX_DIAL_RATIO, MIN_DIAL_RATIO
 from voxcast.tenants.timeslots import TimeslotError
 
 from .caller_ids import check_caller_id
@@ -29,6 +33,9 @@ PLAIN = ("name", "channel_limit", "dial_timeout", "retry_busy", "retry_noanswer"
          "retry_failed", "retry_interval", "retry_machine", "amd_enabled", "amd_action",
          "record")
 FLOW_KEYS = {"type", "flow", "repeat_count", "ivr_id"}
+# Voice Agent settings (kept whatever the type, so a type change loses nothing).
+AGENT_PLAIN = ("wrapup_seconds", "script", "web_form_url")
+MAX_WRAPUP_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -55,11 +62,14 @@ def create(tenant: Tenant, data: dict, *, settings: Settings, actor: Actor,
         raise CampaignNotAllowed(str(exc), code="quota") from None
     campaign = Campaign(tenant=tenant, type=data.get("type", "voice_message"))
     _apply(campaign, tenant, {"type": campaign.type, **data}, kept_type=None)
+    agents = _agent_ids(tenant, data)
     message = _make_message(settings, data.get("message_text"), upload_path, None,
                             sounds.voice_for(tenant.language))
     try:
         with database.atomic():
             campaign.save()
+            if agents is not None:
+                _set_agents(campaign, agents)
             if message is not None:
                 _set_message(campaign, message, settings)
             audit.record("campaign.create", tenant_id=tenant.id, user=actor.user,
@@ -75,6 +85,7 @@ def update(campaign: Campaign, data: dict, *, settings: Settings, actor: Actor,
            upload_path: Path | None = None) -> Campaign:
     tenant = campaign.tenant
     fields = _apply(campaign, tenant, data, kept_type=campaign.type)
+    agents = _agent_ids(tenant, data)
     message = _make_message(settings, data.get("message_text"), upload_path, campaign,
                             sounds.voice_for(tenant.language))
     try:
@@ -83,7 +94,9 @@ def update(campaign: Campaign, data: dict, *, settings: Settings, actor: Actor,
                 campaign.save(only=fields)
             if message is not None:
                 _set_message(campaign, message, settings)
-            changed = sorted({f.name for f in fields} | ({"message"} if message else set()))
+            agents_changed = agents is not None and _set_agents(campaign, agents)
+            changed = sorted({f.name for f in fields} | ({"message"} if message else set())
+                             | ({"agents"} if agents_changed else set()))
             audit.record("campaign.update", tenant_id=tenant.id, user=actor.user,
                          object_type="campaign", object_id=campaign.id,
                          detail=f"{campaign.name}: {', '.join(changed) or 'no change'}{actor.via}",
@@ -121,12 +134,23 @@ def _apply(campaign: Campaign, tenant: Tenant, data: dict, kept_type: str | None
             errors["windows"] = str(exc)
     if "name" in data and not (data["name"] or "").strip():
         errors["name"] = "Enter a name."
+    ratio = None
+    if "dial_ratio" in data:
+        ratio = _dial_ratio(data["dial_ratio"], errors)
+    if "wrapup_seconds" in data and not (
+            isinstance(data["wrapup_seconds"], int)
+            and 0 <= data["wrapup_seconds"] <= MAX_WRAPUP_SECONDS):
+        errors["wrapup_seconds"] = f"Between 0 and {MAX_WRAPUP_SECONDS} seconds."
+    if "web_form_url" in data:
+        why = web_form_url_error(data["web_form_url"] or "")
+        if why:
+            errors["web_form_url"] = why
     if errors:
         first = next(iter(errors.values()))
         raise CampaignInputError(first, fields=errors)
     if FLOW_KEYS & set(data):
         kind = data.get("type", campaign.type)
-        if not features.has(tenant, kind) and kind != kept_type:
+        if not features.allows_campaign(tenant, kind) and kind != kept_type:
             raise CampaignNotAllowed(f"Your plan does not include {features.label(kind)}.",
                                      code="feature")
         flow = data["flow"] if "flow" in data else flow_service.flow_of(campaign)
@@ -150,7 +174,84 @@ def _apply(campaign: Campaign, tenant: Tenant, data: dict, kept_type: str | None
         if name in data:
             setattr(campaign, name, data[name])
             fields.append(getattr(Campaign, name))
+    if ratio is not None:
+        campaign.dial_ratio = ratio
+        fields.append(Campaign.dial_ratio)
+    for name in AGENT_PLAIN:
+        if name in data:
+            value = data[name]
+            setattr(campaign, name, value.strip() if isinstance(value, str) else value)
+            fields.append(getattr(Campaign, name))
     return fields
+
+
+def _dial_ratio(raw, errors: dict) -> Decimal | None:
+    """Lines per ready agent, 1.0-3.0 in steps of 0.01 (voxcast.dialing.pacing clamps too)."""
+    try:
+        ratio = Decimal(str(raw)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        ratio = None
+    if ratio is None or not ratio.is_finite() or not MIN_DIAL_RATIO <= ratio <= MAX_DIAL_RATIO:
+        errors["dial_ratio"] = f"Between {MIN_DIAL_RATIO} and {MAX_DIAL_RATIO} lines per ready agent."
+        return None
+    return ratio
+
+
+def web_form_url_error(url: str) -> str | None:
+    """The CRM page the agent console opens: an http(s) address (never javascript: and the
+    like, since it opens in the agent's browser); {phone}, {first_name}, {custom1}... are
+    filled with the contact's fields by the console."""
+    url = url.strip()
+    if not url:
+        return None
+    if len(url) > 500:
+        return "At most 500 characters."
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return "An http:// or https:// address."
+    if any(ch.isspace() for ch in url):
+        return "No spaces in the address (placeholders such as {phone} are filled in)."
+    return None
+
+
+# -- the campaign's agents ------------------------------------------------------------------
+
+def _agent_ids(tenant: Tenant, data: dict) -> list[int] | None:
+    """The agents who take a Voice Agent campaign's calls: active users of this tenant with
+    the role "agent". None: not given (kept)."""
+    if "agent_ids" not in data:
+        return None
+    wanted = sorted({int(i) for i in (data["agent_ids"] or [])})
+    if not wanted:
+        return []
+    found = {u.id for u in User.select(User.id).where(
+        User.id.in_(wanted), User.tenant == tenant.id, User.role == "agent")}
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise CampaignInputError("Only your own agents can take the campaign's calls.",
+                                 fields={"agent_ids": f"no such agent: {missing[0]}"})
+    return wanted
+
+
+def _set_agents(campaign: Campaign, user_ids: list[int]) -> bool:
+    """Replace the campaign's agents; True when the set changed."""
+    have = set(agent_ids(campaign))
+    if have == set(user_ids):
+        return False
+    (CampaignAgent.delete().where(CampaignAgent.campaign == campaign.id,
+                                  CampaignAgent.user.not_in(user_ids or [0])).execute())
+    new = [{"tenant": campaign.tenant_id, "campaign": campaign.id, "user": u}
+           for u in user_ids if u not in have]
+    if new:
+        CampaignAgent.insert_many(new).execute()
+    return True
+
+
+def agent_ids(campaign: Campaign) -> list[int]:
+    if campaign.id is None:
+        return []
+    return [row.user_id for row in CampaignAgent.select(CampaignAgent.user)
+            .where(CampaignAgent.campaign == campaign.id).order_by(CampaignAgent.user)]
 
 
 # -- the message ----------------------------------------------------------------------------

@@ -36,6 +36,7 @@ EXAMPLES = {
                              "transfer": {"kind": "extension", "value": "101"},
                              "timeout": 5, "retries": 1},
     "voice_ivr": {},
+    "voice_agent": {},
 }
 MESSAGE_SOUND = "__message__"  # stands for the campaign's message in compiled trees
 
@@ -78,7 +79,7 @@ def validate(campaign_type: str, raw, repeat_count: int = 1) -> dict:
     """The settings, with defaults filled in, when valid for the type; FlowError otherwise."""
     cfg = parse(raw)
     errors: list[str] = []
-    if campaign_type == "voice_message" or campaign_type == "voice_ivr":
+    if campaign_type in ("voice_message", "voice_ivr", "voice_agent"):
         _known(cfg, set(), errors)
     if campaign_type == "voice_message" and not (
             isinstance(repeat_count, int) and 1 <= repeat_count <= 10):
@@ -147,7 +148,7 @@ def validate(campaign_type: str, raw, repeat_count: int = 1) -> dict:
             ivr.check_target(cfg["transfer"], "'transfer'", errors)
         _num(cfg, "timeout", 1, 60, 5, errors)
         _num(cfg, "retries", 0, 5, 1, errors)
-    elif campaign_type not in ("voice_message", "voice_ivr"):
+    elif campaign_type not in ("voice_message", "voice_ivr", "voice_agent"):
         errors.append(f"unknown campaign type {campaign_type!r}")
     if errors:
         raise FlowError(errors)

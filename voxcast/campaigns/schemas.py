@@ -4,7 +4,7 @@ from __future__ import annotations
 from voxcast.schemas import ID, NULLABLE_ID, obj
 
 CAMPAIGN_TYPES = ["voice_message", "voice_interactive", "voice_ivr", "voice_survey",
-                  "appointment_reminder"]
+                  "appointment_reminder", "voice_agent"]
 FLOW = {"type": "object", "description": (
     "Type-specific settings. voice_interactive: {keys: {\"1\": \"transfer\", \"2\": \"opt_out\", "
     "\"3\": \"replay\"}, transfer: {kind: extension|number|agents, value}, timeout, no_input: "
@@ -34,6 +34,22 @@ CAMPAIGN_FIELDS = {
     "amd_enabled": {"type": "boolean", "description": "Detect answering machines."},
     "amd_action": {"type": "string", "enum": ["hangup", "leave_message"]},
     "record": {"type": "boolean", "description": "Record answered calls."},
+    "dial_ratio": {"type": "number", "minimum": 1.0, "maximum": 3.0,
+                   "description": "voice_agent: lines dialled per ready agent (1.0-3.0)."},
+    "wrapup_seconds": {"type": "integer", "minimum": 0, "maximum": 3600,
+                       "description": "voice_agent: after-call work before the agent is "
+                                      "offered the next call."},
+    "script": {"type": "string", "maxLength": 20000,
+               "description": "voice_agent: what the agent reads, shown in the console."},
+    "web_form_url": {"type": "string", "maxLength": 500,
+                     "pattern": r"^(https?://\S+)?$",
+                     "x-pattern-message": "an http:// or https:// address",
+                     "description": "voice_agent: the CRM page the agent console opens; "
+                                    "{phone}, {first_name}, {last_name}, {email}, {custom1}"
+                                    "..{custom8} are filled with the contact's fields."},
+    "agent_ids": {"type": "array", "maxItems": 1000, "uniqueItems": True, "items": ID,
+                  "description": "voice_agent: the agents (users with the role agent) who "
+                                 "take the answered calls."},
     "windows": {"type": "string", "maxLength": 500,
                 "description": "Calling hours in the tenant's time zone, e.g. "
                                "\"Mon-Fri 09:00-17:00, Sat 10:00-13:00\"; empty: the "

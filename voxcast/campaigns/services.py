@@ -11,6 +11,7 @@ from pathlib import Path
 from peewee import Value, fn
 
 from models import Call, Campaign, CampaignContact, Contact, database
+from models.entities import QueueCall
 from models.entities import utcnow
 from voxcast.campaigns import flows_config
 from voxcast.campaigns import editing, lifecycle
@@ -49,6 +50,8 @@ def check_startable(campaign: Campaign, settings: Settings) -> None:
             raise CampaignError("The campaign's message audio is missing; upload a file or enter text")
     if campaign.type == "voice_ivr" and campaign.ivr_id is None:
         raise CampaignError("Choose the IVR this campaign runs")
+    if campaign.type == "voice_agent" and not editing.agent_ids(campaign):
+        raise CampaignError("Choose the agents who take this campaign's calls")
     try:
         flows_config.validate(campaign.type, campaign.flow, campaign.repeat_count)
     except flows_config.FlowError as exc:
@@ -100,7 +103,12 @@ def _empty_progress(campaign: Campaign) -> dict:
             **{outcome: 0 for outcome in flows_config.RESULTS},
             "status": campaign.status, "status_reason": campaign.status_reason,
             "status_code": campaign.status_code,
-            "status_params": json.loads(campaign.status_params or "{}")}
+            "status_params": json.loads(campaign.status_params or "{}"),
+            **(AGENT_FIGURES if campaign.type == "voice_agent" else {})}
+
+
+# A Voice Agent campaign's figures besides the others (see _agent_figures).
+AGENT_FIGURES = {"agent_calls": 0, "connected": 0, "abandoned": 0, "abandon_rate": 0.0}
 
 
 def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
@@ -162,6 +170,9 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
         # a press-1 contact who was put through pressed 1 too
         if outcome == "transferred" and types[cid] == "voice_interactive":
             p["pressed1"] += n
+    agent_ids = [c.id for c in campaigns if c.type == "voice_agent"]
+    if agent_ids:
+        _agent_figures(result, agent_ids)
     drafts = {c.group_id: c.id for c in campaigns
               if result[c.id]["total"] == 0 and c.group_id is not None}
     if drafts:
@@ -172,6 +183,31 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
             if result[c.id]["total"] == 0 and c.group_id in sizes:
                 result[c.id]["total"] = sizes[c.group_id]
     return result
+
+
+def _agent_figures(result: dict[int, dict], campaign_ids: list[int]) -> None:
+    """Voice Agent calls: agent_calls (a person answered and an agent was looked for),
+    connected, abandoned (no agent within 2 s, or the person hung up first) and the live
+    abandon rate in % (abandoned over agent_calls, one decimal), from the QueueCall rows the
+    flow writes at the answer, so a call still waiting counts at once."""
+    rows = (QueueCall.select(QueueCall.campaign, QueueCall.outcome, fn.COUNT(QueueCall.id))
+            .where(QueueCall.campaign.in_(campaign_ids))
+            .group_by(QueueCall.campaign, QueueCall.outcome).tuples())
+    for cid, outcome, n in rows:
+        p = result[cid]
+        p["agent_calls"] += n
+        if outcome == "abandoned":
+            p["abandoned"] += n
+        elif outcome in ("answered", "transferred"):
+            p["connected"] += n
+    for cid in campaign_ids:
+        p = result[cid]
+        p["abandon_rate"] = abandon_rate(p["abandoned"], p["agent_calls"])
+
+
+def abandon_rate(abandoned: int, answered: int) -> float:
+    """Abandoned calls in % of the calls a person answered; 0.0 before any."""
+    return round(100.0 * abandoned / answered, 1) if answered else 0.0
 
 
 def progress(campaign: Campaign) -> dict:

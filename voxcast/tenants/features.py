@@ -13,6 +13,7 @@ LABELS = {
     "voice_ivr": "IVR campaigns",
     "voice_survey": "Survey campaigns",
     "appointment_reminder": "Appointment reminders",
+    "voice_agent": "Voice Agent campaigns",
     "fax": "Fax campaigns",
     "sms": "SMS campaigns",
     "email": "E-mail campaigns",
@@ -37,6 +38,14 @@ def enabled(tenant: Tenant) -> set[str]:
 
 def has(tenant: Tenant | None, name: str) -> bool:
     return tenant is not None and name in enabled(tenant)
+
+
+# Campaign types allowed by a feature of another name (a Voice Agent campaign needs agents).
+CAMPAIGN_FEATURE = {"voice_agent": "agents"}
+
+
+def allows_campaign(tenant: Tenant | None, campaign_type: str) -> bool:
+    return has(tenant, CAMPAIGN_FEATURE.get(campaign_type, campaign_type))
 
 
 def normalise(names) -> str:

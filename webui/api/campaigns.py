@@ -34,6 +34,9 @@ def dump_campaign(c: Campaign) -> dict:
             "status": c.status, "status_reason": c.status_reason,
             "status_code": c.status_code, "status_params": json.loads(c.status_params or "{}"),
             "progress": {k: v for k, v in progress.items() if isinstance(v, int)},
+            "dial_ratio": float(c.dial_ratio), "wrapup_seconds": c.wrapup_seconds,
+            "script": c.script, "web_form_url": c.web_form_url,
+            "agent_ids": editing.agent_ids(c), "abandon_rate": progress.get("abandon_rate", 0.0),
             "created_at": c.created_at.isoformat() + "Z"}
 
 

@@ -96,7 +96,14 @@ SCHEMAS = {
         "status_params": {"type": "object", "description": "the cause's parameters"},
         "progress": {"type": "object", "additionalProperties": {"type": "integer"},
                      "description": "total, dialed, answered, ... and pressed1, opted_out, "
-                                    "confirmed, cancelled, transferred, surveyed."},
+                                    "confirmed, cancelled, transferred, surveyed; abandoned "
+                                    "(voice_agent: answered, no agent within 2 s)."},
+        "dial_ratio": {"type": "number"}, "wrapup_seconds": {"type": "integer"},
+        "script": STRING, "web_form_url": STRING,
+        "agent_ids": {"type": "array", "items": ID},
+        "abandon_rate": {"type": "number", "minimum": 0, "maximum": 100,
+                         "description": "voice_agent: abandoned calls in % of the calls a "
+                                        "person answered, live."},
         "created_at": DATETIME,
     }),
     "SurveyResults": out({"items": {"type": "array", "items": out({
