@@ -120,8 +120,11 @@ def record(tenant_id: int, user_id: int, call_id, disposition_id=None, notes: st
             detail += f", call back {callback_at:%Y-%m-%d %H:%M} UTC"
         if disposition is not None and disposition.kind == "dnc":
             tenant = Tenant.get_by_id(tenant_id)
-            dnc.add(tenant_id, [customer.number], "manual", country=tenant.country,
-                    actor=agent, ip=ip)
+            added = dnc.add(tenant_id, [customer.number], "manual", country=tenant.country,
+                            actor=agent, ip=ip)
+            if added.errors:  # rolls the whole form back
+                raise AgentInputError("The caller's number cannot be put on the DNC list.",
+                                      "disposition_id")
             if customer.entry_id:
                 CampaignContact.update(state="dnc").where(
                     CampaignContact.id == customer.entry_id,
