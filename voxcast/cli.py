@@ -60,6 +60,12 @@ def cmd_ari_app(settings: config.Settings, args) -> int:
     return 0
 
 
+def cmd_agi(settings: config.Settings, args) -> int:
+    from agi.main import run
+    run(settings)
+    return 0
+
+
 def cmd_web(settings: config.Settings, args) -> int:
     from webui.serve import serve
     serve(settings)
@@ -80,6 +86,7 @@ def cmd_run(settings: config.Settings, args) -> int:
     exe = [sys.executable, "-m", "voxcast.cli", "--instance", settings.instance]
     children = [
         subprocess.Popen([*exe, "ari-app"]),
+        subprocess.Popen([*exe, "agi"]),  # the FastAGI server the phones' dialplan asks
         subprocess.Popen([*exe, "web"]),
     ]
     print(f"voxcast is running: web UI http://127.0.0.1:{settings.web_port}/ , "
@@ -188,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_asterisk)
     sub.add_parser("ari-app", help="run the Stasis app in the foreground").set_defaults(func=cmd_ari_app)
     sub.add_parser("web", help="run the web UI in the foreground").set_defaults(func=cmd_web)
+    sub.add_parser("agi", help="run the FastAGI server in the foreground").set_defaults(func=cmd_agi)
     p = sub.add_parser("did", help="assign a DID to a tenant")
     p.add_argument("number")
     p.add_argument("--tenant", default="master")

@@ -30,6 +30,7 @@ class Settings:
     rtp_start: int = 10000
     rtp_end: int = 14999
     web_port: int = 8080
+    agi_port: int = 4573  # the FastAGI server (agi/), on 127.0.0.1 only
     trunk_host: str = "127.0.0.1"
     trunk_port: int = 5070
     # Further carrier addresses whose INVITEs are PSTN traffic (VOXCAST_TRUNK_ALLOW).
@@ -156,6 +157,7 @@ def load(instance: str | None = None) -> Settings:
         rtp_start=_int("VOXCAST_RTP_START", rtp_start),
         rtp_end=_int("VOXCAST_RTP_END", rtp_end),
         web_port=_int("VOXCAST_WEB_PORT", 8080 if live else 18080 + offset),
+        agi_port=_int("VOXCAST_AGI_PORT", 4573 if live else 14573 + offset),
         trunk_host=os.environ.get("VOXCAST_TRUNK_HOST", "127.0.0.1"),
         trunk_port=_int("VOXCAST_TRUNK_PORT", 5070 if live else 15070 + offset),
         trunk_allow=tuple(a for a in os.environ.get("VOXCAST_TRUNK_ALLOW", "")
