@@ -79,16 +79,17 @@ def test_render_makes_each_file_once_and_again_only_when_its_text_changes(tmp_pa
     src.write_text('[voices]\nen = "en"\nde = "de"\n[prompts.en]\nvx-a = "Hello."\n'
                    '[prompts.de]\nvx-a = "Hallo."\n[digits.de]\n"1-and" = "einund"\n')
     prompts._load.cache_clear()
-    base = tmp_path / "custom"
-    assert prompts.render(base, "tone", src) == 3
+    base = tmp_path / "sounds"
+    at = lambda lang: base / lang  # noqa: E731
+    assert prompts.render(at, "tone", src) == 3
     assert ToneEngine.calls == [("Hello.", "en"), ("Hallo.", "de"), ("einund", "de")]
     with wave.open(str(base / "de" / "vx-a.wav")) as w:  # what Asterisk plays cheaply
         assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
     assert (base / "de" / "digits" / "1-and.wav").exists()
-    assert prompts.render(base, "tone", src) == 0  # nothing changed: nothing spoken
+    assert prompts.render(at, "tone", src) == 0  # nothing changed: nothing spoken
     src.write_text(src.read_text().replace("Hallo.", "Guten Tag."))
     prompts._load.cache_clear()
-    assert prompts.render(base, "tone", src) == 1
+    assert prompts.render(at, "tone", src) == 1
     assert ToneEngine.calls[-1] == ("Guten Tag.", "de")
     prompts._load.cache_clear()
 
@@ -105,8 +106,12 @@ def test_paths_in_the_chroot_follow_its_symlinks_inside_it(tmp_path):
     os.symlink("../../../local/share/asterisk/sounds", root / "usr/share/asterisk/sounds/custom")
     assert prompts.host_path_in(root, "/usr/share/asterisk/sounds/en/digits") == \
         root / "usr/share/asterisk/sounds/Allison/digits"
-    assert prompts.custom_dir(root, "/usr/share/asterisk") == \
-        root / "usr/local/share/asterisk/sounds"
+    assert prompts.language_dir(root, "/usr/share/asterisk", "en") == \
+        root / "usr/share/asterisk/sounds/Allison"
+    assert prompts.language_dir(root, "/usr/share/asterisk", "de") == \
+        root / "usr/share/asterisk/sounds/de"
+    assert prompts.host_path_in(root, "/usr/share/asterisk/sounds/custom") == \
+        root / "usr/local/share/asterisk/sounds"  # relative links too
 
 
 class FakeAri:

@@ -1,12 +1,12 @@
 """The platform's shipped prompts: sources in sounds/prompts.toml (a text per prompt and
-language, German number words), rendered by the TTS engine into Asterisk's custom sounds
-directory per language at `voxcast asterisk provision`.
+language, German number words), rendered by the TTS engine into Asterisk's sounds directory
+per language at `voxcast asterisk provision`.
 
-Asterisk looks a relative sound name up as `<astdatadir>/sounds/custom/<lang>/<name>` first
-(asterisk.conf `sounds_search_custom_dir`), then in its own sounds, falling back to English:
-so `sound:vx-hold` (ARI), `Playback(vx-hold)` and `STREAM FILE vx-hold` (AGI) play in the
-channel's CHANNEL(language), and `number:21` is said with the German words for a German
-channel. The custom directory keeps our files out of the package's own directories.
+Asterisk looks a relative sound name up as `<astdatadir>/sounds/<lang>/<name>`, falling back
+to English: so `sound:vx-hold` (ARI), `Playback(vx-hold)` and `STREAM FILE vx-hold` (AGI)
+play in the channel's CHANNEL(language), and `number:21` is said with the German words for a
+German channel. Our files carry the `vx-` prefix, so they never clash with Asterisk's own;
+German digits go to `de/digits/`, where Asterisk ships none.
 
 A file is rendered again only when its text, voice or engine changed (a manifest of hashes
 beside the files), so provisioning is instant after the first time. Files are written
@@ -23,6 +23,7 @@ import re
 import tempfile
 import tomllib
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path, PurePosixPath
 
 from voxcast.config import PROJECT_ROOT
@@ -145,16 +146,17 @@ def host_path_in(root: Path, ast_path: str, max_links: int = 40) -> Path:
     return root / str(current).lstrip("/")
 
 
-def custom_dir(asterisk_root: Path, astdatadir: str) -> Path:
-    """Asterisk's custom sounds directory (searched first), as our processes see it."""
-    return host_path_in(asterisk_root, f"{astdatadir.rstrip('/')}/sounds/custom")
+def language_dir(asterisk_root: Path, astdatadir: str, lang: str) -> Path:
+    """Asterisk's sounds directory of one language, as our processes see it (Debian's `en`
+    is the package's own directory behind two links; `de` is made by the first render)."""
+    return host_path_in(asterisk_root, f"{astdatadir.rstrip('/')}/sounds/{lang}")
 
 
 # -- rendering --------------------------------------------------------------------------------
 
-def _read_manifest(base: Path) -> dict[str, str]:
+def _read_manifest(lang_dir: Path) -> dict[str, str]:
     try:
-        return json.loads((base / MANIFEST).read_text())
+        return json.loads((lang_dir / MANIFEST).read_text())
     except (OSError, ValueError):
         return {}
 
@@ -171,39 +173,46 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def render(base: Path, engine_name: str | None = None, path: Path = PROMPTS_FILE,
-           owner: tuple[int, int] | None = None) -> int:
-    """Render every prompt of `path` into base/<lang>/<name>.wav (8 kHz mono 16-bit);
+def render(lang_dir: Callable[[str], Path], engine_name: str | None = None,
+           path: Path = PROMPTS_FILE, owner: tuple[int, int] | None = None) -> int:
+    """Render every prompt of `path` into lang_dir(<lang>)/<name>.wav (8 kHz mono 16-bit);
     returns how many files were (re)made. `owner` (uid, gid) for the new files and dirs."""
     from voxcast.audio import sounds  # the TTS engines and the sox conversion
 
     engine_name = engine_name or os.environ.get("VOXCAST_TTS_ENGINE", "espeak-ng")
     engine = sounds.engine_by_name(engine_name)
-    base.mkdir(parents=True, exist_ok=True)
-    manifest = _read_manifest(base)
+    by_lang: dict[str, list[Prompt]] = {}
+    for prompt in catalogue(path):
+        by_lang.setdefault(prompt.lang, []).append(prompt)
     made = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for prompt in catalogue(path):
-            rel = f"{prompt.lang}/{prompt.name}.wav"
-            dest = base / rel
-            digest = prompt.digest(engine_name)
-            if manifest.get(rel) == digest and dest.exists():
-                continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            raw = Path(tmp) / "raw.wav"
-            engine.synthesize(prompt.text, sounds.check_voice(prompt.voice), raw)
-            out = Path(tmp) / "out.wav"
-            sounds.convert_file(raw, out)
-            _write_atomic(dest, out.read_bytes())
-            manifest[rel] = digest
-            made += 1
-    if made:
-        _write_atomic(base / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
-    if owner is not None:
-        for p in [base, *base.rglob("*")]:
-            try:
-                os.chown(p, *owner)
-            except OSError:  # another instance's render owns it already
-                pass
-    log.info("prompts: %d file(s) rendered into %s", made, base)
+        for lang, items in by_lang.items():
+            base = lang_dir(lang)
+            created = [d for d in (base, base / "digits") if not d.exists()]
+            base.mkdir(parents=True, exist_ok=True)
+            manifest = _read_manifest(base)
+            new: list[Path] = []
+            for prompt in items:
+                dest = base / f"{prompt.name}.wav"
+                digest = prompt.digest(engine_name)
+                if manifest.get(prompt.name) == digest and dest.exists():
+                    continue
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                raw, out = Path(tmp) / "raw.wav", Path(tmp) / "out.wav"
+                engine.synthesize(prompt.text, sounds.check_voice(prompt.voice), raw)
+                sounds.convert_file(raw, out)
+                _write_atomic(dest, out.read_bytes())
+                manifest[prompt.name] = digest
+                new.append(dest)
+            if new:
+                _write_atomic(base / MANIFEST, json.dumps(manifest, indent=1,
+                                                          sort_keys=True).encode())
+                made += len(new)
+            if owner is not None:
+                for p in [*created, *new]:  # never the package's own directories
+                    try:
+                        os.chown(p, *owner)
+                    except OSError:  # another instance's render owns it already
+                        pass
+    log.info("prompts: %d file(s) rendered", made)
     return made

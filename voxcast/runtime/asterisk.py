@@ -60,15 +60,16 @@ def provision(settings: Settings) -> None:
 
 
 def install_prompts(settings: Settings) -> int:
-    """sounds/prompts.toml rendered into Asterisk's custom sounds directory per language
+    """sounds/prompts.toml rendered into Asterisk's sounds directory per language
     (voxcast.audio.prompts); only what changed is rendered again. Returns files made."""
     from voxcast.audio import prompts
-    base = prompts.custom_dir(settings.asterisk_root, _package_dirs(settings)["astdatadir"])
+    datadir = _package_dirs(settings)["astdatadir"]
     try:
         owner = _asterisk_ids(settings) if os.geteuid() == 0 else None
     except AsteriskError:
         owner = None
-    return prompts.render(base, owner=owner)
+    return prompts.render(lambda lang: prompts.language_dir(settings.asterisk_root, datadir, lang),
+                          owner=owner)
 
 
 def _provision_asterisk(settings: Settings) -> None:
@@ -287,6 +288,8 @@ def render(settings: Settings) -> Path:
         dest.write_text(text)
         dest.chmod(0o640)
     _write_trunk_auth(settings, etc)
+    from voxcast.audio import hold_music
+    hold_music.write(var / "moh" / "default")  # queue callers' music on hold
     from voxcast.runtime import pjsip_sync
     from voxcast.runtime import sip_guard  # allocated extensions and bans, so a (re)start has them
     pjsip_sync.sync(settings, reload=False)
