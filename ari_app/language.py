@@ -72,13 +72,15 @@ class TenantLanguages:
             self._known.pop(tenant_id, None)
 
 
-_FALLBACK = TenantLanguages()  # for a context built without one (tests' own contexts)
-
-
 async def for_tenant(ctx, tenant_id: int | None) -> str:
-    """The tenant's prompt language (ctx.languages caches it)."""
-    cache = getattr(ctx, "languages", None) or _FALLBACK
-    return await cache.get(ctx, tenant_id)
+    """The tenant's prompt language (ctx.languages caches it; a context built without one,
+    as some tests build theirs, reads it each time)."""
+    cache = getattr(ctx, "languages", None)
+    if cache is not None:
+        return await cache.get(ctx, tenant_id)
+    if tenant_id is None:
+        return DEFAULT
+    return normalize(await ctx.writer.run(_tenant_language, tenant_id))
 
 
 async def apply(handler, tenant_id: int | None = None) -> str:
