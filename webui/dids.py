@@ -1,6 +1,7 @@
-"""The tenant's DIDs: the provider allocates numbers, the tenant administrator sends each to
-one of its users or to a campaign and sets the greeting callers hear (supervisors may look).
-An inbound call to a DID no tenant holds is refused by the Stasis app."""
+"""The tenant's DIDs: the provider allocates numbers, the tenant administrator routes each to
+the greeting, an IVR, a queue, a user's phone (voicemail to their e-mail when unanswered) or a
+campaign, optionally somewhere else outside the organisation's timeslots (supervisors may
+look). An inbound call to a DID no tenant holds is refused by the Stasis app."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -8,9 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from models import Campaign, Did, User
-from models.entities import Ivr
-from models.tenancy import get_scoped, owns, scoped
-from voxcast.ivr import services as flow_service
+from models.entities import Ivr, Queue, Timeslot
+from models.tenancy import get_scoped, scoped
 from voxcast.numbers import routing as number_service
 from voxcast.numbers.routing import RoutingError
 
@@ -20,18 +20,32 @@ from .users import MANAGERS, VIEWERS
 
 bp = Blueprint("dids", __name__, url_prefix="/dids")
 
+KINDS = ("ivr", "queue", "user", "campaign")
 
-def _destination(value: str) -> tuple[int | None, int | None]:
-    """'user:<id>' / 'campaign:<id>' / '' -> (user_id, campaign_id); one of them at most."""
+
+def _destination(value: str) -> tuple[str, int | None] | None:
+    """'greeting' / '<kind>:<id>' -> (kind, id); None when it is neither."""
+    if value in ("greeting", ""):  # "" as the page before time-of-day routing sent it
+        return "greeting", None
     kind, _sep, pk = (value or "").partition(":")
     pk = parse_id(pk)
-    if pk is None:
-        return None, None
-    if kind == "user":
-        return pk, None
-    if kind == "campaign":
-        return None, pk
-    return None, None
+    if kind not in KINDS or pk is None:
+        return None
+    return kind, pk
+
+
+def _current(did: Did) -> str:
+    target = {"ivr": did.ivr_id, "queue": did.queue_id, "user": did.user_id,
+              "campaign": did.campaign_id}.get(did.route)
+    return f"{did.route}:{target}" if target else "greeting"
+
+
+def _closed(did: Did) -> str:
+    if not did.closed_route:
+        return ""
+    if did.closed_route == "greeting" or did.closed_target is None:
+        return "greeting"
+    return f"{did.closed_route}:{did.closed_target}"
 
 
 @bp.route("/")
@@ -39,13 +53,17 @@ def _destination(value: str) -> tuple[int | None, int | None]:
 def index():
     tid = current_tenant_id()
     dids = list(scoped(Did, tid).order_by(Did.number))
-    users = list(scoped(User, tid).order_by(User.username))
-    campaigns = list(scoped(Campaign, tid).order_by(Campaign.name))
-    ivrs = list(scoped(Ivr, tid).order_by(Ivr.name))
-    return render_template("dids/list.html", dids=dids, users=users, campaigns=campaigns,
-                           ivrs=ivrs, ivr_names={i.id: i.name for i in ivrs},
-                           user_names={u.id: u.username for u in users},
-                           campaign_names={c.id: c.name for c in campaigns},
+    options = {
+        "ivr": [(i.id, i.name) for i in scoped(Ivr, tid).order_by(Ivr.name)],
+        "queue": [(q.id, q.name) for q in scoped(Queue, tid).order_by(Queue.name)],
+        "user": [(u.id, u.username) for u in scoped(User, tid).order_by(User.username)],
+        "campaign": [(c.id, c.name) for c in scoped(Campaign, tid).order_by(Campaign.name)],
+    }
+    names = {f"{kind}:{pk}": name for kind, rows in options.items() for pk, name in rows}
+    return render_template("dids/list.html", dids=dids, options=options, names=names,
+                           current={d.id: _current(d) for d in dids},
+                           closed={d.id: _closed(d) for d in dids},
+                           has_timeslots=Timeslot.select().where(Timeslot.tenant == tid).exists(),
                            can_manage=current_user.role in MANAGERS)
 
 
@@ -53,18 +71,23 @@ def index():
 @tenant_required(roles=MANAGERS)
 def route(did_id: int):
     did = get_scoped(Did, current_tenant_id(), did_id)
-    user_id, campaign_id = _destination(request.form.get("destination", ""))
-    raw_ivr = request.form.get("ivr", "")
-    ivr_id = parse_id(raw_ivr)
-    if ivr_id is not None and not owns(Ivr, did.tenant_id, ivr_id):
-        flash(_("No such IVR."), "error")
+    open_dest = _destination(request.form.get("destination", "greeting"))
+    raw_closed = request.form.get("closed", "")
+    closed_dest = ("", None) if raw_closed == "" else _destination(raw_closed)
+    if open_dest is None or closed_dest is None:
+        flash(_("Choose a destination from the list."), "error")
         return redirect(url_for("dids.index"))
+    kind, target = open_dest
+    # one destination: the chosen kind's target is set, the others cleared
+    changes = {field: (target if k == kind else None)
+               for k, field in number_service.TARGET_FIELDS.items()}
+    changes["route"] = kind
     try:
-        if ivr_id != did.ivr_id:
-            flow_service.set_did_ivr(did, ivr_id, actor=current_user, ip=request.remote_addr or "")
-        did = number_service.route_did(did, user_id=user_id, campaign_id=campaign_id,
-                                       greeting_text=request.form.get("greeting_text", ""),
-                                       actor=current_user, ip=request.remote_addr or "")
+        did = number_service.route_did(
+            did, **changes, closed_route=closed_dest[0], closed_target=closed_dest[1],
+            closed_text=request.form.get("closed_text", ""),
+            greeting_text=request.form.get("greeting_text", ""),
+            actor=current_user, ip=request.remote_addr or "")
     except RoutingError as exc:
         flash(str(exc), "error")
     else:

@@ -125,3 +125,55 @@ def test_render_skips_extensions_that_would_break_the_config(db, make_tenant, se
     text = pjsip_sync.conf_path(settings).read_text()
     assert "[2401]" in text and "evil" not in text and "2403" not in text
     assert text.count("type = endpoint") == 1
+
+
+def test_given_did_when_routed_to_queue_with_closed_user_then_saved_and_shown(acme, auth, client):
+    from models.entities import Queue
+    tenant, _admin, agent = acme
+    queue = Queue.create(tenant=tenant, name="Support")
+    did = Did.create(number="15550005551", tenant=tenant, user=agent)
+    res = auth.post(f"/dids/{did.id}", {"destination": f"queue:{queue.id}",
+                                         "closed": f"user:{agent.id}", "closed_text": "",
+                                         "greeting_text": ""}, follow_redirects=True)
+    assert "DID 15550005551 saved." in res.get_data(as_text=True)
+    did = Did.get_by_id(did.id)
+    assert (did.route, did.queue_id, did.user_id) == ("queue", queue.id, None)
+    assert (did.closed_route, did.closed_target) == ("user", agent.id)
+    page = client.get("/dids/").get_data(as_text=True)
+    assert f'value="queue:{queue.id}" selected' in page and f'value="user:{agent.id}" selected' in page
+
+    auth.post(f"/dids/{did.id}", {"destination": "greeting", "closed": "greeting",
+                                   "closed_text": "We are closed.", "greeting_text": ""})
+    did = Did.get_by_id(did.id)
+    assert (did.route, did.queue_id, did.closed_route, did.closed_target, did.closed_text) == (
+        "greeting", None, "greeting", None, "We are closed.")
+
+
+def test_given_other_tenants_queue_or_ivr_as_any_destination_then_refused(acme, auth, make_tenant):
+    from models.entities import Ivr, Queue
+    tenant, _admin, _agent = acme
+    other, _u = make_tenant("globex")
+    their_queue = Queue.create(tenant=other, name="Theirs")
+    their_ivr = Ivr.create(tenant=other, name="Theirs")
+    mine = Did.create(number="15550005552", tenant=tenant)
+    for form, message in (({"destination": f"queue:{their_queue.id}"}, "No such queue"),
+                          ({"destination": f"ivr:{their_ivr.id}"}, "No such IVR"),
+                          ({"destination": "greeting", "closed": f"queue:{their_queue.id}"},
+                           "No such queue"),
+                          ({"destination": "bogus:1"}, "Choose a destination")):
+        res = auth.post(f"/dids/{mine.id}", form, follow_redirects=True)
+        assert message in res.get_data(as_text=True), form
+    did = Did.get_by_id(mine.id)
+    assert (did.route, did.queue_id, did.ivr_id, did.closed_route) == ("greeting", None, None, "")
+
+
+def test_route_service_needs_the_routes_target(acme):
+    from voxcast.numbers.routing import RoutingError, route_did
+    tenant, _admin, _agent = acme
+    did = Did.create(number="15550005553", tenant=tenant)
+    with pytest.raises(RoutingError, match="Choose the queue"):
+        route_did(did, route="queue")
+    with pytest.raises(RoutingError, match="outside opening hours"):
+        route_did(did, closed_route="campaign")
+    with pytest.raises(RoutingError, match="route must be"):
+        route_did(did, route="elsewhere")

@@ -5,6 +5,7 @@ against the tenant with models.tenancy, so another tenant's user or campaign is 
 from __future__ import annotations
 
 from models import Campaign, Did, Extension, User, database
+from models.entities import DID_ROUTES, Ivr, Queue
 from models.tenancy import TenantScopeError, get_scoped
 from voxcast.audit import records as audit
 from voxcast.errors import ServiceError
@@ -43,36 +44,84 @@ def assign_extension(ext: Extension, user_id: int | None, *, actor=None, ip: str
 
 UNSET = object()
 
+TARGET_MODELS = {"ivr": Ivr, "queue": Queue, "user": User, "campaign": Campaign}
+TARGET_FIELDS = {"ivr": "ivr_id", "queue": "queue_id", "user": "user_id",
+                 "campaign": "campaign_id"}
+NAMES = {"ivr": "IVR", "queue": "queue", "user": "user", "campaign": "campaign"}
 
-def route_did(did: Did, *, user_id=UNSET, campaign_id=UNSET, greeting_text=UNSET, actor=None,
-              ip: str = "") -> Did:
-    """Change what an allocated DID leads to; only the given arguments change."""
+
+def _owned(kind: str, tenant_id: int, pk: int | None, field: str) -> int | None:
+    """The id when it is one of the tenant's rows of that kind (None stays None)."""
+    if pk is None:
+        return None
+    try:
+        return get_scoped(TARGET_MODELS[kind], tenant_id, pk).id
+    except TenantScopeError:
+        raise RoutingError(f"No such {NAMES[kind]} in this organisation.", field) from None
+
+
+def route_did(did: Did, *, route=UNSET, user_id=UNSET, campaign_id=UNSET, queue_id=UNSET,
+              ivr_id=UNSET, closed_route=UNSET, closed_target=UNSET, closed_text=UNSET,
+              greeting_text=UNSET, actor=None, ip: str = "") -> Did:
+    """Change what an allocated DID leads to; only the given arguments change. Every target
+    (the route's, the closed route's) must be the tenant's; the chosen route needs its target.
+    The call checks them again when it arrives (voxcast.numbers.did_routes.resolve)."""
     if did.tenant_id is None:
         raise RoutingError("The DID is in the provider's pool, not allocated.")
+    tid = did.tenant_id
     changes, detail = {}, []
-    if user_id is not UNSET:
-        user = _tenant_user(did.tenant_id, user_id)
-        changes["user"] = user.id if user else None
-        detail.append(f"user={user.username if user else '-'}")
-    if campaign_id is not UNSET:
-        if campaign_id is None:
-            changes["campaign"] = None
-        else:
-            try:
-                changes["campaign"] = get_scoped(Campaign, did.tenant_id, campaign_id).id
-            except TenantScopeError:
-                raise RoutingError("No such campaign in this organisation.", "campaign_id") from None
-        detail.append(f"campaign={changes['campaign'] or '-'}")
+    if route is not UNSET:
+        if route not in DID_ROUTES:
+            raise RoutingError(f"The route must be one of {', '.join(DID_ROUTES)}.", "route")
+        changes["route"] = route
+        detail.append(f"route={route}")
+    for kind, value in (("user", user_id), ("campaign", campaign_id), ("queue", queue_id),
+                        ("ivr", ivr_id)):
+        if value is not UNSET:
+            field = TARGET_FIELDS[kind]
+            changes[kind] = _owned(kind, tid, value, field)
+            detail.append(f"{kind}={changes[kind] or '-'}")
+    if closed_route is not UNSET:
+        if closed_route not in ("", *DID_ROUTES):
+            raise RoutingError("The closed route must be empty (no time-of-day routing) or one "
+                               f"of {', '.join(DID_ROUTES)}.", "closed_route")
+        changes["closed_route"] = closed_route
+        detail.append(f"closed={closed_route or '-'}")
+    if closed_text is not UNSET:
+        text = (closed_text or "").strip()
+        if len(text) > 2000:
+            raise RoutingError("At most 2000 characters.", "closed_text")
+        changes["closed_text"] = text
     if greeting_text is not UNSET:
         text = (greeting_text or "").strip()
         if len(text) > 2000:
             raise RoutingError("At most 2000 characters.", "greeting_text")
         changes["greeting_text"] = text
         detail.append("greeting")
+    # the result, as saved: each route's target must be there and the tenant's
+    kind = changes.get("route", did.route or "greeting")
+    if kind != "greeting":
+        current = changes[kind] if kind in changes else getattr(did, TARGET_FIELDS[kind])
+        if current is None:
+            raise RoutingError(f"Choose the {NAMES[kind]} this DID routes to.",
+                               TARGET_FIELDS[kind])
+    closed = changes.get("closed_route", did.closed_route or "")
+    target = did.closed_target if closed_target is UNSET else closed_target
+    if closed in ("", "greeting"):
+        target = None
+    elif target is None:
+        raise RoutingError(f"Choose the {NAMES[closed]} for calls outside opening hours.",
+                           "closed_target")
+    else:
+        target = _owned(closed, tid, target, "closed_target")
+    if target != did.closed_target or closed_target is not UNSET:
+        changes["closed_target"] = target
+        if closed:
+            detail.append(f"closed_target={target or '-'}")
     with database.atomic():
         if changes:
             Did.update(**changes).where(Did.id == did.id).execute()
-        audit.record("did.route", tenant_id=did.tenant_id, user=actor, object_type="did",
+        audit.record("did.route", tenant_id=tid, user=actor, object_type="did",
                      object_id=did.id, detail=f"{did.number}: {' '.join(detail) or 'no change'}",
                      ip=ip)
     return Did.get_by_id(did.id)

@@ -18,5 +18,19 @@ DID_CREATE = obj({
     "tenant_id": NULLABLE_ID,
     "greeting_text": {"type": "string", "maxLength": 2000},
 }, ["number"])
-DID_UPDATE = obj({"user_id": NULLABLE_ID, "campaign_id": NULLABLE_ID,
-                  "greeting_text": {"type": "string", "maxLength": 2000}}, update=True)
+ROUTES = ["greeting", "ivr", "queue", "user", "campaign"]  # models.entities.DID_ROUTES
+DID_UPDATE = obj({
+    "route": {"type": "string", "enum": ROUTES,
+              "description": "Where calls go: the greeting, or the IVR / queue / user (their "
+                             "phone, then voicemail to their e-mail) / campaign named by "
+                             "ivr_id / queue_id / user_id / campaign_id."},
+    "user_id": NULLABLE_ID, "campaign_id": NULLABLE_ID, "queue_id": NULLABLE_ID,
+    "ivr_id": NULLABLE_ID,
+    "closed_route": {"type": "string", "enum": ["", *ROUTES],
+                     "description": "Outside the tenant's timeslots (its time zone): '' routes "
+                                    "as at any other time."},
+    "closed_target": {**NULLABLE_ID, "description": "The id of the closed route's IVR, queue, "
+                                                    "user or campaign."},
+    "closed_text": {"type": "string", "maxLength": 2000,
+                    "description": "What a closed 'greeting' says (empty: the greeting)."},
+    "greeting_text": {"type": "string", "maxLength": 2000}}, update=True)

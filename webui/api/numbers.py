@@ -21,8 +21,11 @@ def dump_extension(e: Extension) -> dict:
 
 
 def dump_did(d: Did) -> dict:
-    return {"id": d.id, "number": d.number, "tenant_id": d.tenant_id, "user_id": d.user_id,
-            "campaign_id": d.campaign_id, "greeting_text": d.greeting_text}
+    return {"id": d.id, "number": d.number, "tenant_id": d.tenant_id, "route": d.route,
+            "user_id": d.user_id, "campaign_id": d.campaign_id, "queue_id": d.queue_id,
+            "ivr_id": d.ivr_id, "closed_route": d.closed_route,
+            "closed_target": d.closed_target, "closed_text": d.closed_text,
+            "greeting_text": d.greeting_text}
 
 
 def _pool_scope(model, free):
