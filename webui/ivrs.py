@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
@@ -38,6 +38,8 @@ EXAMPLE = {
 
 class IvrForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    number = StringField(_l("Number (dialled by your phones; empty: none)"),
+                         validators=[Length(max=6)])
     tree = TextAreaField("Tree (JSON)", validators=[DataRequired(), Length(max=100000)])
 
 
@@ -72,7 +74,8 @@ def create():
     if form.validate_on_submit():
         try:
             row = flow_service.save_ivr(current_tenant_id(), form.name.data, form.tree.data,
-                                        actor=current_user, ip=request.remote_addr or "")
+                                        number=form.number.data or "", actor=current_user,
+                                        ip=request.remote_addr or "")
         except flow_service.FlowServiceError as exc:
             return _render(form, None, exc.errors, 400)
         flash(_("IVR '%(name)s' saved.", name=row.name), "success")
@@ -89,7 +92,8 @@ def edit(ivr_id: int):
     if form.validate_on_submit():
         try:
             flow_service.save_ivr(row.tenant_id, form.name.data, form.tree.data, row=row,
-                                  actor=current_user, ip=request.remote_addr or "")
+                                  number=form.number.data or "", actor=current_user,
+                                  ip=request.remote_addr or "")
         except flow_service.FlowServiceError as exc:
             return _render(form, get_scoped(Ivr, current_tenant_id(), ivr_id), exc.errors, 400)
         flash(_("IVR '%(name)s' saved.", name=row.name), "success")

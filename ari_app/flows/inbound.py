@@ -20,6 +20,7 @@ from voxcast.billing.call_time import NoCredit
 from voxcast.cdr import records as cdr
 from voxcast.numbers import did_routes
 from voxcast.numbers.did_routes import DidRoute, Destination
+from ari_app import language
 from ari_app.client import AriError
 from ari_app.events import Event
 from ari_app.leg import CallLeg
@@ -84,7 +85,8 @@ class UserRinger:
         self.leg = leg
         try:
             await self.ctx.ari.originate(f"PJSIP/{number}", leg_id, app_args="transfer",
-                                         caller_id=self.h.caller, timeout=USER_RING_SECONDS)
+                                         caller_id=self.h.caller, timeout=USER_RING_SECONDS,
+                                         variables=language.variables(self.h.language))
         except AriError as exc:
             log.warning("%s: ringing %s refused: %s", self.h.channel_id, number, exc)
             leg.rang = True
@@ -200,6 +202,7 @@ class InboundCall(RunsIvr, CallLeg):
         self.answered_at = utcnow()
         if self.credit:
             self.credit.answered(self.safe_hangup)
+        await language.apply(self, route.tenant_id)  # prompts and TTS in the tenant's language
         dest = self.destination = did_routes.destination(route, utcnow())
         target = None
         if dest.kind != "greeting":  # checked again: still the tenant's?
@@ -246,11 +249,12 @@ class InboundCall(RunsIvr, CallLeg):
 
     async def _greeting(self, dest: Destination) -> None:
         route = self.route
+        voice = sounds.voice_for(self.language)
         if dest.closed and route.closed_text:
-            name = await sounds.tts_async(route.closed_text, self.ctx.settings.sounds_dir)
+            name = await sounds.tts_async(route.closed_text, self.ctx.settings.sounds_dir, voice)
         else:
-            name = route.greeting_file or await sounds.tts_async(route.greeting_text,
-                                                                 self.ctx.settings.sounds_dir)
+            name = route.greeting_file or await sounds.tts_async(
+                route.greeting_text, self.ctx.settings.sounds_dir, voice)
         await self.ctx.ari.play(self.channel_id, self.ctx.settings.sound_uri(name),
                                 playback_id=self.playback_id)
 
@@ -312,6 +316,7 @@ class PhoneIvrCall(RunsIvr, CallLeg):
         self.take_slot()
         await self.ctx.ari.answer(self.channel_id)
         self.answered_at = utcnow()
+        await language.apply(self, tenant_id)
         self.runner = IvrRunner(self, spec)
         await self.runner.start()
 

@@ -217,3 +217,38 @@ def test_api_ivrs_validate_and_serve_campaigns(master_api, master, make_group):
     assert master_api.delete(f"/api/v1/ivrs/{ivr_id}").status_code == 409
     patched = master_api.patch(f"/api/v1/ivrs/{ivr_id}", json={"name": "Main menu"})
     assert patched.status_code == 200 and patched.json["name"] == "Main menu"
+
+
+def test_ivr_number_is_saved_and_may_not_clash(db, make_tenant):
+    """An IVR's number (dialled by the tenant's phones) is short digits, none of the tenant's
+    extensions, queues or other IVRs; another tenant may use the same number."""
+    from models import Extension
+    from models.entities import Queue
+    from voxcast.ivr import services as flow_service
+    tenant, _u = make_tenant("acme")
+    other, _o = make_tenant("globex")
+    tree = '{"start": "a", "nodes": {"a": {"type": "say", "text": "Hi"}}}'
+    row = flow_service.save_ivr(tenant.id, "Main", tree, number="500")
+    assert Ivr.get_by_id(row.id).number == "500"
+    Extension.create(number="501", secret="s", tenant=tenant)
+    Queue.create(tenant=tenant, name="Q", number="502")
+    for number, message in (("501", "one of your extensions"), ("502", "one of your queues"),
+                            ("500", "another IVR"), ("112", "emergency"), ("5a", "2 to 6")):
+        with pytest.raises(flow_service.FlowServiceError, match=message):
+            flow_service.save_ivr(tenant.id, f"Other {number}", tree, number=number)
+    assert flow_service.save_ivr(other.id, "Theirs", tree, number="500").number == "500"
+    flow_service.save_ivr(tenant.id, "Main", tree, row=Ivr.get_by_id(row.id))  # number kept
+    assert Ivr.get_by_id(row.id).number == "500"
+
+
+def test_ivr_transfer_to_another_tenants_queue_is_refused(db, make_tenant):
+    from models.entities import Queue
+    tenant, _u = make_tenant("acme")
+    other, _o = make_tenant("globex")
+    mine, theirs = Queue.create(tenant=tenant, name="Mine"), Queue.create(tenant=other, name="T")
+    tree = {"start": "t", "nodes": {"t": {"type": "transfer",
+                                          "target": {"kind": "queue", "value": theirs.id}}}}
+    with pytest.raises(flow_service.FlowServiceError, match=f"queue {theirs.id} is not one"):
+        flow_service.save_ivr(tenant.id, "To queue", json.dumps(tree))
+    tree["nodes"]["t"]["target"]["value"] = mine.id
+    assert flow_service.save_ivr(tenant.id, "To queue", json.dumps(tree)).id

@@ -89,13 +89,39 @@ def parse_tree(tenant_id: int, raw) -> dict:
     return tree
 
 
-def save_ivr(tenant_id: int, name: str, raw_tree, *, row: Ivr | None = None, actor=None,
-             ip: str = "") -> Ivr:
-    """Create (row None) or change an IVR; nothing is saved when the tree is invalid."""
+def check_number(tenant_id: int, number: str, ivr_id: int | None) -> list[str]:
+    """An IVR's number (dialled by the tenant's phones): short digits, not an emergency number,
+    none of the tenant's extensions, queues or other IVRs."""
+    from voxcast.queues.services import EMERGENCY, NUMBER_RE
+    if not number:
+        return []
+    if not NUMBER_RE.match(number):
+        return ["the number must be 2 to 6 digits, or empty for no number"]
+    if number in EMERGENCY:
+        return [f"{number} is an emergency or service number"]
+    if scoped(Extension, tenant_id).where(Extension.number == number).exists():
+        return [f"{number} is one of your extensions"]
+    if scoped(Queue, tenant_id).where(Queue.number == number).exists():
+        return [f"{number} is the number of one of your queues"]
+    clash = scoped(Ivr, tenant_id).where(Ivr.number == number)
+    if ivr_id is not None:
+        clash = clash.where(Ivr.id != ivr_id)
+    if clash.exists():
+        return [f"another IVR has the number {number}"]
+    return []
+
+
+def save_ivr(tenant_id: int, name: str, raw_tree, *, row: Ivr | None = None, number=None,
+             actor=None, ip: str = "") -> Ivr:
+    """Create (row None) or change an IVR; nothing is saved when the tree is invalid. `number`
+    (None: unchanged) is what the tenant's phones dial to reach it ("" for none)."""
     name = (name or "").strip()
     errors = []
     if not name or len(name) > 100:
         errors.append("the name must be 1 to 100 characters")
+    if number is not None:
+        number = number.strip()
+        errors.extend(check_number(tenant_id, number, row.id if row is not None else None))
     try:
         tree = parse_tree(tenant_id, raw_tree)
     except FlowServiceError as exc:
@@ -110,11 +136,14 @@ def save_ivr(tenant_id: int, name: str, raw_tree, *, row: Ivr | None = None, act
         raise FlowServiceError(f"an IVR named '{name}' already exists")
     with database.atomic():
         if row is None:
-            row = Ivr.create(tenant=tenant_id, name=name, tree=ivr.dumps(tree))
+            row = Ivr.create(tenant=tenant_id, name=name, tree=ivr.dumps(tree),
+                             number=number or "")
             action = "ivr.create"
         else:
             row.name, row.tree = name, ivr.dumps(tree)
-            row.save(only=[Ivr.name, Ivr.tree])
+            if number is not None:
+                row.number = number
+            row.save(only=[Ivr.name, Ivr.tree, Ivr.number])
             action = "ivr.update"
         audit.record(action, tenant_id=tenant_id, user=actor, object_type="ivr", object_id=row.id,
                      detail=f"{name}: {len(tree['nodes'])} nodes", ip=ip)

@@ -129,7 +129,7 @@ def campaigns_survey(campaign_id: int):
 # -- IVRs -------------------------------------------------------------------------------------
 
 def dump_ivr(row: Ivr) -> dict:
-    return {"id": row.id, "tenant_id": row.tenant_id, "name": row.name,
+    return {"id": row.id, "tenant_id": row.tenant_id, "name": row.name, "number": row.number,
             "tree": json.loads(row.tree or "{}"), "created_at": row.created_at.isoformat() + "Z"}
 
 
@@ -151,7 +151,8 @@ def ivrs_create():
                        {"tenant_id": "only with the provider's key"})
     tenant = target_tenant(data)
     try:
-        row = flow_service.save_ivr(tenant.id, data["name"], data["tree"], actor=principal(), ip=ip())
+        row = flow_service.save_ivr(tenant.id, data["name"], data["tree"],
+                                    number=data.get("number", ""), actor=principal(), ip=ip())
     except flow_service.FlowServiceError as exc:
         raise _ivr_refused(exc) from None
     return jsonify(dump_ivr(row)), 201
@@ -168,7 +169,8 @@ def ivrs_update(ivr_id: int):
     data = body(IVR_UPDATE)
     try:
         row = flow_service.save_ivr(row.tenant_id, data.get("name", row.name),
-                                    data.get("tree", row.tree), row=row, actor=principal(), ip=ip())
+                                    data.get("tree", row.tree), row=row,
+                                    number=data.get("number"), actor=principal(), ip=ip())
     except flow_service.FlowServiceError as exc:
         raise _ivr_refused(exc) from None
     return jsonify(dump_ivr(row))

@@ -63,8 +63,10 @@ SCHEMAS = {
         "tenant_id": NULLABLE_ID, "user_id": NULLABLE_ID, "created_at": DATETIME,
     }),
     "Did": out({
-        "id": ID, "number": STRING, "tenant_id": NULLABLE_ID, "user_id": NULLABLE_ID,
-        "campaign_id": NULLABLE_ID, "greeting_text": STRING,
+        "id": ID, "number": STRING, "tenant_id": NULLABLE_ID, "route": STRING,
+        "user_id": NULLABLE_ID, "campaign_id": NULLABLE_ID, "queue_id": NULLABLE_ID,
+        "ivr_id": NULLABLE_ID, "closed_route": STRING, "closed_target": NULLABLE_ID,
+        "closed_text": STRING, "greeting_text": STRING,
     }),
     "Group": out({"id": ID, "tenant_id": ID, "name": STRING,
                   "contacts": {"type": "integer", "minimum": 0}}),
@@ -91,7 +93,7 @@ SCHEMAS = {
         "status_reason": STRING,
         "status_code": {"type": "string", "description": "why it is paused or waiting: "
                         "no_credit, tenant_suspended, type_not_dialable, message_missing, "
-                        "ari_down, no_window, closed_until, not_recording, text (a reason "
+                        "ari_down, no_window, closed_until, not_recording, no_agents, text (a reason "
                         "from before codes, in params.text); empty when none"},
         "status_params": {"type": "object", "description": "the cause's parameters"},
         "progress": {"type": "object", "additionalProperties": {"type": "integer"},
@@ -110,7 +112,7 @@ SCHEMAS = {
         "key": STRING, "text": STRING, "total": {"type": "integer"},
         "digits": {"type": "array", "items": out({"digit": STRING,
                                                    "count": {"type": "integer"}})}})}}),
-    "Ivr": out({"id": ID, "tenant_id": ID, "name": STRING, "tree": {"type": "object"},
+    "Ivr": out({"id": ID, "tenant_id": ID, "name": STRING, "number": STRING, "tree": {"type": "object"},
                 "created_at": DATETIME}),
     "Dnc": out({"id": ID, "tenant_id": NULLABLE_ID, "phone": STRING, "source": STRING,
                 "created_at": DATETIME}),
