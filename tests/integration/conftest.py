@@ -37,16 +37,18 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, message: s
 class StasisApp:
     """`voxcast ari-app` in its own process, as `make run` starts it."""
 
-    def __init__(self, settings: config.Settings, logdir: Path):
+    def __init__(self, settings: config.Settings, logdir: Path, env: dict | None = None):
         self.settings = settings
         self.logfile = logdir / "stasis-app.log"
+        self.env = env  # None: ours
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         SystemStatus.delete().where(SystemStatus.key == "ari").execute()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "voxcast.cli", "--instance", self.settings.instance, "ari-app"],
-            stdout=open(self.logfile, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=open(self.logfile, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=self.env)
         self.wait_ari("connected")
 
     def ari_state(self) -> str:
@@ -111,11 +113,58 @@ def db(settings):
 
 
 @pytest.fixture(scope="session")
-def stasis_app(runtime, db, artifacts):
-    app = StasisApp(runtime, artifacts)
+def stasis_app(runtime, db, artifacts, smtp_peer):
+    """The app mails (voicemail) to the session's SMTP peer."""
+    app = StasisApp(runtime, artifacts, {
+        **os.environ, "VOXCAST_SMTP_HOST": "127.0.0.1", "VOXCAST_SMTP_PORT": str(smtp_peer.port),
+        "VOXCAST_SMTP_FROM": "noreply@voxcast.test"})
     app.start()
     yield app
     app.stop()
+
+
+class AgiProcess:
+    """`voxcast agi` in its own process, as `voxcast run` starts it beside the Stasis app."""
+
+    def __init__(self, settings: config.Settings, logdir: Path):
+        self.settings = settings
+        self.logfile = logdir / "agi.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import socket
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "voxcast.cli", "--instance", self.settings.instance, "agi"],
+            stdout=open(self.logfile, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+        def listening():
+            assert self.proc.poll() is None, self.log_tail()
+            try:
+                socket.create_connection(("127.0.0.1", self.settings.agi_port), 0.5).close()
+                return True
+            except OSError:
+                return False
+        wait_for(listening, 20, message="FastAGI server listening")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def log_tail(self) -> str:
+        return self.logfile.read_text(errors="replace")[-4000:] if self.logfile.exists() else ""
+
+
+@pytest.fixture(scope="session")
+def agi_server(runtime, db, artifacts):
+    server = AgiProcess(runtime, artifacts)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(autouse=True)
