@@ -113,6 +113,9 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     app.register_blueprint(ivrs.bp)
     from . import admin_sip  # failed SIP authentications and bans
     app.register_blueprint(admin_sip.bp)
+    from . import agent_setup, queues  # contact centre: agents now, pause reasons, dispositions, queues
+    app.register_blueprint(agent_setup.bp)
+    app.register_blueprint(queues.bp)
 
     @app.route("/")
     @login_required

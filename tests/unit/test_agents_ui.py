@@ -1,0 +1,130 @@
+"""The contact centre set-up pages: pause reasons, dispositions, queues with members, the
+agents-now page; other tenants' ids are not found, the agents feature gates them, agents and
+plain users may not change them."""
+from __future__ import annotations
+
+import pytest
+
+from models import Tenant
+from models.entities import AgentDisposition, AgentSession, PauseReason, Queue, QueueMember
+from voxcast.agents import sessions
+
+from .agents_support import make_agent
+
+
+@pytest.fixture
+def admin(app, make_tenant, auth):
+    tenant, user = make_tenant("acme", role="tenant")
+    auth.login(user.username, f"pw-{user.username}")
+    return tenant, user
+
+
+QUEUE = {"name": "Sales", "number": "600", "strategy": "longest_idle", "ring_seconds": "20",
+         "max_wait_seconds": "300", "music_class": "default", "announce_every_seconds": "60",
+         "announce_position": "y", "wrapup_seconds": "15", "fallback": "message",
+         "fallback_queue_id": "", "fallback_ivr_id": "", "fallback_text": ""}
+
+
+def test_pause_reasons_add_edit_delete(admin, auth, client):
+    tenant, _ = admin
+    res = auth.post("/pause-reasons/", {"name": "Lunch", "active": "y"}, follow_redirects=True)
+    assert "Pause reason &#39;Lunch&#39; added." in res.get_data(as_text=True)
+    row = PauseReason.get(PauseReason.tenant == tenant.id)
+    res = auth.post("/pause-reasons/", {"name": "lunch", "active": "y"})
+    assert res.status_code == 400 and "already exists" in res.get_data(as_text=True)
+    auth.post(f"/pause-reasons/{row.id}", {"name": "Long lunch"})  # box unticked: off
+    row = PauseReason.get_by_id(row.id)
+    assert (row.name, row.active) == ("Long lunch", False)
+    auth.post(f"/pause-reasons/{row.id}/delete")
+    assert not PauseReason.select().exists()
+
+
+def test_dispositions_add_edit_delete(admin, auth):
+    tenant, _ = admin
+    res = auth.post("/dispositions/", {"name": "Call back", "kind": "callback", "position": "5",
+                                       "active": "y"}, follow_redirects=True)
+    assert res.status_code == 200 and "Call back" in res.get_data(as_text=True)
+    row = AgentDisposition.get(AgentDisposition.tenant == tenant.id)
+    assert (row.kind, row.position, row.active) == ("callback", 5, True)
+    assert auth.post("/dispositions/", {"name": "X", "kind": "weird"}).status_code == 400
+    auth.post(f"/dispositions/{row.id}", {"name": "Callback", "kind": "dnc", "position": "2",
+                                          "active": "y"})
+    row = AgentDisposition.get_by_id(row.id)
+    assert (row.name, row.kind, row.position) == ("Callback", "dnc", 2)
+    auth.post(f"/dispositions/{row.id}/delete")
+    assert not AgentDisposition.select().exists()
+
+
+def test_queue_create_with_members_and_field_errors(admin, auth, client):
+    tenant, _ = admin
+    alice, bob = make_agent(tenant, "alice"), make_agent(tenant, "bob")
+    assert "alice" in client.get("/queues/new").get_data(as_text=True)
+    bad = dict(QUEUE, ring_seconds="1", member=[str(alice.id)], **{f"penalty_{alice.id}": "3"})
+    res = auth.post("/queues/new", bad)
+    html = res.get_data(as_text=True)
+    assert res.status_code == 400 and "From 5 to 120 seconds." in html
+    assert 'value="3"' in html  # what was typed is kept
+    assert not Queue.select().exists()
+    data = dict(QUEUE, member=[str(alice.id), str(bob.id)],
+                **{f"penalty_{alice.id}": "3", f"penalty_{bob.id}": "0"})
+    res = auth.post("/queues/new", data, follow_redirects=True)
+    assert res.status_code == 200
+    q = Queue.get(Queue.tenant == tenant.id)
+    assert (q.ring_seconds, q.wrapup_seconds, q.announce_position, q.announce_wait) == (
+        20, 15, True, False)
+    assert sorted((m.user_id, m.penalty) for m in QueueMember.select()) == [
+        (alice.id, 3), (bob.id, 0)]
+    listing = client.get("/queues/").get_data(as_text=True)
+    assert "Sales" in listing and "600" in listing
+    # edit: bob leaves, alice's penalty changes
+    auth.post(f"/queues/{q.id}", dict(QUEUE, member=[str(alice.id)], **{f"penalty_{alice.id}": "1"}))
+    assert [(m.user_id, m.penalty) for m in QueueMember.select()] == [(alice.id, 1)]
+    auth.post(f"/queues/{q.id}/delete")
+    assert not Queue.select().exists()
+
+
+def test_another_tenants_rows_are_not_found_and_their_agents_refused(admin, auth):
+    tenant, _ = admin
+    other = Tenant.create(name="Other", slug="other")
+    stranger = make_agent(other, "stranger")
+    theirs_q = Queue.create(tenant=other, name="Theirs")
+    theirs_r = PauseReason.create(tenant=other, name="Theirs")
+    theirs_d = AgentDisposition.create(tenant=other, name="Theirs")
+    assert auth.client.get(f"/queues/{theirs_q.id}").status_code == 404
+    assert auth.post(f"/queues/{theirs_q.id}/delete").status_code == 404
+    assert auth.post(f"/pause-reasons/{theirs_r.id}", {"name": "Mine"}).status_code == 404
+    assert auth.post(f"/dispositions/{theirs_d.id}/delete").status_code == 404
+    res = auth.post("/queues/new", dict(QUEUE, member=[str(stranger.id)]))
+    assert res.status_code == 400 and "Members must be your agents." in res.get_data(as_text=True)
+    res = auth.post("/queues/new", dict(QUEUE, fallback="queue", fallback_queue_id=str(theirs_q.id)))
+    assert res.status_code == 400 and "Choose one of your queues." in res.get_data(as_text=True)
+    assert Queue.get_by_id(theirs_q.id).name == "Theirs"
+    assert PauseReason.get_by_id(theirs_r.id).name == "Theirs"
+
+
+def test_agents_now_and_forced_logout(admin, auth, client):
+    tenant, _ = admin
+    alice = make_agent(tenant, "alice")
+    s = sessions.login(tenant.id, alice.id)
+    html = client.get("/agents/").get_data(as_text=True)
+    assert 'data-user="alice"' in html and "Ready" in html
+    auth.post(f"/agents/{s.id}/logout")
+    assert AgentSession.get_by_id(s.id).end_reason == "supervisor"
+    assert "No agent is logged in." in client.get("/agents/").get_data(as_text=True)
+
+
+def test_without_the_agents_feature_the_pages_are_refused_and_hidden(admin, client):
+    tenant, _ = admin
+    assert 'href="/queues/"' in client.get("/dashboard/").get_data(as_text=True)
+    Tenant.update(features="voice_message").where(Tenant.id == tenant.id).execute()
+    for url in ("/queues/", "/pause-reasons/", "/dispositions/", "/agents/"):
+        assert client.get(url).status_code == 403
+    assert 'href="/queues/"' not in client.get("/dashboard/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role, status", [("supervisor", 200), ("user", 403), ("agent", 403)])
+def test_who_may_manage(app, make_tenant, auth, client, role, status):
+    _tenant, user = make_tenant("acme", role=role)
+    auth.login(user.username, f"pw-{user.username}")
+    assert client.get("/queues/").status_code == status
+    assert client.get("/pause-reasons/").status_code == status

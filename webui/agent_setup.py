@@ -1,0 +1,201 @@
+"""The contact centre's set-up for the tenant administrator and supervisors: the agents now
+(state, since when, today's times; a supervisor may log an agent out), the pause reasons agents
+choose from and the dispositions they record after a call. Views only: the services are
+voxcast.agents.*."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from models.entities import AgentDisposition, AgentSession, PauseReason, utcnow
+from models.tenancy import get_scoped
+from voxcast.agents import dispositions, pause_reasons, sessions, stats
+from voxcast.agents.errors import AgentError
+
+from .auth import current_tenant_id, tenant_required
+from .permissions import feature_required
+
+bp = Blueprint("agent_setup", __name__)
+
+MANAGERS = ("tenant", "supervisor")
+STATE_LABELS = {"logged_out": _l("Logged out"), "ready": _l("Ready"), "ringing": _l("Ringing"),
+                "on_call": _l("On a call"), "wrapup": _l("Wrap-up"), "paused": _l("Paused")}
+KIND_LABELS = {"normal": _l("Normal"), "callback": _l("Call back at…"),
+               "dnc": _l("Do not call")}
+
+
+class PauseReasonForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)])
+    active = BooleanField(_l("In use"), default=True)
+
+
+class DispositionForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)])
+    kind = SelectField(_l("Kind"), choices=list(KIND_LABELS.items()))
+    position = IntegerField(_l("Position"), default=0,
+                            validators=[Optional(), NumberRange(min=0, max=1000)])
+    active = BooleanField(_l("In use"), default=True)
+
+
+def _ip() -> str:
+    return request.remote_addr or ""
+
+
+def _fail(exc: AgentError) -> None:
+    flash(_("Not saved: %(why)s", why=exc), "error")
+
+
+# -- agents now -----------------------------------------------------------------------------
+
+def _today_start() -> dt.datetime:
+    now = utcnow()
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@bp.route("/agents/")
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def agents():
+    tid = current_tenant_id()
+    live = list(sessions.live_sessions(tid))
+    since, now = _today_start(), utcnow()
+    times = stats.by_user(tid, since, now, now=now)
+    return render_template("agent_setup/agents.html", live=live, times=times, now=now,
+                           labels=STATE_LABELS, since=since)
+
+
+@bp.route("/agents/<int:session_id>/logout", methods=["POST"])
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def force_logout(session_id: int):
+    row = get_scoped(AgentSession, current_tenant_id(), session_id)
+    if FlaskForm().validate_on_submit():
+        if sessions.logout(row.id, "supervisor", ip=_ip()):
+            flash(_("%(name)s is logged out.", name=row.user.username), "success")
+    return redirect(url_for("agent_setup.agents"))
+
+
+# -- pause reasons --------------------------------------------------------------------------
+
+@bp.route("/pause-reasons/", methods=["GET", "POST"])
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def pause_reason_list():
+    tid = current_tenant_id()
+    form = PauseReasonForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            row = pause_reasons.create(tid, form.name.data, active=form.active.data,
+                                       actor=current_user, ip=_ip())
+        except AgentError as exc:
+            form.name.errors = [str(exc)]
+            status = 400
+        else:
+            flash(_("Pause reason '%(name)s' added.", name=row.name), "success")
+            return redirect(url_for("agent_setup.pause_reason_list"))
+    elif form.is_submitted():
+        status = 400
+    return render_template("agent_setup/pause_reasons.html", form=form,
+                           reasons=pause_reasons.list_reasons(tid)), status
+
+
+@bp.route("/pause-reasons/<int:reason_id>", methods=["POST"])
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def pause_reason_update(reason_id: int):
+    tid = current_tenant_id()
+    row = get_scoped(PauseReason, tid, reason_id)
+    form = PauseReasonForm()
+    if form.validate_on_submit():
+        try:
+            pause_reasons.update(tid, row.id, name=form.name.data, active=form.active.data,
+                                 actor=current_user, ip=_ip())
+        except AgentError as exc:
+            _fail(exc)
+        else:
+            flash(_("Pause reason '%(name)s' saved.", name=form.name.data.strip()), "success")
+    else:
+        flash(_("Enter a name of up to 60 characters."), "error")
+    return redirect(url_for("agent_setup.pause_reason_list"))
+
+
+@bp.route("/pause-reasons/<int:reason_id>/delete", methods=["POST"])
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def pause_reason_delete(reason_id: int):
+    tid = current_tenant_id()
+    row = get_scoped(PauseReason, tid, reason_id)
+    if FlaskForm().validate_on_submit():
+        try:
+            pause_reasons.delete(tid, row.id, actor=current_user, ip=_ip())
+        except AgentError as exc:
+            flash(_("Not deleted: %(why)s", why=exc), "error")
+        else:
+            flash(_("Pause reason '%(name)s' deleted.", name=row.name), "success")
+    return redirect(url_for("agent_setup.pause_reason_list"))
+
+
+# -- dispositions ---------------------------------------------------------------------------
+
+@bp.route("/dispositions/", methods=["GET", "POST"])
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def disposition_list():
+    tid = current_tenant_id()
+    form = DispositionForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            row = dispositions.create(tid, form.name.data, form.kind.data, form.position.data or 0,
+                                      active=form.active.data, actor=current_user, ip=_ip())
+        except AgentError as exc:
+            target = getattr(form, exc.field, None) if exc.field else None
+            (target or form.name).errors = [str(exc)]
+            status = 400
+        else:
+            flash(_("Disposition '%(name)s' added.", name=row.name), "success")
+            return redirect(url_for("agent_setup.disposition_list"))
+    elif form.is_submitted():
+        status = 400
+    return render_template("agent_setup/dispositions.html", form=form, kinds=KIND_LABELS,
+                           rows=dispositions.list_dispositions(tid)), status
+
+
+@bp.route("/dispositions/<int:disposition_id>", methods=["POST"])
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def disposition_update(disposition_id: int):
+    tid = current_tenant_id()
+    row = get_scoped(AgentDisposition, tid, disposition_id)
+    form = DispositionForm()
+    if form.validate_on_submit():
+        try:
+            dispositions.update(tid, row.id, name=form.name.data, kind=form.kind.data,
+                                position=form.position.data or 0, active=form.active.data,
+                                actor=current_user, ip=_ip())
+        except AgentError as exc:
+            _fail(exc)
+        else:
+            flash(_("Disposition '%(name)s' saved.", name=form.name.data.strip()), "success")
+    else:
+        flash(_("Enter a name, a kind and a position from 0 to 1000."), "error")
+    return redirect(url_for("agent_setup.disposition_list"))
+
+
+@bp.route("/dispositions/<int:disposition_id>/delete", methods=["POST"])
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def disposition_delete(disposition_id: int):
+    tid = current_tenant_id()
+    row = get_scoped(AgentDisposition, tid, disposition_id)
+    if FlaskForm().validate_on_submit():
+        dispositions.delete(tid, row.id, actor=current_user, ip=_ip())
+        flash(_("Disposition '%(name)s' deleted.", name=row.name), "success")
+    return redirect(url_for("agent_setup.disposition_list"))
