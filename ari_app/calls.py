@@ -94,7 +94,13 @@ class Router:
     def __init__(self):
         self._handlers: dict[str, CallHandler] = {}
         self._factories: dict[str, Callable[[object, Event], CallHandler | None]] = {}
+        self._listeners: dict[str, list[Callable[[Event], None]]] = {}
         self.ctx = None
+
+    def listen(self, event_type: str, callback: Callable[[Event], None]) -> None:
+        """`callback(event)` for every event of that type, before (and whatever) the channel
+        routing: events that are no channel's (EndpointStateChange, user events)."""
+        self._listeners.setdefault(event_type, []).append(callback)
 
     def route_stasis(self, first_arg: str, factory: Callable[[object, Event], CallHandler | None]) -> None:
         """Calls entering Stasis from dialplan with `Stasis(app,<first_arg>,...)` get a new
@@ -111,6 +117,11 @@ class Router:
         return list(self._handlers.values())
 
     def dispatch(self, event: Event) -> None:
+        for callback in self._listeners.get(event.type, ()):
+            try:
+                callback(event)
+            except Exception:  # one listener's bug must not lose the event for the call
+                log.exception("listener of %s failed", event.type)
         channel_id = event.routing_channel_id
         if not channel_id:
             return

@@ -269,6 +269,7 @@ class AriClient:
     EVENT_TYPES = ("StasisStart", "StasisEnd", "ChannelDestroyed", "ChannelHangupRequest", "ChannelDtmfReceived", "PlaybackFinished",
                    "RecordingFinished", "RecordingFailed", "ChannelEnteredBridge",
                    "ChannelLeftBridge",
+                   "EndpointStateChange",  # agents' phones registering (ari_app.presence)
                    "RESTResponse")  # the answers to REST requests sent over the socket
 
     async def _filter_events(self) -> None:

@@ -34,3 +34,4 @@ class AppContext:
     dids: DidDirectory
     overload: Overload = field(default_factory=Overload)  # refuses new inbound calls while behind
     languages: TenantLanguages = field(default_factory=TenantLanguages)  # tenant -> prompt language
+    agents: object = None  # ari_app.agent_pool.AgentPool: agents, offers, agent bridges (ACD)

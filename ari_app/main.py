@@ -29,6 +29,9 @@ from ari_app.dids import DidDirectory
 from ari_app.events import Event
 from ari_app.flows.inbound import InboundCall, PhoneIvrCall
 from ari_app.flows.phone_out import PhoneOutCall
+from ari_app.agent_pool import AgentPool
+from ari_app.flows.queue import QueueEntryCall
+from voxcast.acd import store as acd_store
 from ari_app.heartbeat import heartbeat
 from voxcast.runtime.status import set_status
 from ari_app.leg import CallLeg
@@ -107,6 +110,9 @@ def build(settings: Settings, ari: AriClient | None = None) -> AppContext:
     router.route_stasis("inbound", InboundCall)
     router.route_stasis("phone_out", PhoneOutCall)  # a phone's PSTN call, after the AGI's yes
     router.route_stasis("ivr", PhoneIvrCall)  # a phone dialled an IVR number
+    ctx.agents = AgentPool(ctx)
+    router.route_stasis("queue", QueueEntryCall)  # a phone dialled a queue number
+    router.listen("EndpointStateChange", ctx.agents.presence.on_event)
     return ctx
 
 
@@ -274,6 +280,10 @@ async def amain(settings: Settings) -> None:
     # Every channel's events, from its creation: campaign calls are originated into dialplan
     # (not into the app), and their ChannelDestroyed before an answer closes their CDR.
     await ctx.ari.subscribe("channel:")
+    # Agents' phones registering and unregistering (presence for the ACD); agents an earlier
+    # run left ringing or on a call are ready again (those calls are gone or hung up now).
+    await ctx.ari.subscribe("endpoint:PJSIP")
+    await ctx.writer.run(acd_store.reset_after_restart)
     # Reservations of an earlier run: released, or settled with their closed CDRs.
     await ctx.writer.run(ctx.billing.reconcile)
     recovered = asyncio.Event()
@@ -281,6 +291,7 @@ async def amain(settings: Settings) -> None:
     async def on_state(up: bool) -> None:
         await ctx.writer.run(set_status, "ari", "connected" if up else "down")
         if up:
+            await ctx.agents.presence.refresh(ctx.ari)
             await reconcile(ctx, adoptions)
             recovered.set()
 
@@ -298,6 +309,8 @@ async def amain(settings: Settings) -> None:
     tasks.spawn(heartbeat(ctx.writer, ctx.ari.connected), "heartbeat")
     tasks.spawn(recurring_charges(ctx), "recurring-charges")
     tasks.spawn(sip_guard.watch(settings, ctx.writer.run), "sip-guard")
+    tasks.spawn(ctx.agents.run(), "acd-dispatcher")
+    tasks.spawn(ctx.agents.sweep_wrapups(), "acd-wrapups")
     log.info("voxcast Stasis app '%s' started (ARI %s)", settings.ari_app_name, settings.ari_url)
     await stop.wait()
     log.info("stopping; ARI messages received: %s",

@@ -1,0 +1,290 @@
+"""Inbound queues (ACD) through the real Asterisk: sipp phones registered as the agents'
+extensions, sipp callers dialling a DID routed to the queue. The Stasis app offers each call
+to one agent at a time, bridges on answer, tries the next on no answer, never offers to an
+agent who is paused or not registered, and records the QueueCall."""
+from __future__ import annotations
+
+import itertools
+import secrets
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from models import Call, Did, Extension, User
+from models.entities import AgentSession, Queue, QueueCall, QueueMember
+from voxcast.agents import sessions, states
+from voxcast.runtime import pjsip_sync
+
+from .conftest import wait_for
+from .sipp import Sipp
+
+_seq = itertools.count(1)
+
+
+class Agent:
+    """An agent user with an extension and a sipp phone registered as it."""
+
+    def __init__(self, settings, workdir, tenant, port: int):
+        n = next(_seq)
+        self.settings, self.workdir, self.port = settings, workdir, port
+        self.number = f"73{port % 1000:03d}{n}"
+        self.user = User.create(tenant=tenant, username=f"acd-agent-{port}-{n}",
+                                password_hash=generate_password_hash("x"), role="agent",
+                                first_name=f"Agent{n}")
+        self.ext = Extension.create(number=self.number, secret=secrets.token_urlsafe(12),
+                                    tenant=tenant, user=self.user)
+        self.phone: Sipp | None = None
+
+    def register(self) -> None:
+        reg = Sipp("uac_register.xml", self.workdir,
+                   [f"127.0.0.1:{self.settings.sip_port}", "-s", self.number, "-au", self.number,
+                    "-ap", self.ext.secret, "-p", str(self.port), "-m", "1", "-timeout", "20s"],
+                   name=f"register-{self.number}")
+        reg.start()
+        assert reg.wait(30) == 0, reg.diagnostics()
+
+    def answer(self, calls: int = 1, talk_ms: int = 2000, scenario: str = "uas_agent.xml") -> Sipp:
+        self.phone = Sipp(scenario, self.workdir,
+                          ["-p", str(self.port), "-m", str(calls), "-d", str(talk_ms),
+                           "-timeout", "60s"], name=f"phone-{self.number}-{scenario[:-4]}")
+        self.phone.start()
+        return self.phone
+
+    def login(self) -> AgentSession:
+        return sessions.login(self.user.tenant_id, self.user.id)
+
+    def session(self) -> AgentSession:
+        return AgentSession.get(AgentSession.user == self.user.id, AgentSession.ended_at.is_null())
+
+    def invites(self) -> int:
+        return sum(1 for m in (self.phone.messages() if self.phone else [])
+                   if not m.sent and m.method == "INVITE")
+
+    def stop(self) -> None:
+        if self.phone:
+            self.phone.stop()
+
+
+@pytest.fixture
+def agents(stasis_app, settings, master, workdir):
+    made: list[Agent] = []
+    ports = itertools.count(settings.sip_port + 60)
+
+    def make(count: int, register: bool = True) -> list[Agent]:
+        new = [Agent(settings, workdir, master, next(ports)) for _ in range(count)]
+        pjsip_sync.sync(settings)
+        for agent in new:
+            wait_for(lambda a=agent: f"Endpoint:  {a.number}" in _endpoints(settings), 10,
+                     message=f"endpoint {agent.number}")
+            if register:
+                agent.register()
+        made.extend(new)
+        return new
+
+    yield make
+    for agent in made:
+        agent.stop()
+        sessions.end_for_user(agent.user.id, "logout")
+
+
+def _endpoints(settings) -> str:
+    from voxcast.runtime import asterisk
+    return asterisk.cli(settings, "pjsip show endpoints")
+
+
+def _queue(tenant, members, **fields) -> Queue:
+    n = next(_seq)
+    values = dict(name=f"q-{n}", strategy="longest_idle", ring_seconds=3, max_wait_seconds=20,
+                  announce_every_seconds=0, wrapup_seconds=1, fallback="message")
+    values.update(fields)
+    queue = Queue.create(tenant=tenant, **values)
+    for agent, penalty in members:
+        QueueMember.create(tenant=tenant, queue=queue, user=agent.user, penalty=penalty)
+    return queue
+
+
+def _did_to(tenant, queue) -> str:
+    number = f"1555888{next(_seq):04d}"
+    Did.create(number=number, tenant=tenant, route="queue", queue=queue)
+    return number
+
+
+def _call(settings, workdir, number: str, scenario: str = "uac_call_did.xml",
+          hold_ms: int | None = None) -> Sipp:
+    extra = ("-d", str(hold_ms)) if hold_ms is not None else ()
+    return Sipp.uac(scenario, workdir, f"127.0.0.1:{settings.sip_port}", number,
+                    port=settings.sip_port + 40 + next(_seq) % 10, extra=extra).start()
+
+
+def _queue_call(queue) -> QueueCall:
+    return wait_for(lambda: QueueCall.get_or_none(QueueCall.queue == queue.id,
+                                                  QueueCall.ended_at.is_null(False)),
+                    20, message="QueueCall closed")
+
+
+def test_given_two_ready_agents_when_a_caller_rings_the_queue_then_the_longest_idle_answers(
+        stasis_app, settings, master, workdir, agents):
+    first, second = agents(2)
+    first.login()
+    second.login()  # logged in later: idle for less time
+    queue = _queue(master, [(first, 0), (second, 0)], wrapup_seconds=2)
+    did = _did_to(master, queue)
+    first.answer(talk_ms=2000)
+    second.answer()
+
+    caller = _call(settings, workdir, did)
+    wait_for(lambda: first.session().state == "on_call", 10, message="agent on the call")
+    assert second.session().state == "ready"
+    assert caller.wait(30) == 0, caller.diagnostics()  # the agent hung up: so did we
+
+    qc = _queue_call(queue)
+    assert qc.outcome == "answered" and qc.agent_id == first.user.id and qc.offers == 1
+    assert qc.wait_seconds <= 3
+    leg = Call.get_by_id(qc.agent_call_id)
+    assert leg.direction == "agent" and leg.tenant_id == master.id
+    assert leg.agent_id == first.user.id and leg.number == first.number
+    wait_for(lambda: Call.get_by_id(qc.agent_call_id).ended_at is not None, 10,
+             message="agent leg CDR closed")
+    assert Call.get_by_id(qc.agent_call_id).disposition == "ANSWERED"
+    customer = wait_for(lambda: Call.get_or_none(Call.id == qc.call_id,
+                                                 Call.ended_at.is_null(False)), 10,
+                        message="caller CDR closed")
+    assert customer.agent_id == first.user.id and customer.did == did
+    # wrap-up after the call, then ready again (the sweeper)
+    assert first.session().state in ("wrapup", "ready")
+    wait_for(lambda: first.session().state == "ready", 10, message="wrap-up over")
+    assert second.invites() == 0
+
+
+def test_given_an_agent_who_does_not_answer_when_offered_then_the_next_agent_gets_it_and_the_first_is_paused(
+        stasis_app, settings, master, workdir, agents):
+    master.agent_max_missed = 1
+    master.save()
+    try:
+        deaf, good = agents(2)
+        deaf.login()
+        good.login()
+        queue = _queue(master, [(deaf, 0), (good, 0)], ring_seconds=2)
+        did = _did_to(master, queue)
+        deaf.answer(scenario="uas_no_answer.xml")
+        good.answer(talk_ms=1000)
+        caller = _call(settings, workdir, did)
+        assert caller.wait(40) == 0, caller.diagnostics()
+        qc = _queue_call(queue)
+        assert qc.outcome == "answered" and qc.agent_id == good.user.id and qc.offers == 2
+        assert deaf.invites() == 1 and good.invites() == 1
+        session = deaf.session()
+        assert session.state == "paused" and session.pause_reason.system
+        assert session.pause_reason.name == states.SYSTEM_PAUSE_NAME
+    finally:
+        master.agent_max_missed = 3
+        master.save()
+
+
+def test_given_agents_paused_or_unregistered_when_a_caller_waits_then_none_is_rung_and_the_message_plays_at_max_wait(
+        stasis_app, settings, master, workdir, agents):
+    paused, = agents(1)
+    unregistered, = agents(1, register=False)
+    s = paused.login()
+    states.set_state(s.id, "paused")
+    unregistered.login()
+    queue = _queue(master, [(paused, 0), (unregistered, 0)], max_wait_seconds=3,
+                   fallback="message", fallback_text="Sorry, nobody is here. Goodbye.")
+    did = _did_to(master, queue)
+    paused.answer()
+    caller = _call(settings, workdir, did)
+    assert caller.wait(40) == 0, caller.diagnostics()
+    qc = _queue_call(queue)
+    assert qc.outcome == "timeout" and qc.agent_id is None and qc.offers == 0
+    assert 3 <= qc.wait_seconds <= 5
+    assert paused.invites() == 0
+    assert unregistered.session().state == "ready"  # ready, but its phone is not registered
+
+
+def test_given_a_waiting_caller_when_they_hang_up_then_the_queue_call_is_abandoned(
+        stasis_app, settings, master, workdir, agents):
+    busy, = agents(1)
+    s = busy.login()
+    states.set_state(s.id, "paused")
+    queue = _queue(master, [(busy, 0)], max_wait_seconds=60)
+    did = _did_to(master, queue)
+    caller = _call(settings, workdir, did, scenario="uac_call_did_hangup.xml", hold_ms=2000)
+    assert caller.wait(30) == 0, caller.diagnostics()
+    qc = _queue_call(queue)
+    assert qc.outcome == "abandoned" and qc.agent_id is None
+    assert 1 <= qc.wait_seconds <= 4
+
+
+def test_given_nobody_logged_in_when_a_caller_rings_then_the_fallback_queue_takes_the_call(
+        stasis_app, settings, master, workdir, agents):
+    absent, helper = agents(2)
+    helper.login()
+    backup = _queue(master, [(helper, 0)])
+    queue = _queue(master, [(absent, 0)], fallback="queue", fallback_queue=backup)
+    did = _did_to(master, queue)
+    helper.answer(talk_ms=1000)
+    caller = _call(settings, workdir, did)
+    assert caller.wait(30) == 0, caller.diagnostics()
+    first = _queue_call(queue)
+    assert first.outcome == "no_agents" and first.wait_seconds <= 1
+    second = _queue_call(backup)
+    assert second.outcome == "answered" and second.agent_id == helper.user.id
+    assert second.call_id == first.call_id  # the same caller's CDR
+
+
+def test_given_ring_all_when_a_caller_rings_then_every_ready_agent_rings_and_the_first_to_answer_takes_it(
+        stasis_app, settings, master, workdir, agents):
+    slow, quick = agents(2)
+    slow.login()
+    quick.login()
+    queue = _queue(master, [(slow, 0), (quick, 0)], strategy="ring_all", ring_seconds=5)
+    did = _did_to(master, queue)
+    slow.answer(scenario="uas_no_answer.xml")  # rings until we cancel it
+    quick.answer(talk_ms=1000)
+    caller = _call(settings, workdir, did)
+    assert caller.wait(30) == 0, caller.diagnostics()
+    qc = _queue_call(queue)
+    assert qc.outcome == "answered" and qc.agent_id == quick.user.id
+    assert slow.invites() == 1 and quick.invites() == 1
+    assert slow.phone.wait(10) == 0, slow.phone.diagnostics()  # CANCELled
+    wait_for(lambda: slow.session().state == "ready", 5, message="the other agent ready again")
+    assert slow.session().missed_in_row == 0  # lost the race: not a miss
+
+
+def test_given_round_robin_when_calls_come_one_after_another_then_agents_take_turns(
+        stasis_app, settings, master, workdir, agents):
+    a, b = agents(2)
+    a.login()
+    b.login()
+    queue = _queue(master, [(a, 0), (b, 0)], strategy="round_robin", wrapup_seconds=0)
+    did = _did_to(master, queue)
+    a.answer(calls=2, talk_ms=500)
+    b.answer(calls=2, talk_ms=500)
+    taken = []
+    for _ in range(4):
+        caller = _call(settings, workdir, did)
+        assert caller.wait(30) == 0, caller.diagnostics()
+        qc = wait_for(lambda: QueueCall.select().where(QueueCall.queue == queue.id,
+                                                       QueueCall.ended_at.is_null(False))
+                      .count() == len(taken) + 1, 10, message="QueueCall closed")
+        last = (QueueCall.select().where(QueueCall.queue == queue.id)
+                .order_by(QueueCall.id.desc()).first())
+        taken.append(last.agent_id)
+        wait_for(lambda: all(x.session().state == "ready" for x in (a, b)), 5,
+                 message="both ready")
+    assert taken[0] != taken[1] and taken[0] == taken[2] and taken[1] == taken[3], taken
+
+
+def test_given_penalties_when_both_are_ready_then_the_lower_penalty_agent_is_offered_first(
+        stasis_app, settings, master, workdir, agents):
+    senior, junior = agents(2)
+    junior.login()  # longest idle, but the higher penalty
+    senior.login()
+    queue = _queue(master, [(senior, 0), (junior, 5)])
+    did = _did_to(master, queue)
+    senior.answer(talk_ms=500)
+    junior.answer()
+    caller = _call(settings, workdir, did)
+    assert caller.wait(30) == 0, caller.diagnostics()
+    assert _queue_call(queue).agent_id == senior.user.id
+    assert junior.invites() == 0
