@@ -116,6 +116,8 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     from . import agent_setup, queues  # contact centre: agents now, pause reasons, dispositions, queues
     app.register_blueprint(agent_setup.bp)
     app.register_blueprint(queues.bp)
+    from . import agent_console  # the agent's home: states, contact pop, call control
+    app.register_blueprint(agent_console.bp)
 
     @app.route("/")
     @login_required
@@ -124,6 +126,8 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
             return redirect(url_for("admin.tenants"))
         if current_user.role in auth.CAMPAIGN_ROLES:
             return redirect(url_for("dashboard.index"))
+        if current_user.role == "agent" and permissions.has_feature("agents"):
+            return redirect(url_for("agent_console.index"))
         return render_template("home.html")
 
     return app

@@ -1,0 +1,109 @@
+"""Manual dial from the console: the checks a campaign call passes (the number, the tenant's
+blocked prefixes, the DNC lists, the campaign being the agent's) and the two CDRs of the call
+(the agent's phone leg and the contact's leg, both tenant-tagged, Call.agent set). Rating and
+the channel limits are the Stasis app's, as for every call it places."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.entities import (
+    AgentSession, Call, Campaign, CampaignAgent, CampaignContact, Contact, Extension, Tenant, User,
+)
+from models.entities import utcnow
+from models.tenancy import scoped
+from voxcast.contacts import dnc
+
+from .errors import BadNumber, BadTarget, NotLoggedIn, Refused
+
+DIAL_FROM = ("ready", "paused", "wrapup")  # an agent ringing or on a call dials nothing
+MANUAL_WRAPUP_S = 30  # after-call work of a manual call outside any campaign
+
+
+@dataclass(frozen=True)
+class DialPlan:
+    tenant_id: int
+    user_id: int
+    session_id: int
+    extension: str
+    number: str  # E.164
+    caller_id: str
+    campaign_id: int | None
+    contact_id: int | None
+    wrapup_seconds: int
+    dial_timeout: int = 30
+    tenant_channel_limit: int = 0
+    campaign_channel_limit: int = 0
+
+
+def check(tenant_id: int, user_id: int, raw_number: str, campaign_id: int | None = None,
+          session_id: int | None = None) -> DialPlan:
+    """Whether this agent may dial this number now; raises a ConsoleError saying why not."""
+    from voxcast.phones.routing import blocked, caller_id_of, parse_prefixes, to_e164
+    tenant = Tenant.get_or_none(Tenant.id == tenant_id)
+    user = User.get_or_none(User.id == user_id, User.tenant == tenant_id)
+    if tenant is None or tenant.status != "active" or user is None or not user.active:
+        raise Refused("Calls are not possible for this account now.")
+    session = (AgentSession.select().where(AgentSession.user == user_id,
+                                           AgentSession.tenant == tenant_id,
+                                           AgentSession.ended_at.is_null())
+               .order_by(AgentSession.id.desc()).first())
+    if session is None or (session_id is not None and session.id != session_id):
+        raise NotLoggedIn("Log in to the console first.")
+    if session.state not in DIAL_FROM:
+        raise Refused("Finish the current call first.")
+    ext = Extension.get_or_none(Extension.id == session.extension_id) if session.extension_id else None
+    if ext is None:
+        raise Refused("You have no extension to ring.")
+    raw = (raw_number or "").strip()
+    number = to_e164(raw, tenant.country) if raw else None
+    if number is None:
+        raise BadNumber("That is not a phone number.", "number")
+    if blocked(number, raw, parse_prefixes(tenant.blocked_prefixes)):
+        raise Refused("Calls to that number are not allowed.")
+    if dnc.is_blocked(tenant_id, number):
+        raise Refused("That number is on a do-not-call list.")
+    campaign, contact = None, None
+    if campaign_id:
+        campaign = scoped(Campaign, tenant_id).where(Campaign.id == campaign_id).first()
+        if campaign is None or not CampaignAgent.select().where(
+                CampaignAgent.campaign == campaign.id, CampaignAgent.user == user_id).exists():
+            raise BadTarget("That campaign is not one of yours.", "campaign_id")
+        entry = (CampaignContact.select().where(CampaignContact.campaign == campaign.id,
+                                                CampaignContact.phone == number).first())
+        contact = Contact.get_or_none(Contact.id == entry.contact_id) if entry else None
+        if contact is None and campaign.group_id:
+            contact = Contact.get_or_none(Contact.group == campaign.group_id,
+                                          Contact.phone == number)
+    caller_id = (campaign.caller_id if campaign is not None and campaign.caller_id
+                 else caller_id_of(ext, tenant_id))
+    wrapup = campaign.wrapup_seconds if campaign is not None else MANUAL_WRAPUP_S
+    return DialPlan(tenant_id, user_id, session.id, ext.number, number, caller_id,
+                    campaign.id if campaign else None, contact.id if contact else None,
+                    wrapup, campaign.dial_timeout if campaign is not None else 30,
+                    tenant.channel_limit, campaign.channel_limit if campaign is not None else 0)
+
+
+def my_campaigns(tenant_id: int, user_id: int) -> list[tuple[int, str]]:
+    """The campaigns the agent works on, for the dial form."""
+    rows = (scoped(Campaign, tenant_id).join(CampaignAgent, on=(CampaignAgent.campaign == Campaign.id))
+            .where(CampaignAgent.user == user_id).order_by(Campaign.name))
+    return [(c.id, c.name) for c in rows]
+
+
+def open_legs(plan: DialPlan, agent_channel: str, contact_channel: str) -> tuple[int, int]:
+    """The CDRs of both legs, before either is dialed: the agent's phone (not rated, direction
+    "agent", no campaign, as the ACD's agent legs) and the contact (direction "outbound")."""
+    now = utcnow()
+    agent = Call.create(tenant=plan.tenant_id, direction="agent", number=plan.extension,
+                        channel_id=agent_channel, agent=plan.user_id, started_at=now)
+    contact = Call.create(tenant=plan.tenant_id, campaign=plan.campaign_id,
+                          contact=plan.contact_id, direction="outbound", number=plan.number,
+                          channel_id=contact_channel, agent=plan.user_id, started_at=now)
+    return agent.id, contact.id
+
+
+def open_transfer_leg(tenant_id: int, number: str, channel_id: str,
+                      campaign_id: int | None = None) -> int:
+    """The CDR of a leg the console dials to a transfer or conference target."""
+    return Call.create(tenant=tenant_id, campaign=campaign_id, direction="transfer",
+                       number=number, channel_id=channel_id, started_at=utcnow()).id

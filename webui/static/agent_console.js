@@ -1,0 +1,112 @@
+// The agent console, live: polls live.json every second with the key of what is shown; when
+// the key moved, fetches the panel and swaps each [data-part] whose data-key changed (a form
+// being typed in stays as it is). Forms with class "js" are sent with fetch (JSON answers)
+// and the console refreshed at once; without this script they post and redirect.
+(function () {
+  "use strict";
+  const root = document.getElementById("agent-console");
+  if (!root) return;
+  const msg = document.getElementById("console-msg");
+  let key = root.dataset.key;
+  let busy = false;
+
+  function say(text, ok) {
+    if (!msg) return;
+    msg.textContent = text || "";
+    msg.className = "flash " + (ok ? "success" : "error");
+    msg.hidden = !text;
+  }
+
+  function elapsed() {
+    const now = Date.now();
+    for (const el of root.querySelectorAll("[data-since]")) {
+      const t = Date.parse(el.dataset.since);
+      if (isNaN(t)) continue;
+      const s = Math.max(0, Math.floor((now - t) / 1000));
+      const m = Math.floor(s / 60);
+      el.textContent = " " + m + ":" + String(s % 60).padStart(2, "0");
+    }
+  }
+
+  function wire(scope) {
+    for (const sel of scope.querySelectorAll("select[data-callback]")) {
+      const ids = sel.dataset.callback.split(" ").filter(Boolean);
+      const field = sel.form.querySelector("[data-callback-field]");
+      const sync = () => { if (field) field.hidden = !ids.includes(sel.value); };
+      sel.addEventListener("change", sync);
+      sync();
+    }
+    for (const sel of scope.querySelectorAll("select[name=target_kind]")) {
+      const form = sel.form;
+      const sync = () => {
+        for (const el of form.querySelectorAll("[data-kind]")) {
+          el.hidden = !el.dataset.kind.split(" ").includes(sel.value);
+        }
+      };
+      sel.addEventListener("change", sync);
+      sync();
+    }
+  }
+
+  async function swap() {
+    const res = await fetch(root.dataset.panel, {cache: "no-store", credentials: "same-origin"});
+    if (!res.ok) return;
+    const tpl = document.createElement("template");
+    tpl.innerHTML = await res.text();
+    for (const fresh of tpl.content.querySelectorAll("[data-part]")) {
+      const old = root.querySelector(`[data-part="${fresh.dataset.part}"]`);
+      if (!old) { root.appendChild(fresh); wire(fresh); continue; }
+      if (old.dataset.key !== fresh.dataset.key) { old.replaceWith(fresh); wire(fresh); }
+    }
+    const state = tpl.content.querySelector('[data-part="state"]');
+    if (state) key = state.dataset.key;
+    elapsed();
+  }
+
+  async function poll() {
+    if (busy) return;
+    busy = true;
+    try {
+      const res = await fetch(root.dataset.live + "?key=" + encodeURIComponent(key),
+                              {headers: {"Accept": "application/json"}, cache: "no-store",
+                               credentials: "same-origin"});
+      if (res.status === 401 || res.redirected) { window.location.reload(); return; }
+      if (res.ok) {
+        const data = await res.json();
+        if (!data.same) await swap();
+      }
+    } catch (e) {
+      // the server is away for a moment: try again at the next tick
+    } finally {
+      busy = false;
+    }
+  }
+
+  root.addEventListener("submit", async (ev) => {
+    const form = ev.target;
+    if (!form.classList.contains("js")) return;
+    ev.preventDefault();
+    const action = (ev.submitter && ev.submitter.getAttribute("formaction")) || form.action;
+    const buttons = form.querySelectorAll("button");
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      const res = await fetch(action, {method: "POST", body: new FormData(form),
+                                       headers: {"Accept": "application/json"},
+                                       credentials: "same-origin"});
+      let data = {};
+      try { data = await res.json(); } catch (e) { data = {ok: false, message: res.statusText}; }
+      say(data.message, data.ok);
+      if (data.ok && form.id === "disposition-form") form.reset();
+    } catch (e) {
+      say(String(e), false);
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+    }
+    await swap();
+  });
+
+  wire(root);
+  elapsed();
+  setInterval(elapsed, 1000);
+  setInterval(poll, 1000);
+})();
