@@ -24,10 +24,12 @@ from voxcast.dialing import claims
 from voxcast.dialing.campaign_plans import CampaignPlan
 from ari_app.context import AppContext
 from ari_app.flows.interactive import InteractiveCall
+from ari_app.flows.voice_agent import VoiceAgentCall
 from ari_app.flows.voice_message import VoiceMessageCall
 from ari_app.meter import Resumer
 from ari_app.outbound import OutboundCall
-from voxcast.dialing.pacing import TokenBucket, free_slots
+from voxcast.dialing import voice_agent
+from voxcast.dialing.pacing import TokenBucket, agent_lines, free_slots
 
 log = logging.getLogger("voxcast.dialer")
 
@@ -38,6 +40,7 @@ FLOWS: MappingProxyType[str, type[OutboundCall]] = MappingProxyType({
     "voice_ivr": InteractiveCall,
     "voice_survey": InteractiveCall,
     "appointment_reminder": InteractiveCall,
+    "voice_agent": VoiceAgentCall,
 })
 # Types whose calls play Campaign.message_file: they cannot run without it.
 NEEDS_MESSAGE = frozenset({"voice_message", "voice_interactive"})  # survey, reminder and IVR speak their own prompts
@@ -69,6 +72,10 @@ class Dialer:
         self.resumer = Resumer(ctx.writer, ctx.billing)
         self._plans: list[CampaignPlan] = []
         self._plans_until = 0.0
+        # Voice Agent campaigns: ready (and registered) agents, read every READY_TTL_S or
+        # at once after one of its calls got an agent or ended; its calls still looking for one.
+        self._ready: dict[int, tuple[float, int]] = {}
+        self._agent_calls: dict[int, set[VoiceAgentCall]] = {}
 
     PLANS_TTL_S = 1.0  # how often the running campaigns are read again (claims re-check status)
 
@@ -90,6 +97,33 @@ class Dialer:
                 log.exception("dialer step failed; retrying")
                 await asyncio.sleep(1)
             await asyncio.sleep(self.tick)
+
+    READY_TTL_S = 0.5
+
+    async def _ready_agents(self, plan: CampaignPlan) -> int:
+        """The campaign's agents in "ready" whose phone is registered (the ACD's presence)."""
+        now = time.monotonic()
+        hit = self._ready.get(plan.id)
+        if hit is None or hit[0] < now:
+            extensions = await self.ctx.writer.run(voice_agent.ready_extensions,
+                                                   plan.tenant_id, plan.agent_ids)
+            agents = getattr(self.ctx, "agents", None)
+            ready = sum(1 for ext in extensions if agents is not None and agents.registered(ext))
+            hit = self._ready[plan.id] = (now + self.READY_TTL_S, ready)
+        return hit[1]
+
+    def _live_agent_calls(self, campaign_id: int) -> int:
+        calls = self._agent_calls.get(campaign_id)
+        if not calls:
+            return 0
+        calls -= {c for c in calls if c.done or not c.waiting}
+        return len(calls)
+
+    def _agent_settled(self, campaign_id: int, handler: VoiceAgentCall) -> None:
+        """A call of the campaign got its agent or ended: no longer a line looking for one,
+        and the ready agents are counted again."""
+        self._agent_calls.get(campaign_id, set()).discard(handler)
+        self._ready.pop(campaign_id, None)
 
     async def _reason(self, plan: CampaignPlan, reason: Cause | None) -> None:
         """Tell the UI why a running campaign is not dialing (or not recording), once per change."""
@@ -139,9 +173,21 @@ class Dialer:
                 await self._reason(plan, closed)
                 continue
             record = await self._may_record(plan)
+            tenant_limit = plan.tenant_channel_limit
+            lines = None
+            if plan.type == "voice_agent":  # paced by its ready agents
+                ready = await self._ready_agents(plan)
+                if ready == 0:
+                    await self._reason(plan, Cause("no_agents"))
+                elif self._reasons.get(plan.id) == Cause("no_agents"):
+                    await self._reason(plan, None)
+                lines = agent_lines(plan.dial_ratio, ready, self._live_agent_calls(plan.id))
+                tenant_limit -= ready  # room kept for the agent legs of the tenant's channels
             slots = free_slots(plan.channel_limit, channels.by_campaign[plan.id],
-                               plan.tenant_channel_limit, channels.by_tenant[plan.tenant_id],
+                               tenant_limit, channels.by_tenant[plan.tenant_id],
                                self.max_channels, channels.total)
+            if lines is not None:
+                slots = min(slots, lines)
             wanted = self.bucket.take(slots)
             claimed = await self.ctx.writer.run(self.ctx.claims.claim_due, plan.id, wanted, now,
                                                plan.rule_sets)
@@ -152,6 +198,10 @@ class Dialer:
                 handlers = []
                 for claim in claimed:
                     handler = FLOWS[plan.type](self.ctx, claim, plan, record=record)
+                    if isinstance(handler, VoiceAgentCall):
+                        self._agent_calls.setdefault(plan.id, set()).add(handler)
+                        handler.on_settled = (lambda cid=plan.id, h=handler:
+                                              self._agent_settled(cid, h))
                     self.ctx.router.register(handler)
                     handler.take_slot()
                     handlers.append(handler)

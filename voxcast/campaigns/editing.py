@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from models import Campaign, ContactGroup, Tenant, User, database
 from models.entities import CampaignAgent
@@ -23,6 +22,7 @@ from voxcast.tenants import quotas
 from voxcast.audio import sounds
 from voxcast.tenants import features
 from voxcast.config import Settings
+from voxcast.console import crm
 from voxcast.dialing.pacing import MAX_DIAL_RATIO, MIN_DIAL_RATIO
 from voxcast.tenants.timeslots import TimeslotError
 
@@ -198,19 +198,17 @@ def _dial_ratio(raw, errors: dict) -> Decimal | None:
 
 
 def web_form_url_error(url: str) -> str | None:
-    """The CRM page the agent console opens: an http(s) address (never javascript: and the
-    like, since it opens in the agent's browser); {phone}, {first_name}, {custom1}... are
-    filled with the contact's fields by the console."""
-    url = url.strip()
+    """The CRM page the agent console opens (voxcast.console.crm fills it): an absolute
+    http(s) address naming only known fields; never javascript: and the like, since it opens
+    in the agent's browser session."""
+    url = (url or "").strip()
     if not url:
         return None
     if len(url) > 500:
         return "At most 500 characters."
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return "An http:// or https:// address."
-    if any(ch.isspace() for ch in url):
-        return "No spaces in the address (placeholders such as {phone} are filled in)."
+    if not crm.allowed(url):
+        return ("An http:// or https:// address, without spaces; placeholders only among "
+                + ", ".join("{%s}" % f for f in crm.FIELDS) + ".")
     return None
 
 

@@ -25,6 +25,7 @@ TEMPLATES = {
     "no_window": N_("Outside calling hours: no calling window opens within a week"),
     "closed_until": N_("Outside calling hours, resumes at %(when)s (%(zone)s)"),
     "not_recording": N_("Not recording: the disk quota is full"),
+    "no_agents": N_("Waiting for agents: none of this campaign's agents is ready"),
 }
 LEGACY = "text"  # a reason written before codes existed, shown as it was
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models import Campaign, Tenant, Timeslot
+from models.entities import CampaignAgent
 from voxcast.campaigns import calling_hours
 from voxcast.tenants import quotas
 
@@ -33,6 +34,10 @@ class CampaignPlan:
     rule_sets: tuple = ()
     retry: RetryPolicy | None = None  # None: read from the campaign when a call closes
     language: str = "en"  # the tenant's: its calls' prompts play in it (ari_app.language)
+    # Voice Agent campaigns: lines per ready agent, after-call work, the CampaignAgent users.
+    dial_ratio: float = 1.0
+    wrapup_seconds: int = 0
+    agent_ids: tuple = ()
 
     @property
     def retry_settings(self):
@@ -52,6 +57,13 @@ def _plans(where) -> list[CampaignPlan]:
         for slot in Timeslot.select().where(Timeslot.tenant.in_({c.tenant_id for c in rows})):
             slots.setdefault(slot.tenant_id, []).append(
                 calling_hours.Window(slot.weekdays, slot.start_time, slot.end_time))
+    agents: dict[int, list[int]] = {}
+    agent_campaigns = [c.id for c in rows if c.type == "voice_agent"]
+    if agent_campaigns:
+        for cid, uid in (CampaignAgent.select(CampaignAgent.campaign, CampaignAgent.user)
+                         .where(CampaignAgent.campaign.in_(agent_campaigns))
+                         .order_by(CampaignAgent.user).tuples()):
+            agents.setdefault(cid, []).append(uid)
     return [CampaignPlan(c.id, c.tenant_id, c.type, c.name, c.channel_limit, c.tenant.channel_limit,
                          c.message_file, c.caller_id, c.dial_timeout,
                          amd_enabled=c.amd_enabled, amd_action=c.amd_action, record=c.record,
@@ -59,7 +71,9 @@ def _plans(where) -> list[CampaignPlan]:
                          repeat_count=max(1, c.repeat_count or 1), timezone=c.tenant.timezone,
                          rule_sets=(tuple(slots.get(c.tenant_id, ())),
                                     tuple(calling_hours.windows_from_json(c.windows))),
-                         retry=retry_policy_of(c), language=c.tenant.language or "en")
+                         retry=retry_policy_of(c), language=c.tenant.language or "en",
+                         dial_ratio=float(c.dial_ratio or 1), wrapup_seconds=c.wrapup_seconds or 0,
+                         agent_ids=tuple(agents.get(c.id, ())))
             for c in rows]
 
 

@@ -31,6 +31,9 @@ from voxcast.campaigns.schemas import (  # noqa: F401  (re-exported for the reso
 from voxcast.ivr.schemas import (  # noqa: F401  (re-exported for the resources)
     IVR_TREE, IVR_CREATE, IVR_UPDATE,
 )
+from voxcast.queues.schemas import (  # noqa: F401  (re-exported for the resources)
+    QUEUE_CREATE, QUEUE_UPDATE,
+)
 
 
 # --- responses -------------------------------------------------------------------------------
@@ -116,6 +119,37 @@ SCHEMAS = {
                 "created_at": DATETIME}),
     "Dnc": out({"id": ID, "tenant_id": NULLABLE_ID, "phone": STRING, "source": STRING,
                 "created_at": DATETIME}),
+    "Queue": out({
+        "id": ID, "tenant_id": ID, "name": STRING, "number": STRING, "strategy": STRING,
+        "ring_seconds": {"type": "integer"}, "max_wait_seconds": {"type": "integer"},
+        "music_class": STRING, "announce_every_seconds": {"type": "integer"},
+        "announce_position": {"type": "boolean"}, "announce_wait": {"type": "boolean"},
+        "wrapup_seconds": {"type": "integer"}, "fallback": STRING,
+        "fallback_queue_id": NULLABLE_ID, "fallback_ivr_id": NULLABLE_ID, "fallback_text": STRING,
+        "members": {"type": "array", "items": out({"user_id": ID,
+                                                   "penalty": {"type": "integer"}})},
+        "created_at": DATETIME,
+    }),
+    "AgentSession": out({
+        "id": ID, "tenant_id": ID, "user_id": ID, "username": STRING,
+        "extension": {"type": "string", "nullable": True},
+        "via": {"type": "string", "enum": ["web", "phone"]},
+        "state": {"type": "string", "enum": ["logged_out", "ready", "ringing", "on_call",
+                                             "wrapup", "paused"]},
+        "state_since": DATETIME, "pause_reason_id": NULLABLE_ID,
+        "pause_reason": {"type": "string", "nullable": True}, "call_id": NULLABLE_ID,
+        "wrapup_until": DATETIME_NULL, "missed_in_row": {"type": "integer"},
+        "version": {"type": "integer", "description": "Grows on every change of the session."},
+        "started_at": DATETIME,
+    }),
+    "AgentStats": out({
+        "since": DATETIME, "until": DATETIME,
+        "items": {"type": "array", "items": out({
+            "user_id": ID,
+            "seconds": {"type": "object", "additionalProperties": {"type": "integer"},
+                        "description": "ready, ringing, on_call, wrapup, paused, logged_out "
+                                       "and login (all but logged_out)."}})},
+    }),
 }
 
 
@@ -210,6 +244,8 @@ def build() -> dict:
                                list_params=(TENANT_FILTER,))
     del campaign["delete"]  # campaigns are stopped, not deleted: their CDRs stay
     ivrs, ivr = crud("Ivr", "IVRs", IVR_CREATE, IVR_UPDATE, list_params=(TENANT_FILTER,))
+    queues, queue = crud("Queue", "Queues", QUEUE_CREATE, QUEUE_UPDATE,
+                         list_params=(TENANT_FILTER,))
     admin = " (provider key only)"
     paths = {
         "/tenants": tenants,
@@ -299,6 +335,21 @@ def build() -> dict:
             ref("SurveyResults"), tag="Campaigns")},
         "/ivrs": ivrs,
         "/ivrs/{id}": ivr,
+        "/queues": queues,
+        "/queues/{id}": queue,
+        "/agents": {"get": op(
+            "The agents logged in now, with their state (provider key: name a tenant_id)",
+            "The live sessions", out({"items": {"type": "array", "items": ref("AgentSession")}}),
+            tag="Agents", params=(TENANT_FILTER,))},
+        "/agents/stats": {"get": op(
+            "Seconds each agent spent in each state (from the state log)", "Per agent",
+            ref("AgentStats"), tag="Agents", params=(
+                TENANT_FILTER,
+                query("since", DATETIME, "Default: today 00:00 UTC."),
+                query("until", DATETIME, "Default: now.")))},
+        "/agents/{id}/logout": {"parameters": [path_id()], "post": op(
+            "End an agent session (a supervisor's log-out)", "The ended session",
+            ref("AgentSession"), tag="Agents", errors=("400", "401", "403", "404", "409"))},
     }
     return {
         "openapi": "3.0.3",
