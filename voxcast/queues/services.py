@@ -7,6 +7,7 @@ Each change is audited in the same transaction. The ACD (ari_app) reads queues a
 as saved; `queue_for_number` is the look-up for phones dialling a queue."""
 from __future__ import annotations
 
+import json
 import re
 
 from peewee import JOIN, fn
@@ -18,6 +19,7 @@ from models.entities import (
 from models.tenancy import TenantScopeError, get_scoped, scoped
 from voxcast.audit import records as audit
 from voxcast.errors import ServiceError
+from voxcast.ivr import tree as ivr_tree
 
 NUMBER_RE = re.compile(r"^[0-9]{2,6}$")
 MUSIC_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -323,6 +325,13 @@ def used_by(queue: Queue) -> list[str]:
         ((Did.route == "queue") & (Did.queue == queue.id))
         | ((Did.closed_route == "queue") & (Did.closed_target == queue.id)))
     out += [f"DID {d.number}" for d in dids]
+    for row in scoped(Ivr, queue.tenant_id).select(Ivr.name, Ivr.tree):
+        try:
+            targets = ivr_tree.queue_targets(json.loads(row.tree or "{}"))
+        except (ValueError, TypeError, KeyError):
+            continue
+        if queue.id in targets:
+            out.append(f"IVR '{row.name}'")
     return out
 
 

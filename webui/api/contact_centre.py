@@ -1,0 +1,173 @@
+"""/api/v1/queues and /api/v1/agents: a tenant's queues with their members
+(voxcast.queues.services), its agents' live states and time in each state
+(voxcast.agents.sessions / stats), and logging an agent out. A tenant key needs the agents
+feature."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+from flask import jsonify, request
+
+from models import Tenant
+from models.entities import AgentSession, Queue, utcnow
+from models.tenancy import get_scoped, scoped
+from voxcast.agents import sessions, stats
+from voxcast.queues import services as queue_service
+from voxcast.queues.schemas import QUEUE_CREATE, QUEUE_UPDATE
+from voxcast.tenants import features
+
+from . import ID, ApiError, body, bp, ip, paginate, principal, scope, target_tenant
+
+
+def agents_feature(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        p = principal()
+        if not p.is_admin and not features.has(Tenant.get_by_id(p.tenant_id), "agents"):
+            raise ApiError(403, "feature-disabled", "This organisation's plan does not include agents.")
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value is not None else None
+
+
+def dump_queue(q: Queue) -> dict:
+    return {"id": q.id, "tenant_id": q.tenant_id, "name": q.name, "number": q.number,
+            "strategy": q.strategy, "ring_seconds": q.ring_seconds,
+            "max_wait_seconds": q.max_wait_seconds, "music_class": q.music_class,
+            "announce_every_seconds": q.announce_every_seconds,
+            "announce_position": q.announce_position, "announce_wait": q.announce_wait,
+            "wrapup_seconds": q.wrapup_seconds, "fallback": q.fallback,
+            "fallback_queue_id": q.fallback_queue_id, "fallback_ivr_id": q.fallback_ivr_id,
+            "fallback_text": q.fallback_text,
+            "members": [{"user_id": m.user_id, "penalty": m.penalty}
+                        for m in queue_service.members(q)],
+            "created_at": _time(q.created_at)}
+
+
+def dump_session(s: AgentSession) -> dict:
+    return {"id": s.id, "tenant_id": s.tenant_id, "user_id": s.user_id,
+            "username": s.user.username, "extension": s.extension.number if s.extension_id else None,
+            "via": s.via, "state": s.state, "state_since": _time(s.state_since),
+            "pause_reason_id": s.pause_reason_id,
+            "pause_reason": s.pause_reason.name if s.pause_reason_id else None,
+            "call_id": s.call_id, "wrapup_until": _time(s.wrapup_until),
+            "missed_in_row": s.missed_in_row, "version": s.version,
+            "started_at": _time(s.started_at)}
+
+
+def _members(data: dict):
+    return data.get("members") if "members" in data else None
+
+
+def _own_tenant_only(data: dict) -> None:
+    if not principal().is_admin and data.get("tenant_id", principal().tenant_id) != principal().tenant_id:
+        raise ApiError(422, "validation", "tenant_id is only for the provider's key.",
+                       {"tenant_id": "only with the provider's key"})
+
+
+# -- queues ---------------------------------------------------------------------------------
+
+@bp.get("/queues")
+@agents_feature
+def queues_list():
+    return paginate(scoped(Queue, scope()).order_by(Queue.id), dump_queue)
+
+
+@bp.post("/queues")
+@agents_feature
+def queues_create():
+    data = body(QUEUE_CREATE)
+    _own_tenant_only(data)
+    tenant = target_tenant(data)
+    fields = {k: v for k, v in data.items() if k not in ("members", "tenant_id")}
+    row = queue_service.create(tenant.id, fields, _members(data) or [], actor=principal(), ip=ip())
+    return jsonify(dump_queue(row)), 201
+
+
+@bp.get(f"/queues/<{ID}:queue_id>")
+@agents_feature
+def queues_get(queue_id: int):
+    return jsonify(dump_queue(get_scoped(Queue, scope(), queue_id)))
+
+
+@bp.patch(f"/queues/<{ID}:queue_id>")
+@agents_feature
+def queues_update(queue_id: int):
+    row = get_scoped(Queue, scope(), queue_id)
+    data = body(QUEUE_UPDATE)
+    fields = {k: v for k, v in data.items() if k != "members"}
+    row = queue_service.update(row.tenant_id, row.id, fields, _members(data), actor=principal(),
+                               ip=ip())
+    return jsonify(dump_queue(row))
+
+
+@bp.delete(f"/queues/<{ID}:queue_id>")
+@agents_feature
+def queues_delete(queue_id: int):
+    row = get_scoped(Queue, scope(), queue_id)
+    try:
+        queue_service.delete(row.tenant_id, row.id, actor=principal(), ip=ip())
+    except queue_service.QueueError as exc:
+        raise ApiError(409, "in-use", str(exc)) from None
+    return "", 204
+
+
+# -- agents ---------------------------------------------------------------------------------
+
+def _tenant_scope() -> int:
+    tenant_id = scope()
+    if tenant_id is None:
+        raise ApiError(400, "bad-parameter", "The provider's key must name a tenant_id.",
+                       {"tenant_id": "is required with the provider's key"})
+    return tenant_id
+
+
+@bp.get("/agents")
+@agents_feature
+def agents_list():
+    """The agents logged in now, with their state."""
+    return jsonify(items=[dump_session(s) for s in sessions.live_sessions(_tenant_scope())])
+
+
+def _when(name: str, default: dt.datetime) -> dt.datetime:
+    raw = request.args.get(name)
+    if not raw:
+        return default
+    try:
+        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, "bad-parameter", f"'{name}' must be an ISO 8601 time.",
+                       {name: "must be an ISO 8601 time"}) from None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+@bp.get("/agents/stats")
+@agents_feature
+def agents_stats():
+    """Seconds in each state per agent between `since` (default: today 00:00 UTC) and
+    `until` (default: now); `login` is every state but logged_out."""
+    now = utcnow()
+    since = _when("since", now.replace(hour=0, minute=0, second=0, microsecond=0))
+    until = _when("until", now)
+    if until <= since:
+        raise ApiError(400, "bad-parameter", "'until' must be after 'since'.",
+                       {"until": "must be after since"})
+    per_user = stats.by_user(_tenant_scope(), since, until, now=now)
+    return jsonify(since=_time(since), until=_time(until),
+                   items=[{"user_id": uid, "seconds": {k: round(v) for k, v in times.items()}}
+                          for uid, times in sorted(per_user.items())])
+
+
+@bp.post(f"/agents/<{ID}:session_id>/logout")
+@agents_feature
+def agents_logout(session_id: int):
+    row = get_scoped(AgentSession, scope(), session_id)
+    if not sessions.logout(row.id, "supervisor", ip=ip()):
+        raise ApiError(409, "not-logged-in", "That session has already ended.")
+    return jsonify(dump_session(AgentSession.get_by_id(row.id)))
