@@ -28,6 +28,7 @@ from .conftest import wait_for
 from .factories import make_group, reload, unique_phones
 from .phones import received_invites, register, tenant_with_phones
 from .sipp import Sipp
+from .speech_pcap import silence, speaking_scenario, speech_ulaw, tone_ulaw, write_pcap
 
 AGENT_TALKS_MS = 4000
 
@@ -115,10 +116,16 @@ def _agent_uas(workdir, port: int, rtp: RtpSocket, name: str) -> Sipp:
         "-key", "rtpport", str(rtp.port)], name=name).start()
 
 
-def _api_get(settings, tenant, path: str) -> dict:
-    admin = User.create(username=f"va-admin-{tenant.id}-{time.monotonic_ns()}", tenant=tenant,
-                        role="tenant", password_hash=generate_password_hash("x"))
-    _, secret = api_keys.create(tenant_id=tenant.id, user=admin, name="voice agent test")
+ADMIN_PASSWORD = "Va-Admin-Pass-1"
+
+
+def _admin(tenant) -> User:
+    return User.create(username=f"va-admin-{tenant.id}", tenant=tenant, role="tenant",
+                       password_hash=generate_password_hash(ADMIN_PASSWORD))
+
+
+def _api_get(settings, admin, path: str) -> dict:
+    _, secret = api_keys.create(tenant_id=admin.tenant_id, user=admin, name="voice agent test")
     req = urllib.request.Request(f"http://127.0.0.1:{settings.web_port}/api/v1{path}",
                                  headers={"Authorization": f"Bearer {secret}"})
     with urllib.request.urlopen(req, timeout=10) as resp:
@@ -126,7 +133,7 @@ def _api_get(settings, tenant, path: str) -> dict:
 
 
 def test_given_two_lines_per_agent_when_both_answer_then_one_is_bridged_and_one_abandoned(
-        stasis_app, web, settings, workdir):
+        stasis_app, web, page, settings, workdir):
     agent_port = settings.sip_port + 81
     tenant, (agent,) = _agent_phone(settings, workdir, ["8501"], agent_port)
     sessions.login(tenant.id, agent.id)
@@ -186,8 +193,18 @@ def test_given_two_lines_per_agent_when_both_answer_then_one_is_bridged_and_one_
     # The agent is ready again (no wrap-up) and the abandon rate is live.
     assert AgentSession.get(AgentSession.user == agent.id,
                             AgentSession.ended_at.is_null()).state == "ready"
-    body = _api_get(settings, tenant, f"/campaigns/{campaign.id}")
+    admin = _admin(tenant)
+    body = _api_get(settings, admin, f"/campaigns/{campaign.id}")
     assert body["abandon_rate"] == 50.0 and body["progress"]["abandoned"] == 1, body
+    # ... and on the campaign page, in the tenant's portal.
+    page.goto(f"{web.tenant_url(tenant.slug)}/login")
+    page.fill("input[name=username]", admin.username)
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.locator("form:has(input[name=password]) button[type=submit]").first.click()
+    page.wait_for_load_state("networkidle")
+    page.goto(f"{web.tenant_url(tenant.slug)}/campaigns/{campaign.id}")
+    assert page.locator("#abandon-rate").inner_text().strip() == "50.0 %"
+    assert page.locator("#agent-abandoned").inner_text().strip() == "1"
     campaign_service.stop(reload(campaign))
 
 
@@ -219,3 +236,60 @@ def test_given_no_agent_ready_then_nothing_is_dialled_until_one_logs_in(
     (row,) = QueueCall.select().where(QueueCall.campaign == campaign.id)
     assert row.outcome == "answered" and row.agent_id == agent.id
     assert reload(campaign).status_code == ""
+
+
+GREETING = ("Hi, you have reached the voice mail of John Smith. I cannot take your call "
+            "right now. Please leave your message after the tone.")
+
+
+def _amd_run(settings, workdir, tenant, agent, agent_port, pcap, name):
+    """One contact who speaks `pcap`, AMD on (hang up on a machine), the agent ready."""
+    campaign = _campaign(tenant, settings, unique_phones(1), [agent], amd_enabled=True,
+                         amd_action="hangup", retry_machine=0)
+    contact = Sipp(str(speaking_scenario(pcap, workdir / f"{name}.xml")), workdir,
+                   ["-p", str(settings.trunk_port), "-m", "1", "-timeout", "60s"],
+                   name=name).start()
+    agent_rtp = RtpSocket()
+    phone = _agent_uas(workdir, agent_port, agent_rtp, f"{name}-agent")
+    try:
+        campaign_service.start(campaign, settings)
+        wait_for(lambda: reload(campaign).status == "completed", 40, message="campaign completed")
+        assert contact.wait(15) == 0, contact.diagnostics()
+    finally:
+        contact.stop()
+        phone.stop()
+        agent_rtp.close()
+    return reload(campaign), contact, phone
+
+
+def test_given_amd_when_a_person_answers_then_the_agent_is_rung_after_amd_and_a_machine_never(
+        stasis_app, settings, workdir):
+    agent_port = settings.sip_port + 85
+    tenant, (agent,) = _agent_phone(settings, workdir, ["8521"], agent_port)
+    sessions.login(tenant.id, agent.id)
+    base = settings.state_dir / "pcap"
+    base.mkdir(parents=True, exist_ok=True)
+    person, machine = base / "va-person.pcap", base / "va-machine.pcap"
+    write_pcap(speech_ulaw("Hello?") + silence(20), person)
+    write_pcap(speech_ulaw(GREETING) + silence(0.3) + tone_ulaw(0.5) + silence(20), machine)
+
+    campaign, contact, phone = _amd_run(settings, workdir, tenant, agent, agent_port, person,
+                                        "va-amd-person")
+    (call,) = Call.select().where(Call.campaign == campaign.id)
+    assert call.disposition == "ANSWERED" and "AMD HUMAN" in call.cause_txt, call.cause_txt
+    (row,) = QueueCall.select().where(QueueCall.campaign == campaign.id)
+    assert row.outcome == "answered" and row.agent_id == agent.id
+    ack = next(m for m in contact.messages() if m.method == "ACK" and not m.sent)
+    invite = next(m for m in phone.messages() if m.method == "INVITE" and not m.sent)
+    assert (invite.at - ack.at).total_seconds() >= 0.5  # rung once AMD said "person"
+
+    wait_for(lambda: AgentSession.get(AgentSession.user == agent.id,
+                                      AgentSession.ended_at.is_null()).state == "ready", 10,
+             message="agent ready again")
+    campaign, contact, phone = _amd_run(settings, workdir, tenant, agent, agent_port, machine,
+                                        "va-amd-machine")
+    (call,) = Call.select().where(Call.campaign == campaign.id)
+    assert call.disposition == "MACHINE", call.cause_txt
+    assert received_invites(phone) == []  # a machine never takes an agent
+    assert not QueueCall.select().where(QueueCall.campaign == campaign.id).exists()
+    assert campaign_service.progress(campaign)["abandon_rate"] == 0.0
