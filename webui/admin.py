@@ -65,6 +65,11 @@ class ProfileForm(FlaskForm):
         _l("Allowed caller IDs"), validators=[Optional(), Length(max=4000)],
         description=_l("Numbers besides its own DIDs that this client's campaigns may show, "
                        "in international form (+4930...), one per line."))
+    blocked_prefixes = StringField(
+        _l("Blocked prefixes"), validators=[Optional(), Length(max=2000)],
+        description=_l("Numbers this client's phones may not call: digit prefixes separated "
+                       "by spaces, e.g. 1900 for premium numbers, 44 for the UK (by country "
+                       "code), 00 or 011 for any international call as dialled."))
     slug = StringField(_l("Sub-domain"), validators=[DataRequired(), Length(max=32)],
                        description=_l("Lowercase letters, digits and dashes; the tenant's "
                                       "users log in at <sub-domain>.<your domain>."))
@@ -86,7 +91,8 @@ class ProfileForm(FlaskForm):
             email=self.email.data or "", timezone=self.timezone.data or "",
             language=self.language.data or "", rate_plan_id=self.rate_plan.data or None,
             channel_limit=self.channel_limit.data,
-            allowed_caller_ids=self.allowed_caller_ids.data or "")
+            allowed_caller_ids=self.allowed_caller_ids.data or "",
+            blocked_prefixes=self.blocked_prefixes.data or "")
 
 
 class CreateForm(ProfileForm):

@@ -15,6 +15,7 @@ from models.tenancy import get_scoped, scoped
 from voxcast.runtime import pjsip_sync
 from voxcast.numbers import routing as number_service
 from voxcast.numbers.routing import RoutingError
+from voxcast.phones import caller_id as caller_id_service
 
 from .auth import current_tenant_id, tenant_required
 from .params import parse_id
@@ -48,7 +49,7 @@ def index():
     settings = current_app.config["VOXCAST_SETTINGS"]
     return render_template("extensions/list.html", extensions=extensions, users=users,
                            can_manage=current_user.role in MANAGERS,
-                           sip_port=settings.sip_port)
+                           sip_port=settings.sip_port, dids=caller_id_service.choices(tid))
 
 
 @bp.route("/<int:ext_id>/assign", methods=["POST"])
@@ -68,4 +69,20 @@ def assign(ext_id: int):
     else:
         flash(_("Extension %(number)s is unassigned.", number=ext.number), "success")
     sync_asterisk()
+    return redirect(url_for("extensions.index"))
+
+
+@bp.route("/<int:ext_id>/caller-id", methods=["POST"])
+@tenant_required(roles=MANAGERS)
+def caller_id(ext_id: int):
+    """The DID the extension shows on its outside calls (one of the tenant's own)."""
+    ext = get_scoped(Extension, current_tenant_id(), ext_id)
+    try:
+        number = caller_id_service.set_caller_id(ext, request.form.get("caller_id"),
+                                                 actor=current_user, ip=request.remote_addr or "")
+    except caller_id_service.CallerIdError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("extensions.index"))
+    flash(_("Extension %(number)s shows %(caller_id)s on outside calls.", number=ext.number,
+            caller_id=number or _("your first DID")), "success")
     return redirect(url_for("extensions.index"))

@@ -141,18 +141,16 @@ def credit_refusal(rate, available) -> str:
 # -- the database part (writer thread) -------------------------------------------------------
 
 def caller_id_of(ext, tenant_id: int) -> str:
-    """The extension's own caller ID while it is still one of the tenant's numbers, else the
+    """The extension's own caller ID while it is still one of the tenant's DIDs, else the
     tenant's first DID, else "" (the trunk's default)."""
-    from voxcast.campaigns.caller_ids import caller_ids
-    numbers = caller_ids(tenant_id)
+    from models import Did
+    numbers = [n for (n,) in Did.select(Did.number).where(Did.tenant == tenant_id)
+               .order_by(Did.number).tuples()]
     own = (ext.caller_id or "").removeprefix("+")
     for n in numbers:
         if own and n.removeprefix("+") == own:
             return n
-    from models import Did
-    first = (Did.select(Did.number).where(Did.tenant == tenant_id)
-             .order_by(Did.number).scalar())
-    return first or ""
+    return numbers[0] if numbers else ""
 
 
 def facts_for(extension: str, dialled: str) -> PhoneFacts:

@@ -71,6 +71,8 @@ class TenantProfile:
     rate_plan_id: int | None = None
     channel_limit: int = 10
     allowed_caller_ids: str = ""  # E.164 numbers, one per line (or comma separated)
+    # Destinations its phones may not call (digit prefixes); None: left as it is (the API).
+    blocked_prefixes: str | None = None
 
 
 @dataclass
@@ -132,6 +134,13 @@ def _check_profile(p: TenantProfile, languages, tenant_id: int | None) -> dict[s
         p.allowed_caller_ids = "\n".join(parse_caller_ids(p.allowed_caller_ids))
     except ValueError as exc:
         errors["allowed_caller_ids"] = str(exc)
+    if p.blocked_prefixes is not None:
+        from voxcast.phones.routing import check_prefixes
+        try:
+            p.blocked_prefixes = check_prefixes(p.blocked_prefixes)
+        except ValueError as exc:
+            errors["blocked_prefixes"] = (f"'{exc}' is not a prefix: use digits only "
+                                          "(e.g. 1900 44 00).")
     return errors
 
 
@@ -217,7 +226,8 @@ def create_tenant(profile: TenantProfile, admin: NewAdmin, balance, *, languages
                 country=profile.country, email=profile.email or admin.email,
                 timezone=profile.timezone, language=profile.language,
                 rate_plan=profile.rate_plan_id or None, channel_limit=profile.channel_limit,
-                allowed_caller_ids=profile.allowed_caller_ids)
+                allowed_caller_ids=profile.allowed_caller_ids,
+                blocked_prefixes=profile.blocked_prefixes or "")
             if amount > 0:  # through the ledger, so the balance equals its sum from the start
                 tenant.balance = ledger.credit(tenant.id, amount, "opening", "Opening balance",
                                                entered_by=actor).balance_after
@@ -249,7 +259,9 @@ def update_tenant(tenant: Tenant, profile: TenantProfile, *, languages, actor=No
         raise TenantError(errors)
     changed = []
     for name in ("name", "slug", "company_size", "country", "email", "timezone", "language",
-                 "channel_limit", "allowed_caller_ids"):
+                 "channel_limit", "allowed_caller_ids", "blocked_prefixes"):
+        if getattr(profile, name) is None:  # not given: unchanged
+            continue
         if getattr(tenant, name) != getattr(profile, name):
             changed.append(f"{name}={getattr(profile, name)}")
             setattr(tenant, name, getattr(profile, name))

@@ -1,0 +1,69 @@
+"""The settings the phones' routing reads: the provider's blocked prefixes of a tenant and the
+caller ID of an extension (one of the tenant's own DIDs), through the services and the pages."""
+from __future__ import annotations
+
+import pytest
+
+from models import Did, Extension, Tenant
+from voxcast.phones import caller_id
+from voxcast.tenants import services as tenant_service
+
+
+def _profile(tenant: Tenant, **kw) -> tenant_service.TenantProfile:
+    base = dict(name=tenant.name, slug=tenant.slug, country="US", timezone="UTC",
+                language="en", channel_limit=10)
+    base.update(kw)
+    return tenant_service.TenantProfile(**base)
+
+
+def test_blocked_prefixes_are_stored_as_digits_and_left_alone_when_not_given(db):
+    t = Tenant.create(name="bp", slug="bp")
+    tenant_service.update_tenant(t, _profile(t, blocked_prefixes="1900, +44\n011"),
+                                 languages={"en": "English"})
+    assert Tenant.get_by_id(t.id).blocked_prefixes == "1900 44 011"
+    tenant_service.update_tenant(Tenant.get_by_id(t.id), _profile(t, channel_limit=5),
+                                 languages={"en": "English"})  # the API: no prefixes given
+    assert Tenant.get_by_id(t.id).blocked_prefixes == "1900 44 011"
+    with pytest.raises(tenant_service.TenantError) as exc:
+        tenant_service.update_tenant(t, _profile(t, blocked_prefixes="1900 premium"),
+                                     languages={"en": "English"})
+    assert "blocked_prefixes" in exc.value.errors
+
+
+def test_extension_caller_id_must_be_a_did_of_its_tenant(db):
+    a, b = Tenant.create(name="ca", slug="ca"), Tenant.create(name="cb", slug="cb")
+    Did.create(number="+15550300001", tenant=a)
+    Did.create(number="+15550300002", tenant=b)
+    ext = Extension.create(number="7501", secret="s", tenant=a)
+    assert caller_id.set_caller_id(ext, "15550300001") == "+15550300001"
+    assert Extension.get_by_id(ext.id).caller_id == "+15550300001"
+    for bad in ("+15550300002", "+15559999999"):  # another tenant's DID, anybody's number
+        with pytest.raises(caller_id.CallerIdError):
+            caller_id.set_caller_id(Extension.get_by_id(ext.id), bad)
+    assert Extension.get_by_id(ext.id).caller_id == "+15550300001"
+    assert caller_id.set_caller_id(Extension.get_by_id(ext.id), "") == ""
+
+
+def test_pages_set_both(app, auth, client, make_tenant):
+    tenant, user = make_tenant("pg")
+    Did.create(number="+15550400001", tenant=tenant)
+    ext = Extension.create(number="7601", secret="s", tenant=tenant)
+    auth.login(user.username, f"pw-{user.username}")
+    page = client.get("/extensions/").get_data(as_text=True)
+    assert "+15550400001" in page and "caller-id" in page
+    auth.post(f"/extensions/{ext.id}/caller-id", {"caller_id": "+15550400001"})
+    assert Extension.get_by_id(ext.id).caller_id == "+15550400001"
+    auth.post(f"/extensions/{ext.id}/caller-id", {"caller_id": "+15550499999"})
+    assert Extension.get_by_id(ext.id).caller_id == "+15550400001"  # refused, unchanged
+    auth.logout()
+
+    from .conftest import ADMIN_PASSWORD
+    auth.login("admin", ADMIN_PASSWORD)
+    form = client.get(f"/admin/tenants/{tenant.id}/edit").get_data(as_text=True)
+    assert 'name="blocked_prefixes"' in form
+    t = Tenant.get_by_id(tenant.id)
+    resp = auth.post(f"/admin/tenants/{tenant.id}/edit", {
+        "name": t.name, "slug": t.slug, "country": "US", "timezone": "UTC", "language": "en",
+        "rate_plan": "0", "channel_limit": "10", "blocked_prefixes": "1900 00"})
+    assert resp.status_code in (200, 302)
+    assert Tenant.get_by_id(tenant.id).blocked_prefixes == "1900 00"
