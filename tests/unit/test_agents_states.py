@@ -282,3 +282,12 @@ def test_given_a_disabled_or_demoted_agent_then_the_session_ends(acme, alice):
     assert AgentSession.get(AgentSession.user == alice.id).end_reason == "user_disabled"
     user_service.update_user(bob, role="user", actor=admin)
     assert AgentSession.get(AgentSession.user == bob.id).end_reason == "role_changed"
+
+
+def test_given_the_extension_was_handed_to_someone_else_then_no_offer_rings_it(acme, alice):
+    from models import Extension
+    s = sessions.login(acme.id, alice.id)
+    bob = make_agent(acme, "bob", extension=False)
+    Extension.update(user=bob.id).where(Extension.user == alice.id).execute()
+    assert states.ready_agents(acme.id) == []
+    assert AgentSession.get_by_id(s.id).state == "ready"

@@ -158,3 +158,15 @@ def test_delete_is_refused_while_a_did_or_queue_sends_callers(acme):
     Did.update(closed_route="").where(Did.id == did.id).execute()
     queues.delete(acme.id, a.id)
     assert not Queue.select().where(Queue.id == a.id).exists()
+
+
+def test_delete_is_refused_while_an_ivr_transfers_to_the_queue(acme):
+    import json
+    q = queues.create(acme.id, {"name": "Support"})
+    tree = {"start": "t", "nodes": {"t": {"type": "transfer",
+                                          "target": {"kind": "queue", "value": q.id}}}}
+    Ivr.create(tenant=acme, name="Main", tree=json.dumps(tree))
+    Ivr.create(tenant=acme, name="Broken", tree="not json")
+    with pytest.raises(queues.QueueError) as exc:
+        queues.delete(acme.id, q.id)
+    assert "IVR 'Main'" in str(exc.value) and "Broken" not in str(exc.value)

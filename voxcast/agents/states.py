@@ -130,13 +130,15 @@ def set_state(session_id: int, to: str, *, expect: Iterable[str] | None = None,
 
 def ready_agents(tenant_id: int, user_ids: Iterable[int] | None = None, *,
                  queue_id: int | None = None) -> list[ReadyAgent]:
-    """The tenant's live sessions in "ready" with an extension, longest idle first (idle since
+    """The tenant's live sessions in "ready" whose extension is still theirs (one handed to
+    someone else since the login is never rung for them), longest idle first (idle since
     the last call ended, or since the state began when they took none yet). With `user_ids`
     only those users; with `queue_id` only the queue's members, with their penalty, lowest
     penalty first."""
     query = (AgentSession.select(AgentSession.id, AgentSession.user, AgentSession.state_since,
                                  AgentSession.last_call_ended_at, Extension.number)
-             .join(Extension, on=(AgentSession.extension == Extension.id))
+             .join(Extension, on=((AgentSession.extension == Extension.id)
+                                  & (Extension.user == AgentSession.user)))
              .where(AgentSession.tenant == tenant_id, AgentSession.ended_at.is_null(),
                     AgentSession.state == "ready"))
     if user_ids is not None:
