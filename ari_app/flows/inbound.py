@@ -30,6 +30,7 @@ from ari_app.flows.voicemail import VoicemailRunner
 log = logging.getLogger("voxcast.flows.inbound")
 
 USER_RING_SECONDS = 20
+AGENT_WAIT_S = 60  # an inbound caller of a Voice Agent campaign waits this long for an agent
 UNAVAILABLE = "sound:vx-agent-unavailable"  # "No agent is available to take your call."
 
 
@@ -154,6 +155,77 @@ class UserRinger:
                 pass
 
 
+class AgentWaiter:
+    """An inbound caller of a Voice Agent campaign waits (ringback) for one of the campaign's
+    ready agents through the ACD (ctx.agents.connect, in its own task so the handler keeps
+    taking the channel's events); nobody within AGENT_WAIT_S: the unavailable message."""
+
+    def __init__(self, handler: "InboundCall", target: did_routes.CampaignTarget):
+        self.h = handler
+        self.ctx = handler.ctx
+        self.target = target
+        self.task = None
+        self.bridge = None
+        self.playback = f"{handler.channel_id}-unavailable"
+
+    async def start(self) -> None:
+        try:
+            await self.ctx.ari.post(f"/channels/{self.h.channel_id}/ring")
+        except AriError:
+            pass
+        self.task = self.ctx.tasks.spawn(self._connect(), f"agent-{self.h.channel_id}")
+
+    async def _connect(self) -> None:
+        try:
+            bridge = await self.ctx.agents.connect(
+                self.h, self.h.tenant_id, campaign_id=self.target.campaign_id,
+                user_ids=list(self.target.agent_ids), ring_seconds=USER_RING_SECONDS,
+                wrapup_seconds=self.target.wrapup_seconds, give_up_after=AGENT_WAIT_S,
+                caller=self.h.caller)
+        except Exception:  # never leave the caller in silence
+            log.exception("connecting %s to an agent failed", self.h.channel_id)
+            bridge = None
+        if bridge is not None:
+            self.bridge = bridge
+            if self.h.done:  # the caller hung up as the agent answered
+                await bridge.customer_gone()
+            return
+        if not self.h.done:
+            try:
+                await self.ctx.ari.delete(f"/channels/{self.h.channel_id}/ring")
+            except AriError:
+                pass
+            await self.ctx.ari.play(self.h.channel_id, UNAVAILABLE, playback_id=self.playback)
+
+    async def playback_finished(self, event: Event) -> None:
+        if event.playback_id == self.playback:
+            await self.h.safe_hangup()
+
+    async def dtmf(self, event: Event) -> None:
+        """Keys mean nothing while waiting."""
+
+    async def timeout(self, event: Event) -> None:
+        """The wait's limit is connect's own."""
+
+    async def recording_finished(self, event: Event) -> None:
+        """Nothing is recorded."""
+
+    async def recording_failed(self, event: Event) -> None:
+        """Nothing is recorded."""
+
+    async def transfer_answered(self, event: Event) -> None:
+        """The ACD's agent legs report to the pool, not here."""
+
+    async def transfer_ended(self, event: Event) -> None:
+        """The ACD's agent legs report to the pool, not here."""
+
+    async def cleanup(self) -> None:
+        if self.task is not None and not self.task.done():  # hung up while waiting
+            self.task.cancel()
+        elif self.bridge is not None and not self.bridge.ended:
+            await self.bridge.customer_gone()
+
+
 class InboundCall(RunsIvr, CallLeg):
     def __init__(self, ctx, event: Event):
         super().__init__(ctx, event.channel_id)  # tenant, CDR and credit once the DID is known
@@ -234,17 +306,12 @@ class InboundCall(RunsIvr, CallLeg):
         return True
 
     async def _campaign_agents(self, target: did_routes.CampaignTarget) -> bool:
-        """An inbound caller of a Voice Agent campaign is offered to its ready agents (the ACD's
-        pool); nobody within a minute: the unavailable message, then hang up."""
-        agents = getattr(self.ctx, "agents", None)
-        if agents is None:
-            log.warning("DID %s: no agent pool in this app; greeting instead", self.did)
+        if getattr(self.ctx, "agents", None) is None or not target.agent_ids:
+            log.warning("DID %s: campaign %s has no agents (or no ACD here); greeting instead",
+                        self.did, target.campaign_id)
             return False
-        bridge = await agents.connect(self, self.tenant_id, campaign_id=target.campaign_id,
-                                      ring_seconds=USER_RING_SECONDS,
-                                      wrapup_seconds=target.wrapup_seconds, give_up_after=60)
-        if bridge is None and not self.done:
-            await self.ctx.ari.play(self.channel_id, UNAVAILABLE, playback_id=self.playback_id)
+        self.runner = AgentWaiter(self, target)
+        await self.runner.start()
         return True
 
     async def _greeting(self, dest: Destination) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from models import Call, Campaign, Did, Extension, Tenant, User
-from models.entities import Ivr, Queue, Timeslot, utcnow
+from models.entities import CampaignAgent, Ivr, Queue, Timeslot, utcnow
 from voxcast.campaigns import flows_config
 from voxcast.ivr import flow_store
 from voxcast.tenants import timeslots
@@ -115,6 +115,7 @@ class CampaignTarget:
     type: str
     spec: flow_store.FlowSpec | None  # the tree callers run; None for voice_agent
     wrapup_seconds: int = 0
+    agent_ids: tuple[int, ...] = ()  # voice_agent: the campaign's agents (active users)
 
 
 def resolve(tenant_id: int, dest: Destination, caller: str, call_id: int | None):
@@ -159,7 +160,12 @@ def campaign_target(tenant_id: int, campaign_id: int, caller: str,
         return None
     values = {"phone": caller}
     if campaign.type == "voice_agent":
-        return CampaignTarget(campaign.id, campaign.type, None, campaign.wrapup_seconds or 0)
+        agents = tuple(u for (u,) in CampaignAgent.select(CampaignAgent.user)
+                       .join(User, on=(CampaignAgent.user == User.id))
+                       .where(CampaignAgent.campaign == campaign.id, User.tenant == tenant_id,
+                              User.active == True).tuples())  # noqa: E712 (SQL)
+        return CampaignTarget(campaign.id, campaign.type, None, campaign.wrapup_seconds or 0,
+                              agents)
     if campaign.type == "voice_ivr":
         tree = flow_store.ivr_tree(tenant_id, campaign.ivr_id) if campaign.ivr_id else None
         if tree is None:
