@@ -303,8 +303,12 @@ class AgentPool:
         if made is None:
             made = self._holding[bridge_id] = asyncio.get_running_loop().create_future()
             try:
-                await self.ctx.ari.post(f"/bridges/{bridge_id}", type="holding",
-                                        name=f"queue-{queue_id}")
+                try:
+                    await self.ctx.ari.post(f"/bridges/{bridge_id}", type="holding",
+                                            name=f"queue-{queue_id}")
+                except AriError as exc:
+                    if exc.status != 409:  # 409: made by an earlier run of the app: reused
+                        raise
                 await self.ctx.ari.post(f"/bridges/{bridge_id}/moh", mohClass=safe)
             except BaseException as exc:
                 del self._holding[bridge_id]

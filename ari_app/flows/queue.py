@@ -221,7 +221,8 @@ class QueueRunner:
             from ari_app.flows.voicemail import VoicemailRunner
             await self._hand_over(VoicemailRunner(
                 self.h, self.tenant_id, plan.tenant_email, caller=self.caller,
-                called=plan.number or plan.name, call_id=self.call_id))
+                called=getattr(self.h, "did", "") or plan.number or plan.name,
+                call_id=self.call_id))
             return
         await self._message(plan.fallback_text)
 

@@ -4,8 +4,12 @@ to one agent at a time, bridges on answer, tries the next on no answer, never of
 agent who is paused or not registered, and records the QueueCall."""
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 import secrets
+import urllib.error
+import urllib.request
 
 import pytest
 from werkzeug.security import generate_password_hash
@@ -16,7 +20,9 @@ from voxcast.agents import sessions, states
 from voxcast.runtime import pjsip_sync
 
 from .conftest import wait_for
+from .phones import dial
 from .sipp import Sipp
+from .test_did_routing import _check_voicemail, _speaking_caller
 
 _seq = itertools.count(1)
 
@@ -90,6 +96,45 @@ def agents(stasis_app, settings, master, workdir):
 def _endpoints(settings) -> str:
     from voxcast.runtime import asterisk
     return asterisk.cli(settings, "pjsip show endpoints")
+
+
+def _ari(settings, path: str):
+    token = base64.b64encode(f"{settings.ari_user}:{settings.ari_password()}".encode()).decode()
+    req = urllib.request.Request(f"{settings.ari_url}{path}")
+    req.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def _holding(settings, queue) -> tuple[str, list[str]]:
+    """The caller's channel id in the queue's holding bridge and the bridge's channel names
+    as Asterisk lists them (ARI leaves out the music's Announcer channel)."""
+    from voxcast.runtime import asterisk
+    try:
+        bridge = _ari(settings, f"/bridges/vxq-{queue.id}-default")
+    except urllib.error.HTTPError:
+        return ()
+    if not bridge["channels"]:
+        return ()
+    shown = asterisk.cli(settings, f"bridge show vxq-{queue.id}-default")
+    names = sorted(line.split(":", 1)[1].strip().split("/")[0]
+                   for line in shown.splitlines() if line.startswith("Channel:"))
+    return bridge["channels"][0], names
+
+
+def _announcement(settings, channel_id: str) -> dict | None:
+    """The queue's announcement playing on the caller's channel now (the runner names its
+    playbacks <channel>-qa<n>)."""
+    for n in range(1, 15):
+        try:
+            return _ari(settings, f"/playbacks/{channel_id}-qa{n}")
+        except urllib.error.HTTPError:
+            continue
+    return None
+
+
+def _asterisk_log(settings):
+    return settings.host_path(settings.ast_var) / "log" / "messages.log"
 
 
 def _queue(tenant, members, **fields) -> Queue:
@@ -203,16 +248,30 @@ def test_given_agents_paused_or_unregistered_when_a_caller_waits_then_none_is_ru
 
 def test_given_a_waiting_caller_when_they_hang_up_then_the_queue_call_is_abandoned(
         stasis_app, settings, master, workdir, agents):
+    """Meanwhile the caller waits in the queue's holding bridge with its music on hold (an
+    Announcer channel plays it into the bridge) and hears the announcements every second."""
     busy, = agents(1)
     s = busy.login()
     states.set_state(s.id, "paused")
-    queue = _queue(master, [(busy, 0)], max_wait_seconds=60)
+    queue = _queue(master, [(busy, 0)], max_wait_seconds=60, announce_every_seconds=1)
     did = _did_to(master, queue)
-    caller = _call(settings, workdir, did, scenario="uac_call_did_hangup.xml", hold_ms=2000)
+    log = _asterisk_log(settings)
+    seen = log.stat().st_size
+    caller = _call(settings, workdir, did, scenario="uac_call_did_hangup.xml", hold_ms=3500)
+    channel, kinds = wait_for(lambda: _holding(settings, queue), 5,
+                              message="caller in the holding bridge")
+    assert kinds == ["Announcer", "PJSIP"], kinds  # the caller and the music
+    playback = wait_for(lambda: _announcement(settings, channel), 5, message="announcement")
+    assert playback["target_uri"] == f"channel:{channel}"
+    assert playback["media_uri"].startswith("sound:vx-queue-position"), playback
     assert caller.wait(30) == 0, caller.diagnostics()
     qc = _queue_call(queue)
     assert qc.outcome == "abandoned" and qc.agent_id is None
-    assert 1 <= qc.wait_seconds <= 4
+    assert 2 <= qc.wait_seconds <= 5
+    with log.open(errors="replace") as fh:
+        fh.seek(seen)
+        new = fh.read()
+    assert "does not exist" not in new, new[-2000:]  # every prompt was there to play
 
 
 def test_given_nobody_logged_in_when_a_caller_rings_then_the_fallback_queue_takes_the_call(
@@ -288,3 +347,50 @@ def test_given_penalties_when_both_are_ready_then_the_lower_penalty_agent_is_off
     assert caller.wait(30) == 0, caller.diagnostics()
     assert _queue_call(queue).agent_id == senior.user.id
     assert junior.invites() == 0
+
+
+def test_given_a_phone_of_the_tenant_when_it_dials_the_queue_number_then_an_agent_takes_the_call(
+        stasis_app, agi_server, settings, master, workdir, agents):
+    """The `queue` Stasis route: the dialplan's AGI sends a phone's call to a queue number into
+    Stasis(app,queue,<tenant>,<queue>), with its own (internal, unrated) CDR."""
+    agent, = agents(1)
+    agent.login()
+    number = f"5{next(_seq):03d}"
+    queue = _queue(master, [(agent, 0)], number=number)
+    caller_ext = Extension.create(number=f"74{next(_seq):03d}", secret=secrets.token_urlsafe(12),
+                                  tenant=master)
+    pjsip_sync.sync(settings)
+    wait_for(lambda: f"Endpoint:  {caller_ext.number}" in _endpoints(settings), 10,
+             message="caller's endpoint")
+    agent.answer(talk_ms=1000)
+    phone = dial(settings, workdir, caller_ext.number, caller_ext.secret, number,
+                 settings.sip_port + 58, scenario="uac_phone_dial_until_bye.xml")
+    assert phone.wait(30) == 0, phone.diagnostics() + agi_server.log_tail()
+    qc = _queue_call(queue)
+    assert qc.outcome == "answered" and qc.agent_id == agent.user.id
+    customer = wait_for(lambda: Call.get_or_none(Call.id == qc.call_id,
+                                                 Call.ended_at.is_null(False)), 10,
+                        message="the phone's CDR closed")
+    assert customer.direction == "internal" and customer.number == caller_ext.number
+    assert customer.did == number and customer.tenant_id == master.id
+    assert customer.disposition == "ANSWERED" and customer.cost is None
+
+
+def test_given_voicemail_fallback_when_nobody_is_logged_in_then_the_message_is_e_mailed_to_the_tenant(
+        stasis_app, settings, master, workdir, agents, smtp_peer):
+    absent, = agents(1, register=False)
+    old_email = master.email
+    master.email = "queue-voicemail@example.test"
+    master.save()
+    try:
+        queue = _queue(master, [(absent, 0)], fallback="voicemail")
+        did = _did_to(master, queue)
+        caller = _speaking_caller(settings, workdir, did, "Please call me back about my order.",
+                                  lead_s=2.5, hangup_ms=7000, port=settings.sip_port + 57)
+        caller.start()
+        assert caller.wait(40) == 0, caller.diagnostics()
+        assert _queue_call(queue).outcome == "no_agents"
+        _check_voicemail(settings, smtp_peer, did, "queue-voicemail@example.test")
+    finally:
+        master.email = old_email
+        master.save()
