@@ -61,10 +61,13 @@ def dial(settings, workdir: Path, number: str, password: str, dialled: str, port
 
 
 def with_keys(workdir: Path, pcap: Path) -> str:
-    """uac_phone_dial.xml that plays `pcap` (the keys) once answered: a scenario file path."""
-    text = (SCENARIOS / "uac_phone_dial.xml").read_text()
-    text = text.replace("  <pause/>", f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n'
-                                      "  <pause/>", 1)
+    """uac_phone_dial_until_bye.xml that plays `pcap` (the keys) once answered, then waits
+    for our BYE: a scenario file path for dial(scenario=...)."""
+    text = (SCENARIOS / "uac_phone_dial_until_bye.xml").read_text()
+    marker = '  <recv request="BYE"/>'
+    assert marker in text
+    text = text.replace(marker, f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n'
+                        + marker, 1)
     path = workdir / f"uac_phone_keys_{pcap.stem}.xml"
     path.write_text(text)
     return str(path)

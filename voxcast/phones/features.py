@@ -44,14 +44,14 @@ def logout(extension: str) -> str:
 
 
 def pause(extension: str) -> str:
-    from models import PauseReason
+    from models.entities import PauseReason
     session = _session_of(extension)
     if session is None:
         return NOT_ALLOWED
     reason = (PauseReason.select().where(PauseReason.tenant == session.tenant_id,
                                          PauseReason.active == True,  # noqa: E712
                                          PauseReason.system == False)  # noqa: E712
-              .order_by(PauseReason.name, PauseReason.id).first())
+              .order_by(PauseReason.id).first())
     try:
         moved = states.set_state(session.id, "paused",
                                  pause_reason_id=reason.id if reason else None)
@@ -74,7 +74,7 @@ def ready(extension: str) -> str:
 
 
 def _state(session_id: int) -> str:
-    from models import AgentSession
+    from models.entities import AgentSession
     return AgentSession.select(AgentSession.state).where(AgentSession.id == session_id).scalar() or ""
 
 
