@@ -2,7 +2,8 @@
 Stasis app: another extension of the same tenant rings; another tenant's never does; PSTN
 calls go out on the trunk with the tenant's DID as caller ID, rated and charged on its own CDR,
 refused without credit or to a blocked prefix, cut when the credit runs out, and counted in
-the tenant's channel limit."""
+the tenant's channel limit; the tenant's IVR and queue numbers answer, another tenant's
+queue number does not."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -151,3 +152,33 @@ def test_given_channel_limit_reached_when_a_second_phone_dials_out_then_refused(
     assert answers(second)[-1] == "503", answers(second)
     assert answers(first)[-1] == "200"
     assert len(received_invites(trunk)) == 1
+
+
+def test_given_ivr_and_queue_numbers_of_the_tenant_when_dialled_then_they_answer(
+        stasis_app, agi_server, settings, workdir):
+    import json
+
+    from models.entities import Ivr, Queue, QueueCall
+    tenant, pw = tenant_with_phones(settings, ["8161"])
+    Ivr.create(tenant=tenant, name="menu", number="7761", tree=json.dumps(
+        {"start": "hello", "nodes": {"hello": {"type": "say", "text": "Hello from the menu."}}}))
+    queue = Queue.create(tenant=tenant, name="sales", number="7762", max_wait_seconds=3,
+                         fallback="message", fallback_text="Nobody is here.",
+                         announce_every_seconds=0)
+    _, other = tenant_with_phones(settings, ["8261"])
+    Queue.create(tenant=_tenant_of(other), name="b-sales", number="7763")
+    for dialled in ("7761", "7762"):
+        phone = dial(settings, workdir, "8161", pw["8161"], dialled, _port(settings, 11),
+                     scenario="uac_phone_dial_until_bye.xml")
+        assert phone.wait(40) == 0, phone.diagnostics() + stasis_app.log_tail()
+        assert answers(phone)[-1] == "200"
+        assert "BYE" in [m.method for m in phone.messages() if not m.sent]
+    assert QueueCall.select().where(QueueCall.queue == queue.id).exists()
+    # Another tenant's queue number is no number of this tenant's phones.
+    phone = dial(settings, workdir, "8161", pw["8161"], "7763", _port(settings, 11))
+    assert phone.wait(30) == 0, phone.diagnostics()
+    assert answers(phone)[-1] == "403"
+
+
+def _tenant_of(secrets_by_number: dict):
+    return Extension.get(Extension.number == next(iter(secrets_by_number))).tenant
