@@ -270,6 +270,7 @@ class AriClient:
                    "RecordingFinished", "RecordingFailed", "ChannelEnteredBridge",
                    "ChannelLeftBridge",
                    "EndpointStateChange",  # agents' phones registering (ari_app.presence)
+                   "ChannelUserevent",  # the agent console's commands (ari_app.agent_commands)
                    "RESTResponse")  # the answers to REST requests sent over the socket
 
     async def _filter_events(self) -> None:

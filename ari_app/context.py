@@ -35,3 +35,4 @@ class AppContext:
     overload: Overload = field(default_factory=Overload)  # refuses new inbound calls while behind
     languages: TenantLanguages = field(default_factory=TenantLanguages)  # tenant -> prompt language
     agents: object = None  # ari_app.agent_pool.AgentPool: agents, offers, agent bridges (ACD)
+    console: object = None  # ari_app.agent_commands.AgentCommands: the agent console's calls

@@ -103,7 +103,10 @@ def open_legs(plan: DialPlan, agent_channel: str, contact_channel: str) -> tuple
 
 
 def open_transfer_leg(tenant_id: int, number: str, channel_id: str,
-                      campaign_id: int | None = None) -> int:
-    """The CDR of a leg the console dials to a transfer or conference target."""
-    return Call.create(tenant=tenant_id, campaign=campaign_id, direction="transfer",
-                       number=number, channel_id=channel_id, started_at=utcnow()).id
+                      campaign_id: int | None = None, contact_id: int | None = None,
+                      agent_id: int | None = None) -> int:
+    """The CDR of a leg the console dials to a transfer or conference target; an agent
+    target's has Call.agent set (their console pops the contact and asks the disposition)."""
+    return Call.create(tenant=tenant_id, campaign=campaign_id, contact=contact_id,
+                       direction="transfer", number=number, channel_id=channel_id,
+                       agent=agent_id, started_at=utcnow()).id

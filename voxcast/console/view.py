@@ -60,7 +60,7 @@ def call_view(call: Call, agent: User) -> dict:
     return {
         "call_id": customer.id,
         "direction": customer.direction,
-        "number": customer.number,
+        "number": fields["phone"] or customer.number,
         "name": name,
         "fields": fields,
         "custom": [(k, fields[k]) for k in CUSTOM if fields[k]],
@@ -78,6 +78,11 @@ def pending_call(user_id: int, session: AgentSession | None) -> Call | None:
     or an ACD agent leg whose customer CDR has none either)."""
     if session is None:
         return None
+    if session.state == "wrapup" and session.call_id:  # the agent's part is over, maybe not the call
+        row = Call.get_or_none(Call.id == session.call_id)
+        if row is not None and row.agent_disposition == "" and \
+                view_customer_undisposed(row, user_id):
+            return row
     rows = (Call.select().where(Call.agent == user_id, Call.started_at >= session.started_at,
                                 Call.ended_at.is_null(False), Call.agent_disposition == "")
             .order_by(Call.id.desc()).limit(5))
@@ -89,6 +94,11 @@ def pending_call(user_id: int, session: AgentSession | None) -> Call | None:
                 and customer.agent_id in (None, user_id):
             return call
     return None
+
+
+def view_customer_undisposed(call: Call, user_id: int) -> bool:
+    customer = customer_of(call)
+    return customer.agent_disposition == "" and customer.agent_id in (None, user_id)
 
 
 def _iso(value) -> str | None:

@@ -1,0 +1,74 @@
+"""The console's commands arriving in the Stasis app: ARI user events named `voxcast-agent`
+(posted by the web, voxcast.console.commands.send), checked again here on the writer thread
+(the session still open and the agent's, the call still theirs), then handed to the call they
+are about: a console call (manual dial, ari_app.flows.manual_dial.ConsoleCall) through its
+queue, or the ACD's bridge of that session (ctx.agents.bridges)."""
+from __future__ import annotations
+
+import logging
+import os
+
+from voxcast.console import commands, live
+from voxcast.console.errors import ConsoleError
+
+from ari_app.events import Event
+from ari_app.flows import manual_dial
+
+log = logging.getLogger("voxcast.console")
+
+EVENT_TYPE = "ChannelUserevent"  # what ARI makes of POST /events/user/{name}
+
+
+class AgentCommands:
+    def __init__(self, ctx, max_channels: int | None = None):
+        self.ctx = ctx
+        self.calls: dict[int, manual_dial.ConsoleCall] = {}  # by AgentSession id
+        self.max_channels = max_channels or int(os.environ.get("VOXCAST_MAX_CHANNELS", 500))
+        self._seq = 0
+
+    def on_event(self, event: Event) -> None:
+        """The router's listener for user events: never blocks the socket reader."""
+        variables = commands.parse(event.raw)
+        if variables is None:
+            return
+        self.ctx.tasks.spawn(self.handle(variables),
+                             f"console-{variables.get('session_id', '?')}-{variables['action']}")
+
+    async def handle(self, variables: dict[str, str]) -> None:
+        action = variables["action"]
+        try:
+            plan = await self.ctx.writer.run(commands.recheck, variables)
+        except ConsoleError as exc:
+            log.info("console command %s refused: %s", action, exc)
+            sid = variables.get("session_id", "")
+            if sid.isdigit():
+                await self.ctx.writer.run(live.publish, int(sid), "refused", message=str(exc))
+            return
+        session_id = int(variables["session_id"])
+        existing = self.calls.get(session_id)
+        if existing is not None and not existing.agent_here:
+            existing = None  # the agent left it (transferred): it goes on without them
+        if action == "dial":
+            if existing is not None:
+                await self.ctx.writer.run(live.publish, session_id, "refused",
+                                          message="Finish the current call first.")
+                return
+            self._seq += 1
+            call = await manual_dial.start(self.ctx, plan, self._seq, self.max_channels)
+            if call is not None:
+                self.calls[session_id] = call
+                call.on_end = lambda c: self.calls.pop(c.session_id, None) \
+                    if self.calls.get(c.session_id) is c else None
+            return
+        call = existing
+        if call is not None:
+            call.enqueue(Event(type="AgentCommand", channel_id=call.channel_id, raw=variables))
+            return
+        bridges = getattr(getattr(self.ctx, "agents", None), "bridges", None) or {}
+        bridge = bridges.get(session_id)
+        if bridge is None:
+            await self.ctx.writer.run(live.publish, session_id, "refused",
+                                      message="That call has ended.")
+            return
+        from ari_app.flows.console_bridge import control_acd_call
+        await control_acd_call(self, bridge, variables)

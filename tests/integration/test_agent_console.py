@@ -1,0 +1,241 @@
+"""The agent console in Debian's Chromium, against the real Asterisk and Stasis app: sipp plays
+the agent's registered phone and the contact (the trunk's far end). The agent logs in, dials a
+campaign contact by hand (their phone rings first, then the contact is dialled, rated), sees the
+contact popped with the campaign's script and CRM link, holds and resumes, consults an outside
+number and joins all three in a conference, leaves it, and records the disposition; a blind
+transfer hands the contact to another agent's phone. A failing step leaves a screenshot in
+artifacts/."""
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import secrets
+import urllib.request
+from decimal import Decimal
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from models import Call, Extension, User
+from models.entities import (
+    AgentDisposition, AgentSession, Campaign, CampaignAgent, CampaignContact, Contact,
+    ContactGroup, PauseReason,
+)
+from voxcast.agents import sessions
+from voxcast.runtime import asterisk, pjsip_sync
+
+from .conftest import wait_for
+from .sipp import Sipp
+from .test_billing_enforcement import _assert_books_balance, _tenant
+
+CONTACT = "+15557770101"
+OUTSIDE = "+15557770199"
+_seq = itertools.count(1)
+
+
+def _ari(settings, method: str, path: str):
+    req = urllib.request.Request(f"{settings.ari_url}{path}", method=method)
+    token = base64.b64encode(f"{settings.ari_user}:{settings.ari_password()}".encode()).decode()
+    req.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        body = resp.read()
+    return json.loads(body) if body else None
+
+
+def _console_bridge(settings, prefix: str) -> list[str]:
+    """The channels in the console call's mixing bridge."""
+    for bridge in _ari(settings, "GET", "/bridges"):
+        if bridge["id"].startswith(prefix):
+            return bridge["channels"]
+    return []
+
+
+class Phone:
+    """An agent with an extension and a sipp phone registered as it, answering until BYE."""
+
+    def __init__(self, settings, workdir, tenant, port: int, username: str):
+        self.settings, self.workdir, self.port = settings, workdir, port
+        self.number = f"76{port % 1000:03d}"
+        self.password = "Agent-Pass-" + secrets.token_hex(4)
+        self.user = User.create(tenant=tenant, username=username, role="agent",
+                                password_hash=generate_password_hash(self.password),
+                                first_name=username.capitalize())
+        self.ext = Extension.create(number=self.number, secret=secrets.token_urlsafe(12),
+                                    tenant=tenant, user=self.user)
+        self.sipp: Sipp | None = None
+
+    def register(self) -> None:
+        reg = Sipp("uac_register.xml", self.workdir,
+                   [f"127.0.0.1:{self.settings.sip_port}", "-s", self.number, "-au", self.number,
+                    "-ap", self.ext.secret, "-p", str(self.port), "-m", "1", "-timeout", "20s"],
+                   name=f"register-{self.number}")
+        reg.start()
+        assert reg.wait(30) == 0, reg.diagnostics()
+        self.sipp = Sipp("uas_answer_never_hangup.xml", self.workdir,
+                         ["-p", str(self.port), "-m", "1", "-timeout", "90s"],
+                         name=f"phone-{self.number}").start()
+
+    def received(self) -> list[str]:
+        return [m.method for m in self.sipp.messages() if not m.sent] if self.sipp else []
+
+    def stop(self) -> None:
+        if self.sipp:
+            self.sipp.stop()
+        sessions.end_for_user(self.user.id, "logout")
+
+
+@pytest.fixture
+def centre(stasis_app, web, settings, workdir):
+    """A rated tenant with a Voice Agent campaign, its contact, two agents with phones."""
+    tenant = _tenant("5.00", prefix="1555")
+    group = ContactGroup.create(tenant=tenant, name="Renewals list")
+    contact = Contact.create(tenant=tenant, group=group, phone=CONTACT, first_name="Ada",
+                             last_name="Lovelace", custom1="Gold plan", custom2="since 2019")
+    campaign = Campaign.create(
+        tenant=tenant, name="Renewals", type="voice_agent", group=group, wrapup_seconds=60,
+        script="Greet Ada by name.\nOffer the renewal at 10 % off.",
+        web_form_url="https://crm.example.com/contact?tel={phone}&plan={custom1}")
+    CampaignContact.create(tenant=tenant, campaign=campaign, contact=contact, phone=CONTACT,
+                           state="done")
+    AgentDisposition.create(tenant=tenant, name="Renewed", kind="normal")
+    PauseReason.create(tenant=tenant, name="Coffee")
+    n = next(_seq)
+    ann = Phone(settings, workdir, tenant, settings.sip_port + 80 + 2 * n, f"ann{tenant.id}")
+    bob = Phone(settings, workdir, tenant, settings.sip_port + 81 + 2 * n, f"bob{tenant.id}")
+    CampaignAgent.create(tenant=tenant, campaign=campaign, user=ann.user)
+    pjsip_sync.sync(settings)
+    for phone in (ann, bob):
+        wait_for(lambda p=phone: f"Endpoint:  {p.number}" in asterisk.cli(
+            settings, "pjsip show endpoints"), 10, message=f"endpoint {phone.number}")
+        phone.register()
+    yield tenant, campaign, ann, bob
+    ann.stop()
+    bob.stop()
+
+
+def _console(page, web, tenant, phone):
+    page.goto(f"{web.tenant_url(tenant.slug)}/login")
+    page.fill("input[name=username]", phone.user.username)
+    page.fill("input[name=password]", phone.password)
+    page.locator("form:has(input[name=password]) button[type=submit]").first.click()
+    page.wait_for_url("**/agent/")
+    page.click("#btn-login")
+    page.wait_for_selector("#agent-state[data-state=ready]")
+
+
+def _dial(page, campaign):
+    page.fill("#dial-form input[name=number]", CONTACT)
+    page.select_option("#dial-form select[name=campaign_id]", str(campaign.id))
+    page.click("#btn-dial")
+
+
+def test_given_ready_agent_when_dialing_holding_conferencing_then_console_follows_the_call(
+        page, web, settings, workdir, centre):
+    tenant, campaign, ann, _bob = centre
+    trunk = Sipp.uas("uas_answer_never_hangup.xml", workdir, settings.trunk_port, calls=2,
+                     timeout=90).start()
+    try:
+        _console(page, web, tenant, ann)
+        page.select_option("select[name=reason_id]", label="Coffee")
+        page.click("#btn-pause")
+        page.wait_for_selector("#agent-state[data-state=paused]")
+        assert "Coffee" in page.inner_text("#agent-state")
+
+        # Manual dial from a pause: the agent's phone rings first, then the contact.
+        _dial(page, campaign)
+        page.wait_for_selector("#contact-pop", timeout=20000)
+        page.wait_for_selector("#agent-state[data-state=on_call]")
+        assert ann.received()[0] == "INVITE"
+        assert page.inner_text("#contact-name") == "Ada Lovelace"
+        assert page.inner_text("#contact-number") == CONTACT
+        assert "Gold plan" in page.inner_text("#contact-custom")
+        assert "10 % off" in page.inner_text("#call-script")
+        assert page.get_attribute("#crm-link", "href") == \
+            "https://crm.example.com/contact?tel=%2B15557770101&plan=Gold%20plan"
+        session = AgentSession.get(AgentSession.user == ann.user.id,
+                                   AgentSession.ended_at.is_null())
+        prefix = f"vxc-{session.id}-"
+        wait_for(lambda: len(_console_bridge(settings, prefix)) == 2, 5, message="bridged")
+        contact_call = Call.get(Call.tenant == tenant.id, Call.direction == "outbound")
+        assert contact_call.agent_id == ann.user.id and contact_call.campaign_id == campaign.id
+
+        # Hold: the contact leaves the bridge (music on hold); resume brings them back.
+        page.click("#btn-hold")
+        page.wait_for_selector("#call-status[data-kind=held]")
+        assert _console_bridge(settings, prefix) == [_agent_channel(session)]
+        page.click("#btn-unhold")
+        page.wait_for_selector("#call-status[data-kind=talking]")
+        wait_for(lambda: len(_console_bridge(settings, prefix)) == 2, 5, message="resumed")
+
+        # Consult an outside number (rated), then all three in a conference.
+        page.select_option("#transfer-form select[name=target_kind]", "number")
+        page.fill("#transfer-form input[name=target_text]", OUTSIDE)
+        page.click("#btn-consult")
+        page.wait_for_selector("#btn-conference", timeout=20000)
+        assert len(_console_bridge(settings, prefix)) == 2  # agent + outside, contact held
+        page.click("#btn-conference")
+        page.wait_for_selector("#call-status[data-kind=conference]")
+        wait_for(lambda: len(_console_bridge(settings, prefix)) == 3, 5, message="conference")
+
+        # The agent leaves; the contact and the outside party stay together.
+        page.click("#btn-complete")
+        page.wait_for_selector("#disposition-form", timeout=20000)
+        wait_for(lambda: "BYE" in ann.received(), 10, message="agent's phone hung up")
+        assert len(_console_bridge(settings, prefix)) == 2
+        assert AgentSession.get_by_id(session.id).state == "wrapup"
+
+        # Disposition with notes; the agent is ready again.
+        page.select_option("#disposition-form select[name=disposition_id]", label="Renewed")
+        page.fill("#disposition-form textarea[name=notes]", "Renewed for two years.")
+        page.click("#btn-disposition")
+        page.wait_for_selector("#agent-state[data-state=ready]")
+        contact_call = Call.get_by_id(contact_call.id)
+        assert contact_call.agent_disposition == "Renewed"
+        assert contact_call.notes == "Renewed for two years."
+
+        # The contact hangs up (here: ARI for them): the outside leg follows.
+        _ari(settings, "DELETE", f"/channels/{contact_call.channel_id}")
+        wait_for(lambda: Call.select().where(Call.tenant == tenant.id,
+                                             Call.ended_at.is_null()).count() == 0, 15,
+                 message="every CDR closed")
+    finally:
+        trunk.stop()
+    calls = {c.direction: c for c in Call.select().where(Call.tenant == tenant.id)}
+    assert set(calls) == {"agent", "outbound", "transfer"}
+    assert calls["outbound"].disposition == "ANSWERED" and calls["outbound"].cost > 0
+    assert calls["transfer"].number == OUTSIDE and calls["transfer"].cost > 0
+    assert calls["agent"].cost in (None, Decimal(0))  # the agent's own phone is not rated
+    _assert_books_balance(tenant)
+
+
+def _agent_channel(session) -> str:
+    return Call.get(Call.tenant == session.tenant_id, Call.direction == "agent",
+                    Call.ended_at.is_null()).channel_id
+
+
+def test_given_call_when_blind_transferring_to_another_agent_then_their_phone_takes_the_contact(
+        page, web, settings, workdir, centre):
+    tenant, campaign, ann, bob = centre
+    bob_session = sessions.login(tenant.id, bob.user.id)
+    trunk = Sipp.uas("uas_answer_never_hangup.xml", workdir, settings.trunk_port, calls=1,
+                     timeout=90).start()
+    try:
+        _console(page, web, tenant, ann)
+        _dial(page, campaign)
+        page.wait_for_selector("#contact-pop", timeout=20000)
+        page.select_option("#transfer-form select[name=target_kind]", "agent")
+        page.select_option("#transfer-form select[name=target_agent]", str(bob.user.id))
+        page.click("#btn-transfer")
+        page.wait_for_selector("#disposition-form", timeout=20000)
+        wait_for(lambda: "BYE" in ann.received(), 10, message="agent's phone released")
+        wait_for(lambda: "INVITE" in bob.received(), 10, message="bob's phone rang")
+        wait_for(lambda: AgentSession.get_by_id(bob_session.id).state == "on_call", 10,
+                 message="bob on the call")
+        contact = Call.get(Call.tenant == tenant.id, Call.direction == "outbound")
+        _ari(settings, "DELETE", f"/channels/{contact.channel_id}")
+        wait_for(lambda: "BYE" in bob.received(), 10, message="bob's phone hung up")
+        wait_for(lambda: AgentSession.get_by_id(bob_session.id).state in ("wrapup", "ready"), 10,
+                 message="bob released")
+    finally:
+        trunk.stop()
