@@ -18,7 +18,7 @@ import urllib.request
 from werkzeug.security import generate_password_hash
 
 from models import Call, Campaign, CampaignContact, Extension, User
-from models.entities import AgentSession, QueueCall
+from models.entities import AgentSession, AgentStateLog, QueueCall
 from voxcast.accounts import api_keys
 from voxcast.agents import sessions
 from voxcast.campaigns import editing
@@ -245,7 +245,7 @@ GREETING = ("Hi, you have reached the voice mail of John Smith. I cannot take yo
 def _amd_run(settings, workdir, tenant, agent, agent_port, pcap, name):
     """One contact who speaks `pcap`, AMD on (hang up on a machine), the agent ready."""
     campaign = _campaign(tenant, settings, unique_phones(1), [agent], amd_enabled=True,
-                         amd_action="hangup", retry_machine=0)
+                         amd_action="hangup", retry_machine=0, wrapup_seconds=2)
     contact = Sipp(str(speaking_scenario(pcap, workdir / f"{name}.xml")), workdir,
                    ["-p", str(settings.trunk_port), "-m", "1", "-timeout", "60s"],
                    name=name).start()
@@ -283,9 +283,14 @@ def test_given_amd_when_a_person_answers_then_the_agent_is_rung_after_amd_and_a_
     invite = next(m for m in phone.messages() if m.method == "INVITE" and not m.sent)
     assert (invite.at - ack.at).total_seconds() >= 0.5  # rung once AMD said "person"
 
-    wait_for(lambda: AgentSession.get(AgentSession.user == agent.id,
-                                      AgentSession.ended_at.is_null()).state == "ready", 10,
-             message="agent ready again")
+    # after-call work as the campaign sets it, then ready again
+    session = wait_for(lambda: AgentSession.get_or_none(
+        AgentSession.user == agent.id, AgentSession.ended_at.is_null(),
+        AgentSession.state == "ready", AgentSession.last_call_ended_at.is_null(False)), 10,
+        message="agent ready again")
+    wrapup = AgentStateLog.get(AgentStateLog.session == session.id,
+                               AgentStateLog.state == "wrapup")
+    assert 1.5 <= (wrapup.ended_at - wrapup.started_at).total_seconds() <= 3.5
     campaign, contact, phone = _amd_run(settings, workdir, tenant, agent, agent_port, machine,
                                         "va-amd-machine")
     (call,) = Call.select().where(Call.campaign == campaign.id)
@@ -293,3 +298,37 @@ def test_given_amd_when_a_person_answers_then_the_agent_is_rung_after_amd_and_a_
     assert received_invites(phone) == []  # a machine never takes an agent
     assert not QueueCall.select().where(QueueCall.campaign == campaign.id).exists()
     assert campaign_service.progress(campaign)["abandon_rate"] == 0.0
+
+
+def test_given_the_agent_does_not_answer_within_2s_then_the_contact_is_abandoned_not_the_agent(
+        stasis_app, settings, workdir):
+    agent_port = settings.sip_port + 87
+    tenant, (agent,) = _agent_phone(settings, workdir, ["8531"], agent_port)
+    sessions.login(tenant.id, agent.id)
+    campaign = _campaign(tenant, settings, unique_phones(1), [agent])
+    contact_rtp = RtpSocket()
+    contacts = _contacts(workdir, settings, 1, contact_rtp, "uas-va-contact-ringing")
+    phone = Sipp.uas("uas_no_answer.xml", workdir, agent_port, calls=1, timeout=30).start()
+    try:
+        campaign_service.start(campaign, settings)
+        assert contacts.wait(30) == 0, contacts.diagnostics()
+        assert phone.wait(15) == 0, phone.diagnostics()  # rung, then CANCELled by us
+    finally:
+        contacts.stop()
+        phone.stop()
+        contact_rtp.close()
+    wait_for(lambda: Call.select().where(Call.tenant == tenant.id,
+                                         Call.ended_at.is_null()).count() == 0, 15,
+             message="every CDR closed")
+    (row,) = QueueCall.select().where(QueueCall.campaign == campaign.id)
+    assert row.outcome == "abandoned" and row.agent_id is None
+    rung = next(m for m in phone.messages() if m.method == "INVITE" and not m.sent)
+    cancel = next(m for m in phone.messages() if m.method == "CANCEL" and not m.sent)
+    assert (cancel.at - rung.at).total_seconds() <= 3  # the offer ends with the 2 s
+    # the abandoned message was heard: Asterisk sent the contact audio for a few seconds
+    assert contact_rtp.total >= 100, contact_rtp.total
+    session = AgentSession.get(AgentSession.user == agent.id, AgentSession.ended_at.is_null())
+    assert session.state == "ready"  # withdrawn, not a missed call of the agent
+    entry = CampaignContact.get(CampaignContact.campaign == campaign.id)
+    assert (entry.state, entry.last_disposition) == ("pending", "ABANDONED")
+    campaign_service.stop(reload(campaign))
