@@ -394,3 +394,42 @@ def test_given_voicemail_fallback_when_nobody_is_logged_in_then_the_message_is_e
     finally:
         master.email = old_email
         master.save()
+
+
+def test_given_an_agent_ringing_when_the_caller_hangs_up_then_the_phone_stops_and_the_agent_is_ready_without_a_miss(
+        stasis_app, settings, master, workdir, agents):
+    agent, = agents(1)
+    agent.login()
+    queue = _queue(master, [(agent, 0)], ring_seconds=15)
+    did = _did_to(master, queue)
+    agent.answer(scenario="uas_no_answer.xml")  # rings until CANCELled
+    caller = _call(settings, workdir, did, scenario="uac_call_did_hangup.xml", hold_ms=2500)
+    wait_for(lambda: agent.session().state == "ringing", 10, message="agent ringing")
+    assert caller.wait(30) == 0, caller.diagnostics()
+    assert agent.phone.wait(10) == 0, agent.phone.diagnostics()  # CANCELled
+    qc = _queue_call(queue)
+    assert qc.outcome == "abandoned" and qc.agent_id is None
+    wait_for(lambda: agent.session().state == "ready", 5, message="agent ready again")
+    assert agent.session().missed_in_row == 0
+    leg = wait_for(lambda: Call.get_or_none(Call.direction == "agent",
+                                            Call.number == agent.number,
+                                            Call.ended_at.is_null(False)), 10,
+                   message="agent leg CDR closed")
+    assert leg.answered_at is None and leg.cause_txt == "offer withdrawn"
+
+
+def test_given_a_bridged_call_when_the_caller_hangs_up_then_the_agent_phone_is_hung_up_and_wraps_up(
+        stasis_app, settings, master, workdir, agents):
+    agent, = agents(1)
+    agent.login()
+    queue = _queue(master, [(agent, 0)], wrapup_seconds=30)
+    did = _did_to(master, queue)
+    agent.answer(scenario="uas_answer.xml")  # talks until we hang up
+    caller = _call(settings, workdir, did, scenario="uac_call_did_hangup.xml", hold_ms=3000)
+    assert caller.wait(30) == 0, caller.diagnostics()
+    assert agent.phone.wait(10) == 0, agent.phone.diagnostics()  # our BYE
+    qc = _queue_call(queue)
+    assert qc.outcome == "answered" and qc.agent_id == agent.user.id
+    session = wait_for(lambda: (s := agent.session()).state == "wrapup" and s, 5,
+                       message="agent in wrap-up")
+    assert 25 <= (session.wrapup_until - session.state_since).total_seconds() <= 30
