@@ -5,6 +5,7 @@ voxcast.agents.*."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -19,7 +20,7 @@ from voxcast.agents import dispositions, pause_reasons, sessions, stats
 from voxcast.agents.errors import AgentError
 
 from .auth import current_tenant_id, tenant_required
-from .permissions import feature_required
+from .permissions import current_tenant, feature_required
 
 bp = Blueprint("agent_setup", __name__)
 
@@ -53,9 +54,53 @@ def _fail(exc: AgentError) -> None:
 
 # -- agents now -----------------------------------------------------------------------------
 
+def _zone() -> ZoneInfo:
+    tenant = current_tenant()
+    try:
+        return ZoneInfo(tenant.timezone if tenant is not None else "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _utc_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
+    """The start of `day` in the tenant's time zone, as the database's naive UTC."""
+    local = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+    return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _local_today(zone: ZoneInfo) -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).astimezone(zone).date()
+
+
 def _today_start() -> dt.datetime:
-    now = utcnow()
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+    zone = _zone()
+    return _utc_midnight(_local_today(zone), zone)
+
+
+def _day_arg(name: str, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat((request.args.get(name) or "").strip()[:10])
+    except ValueError:
+        return default
+
+
+@bp.route("/agents/stats")
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def agent_stats():
+    """Agent statistics for whole days in the tenant's time zone (default: today)."""
+    zone = _zone()
+    today = _local_today(zone)
+    first = _day_arg("from", today)
+    last = _day_arg("to", first)
+    if last < first:
+        first, last = last, first
+    last = min(last, first + dt.timedelta(days=366))
+    since = _utc_midnight(first, zone)
+    until = _utc_midnight(last + dt.timedelta(days=1), zone)
+    report = stats.agent_report(current_tenant_id(), since, until)
+    return render_template("agent_setup/stats.html", report=report, first=first, last=last,
+                           zone=str(zone))
 
 
 @bp.route("/agents/")

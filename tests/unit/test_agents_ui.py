@@ -128,3 +128,25 @@ def test_who_may_manage(app, make_tenant, auth, client, role, status):
     auth.login(user.username, f"pw-{user.username}")
     assert client.get("/queues/").status_code == status
     assert client.get("/pause-reasons/").status_code == status
+
+
+def test_agent_statistics_for_days_in_the_tenants_time_zone(admin, auth, client):
+    import datetime as dt
+    from voxcast.agents import states
+    tenant, _ = admin
+    Tenant.update(timezone="Europe/Berlin").where(Tenant.id == tenant.id).execute()
+    alice = make_agent(tenant, "alice")
+    # 23:30 UTC on 4 Jan is 00:30 on 5 Jan in Berlin
+    start = dt.datetime(2026, 1, 4, 23, 30)
+    s = sessions.login(tenant.id, alice.id, now=start)
+    states.offer_started(s.id, None, now=start + dt.timedelta(minutes=1))
+    states.offer_answered(s.id, None, now=start + dt.timedelta(minutes=1, seconds=3))
+    states.call_ended(s.id, 0, now=start + dt.timedelta(minutes=11, seconds=3))
+    sessions.logout(s.id, now=start + dt.timedelta(minutes=30))
+    html = client.get("/agents/stats?from=2026-01-05&to=2026-01-05").get_data(as_text=True)
+    row = html[html.index('data-user="alice"'):]
+    row = row[:row.index("</tr>")]
+    assert "<td>0:30</td>" in row and "<td>0:10</td>" in row and "3.0" in row
+    html = client.get("/agents/stats?from=2026-01-04&to=2026-01-04").get_data(as_text=True)
+    assert 'data-user="alice"' not in html
+    assert client.get("/agents/stats?from=garbage").status_code == 200

@@ -179,3 +179,34 @@ def test_open_state_runs_to_now_and_pauses_sum_by_reason(acme, alice):
         "Lunch": 30, "": 60}
     other = Tenant.create(name="Other", slug="other")
     assert stats.time_in_states(other.id, alice.id, at(0), at(3600))["login"] == 0
+
+
+def test_agent_report_offers_answer_speed_pauses_and_dispositions(acme, alice, campaign_call):
+    from models.entities import PauseReason
+    customer, leg, _entry = campaign_call
+    Call.update(started_at=at(30)).where(Call.id.in_([customer.id, leg.id])).execute()
+    bob = make_agent(acme, "bob")
+    lunch = PauseReason.create(tenant=acme, name="Lunch")
+    s = sessions.login(acme.id, alice.id, now=at(0))
+    states.offer_started(s.id, None, now=at(10))
+    states.offer_unanswered(s.id, 3, now=at(25))          # missed after 15 s
+    states.offer_started(s.id, None, now=at(30))
+    states.offer_answered(s.id, None, now=at(34))          # answered after 4 s
+    states.call_ended(s.id, 0, now=at(94))
+    states.offer_started(s.id, None, now=at(100))
+    states.offer_answered(s.id, None, now=at(106))         # answered after 6 s
+    states.call_ended(s.id, 10, now=at(166))
+    states.set_state(s.id, "paused", pause_reason_id=lunch.id, now=at(170))
+    sessions.logout(s.id, now=at(200))
+    sale = disposition(acme, "Sale")
+    wrapup.record(acme.id, alice.id, customer.id, sale.id, now=at(180))
+    sessions.login(acme.id, bob.id, now=at(150))           # bob: logged in, nothing else
+    report = stats.agent_report(acme.id, at(0), at(300), now=at(300))
+    assert [r.username for r in report] == ["alice", "bob"]
+    a, b = report
+    assert (a.sessions, a.offers, a.answered, a.missed) == (1, 3, 2, 1)
+    assert a.answer_speed == 5 and a.average_talk == 60
+    assert a.seconds["on_call"] == 120 and a.seconds["login"] == 200
+    assert a.pauses == {"Lunch": 30}
+    assert a.dispositions == {"Sale": 1}  # the customer's CDR, not the agent leg too
+    assert (b.sessions, b.offers, b.seconds["ready"], b.answer_speed) == (1, 0, 150, None)

@@ -1,13 +1,19 @@
-"""Time in each state, summed from the state log: each row's stretch clipped to [since,
-until) (a row still open runs to now or `until`, whichever comes first). Login time is the
-sum of every state but logged_out."""
+"""Agent statistics from the state log: time in each state, each row's stretch clipped to
+[since, until) (a row still open runs to now or `until`, whichever comes first); login time
+is the sum of every state but logged_out. `agent_report` adds offers, answers, answer speed,
+pauses per reason and the dispositions recorded."""
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass, field
 
-from models.entities import AGENT_STATES, AgentStateLog, PauseReason, utcnow
-from peewee import JOIN
+from peewee import JOIN, fn
+
+from models import Call, User
+from models.entities import (
+    AGENT_STATES, AgentSession, AgentStateLog, PauseReason, QueueCall, utcnow,
+)
 
 
 def _rows(tenant_id: int, since: dt.datetime, until: dt.datetime, user_id: int | None):
@@ -63,3 +69,90 @@ def pause_by_reason(tenant_id: int, user_id: int | None, since: dt.datetime,
         if state == "paused":
             out[reason or ""] += _seconds(start, end, since, until, now)
     return dict(out)
+
+
+@dataclass
+class AgentReport:
+    """One agent's figures for a stretch: what a supervisor's agent statistics show."""
+    user_id: int
+    username: str
+    name: str
+    sessions: int = 0
+    seconds: dict[str, float] = field(default_factory=_empty)
+    offers: int = 0  # calls that rang the agent (ACD offers and their own manual calls)
+    answered: int = 0
+    answer_seconds: float = 0.0  # ringing time of the answered offers, summed
+    pauses: dict[str, float] = field(default_factory=dict)  # reason name -> seconds
+    dispositions: dict[str, int] = field(default_factory=dict)  # name -> calls
+
+    @property
+    def missed(self) -> int:
+        return max(0, self.offers - self.answered)
+
+    @property
+    def answer_speed(self) -> float | None:
+        """Average seconds an answered call rang, None without answered calls."""
+        return self.answer_seconds / self.answered if self.answered else None
+
+    @property
+    def average_talk(self) -> float | None:
+        return self.seconds["on_call"] / self.answered if self.answered else None
+
+
+def agent_report(tenant_id: int, since: dt.datetime, until: dt.datetime, *,
+                 now: dt.datetime | None = None) -> list[AgentReport]:
+    """Every agent of the tenant with a session in the stretch (or an agent now), by
+    username: time per state, offers and answers (from the log's ringing -> on_call steps),
+    the average answer speed, pauses per reason and the dispositions they recorded."""
+    now = now or utcnow()
+    users = {u.id: u for u in User.select().where(User.tenant == tenant_id,
+                                                  User.role == "agent")}
+    rows = (AgentStateLog.select(AgentStateLog.user, AgentStateLog.session, AgentStateLog.state,
+                                 AgentStateLog.started_at, AgentStateLog.ended_at,
+                                 PauseReason.name)
+            .join(PauseReason, JOIN.LEFT_OUTER, on=(AgentStateLog.pause_reason == PauseReason.id))
+            .where(AgentStateLog.tenant == tenant_id, AgentStateLog.started_at < until,
+                   AgentStateLog.ended_at.is_null() | (AgentStateLog.ended_at > since))
+            .order_by(AgentStateLog.session, AgentStateLog.started_at, AgentStateLog.id).tuples())
+    reports: dict[int, AgentReport] = {}
+
+    def report(uid: int) -> AgentReport:
+        if uid not in reports:
+            user = users.get(uid) or User.get_or_none(User.id == uid)
+            reports[uid] = AgentReport(
+                user_id=uid, username=user.username if user else str(uid),
+                name=f"{user.first_name} {user.last_name}".strip() if user else "")
+        return reports[uid]
+
+    sessions_seen: set[int] = set()
+    previous = None  # (session, state, start, end) of the row before, same session
+    for uid, session_id, state, start, end, reason in rows:
+        rep = report(uid)
+        if session_id not in sessions_seen and state != "logged_out":
+            sessions_seen.add(session_id)
+            rep.sessions += 1
+        seconds = _seconds(start, end, since, until, now)
+        rep.seconds[state] += seconds
+        if state != "logged_out":
+            rep.seconds["login"] += seconds
+        if state == "paused":
+            rep.pauses[reason or ""] = rep.pauses.get(reason or "", 0.0) + seconds
+        if state == "ringing" and start >= since:
+            rep.offers += 1
+        if (state == "on_call" and previous is not None and previous[0] == session_id
+                and previous[1] == "ringing" and start >= since):
+            rep.answered += 1
+            rep.answer_seconds += ((previous[3] or start) - previous[2]).total_seconds()
+        previous = (session_id, state, start, end)
+    agent_legs = QueueCall.select(QueueCall.agent_call).where(
+        QueueCall.tenant == tenant_id, QueueCall.agent_call.is_null(False))
+    for uid, name, count in (Call.select(Call.agent, Call.agent_disposition, fn.COUNT(Call.id))
+                             .where(Call.tenant == tenant_id, Call.agent.is_null(False),
+                                    Call.agent_disposition != "", Call.started_at >= since,
+                                    Call.started_at < until, Call.id.not_in(agent_legs))
+                             .group_by(Call.agent, Call.agent_disposition).tuples()):
+        report(uid).dispositions[name] = count
+    for uid in (s for (s,) in AgentSession.select(AgentSession.user).where(
+            AgentSession.tenant == tenant_id, AgentSession.ended_at.is_null()).tuples()):
+        report(uid)
+    return sorted(reports.values(), key=lambda r: r.username.lower())
