@@ -159,11 +159,12 @@ def test_did_runs_an_ivr_of_its_tenant_only(auth, master, make_tenant):
     other, _ = make_tenant("acme")
     theirs = flow_service.save_ivr(other.id, "Theirs", GOOD_TREE)
     auth.login()
-    resp = auth.post(f"/dids/{did.id}", {"destination": "", "ivr": str(theirs.id)},
+    resp = auth.post(f"/dids/{did.id}", {"destination": f"ivr:{theirs.id}"},
                      follow_redirects=True)
-    assert "No such IVR." in text(resp) and Did.get_by_id(did.id).ivr_id is None
-    auth.post(f"/dids/{did.id}", {"destination": "", "ivr": str(mine.id)})
-    assert Did.get_by_id(did.id).ivr_id == mine.id
+    assert "No such IVR" in text(resp) and Did.get_by_id(did.id).ivr_id is None
+    auth.post(f"/dids/{did.id}", {"destination": f"ivr:{mine.id}"})
+    did = Did.get_by_id(did.id)
+    assert (did.route, did.ivr_id) == ("ivr", mine.id)
     assert "Mine" in text(auth.client.get("/dids/"))
 
 
