@@ -10,7 +10,8 @@ import pytest
 
 from voxcast.ivr import flow_store
 from models import Campaign, Did, Tenant
-from models.entities import Ivr
+from models.entities import Ivr, utcnow
+from voxcast.numbers import did_routes
 from voxcast.ivr import services as flow_service
 from voxcast.ivr import tree as ivr
 from voxcast.campaigns import services as campaign_service
@@ -88,16 +89,24 @@ def test_call_time_refuses_a_stored_ivr_with_a_foreign_sound(master, make_tenant
     mine, _ = sounds_of(master)
     bad = Ivr.create(tenant=master, name="Old", tree=ivr.dumps(_tree(foreign)))
     good = Ivr.create(tenant=master, name="Good", tree=ivr.dumps(_tree(mine)))
-    did = Did.create(number="15557770111", tenant=master, ivr=bad)
-    with pytest.raises(flow_store.ForeignFlowError, match=foreign):
-        flow_store.inbound_ivr(did.number)
+    did = Did.create(number="15557770111", tenant=master, route="ivr", ivr=bad)
+
+    def run(number: str):
+        """What an inbound call to the DID runs (voxcast.numbers.did_routes), now."""
+        route = did_routes.find_did(number)
+        return did_routes.resolve(route.tenant_id, did_routes.destination(route, utcnow()),
+                                  "+4930123", None)
+    assert run(did.number) is None  # refused (logged): the caller hears the greeting
     Did.update(ivr=good).where(Did.id == did.id).execute()
-    assert flow_store.inbound_ivr(did.number)["tree"] == _tree(mine)
+    assert run(did.number).tree == _tree(mine)
     # another tenant's IVR on a DID is not run either
     theirs = Ivr.create(tenant=victim, name="Theirs", tree=ivr.dumps(_tree(foreign)))
     Did.update(ivr=theirs).where(Did.id == did.id).execute()
+    assert run(did.number) is None
     with pytest.raises(flow_store.ForeignFlowError, match="is not tenant"):
-        flow_store.inbound_ivr(did.number)
+        flow_store.ivr_tree(master.id, theirs.id)
+    with pytest.raises(flow_store.ForeignFlowError, match=foreign):
+        flow_store.ivr_tree(master.id, bad.id)
 
 
 def test_foreign_sounds_lists_only_what_the_tenant_does_not_own(master, make_tenant, sounds_of):

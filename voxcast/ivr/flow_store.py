@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from models import Call, Campaign, CampaignContact, Contact
-from models.entities import Did, Extension, Ivr, IvrRecording, Queue, SurveyAnswer, utcnow
+from models.entities import Extension, Ivr, IvrRecording, Queue, SurveyAnswer, utcnow
 from models import DncNumber
 from voxcast.audit import records as audit
 from voxcast.ivr import services as flow_service
@@ -79,15 +79,6 @@ def ivr_tree(tenant_id: int, ivr_id: int | None) -> dict | None:
     ForeignFlowError when it is not the tenant's or plays audio the tenant does not own."""
     row = Ivr.get_or_none(Ivr.id == ivr_id) if ivr_id is not None else None
     return _own_tree(tenant_id, row) if row else None
-
-
-def inbound_ivr(did_number: str) -> dict | None:
-    """The IVR tree of a DID, or None when it plays the greeting."""
-    did = Did.get_or_none(Did.number == did_number)
-    if did is None or did.ivr_id is None:
-        return None
-    row = Ivr.get_or_none(Ivr.id == did.ivr_id)
-    return {"id": row.id, "tree": _own_tree(did.tenant_id, row)} if row else None
 
 
 def set_result(entry_id: int | None, result: str) -> None:

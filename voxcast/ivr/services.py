@@ -167,16 +167,6 @@ def delete_ivr(row: Ivr, *, actor=None, ip: str = "") -> None:
         row.delete_instance()
 
 
-def set_did_ivr(did: Did, ivr_id: int | None, *, actor=None, ip: str = "") -> None:
-    if ivr_id is not None:
-        get_scoped(Ivr, did.tenant_id, ivr_id)
-    with database.atomic():
-        did.ivr = ivr_id
-        did.save(only=[Did.ivr])
-        audit.record("did.ivr", tenant_id=did.tenant_id, user=actor, object_type="did",
-                     object_id=did.id, detail=f"{did.number}: IVR {ivr_id or 'none'}", ip=ip)
-
-
 # -- campaign settings --------------------------------------------------------------------------
 
 def apply_flow(campaign: Campaign, campaign_type: str, raw_flow, repeat_count: int = 1,
