@@ -253,3 +253,11 @@ def test_ivr_transfer_to_another_tenants_queue_is_refused(db, make_tenant):
         flow_service.save_ivr(tenant.id, "To queue", json.dumps(tree))
     tree["nodes"]["t"]["target"]["value"] = mine.id
     assert flow_service.save_ivr(tenant.id, "To queue", json.dumps(tree)).id
+
+
+def test_ivr_used_outside_opening_hours_cannot_be_deleted(db, make_tenant):
+    tenant, _u = make_tenant("acme")
+    row = flow_service.save_ivr(tenant.id, "Night", GOOD_TREE)
+    Did.create(number="15557770199", tenant=tenant, closed_route="ivr", closed_target=row.id)
+    with pytest.raises(flow_service.FlowServiceError, match="DID 15557770199"):
+        flow_service.delete_ivr(row)

@@ -153,7 +153,8 @@ def save_ivr(tenant_id: int, name: str, raw_tree, *, row: Ivr | None = None, num
 def ivr_users(row: Ivr) -> list[str]:
     campaigns = [f"campaign '{c.name}'" for c in Campaign.select(Campaign.name)
                  .where(Campaign.ivr == row.id)]
-    dids = [f"DID {d.number}" for d in Did.select(Did.number).where(Did.ivr == row.id)]
+    dids = [f"DID {d.number}" for d in Did.select(Did.number).where(
+        (Did.ivr == row.id) | ((Did.closed_route == "ivr") & (Did.closed_target == row.id)))]
     return campaigns + dids
 
 
