@@ -25,6 +25,29 @@ class AgentCommands:
         self.calls: dict[int, manual_dial.ConsoleCall] = {}  # by AgentSession id
         self.max_channels = max_channels or int(os.environ.get("VOXCAST_MAX_CHANNELS", 500))
         self._seq = 0
+        self._watched: dict[str, manual_dial.ConsoleCall] = {}  # channels other handlers own
+        ctx.router.listen("ChannelDestroyed", self.on_destroyed)
+
+    def adopt(self, call) -> None:
+        """Keep a console call by its session (and watch the channels it does not own)."""
+        self.calls[call.session_id] = call
+        watched = [leg.channel_id for leg in (call.agent, call.customer)
+                   if leg is not None and not isinstance(leg, manual_dial.ConsoleLeg)]
+        for channel_id in watched:
+            self._watched[channel_id] = call
+
+        def ended(c, ids=tuple(watched)):
+            if self.calls.get(c.session_id) is c:
+                del self.calls[c.session_id]
+            for channel_id in ids:
+                if self._watched.get(channel_id) is c:
+                    del self._watched[channel_id]
+        call.on_end = ended
+
+    def on_destroyed(self, event: Event) -> None:
+        call = self._watched.get(event.channel_id)
+        if call is not None:
+            call.gone(event.channel_id)
 
     def on_event(self, event: Event) -> None:
         """The router's listener for user events: never blocks the socket reader."""
@@ -56,9 +79,7 @@ class AgentCommands:
             self._seq += 1
             call = await manual_dial.start(self.ctx, plan, self._seq, self.max_channels)
             if call is not None:
-                self.calls[session_id] = call
-                call.on_end = lambda c: self.calls.pop(c.session_id, None) \
-                    if self.calls.get(c.session_id) is c else None
+                self.adopt(call)
             return
         call = existing
         if call is not None:

@@ -239,3 +239,40 @@ def test_given_call_when_blind_transferring_to_another_agent_then_their_phone_ta
                  message="bob released")
     finally:
         trunk.stop()
+
+
+def test_given_queue_call_bridged_by_the_acd_when_holding_and_hanging_up_then_console_controls_it(
+        page, web, settings, workdir, centre):
+    from models import Did
+    from models.entities import Queue, QueueMember
+    tenant, _campaign, ann, _bob = centre
+    queue = Queue.create(tenant=tenant, name=f"support-{tenant.id}", ring_seconds=10,
+                         max_wait_seconds=30, announce_every_seconds=0, wrapup_seconds=30)
+    QueueMember.create(tenant=tenant, queue=queue, user=ann.user)
+    did = f"1555666{tenant.id:04d}"
+    Did.create(number=did, tenant=tenant, route="queue", queue=queue)
+    _console(page, web, tenant, ann)
+    caller = Sipp.uac("uac_call_did.xml", workdir, f"127.0.0.1:{settings.sip_port}", did,
+                      port=settings.sip_port + 79).start()
+    try:
+        page.wait_for_selector("#contact-pop", timeout=20000)
+        page.wait_for_selector("#agent-state[data-state=on_call]")
+        session = AgentSession.get(AgentSession.user == ann.user.id,
+                                   AgentSession.ended_at.is_null())
+        page.click("#btn-hold")
+        page.wait_for_selector("#call-status[data-kind=held]")
+        prefix = f"vxc-{session.id}-"
+        wait_for(lambda: len(_console_bridge(settings, prefix)) == 1, 5, message="caller held")
+        page.click("#btn-unhold")
+        page.wait_for_selector("#call-status[data-kind=talking]")
+        wait_for(lambda: len(_console_bridge(settings, prefix)) == 2, 5, message="resumed")
+        page.click("#btn-hangup")
+        assert caller.wait(20) == 0, caller.diagnostics()  # our BYE reached the caller
+        page.wait_for_selector("#disposition-form", timeout=20000)
+        page.fill("#disposition-form textarea[name=notes]", "Asked about the invoice.")
+        page.click("#btn-disposition")
+        page.wait_for_selector("#agent-state[data-state=ready]")
+    finally:
+        caller.stop()
+    customer = Call.get(Call.tenant == tenant.id, Call.did == did)
+    assert customer.notes == "Asked about the invoice." and customer.agent_id == ann.user.id

@@ -110,3 +110,19 @@ def open_transfer_leg(tenant_id: int, number: str, channel_id: str,
     return Call.create(tenant=tenant_id, campaign=campaign_id, contact=contact_id,
                        direction="transfer", number=number, channel_id=channel_id,
                        agent=agent_id, started_at=utcnow()).id
+
+
+def acd_plan(tenant_id: int, user_id: int, session_id: int, extension: str, caller: str,
+             customer_call_id: int | None, campaign_id: int | None, wrapup_seconds: int
+             ) -> DialPlan:
+    """What the console needs of a call the ACD bridged: the caller, their contact and
+    campaign, the caller ID a transfer out to the PSTN is sent with."""
+    from voxcast.phones.routing import caller_id_of
+    customer = Call.get_or_none(Call.id == customer_call_id) if customer_call_id else None
+    ext = Extension.get_or_none(Extension.number == extension)
+    campaign = Campaign.get_or_none(Campaign.id == campaign_id) if campaign_id else None
+    caller_id = (campaign.caller_id if campaign is not None and campaign.caller_id
+                 else caller_id_of(ext, tenant_id) if ext is not None else "")
+    return DialPlan(tenant_id, user_id, session_id, extension,
+                    caller or (customer.number if customer else ""), caller_id, campaign_id,
+                    customer.contact_id if customer else None, wrapup_seconds)
