@@ -17,7 +17,7 @@ import urllib.request
 
 from werkzeug.security import generate_password_hash
 
-from models import Call, Campaign, CampaignContact, Extension, User
+from models import Call, Campaign, CampaignContact, Extension, Tenant, User
 from models.entities import AgentSession, AgentStateLog, QueueCall
 from voxcast.accounts import api_keys
 from voxcast.agents import sessions
@@ -197,12 +197,8 @@ def test_given_two_lines_per_agent_when_both_answer_then_one_is_bridged_and_one_
     body = _api_get(settings, admin, f"/campaigns/{campaign.id}")
     assert body["abandon_rate"] == 50.0 and body["progress"]["abandoned"] == 1, body
     # ... and on the campaign page, in the tenant's portal.
-    page.goto(f"{web.tenant_url(tenant.slug)}/login")
-    page.fill("input[name=username]", admin.username)
-    page.fill("input[name=password]", ADMIN_PASSWORD)
-    page.locator("form:has(input[name=password]) button[type=submit]").first.click()
-    page.wait_for_load_state("networkidle")
-    page.goto(f"{web.tenant_url(tenant.slug)}/campaigns/{campaign.id}")
+    base = _portal_login(page, web, tenant, admin)
+    page.goto(f"{base}/campaigns/{campaign.id}")
     assert page.locator("#abandon-rate").inner_text().strip() == "50.0 %"
     assert page.locator("#agent-abandoned").inner_text().strip() == "1"
     campaign_service.stop(reload(campaign))
@@ -332,3 +328,49 @@ def test_given_the_agent_does_not_answer_within_2s_then_the_contact_is_abandoned
     entry = CampaignContact.get(CampaignContact.campaign == campaign.id)
     assert (entry.state, entry.last_disposition) == ("pending", "ABANDONED")
     campaign_service.stop(reload(campaign))
+
+
+def _portal_login(page, web, tenant, admin) -> str:
+    base = web.tenant_url(tenant.slug)
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", admin.username)
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.locator("form:has(input[name=password]) button[type=submit]").first.click()
+    page.wait_for_load_state("networkidle")
+    return base
+
+
+def test_given_the_campaign_form_in_a_browser_then_a_voice_agent_campaign_is_saved(
+        web, page, settings, db):
+    tenant = Tenant.create(name="va-form", slug="va-form", channel_limit=10)
+    agents = [User.create(username=f"va-form-{n}-{tenant.id}", tenant=tenant, role="agent",
+                          first_name=f"Agent{n}", password_hash=generate_password_hash("x"))
+              for n in (1, 2)]
+    group = make_group(tenant, unique_phones(1))
+    base = _portal_login(page, web, tenant, _admin(tenant))
+    page.goto(f"{base}/campaigns/new")
+    page.fill("input[name=name]", "Sales calls")
+    page.select_option("select[name=group]", str(group.id))
+    page.select_option("select[name=type]", "voice_agent")
+    page.fill("input[name=dial_ratio]", "1.5")
+    page.fill("input[name=wrapup_seconds]", "15")
+    page.select_option("select[name=agents]", [str(agents[1].id)])
+    page.fill("input[name=web_form_url]", "https://crm.example.com/find?tel={phone}")
+    page.fill("textarea[name=script]", "Good morning, {first_name}.")
+    page.locator("form:has(input[name=name]) button[type=submit]").first.click()
+    page.wait_for_load_state("networkidle")
+    campaign = wait_for(lambda: Campaign.get_or_none(Campaign.tenant == tenant.id), 5,
+                        message="campaign saved")
+    assert (campaign.type, float(campaign.dial_ratio), campaign.wrapup_seconds) == (
+        "voice_agent", 1.5, 15)
+    assert campaign.web_form_url == "https://crm.example.com/find?tel={phone}"
+    assert editing.agent_ids(campaign) == [agents[1].id]
+    assert page.locator("#abandon-rate").inner_text().strip() == "0.0 %"
+    # a ratio past 3.0 is refused on the page, nothing changed
+    page.goto(f"{base}/campaigns/{campaign.id}/edit")
+    page.fill("input[name=dial_ratio]", "3.5")
+    page.evaluate("document.querySelector('input[name=dial_ratio]').removeAttribute('max')")
+    page.locator("form:has(input[name=name]) button[type=submit]").first.click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("em.error").count() >= 1
+    assert float(reload(campaign).dial_ratio) == 1.5
