@@ -236,3 +236,29 @@ def test_provider_key_may_name_a_tenant(admin_api, other):
     assert admin_api.post("/api/v1/groups", json={"name": "No tenant"}).status_code == 422
     items = admin_api.get(f"/api/v1/groups?tenant_id={other['tenant'].id}").json["items"]
     assert {g["name"] for g in items} == {"B customers", "From billing"}
+
+
+def test_did_route_fields_over_the_api(master_api, make_tenant):
+    """route, its targets and the closed destination: every target the tenant's own."""
+    from models.entities import Queue
+    master = Tenant.get(Tenant.slug == "master")
+    other, stranger = make_tenant("globex")
+    queue = Queue.create(tenant=master, name="API queue")
+    theirs = Queue.create(tenant=other, name="Their queue")
+    user = User.get(User.tenant == master.id)
+    did = Did.create(number="15551239999", tenant=master)
+    r = master_api.patch(f"/api/v1/dids/{did.id}", json={
+        "route": "queue", "queue_id": queue.id, "closed_route": "user",
+        "closed_target": user.id, "closed_text": "Closed."})
+    assert r.status_code == 200, r.json
+    assert {k: r.json[k] for k in ("route", "queue_id", "closed_route", "closed_target",
+                                   "closed_text")} == {
+        "route": "queue", "queue_id": queue.id, "closed_route": "user",
+        "closed_target": user.id, "closed_text": "Closed."}
+    for body, field in (({"queue_id": theirs.id}, "queue_id"),
+                        ({"closed_route": "queue", "closed_target": theirs.id}, "closed_target"),
+                        ({"closed_route": "user", "closed_target": stranger.id}, "closed_target"),
+                        ({"route": "ivr"}, "ivr_id"), ({"route": "nowhere"}, "route")):
+        r = master_api.patch(f"/api/v1/dids/{did.id}", json=body)
+        assert r.status_code == 422 and field in r.json["error"]["fields"], (body, r.json)
+    assert Did.get_by_id(did.id).queue_id == queue.id
