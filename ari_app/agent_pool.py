@@ -34,6 +34,7 @@ log = logging.getLogger("voxcast.agent_pool")
 
 POLL_S = 0.5  # callers waiting and no agent: look again this often
 SWEEP_S = 1.0  # wrap-ups past their end go back to ready this often
+PRESENCE_REFRESH_S = 60.0  # endpoint states listed again this often
 RING_ALL_MAX = 50  # agents rung at once for one caller under ring all
 HOLDTIME_WEIGHT = 0.25  # expected wait: moving average of answered waits, like app_queue's
 
@@ -283,9 +284,16 @@ class AgentPool:
 
     # -- housekeeping -------------------------------------------------------------------------
     async def sweep_wrapups(self) -> None:
-        """Wrap-ups past their end back to ready (every SWEEP_S), a round when any did."""
+        """Wrap-ups past their end back to ready (every SWEEP_S), a round when any did; every
+        PRESENCE_REFRESH_S the endpoints are listed again (a missed event cannot leave a phone
+        marked busy or offline for long)."""
+        loop = asyncio.get_running_loop()
+        refresh_at = loop.time() + PRESENCE_REFRESH_S
         while True:
             await asyncio.sleep(SWEEP_S)
+            if loop.time() >= refresh_at and self.ctx.ari.connected.is_set():
+                refresh_at = loop.time() + PRESENCE_REFRESH_S
+                await self.presence.refresh(self.ctx.ari)
             try:
                 done = await self.ctx.writer.run(states.finish_wrapups)
             except Exception:
