@@ -11,6 +11,7 @@ the far end's busy / no answer as its own hang-up cause)."""
 from __future__ import annotations
 
 import logging
+from types import MappingProxyType
 
 from voxcast.billing.call_time import NoCredit, NoRate
 from voxcast.phones import routing
@@ -24,8 +25,9 @@ log = logging.getLogger("voxcast.flows.phone_out")
 
 RING_TIMEOUT_S = 60
 # The outside leg's hang-up cause -> the reason the phone's channel is hung up with.
-REASONS = {17: "busy", 18: "no_answer", 19: "no_answer", 21: "rejected", 1: "unallocated",
-           34: "congestion", 38: "congestion", 41: "congestion", 42: "congestion"}
+REASONS = MappingProxyType({17: "busy", 18: "no_answer", 19: "no_answer", 21: "rejected",
+                            1: "unallocated", 34: "congestion", 38: "congestion",
+                            41: "congestion", 42: "congestion"})
 
 
 class PstnLeg(TransferLeg):

@@ -156,7 +156,7 @@ def caller_id_of(ext, tenant_id: int) -> str:
 def facts_for(extension: str, dialled: str) -> PhoneFacts:
     """Load the facts of one call; an endpoint that is no allocated extension gets none."""
     from models import Extension, Tenant
-    from models.entities import Ivr, Queue
+    from models.entities import Ivr
     ext = Extension.get_or_none(Extension.number == str(extension or ""))
     if ext is None or ext.tenant_id is None:
         return PhoneFacts(str(extension or ""), None)
@@ -166,8 +166,9 @@ def facts_for(extension: str, dialled: str) -> PhoneFacts:
                                                       Extension.tenant == tenant.id).exists())
     queue_id = ivr_id = None
     if dialled and not own:
-        queue_id = (Queue.select(Queue.id).where(Queue.tenant == tenant.id,
-                                                 Queue.number == dialled).scalar())
+        from voxcast.queues.services import queue_for_number
+        queue = queue_for_number(tenant.id, dialled)
+        queue_id = queue.id if queue is not None else None
         ivr_id = (Ivr.select(Ivr.id).where(Ivr.tenant == tenant.id, Ivr.number == dialled)
                   .scalar())
     return PhoneFacts(ext.number, tenant.id, tenant.status == "active", tenant.country or "US",
