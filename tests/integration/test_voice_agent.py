@@ -374,3 +374,37 @@ def test_given_the_campaign_form_in_a_browser_then_a_voice_agent_campaign_is_sav
     page.wait_for_load_state("networkidle")
     assert page.locator("em.error").count() >= 1
     assert float(reload(campaign).dial_ratio) == 1.5
+
+
+def test_given_the_contact_hangs_up_while_waiting_then_abandoned_and_the_offer_withdrawn(
+        stasis_app, settings, workdir):
+    agent_port = settings.sip_port + 89
+    tenant, (agent,) = _agent_phone(settings, workdir, ["8551"], agent_port)
+    sessions.login(tenant.id, agent.id)
+    campaign = _campaign(tenant, settings, unique_phones(1), [agent])
+    contact_rtp = RtpSocket()
+    # the contact answers and hangs up (its BYE) 1 s later, before any agent took the call
+    contact = Sipp("uas_va_agent.xml", workdir, [
+        "-p", str(settings.trunk_port), "-m", "1", "-d", "1000", "-timeout", "30s",
+        "-key", "rtpport", str(contact_rtp.port)], name="uas-va-contact-gives-up").start()
+    phone = Sipp.uas("uas_no_answer.xml", workdir, agent_port, calls=1, timeout=30).start()
+    try:
+        campaign_service.start(campaign, settings)
+        assert contact.wait(30) == 0, contact.diagnostics()
+        assert phone.wait(15) == 0, phone.diagnostics()
+    finally:
+        contact.stop()
+        phone.stop()
+        contact_rtp.close()
+    rung = next(m for m in phone.messages() if m.method == "INVITE" and not m.sent)
+    cancel = next(m for m in phone.messages() if m.method == "CANCEL" and not m.sent)
+    bye = next(m for m in contact.messages() if m.method == "BYE" and m.sent)
+    assert cancel.at >= bye.at and (cancel.at - bye.at).total_seconds() < 1.0  # at once
+    assert rung.at <= bye.at
+    row = wait_for(lambda: QueueCall.get_or_none(QueueCall.campaign == campaign.id,
+                                                 QueueCall.outcome != ""), 10,
+                   message="queue call closed")
+    assert row.outcome == "abandoned" and row.wait_seconds <= 2
+    session = AgentSession.get(AgentSession.user == agent.id, AgentSession.ended_at.is_null())
+    assert (session.state, session.missed_in_row) == ("ready", 0)
+    campaign_service.stop(reload(campaign))
