@@ -433,3 +433,37 @@ def test_given_a_bridged_call_when_the_caller_hangs_up_then_the_agent_phone_is_h
     session = wait_for(lambda: (s := agent.session()).state == "wrapup" and s, 5,
                        message="agent in wrap-up")
     assert 25 <= (session.wrapup_until - session.state_since).total_seconds() <= 30
+
+
+def test_given_an_agent_on_a_direct_call_when_a_queue_call_comes_then_another_agent_is_offered_it(
+        stasis_app, agi_server, settings, master, workdir, agents):
+    """Ready in the console, but their phone is busy with a colleague's call (not an ACD call):
+    PJSIP endpoint state shows its channel, so the queue call goes to the next agent."""
+    talking, free = agents(2)
+    talking.login()  # the longest idle
+    free.login()
+    queue = _queue(master, [(talking, 0), (free, 0)])
+    did = _did_to(master, queue)
+    colleague = Extension.create(number=f"74{next(_seq):03d}", secret=secrets.token_urlsafe(12),
+                                 tenant=master)
+    pjsip_sync.sync(settings)
+    wait_for(lambda: f"Endpoint:  {colleague.number}" in _endpoints(settings), 10,
+             message="colleague's endpoint")
+    talking.answer(scenario="uas_answer.xml")  # takes the colleague's call, until its BYE
+    free.answer(talk_ms=1000)
+    direct = dial(settings, workdir, colleague.number, colleague.secret, talking.number,
+                  settings.sip_port + 59, hold_ms=8000)
+    wait_for(lambda: talking.invites() == 1, 10, message="the direct call rings the agent")
+    wait_for(lambda: "Up" in _endpoint_channels(settings, talking.number), 10,
+             message="the direct call answered")
+    caller = _call(settings, workdir, did)
+    assert caller.wait(30) == 0, caller.diagnostics()
+    qc = _queue_call(queue)
+    assert qc.outcome == "answered" and qc.agent_id == free.user.id
+    assert talking.invites() == 1  # only the colleague's call
+    assert direct.wait(30) == 0, direct.diagnostics() + agi_server.log_tail()
+
+
+def _endpoint_channels(settings, number: str) -> str:
+    from voxcast.runtime import asterisk
+    return asterisk.cli(settings, f"pjsip show endpoint {number}")
