@@ -94,3 +94,34 @@ def test_the_agents_feature_and_the_provider_key(client, tenant_key, admin_api):
     assert r.status_code == 201 and r.json["tenant_id"] == tenant.id
     assert admin_api.get("/api/v1/agents").status_code == 400  # which tenant?
     assert admin_api.get(f"/api/v1/agents?tenant_id={tenant.id}").json["items"] == []
+
+
+def test_pause_reasons_and_dispositions_api(client, tenant_key):
+    tenant, secret = tenant_key("acme")
+    other, _ = tenant_key("other")
+    api = Api(client, secret)
+    r = api.post("/api/v1/pause-reasons", json={"name": "Lunch"})
+    assert r.status_code == 201 and r.json == {"id": r.json["id"], "tenant_id": tenant.id,
+                                               "name": "Lunch", "system": False, "active": True}
+    rid = r.json["id"]
+    r = api.post("/api/v1/pause-reasons", json={"name": "lunch"})
+    assert r.status_code == 422 and "name" in r.json["error"]["fields"]
+    assert api.patch(f"/api/v1/pause-reasons/{rid}", json={"active": False}).json["active"] is False
+    assert api.get("/api/v1/pause-reasons").json["total"] == 1
+    system = states.system_reason(tenant.id)
+    assert api.delete(f"/api/v1/pause-reasons/{system.id}").status_code == 409
+    assert api.delete(f"/api/v1/pause-reasons/{rid}").status_code == 204
+    r = api.post("/api/v1/dispositions", json={"name": "Call back", "kind": "callback",
+                                               "position": 3})
+    assert r.status_code == 201 and r.json["kind"] == "callback"
+    did = r.json["id"]
+    assert api.post("/api/v1/dispositions", json={"name": "X", "kind": "maybe"}).status_code == 422
+    assert api.patch(f"/api/v1/dispositions/{did}", json={"position": 1}).json["position"] == 1
+    from models.entities import AgentDisposition, PauseReason
+    theirs_d = AgentDisposition.create(tenant=other, name="Theirs")
+    theirs_r = PauseReason.create(tenant=other, name="Theirs")
+    assert api.get(f"/api/v1/dispositions/{theirs_d.id}").status_code == 404
+    assert api.delete(f"/api/v1/dispositions/{theirs_d.id}").status_code == 404
+    assert api.patch(f"/api/v1/pause-reasons/{theirs_r.id}", json={"name": "M"}).status_code == 404
+    assert api.delete(f"/api/v1/dispositions/{did}").status_code == 204
+    assert AgentDisposition.get_by_id(theirs_d.id).name == "Theirs"

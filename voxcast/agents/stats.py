@@ -87,6 +87,8 @@ class AgentReport:
 
     @property
     def missed(self) -> int:
+        """Offers the agent did not take: no answer, busy, or (ring all) another agent was
+        quicker."""
         return max(0, self.offers - self.answered)
 
     @property
@@ -148,6 +150,7 @@ def agent_report(tenant_id: int, since: dt.datetime, until: dt.datetime, *,
         QueueCall.tenant == tenant_id, QueueCall.agent_call.is_null(False))
     for uid, name, count in (Call.select(Call.agent, Call.agent_disposition, fn.COUNT(Call.id))
                              .where(Call.tenant == tenant_id, Call.agent.is_null(False),
+                                    Call.direction != "agent",
                                     Call.agent_disposition != "", Call.started_at >= since,
                                     Call.started_at < until, Call.id.not_in(agent_legs))
                              .group_by(Call.agent, Call.agent_disposition).tuples()):

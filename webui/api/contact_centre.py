@@ -1,7 +1,7 @@
-"""/api/v1/queues and /api/v1/agents: a tenant's queues with their members
-(voxcast.queues.services), its agents' live states and time in each state
-(voxcast.agents.sessions / stats), and logging an agent out. A tenant key needs the agents
-feature."""
+"""/api/v1/queues, /agents, /pause-reasons and /dispositions: a tenant's queues with their
+members (voxcast.queues.services), its agents' live states and time in each state
+(voxcast.agents.sessions / stats), logging an agent out, and the pause reasons and
+dispositions agents choose from. A tenant key needs the agents feature."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,9 +10,13 @@ import functools
 from flask import jsonify, request
 
 from models import Tenant
-from models.entities import AgentSession, Queue, utcnow
+from models.entities import AgentDisposition, AgentSession, PauseReason, Queue, utcnow
 from models.tenancy import get_scoped, scoped
-from voxcast.agents import sessions, stats
+from voxcast.agents import dispositions, pause_reasons, sessions, stats
+from voxcast.agents.errors import AgentError
+from voxcast.agents.schemas import (
+    DISPOSITION_CREATE, DISPOSITION_UPDATE, PAUSE_REASON_CREATE, PAUSE_REASON_UPDATE,
+)
 from voxcast.queues import services as queue_service
 from voxcast.queues.schemas import QUEUE_CREATE, QUEUE_UPDATE
 from voxcast.tenants import features
@@ -171,3 +175,124 @@ def agents_logout(session_id: int):
     if not sessions.logout(row.id, "supervisor", ip=ip()):
         raise ApiError(409, "not-logged-in", "That session has already ended.")
     return jsonify(dump_session(AgentSession.get_by_id(row.id)))
+
+
+# -- pause reasons and dispositions ---------------------------------------------------------
+
+def dump_reason(r: PauseReason) -> dict:
+    return {"id": r.id, "tenant_id": r.tenant_id, "name": r.name, "system": r.system,
+            "active": r.active}
+
+
+def dump_disposition(d: AgentDisposition) -> dict:
+    return {"id": d.id, "tenant_id": d.tenant_id, "name": d.name, "kind": d.kind,
+            "position": d.position, "active": d.active}
+
+
+def _refused(exc: AgentError) -> ApiError:
+    fields = exc.fields or ({"body": str(exc)} if exc.status == 422 else {})
+    return ApiError(exc.status, exc.code, str(exc), fields)
+
+
+@bp.get("/pause-reasons")
+@agents_feature
+def pause_reasons_list():
+    return paginate(scoped(PauseReason, scope()).order_by(PauseReason.id), dump_reason)
+
+
+@bp.post("/pause-reasons")
+@agents_feature
+def pause_reasons_create():
+    data = body(PAUSE_REASON_CREATE)
+    _own_tenant_only(data)
+    tenant = target_tenant(data)
+    try:
+        row = pause_reasons.create(tenant.id, data["name"], active=data.get("active", True),
+                                   actor=principal(), ip=ip())
+    except AgentError as exc:
+        raise _refused(exc) from None
+    return jsonify(dump_reason(row)), 201
+
+
+@bp.get(f"/pause-reasons/<{ID}:reason_id>")
+@agents_feature
+def pause_reasons_get(reason_id: int):
+    return jsonify(dump_reason(get_scoped(PauseReason, scope(), reason_id)))
+
+
+@bp.patch(f"/pause-reasons/<{ID}:reason_id>")
+@agents_feature
+def pause_reasons_update(reason_id: int):
+    row = get_scoped(PauseReason, scope(), reason_id)
+    data = body(PAUSE_REASON_UPDATE)
+    try:
+        row = pause_reasons.update(row.tenant_id, row.id, name=data.get("name", row.name),
+                                   active=data.get("active", row.active), actor=principal(),
+                                   ip=ip())
+    except AgentError as exc:
+        raise _refused(exc) from None
+    return jsonify(dump_reason(row))
+
+
+@bp.delete(f"/pause-reasons/<{ID}:reason_id>")
+@agents_feature
+def pause_reasons_delete(reason_id: int):
+    row = get_scoped(PauseReason, scope(), reason_id)
+    try:
+        pause_reasons.delete(row.tenant_id, row.id, actor=principal(), ip=ip())
+    except AgentError as exc:
+        raise ApiError(409, "in-use", str(exc)) from None
+    return "", 204
+
+
+@bp.get("/dispositions")
+@agents_feature
+def dispositions_list():
+    return paginate(scoped(AgentDisposition, scope()).order_by(AgentDisposition.position,
+                                                               AgentDisposition.id),
+                    dump_disposition)
+
+
+@bp.post("/dispositions")
+@agents_feature
+def dispositions_create():
+    data = body(DISPOSITION_CREATE)
+    _own_tenant_only(data)
+    tenant = target_tenant(data)
+    try:
+        row = dispositions.create(tenant.id, data["name"], data.get("kind", "normal"),
+                                  data.get("position", 0), active=data.get("active", True),
+                                  actor=principal(), ip=ip())
+    except AgentError as exc:
+        raise _refused(exc) from None
+    return jsonify(dump_disposition(row)), 201
+
+
+@bp.get(f"/dispositions/<{ID}:disposition_id>")
+@agents_feature
+def dispositions_get(disposition_id: int):
+    return jsonify(dump_disposition(get_scoped(AgentDisposition, scope(), disposition_id)))
+
+
+@bp.patch(f"/dispositions/<{ID}:disposition_id>")
+@agents_feature
+def dispositions_update(disposition_id: int):
+    row = get_scoped(AgentDisposition, scope(), disposition_id)
+    data = body(DISPOSITION_UPDATE)
+    try:
+        row = dispositions.update(row.tenant_id, row.id, name=data.get("name", row.name),
+                                  kind=data.get("kind", row.kind),
+                                  position=data.get("position", row.position),
+                                  active=data.get("active", row.active), actor=principal(),
+                                  ip=ip())
+    except AgentError as exc:
+        raise _refused(exc) from None
+    return jsonify(dump_disposition(row))
+
+
+@bp.delete(f"/dispositions/<{ID}:disposition_id>")
+@agents_feature
+def dispositions_delete(disposition_id: int):
+    row = get_scoped(AgentDisposition, scope(), disposition_id)
+    dispositions.delete(row.tenant_id, row.id, actor=principal(), ip=ip())
+    return "", 204

@@ -34,6 +34,9 @@ from voxcast.ivr.schemas import (  # noqa: F401  (re-exported for the resources)
 from voxcast.queues.schemas import (  # noqa: F401  (re-exported for the resources)
     QUEUE_CREATE, QUEUE_UPDATE,
 )
+from voxcast.agents.schemas import (  # noqa: F401  (re-exported for the resources)
+    PAUSE_REASON_CREATE, PAUSE_REASON_UPDATE, DISPOSITION_CREATE, DISPOSITION_UPDATE,
+)
 
 
 # --- responses -------------------------------------------------------------------------------
@@ -142,6 +145,13 @@ SCHEMAS = {
         "version": {"type": "integer", "description": "Grows on every change of the session."},
         "started_at": DATETIME,
     }),
+    "PauseReason": out({"id": ID, "tenant_id": ID, "name": STRING,
+                        "system": {"type": "boolean", "description": "The reason the platform "
+                                   "pauses agents with after unanswered offers."},
+                        "active": {"type": "boolean"}}),
+    "Disposition": out({"id": ID, "tenant_id": ID, "name": STRING,
+                        "kind": {"type": "string", "enum": ["normal", "callback", "dnc"]},
+                        "position": {"type": "integer"}, "active": {"type": "boolean"}}),
     "AgentStats": out({
         "since": DATETIME, "until": DATETIME,
         "items": {"type": "array", "items": out({
@@ -246,6 +256,10 @@ def build() -> dict:
     ivrs, ivr = crud("Ivr", "IVRs", IVR_CREATE, IVR_UPDATE, list_params=(TENANT_FILTER,))
     queues, queue = crud("Queue", "Queues", QUEUE_CREATE, QUEUE_UPDATE,
                          list_params=(TENANT_FILTER,))
+    reasons, reason = crud("PauseReason", "Agents", PAUSE_REASON_CREATE, PAUSE_REASON_UPDATE,
+                           list_params=(TENANT_FILTER,))
+    dispositions, disposition = crud("Disposition", "Agents", DISPOSITION_CREATE,
+                                     DISPOSITION_UPDATE, list_params=(TENANT_FILTER,))
     admin = " (provider key only)"
     paths = {
         "/tenants": tenants,
@@ -337,6 +351,10 @@ def build() -> dict:
         "/ivrs/{id}": ivr,
         "/queues": queues,
         "/queues/{id}": queue,
+        "/pause-reasons": reasons,
+        "/pause-reasons/{id}": reason,
+        "/dispositions": dispositions,
+        "/dispositions/{id}": disposition,
         "/agents": {"get": op(
             "The agents logged in now, with their state (provider key: name a tenant_id)",
             "The live sessions", out({"items": {"type": "array", "items": ref("AgentSession")}}),
