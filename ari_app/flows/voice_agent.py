@@ -57,9 +57,10 @@ class VoiceAgentCall(OutboundCall):
             else:
                 await self.ctx.ari.hangup(self.channel_id)
             return
+        # The wait starts now, after AMD's verdict (the 2 s are the person's, not AMD's).
         self.queue_call_id = await self.ctx.writer.run(
             store.open_wait, self.tenant_id, self.claim.campaign_id, self.claim.call_id,
-            self.claim.phone, self.answered_at or utcnow())
+            self.claim.phone, utcnow())
         if self.done:  # hung up while the row was written
             self.ctx.writer.post(store.close_abandoned, self.queue_call_id, utcnow())
             return
