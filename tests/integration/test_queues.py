@@ -467,3 +467,26 @@ def test_given_an_agent_on_a_direct_call_when_a_queue_call_comes_then_another_ag
 def _endpoint_channels(settings, number: str) -> str:
     from voxcast.runtime import asterisk
     return asterisk.cli(settings, f"pjsip show endpoint {number}")
+
+
+def test_given_ivr_fallback_when_the_wait_runs_out_then_the_caller_is_in_the_tenants_ivr(
+        stasis_app, settings, master, workdir, agents):
+    from models.entities import Ivr
+    from voxcast.audio import sounds
+    text = "This is the support menu after the queue."
+    paused, = agents(1)
+    states.set_state(paused.login().id, "paused")
+    ivr = Ivr.create(tenant=master, name=f"after-queue-{next(_seq)}", tree=json.dumps(
+        {"start": "a", "nodes": {"a": {"type": "say", "text": text}}}))
+    queue = _queue(master, [(paused, 0)], max_wait_seconds=2, fallback="ivr", fallback_ivr=ivr)
+    did = _did_to(master, queue)
+    caller = _call(settings, workdir, did)
+    assert caller.wait(40) == 0, caller.diagnostics()
+    qc = _queue_call(queue)
+    assert qc.outcome == "timeout"
+    said = sounds.duration_seconds(settings.sounds_dir / f"{sounds.tts_name(text)}.wav")
+    msgs = caller.messages()
+    ok = next(m for m in msgs if m.method == "200" and not m.sent)
+    bye = next(m for m in msgs if m.method == "BYE" and not m.sent)
+    # the wait, then the IVR's prompt to its end, then our hang-up
+    assert 2 + said - 0.3 <= (bye.at - ok.at).total_seconds() <= 2 + said + 2.5
