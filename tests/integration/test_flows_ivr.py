@@ -63,7 +63,8 @@ def test_given_did_with_an_ivr_when_called_then_the_ivr_runs_instead_of_the_gree
     text = f"This is the inbound menu {secrets.token_hex(2)}."  # a TTS file no one made yet
     ivr = flow_service.save_ivr(master.id, f"inbound-{secrets.token_hex(3)}", {
         "start": "hello", "nodes": {"hello": {"type": "say", "text": text}}})
-    Did.create(number="15557770041", tenant=master, greeting_text="The greeting.", ivr=ivr)
+    Did.create(number="15557770041", tenant=master, greeting_text="The greeting.", route="ivr",
+               ivr=ivr)
     uac = Sipp.uac("uac_call_did.xml", workdir, f"127.0.0.1:{settings.sip_port}", "15557770041",
                    port=settings.sip_port + 41).start()
     assert uac.wait(30) == 0, uac.diagnostics()
