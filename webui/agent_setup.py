@@ -148,7 +148,25 @@ def pause_reason_list():
     elif form.is_submitted():
         status = 400
     return render_template("agent_setup/pause_reasons.html", form=form,
-                           reasons=pause_reasons.list_reasons(tid)), status
+                           reasons=pause_reasons.list_reasons(tid),
+                           max_missed=current_tenant().agent_max_missed), status
+
+
+@bp.route("/pause-reasons/missed", methods=["POST"])
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def pause_after_missed():
+    if FlaskForm().validate_on_submit():
+        try:
+            number = pause_reasons.set_max_missed(current_tenant_id(),
+                                                  request.form.get("agent_max_missed"),
+                                                  actor=current_user, ip=_ip())
+        except AgentError as exc:
+            _fail(exc)
+        else:
+            flash(_("Agents are paused after %(n)d unanswered calls in a row.", n=number)
+                  if number else _("Agents are never paused for unanswered calls."), "success")
+    return redirect(url_for("agent_setup.pause_reason_list"))
 
 
 @bp.route("/pause-reasons/<int:reason_id>", methods=["POST"])

@@ -150,3 +150,15 @@ def test_agent_statistics_for_days_in_the_tenants_time_zone(admin, auth, client)
     html = client.get("/agents/stats?from=2026-01-04&to=2026-01-04").get_data(as_text=True)
     assert 'data-user="alice"' not in html
     assert client.get("/agents/stats?from=garbage").status_code == 200
+
+
+def test_the_tenant_sets_how_many_misses_pause_an_agent(admin, auth, client):
+    tenant, _ = admin
+    assert 'name="agent_max_missed" min="0" max="20" value="3"' in client.get(
+        "/pause-reasons/").get_data(as_text=True)
+    auth.post("/pause-reasons/missed", {"agent_max_missed": "5"})
+    assert Tenant.get_by_id(tenant.id).agent_max_missed == 5
+    res = auth.post("/pause-reasons/missed", {"agent_max_missed": "99"}, follow_redirects=True)
+    assert "From 0 (never) to 20 calls." in res.get_data(as_text=True)
+    auth.post("/pause-reasons/missed", {"agent_max_missed": "0"})
+    assert Tenant.get_by_id(tenant.id).agent_max_missed == 0

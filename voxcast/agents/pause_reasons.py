@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from peewee import fn
 
-from models import database
+from models import Tenant, database
 from models.entities import AgentSession, PauseReason
 from models.tenancy import TenantScopeError, get_scoped, scoped
 from voxcast.agents.errors import AgentInputError, NotFound
@@ -87,3 +87,24 @@ def delete(tenant_id: int, reason_id, *, actor=None, ip: str = "") -> None:
         audit.record("pause_reason.delete", tenant_id=tenant_id, user=actor,
                      object_type="pause_reason", object_id=row.id, detail=row.name, ip=ip)
         row.delete_instance()
+
+
+MAX_MISSED_LIMIT = 20
+
+
+def set_max_missed(tenant_id: int, value, *, actor=None, ip: str = "") -> int:
+    """How many offered calls in a row an agent may leave unanswered before the system pauses
+    them with its reason (0: never)."""
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        number = -1
+    if not 0 <= number <= MAX_MISSED_LIMIT:
+        raise AgentInputError(f"From 0 (never) to {MAX_MISSED_LIMIT} calls.", "agent_max_missed")
+    with database.atomic():
+        Tenant.update(agent_max_missed=number).where(Tenant.id == tenant_id).execute()
+        audit.record("tenant.agent_max_missed", tenant_id=tenant_id, user=actor,
+                     object_type="tenant", object_id=tenant_id,
+                     detail=f"pause after {number} unanswered offers" if number else
+                     "never pause for unanswered offers", ip=ip)
+    return number
