@@ -408,3 +408,35 @@ def test_given_the_contact_hangs_up_while_waiting_then_abandoned_and_the_offer_w
     session = AgentSession.get(AgentSession.user == agent.id, AgentSession.ended_at.is_null())
     assert (session.state, session.missed_in_row) == ("ready", 0)
     campaign_service.stop(reload(campaign))
+
+
+def test_given_one_line_per_agent_then_the_next_contact_is_dialled_only_when_the_agent_is_free(
+        stasis_app, settings, workdir):
+    agent_port = settings.sip_port + 91
+    tenant, (agent,) = _agent_phone(settings, workdir, ["8561"], agent_port)
+    sessions.login(tenant.id, agent.id)
+    campaign = _campaign(tenant, settings, unique_phones(2), [agent], dial_ratio=1.0,
+                         channel_limit=5)
+    contact_rtp, agent_rtp = RtpSocket(), RtpSocket()
+    contacts = _contacts(workdir, settings, 2, contact_rtp, "uas-va-contacts-paced")
+    phone = Sipp("uas_va_agent.xml", workdir, [
+        "-p", str(agent_port), "-m", "2", "-d", "1500", "-timeout", "60s",
+        "-key", "rtpport", str(agent_rtp.port)], name="uas-va-agent-8561").start()
+    try:
+        campaign_service.start(campaign, settings)
+        wait_for(lambda: reload(campaign).status == "completed", 40, message="campaign completed")
+        assert contacts.wait(15) == 0, contacts.diagnostics()
+        assert phone.wait(15) == 0, phone.diagnostics()
+    finally:
+        contacts.stop()
+        phone.stop()
+        contact_rtp.close()
+        agent_rtp.close()
+    spans = sorted((next(m for m in msgs if m.method == "INVITE" and not m.sent).at,
+                    next(m for m in msgs if m.method == "BYE" and not m.sent).at)
+                   for msgs in contacts.dialogs().values())
+    assert len(spans) == 2
+    assert spans[1][0] >= spans[0][1], spans  # one line for the one agent: never two at once
+    outcomes = [q.outcome for q in QueueCall.select().where(QueueCall.campaign == campaign.id)]
+    assert outcomes == ["answered", "answered"]
+    assert campaign_service.progress(reload(campaign))["abandon_rate"] == 0.0
