@@ -228,6 +228,9 @@ def delete_user(user: User, *, actor=None, ip: str = "") -> None:
     with database.atomic():
         Extension.update(user=None).where(Extension.user == user.id).execute()
         Did.update(user=None).where(Did.user == user.id).execute()
+        # a DID that sent calls to the user outside opening hours plays its closed greeting
+        Did.update(closed_route="greeting", closed_target=None).where(
+            Did.closed_route == "user", Did.closed_target == user.id).execute()
         audit.record("user.delete", tenant_id=user.tenant_id, user=actor, object_type="user",
                      object_id=user.id, detail=f"{user.username} ({user.role})", ip=ip)
         user.delete_instance()
