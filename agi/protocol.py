@@ -179,6 +179,7 @@ class AgiChannel:
             pass
 
 
-# Commands whose result=-1 means the channel is gone. (STREAM FILE and GET DATA say -1 for a
-# missing sound too: their caller goes on, and the next command meets the hang-up, if any.)
-WAITING_COMMANDS = frozenset({"ANSWER", "WAIT FOR DIGIT"})
+# Commands whose result=-1 means the channel is gone (GET DATA skips a missing prompt and
+# says -1 only on a hang-up). STREAM FILE says -1 for a missing sound too: its caller goes on,
+# and the next command meets the hang-up, if any.
+WAITING_COMMANDS = frozenset({"ANSWER", "GET DATA", "WAIT FOR DIGIT"})

@@ -88,3 +88,10 @@ def received_invites(peer: Sipp) -> list[str]:
         if len(lines) > 1 and "message received" in lines[0] and lines[1].startswith("INVITE "):
             out.append("\n".join(lines[1:]))
     return out
+
+
+def log_since(agi_server, offset: int) -> str:
+    """What the FastAGI server logged after byte `offset` (its log is kept across sessions)."""
+    with open(agi_server.logfile, "rb") as fh:
+        fh.seek(offset)
+        return fh.read().decode(errors="replace")

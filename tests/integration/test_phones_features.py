@@ -11,7 +11,7 @@ from models.entities import AgentSession, PauseReason
 
 from .conftest import wait_for
 from .dtmf import write_pcap
-from .phones import dial, register, tenant_with_phones, with_keys
+from .phones import dial, log_since, register, tenant_with_phones, with_keys
 
 
 def _agent(settings, number: str, pin: str):
@@ -42,11 +42,12 @@ def test_given_an_agent_when_feature_codes_are_dialled_then_login_pause_ready_lo
     tenant, user, password = _agent(settings, "8501", "4321")
     PauseReason.create(tenant=tenant, name="Break")
     port = settings.sip_port + 71
+    seen = agi_server.logfile.stat().st_size
     register(settings, workdir, "8501", password, port)
 
     _code(settings, workdir, "8501", password, "*50", port, keys="1111#")
     assert _session(user) is None, agi_server.log_tail()
-    assert "feature login at 8501: vx-pin-invalid" in agi_server.log_tail()
+    assert "feature login at 8501: vx-pin-invalid" in log_since(agi_server, seen)
 
     _code(settings, workdir, "8501", password, "*50", port, keys="4321#")
     session = wait_for(lambda: _session(user), 5, message="agent session")
@@ -68,5 +69,6 @@ def test_given_an_agent_when_feature_codes_are_dialled_then_login_pause_ready_lo
 def test_given_a_phone_without_an_agent_when_it_dials_a_feature_code_then_told_not_allowed(
         stasis_app, agi_server, settings, workdir):
     _, pw = tenant_with_phones(settings, ["8511"])
+    seen = agi_server.logfile.stat().st_size
     _code(settings, workdir, "8511", pw["8511"], "*52", settings.sip_port + 72)
-    assert "feature pause at 8511: vx-not-allowed" in agi_server.log_tail()
+    assert "feature pause at 8511: vx-not-allowed" in log_since(agi_server, seen)
