@@ -409,8 +409,16 @@ class ConsoleCall(CallHandler):
             await self.publish("consulting", target=target.label, answered=False)
         caller = self.plan.number if not target.pstn else self.plan.caller_id
         try:
-            await ctx.ari.originate(target.endpoint, leg_id, app_args="console",
-                                    caller_id=caller, timeout=30)
+            if target.endpoint.startswith("Local/"):
+                # A Local channel has no codecs of its own: the phones' (the app loads no
+                # translators to signed linear at every rate).
+                await ctx.ari.request("POST", "/channels", {
+                    "endpoint": target.endpoint, "app": ctx.ari.app, "appArgs": "console",
+                    "channelId": leg_id, "callerId": caller or None, "timeout": 30,
+                    "formats": "ulaw,alaw"}, parse=False)
+            else:
+                await ctx.ari.originate(target.endpoint, leg_id, app_args="console",
+                                        caller_id=caller, timeout=30)
         except AriError as exc:
             log.warning("console %s: target %s refused: %s", self.channel_id,
                         target.endpoint, exc)

@@ -276,3 +276,34 @@ def test_given_queue_call_bridged_by_the_acd_when_holding_and_hanging_up_then_co
         caller.stop()
     customer = Call.get(Call.tenant == tenant.id, Call.did == did)
     assert customer.notes == "Asked about the invoice." and customer.agent_id == ann.user.id
+
+
+def test_given_manual_call_when_blind_transferring_to_a_queue_then_its_agent_takes_it(
+        page, web, settings, workdir, centre):
+    from models.entities import Queue, QueueMember
+    tenant, campaign, ann, bob = centre
+    queue = Queue.create(tenant=tenant, name=f"sales-{tenant.id}", ring_seconds=10,
+                         max_wait_seconds=30, announce_every_seconds=0, wrapup_seconds=0)
+    QueueMember.create(tenant=tenant, queue=queue, user=bob.user)
+    bob_session = sessions.login(tenant.id, bob.user.id)
+    trunk = Sipp.uas("uas_answer_never_hangup.xml", workdir, settings.trunk_port, calls=1,
+                     timeout=90).start()
+    try:
+        _console(page, web, tenant, ann)
+        _dial(page, campaign)
+        page.wait_for_selector("#contact-pop", timeout=20000)
+        page.select_option("#transfer-form select[name=target_kind]", "queue")
+        page.select_option("#transfer-form select[name=target_queue]", str(queue.id))
+        page.click("#btn-transfer")
+        page.wait_for_selector("#disposition-form", timeout=20000)
+        wait_for(lambda: "INVITE" in bob.received(), 15, message="the queue rang bob")
+        wait_for(lambda: AgentSession.get_by_id(bob_session.id).state == "on_call", 10,
+                 message="bob took the queue call")
+        contact = Call.get(Call.tenant == tenant.id, Call.direction == "outbound")
+        _ari(settings, "DELETE", f"/channels/{contact.channel_id}")
+        wait_for(lambda: "BYE" in bob.received(), 10, message="bob's phone hung up")
+    finally:
+        trunk.stop()
+    from models.entities import QueueCall
+    qc = QueueCall.get(QueueCall.queue == queue.id)
+    assert qc.agent_id == bob.user.id and qc.outcome == "answered"

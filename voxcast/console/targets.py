@@ -53,7 +53,7 @@ def resolve(tenant_id: int, kind: str, value, self_user_id: int | None = None) -
         queue = scoped(Queue, tenant_id).where(Queue.id == _int(value)).first()
         if queue is None:
             raise BadTarget("That queue is not one of yours.", "target")
-        return Target("queue", f"Local/{tenant_id}-{queue.id}@{QUEUE_CONTEXT}/n",
+        return Target("queue", f"Local/{tenant_id:08d}{queue.id}@{QUEUE_CONTEXT}/n",
                       queue.number or queue.name, queue.name)
     if kind == "extension":
         ext = Extension.get_or_none(Extension.tenant == tenant_id, Extension.number == value)
