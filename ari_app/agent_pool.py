@@ -142,15 +142,16 @@ class AgentPool:
         self.waiting[waiter.id] = waiter
         self.kick()
         try:
-            if give_up_after:
-                await asyncio.wait_for(asyncio.shield(waiter.future), give_up_after)
-            else:
-                await asyncio.shield(waiter.future)
-        except asyncio.TimeoutError:
-            if waiter.state == "bridging":  # an agent answered just now: that wins
-                return await asyncio.shield(waiter.future)
-            self._withdraw(waiter)
-            return None
+            try:
+                if give_up_after:
+                    await asyncio.wait_for(asyncio.shield(waiter.future), give_up_after)
+                else:
+                    await asyncio.shield(waiter.future)
+            except asyncio.TimeoutError:
+                if waiter.state != "bridging":
+                    self._withdraw(waiter)
+                    return None
+                await asyncio.shield(waiter.future)  # an agent answered just now: that wins
         except asyncio.CancelledError:
             self._withdraw(waiter, cancelled=True)
             raise
