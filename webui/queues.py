@@ -13,11 +13,11 @@ from wtforms.validators import Length
 
 from models.entities import Ivr, Queue
 from models.tenancy import get_scoped, scoped
-from voxcast.agents import states
 from voxcast.queues import services as queue_service
+from voxcast.queues import stats as queue_stats
 from voxcast.queues.services import QueueError
 
-from .agent_setup import MANAGERS
+from .agent_setup import MANAGERS, _today_start
 from .auth import current_tenant_id, tenant_required
 from .permissions import feature_required
 
@@ -99,9 +99,10 @@ def _data(form: QueueForm) -> dict:
 def index():
     tid = current_tenant_id()
     rows = queue_service.list_queues(tid)
-    ready = {q.id: len(states.ready_agents(tid, queue_id=q.id)) for q in rows}
     return render_template("queues/list.html", queues=rows, strategies=STRATEGY_LABELS,
-                           counts=queue_service.member_counts(tid), ready=ready)
+                           counts=queue_service.member_counts(tid),
+                           figures=queue_stats.figures(tid, _today_start()),
+                           service_seconds=queue_stats.SERVICE_SECONDS)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -162,3 +162,20 @@ def test_the_tenant_sets_how_many_misses_pause_an_agent(admin, auth, client):
     assert "From 0 (never) to 20 calls." in res.get_data(as_text=True)
     auth.post("/pause-reasons/missed", {"agent_max_missed": "0"})
     assert Tenant.get_by_id(tenant.id).agent_max_missed == 0
+
+
+def test_queue_list_shows_live_figures(admin, client):
+    from models.entities import QueueCall
+    tenant, _ = admin
+    alice = make_agent(tenant, "alice")
+    q = Queue.create(tenant=tenant, name="Support")
+    QueueMember.create(tenant=tenant, queue=q, user=alice)
+    sessions.login(tenant.id, alice.id)
+    QueueCall.create(tenant=tenant, queue=q)
+    QueueCall.create(tenant=tenant, queue=q, outcome="answered", wait_seconds=8,
+                     answered_at=QueueCall.entered_at.default(), ended_at=QueueCall.entered_at.default())
+    html = client.get("/queues/").get_data(as_text=True)
+    row = html[html.index('data-queue="Support"'):]
+    row = row[:row.index("</tr>")]
+    for cls, value in (("ready", "1"), ("waiting", "1"), ("answered", "1"), ("sl", "100 %")):
+        assert f'<td class="{cls}">{value}</td>' in row, cls

@@ -125,3 +125,14 @@ def test_pause_reasons_and_dispositions_api(client, tenant_key):
     assert api.patch(f"/api/v1/pause-reasons/{theirs_r.id}", json={"name": "M"}).status_code == 404
     assert api.delete(f"/api/v1/dispositions/{did}").status_code == 204
     assert AgentDisposition.get_by_id(theirs_d.id).name == "Theirs"
+
+
+def test_queue_stats_api_and_list_page(client, tenant_key):
+    tenant, secret = tenant_key("acme")
+    api = Api(client, secret)
+    q = api.post("/api/v1/queues", json={"name": "Sales"}).json
+    from models.entities import QueueCall
+    QueueCall.create(tenant=tenant, queue=q["id"])
+    r = api.get("/api/v1/queues/stats")
+    assert r.status_code == 200
+    assert [(i["queue_id"], i["waiting"]) for i in r.json["items"]] == [(q["id"], 1)]

@@ -18,6 +18,7 @@ from voxcast.agents.schemas import (
     DISPOSITION_CREATE, DISPOSITION_UPDATE, PAUSE_REASON_CREATE, PAUSE_REASON_UPDATE,
 )
 from voxcast.queues import services as queue_service
+from voxcast.queues import stats as queue_stats
 from voxcast.queues.schemas import QUEUE_CREATE, QUEUE_UPDATE
 from voxcast.tenants import features
 
@@ -90,6 +91,18 @@ def queues_create():
     fields = {k: v for k, v in data.items() if k not in ("members", "tenant_id")}
     row = queue_service.create(tenant.id, fields, _members(data) or [], actor=principal(), ip=ip())
     return jsonify(dump_queue(row)), 201
+
+
+@bp.get("/queues/stats")
+@agents_feature
+def queues_stats():
+    """Live figures of every queue: waiting now, agents, and since `since` (default: today
+    00:00 UTC) the outcomes, average wait and service level."""
+    now = utcnow()
+    since = _when("since", now.replace(hour=0, minute=0, second=0, microsecond=0))
+    per_queue = queue_stats.figures(_tenant_scope(), since, now=now)
+    return jsonify(since=_time(since), service_seconds=queue_stats.SERVICE_SECONDS,
+                   items=[f.as_dict() for _, f in sorted(per_queue.items())])
 
 
 @bp.get(f"/queues/<{ID}:queue_id>")

@@ -152,6 +152,20 @@ SCHEMAS = {
     "Disposition": out({"id": ID, "tenant_id": ID, "name": STRING,
                         "kind": {"type": "string", "enum": ["normal", "callback", "dnc"]},
                         "position": {"type": "integer"}, "active": {"type": "boolean"}}),
+    "QueueStats": out({
+        "since": DATETIME, "service_seconds": {"type": "integer"},
+        "items": {"type": "array", "items": out({
+            "queue_id": ID, "waiting": {"type": "integer"},
+            "longest_wait": {"type": "integer", "description": "seconds, of the callers waiting"},
+            "logged_in": {"type": "integer"}, "ready": {"type": "integer"},
+            "answered": {"type": "integer"}, "abandoned": {"type": "integer"},
+            "timeout": {"type": "integer"}, "no_agents": {"type": "integer"},
+            "transferred": {"type": "integer"},
+            "average_wait": {"type": "number", "nullable": True},
+            "service_level": {"type": "number", "nullable": True,
+                              "description": "% answered within service_seconds of the calls "
+                                             "that ended in the queue"}})},
+    }),
     "AgentStats": out({
         "since": DATETIME, "until": DATETIME,
         "items": {"type": "array", "items": out({
@@ -351,6 +365,11 @@ def build() -> dict:
         "/ivrs/{id}": ivr,
         "/queues": queues,
         "/queues/{id}": queue,
+        "/queues/stats": {"get": op(
+            "Live queue figures: callers waiting, agents logged in and ready, and since `since` "
+            "the outcomes, average wait and service level", "Per queue", ref("QueueStats"),
+            tag="Queues", params=(TENANT_FILTER, query("since", DATETIME,
+                                                         "Default: today 00:00 UTC.")))},
         "/pause-reasons": reasons,
         "/pause-reasons/{id}": reason,
         "/dispositions": dispositions,

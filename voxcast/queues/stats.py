@@ -1,0 +1,91 @@
+"""Live queue figures from QueueCall rows (written by the ACD) and the agent sessions: callers
+waiting now and the longest wait, agents logged in and ready, and since a given time the calls
+answered, abandoned, timed out or finding no agent, the average wait of answered calls and the
+service level (answered within SERVICE_SECONDS, in % of the calls that ended in the queue)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from models.entities import AgentSession, Queue, QueueCall, QueueMember, utcnow
+from models.tenancy import scoped
+from voxcast.agents import states
+
+SERVICE_SECONDS = 20
+STALE = dt.timedelta(hours=12)  # a waiting row older than this is a crash's leftover
+
+
+@dataclass
+class QueueFigures:
+    queue_id: int
+    waiting: int = 0
+    longest_wait: float = 0.0
+    logged_in: int = 0
+    ready: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    timeout: int = 0
+    no_agents: int = 0
+    transferred: int = 0
+    answered_in_time: int = 0
+    wait_answered: float = 0.0
+
+    @property
+    def ended(self) -> int:
+        return self.answered + self.abandoned + self.timeout + self.no_agents
+
+    @property
+    def average_wait(self) -> float | None:
+        return self.wait_answered / self.answered if self.answered else None
+
+    @property
+    def service_level(self) -> float | None:
+        return 100.0 * self.answered_in_time / self.ended if self.ended else None
+
+    def as_dict(self) -> dict:
+        return {"queue_id": self.queue_id, "waiting": self.waiting,
+                "longest_wait": round(self.longest_wait), "logged_in": self.logged_in,
+                "ready": self.ready, "answered": self.answered, "abandoned": self.abandoned,
+                "timeout": self.timeout, "no_agents": self.no_agents,
+                "transferred": self.transferred,
+                "average_wait": None if self.average_wait is None else round(self.average_wait, 1),
+                "service_level": None if self.service_level is None else round(self.service_level, 1)}
+
+
+def figures(tenant_id: int, since: dt.datetime, *, now: dt.datetime | None = None
+            ) -> dict[int, QueueFigures]:
+    """QueueFigures for every queue of the tenant."""
+    now = now or utcnow()
+    out = {qid: QueueFigures(qid) for (qid,) in scoped(Queue, tenant_id).select(Queue.id).tuples()}
+    if not out:
+        return out
+    for qid, entered in (QueueCall.select(QueueCall.queue, QueueCall.entered_at)
+                         .where(QueueCall.tenant == tenant_id, QueueCall.queue.in_(list(out)),
+                                QueueCall.ended_at.is_null(), QueueCall.answered_at.is_null(),
+                                QueueCall.entered_at > now - STALE).tuples()):
+        f = out[qid]
+        f.waiting += 1
+        f.longest_wait = max(f.longest_wait, (now - entered).total_seconds())
+    for qid, outcome, wait in (QueueCall.select(QueueCall.queue, QueueCall.outcome,
+                                                QueueCall.wait_seconds)
+                               .where(QueueCall.tenant == tenant_id,
+                                      QueueCall.queue.in_(list(out)),
+                                      QueueCall.entered_at >= since, QueueCall.outcome != "")
+                               .tuples()):
+        f = out[qid]
+        if outcome == "answered":
+            f.answered += 1
+            f.wait_answered += wait or 0
+            if (wait or 0) <= SERVICE_SECONDS:
+                f.answered_in_time += 1
+        elif outcome in ("abandoned", "timeout", "no_agents", "transferred"):
+            setattr(f, outcome, getattr(f, outcome) + 1)
+    live = {uid for (uid,) in AgentSession.select(AgentSession.user).where(
+        AgentSession.tenant == tenant_id, AgentSession.ended_at.is_null()).tuples()}
+    for qid, uid in QueueMember.select(QueueMember.queue, QueueMember.user).where(
+            QueueMember.tenant == tenant_id, QueueMember.queue.in_(list(out))).tuples():
+        if uid in live:
+            out[qid].logged_in += 1
+    for qid in out:
+        out[qid].ready = len(states.ready_agents(tenant_id, queue_id=qid))
+    return out
