@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from models.entities import Ivr
+from models.entities import Ivr, Queue
 from models.tenancy import get_scoped, scoped
 from voxcast.ivr import services as flow_service
 from voxcast.ivr import tree as ivr
@@ -50,8 +50,9 @@ def _render(form: IvrForm, row: Ivr | None, errors: list[str] = (), status: int 
             nodes = ivr.describe(json.loads(row.tree))
         except ValueError:
             nodes = []
+    queues = [f"{q.name} ({q.id})" for q in scoped(Queue, current_tenant_id()).order_by(Queue.name)]
     return render_template("ivrs/form.html", form=form, ivr=row, errors=list(errors),
-                           nodes=nodes, node_types=ivr.NODE_TYPES,
+                           nodes=nodes, node_types=ivr.NODE_TYPES, queues=queues,
                            users=flow_service.ivr_users(row) if row else []), status
 
 

@@ -261,3 +261,14 @@ def test_ivr_used_outside_opening_hours_cannot_be_deleted(db, make_tenant):
     Did.create(number="15557770199", tenant=tenant, closed_route="ivr", closed_target=row.id)
     with pytest.raises(flow_service.FlowServiceError, match="DID 15557770199"):
         flow_service.delete_ivr(row)
+
+
+def test_ivr_form_lists_the_tenants_queues_as_transfer_targets(auth, master, make_tenant):
+    from models.entities import Queue
+    other, _ = make_tenant("acme")
+    mine = Queue.create(tenant=master, name="Sales line")
+    Queue.create(tenant=other, name="Their secret line")
+    auth.login()
+    page = text(auth.client.get("/ivrs/new"))
+    assert f"Sales line ({mine.id})" in page and "Their secret line" not in page
+    assert '{"kind": "queue", "value": &lt;id&gt;}' in page or "&#34;kind&#34;" in page
