@@ -99,7 +99,7 @@ class Router:
 
     def listen(self, event_type: str, callback: Callable[[Event], None]) -> None:
         """`callback(event)` for every event of that type, before (and whatever) the channel
-        routing: events that are no channel's (EndpointStateChange, user events)."""
+        routing: events that are no channel's (DeviceStateChanged, user events)."""
         self._listeners.setdefault(event_type, []).append(callback)
 
     def route_stasis(self, first_arg: str, factory: Callable[[object, Event], CallHandler | None]) -> None:

@@ -269,7 +269,7 @@ class AriClient:
     EVENT_TYPES = ("StasisStart", "StasisEnd", "ChannelDestroyed", "ChannelHangupRequest", "ChannelDtmfReceived", "PlaybackFinished",
                    "RecordingFinished", "RecordingFailed", "ChannelEnteredBridge",
                    "ChannelLeftBridge",
-                   "EndpointStateChange",  # agents' phones registering (ari_app.presence)
+                   "DeviceStateChanged",  # agents' phones: registered, in use (ari_app.presence)
                    "ChannelUserevent",  # the agent console's commands (ari_app.agent_commands)
                    "RESTResponse")  # the answers to REST requests sent over the socket
 

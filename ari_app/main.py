@@ -113,7 +113,7 @@ def build(settings: Settings, ari: AriClient | None = None) -> AppContext:
     router.route_stasis("ivr", PhoneIvrCall)  # a phone dialled an IVR number
     ctx.agents = AgentPool(ctx)
     router.route_stasis("queue", QueueEntryCall)  # a phone dialled a queue number
-    router.listen("EndpointStateChange", ctx.agents.presence.on_event)
+    router.listen("DeviceStateChanged", ctx.agents.presence.on_device_state)
     ctx.console = AgentCommands(ctx)  # the agent console's commands (ARI user events)
     router.listen(CONSOLE_EVENT, ctx.console.on_event)
     return ctx
@@ -283,9 +283,10 @@ async def amain(settings: Settings) -> None:
     # Every channel's events, from its creation: campaign calls are originated into dialplan
     # (not into the app), and their ChannelDestroyed before an answer closes their CDR.
     await ctx.ari.subscribe("channel:")
-    # Agents' phones registering and unregistering (presence for the ACD); agents an earlier
-    # run left ringing or on a call are ready again (those calls are gone or hung up now).
-    await ctx.ari.subscribe("endpoint:PJSIP")
+    # Agents' phones registered, idle or in use (presence for the ACD): device states only,
+    # as an `endpoint:` subscription would forward every channel's events a second time.
+    # Agents an earlier run left ringing or on a call are ready again (those calls are gone).
+    await ctx.ari.subscribe("deviceState:")
     await ctx.writer.run(acd_store.reset_after_restart)
     # Reservations of an earlier run: released, or settled with their closed CDRs.
     await ctx.writer.run(ctx.billing.reconcile)

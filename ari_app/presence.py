@@ -1,9 +1,15 @@
-"""Which agents' phones can take a call now: PJSIP endpoint state as Asterisk reports it
-(`endpoint:PJSIP` EndpointStateChange events, and GET /endpoints/PJSIP after every connect).
+"""Which agents' phones can take a call now, as Asterisk sees them: the PJSIP device state of
+each extension (`deviceState:` subscription, DeviceStateChanged events: UNAVAILABLE when not
+registered, NOT_INUSE when idle, INUSE / RINGING / BUSY / ONHOLD when on a call), and
+GET /endpoints/PJSIP after every connect and every minute (registered or not, its channels).
 
-An extension is usable when it is registered (state "online") and has no channel but ours:
-a phone on another call (a colleague rang it directly, the agent dials out) is not offered a
-queue call. Read by the writer thread in a dispatch round (plain dict look-ups)."""
+Device states rather than an `endpoint:` subscription: that one also forwards every channel
+event of those endpoints, which the app's `channel:` subscription already delivers, so each
+DTMF key and playback event would come twice.
+
+An extension is usable when it is registered and on no other call (a colleague rang it
+directly, the agent dials out): such a phone is not offered a queue call. Read by the writer
+thread in a dispatch round (plain dict look-ups)."""
 from __future__ import annotations
 
 import logging
@@ -14,11 +20,14 @@ from ari_app.events import Event
 
 log = logging.getLogger("voxcast.presence")
 
+OFFLINE_STATES = frozenset({"UNAVAILABLE", "INVALID", "UNKNOWN"})
+IDLE_STATES = frozenset({"NOT_INUSE"})
+
 
 class Presence:
     def __init__(self, on_available: Callable[[], None] | None = None):
         self.online: dict[str, bool] = {}
-        self.channels: dict[str, frozenset[str]] = {}
+        self.busy: dict[str, bool] = {}
         self.ours: set[str] = set()  # our agent legs' channel ids (they do not make a phone busy)
         self.on_available = on_available  # an extension came online or freed up
 
@@ -26,25 +35,29 @@ class Presence:
         return self.online.get(extension, False)
 
     def usable(self, extension: str) -> bool:
-        if not self.online.get(extension, False):
-            return False
-        busy = self.channels.get(extension)
-        return not busy or busy <= self.ours
+        return self.online.get(extension, False) and not self.busy.get(extension, False)
 
-    def update(self, endpoint: dict) -> None:
-        if endpoint.get("technology") != "PJSIP":
-            return
-        ext = endpoint.get("resource", "")
-        if not ext:
-            return
+    def _set(self, ext: str, online: bool, busy: bool) -> None:
         was = self.usable(ext)
-        self.online[ext] = endpoint.get("state") == "online"
-        self.channels[ext] = frozenset(endpoint.get("channel_ids") or ())
+        self.online[ext] = online
+        self.busy[ext] = busy
         if not was and self.usable(ext) and self.on_available:
             self.on_available()
 
-    def on_event(self, event: Event) -> None:
-        self.update(event.raw.get("endpoint") or {})
+    def update(self, endpoint: dict) -> None:
+        """An endpoint as GET /endpoints lists it."""
+        if endpoint.get("technology") != "PJSIP" or not endpoint.get("resource"):
+            return
+        others = set(endpoint.get("channel_ids") or ()) - self.ours
+        self._set(endpoint["resource"], endpoint.get("state") == "online", bool(others))
+
+    def on_device_state(self, event: Event) -> None:
+        device = event.raw.get("device_state") or {}
+        name, state = device.get("name", ""), device.get("state", "")
+        if not name.startswith("PJSIP/") or "&" in name:
+            return
+        self._set(name[len("PJSIP/"):], state not in OFFLINE_STATES, state not in IDLE_STATES
+                  and state not in OFFLINE_STATES)
 
     async def refresh(self, ari) -> None:
         """Every PJSIP endpoint's state: after a (re)connect, events missed meanwhile."""
@@ -60,4 +73,4 @@ class Presence:
         for ext in list(self.online):  # removed from Asterisk meanwhile
             if ext not in seen:
                 self.online.pop(ext, None)
-                self.channels.pop(ext, None)
+                self.busy.pop(ext, None)

@@ -10,6 +10,7 @@ from voxcast.acd import store
 from voxcast.agents import sessions, states
 from voxcast.agents.states import ReadyAgent
 
+from ari_app.events import Event
 from ari_app.presence import Presence
 
 from .agents_support import extension_number, make_agent
@@ -38,27 +39,40 @@ def test_ring_all_rings_the_whole_lowest_penalty_tier_only():
     assert sorted(a.user_id for a in store.pick(agents, "ring_all")) == [1, 2]
 
 
+def _device(ext, state):
+    return Event("DeviceStateChanged", raw={"device_state": {"name": f"PJSIP/{ext}",
+                                                               "state": state}})
+
+
 def test_presence_usable_only_registered_and_not_on_another_call():
     p = Presence()
     p.update({"technology": "PJSIP", "resource": "7001", "state": "online", "channel_ids": []})
     p.update({"technology": "PJSIP", "resource": "7002", "state": "offline", "channel_ids": []})
     p.update({"technology": "PJSIP", "resource": "7003", "state": "online",
               "channel_ids": ["other-call"]})
+    p.ours.add("our-leg")
     p.update({"technology": "PJSIP", "resource": "7004", "state": "online",
               "channel_ids": ["our-leg"]})
-    p.ours.add("our-leg")
     assert [p.usable(e) for e in ("7001", "7002", "7003", "7004", "7999")] == [
         True, False, False, True, False]
     assert p.registered("7003") and not p.registered("7002")
 
 
-def test_presence_tells_when_a_phone_becomes_usable():
+def test_presence_follows_device_states():
     calls = []
     p = Presence(on_available=lambda: calls.append(1))
-    p.update({"technology": "PJSIP", "resource": "7001", "state": "offline"})
-    p.update({"technology": "PJSIP", "resource": "7001", "state": "online"})
-    p.update({"technology": "PJSIP", "resource": "7001", "state": "online"})
-    assert calls == [1]
+    p.on_device_state(_device("7001", "UNAVAILABLE"))
+    assert not p.registered("7001") and not p.usable("7001")
+    p.on_device_state(_device("7001", "NOT_INUSE"))
+    assert p.usable("7001") and calls == [1]
+    p.on_device_state(_device("7001", "INUSE"))
+    assert p.registered("7001") and not p.usable("7001")
+    p.on_device_state(_device("7001", "NOT_INUSE"))
+    p.on_device_state(_device("7001", "NOT_INUSE"))
+    assert calls == [1, 1]  # told once each time it frees up
+    p.on_device_state(Event("DeviceStateChanged", raw={"device_state": {
+        "name": "Local/x@y", "state": "INUSE"}}))
+    assert p.online.keys() == {"7001"}
 
 
 def _setup(db, channel_limit=10):
