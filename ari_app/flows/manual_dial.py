@@ -105,6 +105,7 @@ class ConsoleCall(CallHandler):
         self.customer_call_id: int | None = None
         self.dialled = False  # the contact's originate was sent
         self.on_end = None  # called with the call once every leg is gone
+        self.end_message = ""  # told to the console when the agent's part ends
         self._seq = 0
 
     @property
@@ -133,6 +134,22 @@ class ConsoleCall(CallHandler):
         self.agent = ConsoleLeg(ctx, self, "agent", agent_ch, agent_call, plan.tenant_id)
         self.customer = ConsoleLeg(ctx, self, "customer", contact_ch, contact_call,
                                    plan.tenant_id, plan.campaign_id)
+        try:  # rated and reserved like a campaign call, before the agent's phone rings
+            credit = await ctx.credit.guard_leg(plan.tenant_id, plan.number,
+                                                f"console call to {plan.number}")
+        except (NoRate, NoCredit) as exc:
+            why = ("Your account has no credit for this call." if isinstance(exc, NoCredit)
+                   else "Calls to that number are not possible.")
+            for leg in (self.customer, self.agent):
+                await self._close_unplaced(leg, f"not placed: {why}")
+            state, reason = before
+            await ctx.writer.run(states.set_state, plan.session_id, state, expect=("ringing",),
+                                 pause_reason_id=reason)
+            await self.publish("refused", message=why)
+            return False
+        if credit:
+            await credit.attach(contact_call)
+            self.customer.credit = credit
         ctx.router.register(self.agent)
         self.agent.take_slot()
         await self.publish("phone", number=plan.number)
@@ -148,18 +165,6 @@ class ConsoleCall(CallHandler):
 
     async def _dial_contact(self) -> None:
         ctx, plan, leg = self.ctx, self.plan, self.customer
-        try:
-            credit = await ctx.credit.guard_leg(plan.tenant_id, plan.number,
-                                                f"console call to {plan.number}")
-        except (NoRate, NoCredit) as exc:
-            why = "no credit" if isinstance(exc, NoCredit) else "no rate for that number"
-            await self.publish("refused", message=why)
-            await self._close_unplaced(leg, f"not placed: {why}")
-            await self._hangup(self.agent)
-            return
-        if credit:
-            await credit.attach(leg.call_id)
-            leg.credit = credit
         ctx.router.register(leg)
         leg.take_slot()
         self.dialled = True
@@ -249,9 +254,11 @@ class ConsoleCall(CallHandler):
             state, reason = self.before
             await self.ctx.writer.run(states.set_state, self.session_id, state,
                                       expect=("ringing",), pause_reason_id=reason)
-        await self.publish("ended")
+        await self.publish("ended", message=self.end_message or None)
 
     async def _customer_gone(self) -> None:
+        if self.phase is Phase.DIALING:
+            self.end_message = f"{self.plan.number} did not answer."
         if self.phase in (Phase.TRANSFERRING, Phase.TRANSFERRED):
             self.phase = Phase.ENDED
             await self._hangup(self.third)

@@ -307,3 +307,20 @@ def test_given_manual_call_when_blind_transferring_to_a_queue_then_its_agent_tak
     from models.entities import QueueCall
     qc = QueueCall.get(QueueCall.queue == queue.id)
     assert qc.agent_id == bob.user.id and qc.outcome == "answered"
+
+
+def test_given_number_outside_the_rate_plan_when_dialing_then_it_is_refused_before_any_ring(
+        page, web, settings, workdir, centre):
+    tenant, _campaign, ann, _bob = centre
+    _console(page, web, tenant, ann)
+    page.fill("#dial-form input[name=number]", "+12025550143")  # the plan rates 1555 only
+    page.click("#btn-dial")
+    page.wait_for_selector("#console-refused")
+    assert "not possible" in page.inner_text("#console-refused")
+    assert page.get_attribute("#agent-state", "data-state") == "ready"
+    assert ann.received() == []  # the agent's phone never rang
+    calls = list(Call.select().where(Call.tenant == tenant.id))
+    assert {c.direction for c in calls} == {"agent", "outbound"}
+    assert all(c.ended_at is not None and c.disposition for c in calls)
+    assert not any(c.cost for c in calls)
+    assert page.locator("#disposition-form").count() == 0  # nothing was said: nothing to record

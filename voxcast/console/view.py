@@ -74,8 +74,8 @@ def call_view(call: Call, agent: User) -> dict:
 
 
 def pending_call(user_id: int, session: AgentSession | None) -> Call | None:
-    """The agent's last ended call of this session without a disposition (the customer's CDR,
-    or an ACD agent leg whose customer CDR has none either)."""
+    """The agent's last answered call of this session without a disposition, once their part
+    of it is over (the customer's CDR, or an ACD agent leg whose customer CDR has none)."""
     if session is None:
         return None
     if session.state == "wrapup" and session.call_id:  # the agent's part is over, maybe not the call
@@ -84,7 +84,8 @@ def pending_call(user_id: int, session: AgentSession | None) -> Call | None:
                 view_customer_undisposed(row, user_id):
             return row
     rows = (Call.select().where(Call.agent == user_id, Call.started_at >= session.started_at,
-                                Call.ended_at.is_null(False), Call.agent_disposition == "")
+                                Call.ended_at.is_null(False), Call.answered_at.is_null(False),
+                                Call.agent_disposition == "")
             .order_by(Call.id.desc()).limit(5))
     for call in rows:
         if call.direction != "agent":
