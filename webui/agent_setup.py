@@ -7,14 +7,16 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from models.entities import AgentDisposition, AgentSession, PauseReason, utcnow
+from peewee import fn
+
+from models.entities import AgentDisposition, AgentSession, PauseReason, QueueCall, utcnow
 from models.tenancy import get_scoped
 from voxcast.agents import dispositions, pause_reasons, sessions, stats
 from voxcast.agents.errors import AgentError
@@ -108,11 +110,32 @@ def agent_stats():
 @feature_required("agents")
 def agents():
     tid = current_tenant_id()
-    live = list(sessions.live_sessions(tid))
+    rows = list(sessions.live_sessions(tid))
     since, now = _today_start(), utcnow()
     times = stats.by_user(tid, since, now, now=now)
-    return render_template("agent_setup/agents.html", live=live, times=times, now=now,
-                           labels=STATE_LABELS, since=since)
+    return render_template("agent_setup/agents.html", live=rows, times=times, now=now,
+                           labels=STATE_LABELS, since=since, signature=live_signature(tid))
+
+
+def live_signature(tenant_id: int) -> str:
+    """Changes whenever an agent's session moves or a caller enters, is answered or leaves a
+    queue: the supervisor's pages reload when it does (static/contact_centre.js)."""
+    agents = (AgentSession.select(fn.COUNT(AgentSession.id), fn.SUM(AgentSession.version),
+                                  fn.MAX(AgentSession.id))
+              .where(AgentSession.tenant == tenant_id, AgentSession.ended_at.is_null())
+              .tuples().first())
+    calls = (QueueCall.select(fn.MAX(QueueCall.id), fn.COUNT(QueueCall.answered_at),
+                              fn.COUNT(QueueCall.ended_at))
+             .where(QueueCall.tenant == tenant_id, QueueCall.entered_at >= _today_start())
+             .tuples().first())
+    return ":".join(str(v or 0) for v in (*agents, *calls))
+
+
+@bp.route("/agents/live.json")
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def live():
+    return jsonify(signature=live_signature(current_tenant_id()))
 
 
 @bp.route("/agents/<int:session_id>/logout", methods=["POST"])

@@ -17,7 +17,7 @@ from voxcast.queues import services as queue_service
 from voxcast.queues import stats as queue_stats
 from voxcast.queues.services import QueueError
 
-from .agent_setup import MANAGERS, _today_start
+from .agent_setup import MANAGERS, _today_start, live_signature
 from .auth import current_tenant_id, tenant_required
 from .permissions import feature_required
 
@@ -102,7 +102,8 @@ def index():
     return render_template("queues/list.html", queues=rows, strategies=STRATEGY_LABELS,
                            counts=queue_service.member_counts(tid),
                            figures=queue_stats.figures(tid, _today_start()),
-                           service_seconds=queue_stats.SERVICE_SECONDS)
+                           service_seconds=queue_stats.SERVICE_SECONDS,
+                           signature=live_signature(tid))
 
 
 @bp.route("/new", methods=["GET", "POST"])

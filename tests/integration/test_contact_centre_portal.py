@@ -1,16 +1,18 @@
 """The contact centre set-up in Debian's Chromium: a tenant administrator adds pause reasons and
 dispositions, builds a queue with two agents and their penalties and a fallback queue, sees an
-agent logged in on "Agents now" and logs them out. No Asterisk is needed: these are the
+agent logged in on "Agents now" appear and change state without reloading by hand, and logs
+them out. No Asterisk is needed: these are the
 portal's pages and the database they write. A failing step leaves a screenshot in artifacts/."""
 from __future__ import annotations
 
 import itertools
 
+from playwright.sync_api import expect
 from werkzeug.security import generate_password_hash
 
 from models import Extension, Tenant, User
 from models.entities import AgentDisposition, AgentSession, PauseReason, Queue, QueueMember
-from voxcast.agents import sessions
+from voxcast.agents import sessions, states
 
 from .conftest import wait_for
 
@@ -85,11 +87,19 @@ def test_given_a_tenant_admin_when_setting_up_the_contact_centre_then_it_is_save
     assert sorted((m.user_id, m.penalty) for m in QueueMember.select().where(
         QueueMember.queue == sales.id)) == [(ann.id, 5), (ben.id, 0)]
 
-    # the agent logs in (as the console would); the supervisor's page shows and ends it
-    session = sessions.login(tenant.id, ann.id)
+    # the agent logs in (as the console would) while the supervisor's page is open: it shows
+    # them without a reload by hand, follows their state, and the supervisor logs them out
     page.goto(f"{base}/agents/")
+    assert page.locator("text=No agent is logged in.").count() == 1
+    session = sessions.login(tenant.id, ann.id)
     row = page.locator('tr[data-user="cc-ann"]')
-    assert "Ready" in row.inner_text()
+    row.wait_for(timeout=8000)
+    assert "Ready" in row.locator("td.state").inner_text()
+    states.set_state(session.id, "paused", pause_reason_id=PauseReason.get(
+        PauseReason.tenant == tenant.id).id)
+    expect(page.locator('tr[data-user="cc-ann"] td.state')).to_contain_text("Paused: Lunch",
+                                                                          timeout=8000)
+    row = page.locator('tr[data-user="cc-ann"]')
     row.locator("button[type=submit]").click()
     page.wait_for_load_state("networkidle")
     assert AgentSession.get_by_id(session.id).end_reason == "supervisor"

@@ -179,3 +179,21 @@ def test_queue_list_shows_live_figures(admin, client):
     row = row[:row.index("</tr>")]
     for cls, value in (("ready", "1"), ("waiting", "1"), ("answered", "1"), ("sl", "100 %")):
         assert f'<td class="{cls}">{value}</td>' in row, cls
+
+
+def test_the_live_signature_moves_with_states_and_queue_calls(admin, client):
+    from models.entities import QueueCall
+    from voxcast.agents import states
+    tenant, _ = admin
+    alice = make_agent(tenant, "alice")
+    first = client.get("/agents/live.json").json["signature"]
+    s = sessions.login(tenant.id, alice.id)
+    second = client.get("/agents/live.json").json["signature"]
+    states.set_state(s.id, "paused")
+    third = client.get("/agents/live.json").json["signature"]
+    QueueCall.create(tenant=tenant)
+    fourth = client.get("/agents/live.json").json["signature"]
+    assert len({first, second, third, fourth}) == 4
+    other = Tenant.create(name="Other", slug="other")
+    QueueCall.create(tenant=other)
+    assert client.get("/agents/live.json").json["signature"] == fourth
