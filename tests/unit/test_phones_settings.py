@@ -8,6 +8,8 @@ from models import Did, Extension, Tenant
 from voxcast.phones import caller_id
 from voxcast.tenants import services as tenant_service
 
+from .api_support import admin_api  # noqa: F401
+
 
 def _profile(tenant: Tenant, **kw) -> tenant_service.TenantProfile:
     base = dict(name=tenant.name, slug=tenant.slug, country="US", timezone="UTC",
@@ -67,3 +69,20 @@ def test_pages_set_both(app, auth, client, make_tenant):
         "rate_plan": "0", "channel_limit": "10", "blocked_prefixes": "1900 00"})
     assert resp.status_code in (200, 302)
     assert Tenant.get_by_id(tenant.id).blocked_prefixes == "1900 00"
+
+
+
+def test_api_reads_and_sets_blocked_prefixes(admin_api):
+    r = admin_api.post("/api/v1/tenants", json={
+        "name": "Api Phones", "slug": "apiphones", "blocked_prefixes": ["1900", "+44"],
+        "admin_username": "apiphones-admin", "admin_password": "secret-pass-1",
+        "admin_email": "ops@apiphones.example"})
+    assert r.status_code == 201, r.json
+    tid = r.json["id"]
+    assert r.json["blocked_prefixes"] == ["1900", "44"]
+    r = admin_api.patch(f"/api/v1/tenants/{tid}", json={"channel_limit": 3})
+    assert r.status_code == 200 and r.json["blocked_prefixes"] == ["1900", "44"]  # kept
+    r = admin_api.patch(f"/api/v1/tenants/{tid}", json={"blocked_prefixes": ["00"]})
+    assert r.json["blocked_prefixes"] == ["00"]
+    r = admin_api.patch(f"/api/v1/tenants/{tid}", json={"blocked_prefixes": ["premium"]})
+    assert r.status_code == 422 and "blocked_prefixes[0]" in r.json["error"]["fields"]

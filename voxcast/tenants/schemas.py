@@ -14,6 +14,11 @@ TENANT_FIELDS = {
                            "items": {"type": "string", "maxLength": 30},
                            "description": "Numbers besides its own DIDs that the tenant's "
                                           "campaigns may show as caller ID (E.164)."},
+    "blocked_prefixes": {"type": "array", "maxItems": 200,
+                         "items": {"type": "string", "pattern": "^\\+?[0-9]{1,15}$"},
+                         "description": "Destinations the tenant's phones may not call: digit "
+                                        "prefixes of the E.164 number (1900, 44) or as dialled "
+                                        "(00, 011)."},
 }
 TENANT_CREATE = obj({
     **TENANT_FIELDS,

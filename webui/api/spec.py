@@ -51,6 +51,7 @@ SCHEMAS = {
         "id": ID, "name": STRING, "slug": STRING, "country": STRING, "timezone": STRING,
         "language": STRING, "email": STRING, "channel_limit": {"type": "integer"},
         "allowed_caller_ids": {"type": "array", "items": STRING},
+        "blocked_prefixes": {"type": "array", "items": STRING},
         "balance": {"type": "string", "example": "25.0000"},
         "status": {"type": "string", "enum": ["active", "suspended"]},
         "features": {"type": "array", "items": STRING},

@@ -19,6 +19,7 @@ def dump_tenant(t: Tenant) -> dict:
         "timezone": t.timezone, "language": t.language, "email": t.email,
         "channel_limit": t.channel_limit, "balance": f"{t.balance:.4f}", "status": t.status,
         "allowed_caller_ids": t.allowed_caller_ids.split(),
+        "blocked_prefixes": t.blocked_prefixes.split(),
         "features": sorted(features.enabled(t)), "max_users": t.max_users,
         "max_agents": t.max_agents, "max_campaigns": t.max_campaigns,
         "max_contacts": t.max_contacts, "created_at": t.created_at.isoformat() + "Z",
@@ -58,7 +59,8 @@ def tenants_create():
         name=data["name"], slug=data["slug"], country=data.get("country", "US"),
         email=data.get("email", ""), timezone=data.get("timezone", "UTC"),
         language=data.get("language", "en"), channel_limit=data.get("channel_limit", 10),
-        allowed_caller_ids="\n".join(data.get("allowed_caller_ids", [])))
+        allowed_caller_ids="\n".join(data.get("allowed_caller_ids", [])),
+        blocked_prefixes=" ".join(data.get("blocked_prefixes", [])))
     admin = NewAdmin(username=data["admin_username"], password=data["admin_password"],
                      first_name="", email=data["admin_email"], notify="credentials")
     try:
@@ -88,7 +90,9 @@ def tenants_update(tenant_id: int):
         language=data.get("language", tenant.language), rate_plan_id=tenant.rate_plan_id,
         channel_limit=data.get("channel_limit", tenant.channel_limit),
         allowed_caller_ids="\n".join(data["allowed_caller_ids"]) if "allowed_caller_ids" in data
-        else tenant.allowed_caller_ids)
+        else tenant.allowed_caller_ids,
+        blocked_prefixes=" ".join(data["blocked_prefixes"]) if "blocked_prefixes" in data
+        else None)
     try:
         tenant_service.update_tenant(tenant, profile, languages=_languages(), actor=principal(),
                                      ip=ip())
