@@ -150,8 +150,9 @@ def test_agent_sees_no_campaigns(auth, make_tenant):
     make_tenant("acme", role="agent", username="agent1")
     auth.login("agent1", "pw-agent1")
     assert auth.client.get("/campaigns/").status_code == 403
-    home = auth.client.get("/")
+    home = auth.client.get("/", follow_redirects=True)  # an agent's home is the agent console
     assert home.status_code == 200 and "Campaigns</a>" not in text(home)
+    assert "Agent console" in text(home)
 
 
 def test_nav_shows_only_what_the_role_may_use(auth):
