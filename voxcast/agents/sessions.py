@@ -18,7 +18,8 @@ from voxcast.audit import records as audit
 from voxcast.tenants import features
 
 VIAS = ("web", "phone")
-END_REASONS = ("logout", "replaced", "tenant_suspended", "user_disabled", "role_changed")
+END_REASONS = ("logout", "replaced", "tenant_suspended", "user_disabled", "role_changed",
+               "supervisor")
 
 
 def current(user_id: int) -> AgentSession | None:
@@ -56,8 +57,7 @@ def _agent(tenant_id: int, user_id: int) -> tuple[User, Extension]:
 def _end(session: AgentSession, reason: str, now: dt.datetime) -> bool:
     """End one live session (any state): its state becomes logged_out, its log row closes and
     a logged_out row opens, closed again at the user's next login."""
-    return states._move(session.id, "logged_out", expect=states.AGENT_STATES, now=now,
-                        fields={"end_reason": reason})
+    return states.end_session(session.id, reason, now)
 
 
 def login(tenant_id: int, user_id: int, via: str = "web", *, now: dt.datetime | None = None,

@@ -126,6 +126,12 @@ def set_state(session_id: int, to: str, *, expect: Iterable[str] | None = None,
     return _move(session_id, to, expect=expect, now=now, fields=fields)
 
 
+def end_session(session_id: int, reason: str, now: dt.datetime | None = None) -> bool:
+    """End a live session from whatever state it is in: logged_out, with `reason`."""
+    return _move(session_id, "logged_out", expect=AGENT_STATES, now=now,
+                 fields={"end_reason": reason})
+
+
 # -- what the ACD does ------------------------------------------------------------------------
 
 def ready_agents(tenant_id: int, user_ids: Iterable[int] | None = None, *,
