@@ -92,6 +92,8 @@ class AgiServer:
         route = await self.db(routing.authorize, endpoint, dialled)
         log.info("phone %s dials %s: %s %s%s", endpoint, dialled, route.kind, route.target,
                  f" ({route.reason})" if route.reason else "")
+        if route.language != "en":  # the prompts below and the dialplan's, in the tenant's
+            await chan.set_variable("CHANNEL(language)", route.language)
         if route.kind == "feature":
             await self.feature(chan, endpoint, route.target)
             return

@@ -177,3 +177,19 @@ def test_given_hangup_during_feature_code_then_it_stops_without_error():
     # The PIN keyed nothing and the line hung up: no login was tried, nothing else was sent.
     assert [c[0] for c in calls] == ["authorize"]
     assert rest == ["ANSWER", 'GET DATA "vx-enter-pin" "6000" "12"']
+
+
+def test_given_a_german_tenant_then_the_channel_language_is_set_first():
+    async def main():
+        async def db(func, *args):
+            return Route("refuse", reason="no_credit", tenant_id=3, language="de")
+        server, port = await _serve(db)
+        async with FakeAsterisk(port) as ast:
+            await ast.env("phone", _1="7101")
+            sent = await ast.rest()
+        await server.close()
+        return sent
+    sent = asyncio.run(main())
+    assert sent[0] == 'SET VARIABLE "CHANNEL(language)" "de"'
+    assert 'SET VARIABLE "VOXCAST_PROMPT" "vx-no-credit"' in sent
+    assert sent[-1] == 'SET VARIABLE "VOXCAST_ROUTE" "refuse"'

@@ -143,3 +143,13 @@ def test_authorize_checks_rate_and_credit(db):
     assert routing.authorize("7401", "+19005550100").reason == routing.NOT_ALLOWED  # blocked
     route, limit = routing.prepare_pstn("7401", "+15551230001")
     assert route.kind == "pstn" and limit == t.channel_limit
+
+
+def test_a_german_tenants_routes_and_refusals_carry_its_language(db):
+    t = _tenant("tde", language="de", country="DE", blocked_prefixes="0900")
+    Extension.create(number="7701", secret="s", tenant=t)
+    Extension.create(number="7702", secret="s2", tenant=t)
+    assert routing.authorize("7701", "7702").language == "de"
+    refused = routing.authorize("7701", "09001234567")
+    assert refused.kind == "refuse" and refused.language == "de"
+    assert decide(facts(language="de"), "*50").language == "de"

@@ -44,14 +44,11 @@ def logout(extension: str) -> str:
 
 
 def pause(extension: str) -> str:
-    from models.entities import PauseReason
+    from voxcast.agents.pause_reasons import first_active
     session = _session_of(extension)
     if session is None:
         return NOT_ALLOWED
-    reason = (PauseReason.select().where(PauseReason.tenant == session.tenant_id,
-                                         PauseReason.active == True,  # noqa: E712
-                                         PauseReason.system == False)  # noqa: E712
-              .order_by(PauseReason.id).first())
+    reason = first_active(session.tenant_id)
     try:
         moved = states.set_state(session.id, "paused",
                                  pause_reason_id=reason.id if reason else None)

@@ -10,7 +10,7 @@ which goes out on the trunk, never to another tenant's phone."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import phonenumbers
 
@@ -32,6 +32,7 @@ class PhoneFacts:
     tenant_id: int | None  # None: not an extension allocated to a tenant
     tenant_active: bool = False
     country: str = "US"
+    language: str = "en"  # the tenant's, for the prompts the caller hears
     blocked_prefixes: tuple[str, ...] = ()
     caller_id: str = ""  # shown on PSTN calls; "" the trunk's default
     # About the dialled number, within the caller's tenant only:
@@ -47,6 +48,7 @@ class Route:
     reason: str = ""  # for refuse: NOT_ALLOWED | INVALID | NO_CREDIT
     tenant_id: int | None = None
     caller_id: str = ""
+    language: str = "en"
 
     @property
     def prompt(self) -> str:
@@ -98,7 +100,13 @@ def blocked(e164: str, dialled: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def decide(facts: PhoneFacts, dialled: str) -> Route:
-    """The route of a call from `facts.extension` to `dialled`, before the credit check."""
+    """The route of a call from `facts.extension` to `dialled`, before the credit check, in
+    the caller's tenant's language."""
+    route = _decide(facts, dialled)
+    return replace(route, language=facts.language) if facts.language != "en" else route
+
+
+def _decide(facts: PhoneFacts, dialled: str) -> Route:
     tid = facts.tenant_id
     if tid is None or not facts.tenant_active:
         return refuse(NOT_ALLOWED, tid)
@@ -171,9 +179,10 @@ def facts_for(extension: str, dialled: str) -> PhoneFacts:
         queue_id = queue.id if queue is not None else None
         ivr_id = (Ivr.select(Ivr.id).where(Ivr.tenant == tenant.id, Ivr.number == dialled)
                   .scalar())
+    from voxcast.audio.prompts import normalize
     return PhoneFacts(ext.number, tenant.id, tenant.status == "active", tenant.country or "US",
-                      parse_prefixes(tenant.blocked_prefixes), caller_id_of(ext, tenant.id),
-                      own, queue_id, ivr_id)
+                      normalize(tenant.language), parse_prefixes(tenant.blocked_prefixes),
+                      caller_id_of(ext, tenant.id), own, queue_id, ivr_id)
 
 
 def authorize(extension: str, dialled: str) -> Route:
@@ -188,7 +197,7 @@ def authorize(extension: str, dialled: str) -> Route:
     rate = "unrated" if table is None else table.lookup(route.target)
     why = credit_refusal(rate, ledger.available(route.tenant_id) if rate not in (None, "unrated")
                          else 0)
-    return refuse(why, route.tenant_id) if why else route
+    return replace(refuse(why, route.tenant_id), language=route.language) if why else route
 
 
 def prepare_pstn(extension: str, dialled: str) -> tuple[Route, int]:
