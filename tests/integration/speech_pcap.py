@@ -62,3 +62,26 @@ def speaking_scenario(pcap: Path, dest: Path) -> Path:
     text = (SCENARIOS / "uas_speaking.xml.in").read_text().replace("@PCAP@", str(pcap))
     dest.write_text(text)
     return dest
+
+
+def ulaw_decode(audio) -> "np.ndarray":
+    """8 kHz mu-law bytes -> 16-bit sample values (floats), to mix noise into."""
+    import numpy as np
+    with tempfile.TemporaryDirectory() as tmp:
+        src, raw = Path(tmp) / "a.ul", Path(tmp) / "a.raw"
+        src.write_bytes(bytes(audio))
+        subprocess.run(["sox", "-t", "ul", "-r", "8000", "-c", "1", str(src), "-t", "raw", "-e",
+                        "signed-integer", "-b", "16", str(raw)], check=True, capture_output=True)
+        return np.frombuffer(raw.read_bytes(), dtype="<i2").astype(float)
+
+
+def ulaw_encode(samples) -> bytes:
+    """16-bit sample values (clipped) -> 8 kHz mu-law bytes for write_pcap."""
+    import numpy as np
+    pcm = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        raw, dst = Path(tmp) / "a.raw", Path(tmp) / "a.ul"
+        raw.write_bytes(pcm)
+        subprocess.run(["sox", "-t", "raw", "-r", "8000", "-e", "signed-integer", "-b", "16",
+                        "-c", "1", str(raw), "-t", "ul", str(dst)], check=True, capture_output=True)
+        return dst.read_bytes()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
+import numpy as np
 import pytest
 
 from ari_app.client import AriClient, AriError
@@ -16,7 +17,8 @@ from voxcast.campaigns import services as campaign_service
 from .conftest import wait_for
 from .factories import make_campaign, reload, unique_phones
 from .sipp import Sipp
-from .speech_pcap import silence, speaking_scenario, speech_ulaw, tone_ulaw, write_pcap
+from .speech_pcap import (silence, speaking_scenario, speech_ulaw, tone_ulaw, ulaw_decode,
+                          ulaw_encode, write_pcap)
 
 GREETING = ("Hi, you have reached the voice mail of John Smith. I cannot take your call "
             "right now. Please leave your message after the tone.")
@@ -92,6 +94,33 @@ def test_given_person_says_hello_then_answered_and_hears_the_message(
     message_s = float(campaign.message_seconds)
     assert message_s <= talked <= message_s + 4, (talked, message_s)
     assert campaign_service.progress(campaign)["machine"] == 0
+
+
+def test_given_short_greeting_ending_in_a_beep_then_machine_by_the_beep(
+        stasis_app, settings, master, workdir):
+    """What Asterisk's default AMD() takes for a person: too few words and too little voice
+    before the tone. The beep detector in [voxcast-amd] makes it a machine."""
+    pcap = workdir / "short-beep.pcap"
+    write_pcap(silence(0.2) + speech_ulaw("Leave a message.") + silence(0.6) + tone_ulaw(0.5)
+               + silence(20), pcap)
+    campaign, call, talked = _run(settings, workdir, pcap, "short-beep", tenant=master,
+                                  amd_action="hangup")
+    assert call.disposition == "MACHINE", call.cause_txt
+    assert "AMD MACHINE BEEP" in call.cause_txt
+
+
+def test_given_person_on_a_noisy_line_then_answered(stasis_app, settings, master, workdir):
+    """Background noise above Asterisk's default silence threshold made "Hello." one long
+    greeting (a machine); with ours it is silence and the person is a person."""
+    hello = np.frombuffer(speech_ulaw("Hello."), dtype=np.uint8)
+    audio = np.concatenate([ulaw_decode(hello), np.zeros(8000 * 20)])
+    noisy = audio + np.random.default_rng(3).normal(0, 380, len(audio))
+    pcap = workdir / "noisy.pcap"
+    write_pcap(ulaw_encode(noisy), pcap)
+    campaign, call, talked = _run(settings, workdir, pcap, "noisy-person", tenant=master,
+                                  amd_action="hangup")
+    assert call.disposition == "ANSWERED", call.cause_txt
+    assert "AMD HUMAN" in call.cause_txt
 
 
 def _dialplan_context(settings, channel_id: str) -> str:
