@@ -241,13 +241,13 @@ class AgentPool:
         bridge = AgentBridge(self, waiter, leg)
         leg.bridge = bridge
         self.bridges[leg.session_id] = bridge
+        wait = asyncio.get_running_loop().time() - waiter.entered
         self.ctx.writer.post(store.answered, leg.session_id, leg.offer.user_id,
                              waiter.customer_call_id, leg.offer.agent_call_id,
-                             waiter.queue_call_id, waiter.offers, bridge.answered_at)
+                             waiter.queue_call_id, waiter.offers, bridge.answered_at,
+                             round(wait))
         self.waiting.pop(waiter.id, None)
-        loop_now = asyncio.get_running_loop().time()
         if waiter.queue_id is not None:
-            wait = loop_now - waiter.entered
             old = self._holdtime.get(waiter.queue_id)
             self._holdtime[waiter.queue_id] = wait if old is None else (
                 old + HOLDTIME_WEIGHT * (wait - old))

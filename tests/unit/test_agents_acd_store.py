@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+import models
+
 from models import Call, Tenant
 from models.entities import AgentSession, Queue, QueueCall, QueueMember, utcnow
 from voxcast.acd import store
@@ -12,6 +16,8 @@ from voxcast.agents.states import ReadyAgent
 
 from ari_app.events import Event
 from ari_app.presence import Presence
+
+from tests.pg_support import postgres_url
 
 from .agents_support import extension_number, make_agent
 
@@ -75,6 +81,22 @@ def test_presence_follows_device_states():
     assert p.online.keys() == {"7001"}
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def anydb(request, tmp_path):
+    """The prepared statements on both databases the product runs on."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("db")
+        return
+    url = postgres_url("voxcast_acd_test")
+    if url is None:
+        pytest.skip("PostgreSQL could not be started here")
+    models.init_database(url)
+    models.database.drop_tables(models.ALL_MODELS, safe=True, cascade=True)
+    models.bootstrap(admin_password="x-admin-secret", master_password="x-master-secret")
+    yield models.database
+    models.database.close()
+
+
 def _setup(db, channel_limit=10):
     tenant = Tenant.create(name="acd", slug="acd", channel_limit=channel_limit,
                            agent_max_missed=2)
@@ -98,8 +120,8 @@ def _request(tenant, queue, key, **kw):
     return store.OfferRequest(**values)
 
 
-def test_make_offers_serves_callers_in_order_each_with_its_own_agent(db):
-    tenant, queue, a, b, sa, sb = _setup(db)
+def test_make_offers_serves_callers_in_order_each_with_its_own_agent(anydb):
+    tenant, queue, a, b, sa, sb = _setup(anydb)
     customer = Call.create(tenant=tenant, direction="inbound", number="+4930123",
                            channel_id="cust-1")
     offers = store.make_offers([_request(tenant, queue, 1, customer_call_id=customer.id),
@@ -134,16 +156,16 @@ def test_make_offers_skips_paused_unusable_and_excluded_agents(db):
     assert [o.user_id for o in offers[1]] == [a.id]  # everyone else tried: a again
 
 
-def test_make_offers_respects_the_tenant_channel_limit(db):
-    tenant, queue, *_ = _setup(db, channel_limit=2)
+def test_make_offers_respects_the_tenant_channel_limit(anydb):
+    tenant, queue, *_ = _setup(anydb, channel_limit=2)
     assert store.make_offers([_request(tenant, queue, 1, live_channels=2)], lambda e: True) == {}
     offers = store.make_offers([_request(tenant, queue, 1, strategy="ring_all", max_legs=50,
                                          live_channels=1)], lambda e: True)
     assert len(offers[1]) == 1  # one channel left: one agent rung
 
 
-def test_answer_and_end_of_a_queue_call_are_recorded(db):
-    tenant, queue, a, b, sa, sb = _setup(db)
+def test_answer_and_end_of_a_queue_call_are_recorded(anydb):
+    tenant, queue, a, b, sa, sb = _setup(anydb)
     customer = Call.create(tenant=tenant, direction="inbound", number="+4930123",
                            channel_id="cust-2")
     entry = store.enter_queue(tenant.id, queue.id, customer.id, "+4930123",
@@ -154,7 +176,7 @@ def test_answer_and_end_of_a_queue_call_are_recorded(db):
     offer = offers[1][0]
     now = utcnow()
     store.answered(offer.session_id, offer.user_id, customer.id, offer.agent_call_id,
-                   entry.queue_call_id, 1, now)
+                   entry.queue_call_id, 1, now, 7)
     qc = QueueCall.get_by_id(entry.queue_call_id)
     assert (qc.outcome, qc.agent_id, qc.agent_call_id, qc.offers) == (
         "answered", a.id, offer.agent_call_id, 1)

@@ -12,9 +12,92 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
-from models import Call, Tenant
-from models.entities import AgentSession, Queue, QueueCall, QueueMember, utcnow
+from peewee import PostgresqlDatabase
+
+from models import Call, Tenant, database
+from models.entities import AgentSession, Extension, Queue, QueueCall, QueueMember, utcnow
+from models.prepared import col, insert, q
 from voxcast.agents import states
+
+
+# The Queue columns a QueuePlan is made of, in this order (enter_queue reads them).
+PLAN_FIELDS = (Queue.id, Queue.tenant, Queue.name, Queue.number, Queue.strategy,
+               Queue.ring_seconds, Queue.max_wait_seconds, Queue.music_class,
+               Queue.announce_every_seconds, Queue.announce_position, Queue.announce_wait,
+               Queue.wrapup_seconds, Queue.fallback, Queue.fallback_queue, Queue.fallback_ivr,
+               Queue.fallback_text)
+QUEUE_CALL_GIVEN = ("tenant", "queue", "call", "caller", "entered_at")
+AGENT_LEG_GIVEN = ("tenant", "number", "did", "channel_id", "started_at", "agent")
+
+
+class Statements:
+    """The ACD's per-call statements as SQL text made once per database (peewee building
+    the same queries anew for each call was most of the writer's time; models/prepared.py)."""
+
+    def __init__(self, db):
+        p = db.param
+        self.pg = isinstance(db, PostgresqlDatabase)
+        ret = (QueueCall.id,) if self.pg else ()
+        s, e, m = AgentSession, Extension, QueueMember
+        qt, tt = q(Queue._meta.table_name), q(Tenant._meta.table_name)
+        st, et, mt = (q(x._meta.table_name) for x in (s, e, m))
+        live_members = (
+            f"SELECT COUNT(*) FROM {st} s JOIN {mt} m ON m.{col(m.user)} = s.{col(s.user)} "
+            f"WHERE m.{col(m.queue)} = qq.{col(Queue.id)} AND s.{col(s.tenant)} = "
+            f"qq.{col(Queue.tenant)} AND s.{col(s.ended_at)} IS NULL")
+        self.enter = (
+            "SELECT " + ", ".join(f"qq.{col(f)}" for f in PLAN_FIELDS)
+            + f", t.{col(Tenant.email)}, t.{col(Tenant.agent_max_missed)}, ({live_members}) "
+            f"FROM {qt} qq JOIN {tt} t ON t.{col(Tenant.id)} = qq.{col(Queue.tenant)} "
+            f"WHERE qq.{col(Queue.id)} = {p} AND qq.{col(Queue.tenant)} = {p}")
+        self.queue_call = insert(QueueCall, p, QUEUE_CALL_GIVEN, returning=ret)
+        self.agent_leg = insert(Call, p, AGENT_LEG_GIVEN, {"direction": "agent"},
+                                returning=(Call.id,) if self.pg else ())
+        self.tenant = (f"SELECT {col(Tenant.channel_limit)}, {col(Tenant.agent_max_missed)}, "
+                       f"{col(Tenant.status)} FROM {tt} WHERE {col(Tenant.id)} = {p}")
+        self.ready = (
+            f"SELECT s.{col(s.id)}, s.{col(s.user)}, s.{col(s.state_since)}, "
+            f"s.{col(s.last_call_ended_at)}, e.{col(e.number)}, m.{col(m.penalty)} "
+            f"FROM {st} s JOIN {et} e ON e.{col(e.id)} = s.{col(s.extension)} "
+            f"JOIN {mt} m ON m.{col(m.user)} = s.{col(s.user)} AND m.{col(m.queue)} = {p} "
+            f"AND m.{col(m.tenant)} = {p} "
+            f"WHERE s.{col(s.tenant)} = {p} AND s.{col(s.ended_at)} IS NULL "
+            f"AND s.{col(s.state)} = 'ready'")
+        call, cid = q(Call._meta.table_name), col(Call.id)
+        answered = col(Call.answered_at)
+        self.answer_calls = (
+            f"UPDATE {call} SET {col(Call.agent)} = {p}, {answered} = CASE WHEN {cid} = {p} "
+            f"THEN COALESCE({answered}, {p}) ELSE {answered} END WHERE {cid} IN ({p}, {p})")
+        qc = q(QueueCall._meta.table_name)
+        self.answer_queue_call = (
+            f"UPDATE {qc} SET {col(QueueCall.answered_at)} = {p}, {col(QueueCall.agent)} = {p}, "
+            f"{col(QueueCall.agent_call)} = {p}, {col(QueueCall.offers)} = {p}, "
+            f"{col(QueueCall.outcome)} = 'answered', {col(QueueCall.wait_seconds)} = {p} "
+            f"WHERE {col(QueueCall.id)} = {p}")
+        self.end_queue_call = (
+            f"UPDATE {qc} SET {col(QueueCall.ended_at)} = {p} "
+            f"WHERE {col(QueueCall.id)} = {p} AND {col(QueueCall.ended_at)} IS NULL")
+
+
+_made: dict[tuple, Statements] = {}
+
+
+def statements() -> Statements:
+    db = database.obj
+    key = (type(db), db.param)
+    made = _made.get(key)
+    if made is None:
+        made = _made[key] = Statements(db)
+    return made
+
+
+def _dt(value):
+    """A datetime column as peewee returns it (SQLite hands back text)."""
+    return AgentSession.state_since.python_value(value)
+
+
+def _inserted(cursor, pg: bool) -> int:
+    return cursor.fetchone()[0] if pg else cursor.lastrowid
 
 
 @dataclass(frozen=True)
@@ -49,19 +132,6 @@ class Entry:
     logged_in: int = 0
 
 
-def _plan(row: Queue, tenant: Tenant) -> QueuePlan:
-    return QueuePlan(
-        id=row.id, tenant_id=row.tenant_id, name=row.name, number=row.number,
-        strategy=row.strategy, ring_seconds=max(1, row.ring_seconds or 15),
-        max_wait_seconds=max(0, row.max_wait_seconds or 0), music_class=row.music_class,
-        announce_every_seconds=max(0, row.announce_every_seconds or 0),
-        announce_position=row.announce_position, announce_wait=row.announce_wait,
-        wrapup_seconds=max(0, row.wrapup_seconds or 0), fallback=row.fallback,
-        fallback_queue_id=row.fallback_queue_id, fallback_ivr_id=row.fallback_ivr_id,
-        fallback_text=row.fallback_text or "", tenant_email=tenant.email or "",
-        max_missed=tenant.agent_max_missed or 0)
-
-
 def logged_in_members(tenant_id: int, queue_id: int) -> int:
     """Members of the queue with a live session (any state): none means nobody can ever take
     the call, and the caller goes to the fallback at once."""
@@ -74,14 +144,25 @@ def logged_in_members(tenant_id: int, queue_id: int) -> int:
 
 def enter_queue(tenant_id: int, queue_id: int, call_id: int | None, caller: str,
                 now: dt.datetime | None = None) -> Entry:
-    """A caller enters a queue of their tenant: its plan and a QueueCall row, in one job."""
-    row = Queue.get_or_none(Queue.id == queue_id, Queue.tenant == tenant_id)
+    """A caller enters a queue of their tenant: its plan, how many members are logged in and
+    a new QueueCall row, in two statements."""
+    sql = statements()
+    row = database.execute_sql(sql.enter, (queue_id, tenant_id)).fetchone()
     if row is None:
         return Entry(None)
-    tenant = Tenant.get_by_id(tenant_id)
-    qc = QueueCall.create(tenant=tenant_id, queue=queue_id, call=call_id, caller=caller or "",
-                          entered_at=now or utcnow())
-    return Entry(_plan(row, tenant), qc.id, logged_in_members(tenant_id, queue_id))
+    (qid, tid, name, number, strategy, ring, max_wait, music, every, pos, wait, wrapup,
+     fallback, fb_queue, fb_ivr, fb_text, email, max_missed, logged_in) = row
+    plan = QueuePlan(
+        id=qid, tenant_id=tid, name=name, number=number, strategy=strategy,
+        ring_seconds=max(1, ring or 15), max_wait_seconds=max(0, max_wait or 0),
+        music_class=music, announce_every_seconds=max(0, every or 0),
+        announce_position=bool(pos), announce_wait=bool(wait),
+        wrapup_seconds=max(0, wrapup or 0), fallback=fallback, fallback_queue_id=fb_queue,
+        fallback_ivr_id=fb_ivr, fallback_text=fb_text or "", tenant_email=email or "",
+        max_missed=max_missed or 0)
+    cursor = database.execute_sql(sql.queue_call, (tenant_id, queue_id, call_id, caller or "",
+                                                   now or utcnow()))
+    return Entry(plan, _inserted(cursor, sql.pg), logged_in)
 
 
 def close_queue_call(queue_call_id: int | None, outcome: str,
@@ -165,6 +246,22 @@ def pick(agents: list[states.ReadyAgent], strategy: str, rr_after: int = 0) -> l
     return ranked
 
 
+def ready_agents(tenant_id: int, queue_id: int | None, user_ids: list[int] | None
+                 ) -> list[states.ReadyAgent]:
+    """voxcast.agents.states.ready_agents, for a queue as one prepared statement (the
+    members' ready sessions with their penalty), ordered the same way."""
+    if queue_id is None:
+        return states.ready_agents(tenant_id, user_ids)
+    rows = database.execute_sql(statements().ready, (queue_id, tenant_id, tenant_id)).fetchall()
+    wanted = set(user_ids) if user_ids is not None else None
+    agents = [states.ReadyAgent(session_id=sid, user_id=uid, extension=number,
+                                idle_since=_dt(ended or since), penalty=penalty or 0)
+              for sid, uid, since, ended, number, penalty in rows
+              if wanted is None or uid in wanted]
+    agents.sort(key=lambda a: (a.penalty, a.idle_since, a.session_id))
+    return agents
+
+
 def make_offers(requests: list[OfferRequest], usable: Callable[[str], bool]
                 ) -> dict[int, list[Offer]]:
     """One dispatch round: for each request in order (the longest waiting caller first), the
@@ -172,6 +269,7 @@ def make_offers(requests: list[OfferRequest], usable: Callable[[str], bool]
     paused is skipped) with the agent leg's CDR opened. `usable(extension)`: registered and
     on no other call (the pool's presence). A tenant at its channel limit gets no offer."""
     now = utcnow()
+    sql = statements()
     taken: set[int] = set()
     tenants: dict[int, tuple[int, int]] = {}
     used: dict[int, int] = {}  # agent legs opened in this round, per tenant
@@ -179,10 +277,9 @@ def make_offers(requests: list[OfferRequest], usable: Callable[[str], bool]
     out: dict[int, list[Offer]] = {}
     for req in requests:
         if req.tenant_id not in tenants:
-            row = (Tenant.select(Tenant.channel_limit, Tenant.agent_max_missed, Tenant.status)
-                   .where(Tenant.id == req.tenant_id).first())
-            tenants[req.tenant_id] = ((row.channel_limit, row.agent_max_missed or 0)
-                                      if row is not None and row.status == "active" else (0, 0))
+            row = database.execute_sql(sql.tenant, (req.tenant_id,)).fetchone()
+            tenants[req.tenant_id] = ((row[0], row[1] or 0)
+                                      if row is not None and row[2] == "active" else (0, 0))
         limit, max_missed = tenants[req.tenant_id]
         room = limit - req.live_channels - used.get(req.tenant_id, 0)
         if room <= 0:
@@ -190,8 +287,7 @@ def make_offers(requests: list[OfferRequest], usable: Callable[[str], bool]
         cache_key = (req.tenant_id, req.queue_id,
                      tuple(req.user_ids) if req.user_ids is not None else None)
         if cache_key not in ready_cache:
-            ready_cache[cache_key] = states.ready_agents(req.tenant_id, req.user_ids,
-                                                         queue_id=req.queue_id)
+            ready_cache[cache_key] = ready_agents(req.tenant_id, req.queue_id, req.user_ids)
         agents = [a for a in ready_cache[cache_key]
                   if a.session_id not in taken and usable(a.extension)]
         fresh = [a for a in agents if a.user_id not in req.exclude]
@@ -205,11 +301,10 @@ def make_offers(requests: list[OfferRequest], usable: Callable[[str], bool]
             if not states.offer_started(agent.session_id, req.customer_call_id, now=now):
                 continue
             channel_id = f"{req.channel_prefix}{len(offers) + 1}"
-            call = Call.create(tenant=req.tenant_id, direction="agent", number=agent.extension,
-                               did=req.caller[:64], channel_id=channel_id, started_at=now,
-                               agent=agent.user_id)
-            offers.append(Offer(agent.session_id, agent.user_id, agent.extension, call.id,
-                                channel_id, max_missed))
+            cursor = database.execute_sql(sql.agent_leg, (
+                req.tenant_id, agent.extension, req.caller[:64], channel_id, now, agent.user_id))
+            offers.append(Offer(agent.session_id, agent.user_id, agent.extension,
+                                _inserted(cursor, sql.pg), channel_id, max_missed))
         if offers:
             out[req.key] = offers
             used[req.tenant_id] = used.get(req.tenant_id, 0) + len(offers)
@@ -228,28 +323,25 @@ def offer_missed(session_id: int, max_missed: int) -> str:
 
 
 def answered(session_id: int, user_id: int, customer_call_id: int | None, agent_call_id: int,
-             queue_call_id: int | None, offers: int, at: dt.datetime) -> None:
+             queue_call_id: int | None, offers: int, at: dt.datetime,
+             wait_seconds: int = 0) -> None:
     """The agent took the call: on_call with the customer's CDR on the session, both CDRs
-    carry the agent, the agent leg is answered, the QueueCall records who and how long."""
+    carry the agent, the agent leg is answered, the QueueCall records who and how long
+    (`wait_seconds`: from entering the queue, as the pool measured it)."""
     states.offer_answered(session_id, customer_call_id, now=at)
-    ids = [agent_call_id] + ([customer_call_id] if customer_call_id else [])
-    Call.update(agent=user_id).where(Call.id.in_(ids)).execute()
-    Call.update(answered_at=at).where(Call.id == agent_call_id, Call.answered_at.is_null()).execute()
+    sql = statements()
+    database.execute_sql(sql.answer_calls, (user_id, agent_call_id, at, agent_call_id,
+                                            customer_call_id or agent_call_id))
     if queue_call_id:
-        qc = QueueCall.get_or_none(QueueCall.id == queue_call_id)
-        if qc is not None:
-            wait = max(0, round((at - qc.entered_at).total_seconds()))
-            (QueueCall.update(answered_at=at, agent=user_id, agent_call=agent_call_id,
-                              offers=offers, outcome="answered", wait_seconds=wait)
-             .where(QueueCall.id == queue_call_id).execute())
+        database.execute_sql(sql.answer_queue_call, (at, user_id, agent_call_id, offers,
+                                                     max(0, int(wait_seconds)), queue_call_id))
 
 
 def bridge_ended(session_id: int, wrapup_seconds: int, queue_call_id: int | None,
                  at: dt.datetime) -> bool:
     """The bridged call is over: the agent to wrap-up (or ready), the QueueCall ended."""
     if queue_call_id:
-        (QueueCall.update(ended_at=at)
-         .where(QueueCall.id == queue_call_id, QueueCall.ended_at.is_null()).execute())
+        database.execute_sql(statements().end_queue_call, (at, queue_call_id))
     return states.call_ended(session_id, wrapup_seconds, now=at)
 
 
