@@ -182,3 +182,37 @@ def test_given_ivr_and_queue_numbers_of_the_tenant_when_dialled_then_they_answer
 
 def _tenant_of(secrets_by_number: dict):
     return Extension.get(Extension.number == next(iter(secrets_by_number))).tenant
+
+
+def test_given_the_far_end_busy_or_the_phone_giving_up_then_both_legs_end_and_nothing_is_owed(
+        stasis_app, agi_server, settings, workdir):
+    from models.entities import CreditReservation
+    tenant, pw = _rated_tenant(settings, ["8171"], "5.00", "+15550170001")
+    busy = Sipp.uas("uas_busy.xml", workdir, settings.trunk_port, calls=1, timeout=20).start()
+    try:
+        phone = dial(settings, workdir, "8171", pw["8171"], "15551230007", _port(settings, 12))
+        assert phone.wait(30) == 0, phone.diagnostics()
+    finally:
+        busy.stop()
+    assert answers(phone)[-1] == "486", answers(phone)  # the far end's busy, passed on
+
+    ringing = Sipp.uas("uas_no_answer.xml", workdir, settings.trunk_port, calls=1,
+                       timeout=20).start()
+    try:
+        phone = dial(settings, workdir, "8171", pw["8171"], "15551230008", _port(settings, 12),
+                     hold_ms=1500, scenario="uac_phone_dial_cancel.xml")
+        assert phone.wait(30) == 0, phone.diagnostics()
+        assert ringing.wait(20) == 0, ringing.diagnostics()  # cancelled on the trunk too
+    finally:
+        ringing.stop()
+    wait_for(lambda: Call.select().where(Call.tenant == tenant.id,
+                                         Call.ended_at.is_null(False)).count() == 2, 15,
+             message="both CDRs closed")
+    calls = list(Call.select().where(Call.tenant == tenant.id))
+    assert sorted(c.disposition for c in calls) == ["BUSY", "NO ANSWER"], \
+        [(c.disposition, c.cause_txt) for c in calls]
+    assert all(c.billsec == 0 for c in calls)
+    wait_for(lambda: not CreditReservation.select().where(
+        CreditReservation.tenant == tenant.id, CreditReservation.released_at.is_null()).exists(),
+        10, message="reservations released")
+    assert Decimal(_assert_books_balance(tenant).balance) == Decimal("5.00")
