@@ -58,7 +58,7 @@ class FakeAsterisk:
         await self.writer.drain()
 
     async def env(self, script: str, **args) -> None:
-        lines = [f"agi_network: yes", f"agi_network_script: {script}",
+        lines = ["agi_network: yes", f"agi_network_script: {script}",
                  "agi_channel: PJSIP/7101-00000001", "agi_extension: 7102"]
         lines += [f"agi_arg_{k[1:]}: {v}" for k, v in args.items()]
         await self.send("\n".join(lines) + "\n\n")
