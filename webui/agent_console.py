@@ -17,6 +17,7 @@ from flask_login import current_user
 from models import Tenant, User
 from voxcast.agents import dispositions, pause_reasons, sessions, states, wrapup
 from voxcast.console import commands, dialing, targets, view
+from voxcast.console import live as call_status
 from voxcast.errors import ServiceError
 
 from .auth import current_tenant_id, tenant_required
@@ -133,6 +134,7 @@ def ready():
     session = view.open_session(current_user.id)
     if session is None:
         return _done(_("Log in first."), ok=False, status=409)
+    _clear_notice(session)
     if not states.set_state(session.id, "ready", expect=("paused", "wrapup")):
         return _done(_("You cannot be ready now."), ok=False, status=409)
     return _done(_("You are ready."))
@@ -144,6 +146,7 @@ def pause():
     session = view.open_session(current_user.id)
     if session is None:
         return _done(_("Log in first."), ok=False, status=409)
+    _clear_notice(session)
     reason_id = parse_id(request.form.get("reason_id"))
     if reason_id is None:
         return _done(_("Choose why you pause."), ok=False, status=422, field="reason_id")
@@ -177,8 +180,17 @@ def disposition():
 TARGET_FIELDS = {"agent": "target_agent", "queue": "target_queue"}
 
 
+def _clear_notice(session) -> None:
+    """An old refusal or end notice goes once the agent acts again."""
+    if session is None:
+        return
+    if call_status.read(session.console_status).get("kind") in ("refused", "ended"):
+        call_status.publish(session.id, "idle")
+
+
 def _command(action: str):
     form = request.form.to_dict()
+    _clear_notice(view.open_session(current_user.id))
     if action in ("transfer", "consult"):  # one field per kind of target on the form
         kind = form.get("target_kind", "")
         form["target"] = form.get(TARGET_FIELDS.get(kind, "target_text"), "")

@@ -309,14 +309,22 @@ def test_given_manual_call_when_blind_transferring_to_a_queue_then_its_agent_tak
     assert qc.agent_id == bob.user.id and qc.outcome == "answered"
 
 
-def test_given_number_outside_the_rate_plan_when_dialing_then_it_is_refused_before_any_ring(
+def test_given_no_free_line_or_no_rate_when_dialing_then_it_is_refused_before_any_ring(
         page, web, settings, workdir, centre):
     tenant, _campaign, ann, _bob = centre
+    tenant.channel_limit = 1  # the agent's phone and the contact are two channels
+    tenant.save()
     _console(page, web, tenant, ann)
-    page.fill("#dial-form input[name=number]", "+12025550143")  # the plan rates 1555 only
+    page.fill("#dial-form input[name=number]", CONTACT)
     page.click("#btn-dial")
     page.wait_for_selector("#console-refused")
-    assert "not possible" in page.inner_text("#console-refused")
+    assert "lines are busy" in page.inner_text("#console-refused")
+    assert Call.select().where(Call.tenant == tenant.id).count() == 0
+    tenant.channel_limit = 10
+    tenant.save()
+    page.fill("#dial-form input[name=number]", "+12025550143")  # the plan rates 1555 only
+    page.click("#btn-dial")
+    page.wait_for_selector("#console-refused:has-text('not possible')")
     assert page.get_attribute("#agent-state", "data-state") == "ready"
     assert ann.received() == []  # the agent's phone never rang
     calls = list(Call.select().where(Call.tenant == tenant.id))
