@@ -156,6 +156,14 @@ def test_make_offers_skips_paused_unusable_and_excluded_agents(db):
     assert [o.user_id for o in offers[1]] == [a.id]  # everyone else tried: a again
 
 
+def test_an_extension_handed_to_someone_else_is_not_rung_for_the_old_session(db):
+    from models import Extension
+    tenant, queue, a, b, sa, sb = _setup(db)
+    Extension.update(user=None).where(Extension.user == a.id).execute()
+    offers = store.make_offers([_request(tenant, queue, 1)], lambda e: True)
+    assert [o.user_id for o in offers[1]] == [b.id]
+
+
 def test_make_offers_respects_the_tenant_channel_limit(anydb):
     tenant, queue, *_ = _setup(anydb, channel_limit=2)
     assert store.make_offers([_request(tenant, queue, 1, live_channels=2)], lambda e: True) == {}

@@ -59,6 +59,7 @@ class Statements:
             f"SELECT s.{col(s.id)}, s.{col(s.user)}, s.{col(s.state_since)}, "
             f"s.{col(s.last_call_ended_at)}, e.{col(e.number)}, m.{col(m.penalty)} "
             f"FROM {st} s JOIN {et} e ON e.{col(e.id)} = s.{col(s.extension)} "
+            f"AND e.{col(e.user)} = s.{col(s.user)} "  # an extension handed on is not rung
             f"JOIN {mt} m ON m.{col(m.user)} = s.{col(s.user)} AND m.{col(m.queue)} = {p} "
             f"AND m.{col(m.tenant)} = {p} "
             f"WHERE s.{col(s.tenant)} = {p} AND s.{col(s.ended_at)} IS NULL "
@@ -249,7 +250,8 @@ def pick(agents: list[states.ReadyAgent], strategy: str, rr_after: int = 0) -> l
 def ready_agents(tenant_id: int, queue_id: int | None, user_ids: list[int] | None
                  ) -> list[states.ReadyAgent]:
     """voxcast.agents.states.ready_agents, for a queue as one prepared statement (the
-    members' ready sessions with their penalty), ordered the same way."""
+    members' ready sessions whose extension is still theirs, with their penalty), ordered the
+    same way."""
     if queue_id is None:
         return states.ready_agents(tenant_id, user_ids)
     rows = database.execute_sql(statements().ready, (queue_id, tenant_id, tenant_id)).fetchall()
