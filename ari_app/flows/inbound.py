@@ -34,6 +34,26 @@ AGENT_WAIT_S = 60  # an inbound caller of a Voice Agent campaign waits this long
 UNAVAILABLE = "sound:vx-agent-unavailable"  # "No agent is available to take your call."
 
 
+RINGBACK = "tone:ring"  # in the answered caller's channel while a phone rings
+
+
+async def ringback(ctx, channel_id: str) -> None:
+    """The caller (answered already) hears ringing while we ring someone for them."""
+    try:
+        await ctx.ari.play(channel_id, RINGBACK, playback_id=f"{channel_id}-ringback")
+    except AriError as exc:
+        if exc.status == 404:
+            raise
+        log.warning("%s: no ringback: %s", channel_id, exc)
+
+
+async def stop_ringback(ctx, channel_id: str) -> None:
+    try:
+        await ctx.ari.delete(f"/playbacks/{channel_id}-ringback")
+    except AriError:
+        pass  # it never started, or the channel is gone
+
+
 class UserRinger:
     """Rings a user's registered phones one after the other (ringback to the caller meanwhile)
     and bridges the first that answers; nobody answering, busy or not registered ends in
@@ -56,10 +76,7 @@ class UserRinger:
                      self.target.user_id)
             await self._voicemail()
             return
-        try:
-            await self.ctx.ari.post(f"/channels/{self.h.channel_id}/ring")
-        except AriError:
-            pass
+        await ringback(self.ctx, self.h.channel_id)
         await self._next()
 
     async def _registered(self, number: str) -> bool:
@@ -94,10 +111,7 @@ class UserRinger:
             await leg.close(0, f"originate failed: {exc.message}"[:250])
 
     async def _voicemail(self) -> None:
-        try:
-            await self.ctx.ari.delete(f"/channels/{self.h.channel_id}/ring")
-        except AriError:
-            pass
+        await stop_ringback(self.ctx, self.h.channel_id)
         self.ended = True
         self.h.runner = VoicemailRunner(self.h, self.h.tenant_id, self.target.email,
                                         caller=self.h.caller, called=self.h.did,
@@ -107,10 +121,7 @@ class UserRinger:
     async def transfer_answered(self, event: Event) -> None:
         if self.leg is None or event.target_channel_id != self.leg.channel_id or self.ended:
             return
-        try:
-            await self.ctx.ari.delete(f"/channels/{self.h.channel_id}/ring")
-        except AriError:
-            pass
+        await stop_ringback(self.ctx, self.h.channel_id)
         self.bridge_id = f"{self.h.channel_id}-ubr"
         await self.ctx.ari.post("/bridges", type="mixing", bridgeId=self.bridge_id)
         await self.ctx.ari.post(f"/bridges/{self.bridge_id}/addChannel",
@@ -169,10 +180,7 @@ class AgentWaiter:
         self.playback = f"{handler.channel_id}-unavailable"
 
     async def start(self) -> None:
-        try:
-            await self.ctx.ari.post(f"/channels/{self.h.channel_id}/ring")
-        except AriError:
-            pass
+        await ringback(self.ctx, self.h.channel_id)
         self.task = self.ctx.tasks.spawn(self._connect(), f"agent-{self.h.channel_id}")
 
     async def _connect(self) -> None:
@@ -185,16 +193,14 @@ class AgentWaiter:
         except Exception:  # never leave the caller in silence
             log.exception("connecting %s to an agent failed", self.h.channel_id)
             bridge = None
+        if not self.h.done:
+            await stop_ringback(self.ctx, self.h.channel_id)
         if bridge is not None:
             self.bridge = bridge
             if self.h.done:  # the caller hung up as the agent answered
                 await bridge.customer_gone()
             return
         if not self.h.done:
-            try:
-                await self.ctx.ari.delete(f"/channels/{self.h.channel_id}/ring")
-            except AriError:
-                pass
             await self.ctx.ari.play(self.h.channel_id, UNAVAILABLE, playback_id=self.playback)
 
     async def playback_finished(self, event: Event) -> None:

@@ -1,5 +1,6 @@
 """Voicemail on an answered channel: the prompt, a beep, a recording (ended by silence, '#',
-the time limit or the caller hanging up), then the recording e-mailed as an attachment.
+the time limit or the caller hanging up), then the recording e-mailed as an attachment (a
+caller still on the line hears goodbye).
 
 Used by an inbound DID call whose user does not answer (ari_app.flows.inbound) and by a
 queue's fallback. The runner has the IvrRunner's event methods, so a handler that forwards
@@ -30,6 +31,7 @@ from ari_app.events import Event
 log = logging.getLogger("voxcast.flows.voicemail")
 
 PROMPT = "sound:vx-voicemail"  # "Please leave a message after the tone." (sounds/, per language)
+GOODBYE = "sound:vx-goodbye"
 MIN_SECONDS = 0.5  # shorter is a hang-up at the beep, not a message: nothing is sent
 
 
@@ -46,6 +48,7 @@ class VoicemailRunner:
         self.prompt = prompt
         self.name = f"{tenant_id}-vm-{call_id or handler.channel_id}"[:120]
         self.playback = f"{handler.channel_id}-vmp"
+        self.goodbye = f"{handler.channel_id}-vmbye"
         self.recording = False
         self.ended = False
         self.delivery: asyncio.Task | None = None
@@ -73,14 +76,23 @@ class VoicemailRunner:
 
     # -- events (the handler forwards them) ---------------------------------------------------
     async def playback_finished(self, event: Event) -> None:
-        if event.playback_id == self.playback and not self.recording and not self.ended:
+        if self.ended:
+            return
+        if event.playback_id == self.playback and not self.recording:
             await self._record()
+        elif event.playback_id == self.goodbye:
+            await self.end()
 
     async def recording_finished(self, event: Event) -> None:
         if event.playback_id != self.name or self.ended:
             return
         self._deliver()
-        await self.end()
+        try:  # the caller stayed on the line ('#', silence, the time limit)
+            await self.ctx.ari.play(self.channel_id, GOODBYE, playback_id=self.goodbye)
+        except AriError as exc:
+            if exc.status == 404:
+                raise
+            await self.end()
 
     async def recording_failed(self, event: Event) -> None:
         if event.playback_id == self.name and not self.ended:

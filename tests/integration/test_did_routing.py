@@ -60,13 +60,14 @@ def _register(settings, workdir, ext: Extension, port: int) -> None:
 
 
 def _speaking_caller(settings, workdir, did: str, text: str, lead_s: float, hangup_ms: int,
-                     port: int) -> Sipp:
-    """A caller who says `text` after `lead_s` seconds of the call and hangs up at hangup_ms."""
+                     port: int, quiet_s: float = 0.5) -> Sipp:
+    """A caller who says `text` after `lead_s` seconds of the call and hangs up at hangup_ms
+    (0: stays on the line, `quiet_s` of silence after the words, until we hang up)."""
     pcap = workdir / f"speech-{did}.pcap"
-    write_pcap(silence(lead_s) + speech_ulaw(text) + silence(0.5), pcap)
-    scenario = workdir / f"uac_call_did_speak-{did}.xml"
-    scenario.write_text((SCENARIOS / "uac_call_did_speak.xml.in").read_text()
-                        .replace("@PCAP@", str(pcap)))
+    write_pcap(silence(lead_s) + speech_ulaw(text) + silence(quiet_s), pcap)
+    template = "uac_call_did_speak.xml.in" if hangup_ms else "uac_call_did_speak_wait.xml.in"
+    scenario = workdir / f"{template[:-7]}-{did}.xml"
+    scenario.write_text((SCENARIOS / template).read_text().replace("@PCAP@", str(pcap)))
     return Sipp(str(scenario), workdir, [f"127.0.0.1:{settings.sip_port}", "-s", did,
                                          "-p", str(port), "-m", "1", "-d", str(hangup_ms),
                                          "-timeout", "60s"], name=f"speak-{did}")
@@ -149,6 +150,23 @@ def test_given_did_to_user_without_registered_phone_then_voicemail_at_once(
     assert caller.wait(40) == 0, caller.diagnostics()
     _check_voicemail(settings, smtp_peer, did.number, "carl@example.test")
     assert not Call.select().where(Call.tenant == tenant.id, Call.direction == "transfer").exists()
+
+
+def test_given_voicemail_when_the_caller_stops_speaking_then_it_ends_we_say_goodbye_and_mail_it(
+        stasis_app, settings, tenant, workdir, smtp_peer):
+    """Silence ends the recording (the caller stays on the line): goodbye, our hang-up, and
+    the message is mailed all the same."""
+    user, _ext = _user_with_phone(settings, tenant, "dora@example.test")  # not registered
+    did = Did.create(number=_number("1555131"), tenant=tenant, route="user", user=user)
+    caller = _speaking_caller(settings, workdir, did.number, "Dora, the parcel has arrived.",
+                              4.0, 0, settings.sip_port + 68, quiet_s=12.0).start()
+    assert caller.wait(40) == 0, caller.diagnostics()  # our BYE came
+    msgs = caller.messages()
+    ok = next(m for m in msgs if m.method == "200" and not m.sent)
+    bye = next(m for m in msgs if m.method == "BYE" and not m.sent)
+    # prompt + beep (~3.5 s), the words (~2 s), 5 s of silence, goodbye (~1 s)
+    assert 9.0 <= (bye.at - ok.at).total_seconds() <= 16.0
+    _check_voicemail(settings, smtp_peer, did.number, "dora@example.test")
 
 
 def _greeting_heard(settings, uac: Sipp, text: str) -> None:
