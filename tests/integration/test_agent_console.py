@@ -133,7 +133,7 @@ def _dial(page, campaign):
 def test_given_ready_agent_when_dialing_holding_conferencing_then_console_follows_the_call(
         page, web, settings, workdir, centre):
     tenant, campaign, ann, _bob = centre
-    trunk = Sipp.uas("uas_answer_never_hangup.xml", workdir, settings.trunk_port, calls=2,
+    trunk = Sipp.uas("uas_answer_never_hangup.xml", workdir, settings.trunk_port, calls=3,
                      timeout=90).start()
     try:
         _console(page, web, tenant, ann)
@@ -168,7 +168,19 @@ def test_given_ready_agent_when_dialing_holding_conferencing_then_console_follow
         page.wait_for_selector("#call-status[data-kind=talking]")
         wait_for(lambda: len(_console_bridge(settings, prefix)) == 2, 5, message="resumed")
 
-        # Consult an outside number (rated), then all three in a conference.
+        # Consult an outside number and go back to the contact: the consulted leg ends.
+        page.select_option("#transfer-form select[name=target_kind]", "number")
+        page.fill("#transfer-form input[name=target_text]", OUTSIDE)
+        page.click("#btn-consult")
+        page.wait_for_selector("#btn-conference", timeout=20000)
+        page.click("#btn-cancel")
+        page.wait_for_selector("#call-status[data-kind=talking]")
+        wait_for(lambda: Call.select().where(Call.tenant == tenant.id, Call.direction == "transfer",
+                                             Call.ended_at.is_null(False)).count() == 1, 10,
+                 message="consulted leg closed")
+        wait_for(lambda: len(_console_bridge(settings, prefix)) == 2, 5, message="back")
+
+        # Consult again (rated), then all three in a conference.
         page.select_option("#transfer-form select[name=target_kind]", "number")
         page.fill("#transfer-form input[name=target_text]", OUTSIDE)
         page.click("#btn-consult")
@@ -201,8 +213,9 @@ def test_given_ready_agent_when_dialing_holding_conferencing_then_console_follow
                  message="every CDR closed")
     finally:
         trunk.stop()
-    calls = {c.direction: c for c in Call.select().where(Call.tenant == tenant.id)}
-    assert set(calls) == {"agent", "outbound", "transfer"}
+    rows = list(Call.select().where(Call.tenant == tenant.id).order_by(Call.id))
+    assert sorted(c.direction for c in rows) == ["agent", "outbound", "transfer", "transfer"]
+    calls = {c.direction: c for c in rows}  # the last transfer leg: the conference's
     assert calls["outbound"].disposition == "ANSWERED" and calls["outbound"].cost > 0
     assert calls["transfer"].number == OUTSIDE and calls["transfer"].cost > 0
     assert calls["agent"].cost in (None, Decimal(0))  # the agent's own phone is not rated
