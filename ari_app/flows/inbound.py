@@ -34,7 +34,8 @@ AGENT_WAIT_S = 60  # an inbound caller of a Voice Agent campaign waits this long
 UNAVAILABLE = "sound:vx-agent-unavailable"  # "No agent is available to take your call."
 
 
-RINGBACK = "tone:ring"  # in the answered caller's channel while a phone rings
+RINGBACK = "tone:ring"  # in the answered caller's channel while a phone rings (stopped
+# before the channel joins a bridge: a channel in a playback joins only when it ends)
 
 
 async def ringback(ctx, channel_id: str) -> None:
@@ -167,7 +168,7 @@ class UserRinger:
 
 
 class AgentWaiter:
-    """An inbound caller of a Voice Agent campaign waits (ringback) for one of the campaign's
+    """An inbound caller of a Voice Agent campaign waits (music on hold) for one of the campaign's
     ready agents through the ACD (ctx.agents.connect, in its own task so the handler keeps
     taking the channel's events); nobody within AGENT_WAIT_S: the unavailable message."""
 
@@ -180,7 +181,14 @@ class AgentWaiter:
         self.playback = f"{handler.channel_id}-unavailable"
 
     async def start(self) -> None:
-        await ringback(self.ctx, self.h.channel_id)
+        # Music on hold, not a playback: the ACD bridges the channel itself, and a channel in
+        # a playback would only join the bridge once the playback ended.
+        try:
+            await self.ctx.ari.post(f"/channels/{self.h.channel_id}/moh", mohClass="default")
+        except AriError as exc:
+            if exc.status == 404:
+                raise
+            log.warning("%s: no music on hold: %s", self.h.channel_id, exc)
         self.task = self.ctx.tasks.spawn(self._connect(), f"agent-{self.h.channel_id}")
 
     async def _connect(self) -> None:
@@ -194,7 +202,10 @@ class AgentWaiter:
             log.exception("connecting %s to an agent failed", self.h.channel_id)
             bridge = None
         if not self.h.done:
-            await stop_ringback(self.ctx, self.h.channel_id)
+            try:
+                await self.ctx.ari.delete(f"/channels/{self.h.channel_id}/moh")
+            except AriError:
+                pass
         if bridge is not None:
             self.bridge = bridge
             if self.h.done:  # the caller hung up as the agent answered

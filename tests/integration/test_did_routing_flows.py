@@ -111,3 +111,51 @@ def test_given_another_tenants_ivr_number_when_a_phone_dials_it_then_nothing_run
     phone.wait(40)
     assert "200" not in answers(phone)
     assert not Call.select().where(Call.did == "5132").exists()
+
+
+def test_given_did_to_a_voice_agent_campaign_then_the_caller_reaches_its_ready_agent(
+        stasis_app, settings, tenant, workdir):
+    """An inbound caller of a Voice Agent campaign is offered to the campaign's agent (a
+    logged-in agent with a registered phone) through the ACD and bridged; the agent's phone
+    hangs up after talking, and so do we."""
+    from werkzeug.security import generate_password_hash
+
+    from models import Extension, User
+    from models.entities import CampaignAgent
+    from voxcast.agents import sessions
+    from voxcast.runtime import asterisk, pjsip_sync
+
+    user = User.create(tenant=tenant, username=f"va-{secrets.token_hex(3)}", role="agent",
+                       password_hash=generate_password_hash("x"))
+    ext = Extension.create(number="131401", secret=secrets.token_urlsafe(12), tenant=tenant,
+                           user=user)
+    campaign = Campaign.create(tenant=tenant, name="Inbound sales", type="voice_agent",
+                               wrapup_seconds=0)
+    CampaignAgent.create(tenant=tenant, campaign=campaign, user=user)
+    pjsip_sync.sync(settings)
+    wait_for(lambda: "Endpoint:  131401" in asterisk.cli(settings, "pjsip show endpoints"), 10,
+             message="endpoint 131401")
+    port = settings.sip_port + 75
+    reg = Sipp("uac_register.xml", workdir, [f"127.0.0.1:{settings.sip_port}", "-s", "131401",
+                                             "-au", "131401", "-ap", ext.secret, "-p", str(port),
+                                             "-m", "1", "-timeout", "20s"], name="register-131401")
+    reg.start()
+    assert reg.wait(30) == 0, reg.diagnostics()
+    sessions.login(tenant.id, user.id)
+    phone = Sipp("uas_agent.xml", workdir, ["-p", str(port), "-m", "1", "-d", "2000",
+                                            "-timeout", "40s"], name="agent-131401").start()
+    try:
+        did = _did(tenant, route="campaign", campaign=campaign)
+        uac = Sipp.uac("uac_call_did.xml", workdir, f"127.0.0.1:{settings.sip_port}",
+                       did.number, port=settings.sip_port + 77, timeout=40).start()
+        assert uac.wait(40) == 0, uac.diagnostics()  # bridged, then the agent's hang-up ends it
+        assert phone.wait(15) == 0, phone.diagnostics()
+    finally:
+        phone.stop()
+        sessions.end_for_user(user.id, "logout")
+    leg = wait_for(lambda: Call.get_or_none(Call.tenant == tenant.id, Call.agent == user.id,
+                                            Call.ended_at.is_null(False)), 10,
+                   message="the agent leg's CDR")
+    assert leg.disposition == "ANSWERED"
+    inbound = Call.get(Call.did == did.number)
+    assert inbound.disposition == "ANSWERED" and _answered_to_bye(uac) >= 2.0
