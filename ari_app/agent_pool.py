@@ -35,6 +35,7 @@ log = logging.getLogger("voxcast.agent_pool")
 POLL_S = 0.5  # callers waiting and no agent: look again this often
 SWEEP_S = 1.0  # wrap-ups past their end go back to ready this often
 PRESENCE_REFRESH_S = 60.0  # endpoint states listed again this often
+LOGGED_IN_TTL_S = 5.0  # a queue's logged-in member count, for its waiting callers
 RING_ALL_MAX = 50  # agents rung at once for one caller under ring all
 HOLDTIME_WEIGHT = 0.25  # expected wait: moving average of answered waits, like app_queue's
 
@@ -98,6 +99,7 @@ class AgentPool:
         self._rr: dict[tuple, int] = {}  # round robin: the user offered last, per queue
         self._holdtime: dict[int, float] = {}  # queue id -> moving average of answered waits
         self._holding: dict[str, asyncio.Future] = {}  # holding bridges made (by id)
+        self._logged_in: dict[int, tuple[float, int]] = {}  # queue id -> (until, members)
 
     # -- what flows ask ------------------------------------------------------------------
     def registered(self, extension: str) -> bool:
@@ -117,6 +119,16 @@ class AgentPool:
                 if w.customer.channel_id == customer_channel_id:
                     return n
         return 0
+
+    async def logged_in(self, tenant_id: int, queue_id: int) -> int:
+        """How many members of the queue are logged in, read at most every LOGGED_IN_TTL_S
+        per queue however many callers wait in it."""
+        now = asyncio.get_running_loop().time()
+        hit = self._logged_in.get(queue_id)
+        if hit is None or hit[0] < now:
+            count = await self.ctx.writer.run(store.logged_in_members, tenant_id, queue_id)
+            hit = self._logged_in[queue_id] = (now + LOGGED_IN_TTL_S, count)
+        return hit[1]
 
     def expected_wait(self, queue_id: int) -> float | None:
         """Seconds: the moving average of answered waits of the queue (None: none yet)."""

@@ -149,8 +149,7 @@ class QueueRunner:
             await self._announce()
             self._schedule("announce", self.plan.announce_every_seconds)
         elif what == "empty" and self.waiting:
-            left = await self.ctx.writer.run(store.logged_in_members, self.tenant_id,
-                                             self.queue_id)
+            left = await self.ctx.agents.logged_in(self.tenant_id, self.queue_id)
             if left == 0 and self.waiting:
                 log.info("%s: the last member of queue %s logged out", self.channel_id,
                          self.plan.name)

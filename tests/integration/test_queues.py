@@ -490,3 +490,19 @@ def test_given_ivr_fallback_when_the_wait_runs_out_then_the_caller_is_in_the_ten
     bye = next(m for m in msgs if m.method == "BYE" and not m.sent)
     # the wait, then the IVR's prompt to its end, then our hang-up
     assert 2 + said - 0.3 <= (bye.at - ok.at).total_seconds() <= 2 + said + 2.5
+
+
+def test_given_a_waiting_caller_when_the_last_member_logs_out_then_the_fallback_plays(
+        stasis_app, settings, master, workdir, agents):
+    agent, = agents(1)
+    session = agent.login()
+    states.set_state(session.id, "paused")
+    queue = _queue(master, [(agent, 0)], max_wait_seconds=120, fallback="message")
+    did = _did_to(master, queue)
+    caller = _call(settings, workdir, did)
+    wait_for(lambda: QueueCall.get_or_none(QueueCall.queue == queue.id), 10,
+             message="caller in the queue")
+    sessions.logout(session.id)
+    assert caller.wait(40) == 0, caller.diagnostics()  # the message, then our BYE
+    qc = _queue_call(queue)
+    assert qc.outcome == "no_agents" and qc.wait_seconds <= 16

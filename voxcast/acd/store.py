@@ -304,7 +304,7 @@ def make_offers(requests: list[OfferRequest], usable: Callable[[str], bool]
                 continue
             channel_id = f"{req.channel_prefix}{len(offers) + 1}"
             cursor = database.execute_sql(sql.agent_leg, (
-                req.tenant_id, agent.extension, req.caller[:64], channel_id, now, agent.user_id))
+                req.tenant_id, agent.extension, "", channel_id, now, agent.user_id))
             offers.append(Offer(agent.session_id, agent.user_id, agent.extension,
                                 _inserted(cursor, sql.pg), channel_id, max_missed))
         if offers:
