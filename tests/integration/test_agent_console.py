@@ -345,3 +345,24 @@ def test_given_no_free_line_or_no_rate_when_dialing_then_it_is_refused_before_an
     assert all(c.ended_at is not None and c.disposition for c in calls)
     assert not any(c.cost for c in calls)
     assert page.locator("#disposition-form").count() == 0  # nothing was said: nothing to record
+
+
+def test_given_busy_contact_when_dialing_from_a_pause_then_the_agent_is_told_and_paused_again(
+        page, web, settings, workdir, centre):
+    tenant, campaign, ann, _bob = centre
+    trunk = Sipp.uas("uas_busy.xml", workdir, settings.trunk_port, calls=1, timeout=60).start()
+    try:
+        _console(page, web, tenant, ann)
+        page.select_option("select[name=reason_id]", label="Coffee")
+        page.click("#btn-pause")
+        page.wait_for_selector("#agent-state[data-state=paused]")
+        _dial(page, campaign)
+        page.wait_for_selector("#console-refused:has-text('did not answer')", timeout=20000)
+        assert page.get_attribute("#agent-state", "data-state") == "paused"
+        assert "Coffee" in page.inner_text("#agent-state")
+        wait_for(lambda: "BYE" in ann.received(), 10, message="agent's phone released")
+    finally:
+        trunk.stop()
+    contact = Call.get(Call.tenant == tenant.id, Call.direction == "outbound")
+    assert contact.disposition == "BUSY" and contact.ended_at is not None
+    assert page.locator("#disposition-form").count() == 0
