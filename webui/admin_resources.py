@@ -16,6 +16,7 @@ from voxcast import mailer
 from voxcast.numbers import pool as pool_service
 from voxcast.tenants import services as tenant_service
 from voxcast.numbers.pool import PoolError
+from voxcast.phones import caller_id as caller_id_service
 from voxcast.tenants.services import TenantError
 
 from .admin import get_tenant
@@ -156,7 +157,8 @@ def extensions(tenant_id: int):
         return redirect(url_for("admin_res.extensions", tenant_id=tenant.id))
     return render_template("admin/tenant_extensions.html", tenant=tenant, form=form,
                            rows=list(pool_service.tenant_extensions(tenant)),
-                           free=pool_service.free_extensions().count())
+                           free=pool_service.free_extensions().count(),
+                           dids=caller_id_service.choices(tenant.id))
 
 
 @bp.route("/tenants/<int:tenant_id>/extensions/<int:ext_id>/return", methods=["POST"])
@@ -170,6 +172,24 @@ def return_extension(tenant_id: int, ext_id: int):
     else:
         flash(_("Extension %(n)s returned to the pool.", n=number), "success")
         _sync()
+    return redirect(url_for("admin_res.extensions", tenant_id=tenant.id))
+
+
+@bp.route("/tenants/<int:tenant_id>/extensions/<int:ext_id>/caller-id", methods=["POST"])
+@admin_required
+def extension_caller_id(tenant_id: int, ext_id: int):
+    """The DID the extension shows on its outside calls: one of the tenant's own."""
+    from models.tenancy import get_scoped
+    tenant = get_tenant(tenant_id)
+    ext = get_scoped(Extension, tenant.id, ext_id)
+    try:
+        number = caller_id_service.set_caller_id(ext, request.form.get("caller_id"),
+                                                 actor=current_user, ip=_ip())
+    except caller_id_service.CallerIdError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("Extension %(number)s shows %(caller_id)s on outside calls.", number=ext.number,
+                caller_id=number or _("the tenant's first DID")), "success")
     return redirect(url_for("admin_res.extensions", tenant_id=tenant.id))
 
 

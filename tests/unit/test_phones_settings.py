@@ -86,3 +86,26 @@ def test_api_reads_and_sets_blocked_prefixes(admin_api):
     assert r.json["blocked_prefixes"] == ["00"]
     r = admin_api.patch(f"/api/v1/tenants/{tid}", json={"blocked_prefixes": ["premium"]})
     assert r.status_code == 422 and "blocked_prefixes[0]" in r.json["error"]["fields"]
+
+
+def test_provider_sets_an_extensions_caller_id_among_the_tenants_dids(app, auth, client,
+                                                                      make_tenant):
+    tenant, _ = make_tenant("pv")
+    other, _ = make_tenant("pw")
+    Did.create(number="+15550500001", tenant=tenant)
+    Did.create(number="+15550500002", tenant=other)
+    ext = Extension.create(number="7801", secret="s", tenant=tenant)
+    foreign = Extension.create(number="7802", secret="s", tenant=other)
+    from .conftest import ADMIN_PASSWORD
+    auth.login("admin", ADMIN_PASSWORD)
+    page = client.get(f"/admin/tenants/{tenant.id}/extensions").get_data(as_text=True)
+    assert "+15550500001" in page and "+15550500002" not in page
+    auth.post(f"/admin/tenants/{tenant.id}/extensions/{ext.id}/caller-id",
+              {"caller_id": "+15550500002"})  # the other tenant's DID: refused
+    assert Extension.get_by_id(ext.id).caller_id == ""
+    auth.post(f"/admin/tenants/{tenant.id}/extensions/{ext.id}/caller-id",
+              {"caller_id": "+15550500001"})
+    assert Extension.get_by_id(ext.id).caller_id == "+15550500001"
+    r = auth.post(f"/admin/tenants/{tenant.id}/extensions/{foreign.id}/caller-id",
+                  {"caller_id": "+15550500001"})  # not this tenant's extension
+    assert r.status_code == 404 and Extension.get_by_id(foreign.id).caller_id == ""
