@@ -7,3 +7,16 @@ from __future__ import annotations
 
 def N_(message: str) -> str:
     return message
+
+
+class Msg(str):
+    """A message a service hands up: the English text as the string, with the template (marked
+    with N_) and params kept, so a page can show it in the reader's language:
+    `_(m.template, **m.params)` (webui's `translated`)."""
+    template: str
+    params: dict
+
+    def __new__(cls, template: str, **params):
+        text = super().__new__(cls, template % params if params else template)
+        text.template, text.params = template, params
+        return text

@@ -50,8 +50,17 @@ def _ip() -> str:
     return request.remote_addr or ""
 
 
+def tr(message) -> str:
+    """A service's message in the reader's language: an error or Msg with a template and
+    params is translated, anything else shown as it is."""
+    template = getattr(message, "template", None)
+    if template is None:
+        return str(message)
+    return _(template, **getattr(message, "params", {}))
+
+
 def _fail(exc: AgentError) -> None:
-    flash(_("Not saved: %(why)s", why=exc), "error")
+    flash(_("Not saved: %(why)s", why=tr(exc)), "error")
 
 
 # -- agents now -----------------------------------------------------------------------------
@@ -163,7 +172,7 @@ def pause_reason_list():
             row = pause_reasons.create(tid, form.name.data, active=form.active.data,
                                        actor=current_user, ip=_ip())
         except AgentError as exc:
-            form.name.errors = [str(exc)]
+            form.name.errors = [tr(exc)]
             status = 400
         else:
             flash(_("Pause reason '%(name)s' added.", name=row.name), "success")
@@ -222,7 +231,7 @@ def pause_reason_delete(reason_id: int):
         try:
             pause_reasons.delete(tid, row.id, actor=current_user, ip=_ip())
         except AgentError as exc:
-            flash(_("Not deleted: %(why)s", why=exc), "error")
+            flash(_("Not deleted: %(why)s", why=tr(exc)), "error")
         else:
             flash(_("Pause reason '%(name)s' deleted.", name=row.name), "success")
     return redirect(url_for("agent_setup.pause_reason_list"))
@@ -243,7 +252,7 @@ def disposition_list():
                                       active=form.active.data, actor=current_user, ip=_ip())
         except AgentError as exc:
             target = getattr(form, exc.field, None) if exc.field else None
-            (target or form.name).errors = [str(exc)]
+            (target or form.name).errors = [tr(exc)]
             status = 400
         else:
             flash(_("Disposition '%(name)s' added.", name=row.name), "success")

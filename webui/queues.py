@@ -17,7 +17,7 @@ from voxcast.queues import services as queue_service
 from voxcast.queues import stats as queue_stats
 from voxcast.queues.services import QueueError
 
-from .agent_setup import MANAGERS, _today_start, live_signature
+from .agent_setup import MANAGERS, _today_start, live_signature, tr
 from .auth import current_tenant_id, tenant_required
 from .permissions import feature_required
 
@@ -78,7 +78,7 @@ def _render(form: QueueForm, row: Queue | None, status: int = 200, errors: dict 
         chosen = {str(uid): pen for uid, pen in _posted_members()}
     else:
         chosen = {str(m.user_id): m.penalty for m in queue_service.members(row)} if row else {}
-    errors = errors or {}
+    errors = {name: tr(message) for name, message in (errors or {}).items()}
     for name, message in errors.items():
         if name and name in form:
             form[name].errors = [message]
@@ -86,7 +86,7 @@ def _render(form: QueueForm, row: Queue | None, status: int = 200, errors: dict 
                            agents=queue_service.agent_choices(tid), chosen=chosen,
                            member_error=errors.get("members", ""),
                            general_error=errors.get("", ""),
-                           used_by=queue_service.used_by(row) if row else []), status
+                           used_by=[tr(u) for u in queue_service.used_by(row)] if row else []), status
 
 
 def _data(form: QueueForm) -> dict:
@@ -149,7 +149,7 @@ def delete(queue_id: int):
             queue_service.delete(row.tenant_id, row.id, actor=current_user,
                                  ip=request.remote_addr or "")
         except QueueError as exc:
-            flash(_("Not deleted: %(why)s", why=exc), "error")
+            flash(_("Not deleted: %(why)s", why=tr(exc.errors.get("", exc))), "error")
             return redirect(url_for("queues.edit", queue_id=row.id))
         flash(_("Queue '%(name)s' deleted.", name=row.name), "success")
     return redirect(url_for("queues.index"))

@@ -9,6 +9,7 @@ from peewee import fn
 from models import database
 from models.entities import DISPOSITION_KINDS, AgentDisposition
 from models.tenancy import TenantScopeError, get_scoped, scoped
+from voxcast.i18n import Msg, N_
 from voxcast.agents.errors import AgentInputError, NotFound
 from voxcast.audit import records as audit
 
@@ -26,7 +27,7 @@ def get(tenant_id: int, disposition_id) -> AgentDisposition:
     try:
         return get_scoped(AgentDisposition, tenant_id, disposition_id)
     except TenantScopeError:
-        raise NotFound("No such disposition.") from None
+        raise NotFound(N_("No such disposition.")) from None
 
 
 def _clean(tenant_id: int, name: str, kind: str, position, row_id: int | None
@@ -34,25 +35,25 @@ def _clean(tenant_id: int, name: str, kind: str, position, row_id: int | None
     errors = {}
     name = " ".join((name or "").split())
     if not name or len(name) > MAX_NAME:
-        errors["name"] = f"The name must be 1 to {MAX_NAME} characters."
+        errors["name"] = Msg(N_("The name must be 1 to %(max)d characters."), max=MAX_NAME)
     else:
         clash = scoped(AgentDisposition, tenant_id).where(
             fn.LOWER(AgentDisposition.name) == name.lower())
         if row_id is not None:
             clash = clash.where(AgentDisposition.id != row_id)
         if clash.exists():
-            errors["name"] = f"A disposition named '{name}' already exists."
+            errors["name"] = Msg(N_("A disposition named '%(name)s' already exists."), name=name)
     if kind not in DISPOSITION_KINDS:
-        errors["kind"] = "Choose normal, call back or do not call."
+        errors["kind"] = Msg(N_("Choose normal, call back or do not call."))
     try:
         position = int(position if position not in (None, "") else 0)
     except (TypeError, ValueError):
         position = -1
     if not 0 <= position <= 1000:
-        errors["position"] = "A position from 0 to 1000."
+        errors["position"] = Msg(N_("A position from 0 to 1000."))
     if errors:
         field, message = next(iter(errors.items()))
-        exc = AgentInputError(message, field)
+        exc = AgentInputError(message.template, field, **message.params)
         exc.errors = errors
         raise exc
     return name, kind, position

@@ -1,16 +1,21 @@
 """Typed agent errors: a stable code and the HTTP status the API sends; str() is the message a
-user (or a phone prompt chooser) reads; `field` names the input it is about, when one."""
+user (or a phone prompt chooser) reads, `template`/`params` the same to translate; `field`
+names the input it is about, when one."""
 from __future__ import annotations
 
 from voxcast.errors import ServiceError
 
 
 class AgentError(ServiceError):
+    """`template` (marked with N_) and `params` let a page show the message translated:
+    `_(exc.template, **exc.params)`; str(exc) is the English text."""
     code, status = "agent-not-possible", 409
 
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
+    def __init__(self, message: str, field: str = "", **params):
+        super().__init__(message % params if params else message)
         self.field = field
+        self.template = message
+        self.params = params
 
 
 class AgentInputError(AgentError):

@@ -9,6 +9,7 @@ from peewee import fn
 from models import Tenant, database
 from models.entities import AgentSession, PauseReason
 from models.tenancy import TenantScopeError, get_scoped, scoped
+from voxcast.i18n import N_
 from voxcast.agents.errors import AgentInputError, NotFound
 from voxcast.audit import records as audit
 
@@ -29,7 +30,7 @@ def get(tenant_id: int, reason_id) -> PauseReason:
     try:
         return get_scoped(PauseReason, tenant_id, reason_id)
     except TenantScopeError:
-        raise NotFound("No such pause reason.") from None
+        raise NotFound(N_("No such pause reason.")) from None
 
 
 def first_active(tenant_id: int) -> PauseReason | None:
@@ -41,12 +42,13 @@ def first_active(tenant_id: int) -> PauseReason | None:
 def _clean_name(tenant_id: int, name: str, reason_id: int | None) -> str:
     name = " ".join((name or "").split())
     if not name or len(name) > MAX_NAME:
-        raise AgentInputError(f"The name must be 1 to {MAX_NAME} characters.", "name")
+        raise AgentInputError(N_("The name must be 1 to %(max)d characters."), "name", max=MAX_NAME)
     clash = scoped(PauseReason, tenant_id).where(fn.LOWER(PauseReason.name) == name.lower())
     if reason_id is not None:
         clash = clash.where(PauseReason.id != reason_id)
     if clash.exists():
-        raise AgentInputError(f"A pause reason named '{name}' already exists.", "name")
+        raise AgentInputError(N_("A pause reason named '%(name)s' already exists."), "name",
+                              name=name)
     return name
 
 
@@ -65,7 +67,7 @@ def update(tenant_id: int, reason_id, *, name: str, active: bool = True, actor=N
     row = get(tenant_id, reason_id)
     name = _clean_name(tenant_id, name, row.id)
     if row.system and not active:
-        raise AgentInputError("The system's reason for missed calls cannot be switched off.",
+        raise AgentInputError(N_("The system's reason for missed calls cannot be switched off."),
                               "active")
     with database.atomic():
         row.name, row.active = name, bool(active)
@@ -79,10 +81,11 @@ def update(tenant_id: int, reason_id, *, name: str, active: bool = True, actor=N
 def delete(tenant_id: int, reason_id, *, actor=None, ip: str = "") -> None:
     row = get(tenant_id, reason_id)
     if row.system:
-        raise AgentInputError("The system's reason for missed calls cannot be deleted.")
+        raise AgentInputError(N_("The system's reason for missed calls cannot be deleted."))
     if AgentSession.select().where(AgentSession.pause_reason == row.id,
                                    AgentSession.ended_at.is_null()).exists():
-        raise AgentInputError("An agent is paused with this reason now; switch it off instead.")
+        raise AgentInputError(
+            N_("An agent is paused with this reason now; switch it off instead."))
     with database.atomic():
         audit.record("pause_reason.delete", tenant_id=tenant_id, user=actor,
                      object_type="pause_reason", object_id=row.id, detail=row.name, ip=ip)
@@ -100,7 +103,8 @@ def set_max_missed(tenant_id: int, value, *, actor=None, ip: str = "") -> int:
     except (TypeError, ValueError):
         number = -1
     if not 0 <= number <= MAX_MISSED_LIMIT:
-        raise AgentInputError(f"From 0 (never) to {MAX_MISSED_LIMIT} calls.", "agent_max_missed")
+        raise AgentInputError(N_("From 0 (never) to %(max)d calls."), "agent_max_missed",
+                              max=MAX_MISSED_LIMIT)
     with database.atomic():
         Tenant.update(agent_max_missed=number).where(Tenant.id == tenant_id).execute()
         audit.record("tenant.agent_max_missed", tenant_id=tenant_id, user=actor,

@@ -13,6 +13,7 @@ from models import Extension, Tenant, User, database
 from models.entities import AgentSession, AgentStateLog, PauseReason, utcnow
 from voxcast.accounts import login_guard
 from voxcast.agents import states
+from voxcast.i18n import N_
 from voxcast.agents.errors import InvalidPin, NoExtension, NoSession, NotAnAgent, PinThrottled
 from voxcast.audit import records as audit
 from voxcast.tenants import features
@@ -39,18 +40,18 @@ def _agent(tenant_id: int, user_id: int) -> tuple[User, Extension]:
     user = User.get_or_none(User.id == user_id, User.tenant == tenant_id)
     tenant = Tenant.get_or_none(Tenant.id == tenant_id)
     if user is None or tenant is None:
-        raise NotAnAgent("No such agent.")
+        raise NotAnAgent(N_("No such agent."))
     if tenant.status != "active":
-        raise NotAnAgent("Your organisation's account is suspended.")
+        raise NotAnAgent(N_("Your organisation's account is suspended."))
     if not features.has(tenant, "agents"):
-        raise NotAnAgent("Your plan does not include agents.")
+        raise NotAnAgent(N_("Your plan does not include agents."))
     if not user.active:
-        raise NotAnAgent("This account is disabled.")
+        raise NotAnAgent(N_("This account is disabled."))
     if user.role != "agent":
-        raise NotAnAgent("Only agents can log in to take calls.")
+        raise NotAnAgent(N_("Only agents can log in to take calls."))
     ext = extension_of(user)
     if ext is None:
-        raise NoExtension("No extension is assigned to you; ask your administrator.")
+        raise NoExtension(N_("No extension is assigned to you; ask your administrator."))
     return user, ext
 
 
@@ -93,7 +94,7 @@ def login_by_pin(extension_number: str, pin: str, *, now: dt.datetime | None = N
     ext = Extension.get_or_none(Extension.number == str(extension_number or ""))
     user = User.get_or_none(User.id == ext.user_id) if ext is not None and ext.user_id else None
     if ext is None or ext.tenant_id is None or user is None or user.tenant_id != ext.tenant_id:
-        raise NotAnAgent("No agent is assigned to this extension.")
+        raise NotAnAgent(N_("No agent is assigned to this extension."))
     where = f"phone:{ext.number}"
     throttled = login_guard.check(user.username, where, user, now)
     if throttled is not None:
@@ -103,7 +104,7 @@ def login_by_pin(extension_number: str, pin: str, *, now: dt.datetime | None = N
         locked = login_guard.record_failure(user.username, where, user, now)
         if locked is not None:
             raise PinThrottled(locked.message)
-        raise InvalidPin("That PIN is not valid.")
+        raise InvalidPin(N_("That PIN is not valid."))
     session = login(ext.tenant_id, user.id, via="phone", now=now)
     login_guard.record_success(user, where)
     return session
@@ -128,7 +129,7 @@ def logout_user(user_id: int, *, ip: str = "") -> bool:
     """The console's and the phone's logout: ends the user's live session."""
     session = current(user_id)
     if session is None:
-        raise NoSession("You are not logged in as an agent.")
+        raise NoSession(N_("You are not logged in as an agent."))
     return logout(session.id, "logout", ip=ip)
 
 

@@ -20,6 +20,7 @@ from models.entities import (
 )
 from models.tenancy import TenantScopeError, get_scoped
 from voxcast.agents import prepared
+from voxcast.i18n import N_
 from voxcast.agents.errors import AgentInputError
 
 # Which state may follow which (the web's buttons ask can_move; set_state without `expect`
@@ -109,7 +110,7 @@ def set_state(session_id: int, to: str, *, expect: Iterable[str] | None = None,
     whether this call made the move (False: the state had already moved on, or the session
     ended)."""
     if to not in AGENT_STATES:
-        raise AgentInputError(f"Unknown agent state '{to}'.", "state")
+        raise AgentInputError(N_("Unknown agent state '%(state)s'."), "state", state=to)
     fields: dict = {}
     if to == "paused":
         if pause_reason_id is not None:
@@ -119,9 +120,11 @@ def set_state(session_id: int, to: str, *, expect: Iterable[str] | None = None,
             try:
                 reason = get_scoped(PauseReason, session.tenant_id, pause_reason_id)
             except TenantScopeError:
-                raise AgentInputError("Choose one of your pause reasons.", "pause_reason_id") from None
+                raise AgentInputError(N_("Choose one of your pause reasons."),
+                                      "pause_reason_id") from None
             if not reason.active:
-                raise AgentInputError("That pause reason is no longer in use.", "pause_reason_id")
+                raise AgentInputError(N_("That pause reason is no longer in use."),
+                                      "pause_reason_id")
         fields["pause_reason"] = pause_reason_id
     if to == "wrapup":
         fields["wrapup_until"] = wrapup_until

@@ -15,6 +15,7 @@ from models import Call, CampaignContact, Tenant, User, database
 from models.entities import AgentSession, QueueCall, utcnow
 from models.tenancy import TenantScopeError, get_scoped
 from voxcast.agents import dispositions, states
+from voxcast.i18n import N_
 from voxcast.agents.errors import AgentInputError, NotFound, NotYourCall
 from voxcast.audit import records as audit
 from voxcast.contacts import dnc
@@ -32,7 +33,8 @@ def parse_callback(value: str, timezone: str = "UTC") -> dt.datetime | None:
     try:
         local = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise AgentInputError("Enter the call-back time as YYYY-MM-DD HH:MM.", "callback_at") from None
+        raise AgentInputError(N_("Enter the call-back time as YYYY-MM-DD HH:MM."),
+                              "callback_at") from None
     if local.tzinfo is None:
         try:
             local = local.replace(tzinfo=ZoneInfo(timezone or "UTC"))
@@ -69,10 +71,10 @@ def taken_by(tenant_id: int, user_id: int, call_id) -> Call:
     try:
         call = get_scoped(Call, tenant_id, call_id)
     except TenantScopeError:
-        raise NotFound("No such call.") from None
+        raise NotFound(N_("No such call.")) from None
     _customer, calls, link = _sides(tenant_id, call)
     if not any(c.agent_id == user_id for c in calls) and not (link and link.agent_id == user_id):
-        raise NotYourCall("You did not take this call.")
+        raise NotYourCall(N_("You did not take this call."))
     return call
 
 
@@ -85,26 +87,26 @@ def record(tenant_id: int, user_id: int, call_id, disposition_id=None, notes: st
     customer, calls, _link = _sides(tenant_id, call)
     notes = (notes or "").strip()
     if len(notes) > MAX_NOTES:
-        raise AgentInputError(f"Notes of at most {MAX_NOTES} characters.", "notes")
+        raise AgentInputError(N_("Notes of at most %(max)d characters."), "notes", max=MAX_NOTES)
     disposition = None
     if disposition_id not in (None, ""):
         disposition = dispositions.get(tenant_id, disposition_id)
         if not disposition.active:
-            raise AgentInputError("That disposition is no longer in use.", "disposition_id")
+            raise AgentInputError(N_("That disposition is no longer in use."), "disposition_id")
     entry = None
     if disposition is not None and disposition.kind == "callback":
         if callback_at is None:
-            raise AgentInputError("Choose when to call back.", "callback_at")
+            raise AgentInputError(N_("Choose when to call back."), "callback_at")
         callback_at = _utc(callback_at)
         if callback_at < now - dt.timedelta(minutes=1):
-            raise AgentInputError("The call-back time is in the past.", "callback_at")
+            raise AgentInputError(N_("The call-back time is in the past."), "callback_at")
         if callback_at > now + dt.timedelta(days=MAX_CALLBACK_DAYS):
-            raise AgentInputError("A call back within a year.", "callback_at")
+            raise AgentInputError(N_("A call back within a year."), "callback_at")
         entry_id = next((c.entry_id for c in (customer, *calls) if c.entry_id), None)
         entry = CampaignContact.get_or_none(CampaignContact.id == entry_id,
                                             CampaignContact.tenant == tenant_id) if entry_id else None
         if entry is None:
-            raise AgentInputError("This call has no campaign contact to call back.",
+            raise AgentInputError(N_("This call has no campaign contact to call back."),
                                   "disposition_id")
     agent = User.get_by_id(user_id)
     with database.atomic():
@@ -123,7 +125,7 @@ def record(tenant_id: int, user_id: int, call_id, disposition_id=None, notes: st
             added = dnc.add(tenant_id, [customer.number], "manual", country=tenant.country,
                             actor=agent, ip=ip)
             if added.errors:  # rolls the whole form back
-                raise AgentInputError("The caller's number cannot be put on the DNC list.",
+                raise AgentInputError(N_("The caller's number cannot be put on the DNC list."),
                                       "disposition_id")
             if customer.entry_id:
                 CampaignContact.update(state="dnc").where(

@@ -19,6 +19,7 @@ from models.entities import (
 from models.tenancy import TenantScopeError, get_scoped, scoped
 from voxcast.audit import records as audit
 from voxcast.errors import ServiceError
+from voxcast.i18n import Msg, N_
 from voxcast.ivr import tree as ivr_tree
 
 NUMBER_RE = re.compile(r"^[0-9]{2,6}$")
@@ -44,7 +45,8 @@ FIELDS = tuple(DEFAULTS)
 
 
 class QueueError(ServiceError, ValueError):
-    """Refused input: `errors` maps a field ("" for the whole form) to a message."""
+    """Refused input: `errors` maps a field ("" for the whole form) to a message (a Msg,
+    which the portal shows translated)."""
     code, status = "validation", 422
 
     def __init__(self, errors: dict[str, str] | str):
@@ -101,12 +103,12 @@ def values_of(queue: Queue | None) -> dict:
 
 def _int(value, field: str, errors: dict) -> int | None:
     if isinstance(value, bool):
-        errors[field] = "Enter a whole number."
+        errors[field] = Msg(N_("Enter a whole number."))
         return None
     try:
         return int(str(value).strip())
     except (TypeError, ValueError):
-        errors[field] = "Enter a whole number."
+        errors[field] = Msg(N_("Enter a whole number."))
         return None
 
 
@@ -126,21 +128,21 @@ def _check_number(tenant_id: int, number: str, queue_id: int | None, errors: dic
     if not number:
         return
     if not NUMBER_RE.match(number):
-        errors["number"] = "2 to 6 digits, or empty for no number."
+        errors["number"] = Msg(N_("2 to 6 digits, or empty for no number."))
         return
     if number in EMERGENCY:
-        errors["number"] = f"{number} is an emergency or service number."
+        errors["number"] = Msg(N_("%(number)s is an emergency or service number."), number=number)
         return
     if scoped(Extension, tenant_id).where(Extension.number == number).exists():
-        errors["number"] = f"{number} is one of your extensions."
+        errors["number"] = Msg(N_("%(number)s is one of your extensions."), number=number)
     elif scoped(Ivr, tenant_id).where(Ivr.number == number).exists():
-        errors["number"] = f"{number} is the number of one of your IVRs."
+        errors["number"] = Msg(N_("%(number)s is the number of one of your IVRs."), number=number)
     else:
         clash = scoped(Queue, tenant_id).where(Queue.number == number)
         if queue_id is not None:
             clash = clash.where(Queue.id != queue_id)
         if clash.exists():
-            errors["number"] = f"Another queue has the number {number}."
+            errors["number"] = Msg(N_("Another queue has the number %(number)s."), number=number)
 
 
 def _leads_back(tenant_id: int, start_id: int, queue_id: int | None) -> bool:
@@ -164,39 +166,39 @@ def clean(tenant_id: int, data: dict, queue: Queue | None = None) -> dict:
     qid = queue.id if queue is not None else None
     values["name"] = " ".join(str(values["name"] or "").split())
     if not values["name"] or len(values["name"]) > 100:
-        errors["name"] = "The name must be 1 to 100 characters."
+        errors["name"] = Msg(N_("The name must be 1 to 100 characters."))
     else:
         clash = scoped(Queue, tenant_id).where(fn.LOWER(Queue.name) == values["name"].lower())
         if qid is not None:
             clash = clash.where(Queue.id != qid)
         if clash.exists():
-            errors["name"] = f"A queue named '{values['name']}' already exists."
+            errors["name"] = Msg(N_("A queue named '%(name)s' already exists."), name=values["name"])
     values["number"] = str(values["number"] or "").strip()
     _check_number(tenant_id, values["number"], qid, errors)
     if values["strategy"] not in QUEUE_STRATEGIES:
-        errors["strategy"] = "Choose longest idle, round robin or ring all."
+        errors["strategy"] = Msg(N_("Choose longest idle, round robin or ring all."))
     for field, (low, high) in LIMITS.items():
         number = _int(values[field], field, errors)
         if number is None:
             continue
         if not low <= number <= high:
-            errors[field] = f"From {low} to {high} seconds."
+            errors[field] = Msg(N_("From %(low)d to %(high)d seconds."), low=low, high=high)
         elif field == "announce_every_seconds" and 0 < number < 15:
-            errors[field] = "0 (no announcements) or from 15 to 600 seconds."
+            errors[field] = Msg(N_("0 (no announcements) or from 15 to 600 seconds."))
         values[field] = number
     values["music_class"] = str(values["music_class"] or "default").strip()
     if not MUSIC_RE.match(values["music_class"]):
-        errors["music_class"] = "Letters, digits, - and _ (the music on hold class)."
+        errors["music_class"] = Msg(N_("Letters, digits, - and _ (the music on hold class)."))
     values["announce_position"] = _bool(values["announce_position"])
     values["announce_wait"] = _bool(values["announce_wait"])
     values["fallback_text"] = str(values["fallback_text"] or "").strip()
     if len(values["fallback_text"]) > 1000:
-        errors["fallback_text"] = "At most 1000 characters."
+        errors["fallback_text"] = Msg(N_("At most 1000 characters."))
     fallback = values["fallback"]
     fq, fi = _optional_id(values["fallback_queue_id"]), _optional_id(values["fallback_ivr_id"])
     values["fallback_queue_id"] = values["fallback_ivr_id"] = None
     if fallback not in QUEUE_FALLBACKS:
-        errors["fallback"] = "Choose what happens when nobody answers."
+        errors["fallback"] = Msg(N_("Choose what happens when nobody answers."))
     elif fallback == "queue":
         target = None
         if fq is not None:
@@ -205,9 +207,9 @@ def clean(tenant_id: int, data: dict, queue: Queue | None = None) -> dict:
             except TenantScopeError:
                 target = None
         if target is None:
-            errors["fallback_queue_id"] = "Choose one of your queues."
+            errors["fallback_queue_id"] = Msg(N_("Choose one of your queues."))
         elif qid is not None and _leads_back(tenant_id, target.id, qid):
-            errors["fallback_queue_id"] = "That queue leads back to this one."
+            errors["fallback_queue_id"] = Msg(N_("That queue leads back to this one."))
         else:
             values["fallback_queue_id"] = target.id
     elif fallback == "ivr":
@@ -218,7 +220,7 @@ def clean(tenant_id: int, data: dict, queue: Queue | None = None) -> dict:
             except TenantScopeError:
                 target = None
         if target is None:
-            errors["fallback_ivr_id"] = "Choose one of your IVRs."
+            errors["fallback_ivr_id"] = Msg(N_("Choose one of your IVRs."))
         else:
             values["fallback_ivr_id"] = target.id
     if errors:
@@ -241,14 +243,14 @@ def clean_members(tenant_id: int, raw) -> list[tuple[int, int]]:
         except TenantScopeError:
             user = None
         if user is None or user.role != "agent":
-            errors["members"] = "Members must be your agents."
+            errors["members"] = Msg(N_("Members must be your agents."))
             continue
         number = _int(penalty if penalty not in (None, "") else 0, "members", errors)
         if number is None or not 0 <= number <= MAX_PENALTY:
-            errors["members"] = f"A penalty from 0 to {MAX_PENALTY}."
+            errors["members"] = Msg(N_("A penalty from 0 to %(max)d."), max=MAX_PENALTY)
             continue
         if user.id in out:
-            errors["members"] = f"{user.username} is listed twice."
+            errors["members"] = Msg(N_("%(name)s is listed twice."), name=user.username)
             continue
         out[user.id] = number
     if errors:
@@ -319,19 +321,19 @@ def set_members(tenant_id: int, queue_id, members_in, *, actor=None, ip: str = "
 
 def used_by(queue: Queue) -> list[str]:
     """What sends callers to this queue (it cannot be deleted while anything does)."""
-    out = [f"queue '{q.name}'" for q in scoped(Queue, queue.tenant_id).where(
+    out = [Msg(N_("queue '%(name)s'"), name=q.name) for q in scoped(Queue, queue.tenant_id).where(
         Queue.fallback == "queue", Queue.fallback_queue == queue.id, Queue.id != queue.id)]
     dids = scoped(Did, queue.tenant_id).where(
         ((Did.route == "queue") & (Did.queue == queue.id))
         | ((Did.closed_route == "queue") & (Did.closed_target == queue.id)))
-    out += [f"DID {d.number}" for d in dids]
+    out += [Msg(N_("DID %(number)s"), number=d.number) for d in dids]
     for row in scoped(Ivr, queue.tenant_id).select(Ivr.name, Ivr.tree):
         try:
             targets = ivr_tree.queue_targets(json.loads(row.tree or "{}"))
         except (ValueError, TypeError, KeyError):
             continue
         if queue.id in targets:
-            out.append(f"IVR '{row.name}'")
+            out.append(Msg(N_("IVR '%(name)s'"), name=row.name))
     return out
 
 
@@ -339,7 +341,7 @@ def delete(tenant_id: int, queue_id, *, actor=None, ip: str = "") -> None:
     queue = get(tenant_id, queue_id)
     users = used_by(queue)
     if users:
-        raise QueueError(f"The queue is used by {', '.join(users)}.")
+        raise QueueError(Msg(N_("The queue is used by %(users)s."), users=", ".join(users)))
     with database.atomic():
         audit.record("queue.delete", tenant_id=tenant_id, user=actor, object_type="queue",
                      object_id=queue.id, detail=queue.name, ip=ip)
