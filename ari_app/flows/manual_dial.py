@@ -36,6 +36,14 @@ log = logging.getLogger("voxcast.console")
 MOH_CLASS = "default"
 RINGBACK = "tone:ring"
 AGENT_RING_S = 30  # how long the agent's own phone rings before the dial is given up
+LINES_BUSY = "All your lines are busy; try again in a moment."
+
+
+def _why(exc: Exception) -> str:
+    """What the console says of a leg the billing refused."""
+    if isinstance(exc, NoCredit):
+        return "Your account has no credit for this call."
+    return "Calls to that number are not possible."
 
 
 class Phase(enum.Enum):
@@ -138,8 +146,7 @@ class ConsoleCall(CallHandler):
             credit = await ctx.credit.guard_leg(plan.tenant_id, plan.number,
                                                 f"console call to {plan.number}")
         except (NoRate, NoCredit) as exc:
-            why = ("Your account has no credit for this call." if isinstance(exc, NoCredit)
-                   else "Calls to that number are not possible.")
+            why = _why(exc)
             for leg in (self.customer, self.agent):
                 await self._close_unplaced(leg, f"not placed: {why}")
             state, reason = before
@@ -325,8 +332,8 @@ class ConsoleCall(CallHandler):
 
     # -- commands ---------------------------------------------------------------------------
     async def agent_command(self, event: Event) -> None:
-        vars = event.raw
-        action = vars.get("action")
+        command = event.raw  # the user event's variables, checked by the command bus
+        action = command.get("action")
         if self.phase is Phase.ENDED:
             return
         if action == "hangup":
@@ -348,7 +355,7 @@ class ConsoleCall(CallHandler):
             await self.publish("talking")
         elif action in ("consult", "transfer") and self.phase in (Phase.TALKING, Phase.HELD) \
                 and self.third is None:
-            await self._dial_third(vars, blind=action == "transfer")
+            await self._dial_third(command, blind=action == "transfer")
         elif action == "complete" and self.phase in (Phase.CONSULTING, Phase.CONFERENCE) \
                 and self.third is not None and self.third.up:
             if self.phase is Phase.CONSULTING:
@@ -363,14 +370,18 @@ class ConsoleCall(CallHandler):
             self.phase = Phase.CONFERENCE
             await self.publish("conference", target=self.third_target.label)
 
-    async def _dial_third(self, vars: dict, blind: bool) -> None:
+    async def _dial_third(self, command: dict, blind: bool) -> None:
+        """Dial a transfer or consultation target (checked again here, on the writer)."""
         ctx = self.ctx
         try:
             target, third_session = await ctx.writer.run(
-                _resolve_target, self.tenant_id, vars.get("target_kind", ""),
-                vars.get("target", ""), self.user_id)
+                _resolve_target, self.tenant_id, command.get("target_kind", ""),
+                command.get("target", ""), self.user_id)
         except ConsoleError as exc:
             await self.publish(self.phase.value, message=str(exc))
+            return
+        if ctx.channels.by_tenant[self.tenant_id] >= self.plan.tenant_channel_limit:
+            await self.publish(self.phase.value, message=LINES_BUSY)
             return
         credit = None
         if target.pstn:
@@ -378,8 +389,7 @@ class ConsoleCall(CallHandler):
                 credit = await ctx.credit.guard_leg(self.tenant_id, target.number,
                                                     f"console transfer to {target.number}")
             except (NoRate, NoCredit) as exc:
-                why = "no credit" if isinstance(exc, NoCredit) else "no rate for that number"
-                await self.publish(self.phase.value, message=f"{target.label}: {why}")
+                await self.publish(self.phase.value, message=f"{target.label}: {_why(exc)}")
                 return
         leg_id = self._id("t")
         try:
@@ -543,7 +553,7 @@ async def start(ctx, plan: dialing.DialPlan, seq: int, max_channels: int):
                       channels.by_tenant[plan.tenant_id], max_channels - 1, channels.total)
     call = ConsoleCall(ctx, plan, seq)
     if room < 1:
-        await call.publish("refused", message="all your lines are busy")
+        await call.publish("refused", message=LINES_BUSY)
         return None
     if not await call.start():
         return None

@@ -123,6 +123,9 @@ def acd_plan(tenant_id: int, user_id: int, session_id: int, extension: str, call
     campaign = Campaign.get_or_none(Campaign.id == campaign_id) if campaign_id else None
     caller_id = (campaign.caller_id if campaign is not None and campaign.caller_id
                  else caller_id_of(ext, tenant_id) if ext is not None else "")
+    tenant = Tenant.get_by_id(tenant_id)
     return DialPlan(tenant_id, user_id, session_id, extension,
                     caller or (customer.number if customer else ""), caller_id, campaign_id,
-                    customer.contact_id if customer else None, wrapup_seconds)
+                    customer.contact_id if customer else None, wrapup_seconds,
+                    tenant_channel_limit=tenant.channel_limit,
+                    campaign_channel_limit=campaign.channel_limit if campaign else 0)
