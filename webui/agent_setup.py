@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for,
+)
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -95,23 +97,37 @@ def _day_arg(name: str, default: dt.date) -> dt.date:
         return default
 
 
-@bp.route("/agents/stats")
-@tenant_required(roles=MANAGERS)
-@feature_required("agents")
-def agent_stats():
-    """Agent statistics for whole days in the tenant's time zone (default: today)."""
+def _report_days():
+    """The days asked for (from/to, whole days in the tenant's time zone, default today,
+    at most a year) and the agent report for them."""
     zone = _zone()
-    today = _local_today(zone)
-    first = _day_arg("from", today)
+    first = _day_arg("from", _local_today(zone))
     last = _day_arg("to", first)
     if last < first:
         first, last = last, first
     last = min(last, first + dt.timedelta(days=366))
     since = _utc_midnight(first, zone)
     until = _utc_midnight(last + dt.timedelta(days=1), zone)
-    report = stats.agent_report(current_tenant_id(), since, until)
+    return zone, first, last, stats.agent_report(current_tenant_id(), since, until)
+
+
+@bp.route("/agents/stats")
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def agent_stats():
+    """Agent statistics for whole days in the tenant's time zone (default: today)."""
+    zone, first, last, report = _report_days()
     return render_template("agent_setup/stats.html", report=report, first=first, last=last,
                            zone=str(zone))
+
+
+@bp.route("/agents/stats.csv")
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def agent_stats_csv():
+    _tz, first, last, report = _report_days()
+    return Response(stats.report_csv(report), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="agents-{first}-{last}.csv"'})
 
 
 @bp.route("/agents/")

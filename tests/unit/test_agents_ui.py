@@ -150,6 +150,12 @@ def test_agent_statistics_for_days_in_the_tenants_time_zone(admin, auth, client)
     html = client.get("/agents/stats?from=2026-01-04&to=2026-01-04").get_data(as_text=True)
     assert 'data-user="alice"' not in html
     assert client.get("/agents/stats?from=garbage").status_code == 200
+    res = client.get("/agents/stats.csv?from=2026-01-05&to=2026-01-05")
+    assert res.mimetype == "text/csv" and "agents-2026-01-05-2026-01-05.csv" in res.headers[
+        "Content-Disposition"]
+    lines = res.get_data(as_text=True).splitlines()
+    assert lines[0].startswith("username,name,sessions,login_s")
+    assert lines[1].startswith("alice,,1,1800,")  # 30 minutes logged in
 
 
 def test_the_tenant_sets_how_many_misses_pause_an_agent(admin, auth, client):

@@ -5,12 +5,14 @@ pauses per reason and the dispositions recorded."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from peewee import JOIN, fn
 
 from models import Call, User
+from voxcast import csv_export
 from models.entities import (
     AGENT_STATES, AgentSession, AgentStateLog, PauseReason, QueueCall, utcnow,
 )
@@ -159,3 +161,27 @@ def agent_report(tenant_id: int, since: dt.datetime, until: dt.datetime, *,
             AgentSession.tenant == tenant_id, AgentSession.ended_at.is_null()).tuples()):
         report(uid)
     return sorted(reports.values(), key=lambda r: r.username.lower())
+
+
+CSV_HEADER = ("username", "name", "sessions", "login_s", "ready_s", "ringing_s", "on_call_s",
+              "wrapup_s", "paused_s", "offered", "answered", "not_answered", "answer_speed_s",
+              "average_talk_s", "breaks", "dispositions")
+
+
+def report_csv(report: list[AgentReport]) -> str:
+    """The agent statistics as CSV (formula-safe, voxcast.csv_export); seconds as integers,
+    breaks and dispositions as "name=value" lists."""
+    buf = io.StringIO()
+    out = csv_export.writer(buf)
+    out.writerow(CSV_HEADER)
+    for r in report:
+        s = r.seconds
+        out.writerow([
+            r.username, r.name, r.sessions, *(round(s[k]) for k in (
+                "login", "ready", "ringing", "on_call", "wrapup", "paused")),
+            r.offers, r.answered, r.missed,
+            "" if r.answer_speed is None else f"{r.answer_speed:.1f}",
+            "" if r.average_talk is None else f"{r.average_talk:.0f}",
+            "; ".join(f"{name or '-'}={round(sec)}" for name, sec in sorted(r.pauses.items())),
+            "; ".join(f"{name}={n}" for name, n in sorted(r.dispositions.items()))])
+    return buf.getvalue()
