@@ -76,6 +76,13 @@ class Phone:
                          ["-p", str(self.port), "-m", "1", "-timeout", "90s"],
                          name=f"phone-{self.number}").start()
 
+    def answer_with(self, scenario: str) -> None:
+        """Another behaviour of the phone (same registered address)."""
+        self.sipp.stop()
+        self.sipp = Sipp(scenario, self.workdir, ["-p", str(self.port), "-m", "1",
+                                                  "-timeout", "60s"],
+                         name=f"phone-{self.number}-{scenario[:-4]}").start()
+
     def received(self) -> list[str]:
         return [m.method for m in self.sipp.messages() if not m.sent] if self.sipp else []
 
@@ -366,3 +373,21 @@ def test_given_busy_contact_when_dialing_from_a_pause_then_the_agent_is_told_and
     contact = Call.get(Call.tenant == tenant.id, Call.direction == "outbound")
     assert contact.disposition == "BUSY" and contact.ended_at is not None
     assert page.locator("#disposition-form").count() == 0
+
+
+def test_given_agents_phone_ringing_when_hanging_up_in_the_console_then_nothing_is_dialled(
+        page, web, settings, workdir, centre):
+    tenant, campaign, ann, _bob = centre
+    ann.answer_with("uas_no_answer.xml")
+    _console(page, web, tenant, ann)
+    _dial(page, campaign)
+    page.wait_for_selector("#call-progress", timeout=10000)
+    assert "Your phone is ringing" in page.inner_text("#call-progress")
+    page.click("#btn-hangup")
+    page.wait_for_selector("#agent-state[data-state=ready]", timeout=10000)
+    wait_for(lambda: "CANCEL" in ann.received(), 10, message="the ringing phone cancelled")
+    calls = {c.direction: c for c in Call.select().where(Call.tenant == tenant.id)}
+    wait_for(lambda: all(Call.get_by_id(c.id).ended_at for c in calls.values()), 10,
+             message="both CDRs closed")
+    contact = Call.get_by_id(calls["outbound"].id)
+    assert contact.answered_at is None and "not placed" in contact.cause_txt
