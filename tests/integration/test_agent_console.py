@@ -391,3 +391,30 @@ def test_given_agents_phone_ringing_when_hanging_up_in_the_console_then_nothing_
              message="both CDRs closed")
     contact = Call.get_by_id(calls["outbound"].id)
     assert contact.answered_at is None and "not placed" in contact.cause_txt
+
+
+def test_given_blind_transfer_to_an_unreachable_extension_then_the_contact_is_released(
+        page, web, settings, workdir, centre):
+    tenant, campaign, ann, _bob = centre
+    spare = Extension.create(number=f"769{tenant.id:02d}", secret=secrets.token_urlsafe(12),
+                             tenant=tenant)  # allocated, no phone registered
+    pjsip_sync.sync(settings)
+    trunk = Sipp.uas("uas_answer_never_hangup.xml", workdir, settings.trunk_port, calls=1,
+                     timeout=60).start()
+    try:
+        _console(page, web, tenant, ann)
+        _dial(page, campaign)
+        page.wait_for_selector("#contact-pop", timeout=20000)
+        page.select_option("#transfer-form select[name=target_kind]", "extension")
+        page.fill("#transfer-form input[name=target_text]", spare.number)
+        page.click("#btn-transfer")
+        page.wait_for_selector("#disposition-form", timeout=20000)
+        wait_for(lambda: "BYE" in [m.method for m in trunk.messages() if not m.sent], 15,
+                 message="the contact released")
+        wait_for(lambda: Call.select().where(Call.tenant == tenant.id,
+                                             Call.ended_at.is_null()).count() == 0, 15,
+                 message="every CDR closed")
+    finally:
+        trunk.stop()
+    leg = Call.get(Call.tenant == tenant.id, Call.direction == "transfer")
+    assert leg.number == spare.number and leg.answered_at is None
