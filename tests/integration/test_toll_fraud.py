@@ -29,8 +29,8 @@ def _stranger(settings, workdir, dialled: str, port: int, local_ip: str) -> Sipp
                     dialled, port, timeout=20, local_ip=local_ip).start()
 
 
-@pytest.mark.parametrize("n,dialled", enumerate([PSTN, "+" + PSTN, "8301", "*50",
-                                                 "0044201234567"]))
+@pytest.mark.parametrize("n,dialled", list(enumerate([PSTN, "+" + PSTN, "8301", "*50",
+                                                      "0044201234567"])))
 def test_given_unknown_peer_when_it_dials_anything_then_challenged_and_never_answered(
         settings, workdir, trunk, n, dialled):
     if dialled == "8301":
