@@ -73,6 +73,7 @@ class Waiter:
         self.offers = 0
         self.rounds = 0
         self.customer_left = False  # cancelled by the customer's hang-up
+        self.before_bridge = None  # the customer's flow stops its playback (connect())
 
     def request(self, live_channels: int, rr_after: int) -> store.OfferRequest:
         self.rounds += 1
@@ -138,7 +139,8 @@ class AgentPool:
                       campaign_id: int | None = None, user_ids: Sequence[int] | None = None,
                       ring_seconds: int = 15, wrapup_seconds: int = 0,
                       give_up_after: float | None = None, caller: str = "",
-                      queue_call_id: int | None = None) -> AgentBridge | None:
+                      queue_call_id: int | None = None,
+                      before_bridge=None) -> AgentBridge | None:
         """Put the (answered, in Stasis) customer through to an agent: a queue's members
         (`queue`, a store.QueuePlan: its strategy and penalties), or `user_ids` (a campaign's
         agents), offered one at a time (ring all: all at once), each ringing `ring_seconds`,
@@ -146,11 +148,15 @@ class AgentPool:
         both are bridged; None when nobody did within `give_up_after` seconds (None: wait
         until cancelled; 0: only agents ready now are tried). Cancelling the task withdraws
         the offer (a ringing phone stops, the agent is ready again, no miss counted); a
-        bridge made meanwhile is ended as if the customer hung up."""
+        bridge made meanwhile is ended as if the customer hung up. `before_bridge()` (a
+        coroutine function) runs once an agent answered, before the customer is moved into
+        the bridge: stop any playback on the customer's channel there (Asterisk would hold
+        the bridging until it ended)."""
         waiter = Waiter(customer, tenant_id, queue=queue, campaign_id=campaign_id,
                         user_ids=user_ids, ring_seconds=ring_seconds,
                         wrapup_seconds=wrapup_seconds, caller=caller,
                         queue_call_id=queue_call_id, once=give_up_after == 0)
+        waiter.before_bridge = before_bridge
         self.waiting[waiter.id] = waiter
         self.kick()
         try:
@@ -264,6 +270,11 @@ class AgentPool:
             self._holdtime[waiter.queue_id] = wait if old is None else (
                 old + HOLDTIME_WEIGHT * (wait - old))
         try:
+            if waiter.before_bridge is not None:
+                try:
+                    await waiter.before_bridge()
+                except Exception:  # the bridge matters more than the flow's tidying
+                    log.exception("before_bridge of %s failed", waiter.customer.channel_id)
             ok = await bridge.start()
         except AriError as exc:
             log.warning("bridge for %s failed: %s", waiter.customer.channel_id, exc)

@@ -63,6 +63,7 @@ class QueueRunner:
         self.waiting = False
         self.ended = False
         self.message_playback: str | None = None
+        self.announcement: str | None = None  # the announcement playing now
         self._seq = 0
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tokens: dict[str, str] = {}  # token -> what it is (announce, empty, done)
@@ -119,7 +120,8 @@ class QueueRunner:
         self.result = await self.ctx.agents.connect(
             self.h, self.tenant_id, queue=plan, ring_seconds=plan.ring_seconds,
             wrapup_seconds=plan.wrapup_seconds, give_up_after=plan.max_wait_seconds or None,
-            caller=self.caller, queue_call_id=self.queue_call_id)
+            caller=self.caller, queue_call_id=self.queue_call_id,
+            before_bridge=self._before_bridge)
         self._post("done")
 
     # -- timers (IvrTimeout events into the handler's queue) -------------------------------
@@ -177,18 +179,32 @@ class QueueRunner:
         if self.plan.announce_position:
             position = self.ctx.agents.position(self.channel_id, self.queue_id)
             if position:
-                media += ["sound:vx-queue-position", f"number:{position}"]
+                media.append(language.position_media(position))
         if self.plan.announce_wait:
             wait = self.ctx.agents.expected_wait(self.queue_id)
             if wait is not None:
-                media += ["sound:vx-queue-wait", f"number:{max(1, math.ceil(wait / 60))}",
-                          "sound:vx-minutes"]
+                media.append(language.wait_media(max(1, math.ceil(wait / 60))))
         media.append("sound:vx-queue-thanks")
+        self.announcement = self._next_id("a")
         try:
             await self.ctx.ari.play(self.channel_id, ",".join(media),
-                                    playback_id=self._next_id("a"))
+                                    playback_id=self.announcement)
         except AriError as exc:
+            self.announcement = None
             log.info("%s: announcement not played: %s", self.channel_id, exc)
+
+    async def _before_bridge(self) -> None:
+        """An agent answered: no more announcements, and the one playing stops now (Asterisk
+        runs a channel's commands in order: adding it to the agent's bridge would wait for the
+        playback's end)."""
+        self.waiting = False
+        self._cancel_timers()
+        playback, self.announcement = self.announcement, None
+        if playback:
+            try:
+                await self.ctx.ari.delete(f"/playbacks/{playback}")
+            except AriError:
+                pass  # it ended on its own meanwhile
 
     # -- leaving without an agent -----------------------------------------------------------
     async def _leave(self, outcome: str) -> None:
@@ -263,6 +279,8 @@ class QueueRunner:
 
     # -- the handler's events --------------------------------------------------------------
     async def playback_finished(self, event: Event) -> None:
+        if event.playback_id == self.announcement:
+            self.announcement = None
         if self.message_playback and event.playback_id == self.message_playback:
             self.message_playback = None
             await self.end()

@@ -506,3 +506,30 @@ def test_given_a_waiting_caller_when_the_last_member_logs_out_then_the_fallback_
     assert caller.wait(40) == 0, caller.diagnostics()  # the message, then our BYE
     qc = _queue_call(queue)
     assert qc.outcome == "no_agents" and qc.wait_seconds <= 16
+
+
+def test_given_an_announcement_playing_when_an_agent_answers_then_the_caller_is_bridged_at_once(
+        stasis_app, settings, master, workdir, agents):
+    """Asterisk runs a channel's commands in order: the announcement is stopped first, or the
+    bridging would wait for its end."""
+    import datetime as dt
+    agent, = agents(1)
+    session = agent.login()
+    states.set_state(session.id, "paused")
+    queue = _queue(master, [(agent, 0)], announce_every_seconds=1, max_wait_seconds=30)
+    did = _did_to(master, queue)
+    agent.answer(talk_ms=1500)
+    caller = _call(settings, workdir, did)
+    channel, _ = wait_for(lambda: _holding(settings, queue), 5, message="caller waiting")
+    wait_for(lambda: _announcement(settings, channel), 5, message="announcement playing")
+    states.set_state(session.id, "ready")
+
+    def bridged():
+        return any(b["id"].startswith("vxab-") and channel in b["channels"]
+                   and len(b["channels"]) == 2 for b in _ari(settings, "/bridges"))
+    wait_for(bridged, 10, interval=0.05, message="caller bridged to the agent")
+    at = dt.datetime.now()
+    answer = next(m for m in agent.phone.messages() if m.sent and m.method == "200")
+    assert (at - answer.at).total_seconds() < 1.5, (at, answer.at)
+    assert caller.wait(30) == 0, caller.diagnostics()
+    assert _queue_call(queue).outcome == "answered"
