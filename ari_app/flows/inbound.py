@@ -56,29 +56,32 @@ async def stop_ringback(ctx, channel_id: str) -> None:
 
 
 class UserRinger:
-    """Rings a user's registered phones one after the other (ringback to the caller meanwhile)
-    and bridges the first that answers; nobody answering, busy or not registered ends in
-    voicemail to the user's e-mail. Driven by the handler's transfer events, like IvrRunner."""
+    """Rings all of a user's registered phones at once (ringback to the caller meanwhile) and
+    bridges the first that answers, hanging up the others; nobody answering, busy or not
+    registered ends in voicemail to the user's e-mail. Driven by the handler's transfer
+    events (each phone is a TransferLeg with its own CDR), like IvrRunner."""
 
     def __init__(self, handler: "InboundCall", target: did_routes.UserTarget):
         self.h = handler
         self.ctx = handler.ctx
         self.target = target
-        self.candidates: list[str] = []
-        self.leg: TransferLeg | None = None
+        self.legs: dict[str, TransferLeg] = {}  # ringing (or bridged) phones by channel id
+        self.answered: TransferLeg | None = None
         self.bridge_id: str | None = None
-        self._seq = 0
         self.ended = False
 
     async def start(self) -> None:
-        self.candidates = [n for n in self.target.extensions if await self._registered(n)]
-        if not self.candidates:
+        numbers = [n for n in self.target.extensions if await self._registered(n)]
+        if not numbers:
             log.info("%s: user %s has no registered phone; voicemail", self.h.channel_id,
                      self.target.user_id)
             await self._voicemail()
             return
         await ringback(self.ctx, self.h.channel_id)
-        await self._next()
+        for seq, number in enumerate(numbers, 1):
+            await self._ring(number, f"{self.h.channel_id}-u{seq}")
+        if not self.legs and not self.ended:  # none could be rung
+            await self._voicemail()
 
     async def _registered(self, number: str) -> bool:
         try:
@@ -87,27 +90,20 @@ class UserRinger:
             return False
         return (endpoint or {}).get("state") == "online"
 
-    async def _next(self) -> None:
-        if self.ended:
-            return
-        if not self.candidates:
-            await self._voicemail()
-            return
-        number = self.candidates.pop(0)
-        self._seq += 1
-        leg_id = f"{self.h.channel_id}-u{self._seq}"
+    async def _ring(self, number: str, leg_id: str) -> None:
         call_id = await self.ctx.writer.run(did_routes.open_user_leg, self.h.tenant_id, number,
                                             leg_id)
         leg = TransferLeg(self.ctx, self.h, leg_id, call_id, self.h.tenant_id)
         self.ctx.router.register(leg)
         leg.take_slot()
-        self.leg = leg
+        self.legs[leg_id] = leg
         try:
             await self.ctx.ari.originate(f"PJSIP/{number}", leg_id, app_args="transfer",
                                          caller_id=self.h.caller, timeout=USER_RING_SECONDS,
                                          variables=language.variables(self.h.language))
         except AriError as exc:
             log.warning("%s: ringing %s refused: %s", self.h.channel_id, number, exc)
+            self.legs.pop(leg_id, None)
             leg.rang = True
             await leg.close(0, f"originate failed: {exc.message}"[:250])
 
@@ -119,24 +115,38 @@ class UserRinger:
                                         call_id=self.h.call_id)
         await self.h.runner.start()
 
+    async def _hang_up(self, legs) -> None:
+        for leg in legs:
+            if not leg.done:
+                try:
+                    await self.ctx.ari.hangup(leg.channel_id)
+                except AriError as exc:
+                    log.warning("hangup of %s failed: %s", leg.channel_id, exc)
+
     async def transfer_answered(self, event: Event) -> None:
-        if self.leg is None or event.target_channel_id != self.leg.channel_id or self.ended:
+        leg = self.legs.get(event.target_channel_id)
+        if leg is None:
             return
-        await stop_ringback(self.ctx, self.h.channel_id)
+        if self.answered is not None or self.ended:  # another phone was quicker
+            await self._hang_up([leg])
+            return
+        self.answered = leg
+        await self._hang_up([other for other in self.legs.values() if other is not leg])
+        await stop_ringback(self.ctx, self.h.channel_id)  # before the bridge: see RINGBACK
         self.bridge_id = f"{self.h.channel_id}-ubr"
         await self.ctx.ari.post("/bridges", type="mixing", bridgeId=self.bridge_id)
         await self.ctx.ari.post(f"/bridges/{self.bridge_id}/addChannel",
-                                channel=f"{self.h.channel_id},{self.leg.channel_id}")
+                                channel=f"{self.h.channel_id},{leg.channel_id}")
 
     async def transfer_ended(self, event: Event) -> None:
-        if self.leg is None or event.target_channel_id != self.leg.channel_id:
+        leg = self.legs.pop(event.target_channel_id, None)
+        if leg is None:
             return
-        self.leg = None
-        if self.bridge_id:  # the user hung up: so do we
+        if leg is self.answered:  # the user hung up: so do we
             self.ended = True
             await self.h.safe_hangup()
-        else:  # no answer, busy, or the phone went away: the next phone, then voicemail
-            await self._next()
+        elif not self.legs and self.answered is None and not self.ended:
+            await self._voicemail()  # no phone answered (no answer, busy, gone)
 
     async def playback_finished(self, event: Event) -> None:
         """Nothing plays while ringing."""
@@ -155,11 +165,7 @@ class UserRinger:
 
     async def cleanup(self) -> None:
         self.ended = True
-        if self.leg is not None and not self.leg.done:
-            try:
-                await self.ctx.ari.hangup(self.leg.channel_id)
-            except AriError as exc:
-                log.warning("hangup of %s failed: %s", self.leg.channel_id, exc)
+        await self._hang_up(list(self.legs.values()))
         if self.bridge_id:
             try:
                 await self.ctx.ari.delete(f"/bridges/{self.bridge_id}")

@@ -50,6 +50,16 @@ def _user_with_phone(settings, tenant: Tenant, email: str) -> tuple[User, Extens
     return user, ext
 
 
+def _second_phone(settings, tenant: Tenant, user: User) -> Extension:
+    ext = Extension.create(number=_number("131"), secret=secrets.token_urlsafe(12),
+                           tenant=tenant, user=user)
+    pjsip_sync.sync(settings)
+    wait_for(lambda: re.search(rf"Endpoint:\s+{ext.number}/",
+                               asterisk.cli(settings, "pjsip show endpoints")), 10,
+             message=f"endpoint {ext.number}")
+    return ext
+
+
 def _register(settings, workdir, ext: Extension, port: int) -> None:
     phone = Sipp("uac_register.xml", workdir, [f"127.0.0.1:{settings.sip_port}", "-s", ext.number,
                                                "-au", ext.number, "-ap", ext.secret,
@@ -119,6 +129,34 @@ def test_given_did_to_user_when_phone_answers_then_caller_is_bridged_to_it(
                    message="user leg CDR closed")
     assert inbound.disposition == "ANSWERED" and leg.disposition == "ANSWERED"
     assert leg.direction == "transfer" and inbound.recording == ""
+
+
+def test_given_user_with_two_phones_when_one_is_busy_then_both_ring_and_the_other_answers(
+        stasis_app, settings, tenant, workdir):
+    user, desk = _user_with_phone(settings, tenant, "erin@example.test")
+    soft = _second_phone(settings, tenant, user)
+    did = Did.create(number=_number("1555131"), tenant=tenant, route="user", user=user)
+    _register(settings, workdir, desk, settings.sip_port + 69)
+    _register(settings, workdir, soft, settings.sip_port + 70)
+    busy = Sipp.uas("uas_busy.xml", workdir, settings.sip_port + 69, calls=1, timeout=30).start()
+    answer = Sipp.uas("uas_answer.xml", workdir, settings.sip_port + 70, calls=1,
+                      timeout=30).start()
+    try:
+        caller = _speaking_caller(settings, workdir, did.number, "Hello Erin.", 0.5, 4000,
+                                  settings.sip_port + 62).start()
+        assert caller.wait(30) == 0, caller.diagnostics()
+        assert answer.wait(15) == 0, answer.diagnostics()
+        assert busy.wait(10) == 0, busy.diagnostics()
+    finally:
+        busy.stop()
+        answer.stop()
+    legs = {c.number: c for c in Call.select().where(Call.tenant == tenant.id,
+                                                     Call.direction == "transfer")}
+    assert set(legs) == {desk.number, soft.number}
+    wait_for(lambda: Call.get_by_id(legs[soft.number].id).disposition == "ANSWERED", 10,
+             message="the answering phone's CDR")
+    assert Call.get_by_id(legs[desk.number].id).disposition == "BUSY"
+    assert not Call.get(Call.did == did.number).recording  # no voicemail
 
 
 def test_given_did_to_user_when_phone_busy_then_voicemail_is_e_mailed_to_the_user(
