@@ -152,6 +152,8 @@ def cmd_status(settings: config.Settings, args) -> int:
     print(f"voxcast ({settings.instance}): {'running' if running else 'not running'}")
     print(f"asterisk: {'up, ' + info['system']['version'] if info else 'down'}")
     print(f"web UI: http://127.0.0.1:{settings.web_port}/")
+    print(f"FastAGI: {'listening' if _listening(settings.agi_port) else 'down'} "
+          f"(127.0.0.1:{settings.agi_port})")
     try:
         from models import SystemStatus, init_database
         init_database(settings.db_url)
@@ -160,6 +162,15 @@ def cmd_status(settings: config.Settings, args) -> int:
     except Exception as exc:  # no database yet
         print(f"stasis app: unknown ({exc})")
     return 0 if (running and info) else 1
+
+
+def _listening(port: int) -> bool:
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.5).close()
+        return True
+    except OSError:
+        return False
 
 
 def cmd_did(settings: config.Settings, args) -> int:
