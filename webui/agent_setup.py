@@ -20,10 +20,12 @@ from peewee import fn
 
 from models.entities import AgentDisposition, AgentSession, PauseReason, QueueCall, utcnow
 from models.tenancy import get_scoped
-from voxcast.agents import dispositions, pause_reasons, sessions, stats
+from voxcast.agents import dispositions, pause_reasons, sessions, states, stats
 from voxcast.agents.errors import AgentError
+from voxcast.audit import records as audit
 
 from .auth import current_tenant_id, tenant_required
+from .params import parse_id
 from .permissions import current_tenant, feature_required
 
 bp = Blueprint("agent_setup", __name__)
@@ -139,7 +141,10 @@ def agents():
     since, now = _today_start(), utcnow()
     times = stats.by_user(tid, since, now, now=now)
     return render_template("agent_setup/agents.html", live=rows, times=times, now=now,
-                           labels=STATE_LABELS, since=since, signature=live_signature(tid))
+                           labels=STATE_LABELS, since=since, signature=live_signature(tid),
+                           reasons=pause_reasons.list_reasons(tid, active_only=True,
+                                                              include_system=False),
+                           can_move=states.can_move)
 
 
 def live_signature(tenant_id: int) -> str:
@@ -171,6 +176,34 @@ def force_logout(session_id: int):
     if FlaskForm().validate_on_submit():
         if sessions.logout(row.id, "supervisor", ip=_ip()):
             flash(_("%(name)s is logged out.", name=row.user.username), "success")
+    return redirect(url_for("agent_setup.agents"))
+
+
+@bp.route("/agents/<int:session_id>/state", methods=["POST"])
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def set_agent_state(session_id: int):
+    """A supervisor makes an agent ready or pauses them (never during a call: the move is
+    refused then, as the agent's own would be)."""
+    tid = current_tenant_id()
+    row = get_scoped(AgentSession, tid, session_id)
+    to = request.form.get("state", "")
+    if FlaskForm().validate_on_submit() and to in ("ready", "paused"):
+        try:
+            moved = states.set_state(row.id, to, pause_reason_id=parse_id(
+                request.form.get("pause_reason_id")) if to == "paused" else None)
+        except AgentError as exc:
+            _fail(exc)
+        else:
+            if moved:
+                audit.record("agent.state", tenant_id=tid, user=current_user,
+                             object_type="agent_session", object_id=row.id,
+                             detail=f"{row.user.username} -> {to} (supervisor)", ip=_ip())
+                flash(_("%(name)s is %(state)s now.", name=row.user.username,
+                        state=STATE_LABELS[to]), "success")
+            else:
+                flash(_("%(name)s cannot be changed now (%(state)s).", name=row.user.username,
+                        state=STATE_LABELS.get(row.state, row.state)), "error")
     return redirect(url_for("agent_setup.agents"))
 
 

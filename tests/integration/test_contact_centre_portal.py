@@ -100,7 +100,7 @@ def test_given_a_tenant_admin_when_setting_up_the_contact_centre_then_it_is_save
     expect(page.locator('tr[data-user="cc-ann"] td.state')).to_contain_text("Paused: Lunch",
                                                                           timeout=8000)
     row = page.locator('tr[data-user="cc-ann"]')
-    row.locator("button[type=submit]").click()
+    row.locator("button.logout").click()
     page.wait_for_load_state("networkidle")
     assert AgentSession.get_by_id(session.id).end_reason == "supervisor"
     assert page.locator("text=No agent is logged in.").count() == 1

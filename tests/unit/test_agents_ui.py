@@ -203,3 +203,29 @@ def test_the_live_signature_moves_with_states_and_queue_calls(admin, client):
     other = Tenant.create(name="Other", slug="other")
     QueueCall.create(tenant=other)
     assert client.get("/agents/live.json").json["signature"] == fourth
+
+
+def test_a_supervisor_pauses_and_readies_an_agent_but_not_during_a_call(admin, auth, client):
+    from voxcast.agents import states
+    tenant, _ = admin
+    alice = make_agent(tenant, "alice")
+    lunch = PauseReason.create(tenant=tenant, name="Lunch")
+    foreign = PauseReason.create(tenant=Tenant.create(name="Other", slug="other"), name="X")
+    s = sessions.login(tenant.id, alice.id)
+    auth.post(f"/agents/{s.id}/state", {"state": "paused", "pause_reason_id": str(lunch.id)})
+    row = AgentSession.get_by_id(s.id)
+    assert (row.state, row.pause_reason_id) == ("paused", lunch.id)
+    res = auth.post(f"/agents/{s.id}/state", {"state": "paused",
+                                              "pause_reason_id": str(foreign.id)},
+                    follow_redirects=True)
+    assert "Choose one of your pause reasons." in res.get_data(as_text=True)
+    assert AgentSession.get_by_id(s.id).pause_reason_id == lunch.id
+    auth.post(f"/agents/{s.id}/state", {"state": "ready"})
+    assert AgentSession.get_by_id(s.id).state == "ready"
+    states.offer_started(s.id, None)
+    states.offer_answered(s.id, None)
+    res = auth.post(f"/agents/{s.id}/state", {"state": "paused"}, follow_redirects=True)
+    assert "cannot be changed now" in res.get_data(as_text=True)
+    assert AgentSession.get_by_id(s.id).state == "on_call"
+    assert auth.post(f"/agents/{s.id}/state", {"state": "wrapup"}).status_code == 302
+    assert AgentSession.get_by_id(s.id).state == "on_call"
