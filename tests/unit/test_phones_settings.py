@@ -109,3 +109,12 @@ def test_provider_sets_an_extensions_caller_id_among_the_tenants_dids(app, auth,
     r = auth.post(f"/admin/tenants/{tenant.id}/extensions/{foreign.id}/caller-id",
                   {"caller_id": "+15550500001"})  # not this tenant's extension
     assert r.status_code == 404 and Extension.get_by_id(foreign.id).caller_id == ""
+
+
+def test_a_did_leaving_the_tenant_is_no_longer_an_extensions_caller_id(db):
+    from voxcast.numbers import pool
+    t = Tenant.create(name="lv", slug="lv")
+    did = Did.create(number="+15550700001", tenant=t)
+    ext = Extension.create(number="7901", secret="s", tenant=t, caller_id="+15550700001")
+    pool.return_did(t, did.id)
+    assert Extension.get_by_id(ext.id).caller_id == ""

@@ -43,10 +43,13 @@ DID_RESET = {"user": None, "campaign": None, "ivr": None, "greeting_text": "",
 
 
 def _forget_caller_id(tenant_id: int, number: str) -> None:
-    """The tenant's campaigns stop presenting a DID it no longer holds (the trunk default)."""
+    """The tenant's campaigns and phones stop presenting a DID it no longer holds (campaigns:
+    the trunk default; phones: the tenant's first DID)."""
     spellings = {number, number.removeprefix("+"), "+" + number.removeprefix("+")}
     Campaign.update(caller_id="").where(Campaign.tenant == tenant_id,
                                         Campaign.caller_id.in_(spellings)).execute()
+    Extension.update(caller_id="").where(Extension.tenant == tenant_id,
+                                         Extension.caller_id.in_(spellings)).execute()
 
 
 def release_all(tenant_id: int) -> tuple[int, int]:
