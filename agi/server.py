@@ -20,7 +20,7 @@ from agi.protocol import LINE_MAX, AgiChannel, AgiError, AgiHangup
 
 log = logging.getLogger("voxcast.agi")
 
-SESSION_MAX_S = 60.0  # the longest conversation (a PIN login with its prompts)
+SESSION_MAX_S = 120.0  # the longest conversation (a PIN keyed slowly, 6 s a key, and prompts)
 PIN_WAIT_MS = 6000
 PIN_MAX_DIGITS = 12
 
