@@ -136,3 +136,29 @@ def test_queue_stats_api_and_list_page(client, tenant_key):
     r = api.get("/api/v1/queues/stats")
     assert r.status_code == 200
     assert [(i["queue_id"], i["waiting"]) for i in r.json["items"]] == [(q["id"], 1)]
+
+
+def test_agent_state_api(client, tenant_key):
+    from models.entities import PauseReason
+    tenant, secret = tenant_key("acme")
+    other, _ = tenant_key("other")
+    api = Api(client, secret)
+    alice = make_agent(tenant, "alice")
+    lunch = PauseReason.create(tenant=tenant, name="Lunch")
+    theirs = PauseReason.create(tenant=other, name="Theirs")
+    s = sessions.login(tenant.id, alice.id)
+    r = api.post(f"/api/v1/agents/{s.id}/state", json={"state": "paused",
+                                                       "pause_reason_id": lunch.id})
+    assert r.status_code == 200 and (r.json["state"], r.json["pause_reason"]) == ("paused", "Lunch")
+    r = api.post(f"/api/v1/agents/{s.id}/state", json={"state": "paused",
+                                                       "pause_reason_id": theirs.id})
+    assert r.status_code == 422 and "pause_reason_id" in r.json["error"]["fields"]
+    assert api.post(f"/api/v1/agents/{s.id}/state", json={"state": "on_call"}).status_code == 422
+    assert api.post(f"/api/v1/agents/{s.id}/state", json={"state": "ready"}).json["state"] == "ready"
+    states.offer_started(s.id, None)
+    states.offer_answered(s.id, None)
+    assert api.post(f"/api/v1/agents/{s.id}/state", json={"state": "paused"}).status_code == 409
+    stranger = make_agent(other, "stranger")
+    s2 = sessions.login(other.id, stranger.id)
+    assert api.post(f"/api/v1/agents/{s2.id}/state", json={"state": "paused"}).status_code == 404
+    assert AgentSession.get_by_id(s2.id).state == "ready"

@@ -22,3 +22,7 @@ DISPOSITION_FIELDS = {
 }
 DISPOSITION_CREATE = obj({**DISPOSITION_FIELDS, "tenant_id": TENANT_ID}, ["name"])
 DISPOSITION_UPDATE = obj(DISPOSITION_FIELDS, update=True)
+AGENT_STATE = obj({"state": {"type": "string", "enum": ["ready", "paused"]},
+                   "pause_reason_id": {**ID, "nullable": True,
+                                       "description": "One of the tenant's active reasons."}},
+                  ["state"])

@@ -12,10 +12,10 @@ from flask import jsonify, request
 from models import Tenant
 from models.entities import AgentDisposition, AgentSession, PauseReason, Queue, utcnow
 from models.tenancy import get_scoped, scoped
-from voxcast.agents import dispositions, pause_reasons, sessions, stats
+from voxcast.agents import dispositions, pause_reasons, sessions, states, stats
 from voxcast.agents.errors import AgentError
 from voxcast.agents.schemas import (
-    DISPOSITION_CREATE, DISPOSITION_UPDATE, PAUSE_REASON_CREATE, PAUSE_REASON_UPDATE,
+    AGENT_STATE, DISPOSITION_CREATE, DISPOSITION_UPDATE, PAUSE_REASON_CREATE, PAUSE_REASON_UPDATE,
 )
 from voxcast.queues import services as queue_service
 from voxcast.queues import stats as queue_stats
@@ -187,6 +187,23 @@ def agents_logout(session_id: int):
     row = get_scoped(AgentSession, scope(), session_id)
     if not sessions.logout(row.id, "supervisor", ip=ip()):
         raise ApiError(409, "not-logged-in", "That session has already ended.")
+    return jsonify(dump_session(AgentSession.get_by_id(row.id)))
+
+
+@bp.post(f"/agents/<{ID}:session_id>/state")
+@agents_feature
+def agents_state(session_id: int):
+    """Make an agent ready or pause them (a supervisor's move; refused during a call)."""
+    row = get_scoped(AgentSession, scope(), session_id)
+    data = body(AGENT_STATE)
+    try:
+        moved = states.set_state(row.id, data["state"],
+                                 pause_reason_id=data.get("pause_reason_id")
+                                 if data["state"] == "paused" else None)
+    except AgentError as exc:
+        raise _refused(exc) from None
+    if not moved:
+        raise ApiError(409, "invalid-state", f"The agent is {row.state} and cannot be moved now.")
     return jsonify(dump_session(AgentSession.get_by_id(row.id)))
 
 

@@ -36,6 +36,7 @@ from voxcast.queues.schemas import (  # noqa: F401  (re-exported for the resourc
 )
 from voxcast.agents.schemas import (  # noqa: F401  (re-exported for the resources)
     PAUSE_REASON_CREATE, PAUSE_REASON_UPDATE, DISPOSITION_CREATE, DISPOSITION_UPDATE,
+    AGENT_STATE,
 )
 
 
@@ -385,6 +386,10 @@ def build() -> dict:
                 TENANT_FILTER,
                 query("since", DATETIME, "Default: today 00:00 UTC."),
                 query("until", DATETIME, "Default: now.")))},
+        "/agents/{id}/state": {"parameters": [path_id()], "post": op(
+            "Make an agent ready or pause them with a reason (refused during a call)",
+            "The session", ref("AgentSession"), request=AGENT_STATE, tag="Agents",
+            errors=WRITE)},
         "/agents/{id}/logout": {"parameters": [path_id()], "post": op(
             "End an agent session (a supervisor's log-out)", "The ended session",
             ref("AgentSession"), tag="Agents", errors=("400", "401", "403", "404", "409"))},
