@@ -167,7 +167,7 @@ class QueueRunner:
         self._cancel_timers()
         if self.result is not None:
             self.bridge = self.result
-            log.info("%s: queue %s call taken by %s", self.channel_id, self.plan.name,
+            log.debug("%s: queue %s call taken by %s", self.channel_id, self.plan.name,
                      self.bridge.extension)
             return
         log.info("%s: no agent of queue %s within %ss", self.channel_id, self.plan.name,
