@@ -533,3 +533,20 @@ def test_given_an_announcement_playing_when_an_agent_answers_then_the_caller_is_
     assert (at - answer.at).total_seconds() < 1.5, (at, answer.at)
     assert caller.wait(30) == 0, caller.diagnostics()
     assert _queue_call(queue).outcome == "answered"
+
+
+def test_given_a_busy_phone_when_offered_then_the_next_agent_takes_the_call(
+        stasis_app, settings, master, workdir, agents):
+    busy, good = agents(2)
+    busy.login()
+    good.login()
+    queue = _queue(master, [(busy, 0), (good, 0)])
+    did = _did_to(master, queue)
+    busy.answer(scenario="uas_busy.xml")  # 486 Busy Here (do not disturb)
+    good.answer(talk_ms=500)
+    caller = _call(settings, workdir, did)
+    assert caller.wait(30) == 0, caller.diagnostics()
+    qc = _queue_call(queue)
+    assert qc.outcome == "answered" and qc.agent_id == good.user.id and qc.offers == 2
+    assert busy.invites() == 1
+    assert busy.session().missed_in_row == 1  # counted: a phone that refuses is not answering
