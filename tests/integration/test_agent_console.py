@@ -418,3 +418,38 @@ def test_given_blind_transfer_to_an_unreachable_extension_then_the_contact_is_re
         trunk.stop()
     leg = Call.get(Call.tenant == tenant.id, Call.direction == "transfer")
     assert leg.number == spare.number and leg.answered_at is None
+
+
+def test_given_voice_agent_campaign_when_its_call_is_bridged_then_the_console_pops_the_contact(
+        page, web, settings, workdir, centre):
+    from voxcast.campaigns import editing
+    from voxcast.campaigns import services as campaign_service
+    tenant, first, ann, _bob = centre
+    campaign = editing.create(tenant, {
+        "name": f"outbound-{tenant.id}", "type": "voice_agent", "group_id": first.group_id,
+        "agent_ids": [ann.user.id], "dial_ratio": 1.0, "wrapup_seconds": 30,
+        "channel_limit": 2, "dial_timeout": 10, "retry_noanswer": 0, "retry_busy": 0,
+        "retry_interval": 30, "script": "Ask Ada about her Gold plan.",
+        "web_form_url": "https://crm.example.com/c/{custom1}"},
+        settings=settings, actor=editing.Actor(None))
+    trunk = Sipp.uas("uas_answer_never_hangup.xml", workdir, settings.trunk_port, calls=1,
+                     timeout=60).start()
+    try:
+        _console(page, web, tenant, ann)
+        campaign_service.start(campaign, settings)
+        page.wait_for_selector("#contact-pop", timeout=30000)
+        assert page.inner_text("#contact-name") == "Ada Lovelace"
+        assert page.inner_text("#contact-campaign") == campaign.name
+        assert "Gold plan" in page.inner_text("#call-script")
+        assert page.get_attribute("#crm-link", "href") == "https://crm.example.com/c/Gold%20plan"
+        page.click("#btn-hangup")
+        page.wait_for_selector("#disposition-form", timeout=20000)
+        wait_for(lambda: "BYE" in [m.method for m in trunk.messages() if not m.sent], 10,
+                 message="the contact hung up by the console")
+        page.select_option("#disposition-form select[name=disposition_id]", label="Renewed")
+        page.click("#btn-disposition")
+        page.wait_for_selector("#agent-state[data-state=ready]")
+    finally:
+        trunk.stop()  # the campaign itself is stopped by no_campaign_left_dialing
+    customer = Call.get(Call.campaign == campaign.id, Call.direction == "outbound")
+    assert customer.agent_disposition == "Renewed" and customer.agent_id == ann.user.id
