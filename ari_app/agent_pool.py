@@ -341,7 +341,7 @@ class AgentPool:
                 except AriError as exc:
                     if exc.status != 409:  # 409: made by an earlier run of the app: reused
                         raise
-                await self.ctx.ari.post(f"/bridges/{bridge_id}/moh", mohClass=safe)
+                await self.ctx.ari.post(f"/bridges/{bridge_id}/moh", mohClass=safe)  # an unknown class: Asterisk plays the default
             except BaseException as exc:
                 del self._holding[bridge_id]
                 made.set_exception(exc if isinstance(exc, Exception) else AriError(0, str(exc)))

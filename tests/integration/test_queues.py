@@ -106,17 +106,17 @@ def _ari(settings, path: str):
         return json.loads(resp.read())
 
 
-def _holding(settings, queue) -> tuple[str, list[str]]:
+def _holding(settings, queue, music: str = "default") -> tuple[str, list[str]]:
     """The caller's channel id in the queue's holding bridge and the bridge's channel names
     as Asterisk lists them (ARI leaves out the music's Announcer channel)."""
     from voxcast.runtime import asterisk
     try:
-        bridge = _ari(settings, f"/bridges/vxq-{queue.id}-default")
+        bridge = _ari(settings, f"/bridges/vxq-{queue.id}-{music}")
     except urllib.error.HTTPError:
         return ()
     if not bridge["channels"]:
         return ()
-    shown = asterisk.cli(settings, f"bridge show vxq-{queue.id}-default")
+    shown = asterisk.cli(settings, f"bridge show vxq-{queue.id}-{music}")
     names = sorted(line.split(":", 1)[1].strip().split("/")[0]
                    for line in shown.splitlines() if line.startswith("Channel:"))
     return bridge["channels"][0], names
@@ -550,3 +550,16 @@ def test_given_a_busy_phone_when_offered_then_the_next_agent_takes_the_call(
     assert qc.outcome == "answered" and qc.agent_id == good.user.id and qc.offers == 2
     assert busy.invites() == 1
     assert busy.session().missed_in_row == 1  # counted: a phone that refuses is not answering
+
+
+def test_given_a_music_class_asterisk_does_not_know_then_the_caller_hears_the_default_music(
+        stasis_app, settings, master, workdir, agents):
+    agent, = agents(1)
+    states.set_state(agent.login().id, "paused")
+    queue = _queue(master, [(agent, 0)], music_class="nosuchclass")
+    did = _did_to(master, queue)
+    caller = _call(settings, workdir, did, scenario="uac_call_did_hangup.xml", hold_ms=2000)
+    _, kinds = wait_for(lambda: _holding(settings, queue, "nosuchclass"), 5,
+                        message="caller in the holding bridge")
+    assert kinds == ["Announcer", "PJSIP"], kinds
+    assert caller.wait(30) == 0, caller.diagnostics()
