@@ -9,9 +9,9 @@ from peewee import fn
 from models import database
 from models.entities import DISPOSITION_KINDS, AgentDisposition
 from models.tenancy import TenantScopeError, get_scoped, scoped
-from voxcast.i18n import Msg, N_
 from voxcast.agents.errors import AgentInputError, NotFound
 from voxcast.audit import records as audit
+from voxcast.i18n import Msg, N_
 
 MAX_NAME = 60
 

@@ -9,9 +9,9 @@ from peewee import fn
 from models import Tenant, database
 from models.entities import AgentSession, PauseReason
 from models.tenancy import TenantScopeError, get_scoped, scoped
-from voxcast.i18n import N_
 from voxcast.agents.errors import AgentInputError, NotFound
 from voxcast.audit import records as audit
+from voxcast.i18n import N_
 
 MAX_NAME = 60
 

@@ -13,9 +13,9 @@ from models import Extension, Tenant, User, database
 from models.entities import AgentSession, AgentStateLog, PauseReason, utcnow
 from voxcast.accounts import login_guard
 from voxcast.agents import states
-from voxcast.i18n import N_
 from voxcast.agents.errors import InvalidPin, NoExtension, NoSession, NotAnAgent, PinThrottled
 from voxcast.audit import records as audit
+from voxcast.i18n import N_
 from voxcast.tenants import features
 
 VIAS = ("web", "phone")

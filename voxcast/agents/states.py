@@ -20,8 +20,8 @@ from models.entities import (
 )
 from models.tenancy import TenantScopeError, get_scoped
 from voxcast.agents import prepared
-from voxcast.i18n import N_
 from voxcast.agents.errors import AgentInputError
+from voxcast.i18n import N_
 
 # Which state may follow which (the web's buttons ask can_move; set_state without `expect`
 # allows exactly these). Ringing and on_call from paused / wrap-up are the agent's own manual

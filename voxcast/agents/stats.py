@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from peewee import JOIN, fn
 
 from models import Call, User
-from voxcast import csv_export
 from models.entities import (
     AGENT_STATES, AgentSession, AgentStateLog, PauseReason, QueueCall, utcnow,
 )
+from voxcast import csv_export
 
 
 def _rows(tenant_id: int, since: dt.datetime, until: dt.datetime, user_id: int | None):

@@ -15,10 +15,10 @@ from models import Call, CampaignContact, Tenant, User, database
 from models.entities import AgentSession, QueueCall, utcnow
 from models.tenancy import TenantScopeError, get_scoped
 from voxcast.agents import dispositions, states
-from voxcast.i18n import N_
 from voxcast.agents.errors import AgentInputError, NotFound, NotYourCall
 from voxcast.audit import records as audit
 from voxcast.contacts import dnc
+from voxcast.i18n import N_
 
 MAX_NOTES = 5000
 MAX_CALLBACK_DAYS = 366
