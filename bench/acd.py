@@ -68,10 +68,11 @@ class Step:
     rate: int
     calls: int
     entered: int = 0  # answered by Asterisk / our app: in the queue
-    talked: int = 0  # an agent answered
+    talked: int = 0  # an agent answered and talked the whole time (hung up themselves)
     rings: list[float] = field(default_factory=list)  # ms, queue entry -> agent INVITE
     rings_invite: list[float] = field(default_factory=list)  # ms, caller INVITE -> agent INVITE
     offers: int = 0  # agent INVITEs
+    cut: int = 0  # agents who answered and were hung up by the ACD at once
     app_ms: float = 0.0
     ast_ms: float = 0.0
     threads: str = ""
@@ -216,21 +217,23 @@ def drain(settings: config.Settings, timeout: float = 60) -> None:
         time.sleep(0.5)
 
 
-def parse_rings(log: Path, offset: int) -> tuple[list[tuple[str, float, str]], list[str], int]:
-    """RING (cid, epoch s, agent) and TALK (cid) lines the agents' sipp wrote since offset."""
-    rings, talks = [], []
+def parse_rings(log: Path, offset: int) -> tuple[list[tuple[str, float, str]], list[str],
+                                                  list[str]]:
+    """RING (cid, epoch s, agent), DONE (cid: the agent talked the whole time and hung up) and
+    CUT (cid: the ACD hung up the answering agent) lines the agents' sipp wrote since offset."""
+    rings, talks, cuts = [], [], []
     with open(log, "rb") as fh:
         fh.seek(offset)
         data = fh.read()
     for line in data.decode(errors="replace").splitlines():
         parts = line.split()
-        if len(parts) >= 5 and parts[0] in ("RING", "TALK"):
-            at = float(parts[1]) + float(parts[2]) / 1e6
-            if parts[0] == "RING":
-                rings.append((parts[3], at, parts[4]))
-            else:
-                talks.append(parts[3])
-    return rings, talks, offset + len(data)
+        if len(parts) >= 5 and parts[0] == "RING":
+            rings.append((parts[3], float(parts[1]) + float(parts[2]) / 1e6, parts[4]))
+        elif len(parts) >= 5 and parts[0] == "DONE":
+            talks.append(parts[3])
+        elif len(parts) >= 5 and parts[0] == "CUT":
+            cuts.append(parts[3])
+    return rings, talks, cuts
 
 
 def run_step(settings: config.Settings, path: str, rate: int, seconds: int, prefix: str,
@@ -264,13 +267,14 @@ def run_step(settings: config.Settings, path: str, rate: int, seconds: int, pref
             entered[parts[5]] = (float(parts[1]) + float(parts[2]) / 1e6,
                                  float(parts[3]) + float(parts[4]) / 1e6)
     step.entered = len(entered)
-    rings, talks, _ = parse_rings(agents_log, offset)
+    rings, talks, cuts = parse_rings(agents_log, offset)
     first_ring: dict[str, float] = {}
     for cid, at, _agent in rings:
         if cid.startswith(prefix):
             step.offers += 1
             first_ring.setdefault(cid, at)
     step.talked = len({cid for cid in talks if cid.startswith(prefix)})
+    step.cut = sum(1 for cid in cuts if cid.startswith(prefix))
     for cid, at in first_ring.items():
         if cid in entered:
             invited, answered = entered[cid]
@@ -290,7 +294,8 @@ def report(step: Step) -> str:
             f"({step.lost_pct:.2f} %); ringing after entry p50 {pct(step.rings, .5):.0f} ms "
             f"p99 {pct(step.rings, .99):.0f} ms max {max(step.rings, default=float('nan')):.0f}"
             f" ms (from the INVITE p50 {pct(step.rings_invite, .5):.0f} p99 "
-            f"{pct(step.rings_invite, .99):.0f}); {step.offers} offers; CPU per call: app "
+            f"{pct(step.rings_invite, .99):.0f}); {step.offers} offers, {step.cut} answers cut; "
+            f"CPU per call: app "
             f"{step.app_ms:.2f} ms, Asterisk {step.ast_ms:.2f} ms; load {step.load[0]:.2f} -> "
             f"{step.load[1]:.2f}")
     if step.path == "ours":
