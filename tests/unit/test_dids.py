@@ -177,3 +177,16 @@ def test_route_service_needs_the_routes_target(acme):
         route_did(did, closed_route="campaign")
     with pytest.raises(RoutingError, match="route must be"):
         route_did(did, route="elsewhere")
+
+
+def test_returned_did_forgets_its_routing(acme):
+    from models.entities import Queue
+    from voxcast.numbers import pool
+    tenant, _admin, agent = acme
+    queue = Queue.create(tenant=tenant, name="Support")
+    did = Did.create(number="15550005554", tenant=tenant, route="queue", queue=queue,
+                     closed_route="user", closed_target=agent.id, closed_text="Closed.")
+    pool.return_did(tenant, did.id)
+    did = Did.get_by_id(did.id)
+    assert (did.tenant_id, did.route, did.queue_id, did.closed_route, did.closed_target,
+            did.closed_text) == (None, "greeting", None, "", None, "")

@@ -39,7 +39,8 @@ def extension_reset() -> dict:
 
 # What a DID's holder set on it; cleared whenever it changes hands.
 DID_RESET = {"user": None, "campaign": None, "ivr": None, "greeting_text": "",
-             "greeting_file": ""}
+             "greeting_file": "", "route": "greeting", "queue": None, "closed_route": "",
+             "closed_target": None, "closed_text": ""}
 
 
 def _forget_caller_id(tenant_id: int, number: str) -> None:
