@@ -26,6 +26,12 @@
       const m = Math.floor(s / 60);
       el.textContent = " " + m + ":" + String(s % 60).padStart(2, "0");
     }
+    for (const el of root.querySelectorAll("[data-until]")) {
+      const t = Date.parse(el.dataset.until);
+      if (isNaN(t)) continue;
+      const s = Math.max(0, Math.ceil((t - now) / 1000));
+      el.textContent = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+    }
   }
 
   function wire(scope) {
