@@ -32,10 +32,9 @@ log = logging.getLogger("voxcast.flows.inbound")
 USER_RING_SECONDS = 20
 AGENT_WAIT_S = 60  # an inbound caller of a Voice Agent campaign waits this long for an agent
 UNAVAILABLE = "sound:vx-agent-unavailable"  # "No agent is available to take your call."
-
-
-RINGBACK = "tone:ring"  # in the answered caller's channel while a phone rings (stopped
-# before the channel joins a bridge: a channel in a playback joins only when it ends)
+# In the answered caller's channel while a phone rings; stopped before the channel joins a
+# bridge (a channel in a playback joins only when the playback ends).
+RINGBACK = "tone:ring"
 
 
 async def ringback(ctx, channel_id: str) -> None:
