@@ -210,3 +210,18 @@ def test_agent_report_offers_answer_speed_pauses_and_dispositions(acme, alice, c
     assert a.pauses == {"Lunch": 30}
     assert a.dispositions == {"Sale": 1}  # the customer's CDR, not the agent leg too
     assert (b.sessions, b.offers, b.seconds["ready"], b.answer_speed) == (1, 0, 150, None)
+
+
+def test_given_the_campaign_completed_meanwhile_when_a_callback_is_set_then_it_runs_again(
+        acme, alice, campaign_call):
+    customer, _leg, entry = campaign_call
+    Campaign.update(status="completed", finished_at=T0).where(
+        Campaign.id == entry.campaign_id).execute()
+    back = disposition(acme, "Call back", "callback")
+    wrapup.record(acme.id, alice.id, customer.id, back.id, callback_at=at(3600), now=T0)
+    campaign = Campaign.get_by_id(entry.campaign_id)
+    assert (campaign.status, campaign.finished_at) == ("running", None)
+    assert CampaignContact.get_by_id(entry.id).state == "pending"
+    Campaign.update(status="stopped").where(Campaign.id == entry.campaign_id).execute()
+    wrapup.record(acme.id, alice.id, customer.id, back.id, callback_at=at(7200), now=T0)
+    assert Campaign.get_by_id(entry.campaign_id).status == "stopped"  # stopped stays stopped

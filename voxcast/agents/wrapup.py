@@ -17,6 +17,7 @@ from models.tenancy import TenantScopeError, get_scoped
 from voxcast.agents import dispositions, states
 from voxcast.agents.errors import AgentInputError, NotFound, NotYourCall
 from voxcast.audit import records as audit
+from voxcast.campaigns import lifecycle
 from voxcast.contacts import dnc
 from voxcast.i18n import N_
 
@@ -119,6 +120,8 @@ def record(tenant_id: int, user_id: int, call_id, disposition_id=None, notes: st
         if entry is not None:
             CampaignContact.update(state="pending", next_attempt_at=max(callback_at, now)).where(
                 CampaignContact.id == entry.id).execute()
+            if lifecycle.reopen_for_callback(entry.campaign_id):
+                detail += " (campaign running again)"
             detail += f", call back {callback_at:%Y-%m-%d %H:%M} UTC"
         if disposition is not None and disposition.kind == "dnc":
             tenant = Tenant.get_by_id(tenant_id)

@@ -142,6 +142,14 @@ def complete_if_finished(campaign_id: int) -> bool:
                 .where(Campaign.id == campaign_id, Campaign.status == "running").execute())
 
 
+def reopen_for_callback(campaign_id: int) -> bool:
+    """A completed campaign runs again when an agent schedules a call back for one of its
+    contacts (the campaign may have completed while the agent was still in wrap-up)."""
+    return bool(Campaign.update({Campaign.status: "running", Campaign.finished_at: None,
+                                 **_columns(None)})
+                .where(Campaign.id == campaign_id, Campaign.status == "completed").execute())
+
+
 def _move(campaign_id: int, sources: tuple[str, ...], target: str, cause: Cause | None) -> bool:
     return bool(Campaign.update({Campaign.status: target, **_columns(cause)})
                 .where(Campaign.id == campaign_id, Campaign.status.in_(list(sources))).execute())
