@@ -16,7 +16,7 @@ people taken for machines than the default.
 
 Runs on its own instance ("bench-amd", ports shifted by VOXCAST_PORT_OFFSET, default 2700;
 VOXCAST_INSTANCE / VOXCAST_PORT_OFFSET override). Usage:
-python bench/amd.py [--only h03,m07] [--keep]
+python bench/amd.py [--seed 12] [--beep-hz 1000] [--only h03,m07] [--keep]
 """
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def _ulaw(samples: np.ndarray) -> bytes:
         return dst.read_bytes()
 
 
-def build_samples(seed: int = 12) -> list[Sample]:
+def build_samples(seed: int = 12, beep_hz: int = 1000) -> list[Sample]:
     """The labelled set: 24 people and 22 machines, the same for every run of a seed."""
     rng = random.Random(seed)
     out: list[Sample] = []
@@ -164,7 +164,7 @@ def build_samples(seed: int = 12) -> list[Sample]:
         if beep:
             gap = rng.choice((0.0, 0.2, 0.4, 0.6)) if kind == "short" else rng.choice((0.3, 0.6))
             length = rng.choice((0.4, 0.6, 1.0))
-            parts += [_silence(gap), _beep(length, 1000)]
+            parts += [_silence(gap), _beep(length, beep_hz)]
             what.append(f"beep {length}s after {gap}s")
         parts.append(_silence(20))
         audio = np.concatenate(parts)
@@ -276,15 +276,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", default="", help="comma-separated sample names (h03,m07)")
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--beep-hz", type=int, default=1000,
+                        help="the machines' beep (ours listens for 1000 Hz; try 1400)")
     parser.add_argument("--keep", action="store_true", help="leave Asterisk running")
     args = parser.parse_args()
-    samples = build_samples(args.seed)
+    samples = build_samples(args.seed, args.beep_hz)
     if args.only:
         wanted = set(args.only.split(","))
         samples = [s for s in samples if s.name in wanted]
     humans = sum(s.label == "human" for s in samples)
-    print(f"{len(samples)} answers: {humans} people, {len(samples) - humans} machines "
-          f"(instance {settings.instance})", flush=True)
+    print(f"{len(samples)} answers: {humans} people, {len(samples) - humans} machines, "
+          f"seed {args.seed}, beeps at {args.beep_hz} Hz (instance {settings.instance})",
+          flush=True)
     from voxcast.runtime import asterisk
     master = fresh_instance(settings)
     workdir = Path(tempfile.mkdtemp(prefix="amd-bench-"))
