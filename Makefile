@@ -10,7 +10,7 @@ TEST_PACKAGES := $(RUN_PACKAGES) sip-tester chromium
 STAMP := .runtime/stamps
 
 .PHONY: run stop status test test-sqlite unit integration deps test-deps venv asterisk-runtime \
-        bench-inbound bench-outbound clean-runtime
+        bench-inbound bench-outbound bench-acd clean-runtime
 
 run: deps venv
 	$(VENV)/bin/voxcast asterisk provision
@@ -43,6 +43,10 @@ bench-inbound: test-deps venv
 bench-outbound: test-deps venv
 	VOXCAST_INSTANCE=test $(VENV)/bin/voxcast asterisk provision
 	$(PY) bench/outbound_dialer.py
+
+bench-acd: test-deps venv
+	VOXCAST_INSTANCE=test $(VENV)/bin/voxcast asterisk provision
+	$(PY) bench/acd.py
 
 deps:
 	@bash scripts/apt-install.sh $(RUN_PACKAGES)
