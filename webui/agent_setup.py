@@ -93,10 +93,13 @@ def _today_start() -> dt.datetime:
 
 
 def _day_arg(name: str, default: dt.date) -> dt.date:
+    """?name=YYYY-MM-DD; missing, malformed or outside 2000-2099: `default` (the far ends of
+    the calendar would overflow the time-zone arithmetic)."""
     try:
-        return dt.date.fromisoformat((request.args.get(name) or "").strip()[:10])
+        day = dt.date.fromisoformat((request.args.get(name) or "").strip()[:10])
     except ValueError:
         return default
+    return day if 2000 <= day.year <= 2099 else default
 
 
 def _report_days():

@@ -150,6 +150,7 @@ def test_agent_statistics_for_days_in_the_tenants_time_zone(admin, auth, client)
     html = client.get("/agents/stats?from=2026-01-04&to=2026-01-04").get_data(as_text=True)
     assert 'data-user="alice"' not in html
     assert client.get("/agents/stats?from=garbage").status_code == 200
+    assert client.get("/agents/stats?from=0001-01-01&to=9999-12-31").status_code == 200
     res = client.get("/agents/stats.csv?from=2026-01-05&to=2026-01-05")
     assert res.mimetype == "text/csv" and "agents-2026-01-05-2026-01-05.csv" in res.headers[
         "Content-Disposition"]
