@@ -79,6 +79,8 @@ def test_agents_live_stats_and_logout(client, tenant_key):
     assert [i["user_id"] for i in r.json["items"]] == [alice.id]
     assert set(r.json["items"][0]["seconds"]) >= {"ready", "paused", "login"}
     assert api.get("/api/v1/agents/stats?since=yesterday").status_code == 400
+    assert api.get("/api/v1/agents/stats?since=0001-01-01T00:00:00%2B14:00").status_code == 400
+    assert api.get("/api/v1/queues/stats?since=9999-12-31T23:59:59").status_code == 400
     r = api.post(f"/api/v1/agents/{s.id}/logout")
     assert r.status_code == 200 and r.json["state"] == "logged_out"
     assert api.post(f"/api/v1/agents/{s.id}/logout").status_code == 409

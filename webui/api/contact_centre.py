@@ -156,11 +156,13 @@ def _when(name: str, default: dt.datetime) -> dt.datetime:
         return default
     try:
         value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiError(400, "bad-parameter", f"'{name}' must be an ISO 8601 time.",
-                       {name: "must be an ISO 8601 time"}) from None
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        if not 2000 <= value.year <= 2099:
+            raise ValueError(value)
+    except (ValueError, OverflowError):
+        raise ApiError(400, "bad-parameter", f"'{name}' must be an ISO 8601 time (2000-2099).",
+                       {name: "must be an ISO 8601 time between 2000 and 2099"}) from None
     return value
 
 
