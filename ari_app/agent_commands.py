@@ -26,6 +26,7 @@ class AgentCommands:
         self.max_channels = max_channels or int(os.environ.get("VOXCAST_MAX_CHANNELS", 500))
         self._seq = 0
         self._watched: dict[str, manual_dial.ConsoleCall] = {}  # channels other handlers own
+        ctx.router.listen(EVENT_TYPE, self.on_event)
         ctx.router.listen("ChannelDestroyed", self.on_destroyed)
 
     def adopt(self, call) -> None:
@@ -63,9 +64,10 @@ class AgentCommands:
             plan = await self.ctx.writer.run(commands.recheck, variables)
         except ConsoleError as exc:
             log.info("console command %s refused: %s", action, exc)
-            sid = variables.get("session_id", "")
-            if sid.isdigit():
-                await self.ctx.writer.run(live.publish, int(sid), "refused", message=str(exc))
+            sid, uid = variables.get("session_id", ""), variables.get("user_id", "")
+            if sid.isdigit() and uid.isdigit():  # told to that agent's console only
+                await self.ctx.writer.run(live.publish, int(sid), "refused", user_id=int(uid),
+                                          message=str(exc))
             return
         session_id = int(variables["session_id"])
         existing = self.calls.get(session_id)

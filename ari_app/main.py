@@ -30,7 +30,7 @@ from ari_app.events import Event
 from ari_app.flows.inbound import InboundCall, PhoneIvrCall
 from ari_app.flows.phone_out import PhoneOutCall
 from ari_app.agent_pool import AgentPool
-from ari_app.agent_commands import EVENT_TYPE as CONSOLE_EVENT, AgentCommands
+from ari_app.agent_commands import AgentCommands
 from ari_app.flows.queue import QueueEntryCall
 from voxcast.acd import store as acd_store
 from ari_app.heartbeat import heartbeat
@@ -115,7 +115,6 @@ def build(settings: Settings, ari: AriClient | None = None) -> AppContext:
     router.route_stasis("queue", QueueEntryCall)  # a phone dialled a queue number
     router.listen("DeviceStateChanged", ctx.agents.presence.on_device_state)
     ctx.console = AgentCommands(ctx)  # the agent console's commands (ARI user events)
-    router.listen(CONSOLE_EVENT, ctx.console.on_event)
     return ctx
 
 

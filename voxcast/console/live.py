@@ -11,12 +11,15 @@ KINDS = ("idle", "phone", "dialing", "talking", "held", "consulting", "conferenc
          "transferring", "refused", "ended")
 
 
-def publish(session_id: int, kind: str, **details) -> bool:
-    """Store the call's status for the console; False when the session has ended."""
+def publish(session_id: int, kind: str, *, user_id: int | None = None, **details) -> bool:
+    """Store the call's status for the console; False when the session has ended (or, with
+    `user_id`, is not that user's)."""
     value = json.dumps({"kind": kind, **{k: v for k, v in details.items() if v is not None}})
-    return bool(AgentSession.update(console_status=value, version=AgentSession.version + 1)
-                .where(AgentSession.id == session_id, AgentSession.ended_at.is_null())
-                .execute())
+    query = (AgentSession.update(console_status=value, version=AgentSession.version + 1)
+             .where(AgentSession.id == session_id, AgentSession.ended_at.is_null()))
+    if user_id is not None:
+        query = query.where(AgentSession.user == user_id)
+    return bool(query.execute())
 
 
 def read(raw: str) -> dict:
