@@ -13,6 +13,7 @@ from voxcast.console.errors import ConsoleError
 
 from ari_app.events import Event
 from ari_app.flows import manual_dial
+from ari_app.flows.console_bridge import control_acd_call
 
 log = logging.getLogger("voxcast.console")
 
@@ -93,5 +94,4 @@ class AgentCommands:
             await self.ctx.writer.run(live.publish, session_id, "refused",
                                       message="That call has ended.")
             return
-        from ari_app.flows.console_bridge import control_acd_call
         await control_acd_call(self, bridge, variables)
