@@ -190,3 +190,22 @@ def test_returned_did_forgets_its_routing(acme):
     did = Did.get_by_id(did.id)
     assert (did.tenant_id, did.route, did.queue_id, did.closed_route, did.closed_target,
             did.closed_text) == (None, "greeting", None, "", None, "")
+
+
+def test_user_destination_at_call_time_is_the_tenants_active_user_with_their_phones(acme):
+    from voxcast.numbers import did_routes
+    tenant, _admin, agent = acme
+    tenant.email = "office@acme.test"
+    tenant.save()
+    Extension.create(number="2902", secret="s2", tenant=tenant, user=agent)
+    Extension.create(number="2901", secret="s1", tenant=tenant, user=agent)
+    target = did_routes.user_target(tenant.id, agent.id)
+    assert target.extensions == ("2901", "2902")
+    assert target.email == "office@acme.test"  # the agent has no address of their own
+    agent.email = "agent7@acme.test"
+    agent.save()
+    assert did_routes.user_target(tenant.id, agent.id).email == "agent7@acme.test"
+    assert did_routes.user_target(tenant.id + 1000, agent.id) is None  # not that tenant's
+    agent.active = False
+    agent.save()
+    assert did_routes.user_target(tenant.id, agent.id) is None  # disabled: the greeting

@@ -105,7 +105,7 @@ def destination(route: DidRoute, now_utc: dt.datetime) -> Destination:
 class UserTarget:
     user_id: int
     extensions: tuple[str, ...]  # the user's extensions of the tenant, rung together
-    email: str
+    email: str  # where voicemail goes: the user's address, else the tenant's
     name: str
 
 
@@ -148,7 +148,8 @@ def user_target(tenant_id: int, user_id: int) -> UserTarget | None:
     numbers = tuple(n for (n,) in Extension.select(Extension.number)
                     .where(Extension.user == user.id, Extension.tenant == tenant_id)
                     .order_by(Extension.number).tuples())
-    return UserTarget(user.id, numbers, user.email, user.username)
+    email = user.email or Tenant.get_by_id(tenant_id).email  # no address: the tenant's
+    return UserTarget(user.id, numbers, email, user.username)
 
 
 def campaign_target(tenant_id: int, campaign_id: int, caller: str,
