@@ -209,3 +209,34 @@ def test_user_destination_at_call_time_is_the_tenants_active_user_with_their_pho
     agent.active = False
     agent.save()
     assert did_routes.user_target(tenant.id, agent.id) is None  # disabled: the greeting
+
+
+def test_campaign_destination_at_call_time(acme, make_tenant):
+    import json
+    from models.entities import CampaignAgent, Ivr
+    from voxcast.numbers import did_routes
+    tenant, _admin, agent = acme
+    other, _u = make_tenant("globex")
+    tree = {"start": "a", "nodes": {"a": {"type": "say", "text": "Hi"}}}
+    mine = Ivr.create(tenant=tenant, name="Mine", tree=json.dumps(tree))
+    theirs = Ivr.create(tenant=other, name="Theirs", tree=json.dumps(tree))
+    message = Campaign.create(tenant=tenant, name="Msg", type="voice_message",
+                              message_file="campaign-x")
+    silent = Campaign.create(tenant=tenant, name="Silent", type="voice_message")
+    ivr_ok = Campaign.create(tenant=tenant, name="IVR", type="voice_ivr", ivr=mine)
+    ivr_bad = Campaign.create(tenant=tenant, name="IVR bad", type="voice_ivr", ivr=theirs)
+    agents = Campaign.create(tenant=tenant, name="Agents", type="voice_agent",
+                             wrapup_seconds=7)
+    CampaignAgent.create(tenant=tenant, campaign=agents, user=agent)
+
+    spec = did_routes.campaign_target(tenant.id, message.id, "+4930", 5).spec
+    assert spec.tree["nodes"]["m0"] == {"type": "play", "sound": "campaign-x"}
+    assert (spec.campaign_id, spec.call_id, spec.contact_id, spec.phone) == (message.id, 5, None,
+                                                                            "+4930")
+    assert did_routes.campaign_target(tenant.id, silent.id, "+4930", 5) is None
+    assert did_routes.campaign_target(tenant.id, ivr_ok.id, "+4930", 5).spec.tree == tree
+    dest = did_routes.Destination("campaign", ivr_bad.id)
+    assert did_routes.resolve(tenant.id, dest, "+4930", 5) is None  # another tenant's IVR
+    target = did_routes.campaign_target(tenant.id, agents.id, "+4930", 5)
+    assert (target.spec, target.agent_ids, target.wrapup_seconds) == (None, (agent.id,), 7)
+    assert did_routes.campaign_target(other.id, agents.id, "+4930", 5) is None
