@@ -291,3 +291,16 @@ def test_given_the_extension_was_handed_to_someone_else_then_no_offer_rings_it(a
     Extension.update(user=bob.id).where(Extension.user == alice.id).execute()
     assert states.ready_agents(acme.id) == []
     assert AgentSession.get_by_id(s.id).state == "ready"
+
+
+def test_given_the_extension_is_reassigned_through_the_service_then_the_session_ends(acme, alice):
+    from models import Extension
+    from voxcast.numbers import routing
+    s = sessions.login(acme.id, alice.id)
+    ext = Extension.get(Extension.user == alice.id)
+    routing.assign_extension(ext, alice.id)  # the same holder: nothing ends
+    assert sessions.current(alice.id).id == s.id
+    bob = make_agent(acme, "bob", extension=False)
+    routing.assign_extension(ext, bob.id)
+    assert sessions.current(alice.id) is None
+    assert AgentSession.get_by_id(s.id).end_reason == "extension_removed"

@@ -20,7 +20,7 @@ from voxcast.tenants import features
 
 VIAS = ("web", "phone")
 END_REASONS = ("logout", "replaced", "tenant_suspended", "user_disabled", "role_changed",
-               "supervisor")
+               "supervisor", "extension_removed")
 
 
 def current(user_id: int) -> AgentSession | None:
@@ -139,6 +139,19 @@ def end_for_user(user_id: int, reason: str, *, now: dt.datetime | None = None) -
     with database.atomic():
         return sum(_end(s, reason, now) for s in AgentSession.select().where(
             AgentSession.user == user_id, AgentSession.ended_at.is_null()))
+
+
+def end_for_extension(extension_id: int, keep_user_id: int | None, reason: str = "extension_removed",
+                      *, now: dt.datetime | None = None) -> int:
+    """End the live sessions bound to an extension that is no longer their user's (assigned
+    to someone else, or to nobody); `keep_user_id` is its new holder. How many ended."""
+    now = now or utcnow()
+    query = AgentSession.select().where(AgentSession.extension == extension_id,
+                                        AgentSession.ended_at.is_null())
+    if keep_user_id is not None:
+        query = query.where(AgentSession.user != keep_user_id)
+    with database.atomic():
+        return sum(_end(s, reason, now) for s in query)
 
 
 def end_for_tenant(tenant_id: int, reason: str, *, now: dt.datetime | None = None) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from models import Campaign, Did, Extension, User, database
 from models.entities import DID_ROUTES, Ivr, Queue
 from models.tenancy import TenantScopeError, get_scoped
+from voxcast.agents import sessions as agent_sessions
 from voxcast.audit import records as audit
 from voxcast.errors import ServiceError
 
@@ -36,6 +37,7 @@ def assign_extension(ext: Extension, user_id: int | None, *, actor=None, ip: str
     user = _tenant_user(ext.tenant_id, user_id)
     with database.atomic():
         Extension.update(user=user.id if user else None).where(Extension.id == ext.id).execute()
+        agent_sessions.end_for_extension(ext.id, user.id if user else None)
         audit.record("extension.assign", tenant_id=ext.tenant_id, user=actor,
                      object_type="extension", object_id=ext.id,
                      detail=f"{ext.number} -> {user.username if user else '(nobody)'}", ip=ip)
