@@ -222,5 +222,12 @@ def test_reset_after_restart_makes_ringing_and_talking_agents_ready(db):
     tenant, queue, a, b, sa, sb = _setup(db)
     store.make_offers([_request(tenant, queue, 1), _request(tenant, queue, 2)], lambda e: True)
     states.offer_answered(sb.id, None)
+    waiting = store.enter_queue(tenant.id, queue.id, None, "+4930111").queue_call_id
+    talking = store.enter_queue(tenant.id, queue.id, None, "+4930222").queue_call_id
+    store.answered(sb.id, b.id, None, Call.create(tenant=tenant, number="1", channel_id="l-1").id,
+                   talking, 1, utcnow())
     assert store.reset_after_restart() == 2
     assert {AgentSession.get_by_id(s.id).state for s in (sa, sb)} == {"ready"}
+    left, took = QueueCall.get_by_id(waiting), QueueCall.get_by_id(talking)
+    assert left.outcome == "abandoned" and left.ended_at is not None
+    assert took.outcome == "answered" and took.ended_at is not None

@@ -352,9 +352,15 @@ def count_offers(queue_call_id: int | None, offers: int) -> None:
         QueueCall.update(offers=offers).where(QueueCall.id == queue_call_id).execute()
 
 
-def reset_after_restart() -> int:
-    """Sessions left ringing or on a call by an earlier run of the app (its calls are gone or
-    hung up at adoption): back to ready, so they are offered calls again."""
+def reset_after_restart(now: dt.datetime | None = None) -> int:
+    """What an earlier run of the app left open: its calls are gone or hung up at adoption
+    (no inbound or agent call is adopted). Sessions left ringing or on a call are ready
+    again, so they are offered calls; QueueCalls still open are ended (abandoned when
+    nobody had answered). Returns the sessions moved."""
+    now = now or utcnow()
+    (QueueCall.update(ended_at=now, outcome="abandoned")
+     .where(QueueCall.ended_at.is_null(), QueueCall.answered_at.is_null()).execute())
+    QueueCall.update(ended_at=now).where(QueueCall.ended_at.is_null()).execute()
     moved = 0
     for (sid,) in (AgentSession.select(AgentSession.id)
                    .where(AgentSession.ended_at.is_null(),
