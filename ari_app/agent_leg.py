@@ -29,12 +29,14 @@ class AgentLeg(CallLeg):
         self.outcome = RINGING  # -> ANSWERED (bridged) or LOST (withdrawn / another won)
         self.bridge = None
         self.cause = 0
+        self.placing = False  # the originate request is on its way
 
     @property
     def session_id(self) -> int:
         return self.offer.session_id
 
     async def place(self) -> None:
+        self.placing = True
         try:
             await self.ctx.ari.originate(f"PJSIP/{self.offer.extension}", self.channel_id,
                                          app_args="agent", caller_id=self.waiter.caller,
@@ -42,12 +44,19 @@ class AgentLeg(CallLeg):
         except AriError as exc:
             log.warning("offer to %s not placed: %s", self.offer.extension, exc)
             await self.close(0, f"originate failed: {exc.message}"[:250])
+            return
+        finally:
+            self.placing = False
+        if self.outcome == LOST and not self.done:  # withdrawn while the originate ran
+            await self.safe_hangup()
 
     async def withdraw(self) -> None:
-        """The offer is off (the caller left, another agent answered): hang up the phone."""
+        """The offer is off (the caller left, another agent answered): hang up the phone
+        (or, while the originate is on its way, as soon as it has made the channel: a hang-up
+        before would find no channel and the phone would ring on)."""
         if self.outcome == RINGING:
             self.outcome = LOST
-        if not self.done:
+        if not self.done and not self.placing:
             await self.safe_hangup()
 
     async def stasis_start(self, event: Event) -> None:

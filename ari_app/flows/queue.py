@@ -64,6 +64,7 @@ class QueueRunner:
         self.ended = False
         self.message_playback: str | None = None
         self.announcement: str | None = None  # the announcement playing now
+        self.entered = 0.0
         self._seq = 0
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tokens: dict[str, str] = {}  # token -> what it is (announce, empty, done)
@@ -78,6 +79,7 @@ class QueueRunner:
 
     # -- entering ------------------------------------------------------------------------------
     async def start(self) -> None:
+        self.entered = asyncio.get_running_loop().time()  # the max wait counts from here
         entry = await self.ctx.writer.run(store.enter_queue, self.tenant_id, self.queue_id,
                                           self.call_id, self.caller)
         if entry.plan is None:
@@ -117,9 +119,15 @@ class QueueRunner:
 
     async def _wait_for_agent(self) -> None:
         plan = self.plan
+        give_up = None
+        if plan.max_wait_seconds:  # what is left of it (a busy writer delays the way here)
+            give_up = plan.max_wait_seconds - (asyncio.get_running_loop().time() - self.entered)
+            if give_up <= 0:
+                self._post("done")
+                return
         self.result = await self.ctx.agents.connect(
             self.h, self.tenant_id, queue=plan, ring_seconds=plan.ring_seconds,
-            wrapup_seconds=plan.wrapup_seconds, give_up_after=plan.max_wait_seconds or None,
+            wrapup_seconds=plan.wrapup_seconds, give_up_after=give_up,
             caller=self.caller, queue_call_id=self.queue_call_id,
             before_bridge=self._before_bridge)
         self._post("done")

@@ -28,11 +28,14 @@ class FakeAri:
         self.requests: list[tuple] = []
         self.originated: asyncio.Queue = asyncio.Queue()
         self.connected = asyncio.Event()
+        self.gate: asyncio.Event | None = None  # set: originates wait for it
 
     async def originate(self, endpoint, channel_id, app_args, caller_id="", timeout=30,
                         variables=None):
-        self.requests.append(("originate", endpoint, channel_id))
         self.originated.put_nowait((endpoint, channel_id))
+        if self.gate is not None:
+            await self.gate.wait()
+        self.requests.append(("originate", endpoint, channel_id))
 
     async def post(self, path, **params):
         self.requests.append(("POST", path, params))
@@ -164,3 +167,31 @@ def test_nobody_usable_gives_up_after_the_time_given(db):
     result, took, now, waiting, requests = _run("asyncio", go())
     assert result is None and now is None and 0.5 <= took < 1.5
     assert waiting == {} and requests == []
+
+
+def test_an_offer_withdrawn_while_its_originate_runs_is_hung_up_once_the_channel_exists(db):
+    tenant_id, plan, call_id, (a, sa), _ = _world(db)
+
+    async def go():
+        pool, ctx, ari = _pool([extension_number(a)])
+        ari.gate = asyncio.Event()
+        result = asyncio.ensure_future(pool.connect(Customer(call_id), tenant_id, queue=plan,
+                                                    give_up_after=0.3))
+        _, leg_id = await asyncio.wait_for(ari.originated.get(), 5)
+        assert await asyncio.wait_for(result, 5) is None  # gave up, originate still running
+        before = list(ari.requests)
+        ari.gate.set()
+        await asyncio.sleep(0.05)
+        after = list(ari.requests)
+        ctx.router.dispatch(Event("ChannelDestroyed", leg_id, cause=16))
+        await asyncio.sleep(0.05)
+        await _settle(ctx)
+        await ctx.tasks.cancel_all()
+        ctx.writer.close()
+        return leg_id, before, after
+
+    leg_id, before, after = _run("asyncio", go())
+    assert ("hangup", leg_id) not in before  # no channel yet: a hang-up would do nothing
+    assert after[-2:] == [("originate", f"PJSIP/{extension_number(a)}", leg_id),
+                          ("hangup", leg_id)]
+    assert _state(sa).state == "ready" and _state(sa).missed_in_row == 0
