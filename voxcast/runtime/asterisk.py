@@ -68,8 +68,12 @@ def install_prompts(settings: Settings) -> int:
         owner = _asterisk_ids(settings) if os.geteuid() == 0 else None
     except AsteriskError:
         owner = None
-    return prompts.render(lambda lang: prompts.language_dir(settings.asterisk_root, datadir, lang),
-                          owner=owner)
+    try:
+        return prompts.render(
+            lambda lang: prompts.language_dir(settings.asterisk_root, datadir, lang), owner=owner)
+    except PermissionError as exc:
+        raise AsteriskError(f"cannot install the prompts into Asterisk's sounds ({exc}); run "
+                            "`voxcast asterisk provision` as root once") from None
 
 
 def _provision_asterisk(settings: Settings) -> None:
