@@ -11,7 +11,7 @@ from voxcast.errors import ServiceError
 
 # Errors that are not about a user's request: the edges never show them as an answer.
 INTERNAL = {"AsteriskError", "ToolError", "MailError", "InvalidEmail", "UnknownFeature",
-            "FlowError", "Refused",
+            "FlowError", "Refused", "PromptSourceError",  # sounds/prompts.toml itself broken
             "NoCredit", "NoRate", "ForeignFlowError"}  # call-time signals, never an answer
 
 
