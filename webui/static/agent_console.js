@@ -10,6 +10,17 @@
   let key = root.dataset.key;
   let busy = false;
 
+  // A request the server never answers must not stop the live updates: give up after 5 s.
+  async function fetchSoon(url, options) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 5000);
+    try {
+      return await fetch(url, {...options, signal: abort.signal, credentials: "same-origin"});
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   function say(text, ok) {
     if (!msg) return;
     msg.textContent = text || "";
@@ -55,7 +66,7 @@
   }
 
   async function swap() {
-    const res = await fetch(root.dataset.panel, {cache: "no-store", credentials: "same-origin"});
+    const res = await fetchSoon(root.dataset.panel, {cache: "no-store"});
     if (!res.ok) return;
     const tpl = document.createElement("template");
     tpl.innerHTML = await res.text();
@@ -73,9 +84,8 @@
     if (busy) return;
     busy = true;
     try {
-      const res = await fetch(root.dataset.live + "?key=" + encodeURIComponent(key),
-                              {headers: {"Accept": "application/json"}, cache: "no-store",
-                               credentials: "same-origin"});
+      const res = await fetchSoon(root.dataset.live + "?key=" + encodeURIComponent(key),
+                                  {headers: {"Accept": "application/json"}, cache: "no-store"});
       if (res.status === 401 || res.redirected) { window.location.reload(); return; }
       if (res.ok) {
         const data = await res.json();
@@ -108,7 +118,7 @@
     } finally {
       buttons.forEach((b) => { b.disabled = false; });
     }
-    await swap();
+    try { await swap(); } catch (e) { /* the next poll brings it */ }
   });
 
   wire(root);
