@@ -19,7 +19,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from peewee import fn
 
 from models.entities import AgentDisposition, AgentSession, PauseReason, QueueCall, utcnow
-from models.tenancy import get_scoped
+from models import Call
+from models.tenancy import get_scoped, scoped
 from voxcast.agents import dispositions, pause_reasons, sessions, states, stats
 from voxcast.agents.errors import AgentError
 from voxcast.audit import records as audit
@@ -141,9 +142,12 @@ def agent_stats_csv():
 def agents():
     tid = current_tenant_id()
     rows = list(sessions.live_sessions(tid))
+    call_ids = [r.call_id for r in rows if r.call_id]
+    calls = {cid: number for cid, number in scoped(Call, tid).select(Call.id, Call.number)
+             .where(Call.id.in_(call_ids)).tuples()} if call_ids else {}
     since, now = _today_start(), utcnow()
     times = stats.by_user(tid, since, now, now=now)
-    return render_template("agent_setup/agents.html", live=rows, times=times, now=now,
+    return render_template("agent_setup/agents.html", live=rows, times=times, now=now, calls=calls,
                            labels=STATE_LABELS, since=since, signature=live_signature(tid),
                            reasons=pause_reasons.list_reasons(tid, active_only=True,
                                                               include_system=False),

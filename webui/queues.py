@@ -86,7 +86,8 @@ def _render(form: QueueForm, row: Queue | None, status: int = 200, errors: dict 
                            agents=queue_service.agent_choices(tid), chosen=chosen,
                            member_error=errors.get("members", ""),
                            general_error=errors.get("", ""),
-                           used_by=[tr(u) for u in queue_service.used_by(row)] if row else []), status
+                           used_by=[tr(u) for u in queue_service.used_by(row)] if row else [],
+                           waiting=queue_stats.waiting(row) if row else []), status
 
 
 def _data(form: QueueForm) -> dict:

@@ -230,3 +230,25 @@ def test_a_supervisor_pauses_and_readies_an_agent_but_not_during_a_call(admin, a
     assert AgentSession.get_by_id(s.id).state == "on_call"
     assert auth.post(f"/agents/{s.id}/state", {"state": "wrapup"}).status_code == 302
     assert AgentSession.get_by_id(s.id).state == "on_call"
+
+
+def test_supervisor_sees_the_call_an_agent_is_on_and_who_waits(admin, client):
+    import datetime as dt
+    from models import Call
+    from models.entities import QueueCall, utcnow
+    from voxcast.agents import states
+    tenant, _ = admin
+    alice = make_agent(tenant, "alice")
+    s = sessions.login(tenant.id, alice.id)
+    call = Call.create(tenant=tenant, direction="inbound", number="+4930777000", channel_id="c-1")
+    states.offer_started(s.id, call.id)
+    states.offer_answered(s.id, call.id)
+    assert '<span class="call">+4930777000</span>' in client.get("/agents/").get_data(as_text=True)
+    q = Queue.create(tenant=tenant, name="Support")
+    QueueCall.create(tenant=tenant, queue=q, caller="+4930111", entered_at=utcnow() - dt.timedelta(seconds=90))
+    QueueCall.create(tenant=tenant, queue=q, caller="+4930222")
+    QueueCall.create(tenant=tenant, queue=q, caller="+4930333", outcome="answered",
+                     answered_at=utcnow(), ended_at=utcnow())
+    html = client.get(f"/queues/{q.id}").get_data(as_text=True)
+    table = html[html.index('id="queue-waiting"'):html.index("</table>", html.index('id="queue-waiting"'))]
+    assert table.index("+4930111") < table.index("+4930222") and "+4930333" not in table

@@ -89,3 +89,15 @@ def figures(tenant_id: int, since: dt.datetime, *, now: dt.datetime | None = Non
     for qid in out:
         out[qid].ready = len(states.ready_agents(tenant_id, queue_id=qid))
     return out
+
+
+def waiting(queue: Queue, *, now: dt.datetime | None = None) -> list[tuple[int, str, float]]:
+    """The callers waiting in the queue now, first come first: (position, caller, seconds)."""
+    now = now or utcnow()
+    rows = (QueueCall.select(QueueCall.caller, QueueCall.entered_at)
+            .where(QueueCall.tenant == queue.tenant_id, QueueCall.queue == queue.id,
+                   QueueCall.ended_at.is_null(), QueueCall.answered_at.is_null(),
+                   QueueCall.entered_at > now - STALE)
+            .order_by(QueueCall.entered_at, QueueCall.id).tuples())
+    return [(n, caller, (now - entered).total_seconds())
+            for n, (caller, entered) in enumerate(rows, start=1)]
