@@ -176,3 +176,68 @@ def test_given_originated_in_german_then_the_prompt_is_german_and_english_stays_
     heard = _samples(wav)
     assert _match(heard, _samples(_sound(settings, "en", "vx-goodbye"))) > 0.8
     assert _match(heard, _samples(_sound(settings, "de", "vx-goodbye"))) < 0.5
+
+
+def _record_inbound(settings, did: str, workdir: Path) -> Path:
+    """Call `did` from a sipp caller and record what the caller is sent (a snoop on the
+    inbound channel, started as soon as its CDR names the channel) until the hang-up."""
+    app = f"lang-in-{uuid.uuid4().hex[:6]}"
+    snoop, rec = f"{app}-s", f"{app}-rec"
+
+    async def go():
+        client = AriClient(settings.ari_url, settings.ari_user, settings.ari_password(), app)
+        events: asyncio.Queue = asyncio.Queue()
+        runner = asyncio.create_task(client.run_events(events.put))
+
+        async def until(kind: str, **match):
+            while True:
+                ev = await asyncio.wait_for(events.get(), 30)
+                if ev.type == kind and all(getattr(ev, k) == v for k, v in match.items()):
+                    return ev
+        try:
+            await asyncio.wait_for(client.connected.wait(), 10)
+            uac = Sipp.uac("uac_call_did.xml", workdir, f"127.0.0.1:{settings.sip_port}", did,
+                           port=settings.sip_port + 41).start()
+            call = None
+            for _ in range(500):
+                call = Call.get_or_none(Call.did == did)  # opened just before the answer
+                if call is not None:
+                    break
+                await asyncio.sleep(0.02)
+            assert call is not None, "no inbound CDR"
+            await client.post(f"/channels/{call.channel_id}/snoop", spy="out", app=app,
+                              snoopId=snoop)
+            await until("StasisStart", channel_id=snoop)
+            await client.post(f"/channels/{snoop}/record", name=rec, format="wav",
+                              ifExists="overwrite", maxDurationSeconds=30)
+            await until("RecordingFinished", playback_id=rec)  # ends with the call
+            await asyncio.to_thread(uac.wait, 30)
+            return call
+        finally:
+            runner.cancel()
+            await client.close()
+
+    call = asyncio.run(go())
+    assert reload_call(call).ended_at is not None
+    return settings.recordings_dir / f"{rec}.wav"
+
+
+def reload_call(call):
+    return Call.get_by_id(call.id)
+
+
+def test_given_german_tenant_then_its_inbound_caller_hears_the_greeting_in_a_german_voice(
+        stasis_app, settings, german_master, workdir):
+    from models import Did
+    text = ("Willkommen bei voxcast. Wir freuen uns über Ihren Anruf. Dies ist die Ansage "
+            "unseres Unternehmens. Auf Wiederhören.")
+    Did.create(number="15557771601", tenant=german_master, greeting_text=text)
+    wav = _record_inbound(settings, "15557771601", workdir)
+    heard = _samples(wav)
+    german = _samples(settings.sounds_dir / f"{sounds.tts_name(text, 'de')}.wav")
+    english = _samples(settings.sounds_dir / f"{sounds.tts(text, settings.sounds_dir, 'en')}.wav")
+    # a second of the greeting's second half (the snoop starts a moment after the answer)
+    def chunk(x):
+        return x[int(len(x) * 0.6):int(len(x) * 0.6) + 8000]
+    assert _match(heard, chunk(german)) > 0.8
+    assert _match(heard, chunk(english)) < 0.5
