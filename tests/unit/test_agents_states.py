@@ -304,3 +304,13 @@ def test_given_the_extension_is_reassigned_through_the_service_then_the_session_
     routing.assign_extension(ext, bob.id)
     assert sessions.current(alice.id) is None
     assert AgentSession.get_by_id(s.id).end_reason == "extension_removed"
+
+
+def test_given_two_live_sessions_of_one_user_then_only_the_newest_is_offered(acme, alice):
+    from models import Extension
+    first = sessions.login(acme.id, alice.id)
+    ext = Extension.get(Extension.user == alice.id)
+    # what two racing logins could leave behind
+    second = AgentSession.create(tenant=acme, user=alice, extension=ext, state="ready")
+    assert [a.session_id for a in states.ready_agents(acme.id)] == [second.id]
+    assert first.id < second.id

@@ -169,9 +169,12 @@ def ready_agents(tenant_id: int, user_ids: Iterable[int] | None = None, *,
         if not penalties:
             return []
         query = query.where(AgentSession.user.in_(list(penalties)))
-    agents = [ReadyAgent(session_id=sid, user_id=uid, extension=number,
-                         idle_since=ended or since, penalty=penalties.get(uid, 0))
-              for sid, uid, since, ended, number in query.tuples()]
+    newest: dict[int, ReadyAgent] = {}  # one per user, should two logins have raced
+    for sid, uid, since, ended, number in query.tuples():
+        if uid not in newest or newest[uid].session_id < sid:
+            newest[uid] = ReadyAgent(session_id=sid, user_id=uid, extension=number,
+                                     idle_since=ended or since, penalty=penalties.get(uid, 0))
+    agents = list(newest.values())
     agents.sort(key=lambda a: (a.penalty, a.idle_since, a.session_id))
     return agents
 
