@@ -49,8 +49,7 @@ class AgentBridge:
         return self._ended.is_set()
 
     async def start(self) -> bool:
-        """Both channels into a new mixing bridge (the customer leaves the queue's holding
-        bridge). False when the customer is gone already."""
+        """Both channels into a new mixing bridge. False when the customer is gone already."""
         ari = self.ctx.ari
         await ari.post("/bridges", type="mixing", bridgeId=self.bridge_id,
                        name=f"agent-{self.session_id}")

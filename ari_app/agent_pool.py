@@ -99,7 +99,6 @@ class AgentPool:
         self._wake = asyncio.Event()
         self._rr: dict[tuple, int] = {}  # round robin: the user offered last, per queue
         self._holdtime: dict[int, float] = {}  # queue id -> moving average of answered waits
-        self._holding: dict[str, asyncio.Future] = {}  # holding bridges made (by id)
         self._logged_in: dict[int, tuple[float, int]] = {}  # queue id -> (until, members)
 
     # -- what flows ask ------------------------------------------------------------------
@@ -325,30 +324,3 @@ class AgentPool:
                 continue
             if done:
                 self.kick()
-
-    async def holding_bridge(self, queue_id: int, music_class: str) -> str:
-        """The queue's holding bridge with its music on hold, made once (again after
-        Asterisk lost it: `forget_holding`)."""
-        safe = "".join(c for c in music_class if c.isalnum() or c in "-_") or "default"
-        bridge_id = f"vxq-{queue_id}-{safe}"
-        made = self._holding.get(bridge_id)
-        if made is None:
-            made = self._holding[bridge_id] = asyncio.get_running_loop().create_future()
-            try:
-                try:
-                    await self.ctx.ari.post(f"/bridges/{bridge_id}", type="holding",
-                                            name=f"queue-{queue_id}")
-                except AriError as exc:
-                    if exc.status != 409:  # 409: made by an earlier run of the app: reused
-                        raise
-                await self.ctx.ari.post(f"/bridges/{bridge_id}/moh", mohClass=safe)  # an unknown class: Asterisk plays the default
-            except BaseException as exc:
-                del self._holding[bridge_id]
-                made.set_exception(exc if isinstance(exc, Exception) else AriError(0, str(exc)))
-                made.exception()  # retrieved: no "never retrieved" warning
-                raise
-            made.set_result(bridge_id)
-        return await asyncio.shield(made)
-
-    def forget_holding(self, bridge_id: str) -> None:
-        self._holding.pop(bridge_id, None)

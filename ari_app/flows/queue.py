@@ -1,5 +1,6 @@
-"""An inbound queue (ACD) on one answered channel: the caller waits in the queue's holding
-bridge with its music on hold, hears their position and expected wait every so often, is put
+"""An inbound queue (ACD) on one answered channel: the caller waits with the queue's music
+on hold (on the channel: a holding bridge shared by every waiting caller made each caller's
+bridge events carry every other caller's channel id, O(N) per caller), hears their position and expected wait every so often, is put
 through to an agent by the AgentPool (ctx.agents.connect), and after the maximum wait, or
 at once when no member is logged in, goes to the queue's fallback: another queue, an IVR,
 voicemail e-mailed to the tenant, or a message and hang-up.
@@ -56,7 +57,7 @@ class QueueRunner:
         self.hops = hops
         self.plan: store.QueuePlan | None = None
         self.queue_call_id: int | None = None
-        self.holding: str | None = None
+        self.moh = False  # our music on hold is on the channel
         self.bridge: AgentBridge | None = None
         self.task: asyncio.Task | None = None
         self.result: AgentBridge | None = None
@@ -92,30 +93,28 @@ class QueueRunner:
             log.info("%s: nobody logged in to queue %s", self.channel_id, self.plan.name)
             await self._leave("no_agents")
             return
-        try:
-            await self._hold()
-        except AriError as exc:
-            log.warning("%s: holding bridge of queue %s failed: %s", self.channel_id,
-                        self.queue_id, exc)
         self.waiting = True
+        await self._music(True)
         self.task = self.ctx.tasks.spawn(self._wait_for_agent(), f"queue-{self.channel_id}")
         if self.plan.announce_every_seconds and (self.plan.announce_position
                                                  or self.plan.announce_wait):
             self._schedule("announce", self.plan.announce_every_seconds)
         self._schedule("empty", EMPTY_CHECK_S)
 
-    async def _hold(self) -> None:
-        pool = self.ctx.agents
-        for attempt in (1, 2):
-            self.holding = await pool.holding_bridge(self.queue_id, self.plan.music_class)
-            try:
-                await self.ctx.ari.post(f"/bridges/{self.holding}/addChannel",
-                                        channel=self.channel_id, role="participant")
-                return
-            except AriError as exc:
-                if exc.status != 404 or attempt == 2:
-                    raise
-                pool.forget_holding(self.holding)  # Asterisk restarted: make it again
+    async def _music(self, on: bool) -> None:
+        """The queue's music on hold on the caller's channel, started or stopped."""
+        if on == self.moh:
+            return
+        self.moh = on
+        try:
+            if on:
+                await self.ctx.ari.post(f"/channels/{self.channel_id}/moh",
+                                        mohClass=self.plan.music_class or "default")
+            else:
+                await self.ctx.ari.delete(f"/channels/{self.channel_id}/moh")
+        except AriError as exc:
+            log.info("%s: music on hold %s failed: %s", self.channel_id,
+                     "start" if on else "stop", exc)
 
     async def _wait_for_agent(self) -> None:
         plan = self.plan
@@ -194,12 +193,14 @@ class QueueRunner:
                 media.append(language.wait_media(max(1, math.ceil(wait / 60))))
         media.append("sound:vx-queue-thanks")
         self.announcement = self._next_id("a")
+        await self._music(False)  # a playback does not mix with the music: it replaces it
         try:
             await self.ctx.ari.play(self.channel_id, ",".join(media),
                                     playback_id=self.announcement)
         except AriError as exc:
             self.announcement = None
             log.info("%s: announcement not played: %s", self.channel_id, exc)
+            await self._music(True)
 
     async def _before_bridge(self) -> None:
         """An agent answered: no more announcements, and the one playing stops now (Asterisk
@@ -213,6 +214,7 @@ class QueueRunner:
                 await self.ctx.ari.delete(f"/playbacks/{playback}")
             except AriError:
                 pass  # it ended on its own meanwhile
+        await self._music(False)
 
     # -- leaving without an agent -----------------------------------------------------------
     async def _leave(self, outcome: str) -> None:
@@ -221,13 +223,7 @@ class QueueRunner:
         self.waiting = False
         self._cancel_timers()
         self.ctx.writer.post(store.close_queue_call, self.queue_call_id, outcome, utcnow())
-        if self.holding:
-            try:
-                await self.ctx.ari.post(f"/bridges/{self.holding}/removeChannel",
-                                        channel=self.channel_id)
-            except AriError:
-                pass
-            self.holding = None
+        await self._music(False)
         plan = self.plan
         kind = plan.fallback
         if kind == "queue" and plan.fallback_queue_id and self.hops < MAX_HOPS:
@@ -289,6 +285,8 @@ class QueueRunner:
     async def playback_finished(self, event: Event) -> None:
         if event.playback_id == self.announcement:
             self.announcement = None
+            if self.waiting:
+                await self._music(True)
         if self.message_playback and event.playback_id == self.message_playback:
             self.message_playback = None
             await self.end()
