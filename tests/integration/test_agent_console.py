@@ -453,3 +453,36 @@ def test_given_voice_agent_campaign_when_its_call_is_bridged_then_the_console_po
         trunk.stop()  # the campaign itself is stopped by no_campaign_left_dialing
     customer = Call.get(Call.campaign == campaign.id, Call.direction == "outbound")
     assert customer.agent_disposition == "Renewed" and customer.agent_id == ann.user.id
+
+
+def test_given_call_when_consulting_another_agent_and_completing_then_they_keep_the_contact(
+        page, web, settings, workdir, centre):
+    tenant, campaign, ann, bob = centre
+    bob_session = sessions.login(tenant.id, bob.user.id)
+    trunk = Sipp.uas("uas_answer_never_hangup.xml", workdir, settings.trunk_port, calls=1,
+                     timeout=60).start()
+    try:
+        _console(page, web, tenant, ann)
+        _dial(page, campaign)
+        page.wait_for_selector("#contact-pop", timeout=20000)
+        page.select_option("#transfer-form select[name=target_kind]", "agent")
+        page.select_option("#transfer-form select[name=target_agent]", str(bob.user.id))
+        page.click("#btn-consult")
+        page.wait_for_selector("#btn-complete", timeout=20000)  # bob answered
+        bob_now = AgentSession.get_by_id(bob_session.id)
+        assert bob_now.state == "on_call"
+        leg = Call.get_by_id(bob_now.call_id)  # bob's console pops the same contact
+        assert leg.direction == "transfer" and leg.agent_id == bob.user.id
+        assert leg.contact_id == Call.get(Call.tenant == tenant.id,
+                                          Call.direction == "outbound").contact_id
+        page.click("#btn-complete")
+        page.wait_for_selector("#disposition-form", timeout=20000)
+        wait_for(lambda: "BYE" in ann.received(), 10, message="ann's phone released")
+        assert "BYE" not in bob.received()
+        contact = Call.get(Call.tenant == tenant.id, Call.direction == "outbound")
+        _ari(settings, "DELETE", f"/channels/{contact.channel_id}")
+        wait_for(lambda: "BYE" in bob.received(), 10, message="bob's phone hung up")
+        wait_for(lambda: AgentSession.get_by_id(bob_session.id).state in ("wrapup", "ready"), 10,
+                 message="bob released")
+    finally:
+        trunk.stop()
