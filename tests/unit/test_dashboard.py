@@ -38,7 +38,8 @@ def test_given_agent_or_admin_then_not_the_tenant_dashboard(app, make_tenant, au
     _t, agent = make_tenant("acme", role="agent")
     auth.login(agent.username, f"pw-{agent.username}")
     assert client.get("/dashboard/").status_code == 403
-    assert client.get("/", follow_redirects=True).request.path == "/"
+    # an agent's home is the agent console
+    assert client.get("/", follow_redirects=True).request.path == "/agent/"
     auth.logout()
     auth.login("admin", ADMIN_PASSWORD)
     assert client.get("/dashboard/").status_code == 403
