@@ -48,8 +48,10 @@ class FakeAri:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
 
 
 @pytest.fixture
@@ -320,3 +322,23 @@ def test_given_user_event_when_parsed_then_only_console_commands_pass():
 ])
 def test_crm_form_url_encodes_fields_and_allows_only_http(template, expected):
     assert crm.form_url(template, {"phone": "+1&x=1", "last_name": "O'Brien/.."}) == expected
+
+
+def test_given_telephony_down_when_dialing_then_the_agent_is_told_to_retry(client, agent, ari):
+    _login(client, "ann")
+    _post(client, "/agent/login")
+    ari.close()  # nothing listens on ARI's port any more
+    resp = _post(client, "/agent/dial", {"number": "+12025550141"})
+    assert resp.status_code == 409 and "not reachable" in resp.get_json()["message"]
+
+
+def test_given_agent_on_a_call_when_logging_out_then_it_is_refused(client, agent):
+    tenant, user = agent
+    _login(client, "ann")
+    _post(client, "/agent/login")
+    call = Call.create(tenant=tenant, number="+12025550141", channel_id="c-9", agent=user,
+                       answered_at=utcnow())
+    from voxcast.agents import states
+    states.set_state(_session(user).id, "on_call", call_id=call.id)
+    assert _post(client, "/agent/logout").status_code == 409
+    assert _session(user) is not None

@@ -32,5 +32,5 @@ class Refused(ConsoleError):
 
 
 class AppUnavailable(ConsoleError):
-    """The telephony server did not take the command."""
-    code, status = "telephony-unavailable", 503
+    """The telephony server did not take the command (not possible now: try again)."""
+    code, status = "telephony-unavailable", 409
