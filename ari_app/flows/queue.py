@@ -94,8 +94,9 @@ class QueueRunner:
             await self._leave("no_agents")
             return
         self.waiting = True
-        await self._music(True)
+        # The offer first (no REST round trip before an agent's phone rings), then the music.
         self.task = self.ctx.tasks.spawn(self._wait_for_agent(), f"queue-{self.channel_id}")
+        await self._music(True)
         if self.plan.announce_every_seconds and (self.plan.announce_position
                                                  or self.plan.announce_wait):
             self._schedule("announce", self.plan.announce_every_seconds)

@@ -557,3 +557,22 @@ def test_given_a_waiting_caller_then_music_on_hold_plays_on_the_channel_also_for
     channel = wait_for(lambda: _waiting_channel(settings), 5, message="caller's channel")
     wait_for(lambda: _music_on(settings, channel), 5, message="music on hold playing")
     assert caller.wait(30) == 0, caller.diagnostics()
+
+
+def test_given_the_app_killed_while_an_agent_rings_when_it_is_back_then_the_agent_is_ready_and_the_wait_closed(
+        stasis_app, settings, master, workdir, agents):
+    import signal
+    agent, = agents(1)
+    agent.login()
+    queue = _queue(master, [(agent, 0)], ring_seconds=30)
+    did = _did_to(master, queue)
+    agent.answer(scenario="uas_no_answer.xml")
+    caller = _call(settings, workdir, did)
+    wait_for(lambda: agent.session().state == "ringing", 10, message="agent ringing")
+    stasis_app.stop(signal.SIGKILL)
+    stasis_app.start()
+    assert caller.wait(30) == 0, caller.diagnostics()  # hung up at adoption
+    assert agent.phone.wait(30) == 0, agent.phone.diagnostics()  # its ringing stopped
+    wait_for(lambda: agent.session().state == "ready", 10, message="agent ready again")
+    qc = _queue_call(queue)
+    assert qc.outcome == "abandoned" and qc.agent_id is None
