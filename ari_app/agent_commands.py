@@ -10,6 +10,7 @@ import os
 
 from voxcast.console import commands, live
 from voxcast.console.errors import ConsoleError
+from voxcast.i18n import N_
 
 from ari_app.events import Event
 from ari_app.flows import manual_dial
@@ -77,7 +78,7 @@ class AgentCommands:
         if action == "dial":
             if existing is not None:
                 await self.ctx.writer.run(live.publish, session_id, "refused",
-                                          message="Finish the current call first.")
+                                          message=N_("Finish the current call first."))
                 return
             self._seq += 1
             call = await manual_dial.start(self.ctx, plan, self._seq, self.max_channels)
@@ -92,6 +93,6 @@ class AgentCommands:
         bridge = bridges.get(session_id)
         if bridge is None:
             await self.ctx.writer.run(live.publish, session_id, "refused",
-                                      message="That call has ended.")
+                                      message=N_("That call has ended."))
             return
         await control_acd_call(self, bridge, variables)

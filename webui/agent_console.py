@@ -20,6 +20,7 @@ from voxcast.console import commands, dialing, targets, view
 from voxcast.console import live as call_status
 from voxcast.errors import ServiceError
 
+from .agent_setup import tr
 from .auth import current_tenant_id, tenant_required
 from .params import parse_id
 from .permissions import feature_required
@@ -47,7 +48,7 @@ def _done(message: str = "", ok: bool = True, status: int = 200, field: str = ""
 
 
 def _refused(exc: ServiceError):
-    return _done(str(exc), ok=False, status=exc.status,
+    return _done(tr(exc), ok=False, status=exc.status,
                  field=next(iter(exc.fields), "") if exc.fields else "")
 
 
@@ -67,6 +68,12 @@ def _timezone() -> str:
     return tenant.timezone if tenant else "UTC"
 
 
+def _say(text) -> str:
+    """A message the Stasis app stored for the console, in the reader's language when it is
+    one of ours (never %-formatted: it may carry a name with a % in it)."""
+    return _(text) if isinstance(text, str) and text and "%" not in text else str(text or "")
+
+
 def _page_data() -> dict:
     tid = current_tenant_id()
     kinds = {d.id: d.kind for d in dispositions.list_dispositions(tid, active_only=True)}
@@ -77,6 +84,7 @@ def _page_data() -> dict:
         "callback_ids": [i for i, k in kinds.items() if k == "callback"],
         "choices": targets.choices(tid, current_user.id),
         "campaigns": dialing.my_campaigns(tid, current_user.id),
+        "say": _say,
     }
 
 

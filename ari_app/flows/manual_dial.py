@@ -25,6 +25,7 @@ from voxcast.billing.call_time import NoCredit, NoRate
 from voxcast.console import dialing, live, targets
 from voxcast.console.errors import ConsoleError
 from voxcast.dialing.pacing import free_slots
+from voxcast.i18n import N_
 
 from ari_app.calls import CallHandler
 from ari_app.client import AriError
@@ -36,14 +37,14 @@ log = logging.getLogger("voxcast.console")
 MOH_CLASS = "default"
 RINGBACK = "tone:ring"
 AGENT_RING_S = 30  # how long the agent's own phone rings before the dial is given up
-LINES_BUSY = "All your lines are busy; try again in a moment."
+LINES_BUSY = N_("All your lines are busy; try again in a moment.")
 
 
 def _why(exc: Exception) -> str:
     """What the console says of a leg the billing refused."""
     if isinstance(exc, NoCredit):
-        return "Your account has no credit for this call."
-    return "Calls to that number are not possible."
+        return N_("Your account has no credit for this call.")
+    return N_("Calls to that number are not possible.")
 
 
 class Phase(enum.Enum):
@@ -265,7 +266,7 @@ class ConsoleCall(CallHandler):
 
     async def _customer_gone(self) -> None:
         if self.phase is Phase.DIALING:
-            self.end_message = f"{self.plan.number} did not answer."
+            self.end_message = N_("The number did not answer.")
         if self.phase in (Phase.TRANSFERRING, Phase.TRANSFERRED):
             self.phase = Phase.ENDED
             await self._hangup(self.third)
@@ -408,7 +409,7 @@ class ConsoleCall(CallHandler):
             if not offered:
                 await ctx.writer.run(ctx.cdrs.finish_call, call_id, None, utcnow(), 0,
                                      "not placed: the agent is not ready", False)
-                await self.publish(self.phase.value, message=f"{target.label} is not ready")
+                await self.publish(self.phase.value, message=N_("That agent is not ready."))
                 return
         self.third = ConsoleLeg(ctx, self, "third", leg_id, call_id, self.tenant_id,
                                 credit=credit)
@@ -525,7 +526,7 @@ def _begin(plan: dialing.DialPlan, agent_ch: str, contact_ch: str):
         if not states.set_state(plan.session_id, "ringing", expect=dialing.DIAL_FROM,
                                 call_id=contact_call):
             from voxcast.console.errors import Refused
-            raise Refused("Your state changed; try again.")
+            raise Refused(N_("Your state changed; try again."))
     return agent_call, contact_call, before
 
 
@@ -538,7 +539,7 @@ def _resolve_target(tenant_id: int, kind: str, value: str, user_id: int):
     if target.user_id is not None:
         row = open_session(target.user_id)
         if kind == "agent" and (row is None or row.state != "ready"):
-            raise BadTarget(f"{target.label} is not ready.", "target")
+            raise BadTarget(N_("%(name)s is not ready."), "target", name=target.label)
         session = row.id if row is not None and row.state == "ready" else None
     return target, session
 

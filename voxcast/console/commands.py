@@ -12,6 +12,8 @@ import urllib.request
 
 from models.entities import AgentSession, Call
 
+from voxcast.i18n import N_
+
 from . import dialing, targets, view
 from .errors import AppUnavailable, BadTarget, NoCall, NotLoggedIn
 
@@ -24,7 +26,7 @@ ACTIONS = ("dial", *CALL_ACTIONS)
 def _session(tenant_id: int, user_id: int) -> AgentSession:
     session = view.open_session(user_id)
     if session is None or session.tenant_id != tenant_id:
-        raise NotLoggedIn("Log in to the console first.")
+        raise NotLoggedIn(N_("Log in to the console first."))
     return session
 
 
@@ -44,7 +46,7 @@ def prepare(tenant_id: int, user_id: int, action: str, form: dict) -> dict[str, 
     """The user event's variables for a command the agent may give now; raises a
     ConsoleError saying why not."""
     if action not in ACTIONS:
-        raise BadTarget("Unknown command.")
+        raise BadTarget(N_("Unknown command."))
     session = _session(tenant_id, user_id)
     out = {"action": action, "tenant_id": str(tenant_id), "user_id": str(user_id),
            "session_id": str(session.id)}
@@ -55,7 +57,7 @@ def prepare(tenant_id: int, user_id: int, action: str, form: dict) -> dict[str, 
         return out
     call_id = targets._int(form.get("call_id")) if form.get("call_id") else None
     if not owns_call(session, call_id, action):
-        raise NoCall("You are not on that call.")
+        raise NoCall(N_("You are not on that call."))
     out["call_id"] = str(session.call_id)
     if action in ("transfer", "consult"):
         kind = str(form.get("target_kind", ""))
@@ -77,7 +79,8 @@ def send(settings, variables: dict[str, str], timeout: float = 3.0) -> None:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             resp.read()
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise AppUnavailable("The telephony server is not reachable now; try again.") from exc
+        raise AppUnavailable(
+            N_("The telephony server is not reachable now; try again.")) from exc
 
 
 def parse(event_raw: dict) -> dict[str, str] | None:
@@ -98,10 +101,10 @@ def recheck(variables: dict[str, str]):
         tenant_id, user_id = int(variables["tenant_id"]), int(variables["user_id"])
         session_id = int(variables["session_id"])
     except (KeyError, ValueError):
-        raise NotLoggedIn("Log in to the console first.") from None
+        raise NotLoggedIn(N_("Log in to the console first.")) from None
     session = view.open_session(user_id)
     if session is None or session.id != session_id or session.tenant_id != tenant_id:
-        raise NotLoggedIn("Log in to the console first.")
+        raise NotLoggedIn(N_("Log in to the console first."))
     action = variables.get("action", "")
     if action == "dial":
         campaign_id = targets._int(variables.get("campaign_id")) if variables.get("campaign_id") else None
@@ -109,5 +112,5 @@ def recheck(variables: dict[str, str]):
                              session_id)
     call_id = targets._int(variables.get("call_id")) if variables.get("call_id") else None
     if not owns_call(session, call_id, action):
-        raise NoCall("You are not on that call.")
+        raise NoCall(N_("You are not on that call."))
     return None

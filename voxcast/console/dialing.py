@@ -13,6 +13,8 @@ from models.entities import utcnow
 from models.tenancy import scoped
 from voxcast.contacts import dnc
 
+from voxcast.i18n import N_
+
 from .errors import BadNumber, BadTarget, NotLoggedIn, Refused
 
 DIAL_FROM = ("ready", "paused", "wrapup")  # an agent ringing or on a call dials nothing
@@ -42,32 +44,32 @@ def check(tenant_id: int, user_id: int, raw_number: str, campaign_id: int | None
     tenant = Tenant.get_or_none(Tenant.id == tenant_id)
     user = User.get_or_none(User.id == user_id, User.tenant == tenant_id)
     if tenant is None or tenant.status != "active" or user is None or not user.active:
-        raise Refused("Calls are not possible for this account now.")
+        raise Refused(N_("Calls are not possible for this account now."))
     session = (AgentSession.select().where(AgentSession.user == user_id,
                                            AgentSession.tenant == tenant_id,
                                            AgentSession.ended_at.is_null())
                .order_by(AgentSession.id.desc()).first())
     if session is None or (session_id is not None and session.id != session_id):
-        raise NotLoggedIn("Log in to the console first.")
+        raise NotLoggedIn(N_("Log in to the console first."))
     if session.state not in DIAL_FROM:
-        raise Refused("Finish the current call first.")
+        raise Refused(N_("Finish the current call first."))
     ext = Extension.get_or_none(Extension.id == session.extension_id) if session.extension_id else None
     if ext is None:
-        raise Refused("You have no extension to ring.")
+        raise Refused(N_("You have no extension to ring."))
     raw = (raw_number or "").strip()
     number = to_e164(raw, tenant.country) if raw else None
     if number is None:
-        raise BadNumber("That is not a phone number.", "number")
+        raise BadNumber(N_("That is not a phone number."), "number")
     if blocked(number, raw, parse_prefixes(tenant.blocked_prefixes)):
-        raise Refused("Calls to that number are not allowed.")
+        raise Refused(N_("Calls to that number are not allowed."))
     if dnc.is_blocked(tenant_id, number):
-        raise Refused("That number is on a do-not-call list.")
+        raise Refused(N_("That number is on a do-not-call list."))
     campaign, contact = None, None
     if campaign_id:
         campaign = scoped(Campaign, tenant_id).where(Campaign.id == campaign_id).first()
         if campaign is None or not CampaignAgent.select().where(
                 CampaignAgent.campaign == campaign.id, CampaignAgent.user == user_id).exists():
-            raise BadTarget("That campaign is not one of yours.", "campaign_id")
+            raise BadTarget(N_("That campaign is not one of yours."), "campaign_id")
         entry = (CampaignContact.select().where(CampaignContact.campaign == campaign.id,
                                                 CampaignContact.phone == number).first())
         contact = Contact.get_or_none(Contact.id == entry.contact_id) if entry else None

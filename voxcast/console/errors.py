@@ -5,7 +5,13 @@ from voxcast.errors import ServiceError
 
 
 class ConsoleError(ServiceError):
+    """`template` (marked with N_) and `params` let a page show the message translated:
+    `_(exc.template, **exc.params)`; str(exc) is the English text."""
     code, status = "console-not-possible", 409
+
+    def __init__(self, message: str, field: str = "", **params):
+        super().__init__(message % params if params else message)
+        self.template, self.params, self.field = message, params, field
 
 
 class NotLoggedIn(ConsoleError):

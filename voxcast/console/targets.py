@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from models.entities import Extension, Queue, Tenant, User
 from models.tenancy import scoped
 
+from voxcast.i18n import N_
+
 from .errors import BadTarget
 
 KINDS = ("agent", "queue", "extension", "number")
@@ -36,37 +38,37 @@ def _int(value) -> int | None:
 def resolve(tenant_id: int, kind: str, value, self_user_id: int | None = None) -> Target:
     tenant = Tenant.get_or_none(Tenant.id == tenant_id)
     if tenant is None or kind not in KINDS:
-        raise BadTarget("Choose where to transfer the call.", "target_kind")
+        raise BadTarget(N_("Choose where to transfer the call."), "target_kind")
     value = str(value or "").strip()
     if kind == "agent":
         uid = _int(value)
         user = scoped(User, tenant_id).where(User.id == uid, User.role == "agent",
                                              User.active == True).first()  # noqa: E712
         if user is None or user.id == self_user_id:
-            raise BadTarget("That agent is not one of yours.", "target")
+            raise BadTarget(N_("That agent is not one of yours."), "target")
         ext = (Extension.select().where(Extension.tenant == tenant_id, Extension.user == user.id)
                .order_by(Extension.number).first())
         if ext is None:
-            raise BadTarget("That agent has no extension.", "target")
+            raise BadTarget(N_("That agent has no extension."), "target")
         return Target("agent", f"PJSIP/{ext.number}", ext.number, user.username, user.id)
     if kind == "queue":
         queue = scoped(Queue, tenant_id).where(Queue.id == _int(value)).first()
         if queue is None:
-            raise BadTarget("That queue is not one of yours.", "target")
+            raise BadTarget(N_("That queue is not one of yours."), "target")
         return Target("queue", f"Local/{tenant_id:08d}{queue.id}@{QUEUE_CONTEXT}/n",
                       queue.number or queue.name, queue.name)
     if kind == "extension":
         ext = Extension.get_or_none(Extension.tenant == tenant_id, Extension.number == value)
         if ext is None:
-            raise BadTarget("That extension is not one of yours.", "target")
+            raise BadTarget(N_("That extension is not one of yours."), "target")
         return Target("extension", f"PJSIP/{ext.number}", ext.number, ext.number,
                       ext.user_id if ext.user_id != self_user_id else None)
     from voxcast.phones.routing import blocked, parse_prefixes, to_e164
     number = to_e164(value, tenant.country) if value else None
     if number is None:
-        raise BadTarget("That is not a phone number.", "target")
+        raise BadTarget(N_("That is not a phone number."), "target")
     if blocked(number, value, parse_prefixes(tenant.blocked_prefixes)):
-        raise BadTarget("Calls to that number are not allowed.", "target")
+        raise BadTarget(N_("Calls to that number are not allowed."), "target")
     return Target("number", f"PJSIP/{number}@pstn", number, number, pstn=True)
 
 
