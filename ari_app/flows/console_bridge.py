@@ -85,7 +85,8 @@ async def control_acd_call(commands, bridge, variables: dict[str, str]) -> None:
     if not isinstance(call, AcdConsoleCall) or call.acd is not bridge:
         plan = await commands.ctx.writer.run(
             dialing.acd_plan, bridge.tenant_id, bridge.user_id, session_id, bridge.extension,
-            bridge.caller, bridge.customer_call_id, bridge.campaign_id, bridge.wrapup_seconds)
+            bridge.caller, bridge.customer_call_id, bridge.campaign_id, bridge.wrapup_seconds,
+            bridge.queue_id)
         commands._seq += 1
         call = AcdConsoleCall(commands.ctx, plan, commands._seq, bridge)
         commands.adopt(call)

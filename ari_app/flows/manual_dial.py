@@ -461,7 +461,8 @@ class ConsoleCall(CallHandler):
         except AriError as exc:
             if exc.status != 422:  # not in the bridge: already held
                 raise
-        await self.ctx.ari.post(f"/channels/{c.channel_id}/moh", mohClass=MOH_CLASS)
+        await self.ctx.ari.post(f"/channels/{c.channel_id}/moh",
+                                mohClass=self.plan.music_class or MOH_CLASS)
 
     async def _join_customer(self) -> None:
         c = self.customer

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.entities import (
-    AgentSession, Call, Campaign, CampaignAgent, CampaignContact, Contact, Extension, Tenant, User,
+    AgentSession, Call, Campaign, CampaignAgent, CampaignContact, Contact, Extension, Queue,
+    Tenant, User,
 )
 from models.entities import utcnow
 from models.tenancy import scoped
@@ -35,6 +36,7 @@ class DialPlan:
     dial_timeout: int = 30
     tenant_channel_limit: int = 0
     campaign_channel_limit: int = 0
+    music_class: str = "default"  # what a held caller hears (a queue call: its queue's)
 
 
 def check(tenant_id: int, user_id: int, raw_number: str, campaign_id: int | None = None,
@@ -115,8 +117,8 @@ def open_transfer_leg(tenant_id: int, number: str, channel_id: str,
 
 
 def acd_plan(tenant_id: int, user_id: int, session_id: int, extension: str, caller: str,
-             customer_call_id: int | None, campaign_id: int | None, wrapup_seconds: int
-             ) -> DialPlan:
+             customer_call_id: int | None, campaign_id: int | None, wrapup_seconds: int,
+             queue_id: int | None = None) -> DialPlan:
     """What the console needs of a call the ACD bridged: the caller, their contact and
     campaign, the caller ID a transfer out to the PSTN is sent with."""
     from voxcast.phones.routing import caller_id_of
@@ -126,8 +128,11 @@ def acd_plan(tenant_id: int, user_id: int, session_id: int, extension: str, call
     caller_id = (campaign.caller_id if campaign is not None and campaign.caller_id
                  else caller_id_of(ext, tenant_id) if ext is not None else "")
     tenant = Tenant.get_by_id(tenant_id)
+    queue = Queue.get_or_none(Queue.id == queue_id) if queue_id else None
     return DialPlan(tenant_id, user_id, session_id, extension,
                     caller or (customer.number if customer else ""), caller_id, campaign_id,
                     customer.contact_id if customer else None, wrapup_seconds,
                     tenant_channel_limit=tenant.channel_limit,
-                    campaign_channel_limit=campaign.channel_limit if campaign else 0)
+                    campaign_channel_limit=campaign.channel_limit if campaign else 0,
+                    music_class=(queue.music_class if queue is not None and queue.music_class
+                                 else "default"))
