@@ -28,6 +28,7 @@ from ari_app.dialer import FLOWS, Dialer
 from ari_app.dids import DidDirectory
 from ari_app.events import Event
 from ari_app.flows.inbound import InboundCall, PhoneIvrCall
+from ari_app.flows.phone_internal import PhoneInternalCall
 from ari_app.flows.phone_out import PhoneOutCall
 from ari_app.agent_pool import AgentPool
 from ari_app.agent_commands import AgentCommands
@@ -110,6 +111,7 @@ def build(settings: Settings, ari: AriClient | None = None) -> AppContext:
     router.ctx = ctx
     router.route_stasis("inbound", InboundCall)
     router.route_stasis("phone_out", PhoneOutCall)  # a phone's PSTN call, after the AGI's yes
+    router.route_stasis("phone_internal", PhoneInternalCall)  # a phone calling its tenant's extension
     router.route_stasis("ivr", PhoneIvrCall)  # a phone dialled an IVR number
     ctx.agents = AgentPool(ctx)
     router.route_stasis("queue", QueueEntryCall)  # a phone dialled a queue number

@@ -7,9 +7,14 @@ campaign call (ctx.credit.guard_leg) and dialled out on the trunk with the tenan
 The outside leg is a TransferLeg: its own tenant-tagged CDR (direction "phone"), channel slot
 and credit meter, which cuts it when the credit runs out. The phone hears ringing, is answered
 when the far end answers and bridged to it; either side's end ends the other (the phone gets
-the far end's busy / no answer as its own hang-up cause)."""
+the far end's busy / no answer as its own hang-up cause).
+
+A refusal found only here (the AGI said yes a moment before: credit spent, the channel limit
+reached meanwhile) is told like the dialplan's: early media (progress, never answered), the
+prompt in the channel's language, then the hang-up cause."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from types import MappingProxyType
 
@@ -28,6 +33,8 @@ RING_TIMEOUT_S = 60
 REASONS = MappingProxyType({17: "busy", 18: "no_answer", 19: "no_answer", 21: "rejected",
                             1: "unallocated", 34: "congestion", 38: "congestion",
                             41: "congestion", 42: "congestion"})
+SUBSCRIBER_ABSENT = 20  # the called phone is not registered: SIP 480 to the caller
+REFUSAL_MAX_S = 15.0  # the refusal prompt's longest play; past it the channel is hung up anyway
 
 
 class PstnLeg(TransferLeg):
@@ -48,13 +55,14 @@ class PhoneOutCall(CallHandler):
         self.leg: PstnLeg | None = None
         self.bridge_id: str | None = None
         self.ended = False
+        self.refusal = "rejected"  # the hang-up reason once a refusal's prompt has played
 
     async def stasis_start(self, event: Event) -> None:
         route, limit = await self.ctx.writer.run(routing.prepare_pstn, self.endpoint, self.dialled)
         if route.kind != "pstn":
             log.warning("phone %s to %s refused in Stasis: %s %s", self.endpoint, self.dialled,
                         route.kind, route.reason)
-            await self._refuse("rejected")
+            await self._refuse("rejected", route.prompt)
             return
         tenant_id, number = route.tenant_id, route.target
         if self.ctx.channels.by_tenant[tenant_id] >= limit:
@@ -67,7 +75,8 @@ class PhoneOutCall(CallHandler):
                                                      f"phone {self.endpoint} to {number}")
         except (NoRate, NoCredit) as exc:
             log.info("phone %s to %s refused: %s", self.endpoint, number, exc)
-            await self._refuse("rejected")
+            await self._refuse("rejected", "vx-no-credit" if isinstance(exc, NoCredit)
+                               else "vx-not-allowed")
             return
         leg_id = f"{self.channel_id}-pstn"
         try:
@@ -97,10 +106,46 @@ class PhoneOutCall(CallHandler):
         log.info("phone %s calls %s as %s (call %s)", self.endpoint, number,
                  route.caller_id or "the trunk's caller ID", call_id)
 
-    async def _refuse(self, reason: str) -> None:
+    async def _refuse(self, reason: str, prompt: str = "vx-not-allowed") -> None:
+        """Early media with the prompt, then the hang-up (on PlaybackFinished, or after
+        REFUSAL_MAX_S should that never come); no prompt if the channel will not take one."""
         self.ended = True
+        self.refusal = reason
+        try:
+            await self.ctx.ari.post(f"/channels/{self.channel_id}/progress")
+            await self.ctx.ari.play(self.channel_id, f"sound:{prompt}",
+                                    playback_id=f"{self.channel_id}-refusal")
+        except AriError as exc:
+            log.info("refusal prompt on %s not played: %s", self.channel_id, exc)
+            await self._hang_up_refused()
+            return
+        self.ctx.tasks.spawn(self._refusal_deadline(), name=f"refusal-{self.channel_id}")
+
+    async def _refusal_deadline(self) -> None:
+        await asyncio.sleep(REFUSAL_MAX_S)
+        await self._hang_up_refused()
+
+    async def playback_finished(self, event: Event) -> None:
+        if event.playback_id == f"{self.channel_id}-refusal":
+            await self._hang_up_refused()
+
+    async def _hang_up_refused(self) -> None:
+        if self.done:
+            return
         self.finish()
-        await self.ctx.ari.hangup(self.channel_id, reason=reason)
+        await self.ctx.ari.hangup(self.channel_id, reason=self.refusal)
+
+    async def _hang_up_caller(self, leg: PstnLeg) -> None:
+        """The phone's channel ends with the far leg's outcome (busy, no answer, absent)."""
+        cause = leg.hangup_cause if leg.answered_at is None else 16
+        try:
+            if cause == SUBSCRIBER_ABSENT:  # no ARI reason name for it
+                await self.ctx.ari.delete(f"/channels/{self.channel_id}",
+                                          reason_code=str(SUBSCRIBER_ABSENT))
+            else:
+                await self.ctx.ari.hangup(self.channel_id, reason=REASONS.get(cause, "normal"))
+        except AriError:
+            pass  # hung up meanwhile
 
     async def transfer_answered(self, event: Event) -> None:
         if self.leg is None or event.target_channel_id != self.leg.channel_id or self.ended:
@@ -119,11 +164,7 @@ class PhoneOutCall(CallHandler):
         self.leg = None
         if not self.ended:
             self.ended = True
-            reason = REASONS.get(leg.hangup_cause, "normal") if leg.answered_at is None else "normal"
-            try:
-                await self.ctx.ari.hangup(self.channel_id, reason=reason)
-            except AriError:
-                pass  # hung up meanwhile
+            await self._hang_up_caller(leg)
         await self._drop_bridge()
 
     async def stasis_end(self, event: Event) -> None:

@@ -1,5 +1,6 @@
 """The phone_out flow (ari_app/flows/phone_out.py) with fakes for its collaborators: the call
-is checked again in Stasis (a refusal there hangs up without dialling), counted and reserved
+is checked again in Stasis (a refusal there plays its prompt as early media and hangs up
+without dialling), counted and reserved
 before the trunk leg is dialled with the caller ID, bridged on answer, and either side's end
 ends the other with the far end's cause."""
 from __future__ import annotations
@@ -34,8 +35,9 @@ class FakeWriter:
 
 
 class FakeAri:
-    def __init__(self):
+    def __init__(self, endpoint_state="online"):
         self.calls = []
+        self.endpoint_state = endpoint_state
 
     async def hangup(self, channel_id, reason="normal"):
         self.calls.append(("hangup", channel_id, reason))
@@ -45,6 +47,13 @@ class FakeAri:
 
     async def delete(self, path, **kw):
         self.calls.append(("delete", path))
+
+    async def play(self, channel_id, media, playback_id=None):
+        self.calls.append(("play", channel_id, media, playback_id))
+
+    async def get(self, path, **kw):
+        self.calls.append(("get", path))
+        return {"state": self.endpoint_state}
 
     async def answer(self, channel_id):
         self.calls.append(("answer", channel_id))
@@ -83,17 +92,27 @@ def _start(ctx):
     return call
 
 
-def test_refused_in_stasis_without_dialling():
+def test_refused_in_stasis_with_its_prompt_as_early_media_without_dialling():
     async def go():
         out = []
-        for ctx, why in ((_ctx(route=Route("refuse", reason="not_allowed", tenant_id=3)), "rejected"),
-                         (_ctx(refuse=True), "rejected"), (_ctx(limit=0), "congestion")):
+        for ctx, why, prompt in (
+                (_ctx(route=Route("refuse", reason="not_allowed", tenant_id=3)), "rejected",
+                 "vx-not-allowed"),
+                (_ctx(refuse=True), "rejected", "vx-no-credit"),
+                (_ctx(limit=0), "congestion", "vx-not-allowed")):
             call = _start(ctx)
             await call.stasis_start(Event("StasisStart", "ph-1"))
-            out.append((ctx, why, call))
+            playing = list(ctx.ari.calls)
+            done_before = call.done
+            await call.playback_finished(Event("PlaybackFinished", "ph-1",
+                                               playback_id="ph-1-refusal"))
+            out.append((ctx, why, prompt, call, playing, done_before))
         return out
-    for ctx, why, call in asyncio.run(go()):
-        assert ctx.ari.calls == [("hangup", "ph-1", why)]
+    for ctx, why, prompt, call, playing, done_before in asyncio.run(go()):
+        assert playing == [("post", "/channels/ph-1/progress", {}),
+                           ("play", "ph-1", f"sound:{prompt}", "ph-1-refusal")]
+        assert not done_before  # still waiting for the prompt's end
+        assert ctx.ari.calls[2:] == [("hangup", "ph-1", why)]  # never answered
         assert "open_call" not in ctx.writer.ran and ctx.channels.total == 0 and call.done
 
 

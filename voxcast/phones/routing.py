@@ -201,8 +201,8 @@ def authorize(extension: str, dialled: str) -> Route:
 
 
 def prepare_pstn(extension: str, dialled: str) -> tuple[Route, int]:
-    """For the Stasis app's phone_out flow: the route checked again, and the tenant's channel
-    limit (0 when there is no tenant)."""
+    """For the Stasis app's phone_out and phone_internal flows: the route checked again, and
+    the tenant's channel limit (0 when there is no tenant)."""
     from models import Tenant
     route = authorize(extension, dialled)
     limit = 0
@@ -218,4 +218,14 @@ def open_call(tenant_id: int, extension: str, number: str, caller_id: str,
     from models import Call
     from models.entities import utcnow
     return Call.create(tenant=tenant_id, direction="phone", number=number, did=caller_id,
+                       channel_id=channel_id, started_at=utcnow()).id
+
+
+def open_internal_call(tenant_id: int, extension: str, called: str, channel_id: str) -> int:
+    """The CDR of a phone calling another extension of its tenant (direction "internal", like
+    a phone calling a queue or IVR number): `number` the caller's extension, `did` the called
+    one. Not rated: it never leaves the platform."""
+    from models import Call
+    from models.entities import utcnow
+    return Call.create(tenant=tenant_id, direction="internal", number=extension, did=called,
                        channel_id=channel_id, started_at=utcnow()).id

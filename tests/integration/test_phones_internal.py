@@ -1,0 +1,98 @@
+"""Registered phones (sipp) calling other extensions of their tenant through the real Asterisk,
+the FastAGI server and the Stasis app (phone_internal): each call has its tenant-tagged CDR
+(direction "internal", both extensions, answered and billed seconds, disposition), in the
+tenant's call records and not another tenant's; it counts in the tenant's channel limit; the
+called phone's busy and unregistered outcomes reach the caller."""
+from __future__ import annotations
+
+from models import Call
+from models.tenancy import scoped
+
+from .conftest import wait_for
+from .phones import answers, dial, received_invites, register, tenant_with_phones
+from .sipp import Sipp
+
+
+def _port(settings, n: int) -> int:
+    return settings.sip_port + 90 + n
+
+
+def _closed(tenant_id: int, count: int = 1) -> list[Call]:
+    wait_for(lambda: Call.select().where(Call.tenant == tenant_id,
+                                         Call.ended_at.is_null(False)).count() == count, 15,
+             message="CDR closed")
+    return list(Call.select().where(Call.tenant == tenant_id).order_by(Call.id))
+
+
+def test_given_an_internal_call_answered_then_its_cdr_has_both_extensions_and_billsec(
+        stasis_app, agi_server, settings, workdir):
+    tenant, pw = tenant_with_phones(settings, ["8301", "8302"])
+    other, _ = tenant_with_phones(settings, ["8401"])
+    register(settings, workdir, "8302", pw["8302"], _port(settings, 1))
+    callee = Sipp.uas("uas_answer.xml", workdir, _port(settings, 1), calls=1, timeout=30).start()
+    try:
+        phone = dial(settings, workdir, "8301", pw["8301"], "8302", _port(settings, 2),
+                     hold_ms=2500)
+        assert phone.wait(40) == 0, phone.diagnostics() + stasis_app.log_tail()
+        assert callee.wait(20) == 0, callee.diagnostics()
+    finally:
+        callee.stop()
+    assert answers(phone)[-1] == "200"
+    invite = received_invites(callee)
+    assert len(invite) == 1 and invite[0].startswith("INVITE sip:8302@")
+    assert "<sip:8301@" in invite[0]  # the caller's extension as its caller ID
+    [call] = _closed(tenant.id)
+    assert (call.direction, call.number, call.did) == ("internal", "8301", "8302")
+    assert call.disposition == "ANSWERED" and call.answered_at is not None
+    assert 2 <= call.billsec <= 4 and call.duration >= call.billsec and call.cost is None
+    # The tenant's call records (the query /cdrs/ shows) have it; another tenant's do not.
+    assert [c.id for c in scoped(Call, tenant.id)] == [call.id]
+    assert not scoped(Call, other.id).where(Call.id == call.id).exists()
+
+
+def test_given_the_channel_limit_reached_when_a_phone_calls_another_then_refused(
+        stasis_app, agi_server, settings, workdir):
+    tenant, pw = tenant_with_phones(settings, ["8311", "8312", "8313", "8314"], channel_limit=1)
+    register(settings, workdir, "8312", pw["8312"], _port(settings, 3))
+    register(settings, workdir, "8314", pw["8314"], _port(settings, 4))
+    callee = Sipp.uas("uas_answer.xml", workdir, _port(settings, 3), calls=1, timeout=30).start()
+    spare = Sipp("uas_answer.xml", workdir, ["-p", str(_port(settings, 4)), "-m", "1",
+                                             "-timeout", "15s"], name="uas-spare").start()
+    try:
+        first = dial(settings, workdir, "8311", pw["8311"], "8312", _port(settings, 5),
+                     hold_ms=5000)
+        wait_for(lambda: "ACK" in [m.method for m in callee.messages() if not m.sent], 15,
+                 message="the first internal call answered")
+        second = dial(settings, workdir, "8313", pw["8313"], "8314", _port(settings, 6))
+        assert second.wait(30) == 0, second.diagnostics()
+        assert first.wait(30) == 0, first.diagnostics()
+    finally:
+        callee.stop()
+        spare.stop()
+    assert answers(second)[-1] == "503", answers(second)
+    assert "183" in answers(second)  # the refusal prompt, as early media
+    assert received_invites(spare) == []
+    assert answers(first)[-1] == "200"
+    [call] = _closed(tenant.id)
+    assert (call.number, call.did, call.disposition) == ("8311", "8312", "ANSWERED")
+
+
+def test_given_the_called_phone_busy_or_unregistered_then_the_caller_is_told_and_it_is_recorded(
+        stasis_app, agi_server, settings, workdir):
+    tenant, pw = tenant_with_phones(settings, ["8321", "8322", "8323"])
+    register(settings, workdir, "8322", pw["8322"], _port(settings, 7))
+    busy = Sipp.uas("uas_busy.xml", workdir, _port(settings, 7), calls=1, timeout=20).start()
+    try:
+        phone = dial(settings, workdir, "8321", pw["8321"], "8322", _port(settings, 8))
+        assert phone.wait(30) == 0, phone.diagnostics() + stasis_app.log_tail()
+    finally:
+        busy.stop()
+    assert answers(phone)[-1] == "486", answers(phone)
+    phone = dial(settings, workdir, "8321", pw["8321"], "8323", _port(settings, 8))
+    assert phone.wait(30) == 0, phone.diagnostics()
+    assert answers(phone)[-1] == "480", answers(phone)  # 8323 never registered
+    calls = _closed(tenant.id, 2)
+    assert [(c.did, c.disposition, c.billsec) for c in calls] == [("8322", "BUSY", 0),
+                                                               ("8323", "FAILED", 0)], \
+        [(c.did, c.disposition, c.cause_txt) for c in calls]
+    assert calls[1].cause_txt == "not registered"
