@@ -12,18 +12,23 @@ and strategy, `leastrecent`, in queues_voxcast_bench.conf and a bench-only conte
 [bench-acd] that this bench renders into its own instance). Paths alternate at each rate, so
 the machine's background load hits both alike.
 
-Per rate and path: the wait from the caller entering the queue (our answer, as the caller's
-sipp saw it) to the agent's phone being rung (the INVITE at the agent's sipp), p50 / p99 /
-max, also from the caller's INVITE; calls lost (never talked to an agent: refused, timed out
-or out of the queue after its maximum wait); the CPU per call of our app and of Asterisk
-(utime + stime from /proc). The result per path is the highest rate with under 1 % lost;
-last `ratio: X.XX` is ours / app_queue's (goal: 0.9 or better, with a ringing p99 under
-200 ms).
+Each caller sends 100 ms of RTP once answered, as a phone does (dialplan Answer() waits up to
+500 ms for the caller's first frame, which would otherwise count as app_queue's wait).
+Per rate and path: the wait from the caller entering the queue (the answer, as the caller's
+sipp saw it) to the agent's phone being rung (the INVITE at the agent's sipp; both sipps log
+gettimeofday), p50 / p99 / max, also from the caller's INVITE; calls lost (no agent talked to
+them the whole 2 s and hung up: refused, timed out, out of the queue after its maximum wait);
+agent answers the ACD cut at once; the CPU per call of our app (event loop thread and the
+others) and of Asterisk (utime + stime from /proc). The result per path is the highest rate
+with under 1 % lost; last `ratio: X.XX` is ours / app_queue's (goal: 0.9 or better, with a
+ringing p99 under 200 ms).
 
 Usage: python bench/acd.py [--agents 100] [--seconds 30] [--rates 5,10,...] [--max-wait 5]
        [--only appqueue|ours] [--entry did|stasis]
 Runs on its own instance ("bench-acd", own ports) unless VOXCAST_INSTANCE and
-VOXCAST_PORT_OFFSET say otherwise.
+VOXCAST_PORT_OFFSET say otherwise. 100 agents take at most ~33 calls/s (3 s each), so past
+that the agents are the limit; with more agents widen VOXCAST_RTP_END of an offset instance
+(two RTP ports per channel, two channels per answered call).
 """
 from __future__ import annotations
 
