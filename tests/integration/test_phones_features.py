@@ -39,28 +39,28 @@ def _session(user):
 
 def test_given_an_agent_when_feature_codes_are_dialled_then_login_pause_ready_logout(
         stasis_app, agi_server, settings, workdir):
-    tenant, user, password = _agent(settings, "8501", "4321")
+    tenant, user, password = _agent(settings, "8701", "4321")
     PauseReason.create(tenant=tenant, name="Break")
     port = settings.sip_port + 71
     seen = agi_server.logfile.stat().st_size
-    register(settings, workdir, "8501", password, port)
+    register(settings, workdir, "8701", password, port)
 
-    _code(settings, workdir, "8501", password, "*50", port, keys="1111#")
+    _code(settings, workdir, "8701", password, "*50", port, keys="1111#")
     assert _session(user) is None, agi_server.log_tail()
-    assert "feature login at 8501: vx-pin-invalid" in log_since(agi_server, seen)
+    assert "feature login at 8701: vx-pin-invalid" in log_since(agi_server, seen)
 
-    _code(settings, workdir, "8501", password, "*50", port, keys="4321#")
+    _code(settings, workdir, "8701", password, "*50", port, keys="4321#")
     session = wait_for(lambda: _session(user), 5, message="agent session")
     assert session.via == "phone" and session.state == "ready"
 
-    _code(settings, workdir, "8501", password, "*52", port)
+    _code(settings, workdir, "8701", password, "*52", port)
     session = _session(user)
     assert session.state == "paused" and session.pause_reason.name == "Break"
 
-    _code(settings, workdir, "8501", password, "*53", port)
+    _code(settings, workdir, "8701", password, "*53", port)
     assert _session(user).state == "ready"
 
-    _code(settings, workdir, "8501", password, "*51", port)
+    _code(settings, workdir, "8701", password, "*51", port)
     assert _session(user) is None
     ended = AgentSession.get_by_id(session.id)
     assert ended.end_reason == "logout"
@@ -68,7 +68,7 @@ def test_given_an_agent_when_feature_codes_are_dialled_then_login_pause_ready_lo
 
 def test_given_a_phone_without_an_agent_when_it_dials_a_feature_code_then_told_not_allowed(
         stasis_app, agi_server, settings, workdir):
-    _, pw = tenant_with_phones(settings, ["8511"])
+    _, pw = tenant_with_phones(settings, ["8711"])
     seen = agi_server.logfile.stat().st_size
-    _code(settings, workdir, "8511", pw["8511"], "*52", settings.sip_port + 72)
-    assert "feature pause at 8511: vx-not-allowed" in log_since(agi_server, seen)
+    _code(settings, workdir, "8711", pw["8711"], "*52", settings.sip_port + 72)
+    assert "feature pause at 8711: vx-not-allowed" in log_since(agi_server, seen)
