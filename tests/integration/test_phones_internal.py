@@ -2,7 +2,8 @@
 the FastAGI server and the Stasis app (phone_internal): each call has its tenant-tagged CDR
 (direction "internal", both extensions, answered and billed seconds, disposition), in the
 tenant's call records and not another tenant's; it counts in the tenant's channel limit; the
-called phone's busy and unregistered outcomes reach the caller."""
+called phone's busy and unregistered outcomes reach the caller, and a caller giving up stops
+the called phone ringing."""
 from __future__ import annotations
 
 from models import Call
@@ -91,8 +92,17 @@ def test_given_the_called_phone_busy_or_unregistered_then_the_caller_is_told_and
     phone = dial(settings, workdir, "8321", pw["8321"], "8323", _port(settings, 8))
     assert phone.wait(30) == 0, phone.diagnostics()
     assert answers(phone)[-1] == "480", answers(phone)  # 8323 never registered
-    calls = _closed(tenant.id, 2)
-    assert [(c.did, c.disposition, c.billsec) for c in calls] == [("8322", "BUSY", 0),
-                                                               ("8323", "FAILED", 0)], \
+    ringing = Sipp.uas("uas_no_answer.xml", workdir, _port(settings, 7), calls=1,
+                       timeout=20).start()
+    try:  # the caller gives up while 8322 rings: 8322 stops ringing too
+        phone = dial(settings, workdir, "8321", pw["8321"], "8322", _port(settings, 8),
+                     hold_ms=1500, scenario="uac_phone_dial_cancel.xml")
+        assert phone.wait(30) == 0, phone.diagnostics()
+        assert ringing.wait(20) == 0, ringing.diagnostics()
+    finally:
+        ringing.stop()
+    calls = _closed(tenant.id, 3)
+    assert [(c.did, c.disposition, c.billsec) for c in calls] == [
+        ("8322", "BUSY", 0), ("8323", "FAILED", 0), ("8322", "NO ANSWER", 0)], \
         [(c.did, c.disposition, c.cause_txt) for c in calls]
     assert calls[1].cause_txt == "not registered"
