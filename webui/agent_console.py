@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from models import Tenant, User
-from voxcast.agents import dispositions, pause_reasons, sessions, states, wrapup
+from voxcast.agents import dispositions, pause_reasons, sessions, states, stats, wrapup
 from voxcast.console import commands, dialing, targets, view
 from voxcast.console import live as call_status
 from voxcast.errors import ServiceError
@@ -74,6 +74,25 @@ def _say(text) -> str:
     return _(text) if isinstance(text, str) and text and "%" not in text else str(text or "")
 
 
+def _today() -> dict[str, str]:
+    """The agent's own times today (their time zone): logged in, ready, talking, paused."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        zone = ZoneInfo(_timezone() or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = dt.timezone.utc
+    midnight = dt.datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    since = midnight.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    until = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    secs = stats.time_in_states(current_tenant_id(), current_user.id, since, until)
+
+    def hm(value: float) -> str:
+        minutes = int(value // 60)
+        return f"{minutes // 60}:{minutes % 60:02d}"
+    return {k: hm(secs.get(k, 0.0)) for k in ("login", "ready", "on_call", "wrapup", "paused")}
+
+
 def _page_data() -> dict:
     tid = current_tenant_id()
     kinds = {d.id: d.kind for d in dispositions.list_dispositions(tid, active_only=True)}
@@ -85,6 +104,7 @@ def _page_data() -> dict:
         "choices": targets.choices(tid, current_user.id),
         "campaigns": dialing.my_campaigns(tid, current_user.id),
         "say": _say,
+        "today": _today(),
     }
 
 

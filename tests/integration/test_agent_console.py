@@ -151,7 +151,7 @@ def test_given_ready_agent_when_dialing_holding_conferencing_then_console_follow
 
         # Manual dial from a pause: the agent's phone rings first, then the contact.
         _dial(page, campaign)
-        page.wait_for_selector("#contact-pop", timeout=20000)
+        page.wait_for_selector("#contact-pop", timeout=30000)
         page.wait_for_selector("#agent-state[data-state=on_call]")
         assert ann.received()[0] == "INVITE"
         assert page.inner_text("#contact-name") == "Ada Lovelace"
@@ -179,7 +179,7 @@ def test_given_ready_agent_when_dialing_holding_conferencing_then_console_follow
         page.select_option("#transfer-form select[name=target_kind]", "number")
         page.fill("#transfer-form input[name=target_text]", OUTSIDE)
         page.click("#btn-consult")
-        page.wait_for_selector("#btn-conference", timeout=20000)
+        page.wait_for_selector("#btn-conference", timeout=30000)
         page.click("#btn-cancel")
         page.wait_for_selector("#call-status[data-kind=talking]")
         wait_for(lambda: Call.select().where(Call.tenant == tenant.id, Call.direction == "transfer",
@@ -191,7 +191,7 @@ def test_given_ready_agent_when_dialing_holding_conferencing_then_console_follow
         page.select_option("#transfer-form select[name=target_kind]", "number")
         page.fill("#transfer-form input[name=target_text]", OUTSIDE)
         page.click("#btn-consult")
-        page.wait_for_selector("#btn-conference", timeout=20000)
+        page.wait_for_selector("#btn-conference", timeout=30000)
         assert len(_console_bridge(settings, prefix)) == 2  # agent + outside, contact held
         page.click("#btn-conference")
         page.wait_for_selector("#call-status[data-kind=conference]")
@@ -199,7 +199,7 @@ def test_given_ready_agent_when_dialing_holding_conferencing_then_console_follow
 
         # The agent leaves; the contact and the outside party stay together.
         page.click("#btn-complete")
-        page.wait_for_selector("#disposition-form", timeout=20000)
+        page.wait_for_selector("#disposition-form", timeout=30000)
         wait_for(lambda: "BYE" in ann.received(), 10, message="agent's phone hung up")
         assert len(_console_bridge(settings, prefix)) == 2
         assert AgentSession.get_by_id(session.id).state == "wrapup"
@@ -243,11 +243,11 @@ def test_given_call_when_blind_transferring_to_another_agent_then_their_phone_ta
     try:
         _console(page, web, tenant, ann)
         _dial(page, campaign)
-        page.wait_for_selector("#contact-pop", timeout=20000)
+        page.wait_for_selector("#contact-pop", timeout=30000)
         page.select_option("#transfer-form select[name=target_kind]", "agent")
         page.select_option("#transfer-form select[name=target_agent]", str(bob.user.id))
         page.click("#btn-transfer")
-        page.wait_for_selector("#disposition-form", timeout=20000)
+        page.wait_for_selector("#disposition-form", timeout=30000)
         wait_for(lambda: "BYE" in ann.received(), 10, message="agent's phone released")
         wait_for(lambda: "INVITE" in bob.received(), 10, message="bob's phone rang")
         wait_for(lambda: AgentSession.get_by_id(bob_session.id).state == "on_call", 10,
@@ -275,7 +275,7 @@ def test_given_queue_call_bridged_by_the_acd_when_holding_and_hanging_up_then_co
     caller = Sipp.uac("uac_call_did.xml", workdir, f"127.0.0.1:{settings.sip_port}", did,
                       port=settings.sip_port + 79).start()
     try:
-        page.wait_for_selector("#contact-pop", timeout=20000)
+        page.wait_for_selector("#contact-pop", timeout=30000)
         page.wait_for_selector("#agent-state[data-state=on_call]")
         session = AgentSession.get(AgentSession.user == ann.user.id,
                                    AgentSession.ended_at.is_null())
@@ -288,7 +288,7 @@ def test_given_queue_call_bridged_by_the_acd_when_holding_and_hanging_up_then_co
         wait_for(lambda: len(_console_bridge(settings, prefix)) == 2, 5, message="resumed")
         page.click("#btn-hangup")
         assert caller.wait(20) == 0, caller.diagnostics()  # our BYE reached the caller
-        page.wait_for_selector("#disposition-form", timeout=20000)
+        page.wait_for_selector("#disposition-form", timeout=30000)
         page.fill("#disposition-form textarea[name=notes]", "Asked about the invoice.")
         page.click("#btn-disposition")
         page.wait_for_selector("#agent-state[data-state=ready]")
@@ -311,11 +311,11 @@ def test_given_manual_call_when_blind_transferring_to_a_queue_then_its_agent_tak
     try:
         _console(page, web, tenant, ann)
         _dial(page, campaign)
-        page.wait_for_selector("#contact-pop", timeout=20000)
+        page.wait_for_selector("#contact-pop", timeout=30000)
         page.select_option("#transfer-form select[name=target_kind]", "queue")
         page.select_option("#transfer-form select[name=target_queue]", str(queue.id))
         page.click("#btn-transfer")
-        page.wait_for_selector("#disposition-form", timeout=20000)
+        page.wait_for_selector("#disposition-form", timeout=30000)
         wait_for(lambda: "INVITE" in bob.received(), 15, message="the queue rang bob")
         wait_for(lambda: AgentSession.get_by_id(bob_session.id).state == "on_call", 10,
                  message="bob took the queue call")
@@ -364,7 +364,7 @@ def test_given_busy_contact_when_dialing_from_a_pause_then_the_agent_is_told_and
         page.click("#btn-pause")
         page.wait_for_selector("#agent-state[data-state=paused]")
         _dial(page, campaign)
-        page.wait_for_selector("#console-refused:has-text('did not answer')", timeout=20000)
+        page.wait_for_selector("#console-refused:has-text('did not answer')", timeout=30000)
         assert page.get_attribute("#agent-state", "data-state") == "paused"
         assert "Coffee" in page.inner_text("#agent-state")
         wait_for(lambda: "BYE" in ann.received(), 10, message="agent's phone released")
@@ -404,11 +404,11 @@ def test_given_blind_transfer_to_an_unreachable_extension_then_the_contact_is_re
     try:
         _console(page, web, tenant, ann)
         _dial(page, campaign)
-        page.wait_for_selector("#contact-pop", timeout=20000)
+        page.wait_for_selector("#contact-pop", timeout=30000)
         page.select_option("#transfer-form select[name=target_kind]", "extension")
         page.fill("#transfer-form input[name=target_text]", spare.number)
         page.click("#btn-transfer")
-        page.wait_for_selector("#disposition-form", timeout=20000)
+        page.wait_for_selector("#disposition-form", timeout=30000)
         wait_for(lambda: "BYE" in [m.method for m in trunk.messages() if not m.sent], 15,
                  message="the contact released")
         wait_for(lambda: Call.select().where(Call.tenant == tenant.id,
@@ -443,7 +443,7 @@ def test_given_voice_agent_campaign_when_its_call_is_bridged_then_the_console_po
         assert "Gold plan" in page.inner_text("#call-script")
         assert page.get_attribute("#crm-link", "href") == "https://crm.example.com/c/Gold%20plan"
         page.click("#btn-hangup")
-        page.wait_for_selector("#disposition-form", timeout=20000)
+        page.wait_for_selector("#disposition-form", timeout=30000)
         wait_for(lambda: "BYE" in [m.method for m in trunk.messages() if not m.sent], 10,
                  message="the contact hung up by the console")
         page.select_option("#disposition-form select[name=disposition_id]", label="Renewed")
@@ -464,11 +464,11 @@ def test_given_call_when_consulting_another_agent_and_completing_then_they_keep_
     try:
         _console(page, web, tenant, ann)
         _dial(page, campaign)
-        page.wait_for_selector("#contact-pop", timeout=20000)
+        page.wait_for_selector("#contact-pop", timeout=30000)
         page.select_option("#transfer-form select[name=target_kind]", "agent")
         page.select_option("#transfer-form select[name=target_agent]", str(bob.user.id))
         page.click("#btn-consult")
-        page.wait_for_selector("#btn-complete", timeout=20000)  # bob answered
+        page.wait_for_selector("#btn-complete", timeout=30000)  # bob answered
         bob_now = AgentSession.get_by_id(bob_session.id)
         assert bob_now.state == "on_call"
         leg = Call.get_by_id(bob_now.call_id)  # bob's console pops the same contact
@@ -476,7 +476,7 @@ def test_given_call_when_consulting_another_agent_and_completing_then_they_keep_
         assert leg.contact_id == Call.get(Call.tenant == tenant.id,
                                           Call.direction == "outbound").contact_id
         page.click("#btn-complete")
-        page.wait_for_selector("#disposition-form", timeout=20000)
+        page.wait_for_selector("#disposition-form", timeout=30000)
         wait_for(lambda: "BYE" in ann.received(), 10, message="ann's phone released")
         assert "BYE" not in bob.received()
         contact = Call.get(Call.tenant == tenant.id, Call.direction == "outbound")

@@ -134,6 +134,7 @@ def test_given_console_when_login_pause_ready_logout_then_states_follow(client, 
     body = _post(client, "/agent/pause", {"reason_id": reason.id}).get_json()
     assert body["state"]["state"] == "paused" and body["state"]["pause_reason"] == "Lunch"
     assert _post(client, "/agent/ready").get_json()["state"]["state"] == "ready"
+    assert "Today: logged in 0:" in client.get("/agent/panel").get_data(as_text=True)
     foreign = PauseReason.create(tenant=_other_tenant(), name="Nap")
     resp = _post(client, "/agent/pause", {"reason_id": foreign.id})
     assert resp.status_code == 422 and _session(user).state == "ready"
