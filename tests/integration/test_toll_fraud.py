@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from models import Call
+from models import Call, Did
 
 from .phones import answers, dial, received_invites, tenant_with_phones
 from .sipp import Sipp
 
-PSTN = "15557770001"
+PSTN = "15557773001"  # no test makes it a DID (test_inbound's 15557770001 would answer)
 
 
 @pytest.fixture
@@ -57,6 +57,7 @@ def test_given_the_trunks_own_address_when_it_dials_a_pstn_number_then_it_only_r
         settings, workdir, trunk):
     # From the trunk's address an INVITE is PSTN traffic: [from-pstn] looks the number up as a
     # DID; it is none, so it is refused, and never dialled back out.
+    assert Did.get_or_none(Did.number == PSTN) is None
     peer = Sipp.uac("uac_call_rejected.xml", workdir, f"127.0.0.1:{settings.sip_port}", PSTN,
                     settings.sip_port + 83, timeout=20).start()
     peer.wait(30)
