@@ -150,6 +150,7 @@ def test_given_channel_limit_reached_when_a_second_phone_dials_out_then_refused(
     finally:
         trunk.stop()
     assert answers(second)[-1] == "503", answers(second)
+    assert "183" in answers(second)  # refused in Stasis: the prompt first, as early media
     assert answers(first)[-1] == "200"
     assert len(received_invites(trunk)) == 1
 
