@@ -156,8 +156,7 @@ class QueueRunner:
         if what == "done":
             await self._connected()
         elif what == "announce" and self.waiting:
-            await self._announce()
-            self._schedule("announce", self.plan.announce_every_seconds)
+            await self._announce()  # the next one is timed from this one's end
         elif what == "empty" and self.waiting:
             left = await self.ctx.agents.logged_in(self.tenant_id, self.queue_id)
             if left == 0 and self.waiting:
@@ -202,6 +201,7 @@ class QueueRunner:
             self.announcement = None
             log.info("%s: announcement not played: %s", self.channel_id, exc)
             await self._music(True)
+            self._schedule("announce", self.plan.announce_every_seconds)
 
     async def _before_bridge(self) -> None:
         """An agent answered: no more announcements, and the one playing stops now (Asterisk
@@ -288,6 +288,7 @@ class QueueRunner:
             self.announcement = None
             if self.waiting:
                 await self._music(True)
+                self._schedule("announce", self.plan.announce_every_seconds)
         if self.message_playback and event.playback_id == self.message_playback:
             self.message_playback = None
             await self.end()

@@ -131,6 +131,23 @@ def _announcement(settings, channel_id: str) -> dict | None:
     return None
 
 
+def _played(settings, playback_id: str, timeout: float = 15) -> list[str]:
+    """The media of a playback in the order Asterisk plays them (polled until it ends)."""
+    import time
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            playback = _ari(settings, f"/playbacks/{playback_id}")
+        except urllib.error.HTTPError:
+            break
+        for uri in (playback.get("media_uri"), playback.get("next_media_uri")):
+            if uri and uri not in seen:
+                seen.append(uri)
+        time.sleep(0.05)
+    return seen
+
+
 def _asterisk_log(settings):
     return settings.host_path(settings.ast_var) / "log" / "messages.log"
 
@@ -576,3 +593,26 @@ def test_given_the_app_killed_while_an_agent_rings_when_it_is_back_then_the_agen
     wait_for(lambda: agent.session().state == "ready", 10, message="agent ready again")
     qc = _queue_call(queue)
     assert qc.outcome == "abandoned" and qc.agent_id is None
+
+
+def test_given_answered_calls_when_the_next_caller_waits_then_the_expected_wait_is_announced(
+        stasis_app, settings, master, workdir, agents):
+    """The expected wait is the moving average of the queue's answered waits: after one quick
+    answer it is "about one minute"."""
+    agent, = agents(1)
+    session = agent.login()
+    queue = _queue(master, [(agent, 0)], announce_every_seconds=1, wrapup_seconds=0)
+    did = _did_to(master, queue)
+    agent.answer(talk_ms=500)
+    first = _call(settings, workdir, did)
+    assert first.wait(30) == 0, first.diagnostics()
+    wait_for(lambda: agent.session().state == "ready", 5, message="agent ready")
+    states.set_state(session.id, "paused")
+    caller = _call(settings, workdir, did, scenario="uac_call_did_hangup.xml", hold_ms=9000)
+    channel = wait_for(lambda: _waiting_channel(settings), 5, message="caller's channel")["id"]
+    playback = wait_for(lambda: _announcement(settings, channel), 5, message="announcement")
+    heard = _played(settings, playback["id"])
+    assert heard == ["sound:vx-queue-position", "number:1", "sound:vx-queue-wait",
+                     "sound:vx-one-minute", "sound:vx-queue-thanks"], heard
+    assert caller.wait(30) == 0, caller.diagnostics()
+    assert _queue_call(queue).outcome in ("answered", "abandoned")
