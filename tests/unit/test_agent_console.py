@@ -343,3 +343,20 @@ def test_given_agent_on_a_call_when_logging_out_then_it_is_refused(client, agent
     states.set_state(_session(user).id, "on_call", call_id=call.id)
     assert _post(client, "/agent/logout").status_code == 409
     assert _session(user) is not None
+
+
+def test_given_dnc_disposition_when_saved_then_the_number_is_on_the_tenants_list(client, agent):
+    tenant, user = agent
+    campaign, contact, entry = _campaign(tenant, user)
+    dnc = AgentDisposition.create(tenant=tenant, name="Do not call", kind="dnc")
+    _login(client, "ann")
+    _post(client, "/agent/login")
+    call = Call.create(tenant=tenant, campaign=campaign, contact=contact, entry=entry,
+                       number=contact.phone, channel_id="c-5", agent=user,
+                       answered_at=utcnow(), ended_at=utcnow())
+    body = _post(client, "/agent/disposition", {"call_id": call.id,
+                                                "disposition_id": dnc.id}).get_json()
+    assert body["ok"], body
+    assert DncNumber.select().where(DncNumber.tenant == tenant.id,
+                                    DncNumber.phone == contact.phone).exists()
+    assert Call.get_by_id(call.id).agent_disposition == "Do not call"
