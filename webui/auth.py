@@ -17,6 +17,7 @@ from models import User
 from voxcast.audit import records as audit
 from voxcast.accounts import login_guard
 from voxcast.accounts import login_sessions
+from voxcast.agents import sessions as agent_sessions
 from voxcast.tenants.subdomains import login_site
 
 bp = Blueprint("auth", __name__)
@@ -95,6 +96,17 @@ def start_session(row: User) -> None:
     session[SESSION_ID_KEY] = login_sessions.open_session(row, request.remote_addr or "")
     session[SESSION_VERSION_KEY] = row.session_version
     session.permanent = True  # ends after PERMANENT_SESSION_LIFETIME idle (webui.security)
+
+
+def _end_web_agent_session() -> None:
+    """An agent who logged in at the web console and leaves the portal is logged out as an
+    agent too, so their phone is not offered calls nobody is there to take; a login made at
+    the phone (*50) is the phone's to end (*51)."""
+    if not current_user.is_authenticated or current_user.role != "agent":
+        return
+    live = agent_sessions.current(current_user.id)
+    if live is not None and live.via == "web":
+        agent_sessions.logout(live.id, "logout", ip=request.remote_addr or "")
 
 
 def end_session() -> None:
@@ -227,6 +239,7 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    _end_web_agent_session()
     end_session()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
