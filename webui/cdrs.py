@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 
-from models import Call, Campaign
+from models import Call, Campaign, User
 from models.tenancy import get_scoped, scoped
 
 from .auth import current_tenant_id, tenant_required
@@ -24,7 +24,11 @@ def index():
     if selected:
         get_scoped(Campaign, tid, selected)  # another tenant's campaign id: 404
         query = query.where(Call.campaign == selected)
-    return render_template("cdrs.html", page=Page.from_request(query, PER_PAGE),
+    page = Page.from_request(query, PER_PAGE)
+    agent_ids = {c.agent_id for c in page.items if c.agent_id}
+    agents = {u.id: f"{u.first_name} {u.last_name}".strip() or u.username
+              for u in scoped(User, tid).where(User.id.in_(agent_ids))} if agent_ids else {}
+    return render_template("cdrs.html", page=page, agents=agents,
                            campaigns=campaigns, names={c.id: c.name for c in campaigns},
                            selected=selected)
 
