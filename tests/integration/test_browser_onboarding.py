@@ -50,7 +50,7 @@ def test_given_new_tenant_when_its_admin_onboards_then_agent_extension_and_conta
     page.fill("input[name=admin_email]", "alice@companya.example")
     page.check("input[name=notify][value=credentials]")
     _submit(page, "form:has(input[name=admin_username])")
-    tenant = wait_for(lambda: Tenant.get_or_none(Tenant.slug == "companya"), 5,
+    tenant = wait_for(lambda: Tenant.get_or_none(Tenant.slug == "companya"), 15,
                       message="tenant created")
     mail = wait_for(lambda: next((m for m in smtp_peer.messages
                                   if m["To"] == "alice@companya.example"), None), 10,
@@ -91,7 +91,7 @@ def test_given_new_tenant_when_its_admin_onboards_then_agent_extension_and_conta
     page.goto(f"{web.tenant_url('companya')}/extensions/")
     row = page.locator("tr", has_text=ext.number)
     row.locator("select[name=user_id]").select_option(str(agent.id))
-    row.locator("button[type=submit]").click()
+    row.locator("form:has(select[name=user_id]) button[type=submit]").click()
     page.wait_for_load_state("networkidle")
     wait_for(lambda: Extension.get_by_id(ext.id).user_id == agent.id, 5,
              message="extension assigned to the agent")
