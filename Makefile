@@ -22,12 +22,12 @@ stop:
 status:
 	$(VENV)/bin/voxcast status
 
-# The integration tests run twice: on PostgreSQL (Debian's server, started here), then the
-# whole suite on the embedded SQLite default, whose summary closes the output.
+# The integration tests run twice: on PostgreSQL (Debian's server, started here) and, with
+# the unit tests, on the embedded SQLite default; both passes at once on their own instances
+# (scripts/test-all.sh), the SQLite summary last.
 test: test-deps venv
 	VOXCAST_INSTANCE=test $(VENV)/bin/voxcast asterisk provision
-	DATABASE_URL=$$(bash scripts/pg-test-db.sh) $(PY) -m pytest -ra tests/integration $(PYTEST_ARGS)
-	$(PY) -m pytest -ra $(PYTEST_ARGS)
+	PY=$(PY) bash scripts/test-all.sh $(PYTEST_ARGS)
 
 test-sqlite: test-deps venv
 	VOXCAST_INSTANCE=test $(VENV)/bin/voxcast asterisk provision
