@@ -216,6 +216,8 @@ class ConsoleCall(CallHandler):
             self.bridged = True
             await self._add(self.agent, self.customer)
             self.phase = Phase.TALKING
+            # Before the CDR can close: its close moves the linked campaign entry on.
+            await self.ctx.writer.run(dialing.link_answered, self.plan, self.customer_call_id)
             self.agent_on_call = await self.ctx.writer.run(
                 states.set_state, self.session_id, "on_call", expect=("ringing",),
                 call_id=self.customer_call_id)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from models import Call
 from models.entities import AgentDisposition, CampaignContact, Rate
 from voxcast.agents import wrapup
@@ -94,9 +92,6 @@ def test_given_manual_call_when_disposition_is_dnc_then_the_number_is_never_dial
     assert Call.select().where(Call.tenant == tenant.id).count() == calls
 
 
-@pytest.mark.xfail(strict=True, reason="manual dial's contact Call has no CampaignContact entry "
-                   "(voxcast/console/dialing.py open_legs), so 'call back at' is refused; "
-                   "reported to H6")
 def test_given_manual_call_of_a_campaign_contact_when_call_back_then_the_contact_is_requeued(
         page, web, settings, workdir, centre):
     tenant, campaign, ann, _bob = centre

@@ -12,6 +12,7 @@ from models.entities import (
 )
 from models.entities import utcnow
 from models.tenancy import scoped
+from models.txn import atomic
 from voxcast.contacts import dnc
 
 from voxcast.i18n import N_
@@ -78,6 +79,10 @@ def check(tenant_id: int, user_id: int, raw_number: str, campaign_id: int | None
         if contact is None and campaign.group_id:
             contact = Contact.get_or_none(Contact.group == campaign.group_id,
                                           Contact.phone == number)
+        if contact is not None and CampaignContact.select().where(
+                CampaignContact.campaign == campaign.id, CampaignContact.contact == contact.id,
+                CampaignContact.state == "dialing").exists():
+            raise Refused(N_("The campaign is calling that contact right now."))
     caller_id = (campaign.caller_id if campaign is not None and campaign.caller_id
                  else caller_id_of(ext, tenant_id))
     wrapup = campaign.wrapup_seconds if campaign is not None else MANUAL_WRAPUP_S
@@ -96,7 +101,8 @@ def my_campaigns(tenant_id: int, user_id: int) -> list[tuple[int, str]]:
 
 def open_legs(plan: DialPlan, agent_channel: str, contact_channel: str) -> tuple[int, int]:
     """The CDRs of both legs, before either is dialed: the agent's phone (not rated, direction
-    "agent", no campaign, as the ACD's agent legs) and the contact (direction "outbound")."""
+    "agent", no campaign, as the ACD's agent legs) and the contact (direction "outbound"; its
+    campaign entry is linked at the answer, link_answered)."""
     now = utcnow()
     agent = Call.create(tenant=plan.tenant_id, direction="agent", number=plan.extension,
                         channel_id=agent_channel, agent=plan.user_id, started_at=now)
@@ -104,6 +110,58 @@ def open_legs(plan: DialPlan, agent_channel: str, contact_channel: str) -> tuple
                           contact=plan.contact_id, direction="outbound", number=plan.number,
                           channel_id=contact_channel, agent=plan.user_id, started_at=now)
     return agent.id, contact.id
+
+
+def _entry(plan: DialPlan) -> CampaignContact | None:
+    if not plan.campaign_id or not plan.contact_id:
+        return None
+    return CampaignContact.get_or_none(CampaignContact.tenant == plan.tenant_id,
+                                       CampaignContact.campaign == plan.campaign_id,
+                                       CampaignContact.contact == plan.contact_id)
+
+
+def link_answered(plan: DialPlan, call_id: int) -> int | None:
+    """The contact of a manual campaign call answered: their CDR is linked to their campaign
+    entry (what a "call back at" disposition re-queues), so the CDR's close marks the entry
+    done (they were reached) as after a dialer's answered call. Linked only at the answer: an
+    unanswered manual call leaves the entry as it was. One still to be dialled is claimed as
+    the dialer claims it (dialing, one attempt more); one done, given up or skipped is linked
+    as it is; a contact of the campaign's group with no entry yet (added after the start) gets
+    one as the dialer's would be. None for a draft campaign (its start queues the whole group),
+    for an entry the dialer is calling right now, for a call outside any campaign or to a
+    number of none of its contacts. Returns the entry id. Run on the writer."""
+    with atomic():
+        return _link(plan, call_id)
+
+
+def _link(plan: DialPlan, call_id: int) -> int | None:
+    call = Call.get_or_none(Call.id == call_id, Call.tenant == plan.tenant_id)
+    if call is None or call.entry_id or not plan.campaign_id or not plan.contact_id:
+        return call.entry_id if call is not None else None
+    entry = _entry(plan)
+    if entry is None:
+        campaign = Campaign.get_or_none(Campaign.id == plan.campaign_id,
+                                        Campaign.tenant == plan.tenant_id)
+        contact = Contact.get_or_none(Contact.id == plan.contact_id,
+                                      Contact.tenant == plan.tenant_id)
+        if campaign is None or contact is None or campaign.status == "draft" \
+                or contact.group_id != campaign.group_id:
+            return None
+        (CampaignContact.insert(tenant=plan.tenant_id, campaign=campaign.id, contact=contact.id,
+                                phone=contact.phone, state="dialing", attempts=1,
+                                next_attempt_at=utcnow())
+         .on_conflict_ignore().execute())
+        entry = _entry(plan)
+        if entry is None:
+            return None
+    elif entry.state == "dialing":
+        return None  # the dialer's own call to them
+    elif entry.state == "pending" and not (
+            CampaignContact.update(state="dialing", attempts=CampaignContact.attempts + 1)
+            .where(CampaignContact.id == entry.id, CampaignContact.state == "pending").execute()):
+        return None
+    Call.update(entry=entry.id).where(Call.id == call.id).execute()
+    return entry.id
 
 
 def open_transfer_leg(tenant_id: int, number: str, channel_id: str,
