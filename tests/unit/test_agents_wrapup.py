@@ -125,6 +125,32 @@ def test_given_dnc_then_the_callers_number_is_on_the_tenants_list(acme, alice, c
     assert rows == [(acme.id, "+4930123456")]
 
 
+def test_given_dnc_for_a_number_we_dialled_that_the_phone_library_calls_invalid_then_listed_as_is(
+        acme, alice, campaign_call):
+    """+1555... passes our dialling (it is E.164) but not phonenumbers' validity rules: the
+    number of our own CDR is listed as recorded, and wrap-up ends."""
+    customer, _leg, _entry = campaign_call
+    Call.update(number="+15557770101").where(Call.id == customer.id).execute()
+    s = in_wrapup(acme, alice)
+    stop = disposition(acme, "Do not call", "dnc")
+    wrapup.record(acme.id, alice.id, customer.id, stop.id, notes="never again")
+    assert [(r.tenant_id, r.phone) for r in DncNumber.select()] == [(acme.id, "+15557770101")]
+    assert Call.get_by_id(customer.id).agent_disposition == "Do not call"
+    assert AgentSession.get_by_id(s.id).state == "ready"
+
+
+def test_given_dnc_for_a_withheld_caller_then_nothing_listed_but_the_form_is_saved(acme, alice):
+    call = Call.create(tenant=acme, direction="inbound", number="anonymous", channel_id="in-2",
+                       agent=alice)
+    s = in_wrapup(acme, alice)
+    stop = disposition(acme, "Do not call", "dnc")
+    wrapup.record(acme.id, alice.id, call.id, stop.id, notes="hid the number")
+    assert DncNumber.select().count() == 0
+    row = Call.get_by_id(call.id)
+    assert row.agent_disposition == "Do not call" and row.notes == "hid the number"
+    assert AgentSession.get_by_id(s.id).state == "ready"
+
+
 def test_given_another_agents_or_tenants_call_then_refused(acme, alice, campaign_call):
     customer, _leg, _entry = campaign_call
     bob = make_agent(acme, "bob")

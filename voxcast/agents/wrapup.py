@@ -124,17 +124,20 @@ def record(tenant_id: int, user_id: int, call_id, disposition_id=None, notes: st
                 detail += " (campaign running again)"
             detail += f", call back {callback_at:%Y-%m-%d %H:%M} UTC"
         if disposition is not None and disposition.kind == "dnc":
+            # The number of our own CDR (E.164 as dialled), listed as it is: re-validating it
+            # could refuse a number we just called and keep the agent in wrap-up. One that is
+            # no number at all (a withheld caller ID) cannot be listed; the rest is saved.
             tenant = Tenant.get_by_id(tenant_id)
             added = dnc.add(tenant_id, [customer.number], "manual", country=tenant.country,
-                            actor=agent, ip=ip)
-            if added.errors:  # rolls the whole form back
-                raise AgentInputError(N_("The caller's number cannot be put on the DNC list."),
-                                      "disposition_id")
-            if customer.entry_id:
-                CampaignContact.update(state="dnc").where(
-                    CampaignContact.id == customer.entry_id,
-                    CampaignContact.state == "pending").execute()
-            detail += ", added to DNC"
+                            actor=agent, ip=ip, as_is=True)
+            if added.errors:
+                detail += ", not added to DNC (no phone number)"
+            else:
+                if customer.entry_id:
+                    CampaignContact.update(state="dnc").where(
+                        CampaignContact.id == customer.entry_id,
+                        CampaignContact.state == "pending").execute()
+                detail += ", added to DNC"
         audit.record("agent.disposition", tenant_id=tenant_id, user=agent,
                      object_type="call", object_id=customer.id, detail=detail, ip=ip)
         session = AgentSession.get_or_none(AgentSession.user == user_id,

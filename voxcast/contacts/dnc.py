@@ -47,14 +47,28 @@ class AddResult:
     errors: list[RowError] = field(default_factory=list)
 
 
+E164_AS_IS = re.compile(r"\+?\d{1,32}")
+
+
+def _as_is(raw: str) -> str:
+    """A number from our own records (already E.164, dialled as it is): kept as it is, even
+    where the phone library thinks the range invalid; only digits with an optional +."""
+    phone = (raw or "").strip()
+    if not E164_AS_IS.fullmatch(phone):
+        raise InvalidPhone("not a phone number")
+    return phone
+
+
 def add(tenant_id: int | None, phones: Iterable[str | tuple[int, str]], source: str = "manual",
-        *, country: str = "US", actor=None, ip: str = "") -> AddResult:
+        *, country: str = "US", actor=None, ip: str = "", as_is: bool = False) -> AddResult:
     """Put numbers on a list. `phones` are raw strings (normalised to E.164 with `country`)
     or (row number, raw) pairs from an upload; invalid ones are reported, the rest added in
-    one transaction."""
+    one transaction. `as_is`: the numbers come from our own call records (a number we
+    dialled or that called us), listed exactly as recorded, so the dialer's check of that
+    same string finds them."""
     if source not in SOURCES:
         raise DncError(f"Unknown source '{source}'")
-    normalize = PhoneNormalizer(country)
+    normalize = _as_is if as_is else PhoneNormalizer(country)
     result = AddResult()
     wanted: dict[str, None] = {}
     for n, item in enumerate(phones, start=1):
