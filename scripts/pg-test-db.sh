@@ -12,6 +12,6 @@ done
 as_pg() { su postgres -c "$*"; }
 as_pg "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='voxcast_test'\"" | grep -q 1 ||
   as_pg "psql -qc \"CREATE ROLE voxcast_test LOGIN PASSWORD 'voxcast_test'\"" >&2
-as_pg "dropdb --if-exists voxcast_test" >&2
+as_pg "dropdb --if-exists --force voxcast_test" >&2  # --force: sessions a killed run left
 as_pg "createdb -O voxcast_test voxcast_test" >&2
 echo "postgresql://voxcast_test:voxcast_test@127.0.0.1:5432/voxcast_test"
