@@ -78,7 +78,7 @@ def _samples(path: Path) -> np.ndarray:
         return np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(float)
 
 
-def _match(heard: np.ndarray, reference: np.ndarray) -> float:
+def _whole_match(heard: np.ndarray, reference: np.ndarray) -> float:
     """Peak normalised cross-correlation of `reference` somewhere in `heard` (1.0: the very
     samples; another voice saying other words stays far below)."""
     a, b = heard - heard.mean(), reference - reference.mean()
@@ -92,6 +92,20 @@ def _match(heard: np.ndarray, reference: np.ndarray) -> float:
         if denom:
             best = max(best, abs(corr[lag]) / denom)
     return float(best)
+
+
+SEGMENT = 2400  # 300 ms at 8 kHz
+
+
+def _match(heard: np.ndarray, reference: np.ndarray) -> float:
+    """How well `reference` is found in `heard`: as a whole, or as the median match of its
+    300 ms pieces each found on its own, so one frame the snoop dropped or repeated on a busy
+    machine (which shifts everything after it) costs one piece, not the whole comparison;
+    another voice saying other words stays far below either way."""
+    pieces = [reference[i:i + SEGMENT] for i in range(0, len(reference) - SEGMENT // 2, SEGMENT)]
+    pieces = [p for p in pieces if np.abs(p).max() > 500] or [reference]  # skip silence
+    return max(_whole_match(heard, reference),
+               float(np.median([_whole_match(heard, p) for p in pieces])))
 
 
 def _sound(settings, lang: str, name: str) -> Path:
@@ -227,11 +241,17 @@ def reload_call(call):
 
 
 def test_given_german_tenant_then_its_inbound_caller_hears_the_greeting_in_a_german_voice(
-        stasis_app, settings, german_master, workdir):
+        stasis_app, settings, master, workdir):
     from models import Did
+    # A tenant of its own, German from the start: the app keeps each tenant's language for
+    # 30 s (ari_app.language), so the master tenant, English in the tests just before,
+    # would still greet in English.
+    tenant_de = Tenant.create(name="Sprachtest GmbH", slug="sprachtest-de", language="de",
+                           country="DE", timezone="Europe/Berlin", rate_plan=master.rate_plan,
+                           balance=10, channel_limit=5)
     text = ("Willkommen bei voxcast. Wir freuen uns über Ihren Anruf. Dies ist die Ansage "
             "unseres Unternehmens. Auf Wiederhören.")
-    Did.create(number="15557771601", tenant=german_master, greeting_text=text)
+    Did.create(number="15557771601", tenant=tenant_de, greeting_text=text)
     wav = _record_inbound(settings, "15557771601", workdir)
     heard = _samples(wav)
     german = _samples(settings.sounds_dir / f"{sounds.tts_name(text, 'de')}.wav")
