@@ -14,6 +14,9 @@ from . import entities
 from .entities import TenantOwned
 
 
+MAX_PK = 2**31 - 1  # ids are PostgreSQL integers (serial)
+
+
 class TenantScopeError(LookupError):
     pass
 
@@ -60,6 +63,8 @@ def get_scoped(model: type, tenant_id: int | None, pk: int):
         pk = int(pk)
     except (TypeError, ValueError):
         raise TenantScopeError(f"{model.__name__} {pk!r} not found") from None
+    if not 0 < pk <= MAX_PK:  # no row has it, and SQL would refuse the number
+        raise TenantScopeError(f"{model.__name__} {pk} not found")
     row = scoped(model, tenant_id).where(model._meta.primary_key == pk).first()
     if row is None:
         raise TenantScopeError(f"{model.__name__} {pk} not found")

@@ -24,6 +24,7 @@ from voxcast.tenants import features
 from voxcast.config import Settings
 from voxcast.console import crm
 from voxcast.dialing.pacing import MAX_DIAL_RATIO, MIN_DIAL_RATIO
+from voxcast.schemas import MAX_ID
 from voxcast.tenants.timeslots import TimeslotError
 
 from .caller_ids import check_caller_id
@@ -222,8 +223,9 @@ def _agent_ids(tenant: Tenant, data: dict) -> list[int] | None:
     wanted = sorted({int(i) for i in (data["agent_ids"] or [])})
     if not wanted:
         return []
+    ids = [i for i in wanted if 1 <= i <= MAX_ID]  # others cannot be anyone's (nor fit SQL)
     found = {u.id for u in User.select(User.id).where(
-        User.id.in_(wanted), User.tenant == tenant.id, User.role == "agent")}
+        User.id.in_(ids), User.tenant == tenant.id, User.role == "agent")} if ids else set()
     missing = [i for i in wanted if i not in found]
     if missing:
         raise CampaignInputError("Only your own agents can take the campaign's calls.",
