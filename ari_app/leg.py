@@ -80,3 +80,24 @@ class CallLeg(CallHandler):
 
     async def closed(self) -> None:
         """After the CDR close was queued (or done, with `await_close`)."""
+
+
+class DialplanLeg(CallLeg):
+    """A call that entered Stasis from dialplan (a DID, a phone's queue or IVR number). Its
+    events stop at StasisEnd, so its CDR is closed there, with the cause its hang-up request
+    gave (Normal Clearing when none did)."""
+
+    def __init__(self, ctx, channel_id: str, **kw):
+        super().__init__(ctx, channel_id, **kw)
+        self.rang = True  # the caller rang us
+        self.hangup_cause, self.hangup_cause_txt = 16, "Normal Clearing"
+
+    async def channel_hangup_request(self, event: Event) -> None:
+        if event.cause:
+            self.hangup_cause, self.hangup_cause_txt = event.cause, event.cause_txt
+
+    async def stasis_end(self, event: Event) -> None:
+        await self.close(self.hangup_cause, self.hangup_cause_txt)
+
+    async def channel_destroyed(self, event: Event) -> None:
+        await self.close(event.cause, event.cause_txt)

@@ -23,7 +23,7 @@ from voxcast.numbers.did_routes import DidRoute, Destination
 from ari_app import language
 from ari_app.client import AriError
 from ari_app.events import Event
-from ari_app.leg import CallLeg
+from ari_app.leg import DialplanLeg
 from ari_app.flows.ivr_runner import IvrRunner, RunsIvr, TransferLeg, start_queue
 from ari_app.flows.voicemail import VoicemailRunner
 
@@ -248,15 +248,13 @@ class AgentWaiter:
             await self.bridge.customer_gone()
 
 
-class InboundCall(RunsIvr, CallLeg):
+class InboundCall(RunsIvr, DialplanLeg):
     def __init__(self, ctx, event: Event):
         super().__init__(ctx, event.channel_id)  # tenant, CDR and credit once the DID is known
-        self.rang = True  # the caller rang us
         self.did = event.args[1] if len(event.args) > 1 else event.exten
         self.caller = event.caller_number
         self.route: DidRoute | None = None
         self.destination: Destination | None = None
-        self.hangup_cause, self.hangup_cause_txt = 16, "Normal Clearing"
         self.playback_id = f"{event.channel_id}-greeting"
 
     async def stasis_start(self, event: Event) -> None:
@@ -353,30 +351,17 @@ class InboundCall(RunsIvr, CallLeg):
         elif self.runner:
             await self.runner.playback_finished(event)
 
-    async def channel_hangup_request(self, event: Event) -> None:
-        if event.cause:
-            self.hangup_cause, self.hangup_cause_txt = event.cause, event.cause_txt
 
-    async def stasis_end(self, event: Event) -> None:
-        """A dialplan channel's events stop at StasisEnd, so the CDR is closed here."""
-        await self.close(self.hangup_cause, self.hangup_cause_txt)
-
-    async def channel_destroyed(self, event: Event) -> None:
-        await self.close(event.cause, event.cause_txt)
-
-
-class PhoneIvrCall(RunsIvr, CallLeg):
+class PhoneIvrCall(RunsIvr, DialplanLeg):
     """A tenant's phone dialled one of its IVR numbers: the dialplan (after the AGI's
     authorisation) enters `Stasis(app,ivr,<tenant id>,<ivr id>)`. Checked again here: the
     calling extension and the IVR must both be that active tenant's."""
 
     def __init__(self, ctx, event: Event):
         super().__init__(ctx, event.channel_id)
-        self.rang = True
         self.args = event.args
         self.channel_name = (event.raw.get("channel") or {}).get("name", "")
         self.caller = event.caller_number
-        self.hangup_cause, self.hangup_cause_txt = 16, "Normal Clearing"
 
     async def stasis_start(self, event: Event) -> None:
         try:
@@ -412,13 +397,3 @@ class PhoneIvrCall(RunsIvr, CallLeg):
     async def playback_finished(self, event: Event) -> None:
         if self.runner:
             await self.runner.playback_finished(event)
-
-    async def channel_hangup_request(self, event: Event) -> None:
-        if event.cause:
-            self.hangup_cause, self.hangup_cause_txt = event.cause, event.cause_txt
-
-    async def stasis_end(self, event: Event) -> None:
-        await self.close(self.hangup_cause, self.hangup_cause_txt)
-
-    async def channel_destroyed(self, event: Event) -> None:
-        await self.close(event.cause, event.cause_txt)

@@ -35,7 +35,7 @@ from ari_app.calls import CallHandler
 from ari_app.client import AriError
 from ari_app.events import Event
 from ari_app.flows.ivr_runner import RunsIvr
-from ari_app.leg import CallLeg
+from ari_app.leg import DialplanLeg
 
 log = logging.getLogger("voxcast.flows.queue")
 
@@ -332,15 +332,13 @@ class QueueRunner:
                                  utcnow())
 
 
-class QueueEntryCall(RunsIvr, CallLeg):
+class QueueEntryCall(RunsIvr, DialplanLeg):
     """A tenant's phone calling one of its queues: `Stasis(app,queue,<tenant>,<queue>)`."""
 
     def __init__(self, ctx, event: Event):
         super().__init__(ctx, event.channel_id)
-        self.rang = True
         self.caller = event.caller_number
         self.args = event.args
-        self.hangup_cause, self.hangup_cause_txt = 16, "Normal Clearing"
 
     async def stasis_start(self, event: Event) -> None:
         try:
@@ -373,14 +371,3 @@ class QueueEntryCall(RunsIvr, CallLeg):
     async def playback_finished(self, event: Event) -> None:
         if self.runner:
             await self.runner.playback_finished(event)
-
-    async def channel_hangup_request(self, event: Event) -> None:
-        if event.cause:
-            self.hangup_cause, self.hangup_cause_txt = event.cause, event.cause_txt
-
-    async def stasis_end(self, event: Event) -> None:
-        """A dialplan channel's events stop at StasisEnd, so the CDR is closed here."""
-        await self.close(self.hangup_cause, self.hangup_cause_txt)
-
-    async def channel_destroyed(self, event: Event) -> None:
-        await self.close(event.cause, event.cause_txt)
