@@ -33,8 +33,12 @@ def test_given_german_tenant_when_its_caller_waits_in_a_queue_then_the_prompts_a
     did = _did_to(tenant, queue)
     try:
         caller = _call(settings, workdir, did, scenario="uac_call_did_hangup.xml", hold_ms=3500)
-        channel = wait_for(lambda: _waiting_channel(settings), 5, message="caller's channel")
-        assert channel["language"] == "de", channel
+        # the caller's channel once answered and waiting (before the answer it is still
+        # ringing in Asterisk's default language: the app sets the tenant's after the answer)
+        channel = wait_for(lambda: (c := _waiting_channel(settings)) and c["state"] == "Up"
+                           and c, 5, message="caller's channel answered")
+        channel = wait_for(lambda: (c := _waiting_channel(settings)) and c["language"] == "de"
+                           and c, 2, message=f"the waiting caller in German ({channel})")
         playback = wait_for(lambda: _announcement(settings, channel["id"]), 5,
                             message="announcement")
         assert playback["media_uri"].startswith("sound:vx-queue-position"), playback
