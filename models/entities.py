@@ -211,6 +211,11 @@ class Campaign(TenantOwned):
     wrapup_seconds = IntegerField(default=10)
     script = TextField(default="")
     web_form_url = CharField(default="")
+    # Voice Agent pacing (issue 13): "ratio" dials dial_ratio lines per ready agent;
+    # "predictive" adapts the level to live figures (voxcast.dialing.predictive) and never lets
+    # the campaign's abandon rate (abandoned / live-answered calls) exceed abandon_cap_pct.
+    pacing_mode = CharField(default="ratio")
+    abandon_cap_pct = DecimalField(max_digits=5, decimal_places=2, default=Decimal("3.00"))
     # Calling windows of this campaign as JSON [{"weekdays": "01234", "start": "09:00",
     # "end": "17:00"}]; empty: only the tenant's timeslots apply (voxcast.campaigns.calling_hours).
     windows = TextField(default="")
@@ -648,8 +653,91 @@ class QueueCall(TenantOwned):
         indexes = ((("tenant", "entered_at"), False),)
 
 
+
+# --- Agent evaluation (issue 13): forms of weighted questions, scored against agents' calls.
+
+class EvaluationForm(TenantOwned):
+    """A quality form: sections of questions; a call's evaluation scores it."""
+    id = AutoField()
+    name = CharField()
+    description = TextField(default="")
+    active = BooleanField(default=True)  # inactive: kept for past evaluations, not offered
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("tenant", "name"), True),)
+
+
+class EvaluationSection(TenantOwned):
+    id = AutoField()
+    form = ForeignKeyField(EvaluationForm, backref="sections", on_delete="CASCADE")
+    title = CharField()
+    position = IntegerField(default=0)
+
+
+class EvaluationQuestion(TenantOwned):
+    """kind "yes_no" (yes scores the weight) or "scale" (1..scale_max, scored pro rata);
+    allow_na: "N/A" leaves the question out of the score."""
+    id = AutoField()
+    form = ForeignKeyField(EvaluationForm, backref="questions", on_delete="CASCADE")
+    section = ForeignKeyField(EvaluationSection, backref="questions", on_delete="CASCADE")
+    text = TextField()
+    kind = CharField(default="yes_no")  # yes_no | scale
+    scale_max = IntegerField(default=5)
+    weight = DecimalField(max_digits=8, decimal_places=2, default=Decimal("1"))
+    allow_na = BooleanField(default=True)
+    position = IntegerField(default=0)
+
+
+class Evaluation(TenantOwned):
+    """One scoring of an agent's call against a form; score is a percentage 0-100."""
+    id = AutoField()
+    form = ForeignKeyField(EvaluationForm, backref="evaluations", on_delete="CASCADE")
+    call = ForeignKeyField(Call, null=True, on_delete="SET NULL")
+    agent = ForeignKeyField(User, on_delete="CASCADE", backref="evaluations")
+    evaluator = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    score = DecimalField(max_digits=6, decimal_places=2, default=Decimal("0"))
+    points = DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    max_points = DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    comment = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("tenant", "created_at"), False), (("agent", "created_at"), False))
+
+
+class EvaluationAnswer(TenantOwned):
+    id = AutoField()
+    evaluation = ForeignKeyField(Evaluation, backref="answers", on_delete="CASCADE")
+    question = ForeignKeyField(EvaluationQuestion, on_delete="CASCADE")
+    value = CharField()  # "yes" | "no" | "na" | "1".."scale_max"
+    points = DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        indexes = ((("evaluation", "question"), True),)
+
+
+# --- Reports (issue 13): a report builder's saved definitions.
+
+class SavedReport(TenantOwned):
+    """definition: JSON of the builder's choices (source, fields, filters, group, sort)."""
+    id = AutoField()
+    name = CharField()
+    owner = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    definition = TextField(default="{}")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("tenant", "name"), True),)
+
+
 ALL_MODELS = [RatePlan, Tenant, User, ContactGroup, Contact, Campaign, CampaignContact,
               Did, Extension, Timeslot, DncNumber, ApiKey, TenantLog, Call, SystemStatus,
               LoginFailure, LoginSession, Rate, LedgerEntry, CreditBucket, CreditReservation, Ivr,
               SurveyAnswer, IvrRecording, SipBan, PauseReason, AgentDisposition, AgentSession,
-              AgentStateLog, Queue, QueueMember, CampaignAgent, QueueCall]
+              AgentStateLog, Queue, QueueMember, CampaignAgent, QueueCall, EvaluationForm,
+              EvaluationSection, EvaluationQuestion, Evaluation, EvaluationAnswer, SavedReport]

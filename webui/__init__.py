@@ -73,6 +73,8 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     for bp in (admin_capabilities.bp, admin_resources.bp, tenant_log.bp, activation.bp):
         app.register_blueprint(bp)
     permissions.init_app(app)
+    from . import viewer
+    viewer.init_app(app)  # the viewer's time zone: |local_dt
     from . import api, api_keys
     api.init_app(app)  # /api/v1: key auth, no CSRF, JSON errors
     app.register_blueprint(api_keys.bp)

@@ -20,6 +20,8 @@ from models.entities import CreditBucket, CreditReservation, LedgerEntry, Rate, 
 from models.entities import Ivr, IvrRecording, SipBan, SurveyAnswer
 from models.entities import (AgentDisposition, AgentSession, AgentStateLog, CampaignAgent,
                              PauseReason, Queue, QueueCall, QueueMember)
+from models.entities import (Evaluation, EvaluationAnswer, EvaluationForm, EvaluationQuestion,
+                             EvaluationSection, SavedReport)
 from models.tenancy import TENANT_FIELD, scoped
 from voxcast.accounts import api_keys
 
@@ -45,6 +47,8 @@ ARG_MODELS: dict[str, type[Model]] = {
     "queue_id": Queue, "member_id": QueueMember, "reason_id": PauseReason,
     "pause_reason_id": PauseReason, "disposition_id": AgentDisposition,
     "session_id": AgentSession, "queue_call_id": QueueCall,
+    "form_id": EvaluationForm, "section_id": EvaluationSection,
+    "question_id": EvaluationQuestion, "evaluation_id": Evaluation, "report_id": SavedReport,
     "ban_id": SipBan,  # provider-only (admin pages): a tenant's request must be refused
 }
 # (endpoint, argument) -> model, for generic names such as "id" (the JSON API).
@@ -125,6 +129,17 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
                                      state="paused", pause_reason=pause, call=call)
     queue_call = QueueCall.create(tenant=tenant, queue=queue, call=call, caller=numbers["call"],
                                   agent=users["agent"], agent_call=call, outcome="answered")
+    # Evaluation: a form with a question, an evaluation of the agent's call; a saved report.
+    form = EvaluationForm.create(tenant=tenant, name=f"Form-{label}")
+    section = EvaluationSection.create(tenant=tenant, form=form, title=f"Section-{label}")
+    question = EvaluationQuestion.create(tenant=tenant, form=form, section=section,
+                                         text=f"Question-{label}")
+    evaluation = Evaluation.create(tenant=tenant, form=form, call=call, agent=users["agent"],
+                                   evaluator=users["supervisor"], comment=f"Comment-{label}")
+    answer_row = EvaluationAnswer.create(tenant=tenant, evaluation=evaluation, question=question,
+                                         value="yes", points=1)
+    report = SavedReport.create(tenant=tenant, name=f"Report-{label}", owner=users["tenant"],
+                                definition='{"source": "calls", "fields": ["number"]}')
     rows = {Tenant: tenant, User: users["tenant"], ContactGroup: group, Contact: contact,
             Campaign: campaign, CampaignContact: entry, Call: call, Did: did,
             Extension: extension, DncNumber: dnc, Timeslot: timeslot, ApiKey: key,
@@ -133,7 +148,9 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
             IvrRecording: recording, RatePlan: plan, Rate: rate, SipBan: sip_ban,
             PauseReason: pause, AgentDisposition: disposition, Queue: queue,
             QueueMember: member, CampaignAgent: campaign_agent, AgentSession: session,
-            AgentStateLog: state_log, QueueCall: queue_call}
+            AgentStateLog: state_log, QueueCall: queue_call, EvaluationForm: form,
+            EvaluationSection: section, EvaluationQuestion: question, Evaluation: evaluation,
+            EvaluationAnswer: answer_row, SavedReport: report}
     return Side(tag, tenant, users, rows, secret, passwords)
 
 

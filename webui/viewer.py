@@ -1,0 +1,37 @@
+"""The viewer's time zone (their own setting, else their tenant's, else UTC) and the template
+filter that shows stored UTC datetimes in it, with the zone named."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request
+from flask_login import current_user
+
+from models import Tenant
+from voxcast.reports.period import ReportPeriod, to_local, zone_of
+
+
+def viewer_zone() -> ZoneInfo:
+    user = current_user
+    name = getattr(user, "timezone", "") if getattr(user, "is_authenticated", False) else ""
+    if not name and getattr(user, "tenant_id", None):
+        tenant = Tenant.get_or_none(Tenant.id == user.tenant_id)
+        name = tenant.timezone if tenant is not None else ""
+    return zone_of(name)
+
+
+def request_period(strict: bool = False) -> ReportPeriod:
+    """?start=&end= (YYYY-MM-DD, local days) of the current request, in the viewer's zone."""
+    return ReportPeriod.parse(request.args.get("start"), request.args.get("end"), viewer_zone(),
+                              strict=strict)
+
+
+def local_dt(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    local = to_local(value, viewer_zone())
+    return local.strftime(fmt) if local is not None else ""
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["local_dt"] = local_dt
+    app.jinja_env.globals["viewer_zone_name"] = lambda: viewer_zone().key
