@@ -1,0 +1,161 @@
+"""The supervisor's pages: the live wallboard (agents, queues, calls in progress; refreshed by
+static/wallboard.js from its JSON feed), forcing an agent to pause or log out, and the live
+statistics report (every call in progress, with CSV). Views only: the data is
+voxcast.supervision.wallboard and voxcast.reports.live, the moves voxcast.supervision.control.
+Tenant administrators and supervisors; the wallboard needs the agents feature, the live
+calls list does not (campaign calls are live calls too)."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+from flask import (
+    Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from models.entities import utcnow
+from voxcast import csv_export
+from voxcast.agents import pause_reasons
+from voxcast.agents.errors import AgentError
+from voxcast.reports import live
+from voxcast.reports.period import ReportPeriod
+from voxcast.supervision import control, wallboard as board
+
+from .agent_setup import STATE_LABELS, tr
+from .auth import current_tenant_id, tenant_required
+from .params import parse_id
+from .permissions import feature_required
+from .viewer import local_dt, viewer_zone
+
+bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
+
+MANAGERS = ("tenant", "supervisor")
+MONITOR_ENDPOINT = "supervisor_monitor.start"  # helper B2's listen / whisper / barge
+
+
+def today_since(now: dt.datetime) -> dt.datetime:
+    """The viewer's midnight today as naive UTC: the queues' "today" starts there."""
+    zone = viewer_zone()
+    today = now.replace(tzinfo=dt.timezone.utc).astimezone(zone).date()
+    return ReportPeriod(today, today, zone).since
+
+
+def labels() -> dict:
+    """The state and leg names in the viewer's language, for wallboard.js."""
+    return {"agent": {k: str(v) for k, v in STATE_LABELS.items()},
+            "call": {k: _(v) for k, v in live.STATES.items()},
+            "leg": {k: _(v) for k, v in live.LEGS.items()}}
+
+
+def monitoring() -> bool:
+    return MONITOR_ENDPOINT in current_app.view_functions
+
+
+@bp.route("/")
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def wallboard():
+    tid = current_tenant_id()
+    monitor_url = (url_for(MONITOR_ENDPOINT, user_id=0) if monitoring() else "")
+    return render_template(
+        "supervisor/wallboard.html",
+        reasons=pause_reasons.list_reasons(tid, active_only=True, include_system=False),
+        labels=json.dumps(labels()), monitor_url=monitor_url,
+        pause_url=url_for("supervisor.force_pause", user_id=0),
+        logout_url=url_for("supervisor.force_logout", user_id=0))
+
+
+@bp.route("/wallboard.json")
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def wallboard_data():
+    now = utcnow()
+    data = board.build(current_tenant_id(), now, today_since(now)).as_dict()
+    data["zone"] = viewer_zone().key
+    return jsonify(data)
+
+
+def _back() -> Response:
+    return redirect(url_for("supervisor.wallboard"))
+
+
+@bp.route("/agents/<int:user_id>/pause", methods=["POST"])
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def force_pause(user_id: int):
+    if not FlaskForm().validate_on_submit():
+        flash(_("The form expired; try again."), "error")
+        return _back()
+    raw = request.form.get("pause_reason_id", "")
+    reason_id = parse_id(raw) if raw else None
+    if raw and reason_id is None:
+        flash(_("Choose one of your pause reasons."), "error")
+        return _back()
+    try:
+        session = control.force_pause(current_tenant_id(), user_id, reason_id,
+                                      actor=current_user, ip=request.remote_addr or "")
+    except AgentError as exc:
+        flash(tr(exc), "error")
+    else:
+        flash(_("%(name)s is paused.", name=session.user.username), "success")
+    return _back()
+
+
+@bp.route("/agents/<int:user_id>/logout", methods=["POST"])
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def force_logout(user_id: int):
+    if not FlaskForm().validate_on_submit():
+        flash(_("The form expired; try again."), "error")
+        return _back()
+    try:
+        session = control.force_logout(current_tenant_id(), user_id, actor=current_user,
+                                       ip=request.remote_addr or "")
+    except AgentError as exc:
+        flash(tr(exc), "error")
+    else:
+        flash(_("%(name)s is logged out.", name=session.user.username), "success")
+    return _back()
+
+
+# -- live statistics --------------------------------------------------------------------------
+
+@bp.route("/live")
+@tenant_required(roles=MANAGERS)
+def live_calls():
+    now = utcnow()
+    calls = live.active_calls(current_tenant_id(), now)
+    return render_template("supervisor/live.html", calls=calls, now=now,
+                           call_states=live.STATES, legs=live.LEGS,
+                           labels=json.dumps(labels()))
+
+
+@bp.route("/live.json")
+@tenant_required(roles=MANAGERS)
+def live_calls_data():
+    now = utcnow()
+    calls = live.active_calls(current_tenant_id(), now)
+    return jsonify(now=now.isoformat(timespec="seconds") + "Z", zone=viewer_zone().key,
+                   calls=[c.as_dict() for c in calls])
+
+
+@bp.route("/live.csv")
+@tenant_required(roles=MANAGERS)
+def live_calls_csv():
+    now = utcnow()
+    calls = live.active_calls(current_tenant_id(), now)
+    buf = io.StringIO()
+    writer = csv_export.writer(buf)
+    zone = viewer_zone().key
+    writer.writerow([*live.CSV_HEADER[:6], f"started_at ({zone})", f"answered_at ({zone})",
+                     *live.CSV_HEADER[8:]])
+    for row in live.csv_rows(calls, local_dt):
+        writer.writerow(row)
+    stamp = local_dt(now, "%Y%m%d-%H%M%S")
+    return Response(buf.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="live-calls-{stamp}.csv"'})
