@@ -722,6 +722,12 @@ class Evaluation(TenantOwned):
         indexes = ((("tenant", "created_at"), False), (("agent", "created_at"), False))
 
 
+# One evaluation per call and form (voxcast.evaluation.evaluations), held by the database
+# under concurrent saves too (m0012).
+Evaluation.add_index(Evaluation.index(Evaluation.form, Evaluation.call, unique=True,
+                                      name="evaluation_form_call"))
+
+
 class EvaluationAnswer(TenantOwned):
     id = AutoField()
     evaluation = ForeignKeyField(Evaluation, backref="answers", on_delete="CASCADE")
