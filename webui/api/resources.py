@@ -1,3 +1,4 @@
 """Imports every resource module so its routes land on the blueprint."""
 from . import campaigns, contacts, dnc, numbers, tenants, users  # noqa: F401
 from . import contact_centre  # noqa: F401  (queues, agents)
+from . import supervision  # noqa: F401  (wallboard, live calls)

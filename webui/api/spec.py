@@ -168,6 +168,49 @@ SCHEMAS = {
                               "description": "% answered within service_seconds of the calls "
                                              "that ended in the queue"}})},
     }),
+    # -- the wallboard and live statistics (webui/api/supervision.py) --
+    "LiveCall": out({
+        "call_id": ID,
+        "leg": {"type": "string", "enum": ["outbound", "inbound", "queue", "agent", "transfer",
+                                           "internal", "phone"]},
+        "direction": STRING, "number": STRING, "did": STRING,
+        "state": {"type": "string", "enum": ["dialing", "ringing", "amd", "in_flow", "queued",
+                                             "talking", "on_hold", "consulting", "conference",
+                                             "transferring"]},
+        "started_at": DATETIME, "answered_at": DATETIME_NULL,
+        "duration": {"type": "integer", "description": "seconds since the call started"},
+        "state_seconds": {"type": "integer", "description": "seconds in `state`"},
+        "campaign_id": NULLABLE_ID, "campaign": STRING, "queue_id": NULLABLE_ID,
+        "queue": STRING, "agent_id": NULLABLE_ID, "agent": STRING,
+        "queue_call_id": NULLABLE_ID,
+    }),
+    "LiveCalls": out({"now": DATETIME, "items": {"type": "array", "items": {
+        "$ref": "#/components/schemas/LiveCall"}}}),
+    "Wallboard": out({
+        "now": DATETIME, "since": DATETIME, "zone": STRING,
+        "service_seconds": {"type": "integer"},
+        "totals": {"type": "object", "additionalProperties": {"type": "integer"},
+                   "description": "agents, ready, ringing, on_call, wrapup, paused, calls, "
+                                  "waiting, longest_wait"},
+        "agents": {"type": "array", "items": out({
+            "user_id": ID, "session_id": ID, "username": STRING, "name": STRING,
+            "extension": STRING, "via": {"type": "string", "enum": ["web", "phone"]},
+            "state": {"type": "string", "enum": ["ready", "ringing", "on_call", "wrapup",
+                                                 "paused"]},
+            "state_since": DATETIME, "state_seconds": {"type": "integer"},
+            "pause_reason": {"type": "string", "nullable": True},
+            "wrapup_until": DATETIME_NULL,
+            "call": {"allOf": [{"$ref": "#/components/schemas/LiveCall"}], "nullable": True}})},
+        "queues": {"type": "array", "items": out({
+            "queue_id": ID, "name": STRING, "number": STRING, "waiting": {"type": "integer"},
+            "longest_wait": {"type": "integer"}, "logged_in": {"type": "integer"},
+            "ready": {"type": "integer"}, "answered": {"type": "integer"},
+            "abandoned": {"type": "integer"}, "timeout": {"type": "integer"},
+            "no_agents": {"type": "integer"}, "transferred": {"type": "integer"},
+            "average_wait": {"type": "number", "nullable": True},
+            "service_level": {"type": "number", "nullable": True}})},
+        "calls": {"type": "array", "items": {"$ref": "#/components/schemas/LiveCall"}},
+    }),
     "AgentStats": out({
         "since": DATETIME, "until": DATETIME,
         "items": {"type": "array", "items": out({
@@ -393,6 +436,16 @@ def build() -> dict:
         "/agents/{id}/logout": {"parameters": [path_id()], "post": op(
             "End an agent session (a supervisor's log-out)", "The ended session",
             ref("AgentSession"), tag="Agents", errors=("400", "401", "403", "404", "409"))},
+        "/wallboard": {"get": op(
+            "The supervisor's wallboard: agents logged in (state, seconds in it, their call), "
+            "queues (waiting, longest wait, and since `since` the outcomes and service level) "
+            "and the calls in progress", "The wallboard", ref("Wallboard"), tag="Agents",
+            params=(TENANT_FILTER, query("since", DATETIME,
+                                         "Default: today 00:00 in the tenant's time zone.")))},
+        "/reports/live-calls": {"get": op(
+            "Live statistics: every call in progress (outbound, inbound, queue, agent and "
+            "transfer legs) with its state and duration", "The calls", ref("LiveCalls"),
+            tag="Reports", params=(TENANT_FILTER,))},
     }
     return {
         "openapi": "3.0.3",

@@ -1,0 +1,49 @@
+"""/api/v1/wallboard and /api/v1/reports/live-calls: the supervisor's wallboard (agents,
+queues, calls in progress) and the live statistics (every call in progress), the same data the
+pages poll (voxcast.supervision.wallboard, voxcast.reports.live). Forcing an agent to pause or
+log out is /agents/{id}/state and /agents/{id}/logout (contact_centre.py)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import jsonify
+
+from models import Tenant
+from models.entities import utcnow
+from voxcast.reports import live
+from voxcast.reports.period import ReportPeriod, zone_of
+from voxcast.supervision import wallboard as board
+
+from . import bp
+from .contact_centre import _tenant_scope, _when, agents_feature
+
+
+def _tenant_midnight(tenant_id: int, now: dt.datetime) -> tuple[dt.datetime, str]:
+    tenant = Tenant.get_or_none(Tenant.id == tenant_id)
+    zone = zone_of(tenant.timezone if tenant is not None else "")
+    today = now.replace(tzinfo=dt.timezone.utc).astimezone(zone).date()
+    return ReportPeriod(today, today, zone).since, zone.key
+
+
+@bp.get("/wallboard")
+@agents_feature
+def wallboard():
+    """Agents logged in (state, seconds in it, their call), queues (waiting, longest wait,
+    outcomes and service level since `since`, default the tenant's midnight) and the calls in
+    progress."""
+    tenant_id = _tenant_scope()
+    now = utcnow()
+    midnight, zone = _tenant_midnight(tenant_id, now)
+    since = _when("since", midnight)
+    data = board.build(tenant_id, now, since).as_dict()
+    data["zone"] = zone
+    return jsonify(data)
+
+
+@bp.get("/reports/live-calls")
+def live_calls():
+    """Every call of the tenant in progress now, oldest first."""
+    now = utcnow()
+    calls = live.active_calls(_tenant_scope(), now)
+    return jsonify(now=now.isoformat(timespec="seconds") + "Z",
+                   items=[c.as_dict() for c in calls])
