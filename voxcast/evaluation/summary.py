@@ -119,7 +119,7 @@ def summary(tenant_id: int, period: ReportPeriod, *, agent_id=None, form_id=None
         groups.setdefault((e.agent_id, None), []).append(e)
     rows, agent_rows = [], []
     for (uid, fid), members in groups.items():
-        scores = [Decimal(e.score) for e in members if Decimal(e.max_points) > 0]
+        scores = [cents(Decimal(e.score)) for e in members if Decimal(e.max_points) > 0]
         row = _figures(Row(uid, _name(users[uid]) if uid in users else f"#{uid}", fid,
                            form_names.get(fid, "") if fid else ""), scores, len(members))
         if fid is not None:
