@@ -24,11 +24,11 @@ from voxcast.dialing import claims
 from voxcast.dialing.campaign_plans import CampaignPlan
 from ari_app.context import AppContext
 from ari_app.flows.interactive import InteractiveCall
-from ari_app.flows.voice_agent import VoiceAgentCall
+from ari_app.flows.voice_agent import GIVE_UP_S, VoiceAgentCall
 from ari_app.flows.voice_message import VoiceMessageCall
 from ari_app.meter import Resumer
 from ari_app.outbound import OutboundCall
-from voxcast.dialing import voice_agent
+from voxcast.dialing import predictive, voice_agent
 from voxcast.dialing.pacing import TokenBucket, agent_lines, free_slots
 
 log = logging.getLogger("voxcast.dialer")
@@ -76,6 +76,12 @@ class Dialer:
         # at once after one of its calls got an agent or ended; its calls still looking for one.
         self._ready: dict[int, tuple[float, int]] = {}
         self._agent_calls: dict[int, set[VoiceAgentCall]] = {}
+        # Predictive campaigns: their agents' snapshot (as _ready) and the figures of their
+        # finished calls, read every HISTORY_TTL_S (the whole run's totals incrementally).
+        self._snapshots: dict[int, tuple[float, voice_agent.AgentSnapshot]] = {}
+        self._history: dict[int, tuple[float, predictive.CampaignHistory]] = {}
+        self._totals: dict[int, voice_agent.AbandonTotals] = {}
+        self._published: dict[int, float] = {}
 
     PLANS_TTL_S = 1.0  # how often the running campaigns are read again (claims re-check status)
 
@@ -112,6 +118,52 @@ class Dialer:
             hit = self._ready[plan.id] = (now + self.READY_TTL_S, ready)
         return hit[1]
 
+    HISTORY_TTL_S = 5.0
+
+    async def _predictive_lines(self, plan: CampaignPlan) -> tuple[int, int]:
+        """(ready agents, lines to dial now) of a predictive campaign: its agents' states, its
+        own calls still ringing (and how long) or waiting for an agent, and the figures of its
+        finished calls go to voxcast.dialing.predictive.decide."""
+        mono = time.monotonic()
+        snap = self._snapshots.get(plan.id)
+        if snap is None or snap[0] < mono:
+            got = await self.ctx.writer.run(voice_agent.agent_snapshot, plan.tenant_id,
+                                            plan.agent_ids)
+            snap = self._snapshots[plan.id] = (mono + self.READY_TTL_S, got)
+        hist = self._history.get(plan.id)
+        if hist is None or hist[0] < mono:
+            now = utcnow()
+            totals = await self.ctx.writer.run(voice_agent.abandon_totals, plan.tenant_id,
+                                               plan.id, self._totals.get(plan.id), now)
+            self._totals[plan.id] = totals
+            got = await self.ctx.writer.run(voice_agent.campaign_history, plan.tenant_id,
+                                            plan.id, totals, now)
+            hist = self._history[plan.id] = (mono + self.HISTORY_TTL_S, got)
+        agents = getattr(self.ctx, "agents", None)
+        snapshot = snap[1]
+        ready = sum(1 for ext in snapshot.ready_extensions
+                    if agents is not None and agents.registered(ext))
+        calls = self._agent_calls.get(plan.id, set())
+        calls -= {c for c in calls if c.done or not c.waiting}
+        now = utcnow()
+        figures = predictive.LiveFigures(
+            ready=ready,
+            on_call_elapsed=tuple(max(0.0, (now - s).total_seconds())
+                                  for s in snapshot.on_call_since),
+            wrapup_left=tuple(max(0.0, (u - now).total_seconds()) for u in snapshot.wrapup_until),
+            ringing_elapsed=tuple(mono - c.created for c in calls if c.queue_call_id is None),
+            waiting=sum(1 for c in calls if c.queue_call_id is not None),
+            history=hist[1])
+        decision = predictive.decide(predictive.PacingSettings(
+            "predictive", plan.dial_ratio, plan.abandon_cap_pct, plan.wrapup_seconds, GIVE_UP_S),
+            figures)
+        if self._published.get(plan.id, 0.0) < mono:  # for the campaign page, every 5 s
+            self._published[plan.id] = mono + self.HISTORY_TTL_S
+            self.ctx.writer.post(voice_agent.publish_pacing, plan.id, {
+                "level": decision.level, "mode": decision.mode, "lines": decision.lines,
+                "target_pct": decision.target_pct})
+        return ready, decision.lines
+
     def _live_agent_calls(self, campaign_id: int) -> int:
         calls = self._agent_calls.get(campaign_id)
         if not calls:
@@ -124,6 +176,7 @@ class Dialer:
         and the ready agents are counted again."""
         self._agent_calls.get(campaign_id, set()).discard(handler)
         self._ready.pop(campaign_id, None)
+        self._snapshots.pop(campaign_id, None)
 
     async def _reason(self, plan: CampaignPlan, reason: Cause | None) -> None:
         """Tell the UI why a running campaign is not dialing (or not recording), once per change."""
@@ -176,12 +229,15 @@ class Dialer:
             tenant_limit = plan.tenant_channel_limit
             lines = None
             if plan.type == "voice_agent":  # paced by its ready agents
-                ready = await self._ready_agents(plan)
+                if plan.pacing_mode == "predictive":
+                    ready, lines = await self._predictive_lines(plan)
+                else:
+                    ready = await self._ready_agents(plan)
+                    lines = agent_lines(plan.dial_ratio, ready, self._live_agent_calls(plan.id))
                 if ready == 0:
                     await self._reason(plan, Cause("no_agents"))
                 elif self._reasons.get(plan.id) == Cause("no_agents"):
                     await self._reason(plan, None)
-                lines = agent_lines(plan.dial_ratio, ready, self._live_agent_calls(plan.id))
                 tenant_limit -= ready  # room kept for the agent legs of the tenant's channels
             slots = free_slots(plan.channel_limit, channels.by_campaign[plan.id],
                                tenant_limit, channels.by_tenant[plan.tenant_id],

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
@@ -19,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from models import Campaign, CampaignContact, ContactGroup, Tenant, User
-from models.entities import CAMPAIGN_TYPES, Ivr
+from models.entities import CAMPAIGN_TYPES, Ivr, utcnow
 from models.tenancy import get_scoped, scoped
 from voxcast.campaigns import calling_hours
 from voxcast.ivr import services as flow_service
@@ -28,6 +29,7 @@ from voxcast.campaigns import services as campaign_service
 from voxcast.tenants import features
 from voxcast.campaigns import editing
 from voxcast.campaigns.errors import CampaignError
+from voxcast.dialing import predictive
 
 from .auth import current_tenant_id, tenant_required
 from .paging import Page
@@ -97,6 +99,14 @@ class CampaignForm(FlaskForm):
                               validators=[NumberRange(1, 3)],
                               description=_l("1.0 dials one contact per ready agent; up to "
                                              "3.0 dials more, at the risk of abandoned calls"))
+    pacing_mode = SelectField(_l("Pacing"), default="ratio", choices=[
+        ("ratio", _l("Fixed ratio: lines per ready agent")),
+        ("predictive", _l("Predictive: adapts to live figures, under the abandon cap"))])
+    abandon_cap_pct = DecimalField(_l("Abandon cap (%)"), default=Decimal("3.00"), places=2,
+                                   validators=[NumberRange(0.5, 10)],
+                                   description=_l("Predictive pacing never lets abandoned calls "
+                                                  "exceed this share of live-answered calls over "
+                                                  "the campaign (3 % is the usual legal limit)"))
     wrapup_seconds = IntegerField(_l("Wrap-up (seconds)"), default=10,
                                   validators=[NumberRange(0, 3600)],
                                   description=_l("After-call work before the next call"))
@@ -158,7 +168,10 @@ def _data(form: CampaignForm) -> dict:
                 agent_ids=form.agents.data or [], script=form.script.data or "",
                 web_form_url=form.web_form_url.data or "",
                 wrapup_seconds=form.wrapup_seconds.data if form.wrapup_seconds.data is not None else 10,
-                dial_ratio=form.dial_ratio.data if form.dial_ratio.data is not None else 1)
+                dial_ratio=form.dial_ratio.data if form.dial_ratio.data is not None else 1,
+                pacing_mode=form.pacing_mode.data or "ratio",
+                abandon_cap_pct=(form.abandon_cap_pct.data
+                                 if form.abandon_cap_pct.data is not None else Decimal("3.00")))
     return data
 
 
@@ -254,9 +267,12 @@ def detail(campaign_id: int):
     agents = (list(scoped(User, campaign.tenant_id)
                    .where(User.id.in_(editing.agent_ids(campaign))).order_by(User.username))
               if campaign.type == "voice_agent" else [])
+    pacing = (predictive.campaign_figures(campaign.tenant_id, campaign.id, utcnow())
+              if campaign.type == "voice_agent" else None)
     return render_template("campaigns/detail.html", campaign=campaign,
                            p=campaign_service.progress(campaign), ari=ari_state(), survey=survey,
-                           recordings=flow_service.recordings(campaign), agents=agents)
+                           recordings=flow_service.recordings(campaign), agents=agents,
+                           pacing=pacing)
 
 
 @bp.route("/<int:campaign_id>/survey.csv")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 
 from models.entities import utcnow
 from voxcast.dialing import voice_agent as store
@@ -31,6 +32,7 @@ class VoiceAgentCall(OutboundCall):
     def __init__(self, ctx, claim, plan, record: bool = False):
         super().__init__(ctx, claim, plan, record=record)
         self.waiting = True  # a live line looking for an agent (the dialer's pacing)
+        self.created = time.monotonic()  # the predictive pacing's age of a call still ringing
         self.queue_call_id: int | None = None
         self.bridge = None
         self.abandoned = False

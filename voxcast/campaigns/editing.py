@@ -24,6 +24,7 @@ from voxcast.tenants import features
 from voxcast.config import Settings
 from voxcast.console import crm
 from voxcast.dialing.pacing import MAX_DIAL_RATIO, MIN_DIAL_RATIO
+from voxcast.dialing.predictive import MAX_CAP_PCT, MIN_CAP_PCT, PACING_MODES
 from voxcast.schemas import MAX_ID
 from voxcast.tenants.timeslots import TimeslotError
 
@@ -138,6 +139,7 @@ def _apply(campaign: Campaign, tenant: Tenant, data: dict, kept_type: str | None
     ratio = None
     if "dial_ratio" in data:
         ratio = _dial_ratio(data["dial_ratio"], errors)
+    pacing = _pacing(data, errors)
     if "wrapup_seconds" in data and not (
             isinstance(data["wrapup_seconds"], int)
             and 0 <= data["wrapup_seconds"] <= MAX_WRAPUP_SECONDS):
@@ -178,12 +180,38 @@ def _apply(campaign: Campaign, tenant: Tenant, data: dict, kept_type: str | None
     if ratio is not None:
         campaign.dial_ratio = ratio
         fields.append(Campaign.dial_ratio)
+    for name, value in pacing.items():
+        setattr(campaign, name, value)
+        fields.append(getattr(Campaign, name))
     for name in AGENT_PLAIN:
         if name in data:
             value = data[name]
             setattr(campaign, name, value.strip() if isinstance(value, str) else value)
             fields.append(getattr(Campaign, name))
     return fields
+
+
+def _pacing(data: dict, errors: dict) -> dict:
+    """Voice Agent pacing: the mode, and the abandon cap (percent of live-answered calls,
+    0.5-10 in steps of 0.01; regulators' figure: 3)."""
+    out: dict = {}
+    if "pacing_mode" in data:
+        mode = data["pacing_mode"]
+        if mode not in PACING_MODES:
+            errors["pacing_mode"] = "Either ratio or predictive."
+        else:
+            out["pacing_mode"] = mode
+    if "abandon_cap_pct" in data:
+        try:
+            cap = Decimal(str(data["abandon_cap_pct"])).quantize(Decimal("0.01"))
+        except (InvalidOperation, ValueError):
+            cap = None
+        low, high = Decimal(str(MIN_CAP_PCT)), Decimal(str(MAX_CAP_PCT))
+        if cap is None or not cap.is_finite() or not low <= cap <= high:
+            errors["abandon_cap_pct"] = f"Between {low} and {high} % of live-answered calls."
+        else:
+            out["abandon_cap_pct"] = cap
+    return out
 
 
 def _dial_ratio(raw, errors: dict) -> Decimal | None:

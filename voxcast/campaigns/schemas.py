@@ -36,6 +36,14 @@ CAMPAIGN_FIELDS = {
     "record": {"type": "boolean", "description": "Record answered calls."},
     "dial_ratio": {"type": "number", "minimum": 1.0, "maximum": 3.0,
                    "description": "voice_agent: lines dialled per ready agent (1.0-3.0)."},
+    "pacing_mode": {"type": "string", "enum": ["ratio", "predictive"],
+                    "description": "voice_agent: ratio dials dial_ratio lines per ready agent; "
+                                   "predictive adapts the level to live figures and keeps the "
+                                   "abandon rate under abandon_cap_pct."},
+    "abandon_cap_pct": {"type": "number", "minimum": 0.5, "maximum": 10.0,
+                        "description": "voice_agent, predictive: the most abandoned calls, in "
+                                       "percent of live-answered calls, over the campaign's "
+                                       "run (default 3)."},
     "wrapup_seconds": {"type": "integer", "minimum": 0, "maximum": 3600,
                        "description": "voice_agent: after-call work before the agent is "
                                       "offered the next call."},

@@ -38,6 +38,9 @@ class CampaignPlan:
     dial_ratio: float = 1.0
     wrapup_seconds: int = 0
     agent_ids: tuple = ()
+    # Voice Agent pacing: "ratio" (dial_ratio per ready agent) or "predictive" under the cap.
+    pacing_mode: str = "ratio"
+    abandon_cap_pct: float = 3.0
 
     @property
     def retry_settings(self):
@@ -73,7 +76,9 @@ def _plans(where) -> list[CampaignPlan]:
                                     tuple(calling_hours.windows_from_json(c.windows))),
                          retry=retry_policy_of(c), language=c.tenant.language or "en",
                          dial_ratio=float(c.dial_ratio or 1), wrapup_seconds=c.wrapup_seconds or 0,
-                         agent_ids=tuple(agents.get(c.id, ())))
+                         agent_ids=tuple(agents.get(c.id, ())),
+                         pacing_mode=c.pacing_mode or "ratio",
+                         abandon_cap_pct=float(c.abandon_cap_pct or 3))
             for c in rows]
 
 

@@ -227,3 +227,11 @@ def decide(settings: PacingSettings, figures: LiveFigures) -> Decision:
 
 def _level(lines: int, agents: int) -> float:
     return round(lines / agents, 2) if agents else 0.0
+
+
+def campaign_figures(tenant_id: int, campaign_id: int, now=None) -> dict:
+    """The campaign's live pacing figures for other features (campaign page, wallboard,
+    campaign statistics): the one function here that reads the database, through
+    voxcast.dialing.voice_agent (imported here only, so the pacing itself stays pure)."""
+    from voxcast.dialing import voice_agent
+    return voice_agent.campaign_figures(tenant_id, campaign_id, now)

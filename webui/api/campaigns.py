@@ -35,6 +35,7 @@ def dump_campaign(c: Campaign) -> dict:
             "status_code": c.status_code, "status_params": json.loads(c.status_params or "{}"),
             "progress": {k: v for k, v in progress.items() if isinstance(v, int)},
             "dial_ratio": float(c.dial_ratio), "wrapup_seconds": c.wrapup_seconds,
+            "pacing_mode": c.pacing_mode, "abandon_cap_pct": float(c.abandon_cap_pct),
             "script": c.script, "web_form_url": c.web_form_url,
             "agent_ids": editing.agent_ids(c), "abandon_rate": progress.get("abandon_rate", 0.0),
             "created_at": c.created_at.isoformat() + "Z"}

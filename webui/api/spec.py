@@ -109,6 +109,8 @@ SCHEMAS = {
                                     "confirmed, cancelled, transferred, surveyed; abandoned "
                                     "(voice_agent: answered, no agent within 2 s)."},
         "dial_ratio": {"type": "number"}, "wrapup_seconds": {"type": "integer"},
+        "pacing_mode": {"type": "string", "enum": ["ratio", "predictive"]},
+        "abandon_cap_pct": {"type": "number", "minimum": 0.5, "maximum": 10},
         "script": STRING, "web_form_url": STRING,
         "agent_ids": {"type": "array", "items": ID},
         "abandon_rate": {"type": "number", "minimum": 0, "maximum": 100,
