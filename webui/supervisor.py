@@ -3,7 +3,7 @@ static/wallboard.js from its JSON feed), forcing an agent to pause or log out, a
 statistics report (every call in progress, with CSV). Views only: the data is
 voxcast.supervision.wallboard and voxcast.reports.live, the moves voxcast.supervision.control.
 Tenant administrators and supervisors; the wallboard needs the agents feature, the live
-calls list does not (campaign calls are live calls too)."""
+calls list the reports feature (campaign calls are live calls too, without any agent)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,7 +18,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from models import User
 from models.entities import utcnow
+from models.tenancy import get_scoped
 from voxcast import csv_export
 from voxcast.agents import pause_reasons
 from voxcast.agents.errors import AgentError
@@ -88,6 +90,7 @@ def _back() -> Response:
 @tenant_required(roles=MANAGERS)
 @feature_required("agents")
 def force_pause(user_id: int):
+    get_scoped(User, current_tenant_id(), user_id)  # another tenant's: 404
     if not FlaskForm().validate_on_submit():
         flash(_("The form expired; try again."), "error")
         return _back()
@@ -110,6 +113,7 @@ def force_pause(user_id: int):
 @tenant_required(roles=MANAGERS)
 @feature_required("agents")
 def force_logout(user_id: int):
+    get_scoped(User, current_tenant_id(), user_id)  # another tenant's: 404
     if not FlaskForm().validate_on_submit():
         flash(_("The form expired; try again."), "error")
         return _back()
@@ -127,6 +131,7 @@ def force_logout(user_id: int):
 
 @bp.route("/live")
 @tenant_required(roles=MANAGERS)
+@feature_required("reports")
 def live_calls():
     now = utcnow()
     calls = live.active_calls(current_tenant_id(), now)
@@ -137,6 +142,7 @@ def live_calls():
 
 @bp.route("/live.json")
 @tenant_required(roles=MANAGERS)
+@feature_required("reports")
 def live_calls_data():
     now = utcnow()
     calls = live.active_calls(current_tenant_id(), now)
@@ -146,6 +152,7 @@ def live_calls_data():
 
 @bp.route("/live.csv")
 @tenant_required(roles=MANAGERS)
+@feature_required("reports")
 def live_calls_csv():
     now = utcnow()
     calls = live.active_calls(current_tenant_id(), now)

@@ -5,6 +5,7 @@ log out is /agents/{id}/state and /agents/{id}/logout (contact_centre.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from flask import jsonify
 
@@ -14,7 +15,9 @@ from voxcast.reports import live
 from voxcast.reports.period import ReportPeriod, zone_of
 from voxcast.supervision import wallboard as board
 
-from . import bp
+from voxcast.tenants import features
+
+from . import ApiError, bp, principal
 from .contact_centre import _tenant_scope, _when, agents_feature
 
 
@@ -40,7 +43,18 @@ def wallboard():
     return jsonify(data)
 
 
+def reports_feature(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        p = principal()
+        if not p.is_admin and not features.has(Tenant.get_by_id(p.tenant_id), "reports"):
+            raise ApiError(403, "feature-disabled", "This organisation's plan does not include reports.")
+        return view(*args, **kwargs)
+    return wrapped
+
+
 @bp.get("/reports/live-calls")
+@reports_feature
 def live_calls():
     """Every call of the tenant in progress now, oldest first."""
     now = utcnow()
