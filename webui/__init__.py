@@ -120,6 +120,8 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     app.register_blueprint(queues.bp)
     from . import agent_console  # the agent's home: states, contact pop, call control
     app.register_blueprint(agent_console.bp)
+    from . import evaluation  # agent evaluation: forms, scoring calls, the summary
+    app.register_blueprint(evaluation.bp)
     from . import supervisor  # the wallboard, forced pause / logout, live statistics
     app.register_blueprint(supervisor.bp)
 
