@@ -55,6 +55,12 @@ def evaluation_weight(value) -> str:
     return weight_text(value)
 
 
+@bp.app_template_global()
+def evaluation_pct(value) -> str:
+    """A stored score as "65.38 %" (SQLite hands decimals back without their trailing zeros)."""
+    return f"{scoring.cents(Decimal(value))} %"
+
+
 def _errors(exc: EvaluationError) -> dict[str, str]:
     return {name: tr(message) for name, message in exc.errors.items()}
 
@@ -335,7 +341,7 @@ def score(call_id: int):
         except EvaluationError as exc:
             errors, status = _errors(exc), 400
         else:
-            flash(_("Evaluation saved: %(score)s.", score=(f"{row.score} %"
+            flash(_("Evaluation saved: %(score)s.", score=(evaluation_pct(row.score)
                     if evaluation_service.has_score(row) else _("no score (all N/A)"))),
                   "success")
             return redirect(url_for("evaluation.view", evaluation_id=row.id))

@@ -38,9 +38,25 @@ from voxcast.agents.schemas import (  # noqa: F401  (re-exported for the resourc
     PAUSE_REASON_CREATE, PAUSE_REASON_UPDATE, DISPOSITION_CREATE, DISPOSITION_UPDATE,
     AGENT_STATE,
 )
+from voxcast.evaluation.schemas import (  # noqa: F401  (re-exported for the resources)
+    FORM_CREATE as EVALUATION_FORM_CREATE, FORM_UPDATE as EVALUATION_FORM_UPDATE,
+    EVALUATION_CREATE, EVALUATION_UPDATE,
+)
 
 
 # --- responses -------------------------------------------------------------------------------
+def ref_summary_row() -> dict:
+    """One line of the evaluation summary (voxcast.evaluation.summary.Row.as_dict)."""
+    pct = {"type": "string", "nullable": True, "example": "82.69"}
+    return out({"agent_id": ID, "agent": STRING, "form_id": NULLABLE_ID, "form": STRING,
+                "count": {"type": "integer"},
+                "scored": {"type": "integer", "description": "evaluations with a score"},
+                "average": pct, "minimum": pct, "maximum": pct,
+                "sections": {"type": "array", "items": out({
+                    "section_id": ID, "title": STRING, "average": pct,
+                    "count": {"type": "integer"}})}})
+
+
 SCHEMAS = {
     "Error": out({"error": out({
         "code": {"type": "string", "example": "validation"},
@@ -213,6 +229,40 @@ SCHEMAS = {
             "service_level": {"type": "number", "nullable": True}})},
         "calls": {"type": "array", "items": {"$ref": "#/components/schemas/LiveCall"}},
     }),
+    "EvaluationForm": out({
+        "id": ID, "tenant_id": ID, "name": STRING, "description": STRING,
+        "active": {"type": "boolean"},
+        "evaluations": {"type": "integer", "description": "Evaluations made with the form."},
+        "sections": {"type": "array", "items": out({
+            "id": ID, "title": STRING, "position": {"type": "integer"},
+            "questions": {"type": "array", "items": out({
+                "id": ID, "text": STRING, "kind": {"type": "string", "enum": ["yes_no", "scale"]},
+                "scale_max": {"type": "integer"},
+                "weight": {"type": "string", "example": "1.50"},
+                "allow_na": {"type": "boolean"}, "position": {"type": "integer"},
+                "locked": {"type": "boolean", "description": "Answered in evaluations: only "
+                           "its text may change."}})}})},
+        "created_at": DATETIME, "updated_at": DATETIME,
+    }),
+    "Evaluation": out({
+        "id": ID, "tenant_id": ID, "form_id": ID, "call_id": NULLABLE_ID, "agent_id": ID,
+        "evaluator_id": NULLABLE_ID,
+        "score": {"type": "string", "nullable": True, "example": "87.50",
+                  "description": "points / max_points x 100; null when every answer was N/A."},
+        "points": {"type": "string"}, "max_points": {"type": "string"}, "comment": STRING,
+        "call_started_at": DATETIME_NULL,
+        "answers": {"type": "array", "items": out({
+            "question_id": ID, "value": STRING, "points": {"type": "string"}})},
+        "created_at": DATETIME, "updated_at": DATETIME,
+    }),
+    "EvaluationSummary": out({
+        "start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},
+        "timezone": STRING,
+        "items": {"type": "array", "description": "Per agent and form.",
+                  "items": ref_summary_row()},
+        "agents": {"type": "array", "description": "Per agent over every form (form_id null).",
+                   "items": ref_summary_row()},
+    }),
     "AgentStats": out({
         "since": DATETIME, "until": DATETIME,
         "items": {"type": "array", "items": out({
@@ -282,6 +332,13 @@ PAGING = (query("page", {"type": "integer", "minimum": 1, "maximum": MAX_ID, "de
           query("per_page", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}))
 TENANT_FILTER = query("tenant_id", ID, "Only with the provider's key: limit to one tenant.")
 WRITE = ("400", "401", "403", "404", "409", "422")
+EVALUATION_FILTERS = (query("agent_id", ID), query("form_id", ID), query("call_id", ID))
+PERIOD_PARAMS = (
+    query("start", {"type": "string", "format": "date"}, "First local day (YYYY-MM-DD); "
+          "default the first of this month."),
+    query("end", {"type": "string", "format": "date"}, "Last local day, inclusive; default today."),
+    query("timezone", {"type": "string", "maxLength": 64}, "IANA zone of the days; default "
+          "the tenant's."))
 
 
 def crud(name: str, tag: str, create_schema, update_schema, *, list_params=(),
@@ -321,6 +378,15 @@ def build() -> dict:
                            list_params=(TENANT_FILTER,))
     dispositions, disposition = crud("Disposition", "Agents", DISPOSITION_CREATE,
                                      DISPOSITION_UPDATE, list_params=(TENANT_FILTER,))
+    eval_forms, eval_form = crud("EvaluationForm", "Evaluation", EVALUATION_FORM_CREATE,
+                                 EVALUATION_FORM_UPDATE, list_params=(TENANT_FILTER,))
+    eval_form["delete"]["summary"] = ("Delete an evaluation form that has no evaluations "
+                                      "(409 otherwise: deactivate it)")
+    evals, evaluation = crud("Evaluation", "Evaluation", EVALUATION_CREATE, EVALUATION_UPDATE,
+                             list_params=(TENANT_FILTER, *EVALUATION_FILTERS, *PERIOD_PARAMS))
+    evals["post"]["summary"] = ("Score a call taken by an agent with an active form (one "
+                                "evaluation per call and form: 409 with its id when it exists)")
+    evaluation["patch"]["summary"] = "Re-score an evaluation (answers) or change its comment"
     admin = " (provider key only)"
     paths = {
         "/tenants": tenants,
@@ -431,6 +497,19 @@ def build() -> dict:
                 TENANT_FILTER,
                 query("since", DATETIME, "Default: today 00:00 UTC."),
                 query("until", DATETIME, "Default: now.")))},
+        "/evaluation-forms": eval_forms,
+        "/evaluation-forms/{id}": eval_form,
+        "/evaluation-forms/{id}/duplicate": {"parameters": [path_id()], "post": op(
+            "Copy a form with its sections and questions (how a used form's scoring is "
+            "changed: copy, edit the copy, deactivate the old one)", "The copy",
+            ref("EvaluationForm"), status="201", tag="Evaluation")},
+        "/evaluations": evals,
+        "/evaluations/{id}": evaluation,
+        "/evaluations/summary": {"get": op(
+            "Evaluation summary per agent and form over whole local days of the calls' start: "
+            "count, scored, average, lowest and highest score, per-section averages "
+            "(provider key: name a tenant_id)", "The summary", ref("EvaluationSummary"),
+            tag="Evaluation", params=(TENANT_FILTER, *EVALUATION_FILTERS[:2], *PERIOD_PARAMS))},
         "/agents/{id}/state": {"parameters": [path_id()], "post": op(
             "Make an agent ready or pause them with a reason (refused during a call)",
             "The session", ref("AgentSession"), request=AGENT_STATE, tag="Agents",
