@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from peewee import Case, fn
+
 from models.entities import AgentSession, Queue, QueueCall, QueueMember, utcnow
 from models.tenancy import scoped
 from voxcast.agents import states
@@ -66,20 +68,28 @@ def figures(tenant_id: int, since: dt.datetime, *, now: dt.datetime | None = Non
         f = out[qid]
         f.waiting += 1
         f.longest_wait = max(f.longest_wait, (now - entered).total_seconds())
-    for qid, outcome, wait in (QueueCall.select(QueueCall.queue, QueueCall.outcome,
-                                                QueueCall.wait_seconds)
-                               .where(QueueCall.tenant == tenant_id,
-                                      QueueCall.queue.in_(list(out)),
-                                      QueueCall.entered_at >= since, QueueCall.outcome != "")
-                               .tuples()):
-        f = out[qid]
+    # Today's outcomes counted by the database (one grouped read over the tenant's index of
+    # entered_at), not row by row in Python: the wallboard asks every 2 s.
+    queue_key = QueueCall.queue + 0  # see the group_by below
+    in_time = fn.SUM(Case(None, [(QueueCall.wait_seconds <= SERVICE_SECONDS, 1)], 0))
+    for qid, outcome, count, wait, timely in (
+            QueueCall.select(queue_key, QueueCall.outcome, fn.COUNT(QueueCall.id),
+                             fn.SUM(fn.COALESCE(QueueCall.wait_seconds, 0)), in_time)
+            .where(QueueCall.tenant == tenant_id, QueueCall.entered_at >= since,
+                   QueueCall.outcome != "")
+            # "+ 0": grouping by the bare column lets SQLite's planner walk the whole queue_id
+            # index (a tenant's months of queue calls, 6-10x slower) instead of the
+            # (tenant, entered_at) range; the expression keeps it on the range.
+            .group_by(queue_key, QueueCall.outcome).tuples()):
+        f = out.get(qid)
+        if f is None:
+            continue
         if outcome == "answered":
-            f.answered += 1
-            f.wait_answered += wait or 0
-            if (wait or 0) <= SERVICE_SECONDS:
-                f.answered_in_time += 1
+            f.answered += count
+            f.wait_answered += float(wait or 0)
+            f.answered_in_time += int(timely or 0)
         elif outcome in ("abandoned", "timeout", "no_agents", "transferred"):
-            setattr(f, outcome, getattr(f, outcome) + 1)
+            setattr(f, outcome, getattr(f, outcome) + count)
     live = {uid for (uid,) in AgentSession.select(AgentSession.user).where(
         AgentSession.tenant == tenant_id, AgentSession.ended_at.is_null()).tuples()}
     for qid, uid in QueueMember.select(QueueMember.queue, QueueMember.user).where(

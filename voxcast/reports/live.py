@@ -15,7 +15,7 @@ polling every 2 s costs the number of calls in progress, not the number of CDRs.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from peewee import JOIN
 
@@ -73,10 +73,13 @@ class LiveCall:
     queue_call_id: int | None = None
 
     def as_dict(self) -> dict:
-        out = asdict(self)
+        out = {name: getattr(self, name) for name in _FIELDS}  # asdict() deep-copies: 3x slower
         out["started_at"] = _iso(self.started_at)
         out["answered_at"] = _iso(self.answered_at)
         return out
+
+
+_FIELDS = tuple(f.name for f in fields(LiveCall))
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -95,14 +95,14 @@ def agents_now(tenant_id: int, now: dt.datetime, calls: dict[int, LiveCall]) -> 
                                        on=(AgentSession.pause_reason == PauseReason.id))
             .where(AgentSession.tenant == tenant_id, AgentSession.ended_at.is_null())
             .order_by(User.username, AgentSession.id).tuples())
+    legs = {c.agent_id: c for c in calls.values() if c.leg == "agent" and c.agent_id}
     newest: dict[int, AgentNow] = {}
     for (sid, uid, username, first, last, ext, via, state, since, reason, wrapup,
          call_id) in rows:
         call = calls.get(call_id) if call_id else None
         if call is None and state in ("on_call", "ringing"):
             # A manual dial or console call: the agent's own leg carries them.
-            call = next((c for c in calls.values() if c.leg == "agent" and c.agent_id == uid),
-                        None)
+            call = legs.get(uid)
         newest[uid] = AgentNow(
             user_id=uid, session_id=sid, username=username,
             name=f"{first or ''} {last or ''}".strip(), extension=ext or "", via=via,
