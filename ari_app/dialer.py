@@ -155,7 +155,8 @@ class Dialer:
             waiting=sum(1 for c in calls if c.queue_call_id is not None),
             history=hist[1])
         decision = predictive.decide(predictive.PacingSettings(
-            "predictive", plan.dial_ratio, plan.abandon_cap_pct, plan.wrapup_seconds, GIVE_UP_S),
+            "predictive", plan.dial_ratio, plan.abandon_cap_pct, plan.wrapup_seconds,
+            GIVE_UP_S - predictive.AGENT_ANSWER_S),
             figures)
         if self._published.get(plan.id, 0.0) < mono:  # for the campaign page, every 5 s
             self._published[plan.id] = mono + self.HISTORY_TTL_S

@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from voxcast.dialing.predictive import (  # noqa: E402
-    CampaignHistory, LiveFigures, PacingSettings, decide,
+    AGENT_ANSWER_S, CampaignHistory, LiveFigures, PacingSettings, decide,
 )
 
 GIVE_UP_S = 2.0
@@ -43,7 +43,8 @@ TICK_S = 0.5
 CACHE_S = 5.0
 WINDOW_S = 900.0
 WRAPUP_S = 10.0
-CONNECT_S = 0.5
+CONNECT_S = (0.3, 1.0)  # the agent's phone answering the offer (auto-answer), uniform
+GRACE_S = GIVE_UP_S - AGENT_ANSWER_S  # what the dialer tells the pacing (ari_app.dialer)
 DIAL_TIMEOUT_S = 30.0
 
 
@@ -137,18 +138,17 @@ class Sim:
         call_id = 0
         self.push(0.0, "tick")
 
-        def connect(agent: Agent, now: float, talk: float) -> None:
-            del ready[agent.idx]
-            agent.state, agent.since = "talk", now + CONNECT_S
-            self.push(now + CONNECT_S + talk, "talk_end", (agent, talk))
-
         def serve(now: float) -> None:
             while waiting and ready:
-                cid, deadline, talk = waiting.popleft()
-                if deadline < now:
-                    continue
+                item = next((w for w in waiting if now + w[3] <= w[1] + GIVE_UP_S), None)
+                if item is None:  # those left cannot make it any more: give_up counts them
+                    return
+                waiting.remove(item)
+                cid, entered, talk, answer = item
                 agent = min(ready.values(), key=lambda a: a.idle_since)
-                connect(agent, now, talk)
+                del ready[agent.idx]
+                agent.state, agent.since = "talk", now + answer
+                self.push(now + answer + talk, "talk_end", (agent, talk))
 
         while self.events:
             now, _, kind, payload = heapq.heappop(self.events)
@@ -169,13 +169,14 @@ class Sim:
                         abandoned_total=abandoned_total,
                         handle_mean_s=statistics.fmean(talks) if len(talks) > 5 else None,
                         handle_sd_s=statistics.pstdev(talks) if len(talks) > 5 else None,
-                        answer_delay_s=statistics.fmean(delays) if len(delays) > 5 else None)
+                        answer_delay_s=statistics.fmean(delays) if len(delays) > 5 else None,
+                        answer_delay_sd_s=statistics.pstdev(delays) if len(delays) > 5 else None)
                 on_call = tuple(now - a.since for a in agents if a.state == "talk")
                 wrap = tuple(a.since + WRAPUP_S - now for a in agents if a.state == "wrapup")
                 figures = LiveFigures(
                     ready=len(ready), on_call_elapsed=on_call, wrapup_left=wrap,
                     ringing_elapsed=tuple(now - t for t in ringing.values()),
-                    waiting=sum(1 for w in waiting if w[1] >= now), history=history)
+                    waiting=len(waiting), history=history)
                 for _ in range(decide(self.settings, figures).lines):
                     call_id += 1
                     placed += 1
@@ -194,8 +195,11 @@ class Sim:
                 live_log.append(now)
                 delays.append(now - at)
                 live_total += 1
-                waiting.append((cid, now + GIVE_UP_S, fate.talk))
-                self.push(now + GIVE_UP_S, "give_up", cid)
+                # GIVE_UP_S runs from the answer to the agent's answer (ari_app.agent_pool):
+                # the agent must be picked that agent's answer time before it.
+                answer = self.rng.uniform(*CONNECT_S)
+                waiting.append((cid, now, fate.talk, answer))
+                self.push(now + GIVE_UP_S - answer, "give_up", cid)
                 serve(now)
             elif kind == "give_up":
                 for i, w in enumerate(waiting):
@@ -234,7 +238,7 @@ def best_ratio(agents: int, rate: float, seed: int, hours: float, cap: float, st
     ratio = 1.0
     while ratio <= 3.0 + 1e-9:
         res = Sim(agents, rate, seed, hours, PacingSettings("ratio", round(ratio, 2),
-                                                             cap, WRAPUP_S, GIVE_UP_S)).run()
+                                                             cap, WRAPUP_S, GRACE_S)).run()
         if res.abandon_pct <= cap and (best is None or res.occupancy > best[1].occupancy):
             best = (round(ratio, 2), res)
         ratio += step
@@ -259,7 +263,7 @@ def main() -> None:
     for agents in teams:
         for rate in (0.15, 0.30, 0.60):
             pred = Sim(agents, rate, args.seed, args.hours,
-                       PacingSettings("predictive", 1.0, args.cap, WRAPUP_S, GIVE_UP_S)).run()
+                       PacingSettings("predictive", 1.0, args.cap, WRAPUP_S, GRACE_S)).run()
             best = best_ratio(agents, rate, args.seed, args.hours, args.cap, 0.1)
             if best is None:
                 print(f"{agents:>6} {rate:>6.0%} | no fixed ratio keeps abandon under the cap")

@@ -30,15 +30,17 @@ DEFAULT_CAP_PCT = 3.0
 
 # Priors for a campaign that has no history yet: pessimistic where a wrong guess abandons calls
 # (a high answer rate dials fewer lines), weighted as this many calls of evidence.
-PRIOR_ANSWER_RATE = 0.7
-PRIOR_CALLS = 30
-PRIOR_ANSWER_DELAY_S = 12.0
+PRIOR_ANSWER_RATE = 1.0  # until its calls say otherwise, every line may become a person
+PRIOR_CALLS = 20
+PRIOR_ANSWER_DELAY_S = 3.0  # answers soon: agents are not expected to free up in time
 PRIOR_HANDLE_S = 180.0
 PRIOR_HANDLE_SD_S = 120.0
 # The rolling abandon rate counts this many live answers of prior evidence at the target rate,
 # so the first abandon of a run does not stop it.
 PRIOR_LIVE = 50
 MAX_LINES_PER_AGENT = 12  # a hard bound whatever the figures say (answer rate floor ~8 %)
+# An agent's phone answering an offer (auto-answer) takes part of the abandon rule's seconds.
+AGENT_ANSWER_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class PacingSettings:
     dial_ratio: float = 1.0
     abandon_cap_pct: float = DEFAULT_CAP_PCT
     wrapup_s: float = 0.0  # after-call work the ACD holds each agent in (Campaign.wrapup_seconds)
-    grace_s: float = 2.0  # how long an answered person may wait for an agent (GIVE_UP_S)
+    grace_s: float = 1.5  # how long a person may wait for an agent to be picked
 
     @property
     def cap(self) -> float:
@@ -67,6 +69,7 @@ class CampaignHistory:
     handle_mean_s: float | None = None  # agent talk time of answered calls
     handle_sd_s: float | None = None
     answer_delay_s: float | None = None  # placement -> person handed over (ring + AMD)
+    answer_delay_sd_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -144,14 +147,16 @@ def _excess(mean: float, var: float) -> float:
 
 
 def target_rate(cap: float, history: CampaignHistory) -> float:
-    """The abandon rate a new batch is sized for: the cap while the campaign is well under it,
-    down to a quarter of it as the whole run's rate, or the rolling window's, nears the cap."""
+    """The abandon rate a new batch is sized for: up to 1.5 x the cap while the campaign is
+    well under it (the model's estimate errs on the cautious side), falling to a tenth of it as
+    the whole run's rate, or the rolling window's, nears the cap: the campaign's own record
+    calibrates the model."""
     overall = abandon_rate(history.abandoned_total, history.live_total)
     rolling = ((history.window_abandoned + 0.5 * cap * PRIOR_LIVE)
                / (history.window_live + PRIOR_LIVE))
     worst = max(overall, rolling)
     headroom = max(0.0, min(1.0, (cap - worst) / cap))
-    return cap * (0.25 + 1.75 * headroom)
+    return cap * max(0.1, 1.5 * headroom)
 
 
 # -- the decision ------------------------------------------------------------------------------
@@ -173,15 +178,20 @@ def decide(settings: PacingSettings, figures: LiveFigures) -> Decision:
     horizon = delay + settings.grace_s
     overall_spent = history.abandoned_total >= cap * history.live_total and history.live_total > 0
 
-    # Persons expected to answer by the horizon from calls already in progress: those waiting,
-    # and each ringing call at the answer rate (a call that rang long is less likely to).
+    # Persons expected to answer from calls already in progress: those waiting, and each call
+    # still ringing after `e` s, a person with p S(e) / (p S(e) + 1 - p) (S: the survival of
+    # the answer delay; its other outcomes are taken to come late, the cautious way).
     arrive = float(figures.waiting)
     arrive_var = 0.0
+    dd = _LogNormal.fit(delay, history.answer_delay_sd_s or delay / 2)
     for elapsed in figures.ringing_elapsed:
-        q = p * max(0.2, min(1.0, 1.5 - 0.5 * elapsed / max(1.0, delay)))
+        alive = 1.0 - dd.cdf(elapsed)
+        q = p * alive / (p * alive + 1 - p)
         arrive += q
         arrive_var += q * (1 - q)
 
+    # Agents free by then: ready, leaving wrap-up, or likely to end their talk in time for
+    # their wrap-up to be over (none of those once the budget is spent).
     free = float(figures.ready)
     free_var = 0.0
     if not overall_spent:

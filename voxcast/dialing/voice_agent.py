@@ -163,7 +163,8 @@ def campaign_history(tenant_id: int, campaign_id: int, totals: AbandonTotals,
         live_total=totals.live, abandoned_total=totals.abandoned,
         handle_mean_s=statistics.fmean(talks) if len(talks) >= 5 else None,
         handle_sd_s=statistics.pstdev(talks) if len(talks) >= 5 else None,
-        answer_delay_s=statistics.fmean(delays) if len(delays) >= 5 else None)
+        answer_delay_s=statistics.fmean(delays) if len(delays) >= 5 else None,
+        answer_delay_sd_s=statistics.pstdev(delays) if len(delays) >= 5 else None)
 
 
 def pacing_status_key(campaign_id: int) -> str:
