@@ -24,6 +24,7 @@ from models.tenancy import get_scoped
 from voxcast import csv_export
 from voxcast.agents import pause_reasons
 from voxcast.agents.errors import AgentError
+from voxcast.queues import stats as queue_stats
 from voxcast.reports import live
 from voxcast.reports.period import ReportPeriod
 from voxcast.supervision import control, wallboard as board
@@ -69,7 +70,8 @@ def wallboard():
         reasons=pause_reasons.list_reasons(tid, active_only=True, include_system=False),
         labels=json.dumps(labels()), monitor_url=monitor_url,
         pause_url=url_for("supervisor.force_pause", user_id=0),
-        logout_url=url_for("supervisor.force_logout", user_id=0))
+        logout_url=url_for("supervisor.force_logout", user_id=0),
+        service_seconds=queue_stats.SERVICE_SECONDS)
 
 
 @bp.route("/wallboard.json")
