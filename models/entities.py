@@ -5,8 +5,8 @@ import datetime as dt
 from decimal import Decimal
 
 from peewee import (
-    AutoField, BooleanField, CharField, DateTimeField, DecimalField, ForeignKeyField,
-    IntegerField, TextField,
+    AutoField, BigIntegerField, BooleanField, CharField, DateTimeField,
+    DecimalField, ForeignKeyField, IntegerField, TextField,
 )
 
 from .db import BaseModel
@@ -754,9 +754,93 @@ class SavedReport(TenantOwned):
         indexes = ((("tenant", "name"), True),)
 
 
+# --- Report rollups and live campaign counters (issue 13, helper E; models.rollups keeps them).
+# Database triggers (models.rollups, installed by m0008 and with every fresh schema)
+# keep these rows equal to a GROUP BY of the raw tables in the same transaction as each
+# change, whatever wrote it (prepared SQL, the ORM, a cascade). Keys use 0 for "none" (a NULL
+# would break the unique key the upserts rely on); no foreign keys on those ids, so a
+# cascade that deletes raw rows can still subtract them.
+
+class CampaignTally(TenantOwned):
+    """One live count of a campaign: kind "state" (entries per CampaignContact.state),
+    "result" (entries per non-empty result), "disp" (outbound calls per disposition, '' while
+    open), "queue" (Voice Agent QueueCall rows per outcome). Read by campaign progress."""
+    campaign = ForeignKeyField(Campaign, on_delete="CASCADE")
+    kind = CharField()
+    key = CharField()
+    n = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("campaign", "kind", "key"), True),)
+
+
+class CallRollup(TenantOwned):
+    """Calls per UTC hour of started_at, campaign, agent, direction and disposition: what the
+    report builder and per-agent figures group by."""
+    bucket = DateTimeField()
+    campaign_id = IntegerField(default=0)
+    agent_id = IntegerField(default=0)
+    direction = CharField()
+    disposition = CharField()
+    calls = IntegerField(default=0)
+    answered = IntegerField(default=0)
+    billsec = BigIntegerField(default=0)
+    duration = BigIntegerField(default=0)
+    cost = Money()
+
+    class Meta:
+        indexes = ((("tenant", "bucket", "campaign_id", "agent_id", "direction", "disposition"),
+                    True),)
+
+
+class CallQuarter(TenantOwned):
+    """Calls per quarter hour of started_at, campaign and direction: the CDR summary's source.
+    Quarter hours, because every time zone's local midnight falls on one (India +5:30, Nepal
+    +5:45), so local days are sums of whole buckets."""
+    bucket = DateTimeField()
+    campaign_id = IntegerField(default=0)
+    direction = CharField()
+    calls = IntegerField(default=0)
+    answered = IntegerField(default=0)
+    billsec = BigIntegerField(default=0)
+    duration = BigIntegerField(default=0)
+    cost = Money()
+
+    class Meta:
+        indexes = ((("tenant", "bucket", "campaign_id", "direction"), True),)
+
+
+class AgentStateQuarter(TenantOwned):
+    """Closed AgentStateLog time per agent, quarter hour, state and pause reason, each row
+    split at the quarter-hour boundaries it crosses (milliseconds, so sums stay exact)."""
+    user_id = IntegerField()
+    bucket = DateTimeField()
+    state = CharField()
+    pause_reason_id = IntegerField(default=0)
+    ms = BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("tenant", "bucket", "user_id", "state", "pause_reason_id"), True),)
+
+
+# Indexes for the raw filters reports still run (CDR detail by agent or campaign, agent
+# states of a stretch, the open agent states that totals adds to the rollup).
+Call.add_index(Call.index(Call.tenant, Call.agent, Call.started_at, name="call_by_agent"))
+Call.add_index(Call.index(Call.campaign, Call.started_at, name="call_by_campaign"))
+AgentStateLog.add_index(AgentStateLog.index(AgentStateLog.tenant, AgentStateLog.started_at,
+                                            name="agentstatelog_by_tenant"))
+AgentStateLog.add_index(AgentStateLog.index(AgentStateLog.tenant, AgentStateLog.user,
+                                            name="agentstatelog_open_by_tenant",
+                                            where=AgentStateLog.ended_at.is_null()))
+
+ROLLUP_MODELS = [CampaignTally, CallRollup, CallQuarter, AgentStateQuarter]
+# --- end of report rollups
+
+
 ALL_MODELS = [RatePlan, Tenant, User, ContactGroup, Contact, Campaign, CampaignContact,
               Did, Extension, Timeslot, DncNumber, ApiKey, TenantLog, Call, SystemStatus,
               LoginFailure, LoginSession, Rate, LedgerEntry, CreditBucket, CreditReservation, Ivr,
               SurveyAnswer, IvrRecording, SipBan, PauseReason, AgentDisposition, AgentSession,
               AgentStateLog, Queue, QueueMember, CampaignAgent, QueueCall, EvaluationForm,
-              EvaluationSection, EvaluationQuestion, Evaluation, EvaluationAnswer, SavedReport]
+              EvaluationSection, EvaluationQuestion, Evaluation, EvaluationAnswer, SavedReport,
+              *ROLLUP_MODELS]

@@ -189,6 +189,26 @@ def cmd_did(settings: config.Settings, args) -> int:
     return 0
 
 
+def cmd_reports(settings: config.Settings, args) -> int:
+    """`reports rebuild`: recompute the report rollups and campaign counters from the raw
+    tables (after a restore or a bulk load); `reports check`: compare them with a recount."""
+    from models import init_database
+    from models.migrations import require_current
+    from voxcast.reports import rollups
+    init_database(settings.db_url)
+    require_current()
+    if args.action == "rebuild":
+        done = rollups.rebuild()
+        rows = ", ".join(f"{table} {n}" for table, n in done.rows.items())
+        print(f"rollups rebuilt in {done.seconds:.2f} s ({rows})")
+        return 0
+    diff = rollups.differences()
+    for table, (extra, missing) in diff.items():
+        print(f"{table}: {len(extra)} rows differ from a recount, {len(missing)} missing")
+    print("rollups match a recount" if not diff else "run `voxcast reports rebuild`")
+    return 1 if diff else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="voxcast")
     parser.add_argument("--instance", default=None, help="'run' (default) or 'test'")
@@ -207,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("ari-app", help="run the Stasis app in the foreground").set_defaults(func=cmd_ari_app)
     sub.add_parser("web", help="run the web UI in the foreground").set_defaults(func=cmd_web)
     sub.add_parser("agi", help="run the FastAGI server in the foreground").set_defaults(func=cmd_agi)
+    p = sub.add_parser("reports", help="report rollups: rebuild from the raw tables, or check")
+    p.add_argument("action", choices=["rebuild", "check"])
+    p.set_defaults(func=cmd_reports)
     p = sub.add_parser("did", help="assign a DID to a tenant")
     p.add_argument("number")
     p.add_argument("--tenant", default="master")

@@ -75,10 +75,14 @@ def upgrade() -> list[str]:
             database.create_tables([SchemaMigration, *ALL_MODELS])
             SchemaMigration.delete().execute()  # history left from tables dropped by hand
             _stamp([m.name for m in available()], fresh=True)
+            _schema_hook("after_schema")
         log.info("created the schema (%d migrations stamped)", len(available()))
         return []
     database.create_tables([SchemaMigration], safe=True)
     ran = []
+    if pending():
+        with database.atomic():
+            _schema_hook("before_steps")
     for migration in pending():
         with database.atomic():
             ops = Ops(database)
@@ -86,7 +90,22 @@ def upgrade() -> list[str]:
             _stamp([migration.name], fresh=False)
         log.info("migration %s: %s", migration.name, "; ".join(ops.done) or "nothing to change")
         ran.append(migration.name)
+    with database.atomic():
+        _schema_hook("after_schema")
     return ran
+
+
+def _schema_hook(name: str) -> None:
+    """Hooks a migration module may define around the numbered steps: `before_steps` (before
+    any pending step runs) and `after_schema` (after any upgrade, fresh or stepwise), for
+    database objects the models cannot declare, such as m0008's triggers."""
+    for migration in available():
+        hook = getattr(migration.module, name, None)
+        if hook is not None:
+            ops = Ops(database)
+            hook(ops)
+            if ops.done:
+                log.info("%s: %s", migration.name, "; ".join(ops.done))
 
 
 def require_current() -> None:

@@ -5,6 +5,7 @@ Tenant A's strings say "A-visible"; tenant B's say "B-secret" (and B's numbers a
 B_MARKERS), so any B marker in a response to A is a leak."""
 from __future__ import annotations
 
+import datetime
 import itertools
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -127,6 +128,11 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
                                   state="paused", pause_reason=pause, call=call)
     state_log = AgentStateLog.create(tenant=tenant, session=session, user=users["agent"],
                                      state="paused", pause_reason=pause, call=call)
+    # A closed state too: the report rollups (models.rollups, kept by triggers from these
+    # raw rows) count a state once it has ended.
+    AgentStateLog.create(tenant=tenant, session=session, user=users["agent"], state="ready",
+                         started_at=session.started_at,
+                         ended_at=session.started_at + datetime.timedelta(minutes=1))
     queue_call = QueueCall.create(tenant=tenant, queue=queue, call=call, caller=numbers["call"],
                                   agent=users["agent"], agent_call=call, outcome="answered")
     # Evaluation: a form with a question, an evaluation of the agent's call; a saved report.

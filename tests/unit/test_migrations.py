@@ -11,6 +11,7 @@ from playhouse.migrate import SchemaMigrator, migrate
 
 import models
 import models.migrations
+import models.rollups
 from models import ALL_MODELS, database
 from models.migrations import SchemaBehind, available, pending, require_current, upgrade
 from models.migrations.history import SchemaMigration
@@ -56,6 +57,7 @@ def make_pre_versioning() -> None:
     """A database as the releases before versioning left it: tables with rows, no history,
     some tables missing, and columns the old catch-up added as nullable."""
     models.bootstrap(admin_password="a-secret-1", master_password="m-secret-1")
+    models.rollups.drop_triggers(database)  # m0008's: an old release had none
     database.drop_tables([SchemaMigration])
     database.drop_tables([models.entities.IvrRecording, models.entities.SurveyAnswer])
     migrator = SchemaMigrator.from_database(database.obj)

@@ -11,7 +11,7 @@ from pathlib import Path
 from peewee import Value, fn
 
 from models import Call, Campaign, CampaignContact, Contact, database
-from models.entities import QueueCall
+from models.entities import CampaignTally
 from models.entities import utcnow
 from voxcast.campaigns import flows_config
 from voxcast.campaigns import editing, lifecycle
@@ -107,12 +107,14 @@ def _empty_progress(campaign: Campaign) -> dict:
             **(AGENT_FIGURES if campaign.type == "voice_agent" else {})}
 
 
-# A Voice Agent campaign's figures besides the others (see _agent_figures).
+# A Voice Agent campaign's figures besides the others (see _count_agent_call).
 AGENT_FIGURES = {"agent_calls": 0, "connected": 0, "abandoned": 0, "abandon_rate": 0.0}
 
 
 def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
-    """Progress of several campaigns in three grouped queries, keyed by campaign id.
+    """Progress of several campaigns from their live counters (CampaignTally, kept by database
+    triggers as entries and calls change, models.rollups), keyed by campaign id: one indexed
+    read of a few rows per campaign, however many contacts it has.
 
     total is the number of entries once started; before the first start it is the size of
     the campaign's group, so a draft shows what it would dial.
@@ -120,59 +122,28 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
     result = {c.id: _empty_progress(c) for c in campaigns}
     if not result:
         return result
-    ids = list(result)
-    calls = (Call.select(Call.campaign, Call.disposition, fn.COUNT(Call.id).alias("n"))
-             .where(Call.campaign.in_(ids), Call.direction == "outbound")
-             .group_by(Call.campaign, Call.disposition).tuples())
-    for cid, disposition, n in calls:
-        p = result[cid]
-        if disposition == "NOT PLACED":  # a crash came before the originate: not dialed
-            continue
-        p["dialed"] += n
-        if disposition == "MACHINE":  # answered by an answering machine (AMD)
-            p["machine"] += n
-        if disposition == "ANSWERED":
-            p["answered"] += n
-        elif disposition == "BUSY":
-            p["busy"] += n
-        elif disposition == "NO ANSWER":
-            p["no_answer"] += n
-        elif disposition in ("FAILED", "CONGESTION"):
-            p["failed"] += n
-    entries = (CampaignContact
-               .select(CampaignContact.campaign, CampaignContact.state,
-                       fn.COUNT(CampaignContact.id).alias("n"))
-               .where(CampaignContact.campaign.in_(ids))
-               .group_by(CampaignContact.campaign, CampaignContact.state).tuples())
-    for cid, state, n in entries:
-        p = result[cid]
-        p["total"] += n
-        if state == "done":
-            p["completed"] += n
-        elif state == "failed":
-            p["given_up"] += n
-        elif state == "dnc":  # skipped at dial time: on a do-not-call list
-            p["dnc"] += n
-        elif state in ("pending", "dialing"):
-            p["remaining"] += n
-            if state == "dialing":
-                p["active"] += n
-    outcomes = (CampaignContact
-                .select(CampaignContact.campaign, CampaignContact.result,
-                        fn.COUNT(CampaignContact.id).alias("n"))
-                .where(CampaignContact.campaign.in_(ids), CampaignContact.result != "")
-                .group_by(CampaignContact.campaign, CampaignContact.result).tuples())
     types = {c.id: c.type for c in campaigns}
-    for cid, outcome, n in outcomes:
+    tallies = (CampaignTally.select(CampaignTally.campaign, CampaignTally.kind,
+                                    CampaignTally.key, CampaignTally.n)
+               .where(CampaignTally.campaign.in_(list(result)), CampaignTally.n != 0).tuples())
+    for cid, kind, key, n in tallies:
         p = result[cid]
-        if outcome in p:
-            p[outcome] += n
-        # a press-1 contact who was put through pressed 1 too
-        if outcome == "transferred" and types[cid] == "voice_interactive":
-            p["pressed1"] += n
-    agent_ids = [c.id for c in campaigns if c.type == "voice_agent"]
-    if agent_ids:
-        _agent_figures(result, agent_ids)
+        if kind == "disp":
+            _count_call(p, key, n)
+        elif kind == "state":
+            _count_entry(p, key, n)
+        elif kind == "result":
+            if key in p:
+                p[key] += n
+            # a press-1 contact who was put through pressed 1 too
+            if key == "transferred" and types[cid] == "voice_interactive":
+                p["pressed1"] += n
+        elif kind == "queue" and types[cid] == "voice_agent":
+            _count_agent_call(p, key, n)
+    for c in campaigns:
+        if c.type == "voice_agent":
+            p = result[c.id]
+            p["abandon_rate"] = abandon_rate(p["abandoned"], p["agent_calls"])
     drafts = {c.group_id: c.id for c in campaigns
               if result[c.id]["total"] == 0 and c.group_id is not None}
     if drafts:
@@ -185,24 +156,45 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
     return result
 
 
-def _agent_figures(result: dict[int, dict], campaign_ids: list[int]) -> None:
+def _count_call(p: dict, disposition: str, n: int) -> None:
+    if disposition == "NOT PLACED":  # a crash came before the originate: not dialed
+        return
+    p["dialed"] += n
+    if disposition == "MACHINE":  # answered by an answering machine (AMD)
+        p["machine"] += n
+    if disposition == "ANSWERED":
+        p["answered"] += n
+    elif disposition == "BUSY":
+        p["busy"] += n
+    elif disposition == "NO ANSWER":
+        p["no_answer"] += n
+    elif disposition in ("FAILED", "CONGESTION"):
+        p["failed"] += n
+
+
+def _count_entry(p: dict, state: str, n: int) -> None:
+    p["total"] += n
+    if state == "done":
+        p["completed"] += n
+    elif state == "failed":
+        p["given_up"] += n
+    elif state == "dnc":  # skipped at dial time: on a do-not-call list
+        p["dnc"] += n
+    elif state in ("pending", "dialing"):
+        p["remaining"] += n
+        if state == "dialing":
+            p["active"] += n
+
+
+def _count_agent_call(p: dict, outcome: str, n: int) -> None:
     """Voice Agent calls: agent_calls (a person answered and an agent was looked for),
-    connected, abandoned (no agent within 2 s, or the person hung up first) and the live
-    abandon rate in % (abandoned over agent_calls, one decimal), from the QueueCall rows the
-    flow writes at the answer, so a call still waiting counts at once."""
-    rows = (QueueCall.select(QueueCall.campaign, QueueCall.outcome, fn.COUNT(QueueCall.id))
-            .where(QueueCall.campaign.in_(campaign_ids))
-            .group_by(QueueCall.campaign, QueueCall.outcome).tuples())
-    for cid, outcome, n in rows:
-        p = result[cid]
-        p["agent_calls"] += n
-        if outcome == "abandoned":
-            p["abandoned"] += n
-        elif outcome in ("answered", "transferred"):
-            p["connected"] += n
-    for cid in campaign_ids:
-        p = result[cid]
-        p["abandon_rate"] = abandon_rate(p["abandoned"], p["agent_calls"])
+    connected, abandoned (no agent within 2 s, or the person hung up first), from the
+    QueueCall rows the flow writes at the answer, so a call still waiting counts at once."""
+    p["agent_calls"] += n
+    if outcome == "abandoned":
+        p["abandoned"] += n
+    elif outcome in ("answered", "transferred"):
+        p["connected"] += n
 
 
 def abandon_rate(abandoned: int, answered: int) -> float:
