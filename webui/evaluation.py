@@ -408,8 +408,14 @@ def view(evaluation_id: int):
     evaluator = scoped(User, tid).where(User.id == row.evaluator_id).first() \
         if row.evaluator_id else None
     agent = scoped(User, tid).where(User.id == row.agent_id).first()
+    sections = form_service.structure(form_row)
+    section_pct = {}
+    for s in sections:  # from the stored points and the (locked) weights of what was answered
+        given = [(a, q) for q in s.questions if (a := answers.get(q.id)) and a.value != scoring.NA]
+        section_pct[s.row.id] = scoring.percent(sum((Decimal(a.points) for a, _q in given), Decimal(0)),
+                                                sum((Decimal(q.weight) for _a, q in given), Decimal(0)))
     return render_template("evaluation/view.html", evaluation=row, form=form_row, call=call,
-                           sections=form_service.structure(form_row), answers=answers,
+                           sections=sections, answers=answers, section_pct=section_pct,
                            agent=agent, evaluator=evaluator, manager=_is_manager(),
                            recording=call is not None and _recording_ok(call),
                            has_score=evaluation_service.has_score(row),

@@ -118,6 +118,7 @@ def test_given_a_recorded_agent_call_when_a_form_is_built_and_the_call_scored_th
     _submit(page, "#score-form")
     # 2 + 3 x 3/4 = 4.25 of 6 points
     assert page.locator("#evaluation-score").inner_text() == "70.83 %"
+    assert page.locator(".section-score").all_inner_texts() == ["85.00 %", "0.00 %"]
     saved = Evaluation.get(Evaluation.call == call.id)
     assert (str(saved.points), saved.agent_id) in (("4.25", agent.id),)
 

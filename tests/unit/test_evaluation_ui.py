@@ -130,6 +130,7 @@ def test_scoring_a_call_beside_its_recording(app, boss, master, ann, settings):
     assert Evaluation.select().count() == 1 and Evaluation.get().score == 100
     view = boss.client.get(r.location).get_data(as_text=True)
     assert "100.00 %" in view and f"/evaluation/evaluations/{row.id}/recording" in view
+    assert re.findall(r'class="section-score">([^<]+)<', view) == ["100.00 %", "100.00 %"]
     assert boss.client.get(f"/evaluation/evaluations/{row.id}/recording").data[:4] == b"RIFF"
     # Call records link to the scoring page for calls with an agent only.
     nobody = a_call(master, None, channel="c-2")
