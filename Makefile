@@ -67,6 +67,12 @@ clean-runtime:
 	-VOXCAST_INSTANCE=test $(VENV)/bin/voxcast asterisk stop
 	rm -rf .runtime/run .runtime/test
 
+# The browser libraries in webui/static/vendor/ (Chart.js), from frontend/package-lock.json;
+# the output is committed, so only a change of version needs npm.
+.PHONY: vendor-js
+vendor-js:
+	bash scripts/vendor-js.sh
+
 # German (and future) UI translations: extract every marked string (templates, _(), lazy _l(),
 # service messages marked N_()), merge into each catalogue, compile the .mo files Flask-Babel reads.
 .PHONY: translations

@@ -126,6 +126,8 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     app.register_blueprint(supervisor.bp)
     from . import report_pages  # agent, disposition, queue, campaign statistics; the builder
     app.register_blueprint(report_pages.bp)
+    from . import reports  # the reports menu, the CDR summary
+    app.register_blueprint(reports.bp)
 
     @app.route("/")
     @login_required

@@ -1,36 +1,124 @@
-"""The tenant's call detail records, newest first."""
+"""The CDR detail report: the tenant's call records filtered by local days (the viewer's
+zone), number, direction, disposition, campaign, queue and agent, newest first, paged; their
+CSV streamed batch by batch; one call's page with everything about it; its recording.
+Views only: the query is voxcast.cdr.search, the CSV voxcast.cdr.export."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+import datetime as dt
+import io
+
+from flask import (
+    Blueprint, Response, abort, current_app, render_template, request, send_file,
+    stream_with_context,
+)
+
+from peewee import JOIN
 
 from models import Call, Campaign, User
+from models.entities import Contact, Queue, QueueCall
 from models.tenancy import get_scoped, scoped
+from voxcast import csv_export
+from voxcast.cdr import export, search
+from voxcast.reports.period import to_local
 
 from .auth import current_tenant_id, tenant_required
 from .paging import Page
-from .params import arg_id
+from .viewer import viewer_zone
 
 bp = Blueprint("cdrs", __name__, url_prefix="/cdrs")
 PER_PAGE = 50
+
+
+def _filter() -> search.CdrFilter:
+    """The page's filters; another tenant's campaign, queue or agent id is a 404."""
+    try:
+        return search.parse(current_tenant_id(), request.args, viewer_zone())
+    except search.CdrFilterError as exc:
+        abort(exc.status if exc.status == 404 else 400)
+
+
+def _local(zone):
+    """Stored UTC times as the page and CSV show them, in `zone` (found once per request)."""
+    def local(value: dt.datetime | None) -> str:
+        shown = to_local(value, zone)
+        return shown.strftime("%Y-%m-%d %H:%M:%S") if shown is not None else ""
+    return local
+
+
+def _choices(tid: int) -> dict:
+    return {
+        "campaigns": list(scoped(Campaign, tid).order_by(Campaign.name)),
+        "queues": list(scoped(Queue, tid).order_by(Queue.name)),
+        "agents": list(scoped(User, tid).where(User.role.in_(("agent", "supervisor")))
+                       .order_by(User.username)),
+        "directions": search.DIRECTIONS, "dispositions": search.DISPOSITIONS,
+    }
 
 
 @bp.route("/")
 @tenant_required
 def index():
     tid = current_tenant_id()
-    campaigns = list(scoped(Campaign, tid).order_by(Campaign.name))
-    query = scoped(Call, tid).order_by(Call.started_at.desc(), Call.id.desc())
-    selected = arg_id("campaign")
-    if selected:
-        get_scoped(Campaign, tid, selected)  # another tenant's campaign id: 404
-        query = query.where(Call.campaign == selected)
-    page = Page.from_request(query, PER_PAGE)
-    agent_ids = {c.agent_id for c in page.items if c.agent_id}
-    agents = {u.id: f"{u.first_name} {u.last_name}".strip() or u.username
-              for u in scoped(User, tid).where(User.id.in_(agent_ids))} if agent_ids else {}
-    return render_template("cdrs.html", page=page, agents=agents,
-                           campaigns=campaigns, names={c.id: c.name for c in campaigns},
-                           selected=selected)
+    f = _filter()
+    page = Page.from_request(search.query(tid, f), PER_PAGE)
+    return render_template("cdrs.html", page=page, f=f, args=f.as_args(),
+                           local=_local(f.period.zone),
+                           names=search.names_for(tid, page.items), **_choices(tid))
+
+
+@bp.route("/export.csv")
+@tenant_required
+def export_csv():
+    """The filtered list as CSV, streamed: rows are read and sent one batch at a time."""
+    tid = current_tenant_id()
+    f = _filter()
+    zone = viewer_zone()
+    local = _local(zone)
+
+    def generate():
+        buf = io.StringIO()
+        out = csv_export.writer(buf)
+        out.writerow(export.header(zone.key))
+        for n, row in enumerate(export.rows(tid, f, local), 1):
+            out.writerow(row)
+            if n % 200 == 0:
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue()
+
+    p = f.period
+    return Response(stream_with_context(generate()), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="cdrs-{p.start}-{p.end}.csv"'})
+
+
+@bp.route("/<int:call_id>")
+@tenant_required
+def detail(call_id: int):
+    tid = current_tenant_id()
+    call = get_scoped(Call, tid, call_id)  # another tenant's call: 404
+    names = search.names_for(tid, [call])
+    contact = scoped(Contact, tid).where(Contact.id == call.contact_id).first() \
+        if call.contact_id else None
+    stays = list(QueueCall.select(QueueCall, Queue.name.alias("queue_name"))
+                 .join(Queue, on=(QueueCall.queue == Queue.id), join_type=JOIN.LEFT_OUTER)
+                 .where(QueueCall.tenant == tid,
+                        (QueueCall.call == call.id) | (QueueCall.agent_call == call.id))
+                 .order_by(QueueCall.entered_at).objects())
+    # the other CDRs of the same call: the agent legs of the caller's queue stays, or the
+    # caller's CDR of the stay this agent leg answered
+    related_ids = {s.agent_call_id for s in stays if s.agent_call_id} | \
+        {s.call_id for s in stays if s.call_id}
+    related_ids.discard(call.id)
+    related = list(scoped(Call, tid).where(Call.id.in_(related_ids))
+                   .order_by(Call.started_at)) if related_ids else []
+    stay_agents = {u.id: search.agent_name(u) for u in scoped(User, tid).where(
+        User.id.in_({s.agent_id for s in stays if s.agent_id}))} if stays else {}
+    zone = viewer_zone()
+    return render_template("reports/cdr_detail.html", call=call, names=names,
+                           local=_local(zone), zone_name=zone.key,
+                           contact=contact, stays=stays, related=related,
+                           stay_agents=stay_agents)
 
 
 @bp.route("/<int:call_id>/recording")
