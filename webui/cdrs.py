@@ -62,7 +62,7 @@ def index():
     f = _filter()
     page = Page.from_request(search.query(tid, f), PER_PAGE)
     return render_template("cdrs.html", page=page, f=f, args=f.as_args(),
-                           local=_local(f.period.zone),
+                           local=_local(f.zone),
                            names=search.names_for(tid, page.items), **_choices(tid))
 
 
@@ -88,8 +88,9 @@ def export_csv():
         yield buf.getvalue()
 
     p = f.period
+    name = f"cdrs-{p.start}-{p.end}.csv" if p else "cdrs.csv"
     return Response(stream_with_context(generate()), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="cdrs-{p.start}-{p.end}.csv"'})
+        "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.route("/<int:call_id>")

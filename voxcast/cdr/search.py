@@ -45,7 +45,8 @@ class CdrFilterError(ServiceError):
 
 @dataclass(frozen=True)
 class CdrFilter:
-    period: ReportPeriod
+    zone: ZoneInfo               # the viewer's: the days of `period`, the times shown
+    period: ReportPeriod | None  # None: every day (the list's default, newest first)
     number: str = ""          # part of the caller's / called number or the DID
     direction: str = ""
     disposition: str = ""
@@ -55,7 +56,8 @@ class CdrFilter:
 
     def as_args(self) -> dict[str, str]:
         """The query-string form (links: pager, CSV), empty filters left out."""
-        out = {"start": self.period.start.isoformat(), "end": self.period.end.isoformat()}
+        out = {"start": self.period.start.isoformat(),
+               "end": self.period.end.isoformat()} if self.period else {}
         for key, value in (("number", self.number), ("direction", self.direction),
                            ("disposition", self.disposition), ("campaign", self.campaign_id),
                            ("queue", self.queue_id), ("agent", self.agent_id)):
@@ -80,13 +82,17 @@ def parse(tenant_id: int, args: Mapping[str, str], zone: ZoneInfo, *, strict: bo
     """The filter from request parameters start, end, number, direction, disposition and the
     ids campaign, queue, agent (`names` maps them to other parameter names, e.g. the API's
     campaign_id). Not strict (the portal): an unreadable value is ignored; strict (the API):
-    CdrFilterError. Ids of another tenant: CdrFilterError 404 either way."""
+    CdrFilterError. Ids of another tenant: CdrFilterError 404 either way. Without start and
+    end every day is searched; with one of them the other defaults as in ReportPeriod.parse
+    (the first of this month, today)."""
     names = {k: (names or {}).get(k, k) for k in ("campaign", "queue", "agent")}
-    try:
-        period = ReportPeriod.parse(args.get("start"), args.get("end"), zone, today=today,
-                                    strict=strict)
-    except PeriodError as exc:
-        raise CdrFilterError("start", str(exc)) from None
+    period = None
+    if args.get("start") or args.get("end"):
+        try:
+            period = ReportPeriod.parse(args.get("start"), args.get("end"), zone, today=today,
+                                        strict=strict)
+        except PeriodError as exc:
+            raise CdrFilterError("start", str(exc)) from None
     number = (args.get("number") or "").strip().replace(" ", "")
     if number and not NUMBER_RE.match(number):
         if strict:
@@ -103,7 +109,7 @@ def parse(tenant_id: int, args: Mapping[str, str], zone: ZoneInfo, *, strict: bo
         if strict:
             raise CdrFilterError("disposition", "'disposition' is at most 32 characters.")
         disposition = ""
-    found = CdrFilter(period, number, direction, disposition,
+    found = CdrFilter(zone, period, number, direction, disposition,
                       _id(args, names["campaign"], strict), _id(args, names["queue"], strict),
                       _id(args, names["agent"], strict))
     for value, model, name in ((found.campaign_id, Campaign, names["campaign"]),
@@ -117,8 +123,9 @@ def parse(tenant_id: int, args: Mapping[str, str], zone: ZoneInfo, *, strict: bo
 def query(tenant_id: int, f: CdrFilter):
     """The tenant's CDRs matching `f`, newest first (started_at, then id, both descending:
     the order the pages and the keyset batches rely on)."""
-    q = (scoped(Call, tenant_id)
-         .where(Call.started_at >= f.period.since, Call.started_at < f.period.until))
+    q = scoped(Call, tenant_id)
+    if f.period is not None:
+        q = q.where(Call.started_at >= f.period.since, Call.started_at < f.period.until)
     if f.number:
         q = q.where(Call.number.contains(f.number) | Call.did.contains(f.number))
     if f.direction:
