@@ -136,7 +136,7 @@ def test_bad_form_input_is_refused_per_field(tenant, people):
 
 def test_another_forms_section_or_question_is_not_found(tenant, people):
     form, qs = build(tenant, people[2])
-    other, oqs = forms.create_form(tenant.id, {"name": "Other"}), None
+    other = forms.create_form(tenant.id, {"name": "Other"})
     with pytest.raises(NotFound):
         forms.update_question(tenant.id, other.id, qs[0].id, {"text": "x"})
     with pytest.raises(NotFound):

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from models import Call, Tenant, User
+from models import Call, Tenant
 from models.entities import Evaluation, EvaluationForm, EvaluationQuestion, EvaluationSection
 from voxcast.evaluation import forms
 
