@@ -10,7 +10,7 @@ TEST_PACKAGES := $(RUN_PACKAGES) sip-tester chromium
 STAMP := .runtime/stamps
 
 .PHONY: run stop status test test-sqlite unit integration deps test-deps venv asterisk-runtime \
-        bench-inbound bench-outbound bench-acd clean-runtime
+        bench-inbound bench-outbound bench-acd bench-reports clean-runtime
 
 run: deps venv
 	$(VENV)/bin/voxcast asterisk provision
@@ -47,6 +47,12 @@ bench-outbound: test-deps venv
 bench-acd: test-deps venv
 	VOXCAST_INSTANCE=test $(VENV)/bin/voxcast asterisk provision
 	$(PY) bench/acd.py
+
+# PostgreSQL (Debian's server, started here) with 10 M CDRs and 1 M agent states generated,
+# and SQLite's campaign progress on 1 M contacts: a few minutes on 2 cores, not part of `test`.
+bench-reports: venv
+	@bash scripts/apt-install.sh postgresql
+	$(PY) bench/reports.py $(BENCH_ARGS)
 
 deps:
 	@bash scripts/apt-install.sh $(RUN_PACKAGES)

@@ -761,6 +761,11 @@ class SavedReport(TenantOwned):
 # would break the unique key the upserts rely on); no foreign keys on those ids, so a
 # cascade that deletes raw rows can still subtract them.
 
+class _Rollup(TenantOwned):
+    """The tenant leads each rollup's unique key, which serves as its tenant index."""
+    tenant = ForeignKeyField(Tenant, on_delete="CASCADE", index=False)
+
+
 class CampaignTally(TenantOwned):
     """One live count of a campaign: kind "state" (entries per CampaignContact.state),
     "result" (entries per non-empty result), "disp" (outbound calls per disposition, '' while
@@ -774,7 +779,7 @@ class CampaignTally(TenantOwned):
         indexes = ((("campaign", "kind", "key"), True),)
 
 
-class CallRollup(TenantOwned):
+class CallRollup(_Rollup):
     """Calls per UTC hour of started_at, campaign, agent, direction and disposition: what the
     report builder and per-agent figures group by."""
     bucket = DateTimeField()
@@ -793,7 +798,7 @@ class CallRollup(TenantOwned):
                     True),)
 
 
-class CallQuarter(TenantOwned):
+class CallQuarter(_Rollup):
     """Calls per quarter hour of started_at, campaign and direction: the CDR summary's source.
     Quarter hours, because every time zone's local midnight falls on one (India +5:30, Nepal
     +5:45), so local days are sums of whole buckets."""
@@ -810,7 +815,7 @@ class CallQuarter(TenantOwned):
         indexes = ((("tenant", "bucket", "campaign_id", "direction"), True),)
 
 
-class AgentStateQuarter(TenantOwned):
+class AgentStateQuarter(_Rollup):
     """Closed AgentStateLog time per agent, quarter hour, state and pause reason, each row
     split at the quarter-hour boundaries it crosses (milliseconds, so sums stay exact)."""
     user_id = IntegerField()

@@ -256,7 +256,11 @@ def rebuild_sql(d: _Dialect) -> list[str]:
             f"{d.piece_ms('started_at', 'ended_at', 'b')} AS ms FROM q) WHERE ms > 0 "
             "GROUP BY tenant_id, user_id, b, state, reason")
     return [
-        *(f"DELETE FROM {t}" for t in ROLLUP_TABLES),
+        # TRUNCATE on PostgreSQL: after a DELETE every re-inserted key would first meet its
+        # own dead index entry (a rebuild three times slower); SQLite truncates a DELETE
+        # without WHERE by itself
+        *((f"TRUNCATE {', '.join(ROLLUP_TABLES)}",) if d.pg
+          else (f"DELETE FROM {t}" for t in ROLLUP_TABLES)),
         "INSERT INTO campaign_tally (tenant_id, campaign_id, kind, key, n) "
         "SELECT min(tenant_id), campaign_id, 'state', state, count(*) FROM campaign_contact "
         "GROUP BY campaign_id, state "
