@@ -3,3 +3,5 @@ from . import campaigns, contacts, dnc, numbers, tenants, users  # noqa: F401
 from . import contact_centre  # noqa: F401  (queues, agents)
 from . import supervision  # noqa: F401  (wallboard, live calls)
 from . import evaluation  # noqa: F401  (evaluation forms, evaluations, summary)
+from . import statistics  # noqa: F401  (agent, disposition, queue, campaign statistics; builder)
+from . import cdrs  # noqa: F401  (CDRs, their recordings, the CDR summary)
