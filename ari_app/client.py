@@ -242,6 +242,16 @@ class AriClient:
             "channelId": channel_id, "callerId": caller_id or None, "timeout": timeout,
         }, body, parse=False)
 
+    async def snoop(self, channel_id: str, snoop_id: str, spy: str = "both",
+                    whisper: str = "none", app_args: str = "snoop"):
+        """A snoop channel on `channel_id`, entering this app: `spy` is the audio it reads
+        from the channel (in: what the channel sends us, out: what we send it, both),
+        `whisper` where the audio written to it goes (out: heard by the channel's far end,
+        in: mixed into what the channel sends, both, none)."""
+        return await self.request("POST", f"/channels/{channel_id}/snoop", {
+            "spy": spy, "whisper": whisper, "app": self.app, "appArgs": app_args,
+            "snoopId": snoop_id}, parse=False)
+
     async def answer(self, channel_id: str):
         return await self.request("POST", f"/channels/{channel_id}/answer", parse=False)
 

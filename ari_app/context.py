@@ -36,3 +36,4 @@ class AppContext:
     languages: TenantLanguages = field(default_factory=TenantLanguages)  # tenant -> prompt language
     agents: object = None  # ari_app.agent_pool.AgentPool: agents, offers, agent bridges (ACD)
     console: object = None  # ari_app.agent_commands.AgentCommands: the agent console's calls
+    monitor: object = None  # ari_app.flows.monitor.MonitorCommands: supervisors listening in

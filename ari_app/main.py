@@ -33,6 +33,7 @@ from ari_app.flows.phone_out import PhoneOutCall
 from ari_app.agent_pool import AgentPool
 from ari_app.agent_commands import AgentCommands
 from ari_app.flows.queue import QueueEntryCall
+from ari_app.flows.monitor import MonitorCommands
 from voxcast.acd import store as acd_store
 from ari_app.heartbeat import heartbeat
 from voxcast.runtime.status import set_status
@@ -117,6 +118,7 @@ def build(settings: Settings, ari: AriClient | None = None) -> AppContext:
     router.route_stasis("queue", QueueEntryCall)  # a phone dialled a queue number
     router.listen("DeviceStateChanged", ctx.agents.presence.on_device_state)
     ctx.console = AgentCommands(ctx)  # the agent console's commands (ARI user events)
+    ctx.monitor = MonitorCommands(ctx)  # supervisors' listen / whisper / barge (user events)
     return ctx
 
 
