@@ -23,7 +23,7 @@ from voxcast.evaluation import evaluations as evaluation_service
 from voxcast.evaluation import forms as form_service
 from voxcast.evaluation import scoring
 from voxcast.evaluation import summary as summary_service
-from voxcast.evaluation.errors import AlreadyEvaluated, EvaluationError, NotFound
+from voxcast.evaluation.errors import AgentLeg, AlreadyEvaluated, EvaluationError, NotFound
 
 from .agent_setup import tr
 from .auth import current_tenant_id, tenant_required
@@ -307,9 +307,14 @@ def score(call_id: int):
     chosen form opens that evaluation, and saving re-scores it (one per call and form)."""
     tid = current_tenant_id()
     call = get_scoped(Call, tid, call_id)
-    if call.agent_id is None:
-        return render_template("error.html", code=409, message=_(
-            "This call was not taken by an agent: there is nobody to evaluate.")), 409
+    try:
+        evaluation_service.scorable_call(tid, call.id)
+    except AgentLeg as exc:
+        if exc.customer_id is not None:  # the agent's phone: score the caller's CDR instead
+            return redirect(url_for("evaluation.score", call_id=exc.customer_id, **request.args))
+        return render_template("error.html", code=409, message=tr(exc.errors[""])), 409
+    except EvaluationError as exc:
+        return render_template("error.html", code=409, message=tr(exc.errors[""])), 409
     active = form_service.list_forms(tid, active_only=True)
     chosen_id = parse_id(request.form.get("form_id")) if request.method == "POST" \
         else arg_id("form")

@@ -15,6 +15,7 @@ from .test_evaluation_scoring import (  # noqa: F401  (the same tests and fixtur
     test_calls_without_an_agent_inactive_or_empty_forms_are_not_scorable,
     test_scoring_a_call_stores_exact_figures_once_per_call_and_form,
     test_summary_per_agent_form_and_local_period,
+    test_the_agents_phone_leg_is_not_scored_the_callers_record_is,
     test_the_api_structure_keeps_ids_and_drops_what_is_missing,
 )
 

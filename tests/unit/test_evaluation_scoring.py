@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from models import Call, Tenant, User
-from models.entities import Evaluation, EvaluationAnswer, EvaluationQuestion, TenantLog
+from models.entities import (Evaluation, EvaluationAnswer, EvaluationQuestion, Queue, QueueCall,
+                             TenantLog)
 from voxcast.evaluation import evaluations, forms, scoring, summary
-from voxcast.evaluation.errors import (AlreadyEvaluated, InUse, InvalidInput, Locked, NotFound,
+from voxcast.evaluation.errors import (AgentLeg, AlreadyEvaluated, InUse, InvalidInput, Locked, NotFound,
                                        NotScorable)
 from voxcast.reports.period import ReportPeriod
 
@@ -184,6 +185,25 @@ def test_calls_without_an_agent_inactive_or_empty_forms_are_not_scorable(tenant,
                            {qs[0].id: "yes", qs[2].id: "na"})
     assert set(err.value.errors) == {f"q_{qs[1].id}", f"q_{qs[2].id}"}
     assert Evaluation.select().count() == 0
+
+
+def test_the_agents_phone_leg_is_not_scored_the_callers_record_is(tenant, people):
+    agent, _, boss = people
+    form, qs = build(tenant, boss)
+    customer = call_of(tenant, agent)
+    leg = Call.create(tenant=tenant, number="7001", channel_id="leg-1", direction="agent",
+                      agent=agent)
+    queue = Queue.create(tenant=tenant, name="Sales")
+    QueueCall.create(tenant=tenant, queue=queue, call=customer, caller="+12025550123",
+                     agent=agent, agent_call=leg, outcome="answered")
+    with pytest.raises(AgentLeg) as err:
+        evaluations.create(tenant.id, leg.id, form.id, {})
+    assert err.value.customer_id == customer.id and f"#{customer.id}" in str(err.value)
+    missed = Call.create(tenant=tenant, number="7001", channel_id="leg-2", direction="agent",
+                         agent=people[1])  # an offer the other agent did not take
+    with pytest.raises(AgentLeg) as err:
+        evaluations.create(tenant.id, missed.id, form.id, {})
+    assert err.value.customer_id is None and Evaluation.select().count() == 0
 
 
 def test_an_answered_question_keeps_its_scoring_and_past_scores_stay(tenant, people):

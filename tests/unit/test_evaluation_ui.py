@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 
 from models import Call, Tenant
-from models.entities import Evaluation, EvaluationForm, EvaluationQuestion, EvaluationSection
+from models.entities import (Evaluation, EvaluationForm, EvaluationQuestion, EvaluationSection,
+                             Queue, QueueCall)
 from voxcast.evaluation import forms
 
 from .agents_support import make_agent
@@ -138,6 +139,14 @@ def test_scoring_a_call_beside_its_recording(app, boss, master, ann, settings):
     assert f'href="/evaluation/calls/{call.id}/score"' in cdrs
     assert f'href="/evaluation/calls/{nobody.id}/score"' not in cdrs
     assert boss.client.get(f"/evaluation/calls/{nobody.id}/score").status_code == 409
+    # The agent's phone leg of a queue call leads to the caller's record.
+    leg = a_call(master, ann, channel="c-leg")
+    Call.update(direction="agent").where(Call.id == leg.id).execute()
+    queue = Queue.create(tenant=master, name="Support")
+    QueueCall.create(tenant=master, queue=queue, call=call, caller=call.number, agent=ann,
+                     agent_call=leg, outcome="answered")
+    r = boss.client.get(f"/evaluation/calls/{leg.id}/score?form={form.id}")
+    assert r.status_code == 302 and r.location.endswith(f"/evaluation/calls/{call.id}/score?form={form.id}")
 
 
 def test_a_used_form_locks_answered_questions_in_the_builder(app, boss, master, ann):

@@ -39,6 +39,17 @@ class NotScorable(EvaluationError):
     code, status = "not-scorable", 409
 
 
+class AgentLeg(NotScorable):
+    """The CDR of the agent's phone: the conversation is scored on the customer's CDR (which
+    carries the agent, the disposition and the recording), so one call never counts twice;
+    `customer_id` names it when it is known."""
+    code = "agent-leg"
+
+    def __init__(self, errors, customer_id: int | None):
+        super().__init__(errors)
+        self.customer_id = customer_id
+
+
 class AlreadyEvaluated(EvaluationError):
     """The call already has an evaluation with this form (one per call and form)."""
     code, status = "already-evaluated", 409

@@ -5,7 +5,9 @@ re-scoring of the first (the portal opens it with its answers; the API answers 4
 and takes a PATCH), so the summary never counts one call twice for a form, while the same call
 may be scored with several forms (say compliance and soft skills). A unique index on (form,
 call) holds this under concurrent saves too. The call must have an agent: the evaluation is
-theirs. Each evaluation stores its answers' points and its totals as computed when saved
+theirs. The CDR of the agent's own phone (direction "agent", also opened for offers the agent
+never took) is not scored: the customer's CDR carries the agent once they answer, the
+recording and the disposition, so a conversation has one record to score. Each evaluation stores its answers' points and its totals as computed when saved
 (voxcast.evaluation.scoring), so later edits of the form never change it.
 """
 from __future__ import annotations
@@ -15,14 +17,14 @@ from decimal import Decimal
 from peewee import IntegrityError
 
 from models import Call, User, database
-from models.entities import Evaluation, EvaluationAnswer, EvaluationForm, utcnow
+from models.entities import Evaluation, EvaluationAnswer, EvaluationForm, QueueCall, utcnow
 from models.tenancy import TenantScopeError, get_scoped, scoped
 from voxcast.audit import records as audit
 from voxcast.i18n import Msg, N_
 from voxcast.reports.period import ReportPeriod
 
 from . import forms, scoring
-from .errors import AlreadyEvaluated, InvalidInput, NotFound, NotScorable
+from .errors import AgentLeg, AlreadyEvaluated, InvalidInput, NotFound, NotScorable
 
 COMMENT_MAX = 4000
 
@@ -39,10 +41,26 @@ def scorable_call(tenant_id: int, call_id) -> Call:
         call = get_scoped(Call, tenant_id, call_id)
     except TenantScopeError:
         raise NotFound(Msg(N_("No such call."))) from None
+    if call.direction == "agent":
+        customer = customer_of(call)
+        if customer is not None and customer.agent_id == call.agent_id:
+            raise AgentLeg(Msg(N_("This is the record of the agent's phone: evaluate the "
+                                  "caller's call record #%(id)s, which holds the "
+                                  "conversation."), id=customer.id), customer.id)
+        raise AgentLeg(Msg(N_("This is the record of an agent's phone: evaluate the caller's "
+                              "call record, which holds the conversation.")), None)
     if call.agent_id is None:
         raise NotScorable(Msg(N_("This call was not taken by an agent: there is nobody to "
                                  "evaluate.")))
     return call
+
+
+def customer_of(leg: Call) -> Call | None:
+    """The caller's CDR of an ACD agent leg (its queue stay's), within the tenant."""
+    stay = scoped(QueueCall, leg.tenant_id).where(QueueCall.agent_call == leg.id).first()
+    if stay is None or stay.call_id is None:
+        return None
+    return scoped(Call, leg.tenant_id).where(Call.id == stay.call_id).first()
 
 
 def existing(tenant_id: int, call_id: int, form_id: int) -> Evaluation | None:
