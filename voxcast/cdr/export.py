@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 
 from models.entities import Call
 from voxcast.cdr import search
 
 TIME_FIELDS = ("started_at", "answered_at", "ended_at")
+CENT_FRACTIONS = Decimal("0.0001")
+
+
+def money(value) -> str | None:
+    """A cost with its four decimals ("0.0300"), whatever the backend hands back; None: not
+    rated yet."""
+    return str(Decimal(str(value)).quantize(CENT_FRACTIONS)) if value is not None else None
 
 
 def header(zone_name: str) -> list[str]:
@@ -24,7 +32,7 @@ def row(call: Call, names: search.CallNames, local: Callable[[dt.datetime | None
             call.direction, call.number, call.did, call.campaign_id or "", names.campaign(call),
             names.queue(call), call.agent_id or "", names.agent(call), call.disposition,
             call.hangup_cause, call.cause_txt, call.duration, call.billsec,
-            str(call.cost) if call.cost is not None else "", call.agent_disposition,
+            money(call.cost) or "", call.agent_disposition,
             call.notes, "yes" if call.recording else ""]
 
 

@@ -530,6 +530,8 @@ def build() -> dict:
     }
     from . import report_spec  # statistics and the report builder (webui/api/statistics.py)
     paths.update(report_spec.paths())
+    from . import cdr_spec  # CDRs and the CDR summary (webui/api/cdrs.py)
+    paths.update(cdr_spec.paths())
     return {
         "openapi": "3.0.3",
         "info": {"title": "voxcast API", "version": "1.0.0", "description": (
@@ -545,7 +547,7 @@ def build() -> dict:
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
             },
-            "schemas": copy.deepcopy({**SCHEMAS, **report_spec.schemas()}),
+            "schemas": copy.deepcopy({**SCHEMAS, **report_spec.schemas(), **cdr_spec.schemas()}),
         },
         "paths": copy.deepcopy(paths),  # x-pattern-message: an allowed x- extension
     }
