@@ -59,11 +59,11 @@ def test_every_kind_of_open_call_has_its_state_and_durations(acme, make_tenant):
     call(tenant, number="+1004", campaign=amd, started_at=ago(40), placed_at=ago(40),
          answered_at=ago(30))
     waiting = call(tenant, number="+1005", direction="inbound", did="15550001",
-                   started_at=ago(50), answered_at=ago(49))
+                   started_at=ago(50))  # answered only when an agent takes it
     QueueCall.create(tenant=tenant, queue=sales, call=waiting, caller="+1005",
                      entered_at=ago(45))
     talking = call(tenant, number="+1006", direction="inbound", started_at=ago(100),
-                   answered_at=ago(99), agent=alice)
+                   agent=alice)  # the caller's CDR is marked answered only as it closes
     leg = call(tenant, number="7001", direction="agent", started_at=ago(70),
                answered_at=ago(60), agent=alice)
     QueueCall.create(tenant=tenant, queue=sales, call=talking, agent_call=leg, caller="+1006",
@@ -77,7 +77,7 @@ def test_every_kind_of_open_call_has_its_state_and_durations(acme, make_tenant):
         AgentSession.id == s2.id).execute()
     console_live.publish(s2.id, "held")
     call(tenant, number="+1008", direction="transfer", started_at=ago(5), answered_at=ago(4))
-    call(tenant, number="+1009", direction="inbound", started_at=ago(9), answered_at=ago(9))
+    call(tenant, number="+1009", direction="inbound", started_at=ago(9))  # answer: at the close
     # not in progress: ended, a crash's leftover, another tenant's
     call(tenant, number="+1090", started_at=ago(30), ended_at=ago(1))
     call(tenant, number="+1091", started_at=ago(13 * 3600))
@@ -290,7 +290,7 @@ def test_api_wallboard_and_live_calls(app, make_tenant, client):
     assert res.status_code == 200
     data = res.get_json()
     assert [a["username"] for a in data["agents"]] == ["alice"]
-    assert data["totals"]["calls"] == 1 and data["calls"][0]["state"] == "ringing"
+    assert data["totals"]["calls"] == 1 and data["calls"][0]["state"] == "in_flow"
     res = client.get("/api/v1/reports/live-calls", headers=headers)
     assert [c["number"] for c in res.get_json()["items"]] == ["+12025550123"]
     assert client.get("/api/v1/wallboard").status_code == 401

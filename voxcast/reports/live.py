@@ -34,7 +34,7 @@ STATES = {
     "dialing": N_("Dialling"),            # a campaign call not yet accepted by Asterisk
     "ringing": N_("Ringing"),
     "amd": N_("Answer detection"),
-    "in_flow": N_("Message / IVR"),       # answered, with the platform (message, IVR, greeting)
+    "in_flow": N_("Message / IVR"),       # with the platform: message, greeting, IVR, voicemail
     "queued": N_("Waiting in queue"),     # or a Voice Agent contact waiting for an agent
     "talking": N_("Talking"),
     "on_hold": N_("On hold"),
@@ -191,16 +191,22 @@ def _active_calls(tenant_id: int, now: dt.datetime, sessions_by_call: dict[int, 
 def _state(now, direction, started, answered, placed, campaign_id, amd, caller_wait, session,
            *, agent_leg: bool) -> tuple[str, dt.datetime | None]:
     """(state, since when) of one open call; see the module's docstring."""
-    if answered is None:
-        if campaign_id and direction == "outbound" and placed is None:
-            return "dialing", started
-        return "ringing", started
     if caller_wait is not None and caller_wait[7] is None:
         return "queued", caller_wait[6]
+    # Who talks on it comes before the CDR's own answer time: an inbound caller's CDR is
+    # marked answered only as it closes, while the agent talks to them for minutes.
     if session is not None and session.state == "on_call":
         return CONSOLE_STATES.get(session.console, "talking"), session.state_since
     if caller_wait is not None:  # answered by an agent (the session may be a moment behind)
         return "talking", caller_wait[7]
+    if answered is None:
+        if direction == "inbound":
+            # The app answers a DID call as it opens its CDR and writes the answer time only
+            # at the close: it is with the platform (greeting, IVR, ringing the user's phones).
+            return "in_flow", started
+        if campaign_id and direction == "outbound" and placed is None:
+            return "dialing", started
+        return "ringing", started
     if agent_leg or direction in TALKING_LEGS:
         return "talking", answered
     if campaign_id and amd and (now - answered).total_seconds() < AMD_SECONDS:
