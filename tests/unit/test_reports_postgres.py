@@ -1,0 +1,42 @@
+"""The statistics and the report builder on PostgreSQL too (its seconds arithmetic, grouping
+by position, CASE over timestamps, the rollup tables): the same tests as on SQLite, with the
+same exact figures, in their own database voxcast_h13d2; skipped only when the server cannot
+be started here."""
+from __future__ import annotations
+
+import pytest
+
+import models
+from tests.pg_support import postgres_url
+from tests.unit.test_report_builder import (  # noqa: F401  (collected here again, on PostgreSQL)
+    acme, other, test_a_plain_list_in_local_time_sorted_and_cut_at_the_limit,
+    test_agent_state_time_by_agent_and_reason_clipped_to_the_period,
+    test_calls_grouped_by_local_day_and_campaign_rollup_equals_raw,
+    test_queue_calls_by_queue_and_outcome, test_sort_filters_and_totals,
+)
+from tests.unit.test_report_stats import (  # noqa: F401
+    test_agent_statistics_clip_at_the_viewers_midnight_and_count_offers,
+    test_an_open_stretch_runs_to_now,
+    test_campaign_statistics_attempts_reached_abandon_rate_outcomes_cost,
+    test_disposition_statistics_per_agent_and_campaign_with_break_time,
+    test_queue_statistics_offered_abandoned_buckets_service_level,
+)
+
+PG_DB = "voxcast_h13d2"
+
+
+@pytest.fixture(scope="module")
+def pg_url():
+    url = postgres_url(PG_DB)
+    if url is None:
+        pytest.skip("PostgreSQL could not be started here")
+    return url
+
+
+@pytest.fixture
+def db(pg_url):
+    models.init_database(pg_url)
+    models.database.drop_tables(models.ALL_MODELS, safe=True, cascade=True)
+    models.bootstrap(admin_password="x-admin-secret", master_password="x-master-secret")
+    yield models.database
+    models.database.close()
