@@ -798,10 +798,26 @@ class CallRollup(_Rollup):
                     True),)
 
 
+class CallHour(_Rollup):
+    """Calls per UTC hour of started_at, campaign and direction: the CDR summary's source for
+    zones a whole number of hours from UTC (a quarter of CallQuarter's rows)."""
+    bucket = DateTimeField()
+    campaign_id = IntegerField(default=0)
+    direction = CharField()
+    calls = IntegerField(default=0)
+    answered = IntegerField(default=0)
+    billsec = BigIntegerField(default=0)
+    duration = BigIntegerField(default=0)
+    cost = Money()
+
+    class Meta:
+        indexes = ((("tenant", "bucket", "campaign_id", "direction"), True),)
+
+
 class CallQuarter(_Rollup):
-    """Calls per quarter hour of started_at, campaign and direction: the CDR summary's source.
-    Quarter hours, because every time zone's local midnight falls on one (India +5:30, Nepal
-    +5:45), so local days are sums of whole buckets."""
+    """Calls per quarter hour of started_at, campaign and direction: the CDR summary's source
+    for the other zones. Quarter hours, because every time zone's local midnight falls on one
+    (India +5:30, Nepal +5:45), so local days are sums of whole buckets."""
     bucket = DateTimeField()
     campaign_id = IntegerField(default=0)
     direction = CharField()
@@ -838,7 +854,7 @@ AgentStateLog.add_index(AgentStateLog.index(AgentStateLog.tenant, AgentStateLog.
                                             name="agentstatelog_open_by_tenant",
                                             where=AgentStateLog.ended_at.is_null()))
 
-ROLLUP_MODELS = [CampaignTally, CallRollup, CallQuarter, AgentStateQuarter]
+ROLLUP_MODELS = [CampaignTally, CallRollup, CallHour, CallQuarter, AgentStateQuarter]
 # --- end of report rollups
 
 

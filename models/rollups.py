@@ -25,7 +25,8 @@ from peewee import PostgresqlDatabase
 
 TRIGGER_NAMES = ("vx_rollup_call", "vx_rollup_campaign_contact", "vx_rollup_queue_call",
                  "vx_rollup_agent_state_log")
-ROLLUP_TABLES = ("campaign_tally", "call_rollup", "call_quarter", "agent_state_quarter")
+ROLLUP_TABLES = ("campaign_tally", "call_rollup", "call_hour", "call_quarter",
+                 "agent_state_quarter")
 
 CALL_COLUMNS = ("tenant_id", "started_at", "campaign_id", "agent_id", "direction",
                 "disposition", "billsec", "duration", "cost")
@@ -95,12 +96,13 @@ def _call_statements(d: _Dialect, row: str, sign: int) -> list[str]:
                    "campaign_id": f"coalesce({row}.campaign_id, 0)",
                    "agent_id": f"coalesce({row}.agent_id, 0)",
                    "direction": f"{row}.direction", "disposition": f"{row}.disposition"}
-    quarter_keys = {"tenant_id": f"{row}.tenant_id", "bucket": d.quarter(f"{row}.started_at"),
-                    "campaign_id": f"coalesce({row}.campaign_id, 0)",
-                    "direction": f"{row}.direction"}
+    hour_keys = {"tenant_id": f"{row}.tenant_id", "bucket": d.hour(f"{row}.started_at"),
+                 "campaign_id": f"coalesce({row}.campaign_id, 0)", "direction": f"{row}.direction"}
+    quarter_keys = {**hour_keys, "bucket": d.quarter(f"{row}.started_at")}
     tally_cond = f"{row}.campaign_id IS NOT NULL AND {row}.direction = 'outbound'"
     tally = _tally(d, row, "disp", f"{row}.disposition", tally_cond, sign)
     return [_apply(d, "call_rollup", rollup_keys, measures, row, sign),
+            _apply(d, "call_hour", hour_keys, measures, row, sign),
             _apply(d, "call_quarter", quarter_keys, measures, row, sign), tally]
 
 
@@ -276,10 +278,11 @@ def rebuild_sql(d: _Dialect) -> list[str]:
         f"SELECT tenant_id, {hour}, coalesce(campaign_id, 0), coalesce(agent_id, 0), direction, "
         f"disposition, {measures} FROM \"call\" GROUP BY tenant_id, {hour}, "
         "coalesce(campaign_id, 0), coalesce(agent_id, 0), direction, disposition",
-        "INSERT INTO call_quarter (tenant_id, bucket, campaign_id, direction, calls, answered, "
-        f"billsec, duration, cost) SELECT tenant_id, {quarter}, coalesce(campaign_id, 0), "
-        f"direction, {measures} FROM \"call\" GROUP BY tenant_id, {quarter}, "
-        "coalesce(campaign_id, 0), direction",
+        *(f"INSERT INTO {table} (tenant_id, bucket, campaign_id, direction, calls, answered, "
+          f"billsec, duration, cost) SELECT tenant_id, {bucket}, coalesce(campaign_id, 0), "
+          f"direction, {measures} FROM \"call\" GROUP BY tenant_id, {bucket}, "
+          "coalesce(campaign_id, 0), direction"
+          for table, bucket in (("call_hour", hour), ("call_quarter", quarter))),
         states,
     ]
 

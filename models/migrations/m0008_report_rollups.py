@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from .. import rollups
 from ..entities import (
-    AgentStateLog, AgentStateQuarter, Call, CallQuarter, CallRollup, CampaignTally,
+    AgentStateLog, AgentStateQuarter, Call, CallHour, CallQuarter, CallRollup, CampaignTally,
 )
 
-CREATES = [CampaignTally, CallRollup, CallQuarter, AgentStateQuarter]
+CREATES = [CampaignTally, CallRollup, CallHour, CallQuarter, AgentStateQuarter]
 INDEXES = ("call_by_agent", "call_by_campaign", "agentstatelog_by_tenant",
            "agentstatelog_open_by_tenant")
 
@@ -33,7 +33,13 @@ def before_steps(ops) -> None:
 def after_schema(ops) -> None:
     """Run after every upgrade, fresh or stepwise: the triggers again (idempotent), since a
     later SQLite migration that rebuilds call or campaign_contact would drop them."""
-    if not rollups.installed(ops.db):
+    missing = [model for model in CREATES if not ops.has_table(model)]
+    if missing:  # a rollup added to this step after a database had run it (before release)
+        for model in missing:
+            ops.create_table(model)
+        rollups.rebuild(ops.db)
+        ops.done.append("rollups computed from the existing rows")
+    elif not rollups.installed(ops.db):
         rollups.install_triggers(ops.db)
         ops.done.append("rollup triggers installed")
 

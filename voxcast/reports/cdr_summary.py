@@ -1,12 +1,14 @@
 """The CDR summary: calls, answered and unanswered, billed seconds and cost per local day and
 campaign of a report period (the chart and table of the CDR summary report, its CSV and API).
 
-It reads CallQuarter, the CDRs counted per quarter hour of their start (kept by database
-triggers in the same transaction as each CDR changes, models.rollups): a month of a large
-tenant is a few thousand rows, not its millions of CDRs. Every time zone's local midnight is
-on a quarter hour (India +5:30, Nepal +5:45, Chatham +12:45), so each local day is an exact
-sum of whole buckets; the bucket goes to its day by comparing it with the days' UTC starts (a
-CASE over the period's boundaries), so DST days of 23 or 25 hours are right too. A period
+It reads CallHour, the CDRs counted per UTC hour of their start, campaign and direction
+(kept by database triggers in the same transaction as each CDR changes, models.rollups): a
+month of a large tenant is some twenty thousand rows, not its million CDRs. In a zone that is
+not a whole number of hours from UTC it reads CallQuarter, the same per quarter hour: every
+zone's local midnight is on a quarter hour (India +5:30, Nepal +5:45, Chatham +12:45), so
+each local day is an exact sum of whole buckets either way. A bucket goes to its day by
+comparing it with the days' UTC starts (a CASE over the period's boundaries), so DST days of
+23 or 25 hours are right too. A period
 whose bounds are not on quarter hours (a historical offset such as LMT) is counted from the
 raw CDRs instead, the same figures.
 
@@ -20,7 +22,7 @@ from decimal import Decimal
 
 from peewee import SQL, Case, Value, fn
 
-from models.entities import Call, CallQuarter, Campaign
+from models.entities import Call, CallHour, CallQuarter, Campaign
 from voxcast.reports.agent_time import on_quarter_hours
 from voxcast.reports.period import ReportPeriod, to_utc
 
@@ -61,8 +63,10 @@ def summary(tenant_id: int, period: ReportPeriod) -> list[SummaryRow]:
     """Rows by day, then campaign name; only days and campaigns with calls."""
     starts = day_starts(period)
     since, until = starts[0], starts[-1]
-    if on_quarter_hours(*starts):
-        q = CallQuarter
+    table = (CallHour if all(_on_the_hour(m) for m in starts)
+             else CallQuarter if on_quarter_hours(*starts) else None)
+    if table is not None:
+        q = table
         day = day_index(q.bucket, starts)
         query = (q.select(day.alias("d"), q.campaign_id, fn.SUM(q.calls), fn.SUM(q.answered),
                           fn.SUM(q.billsec), fn.SUM(q.cost))
@@ -94,6 +98,10 @@ def summary(tenant_id: int, period: ReportPeriod) -> list[SummaryRow]:
             billsec=int(billsec or 0), cost=_money(cost)))
     rows.sort(key=lambda r: (r.day, r.campaign.lower(), r.campaign_id or 0))
     return rows
+
+
+def _on_the_hour(moment: dt.datetime) -> bool:
+    return moment.minute == 0 and moment.second == 0 and moment.microsecond == 0
 
 
 def _money(value) -> Decimal:

@@ -17,6 +17,8 @@ SHAPES = {
     "campaign_tally": ("campaign_id, kind, key", "n"),
     "call_rollup": ("tenant_id, bucket, campaign_id, agent_id, direction, disposition",
                     "calls, answered, billsec, duration, cost"),
+    "call_hour": ("tenant_id, bucket, campaign_id, direction",
+                  "calls, answered, billsec, duration, cost"),
     "call_quarter": ("tenant_id, bucket, campaign_id, direction",
                      "calls, answered, billsec, duration, cost"),
     "agent_state_quarter": ("tenant_id, bucket, user_id, state, pause_reason_id", "ms"),
