@@ -180,8 +180,12 @@ def trigger_ddl(d: _Dialect) -> list[str]:
             out.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
             out.append(f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql "
                        f"AS $vx$\nBEGIN\n" + "\n".join(body) + "\nEND\n$vx$")
-            out.append(f"CREATE TRIGGER {name} AFTER INSERT OR DELETE OR UPDATE OF "
-                       f"{', '.join(columns)} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()")
+            bulk = table == "campaign_contact"  # a campaign start inserts every contact at once
+            out.append(f"CREATE TRIGGER {name} AFTER {'' if bulk else 'INSERT OR '}DELETE OR "
+                       f"UPDATE OF {', '.join(columns)} ON {table} FOR EACH ROW "
+                       f"EXECUTE FUNCTION {name}()")
+            if bulk:
+                out += _bulk_entry_ddl()
             continue
         for suffix, event, when, parts in (
                 ("ins", "INSERT", "", build(d, "NEW", 1)),
@@ -194,8 +198,32 @@ def trigger_ddl(d: _Dialect) -> list[str]:
     return out
 
 
+BULK_ENTRY_TRIGGER = "vx_rollup_campaign_contact_ins"
+
+
+def _bulk_entry_ddl() -> list[str]:
+    """PostgreSQL: new campaign entries counted once per statement from its transition table,
+    so a start that queues a million contacts runs one grouped upsert, not a million."""
+    name = BULK_ENTRY_TRIGGER
+    counts = ("SELECT min(tenant_id) AS tenant_id, campaign_id, 'state' AS kind, state AS key, "
+              "count(*) AS n FROM vx_new GROUP BY campaign_id, state UNION ALL "
+              "SELECT min(tenant_id), campaign_id, 'result', result, count(*) FROM vx_new "
+              "WHERE result <> '' GROUP BY campaign_id, result")
+    return [f"DROP TRIGGER IF EXISTS {name} ON campaign_contact",
+            f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $vx$\n"
+            f"BEGIN\nINSERT INTO campaign_tally (tenant_id, campaign_id, kind, key, n) "
+            f"SELECT * FROM ({counts}) AS c ORDER BY campaign_id, kind, key "
+            f"ON CONFLICT (campaign_id, kind, key) DO UPDATE SET n = campaign_tally.n + excluded.n;"
+            f"\nRETURN NULL;\nEND\n$vx$",
+            f"CREATE TRIGGER {name} AFTER INSERT ON campaign_contact REFERENCING NEW TABLE AS "
+            f"vx_new FOR EACH STATEMENT EXECUTE FUNCTION {name}()"]
+
+
 def drop_ddl(d: _Dialect) -> list[str]:
     out = []
+    if d.pg:
+        out += [f"DROP TRIGGER IF EXISTS {BULK_ENTRY_TRIGGER} ON campaign_contact",
+                f"DROP FUNCTION IF EXISTS {BULK_ENTRY_TRIGGER}()"]
     for name, table, _columns, _build in _TABLES:
         if d.pg:
             out += [f"DROP TRIGGER IF EXISTS {name} ON {table}", f"DROP FUNCTION IF EXISTS {name}()"]
@@ -220,7 +248,7 @@ def installed(db) -> bool:
     d = dialect_of(db)
     if d.pg:
         rows = db.execute_sql("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal").fetchall()
-        wanted = {name for name, *_ in _TABLES}
+        wanted = {name for name, *_ in _TABLES} | {BULK_ENTRY_TRIGGER}
     else:
         rows = db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
         wanted = {f"{name}_{s}" for name, *_ in _TABLES for s in ("ins", "del", "upd")}
