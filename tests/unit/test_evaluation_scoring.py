@@ -287,6 +287,12 @@ def test_summary_per_agent_form_and_local_period(tenant, people):
         ("Opening", D("92.50"), 2), ("Compliance", D("50.00"), 2)]
     assert [(r.agent, r.count, r.scored, r.average) for r in result.agents] == [
         ("Ann Agent", 3, 3, D("71.79")), ("Bob", 1, 0, None)]
+    assert [(q.text, q.section, q.answered, q.na, q.average)
+            for q in result.questions[form.id]] == [
+        ("Greeted by name?", "Opening", 1, 1, D("100.00")), ("Tone", "Opening", 2, 0, D("87.50")),
+        ("Read the disclosure?", "Compliance", 2, 0, D("50.00"))]
+    assert [(q.answered, q.na, q.average) for q in result.questions[second.id]] == [
+        (1, 1, D("50.00"))]
     only = summary.summary(tenant.id, period, agent_id=agent.id, form_id=second.id)
     assert [(r.form, r.count) for r in only.rows] == [("Soft skills", 1)]
     october = summary.summary(tenant.id, ReportPeriod(dt.date(2026, 10, 1),

@@ -188,6 +188,8 @@ def test_summary_page_and_csv_in_the_viewers_zone(app, boss, master, ann):
     november = "start=2026-11-01&end=2026-11-30"
     page = boss.client.get(f"/evaluation/summary?{november}").get_data(as_text=True)
     assert "America/New_York" in page and "65.38 %" in page and "Opening: 85.00 %" in page
+    assert re.findall(r'<tr data-question="([^"]+)">.*?class="num average">([^<]+)<', page) == [
+        ("Greeted by name?", "100.00 %"), ("Tone", "75.00 %"), ("Summarised?", "0.00 %")]
     december = boss.client.get("/evaluation/summary?start=2026-12-01&end=2026-12-31")
     assert "65.38" not in december.get_data(as_text=True)
     csv = boss.client.get(f"/evaluation/summary.csv?{november}&agent={ann.id}&form={form.id}")
@@ -294,6 +296,13 @@ def test_api_forms_evaluations_and_summary(client, tenant_key):
                                      "average": "100.00", "count": 1},
                                     {"section_id": form["sections"][1]["id"],
                                      "title": "Compliance", "average": "100.00", "count": 1}]}]
+    assert r.json["questions"] == [{"form_id": form["id"], "items": [
+        {"question_id": g, "text": "Greeted by name?", "section": "Opening", "answered": 0,
+         "na": 1, "average": None},
+        {"question_id": t, "text": "Tone", "section": "Opening", "answered": 1, "na": 0,
+         "average": "100.00"},
+        {"question_id": d, "text": "Disclosure", "section": "Compliance", "answered": 1, "na": 0,
+         "average": "100.00"}]}]
     assert api.get("/api/v1/evaluations/summary?start=2026-11-30&end=2026-11-01").status_code == 400
     assert api.get("/api/v1/evaluations/summary?timezone=Mars/Base").status_code == 400
 

@@ -6,7 +6,8 @@ Per agent and form: how many evaluations, how many have a score (all N/A has non
 out of the figures rather than count as 0 %), the average, lowest and highest score, and per
 section the average of that section's % (points / maximum of its answered questions, N/A left
 out), over the evaluations where the section had any scored question. Per agent, the same over
-all their forms. Averages are of evaluations (each counts once, whatever its form's size),
+all their forms. Per question of each form (all agents in the filter): answered, N/A and the
+average share of the weight earned, which shows what a team most often misses. Averages are of evaluations (each counts once, whatever its form's size),
 rounded to cents. Computed from the stored answers: evaluations are made by people, a few
 thousand a month at most, so no rollup is needed.
 """
@@ -59,10 +60,30 @@ class Row:
 
 
 @dataclass
+class QuestionFigure:
+    """A question over the chosen evaluations (every agent in the filter): how often it was
+    answered and N/A, and the average share of its weight earned (yes rate for yes/no)."""
+    form_id: int
+    question_id: int
+    text: str
+    section: str
+    order: tuple = ()
+    answered: int = 0
+    na: int = 0
+    average: Decimal | None = None
+
+    def as_dict(self) -> dict:
+        return {"question_id": self.question_id, "text": self.text, "section": self.section,
+                "answered": self.answered, "na": self.na,
+                "average": None if self.average is None else str(self.average)}
+
+
+@dataclass
 class Summary:
     period: ReportPeriod
     rows: list[Row]    # per agent and form
     agents: list[Row]  # per agent, every form
+    questions: dict[int, list[QuestionFigure]] = field(default_factory=dict)  # per form
 
 
 def _name(user: User) -> str:
@@ -82,34 +103,45 @@ def _figures(row: Row, scores: list[Decimal], count: int) -> Row:
 
 
 def summary(tenant_id: int, period: ReportPeriod, *, agent_id=None, form_id=None) -> Summary:
-    evaluations = list(
-        scoped(Evaluation, tenant_id)
-        .select(Evaluation.id, Evaluation.agent, Evaluation.form, Evaluation.score,
-                Evaluation.max_points)
-        .join(Call, on=(Evaluation.call == Call.id))
-        .where(Call.started_at >= period.since, Call.started_at < period.until,
-               *([Evaluation.agent == agent_id] if agent_id else []),
-               *([Evaluation.form == form_id] if form_id else [])))
-    ids = [e.id for e in evaluations]
-    # Section % per evaluation, from the stored answer points and the (locked) weights.
+    chosen = (scoped(Evaluation, tenant_id)
+              .join(Call, on=(Evaluation.call == Call.id))
+              .where(Call.started_at >= period.since, Call.started_at < period.until,
+                     *([Evaluation.agent == agent_id] if agent_id else []),
+                     *([Evaluation.form == form_id] if form_id else [])))
+    evaluations = list(chosen.select(Evaluation.id, Evaluation.agent, Evaluation.form,
+                                     Evaluation.score, Evaluation.max_points))
+    form_of = {e.id: e.form_id for e in evaluations}
+    # Section % per evaluation and each question's figures, from the stored answer points and
+    # the (locked) weights; the evaluations as a subquery, however many there are.
     per_eval_section: dict[tuple[int, int], list[Decimal]] = {}
     titles: dict[int, tuple[int, str]] = {}
-    if ids:
+    questions: dict[int, QuestionFigure] = {}
+    q_points: dict[int, list[Decimal]] = {}
+    if evaluations:
         answers = (EvaluationAnswer
                    .select(EvaluationAnswer.evaluation, EvaluationAnswer.value,
-                           EvaluationAnswer.points, EvaluationQuestion.weight,
-                           EvaluationSection.id, EvaluationSection.title,
-                           EvaluationSection.position)
+                           EvaluationAnswer.points, EvaluationQuestion.id,
+                           EvaluationQuestion.text, EvaluationQuestion.weight,
+                           EvaluationQuestion.position, EvaluationSection.id,
+                           EvaluationSection.title, EvaluationSection.position)
                    .join(EvaluationQuestion).join(EvaluationSection)
                    .where(EvaluationAnswer.tenant == tenant_id,
-                          EvaluationAnswer.evaluation.in_(ids))
+                          EvaluationAnswer.evaluation.in_(chosen.select(Evaluation.id)))
                    .tuples())
-        for eval_id, value, points, weight, section_id, title, position in answers:
+        for (eval_id, value, points, qid, text, weight, qpos, section_id, title,
+             position) in answers:
             titles[section_id] = (position, title)
+            figure = questions.setdefault(qid, QuestionFigure(
+                form_of[eval_id], qid, text, title, (position, section_id, qpos, qid)))
             if value == NA:
+                figure.na += 1
                 continue
+            figure.answered += 1
+            q_points.setdefault(qid, []).append(Decimal(points) * 100 / Decimal(weight))
             pts, mx = per_eval_section.setdefault((eval_id, section_id), [Decimal(0), Decimal(0)])
             per_eval_section[(eval_id, section_id)] = [pts + Decimal(points), mx + Decimal(weight)]
+    for qid, figure in questions.items():
+        figure.average = _mean(q_points.get(qid, []))
     users = {u.id: u for u in scoped(User, tenant_id).where(
         User.id.in_({e.agent_id for e in evaluations} or {0}))}
     form_names = {f.id: f.name for f in scoped(EvaluationForm, tenant_id)}
@@ -136,7 +168,10 @@ def summary(tenant_id: int, period: ReportPeriod, *, agent_id=None, form_id=None
             agent_rows.append(row)
     rows.sort(key=lambda r: (r.agent.lower(), r.agent_id, r.form.lower(), r.form_id))
     agent_rows.sort(key=lambda r: (r.agent.lower(), r.agent_id))
-    return Summary(period, rows, agent_rows)
+    by_form: dict[int, list[QuestionFigure]] = {}
+    for figure in sorted(questions.values(), key=lambda f: f.order):
+        by_form.setdefault(figure.form_id, []).append(figure)
+    return Summary(period, rows, agent_rows, by_form)
 
 
 CSV_HEADER = ["agent", "form", "section", "evaluations", "scored", "average %", "min %", "max %"]

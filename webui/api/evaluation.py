@@ -166,7 +166,9 @@ def evaluations_summary():
                                      form_id=query_int("form_id", None))
     return jsonify(start=period.start.isoformat(), end=period.end.isoformat(),
                    timezone=period.zone_name, items=[r.as_dict() for r in result.rows],
-                   agents=[r.as_dict() for r in result.agents])
+                   agents=[r.as_dict() for r in result.agents],
+                   questions=[{"form_id": fid, "items": [q.as_dict() for q in figures]}
+                              for fid, figures in sorted(result.questions.items())])
 
 
 @bp.get(f"/evaluations/<{ID}:evaluation_id>")

@@ -262,6 +262,12 @@ SCHEMAS = {
                   "items": ref_summary_row()},
         "agents": {"type": "array", "description": "Per agent over every form (form_id null).",
                    "items": ref_summary_row()},
+        "questions": {"type": "array", "description": "Per form, each question over the "
+                      "chosen evaluations: answered, N/A, average share of its weight earned.",
+                      "items": out({"form_id": ID, "items": {"type": "array", "items": out({
+                          "question_id": ID, "text": STRING, "section": STRING,
+                          "answered": {"type": "integer"}, "na": {"type": "integer"},
+                          "average": {"type": "string", "nullable": True}})}})},
     }),
     "AgentStats": out({
         "since": DATETIME, "until": DATETIME,
