@@ -103,7 +103,7 @@ def test_calls_grouped_by_local_day_and_campaign_rollup_equals_raw(acme, other):
         ["2026-12-01", "Autumn", 1, 0, 0, 5.0, Decimal("0.0000")],
     ]
     assert result.zone == "America/New_York"
-    assert result.used == "call_quarter"  # campaign and day: the quarter-hour rollup
+    assert result.used == "call_hour"  # campaign and day in a whole-hour zone
     raw = builder.run(acme.id, definition, period, now=NOW, rollup=False)
     assert raw.used == "raw" and raw.rows == result.rows
     by_disposition = {"source": "calls", "group_by": ["day", "disposition"],
@@ -118,7 +118,8 @@ def test_calls_grouped_by_local_day_and_campaign_rollup_equals_raw(acme, other):
     call(acme, dt.datetime(2026, 11, 30, 18, 40), disposition="ANSWERED")  # 12-01 00:10 local
     india = ReportPeriod(dt.date(2026, 11, 30), dt.date(2026, 11, 30), zone_of("Asia/Kolkata"))
     by_day = {"source": "calls", "group_by": ["day"], "fields": ["day", "count"]}
-    assert builder.run(acme.id, by_day, india, now=NOW).rows == [["2026-11-30", 3]]
+    in_quarters = builder.run(acme.id, by_day, india, now=NOW)
+    assert in_quarters.used == "call_quarter" and in_quarters.rows == [["2026-11-30", 3]]
     by_day_disposition = {**by_disposition, "fields": ["day", "disposition", "count"]}
     in_india = builder.run(acme.id, by_day_disposition, india, now=NOW)
     assert in_india.used == "raw"  # hourly buckets cannot be cut at a half-hour midnight

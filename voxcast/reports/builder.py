@@ -17,7 +17,9 @@ With group_by (or aggregates only) every field is a grouping dimension or an agg
 of rows. Day / week / month are local to the viewer (voxcast.reports.sqlparts.bucket_index).
 
 Grouped call reports whose dimensions, filters and aggregates the rollup tables hold
-(models.entities CallRollup per UTC hour, CallQuarter per quarter hour) read the rollup, which
+(models.entities: CallHour per UTC hour, campaign and direction; CallQuarter the same per
+quarter hour, for zones like +5:30; CallRollup per UTC hour, campaign, agent, direction and
+disposition) read the smallest rollup that serves, which
 is kept equal to the raw table by triggers (models.rollups); everything else reads the indexed
 raw table. Both paths give the same figures (a unit test compares them)."""
 from __future__ import annotations
@@ -405,7 +407,7 @@ class Result:
     columns: list[Column]
     rows: list[list]
     truncated: bool = False
-    used: str = "raw"  # raw | call_rollup | call_quarter: what the figures were read from
+    used: str = "raw"  # raw | call_hour | call_quarter | call_rollup: what was read
     zone: str = "UTC"
 
     def as_dict(self) -> dict:
@@ -552,13 +554,17 @@ def _rollup_plan(source, d, period):
     grain = next(iter(grains), "day")
     bounds_whole = all(t.minute % 15 == 0 and not t.second and not t.microsecond
                        for t in (period.since, period.until))
+    hours = sqlparts.whole_hours(period, grain)
+    narrow = dims <= QUARTER["dims"] and set(d.filters) <= QUARTER["filters"]
+    hour = getattr(entities, "CallHour", None)  # campaign and direction per hour: fewest rows
     quarter = getattr(entities, "CallQuarter", None)
     hourly = getattr(entities, "CallRollup", None)
-    if (quarter is not None and dims <= QUARTER["dims"] and set(d.filters) <= QUARTER["filters"]
-            and bounds_whole):
+    if hour is not None and narrow and hours:
+        return hour
+    if quarter is not None and narrow and bounds_whole:
         return quarter
     if (hourly is not None and dims <= HOURLY["dims"] and set(d.filters) <= HOURLY["filters"]
-            and sqlparts.whole_hours(period, grain)):
+            and hours):
         return hourly
     return None
 

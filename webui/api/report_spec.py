@@ -59,7 +59,8 @@ def schemas() -> dict:
                                                        "kind": STRING})},
             "rows": {"type": "array", "items": {"type": "array", "items": {}}},
             "truncated": {"type": "boolean"},
-            "used": {"type": "string", "description": "raw, call_rollup or call_quarter"}}),
+            "used": {"type": "string", "description": "what the figures were read from: raw, or a "
+                                                "rollup (call_hour, call_quarter, call_rollup)"}}),
         "SavedReport": out({"id": ID, "tenant_id": ID, "name": STRING, "owner_id": NULLABLE_ID,
                             "definition": {"type": "object"}, "created_at": DATETIME,
                             "updated_at": DATETIME}),
