@@ -44,6 +44,7 @@ class SessionUser(UserMixin):
         self.tenant_name = row.tenant.name if row.tenant_id else ""
         self.language = row.language or (row.tenant.language if row.tenant_id else "") or ""
         self.theme = row.theme or "light"
+        self.timezone = row.timezone or ""  # empty: the tenant's (webui.viewer.viewer_zone)
 
     @property
     def is_admin(self) -> bool:

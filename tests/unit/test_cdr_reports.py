@@ -319,3 +319,12 @@ def test_api_cdr_summary_matches_the_page(acme, acme_api, admin_api):  # noqa: F
                          f"&start=2026-11-10&end=2026-11-11").get_json()
     assert body["total"]["calls"] == 4
     assert admin_api.get(f"/api/v1/cdrs?tenant_id={acme['other'].id}").get_json()["total"] == 1
+
+
+def test_the_viewers_own_time_zone_wins_over_the_tenants(acme, client):
+    User.update(timezone="Europe/Berlin").where(User.id == acme["admin"].id).execute()
+    login(client, acme["admin"])
+    html = client.get("/cdrs/?start=2026-11-11&end=2026-11-11").get_data(as_text=True)
+    assert "Europe/Berlin" in html and "America/New_York" not in html
+    assert "2026-11-11 05:59:30" in html  # the New York 23:59:30 call, at 05:59:30 in Berlin
+    assert "Europe/Berlin" in client.get("/reports/cdr-summary").get_data(as_text=True)
