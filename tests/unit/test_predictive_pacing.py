@@ -276,3 +276,42 @@ def test_the_dialers_plan_carries_the_pacing(master, make_group):
                   pacing_mode="predictive", abandon_cap_pct=Decimal("2.00"))
     plan = campaign_plans.plans_of([c.id])[0]
     assert (plan.pacing_mode, plan.abandon_cap_pct) == ("predictive", 2.0)
+
+
+# -- the same figures on PostgreSQL (the production backend) -----------------------------------
+
+@pytest.fixture
+def pg():
+    import models
+    from tests.pg_support import postgres_url
+    url = postgres_url("voxcast_h13a_pacing")
+    if url is None:
+        pytest.skip("PostgreSQL could not be started here")
+    models.init_database(url)
+    models.database.drop_tables(models.ALL_MODELS, safe=True, cascade=True)
+    models.bootstrap(admin_password="x-admin-secret", master_password="x-master-secret")
+    yield url
+    models.database.close()
+
+
+def test_given_postgresql_then_the_figures_queries_count_the_same(pg):
+    acme = Tenant.create(name="Acme", slug="acme")
+    c = Campaign.create(tenant=acme, name="P", type="voice_agent")
+    now = dt.datetime(2026, 12, 2, 12, 0, 0)
+    for i, outcome in enumerate(["answered"] * 6 + ["abandoned", ""]):
+        started = now - dt.timedelta(minutes=10 - i)
+        call = Call.create(tenant=acme, campaign=c, number="+12025550101",
+                           channel_id=f"vx-pg-{i}", started_at=started,
+                           ended_at=started + dt.timedelta(seconds=90))
+        entered = started + dt.timedelta(seconds=8)
+        answered = entered + dt.timedelta(seconds=1) if outcome == "answered" else None
+        QueueCall.create(tenant=acme, campaign=c, call=call, entered_at=entered,
+                         answered_at=answered, outcome=outcome,
+                         ended_at=answered + dt.timedelta(seconds=60) if answered else None)
+    totals = voice_agent.abandon_totals(acme.id, c.id, None, now)
+    assert (totals.live, totals.abandoned) == (8, 1)
+    hist = voice_agent.campaign_history(acme.id, c.id, totals, now)
+    assert (hist.window_placed, hist.window_live, hist.window_abandoned) == (8, 8, 1)
+    assert hist.handle_mean_s == pytest.approx(60.0) and hist.answer_delay_s == pytest.approx(8.0)
+    again = voice_agent.abandon_totals(acme.id, c.id, totals, now + dt.timedelta(minutes=1))
+    assert (again.live, again.abandoned) == (8, 1)
