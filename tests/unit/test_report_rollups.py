@@ -165,6 +165,9 @@ def test_given_random_changes_through_the_writers_then_rollups_equal_a_recount(b
         elif op < 0.76:
             QueueCall.update(outcome=rng.choice(["answered", "abandoned", "transferred"])).where(
                 QueueCall.id == QueueCall.select(fn.MAX(QueueCall.id))).execute()
+        elif op < 0.765:  # a contact added to the group, then a resume queues them too
+            Contact.create(tenant=acme, group=broadcast.group_id, phone=f"+1303555{step:04d}")
+            campaign_service.resume(Campaign.get_by_id(broadcast.id), settings)
         elif op < 0.77:
             victim = Contact.select().order_by(fn.RANDOM()).first()
             if victim is not None:  # cascades to its campaign entries
