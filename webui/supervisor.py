@@ -24,6 +24,7 @@ from models.tenancy import get_scoped
 from voxcast import csv_export
 from voxcast.agents import pause_reasons
 from voxcast.agents.errors import AgentError
+from voxcast.dialing import voice_agent
 from voxcast.queues import stats as queue_stats
 from voxcast.reports import live
 from voxcast.reports.period import ReportPeriod
@@ -52,7 +53,8 @@ def labels() -> dict:
     """The state and leg names in the viewer's language, for wallboard.js."""
     return {"agent": {k: str(v) for k, v in STATE_LABELS.items()},
             "call": {k: _(v) for k, v in live.STATES.items()},
-            "leg": {k: _(v) for k, v in live.LEGS.items()}}
+            "leg": {k: _(v) for k, v in live.LEGS.items()},
+            "pacing": {"ratio": _("Fixed ratio"), "predictive": _("Predictive")}}
 
 
 def monitoring() -> bool:
@@ -71,7 +73,8 @@ def wallboard():
         labels=json.dumps(labels()), monitor_url=monitor_url,
         pause_url=url_for("supervisor.force_pause", user_id=0),
         logout_url=url_for("supervisor.force_logout", user_id=0),
-        service_seconds=queue_stats.SERVICE_SECONDS)
+        service_seconds=queue_stats.SERVICE_SECONDS,
+        window_minutes=voice_agent.PACING_WINDOW_S // 60)
 
 
 @bp.route("/wallboard.json")

@@ -295,3 +295,44 @@ def test_api_wallboard_and_live_calls(app, make_tenant, client):
     assert [c["number"] for c in res.get_json()["items"]] == ["+12025550123"]
     assert client.get("/api/v1/wallboard").status_code == 401
     assert client.get("/api/v1/wallboard?since=yesterday", headers=headers).status_code == 400
+
+
+def test_running_voice_agent_campaigns_with_their_abandon_rate(acme):
+    tenant, _ = acme
+    running = Campaign.create(tenant=tenant, name="Renewals", type="voice_agent",
+                              status="running", pacing_mode="predictive")
+    Campaign.create(tenant=tenant, name="Draft", type="voice_agent")
+    Campaign.create(tenant=tenant, name="Message", type="voice_message", status="running")
+    now = utcnow().replace(microsecond=0)
+    for n, outcome in enumerate(["answered", "answered", "answered", "abandoned"]):
+        c = call(tenant, number=f"+2{n}", campaign=running, started_at=now - dt.timedelta(
+            minutes=5), answered_at=now - dt.timedelta(minutes=5), ended_at=now)
+        QueueCall.create(tenant=tenant, campaign=running, call=c, caller=c.number,
+                         entered_at=now - dt.timedelta(minutes=5), ended_at=now,
+                         outcome=outcome)
+    waiting = call(tenant, number="+29", campaign=running, started_at=now, placed_at=now,
+                   answered_at=now)
+    QueueCall.create(tenant=tenant, campaign=running, call=waiting, caller="+29",
+                     entered_at=now)
+    board = wallboard.build(tenant.id, now, since=now - dt.timedelta(hours=1))
+    assert [c.name for c in board.campaigns] == ["Renewals"]
+    row = board.as_dict()["campaigns"][0]
+    assert (row["pacing_mode"], row["abandon_cap_pct"], row["calls"], row["waiting"]) == (
+        "predictive", 3.0, 1, 1)
+    # A's figures: the contact waiting now counts as live-answered too (5), one abandoned
+    assert (row["live_answered"], row["abandoned"], row["abandon_pct"]) == (5, 1, 20.0)
+
+
+def test_monitor_buttons_appear_when_the_monitor_endpoint_exists(app, make_tenant, auth, client):
+    """B2's supervisor_monitor.start, stood in for by a route of that name."""
+    from flask import Blueprint
+    stand_in = Blueprint("supervisor_monitor", __name__)
+    stand_in.add_url_rule("/supervisor/agents/<int:user_id>/monitor", "start",
+                          lambda user_id: "", methods=["POST"])
+    app.register_blueprint(stand_in)
+    tenant, user = make_tenant("acme", role="tenant")
+    auth.login(user.username, f"pw-{user.username}")
+    html = client.get("/supervisor/").get_data(as_text=True)
+    assert 'data-monitor-url="/supervisor/agents/0/monitor"' in html
+    for mode in ("listen", "whisper", "barge"):
+        assert f'name="mode" value="{mode}"' in html and f"monitor-{mode}" in html

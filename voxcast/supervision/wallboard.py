@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 from peewee import JOIN
 
-from models import Extension, User
+from models import Campaign, Extension, User
 from models.entities import AgentSession, PauseReason, Queue
 from models.tenancy import scoped
+from voxcast.dialing import predictive
 from voxcast.queues import stats as queue_stats
 from voxcast.reports import live
 from voxcast.reports.live import LiveCall
@@ -61,6 +62,24 @@ class QueueNow:
 
 
 @dataclass(frozen=True)
+class CampaignNow:
+    """A running Voice Agent campaign: its calls now and its pacing figures (abandon rate
+    over the run and the rolling window against its cap, dial level, answer rate, AHT)."""
+    campaign_id: int
+    name: str
+    pacing_mode: str
+    abandon_cap_pct: float
+    calls: int
+    waiting: int
+    figures: dict
+
+    def as_dict(self) -> dict:
+        return {"campaign_id": self.campaign_id, "name": self.name,
+                "pacing_mode": self.pacing_mode, "abandon_cap_pct": self.abandon_cap_pct,
+                "calls": self.calls, "waiting": self.waiting, **self.figures}
+
+
+@dataclass(frozen=True)
 class Wallboard:
     now: dt.datetime
     since: dt.datetime       # the start of "today" the queues count from (naive UTC)
@@ -68,6 +87,7 @@ class Wallboard:
     queues: list[QueueNow]
     calls: list[LiveCall]
     totals: dict[str, int] = field(default_factory=dict)
+    campaigns: list[CampaignNow] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"now": self.now.isoformat(timespec="seconds") + "Z",
@@ -75,6 +95,7 @@ class Wallboard:
                 "service_seconds": queue_stats.SERVICE_SECONDS, "totals": self.totals,
                 "agents": [a.as_dict() for a in self.agents],
                 "queues": [q.as_dict() for q in self.queues],
+                "campaigns": [c.as_dict() for c in self.campaigns],
                 "calls": [c.as_dict() for c in self.calls]}
 
 
@@ -119,6 +140,22 @@ def queues_now(tenant_id: int, since: dt.datetime, now: dt.datetime) -> list[Que
             for qid, name, number in rows]
 
 
+def campaigns_now(tenant_id: int, now: dt.datetime, calls: list[LiveCall]) -> list[CampaignNow]:
+    """The tenant's running Voice Agent campaigns (the ones agents take calls for)."""
+    rows = (scoped(Campaign, tenant_id)
+            .select(Campaign.id, Campaign.name, Campaign.pacing_mode, Campaign.abandon_cap_pct)
+            .where(Campaign.status == "running", Campaign.type == "voice_agent")
+            .order_by(Campaign.name, Campaign.id).tuples())
+    out = []
+    for cid, name, mode, cap in rows:
+        mine = [c for c in calls if c.campaign_id == cid and c.leg != "agent"]
+        out.append(CampaignNow(
+            campaign_id=cid, name=name, pacing_mode=mode, abandon_cap_pct=float(cap),
+            calls=len(mine), waiting=sum(1 for c in mine if c.state == "queued"),
+            figures=predictive.campaign_figures(tenant_id, cid, now)))
+    return out
+
+
 def build(tenant_id: int, now: dt.datetime, since: dt.datetime) -> Wallboard:
     """The wallboard at `now`; queue outcomes count from `since` (the viewer's midnight)."""
     calls = live.active_calls(tenant_id, now)
@@ -133,4 +170,4 @@ def build(tenant_id: int, now: dt.datetime, since: dt.datetime) -> Wallboard:
               "waiting": sum(1 for c in calls if c.state == "queued"),
               "longest_wait": max((round(q.figures.longest_wait) for q in queues), default=0)}
     return Wallboard(now=now, since=since, agents=agents, queues=queues, calls=calls,
-                     totals=totals)
+                     totals=totals, campaigns=campaigns_now(tenant_id, now, calls))

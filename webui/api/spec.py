@@ -228,6 +228,19 @@ SCHEMAS = {
             "average_wait": {"type": "number", "nullable": True},
             "service_level": {"type": "number", "nullable": True}})},
         "calls": {"type": "array", "items": {"$ref": "#/components/schemas/LiveCall"}},
+        "campaigns": {"type": "array", "description": "Running Voice Agent campaigns.",
+                      "items": {"type": "object", "required": [
+                          "campaign_id", "name", "pacing_mode", "abandon_cap_pct", "calls",
+                          "waiting"], "properties": {
+                          "campaign_id": ID, "name": STRING,
+                          "pacing_mode": {"type": "string", "enum": ["ratio", "predictive"]},
+                          "abandon_cap_pct": {"type": "number"},
+                          "calls": {"type": "integer"}, "waiting": {"type": "integer"},
+                          "abandon_pct": {"type": "number"},
+                          "window_abandon_pct": {"type": "number"},
+                          "answer_rate_pct": {"type": "number", "nullable": True},
+                          "aht_seconds": {"type": "integer", "nullable": True},
+                          "dial_level": {"type": "number", "nullable": True}}}},
     }),
     "EvaluationForm": out({
         "id": ID, "tenant_id": ID, "name": STRING, "description": STRING,

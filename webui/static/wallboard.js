@@ -140,6 +140,24 @@
     set(tr, "service_level", q.service_level === null ? "—" : q.service_level + " %");
   }
 
+  function pct(value) {
+    return value === null || value === undefined ? "—" : value + " %";
+  }
+
+  function fillCampaign(tr, c) {
+    set(tr, "name", c.name);
+    set(tr, "pacing", (labels.pacing || {})[c.pacing || c.pacing_mode] || c.pacing || c.pacing_mode);
+    set(tr, "dial_level", c.dial_level === null ? "—" : c.dial_level);
+    set(tr, "calls", c.calls);
+    set(tr, "waiting", c.waiting);
+    set(tr, "abandon_pct", pct(c.abandon_pct));
+    set(tr, "window_abandon_pct", pct(c.window_abandon_pct));
+    set(tr, "cap", pct(c.abandon_cap_pct));
+    set(tr, "answer_rate_pct", pct(c.answer_rate_pct));
+    set(tr, "aht", c.aht_seconds === null ? "—" : clock(c.aht_seconds));
+    tr.classList.toggle("over-cap", Number(c.abandon_pct) > Number(c.abandon_cap_pct));
+  }
+
   function show(data) {
     receivedAt = performance.now();
     zone = data.zone || zone;
@@ -161,6 +179,11 @@
     if (queues && data.queues) {
       sync(queues.tBodies[0], document.getElementById("wb-queue-row"), data.queues, (q) => q.queue_id, fillQueue);
       document.getElementById("wb-no-queues").hidden = data.queues.length > 0;
+    }
+    const campaigns = document.getElementById("wb-campaigns");
+    if (campaigns && data.campaigns) {
+      sync(campaigns.tBodies[0], document.getElementById("wb-campaign-row"), data.campaigns, (c) => c.campaign_id, fillCampaign);
+      document.getElementById("wb-campaigns-box").hidden = data.campaigns.length === 0;
     }
     host.dataset.updated = data.now;
   }
