@@ -328,3 +328,10 @@ def test_the_viewers_own_time_zone_wins_over_the_tenants(acme, client):
     assert "Europe/Berlin" in html and "America/New_York" not in html
     assert "2026-11-11 05:59:30" in html  # the New York 23:59:30 call, at 05:59:30 in Berlin
     assert "Europe/Berlin" in client.get("/reports/cdr-summary").get_data(as_text=True)
+
+
+def test_api_provider_key_reads_any_tenants_cdr_by_id(acme, admin_api):  # noqa: F811
+    assert admin_api.get(f"/api/v1/cdrs/{acme['theirs'].id}").get_json()["campaign"] == "Rival"
+    assert admin_api.get(f"/api/v1/cdrs/{acme['theirs'].id}?tenant_id={acme['tenant'].id}"
+                         ).status_code == 404
+    assert admin_api.get("/api/v1/cdrs").status_code == 400  # a list names its tenant

@@ -76,7 +76,8 @@ def paths() -> dict:
             "start and end every day", "One page", ref("CdrPage"), tag="Reports",
             params=(*PAGING, *filters))},
         "/cdrs/{id}": {"parameters": [path_id()], "get": op(
-            "One call detail record", "The CDR", ref("Cdr"), tag="Reports",
+            "One call detail record (the provider's key: any tenant's)", "The CDR", ref("Cdr"),
+            tag="Reports",
             params=(TENANT_FILTER,))},
         "/cdrs/{id}/recording": {"parameters": [path_id()], "get": {
             "summary": "The call's recording (404 when it has none)", "tags": ["Reports"],

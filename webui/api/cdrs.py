@@ -18,7 +18,7 @@ from voxcast.cdr import export, search
 from voxcast.reports import cdr_summary, cdr_totals
 from voxcast.reports.period import PeriodError, ReportPeriod
 
-from . import ID, ApiError, bp, query_int
+from . import ID, ApiError, bp, query_int, scope
 from .contact_centre import _tenant_scope
 from .supervision import reports_feature
 
@@ -76,7 +76,8 @@ def cdrs_list():
 
 
 def _call(call_id: int) -> Call:
-    return get_scoped(Call, _tenant_scope(), call_id)
+    """A tenant key's own call; the provider's key any tenant's (or only `tenant_id`'s)."""
+    return get_scoped(Call, scope(), call_id)
 
 
 @bp.get(f"/cdrs/<{ID}:call_id>")
