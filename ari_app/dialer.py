@@ -120,8 +120,10 @@ class Dialer:
 
     HISTORY_TTL_S = 5.0
 
-    async def _predictive_lines(self, plan: CampaignPlan) -> tuple[int, int]:
-        """(ready agents, lines to dial now) of a predictive campaign: its agents' states, its
+    async def _predictive_lines(self, plan: CampaignPlan) -> tuple[int, int, int]:
+        """(ready agents, working agents, lines to dial now) of a predictive campaign (working:
+        ready, on a call or in a timed wrap-up; it may dial while none is ready yet, for those
+        about to be): its agents' states, its
         own calls still ringing (and how long) or waiting for an agent, and the figures of its
         finished calls go to voxcast.dialing.predictive.decide."""
         mono = time.monotonic()
@@ -163,7 +165,7 @@ class Dialer:
             self.ctx.writer.post(voice_agent.publish_pacing, plan.id, {
                 "level": decision.level, "mode": decision.mode, "lines": decision.lines,
                 "target_pct": decision.target_pct})
-        return ready, decision.lines
+        return ready, figures.agents, decision.lines
 
     def _live_agent_calls(self, campaign_id: int) -> int:
         calls = self._agent_calls.get(campaign_id)
@@ -231,11 +233,11 @@ class Dialer:
             lines = None
             if plan.type == "voice_agent":  # paced by its ready agents
                 if plan.pacing_mode == "predictive":
-                    ready, lines = await self._predictive_lines(plan)
+                    ready, working, lines = await self._predictive_lines(plan)
                 else:
-                    ready = await self._ready_agents(plan)
+                    ready = working = await self._ready_agents(plan)
                     lines = agent_lines(plan.dial_ratio, ready, self._live_agent_calls(plan.id))
-                if ready == 0:
+                if working == 0:
                     await self._reason(plan, Cause("no_agents"))
                 elif self._reasons.get(plan.id) == Cause("no_agents"):
                     await self._reason(plan, None)
