@@ -14,11 +14,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from models import Campaign
+from models.tenancy import get_scoped, scoped
 from voxcast import csv_export
 from voxcast.reports import cdr_summary as summary_query
 from voxcast.reports import cdr_totals
 
 from .auth import CAMPAIGN_ROLES, current_tenant_id, tenant_required
+from .params import arg_id
 from .permissions import feature_required, has_feature
 from .viewer import request_period
 
@@ -85,8 +88,14 @@ def index():
 
 
 def _summary() -> cdr_totals.Summary:
+    """The period's summary; ?campaign= narrows it to one of the tenant's campaigns (another
+    tenant's id: 404)."""
     period = request_period()
-    return cdr_totals.fold(period, summary_query.summary(current_tenant_id(), period))
+    tid = current_tenant_id()
+    campaign_id = arg_id("campaign")
+    if campaign_id:
+        get_scoped(Campaign, tid, campaign_id)
+    return cdr_totals.fold(period, summary_query.summary(tid, period), campaign_id)
 
 
 @bp.route("/cdr-summary")
@@ -95,8 +104,12 @@ def _summary() -> cdr_totals.Summary:
 def cdr_summary():
     summary = _summary()
     p = summary.period
-    args = {"start": p.start.isoformat(), "end": p.end.isoformat()}
+    campaign_id = arg_id("campaign")
+    args = {"start": p.start.isoformat(), "end": p.end.isoformat(),
+            **({"campaign": campaign_id} if campaign_id else {})}
     return render_template("reports/cdr_summary.html", summary=summary, period=p,
+                           campaign_id=campaign_id,
+                           campaigns=scoped(Campaign, current_tenant_id()).order_by(Campaign.name),
                            data_url=url_for("reports.cdr_summary_data", **args),
                            csv_url=url_for("reports.cdr_summary_csv", **args))
 

@@ -335,3 +335,22 @@ def test_api_provider_key_reads_any_tenants_cdr_by_id(acme, admin_api):  # noqa:
     assert admin_api.get(f"/api/v1/cdrs/{acme['theirs'].id}?tenant_id={acme['tenant'].id}"
                          ).status_code == 404
     assert admin_api.get("/api/v1/cdrs").status_code == 400  # a list names its tenant
+
+
+def test_cdr_summary_of_one_campaign_per_day(acme, client, acme_api):
+    login(client, acme["admin"])
+    spring = acme["spring"].id
+    data = client.get(f"/reports/cdr-summary.json?start=2026-11-10&end=2026-11-11"
+                      f"&campaign={spring}").get_json()
+    assert data["days"] == {"labels": ["2026-11-10", "2026-11-11"], "answered": [1, 0],
+                            "unanswered": [0, 1]}
+    assert data["campaigns"]["labels"] == ["Spring"]
+    html = client.get(f"/reports/cdr-summary?start=2026-11-10&end=2026-11-11&campaign={spring}"
+                      ).get_data(as_text=True)
+    assert f"cdr-summary.json?start=2026-11-10&amp;end=2026-11-11&amp;campaign={spring}" in html
+    assert client.get(f"/reports/cdr-summary?campaign={acme['rival'].id}").status_code == 404
+    body = acme_api.get(f"/api/v1/reports/cdr-summary?start=2026-11-10&end=2026-11-11"
+                        f"&campaign_id={spring}").get_json()
+    assert body["total"]["calls"] == 2
+    assert acme_api.get(f"/api/v1/reports/cdr-summary?campaign_id={acme['rival'].id}"
+                        ).status_code == 404

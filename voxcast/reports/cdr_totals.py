@@ -64,7 +64,12 @@ class Summary:
     total: Totals
 
 
-def fold(period: ReportPeriod, rows: list[SummaryRow]) -> Summary:
+def fold(period: ReportPeriod, rows: list[SummaryRow],
+         campaign_id: int | None = None) -> Summary:
+    """The folds of `rows`; with `campaign_id`, of that campaign's rows only (its own chart
+    per day)."""
+    if campaign_id is not None:
+        rows = [r for r in rows if r.campaign_id == campaign_id]
     days = {d: DayTotals(day=d) for d in period.days()}
     campaigns: dict[int | None, CampaignTotals] = {}
     total = Totals()

@@ -88,6 +88,7 @@ def paths() -> dict:
         "/reports/cdr-summary": {"get": op(
             "CDR summary: calls, answered and unanswered, billed seconds and cost per local "
             "day and campaign, per day, per campaign and in total (default this month so far)",
-            "The summary", ref("CdrSummary"), tag="Reports", params=(TENANT_FILTER, *PERIOD,
-                                                                      ZONE))},
+            "The summary", ref("CdrSummary"), tag="Reports",
+            params=(TENANT_FILTER, *PERIOD, ZONE,
+                    query("campaign_id", ID, "Only this campaign's calls.")))},
     }

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, jsonify, request, send_file
 
-from models import Call, Tenant
+from models import Call, Campaign, Tenant
 from models.tenancy import get_scoped
 from voxcast.cdr import export, search
 from voxcast.reports import cdr_summary, cdr_totals
@@ -101,7 +101,8 @@ def cdrs_recording(call_id: int):
 @reports_feature
 def cdr_summary_report():
     """Calls, answered, unanswered, billed seconds and cost per local day and campaign, with
-    the folds per day (every day of the period), per campaign and in total."""
+    the folds per day (every day of the period), per campaign and in total; `campaign_id`
+    narrows it to one campaign."""
     tenant_id = _tenant_scope()
     zone = _zone(tenant_id)
     try:
@@ -109,7 +110,10 @@ def cdr_summary_report():
                                     strict=True)
     except PeriodError as exc:
         raise ApiError(400, "bad-parameter", str(exc), {"start": str(exc)}) from None
-    summary = cdr_totals.fold(period, cdr_summary.summary(tenant_id, period))
+    campaign_id = query_int("campaign_id", None)
+    if campaign_id is not None:
+        get_scoped(Campaign, tenant_id, campaign_id)  # another tenant's: 404
+    summary = cdr_totals.fold(period, cdr_summary.summary(tenant_id, period), campaign_id)
     return jsonify(
         start=period.start.isoformat(), end=period.end.isoformat(), zone=period.zone_name,
         items=[cdr_totals.row_dict(r) for r in summary.rows],
