@@ -124,6 +124,8 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     app.register_blueprint(evaluation.bp)
     from . import supervisor  # the wallboard, forced pause / logout, live statistics
     app.register_blueprint(supervisor.bp)
+    from . import supervisor_monitor  # listen / whisper / barge on the supervisor's phone
+    app.register_blueprint(supervisor_monitor.bp)
     from . import report_pages  # agent, disposition, queue, campaign statistics; the builder
     app.register_blueprint(report_pages.bp)
     from . import reports  # the reports menu, the CDR summary

@@ -29,11 +29,21 @@ from models.tenancy import TenantScopeError, get_scoped
 from voxcast.audit import records as audit
 from voxcast.errors import ServiceError
 from voxcast.i18n import N_
+from voxcast.schemas import ID, obj
 
 EVENT = "voxcast-monitor"
 MODES = ("listen", "whisper", "barge")
 ACTIONS = ("start", "stop")
 SUPERVISOR_ROLES = ("tenant", "supervisor")
+
+MONITOR_REQUEST = obj({
+    "mode": {"type": "string", "enum": [*MODES, "stop"],
+             "description": "listen: hear caller and agent; whisper: the agent (only) hears "
+                            "the supervisor; barge: both do; stop: end the monitor call."},
+    "supervisor_id": {**ID, "description": "The supervisor (a tenant administrator or "
+                                           "supervisor) whose own registered extension rings; "
+                                           "default: the user who created the API key."}},
+    ["mode"])
 
 
 class MonitorError(ServiceError):

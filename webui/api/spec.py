@@ -34,6 +34,7 @@ from voxcast.ivr.schemas import (  # noqa: F401  (re-exported for the resources)
 from voxcast.queues.schemas import (  # noqa: F401  (re-exported for the resources)
     QUEUE_CREATE, QUEUE_UPDATE,
 )
+from voxcast.supervision.monitor import MONITOR_REQUEST  # noqa: F401
 from voxcast.agents.schemas import (  # noqa: F401  (re-exported for the resources)
     PAUSE_REASON_CREATE, PAUSE_REASON_UPDATE, DISPOSITION_CREATE, DISPOSITION_UPDATE,
     AGENT_STATE,
@@ -165,6 +166,12 @@ SCHEMAS = {
         "version": {"type": "integer", "description": "Grows on every change of the session."},
         "started_at": DATETIME,
     }),
+    "MonitorCommand": out({
+        "action": {"type": "string", "enum": ["start", "stop"]},
+        "mode": {"type": "string", "enum": ["listen", "whisper", "barge"], "nullable": True},
+        "agent_session_id": ID, "agent_id": ID, "supervisor_id": ID,
+        "extension": {"type": "string", "nullable": True,
+                      "description": "The supervisor's phone that rings."}}),
     "PauseReason": out({"id": ID, "tenant_id": ID, "name": STRING,
                         "system": {"type": "boolean", "description": "The reason the platform "
                                    "pauses agents with after unanswered offers."},
@@ -309,6 +316,7 @@ ERRORS = {
     "404": "No such object for this key's tenant.",
     "409": "Conflicts with an existing object (duplicate name or number).",
     "422": "The body did not validate; `fields` says why per field.",
+    "503": "The telephony server is not reachable now; try again.",
 }
 
 
@@ -533,6 +541,13 @@ def build() -> dict:
             "Make an agent ready or pause them with a reason (refused during a call)",
             "The session", ref("AgentSession"), request=AGENT_STATE, tag="Agents",
             errors=WRITE)},
+        "/agents/{id}/monitor": {"parameters": [path_id()], "post": op(
+            "Listen to, whisper to (only the agent hears) or barge into the call of an agent "
+            "session on the supervisor's own registered phone, or stop; the phone rings and "
+            "the monitoring starts when it is answered (a second request while monitoring "
+            "switches mode or agent on the same call)", "The command was sent",
+            ref("MonitorCommand"), status="202", request=MONITOR_REQUEST, tag="Agents",
+            errors=(*WRITE, "503"))},
         "/agents/{id}/logout": {"parameters": [path_id()], "post": op(
             "End an agent session (a supervisor's log-out)", "The ended session",
             ref("AgentSession"), tag="Agents", errors=("400", "401", "403", "404", "409"))},
