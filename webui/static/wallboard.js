@@ -190,7 +190,7 @@
 
   let busy = false;
   async function poll() {
-    if (busy) return;
+    if (busy || document.visibilityState === "hidden") return;  // a tab in the background
     busy = true;
     try {
       const res = await fetch(host.dataset.poll, {headers: {"Accept": "application/json"},
@@ -206,5 +206,6 @@
   }
   poll();
   setInterval(poll, 2000);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
   setInterval(retick, 1000);
 })();
