@@ -10,7 +10,7 @@ TEST_PACKAGES := $(RUN_PACKAGES) sip-tester chromium
 STAMP := .runtime/stamps
 
 .PHONY: run stop status test test-sqlite unit integration deps test-deps venv asterisk-runtime \
-        bench-inbound bench-outbound bench-acd bench-reports clean-runtime
+        bench-inbound bench-outbound bench-acd bench-reports bench-pacing clean-runtime
 
 run: deps venv
 	$(VENV)/bin/voxcast asterisk provision
@@ -53,6 +53,10 @@ bench-acd: test-deps venv
 bench-reports: venv
 	@bash scripts/apt-install.sh postgresql
 	$(PY) bench/reports.py $(BENCH_ARGS)
+
+# Predictive pacing against the best fixed ratio: a simulation (no Asterisk), ~5 min on 2 cores.
+bench-pacing: venv
+	$(PY) bench/pacing.py $(BENCH_ARGS)
 
 deps:
 	@bash scripts/apt-install.sh $(RUN_PACKAGES)
