@@ -292,8 +292,9 @@ def main() -> None:
             gain = pred.occupancy / fixed.occupancy
             gains.append(gain)
             all_under &= pred.abandon_pct <= args.cap
-            print(f"{agents:>6} {rate:>6.0%} | {pred.occupancy:>6.1%} ({pred.occupancy_wrap:>5.1%}) "
-                  f"{pred.abandon_pct:>5.2f}% {pred.placed:>7} | {ratio:>10.1f} "
+            print(f"{agents:>6} {rate:>6.0%} | {pred.occupancy:>6.1%} "
+                  f"({pred.occupancy_wrap:>5.1%}) {pred.abandon_pct:>5.2f}% {pred.placed:>7} | "
+                  f"{ratio:>10.1f} "
                   f"{fixed.occupancy:>5.1%} ({fixed.occupancy_wrap:>5.1%}) "
                   f"{fixed.abandon_pct:>5.2f}% | {gain:>5.2f}", flush=True)
     print(f"predictive abandon <= cap in every scenario: {'yes' if all_under else 'NO'}; "
