@@ -201,7 +201,7 @@ def test_wallboard_page_and_feed(boss, client):
     assert "Training" in html and "Europe/Berlin" in html
     assert 'action="/supervisor/agents/0/pause"' not in html  # actions are set per row by JS
     assert 'data-pause-url="/supervisor/agents/0/pause"' in html
-    assert "monitor-listen" not in html  # B2's endpoint absent here: no monitor buttons
+    assert 'data-monitor-url="/supervisor/agents/0/monitor"' in html  # B2's buttons
     data = client.get("/supervisor/wallboard.json").get_json()
     assert data["zone"] == "Europe/Berlin"
     assert [(a["username"], a["state"]) for a in data["agents"]] == [("alice", "ready")]
@@ -324,12 +324,8 @@ def test_running_voice_agent_campaigns_with_their_abandon_rate(acme):
 
 
 def test_monitor_buttons_appear_when_the_monitor_endpoint_exists(app, make_tenant, auth, client):
-    """B2's supervisor_monitor.start, stood in for by a route of that name."""
-    from flask import Blueprint
-    stand_in = Blueprint("supervisor_monitor", __name__)
-    stand_in.add_url_rule("/supervisor/agents/<int:user_id>/monitor", "start",
-                          lambda user_id: "", methods=["POST"])
-    app.register_blueprint(stand_in)
+    """B2's supervisor_monitor.start (webui/supervisor_monitor.py)."""
+    assert "supervisor_monitor.start" in app.view_functions
     tenant, user = make_tenant("acme", role="tenant")
     auth.login(user.username, f"pw-{user.username}")
     html = client.get("/supervisor/").get_data(as_text=True)
