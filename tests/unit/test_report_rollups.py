@@ -280,3 +280,22 @@ def test_given_an_existing_database_when_m0008_runs_then_the_rollups_are_filled(
     assert upgrade() == ["m0008_report_rollups"]
     assert models.rollups.installed(models.database)
     assert rollups.snapshot() == expected
+
+
+def test_given_rollups_out_of_step_when_reports_rebuild_runs_then_check_passes(tmp_path,
+                                                                              monkeypatch,
+                                                                              capsys):
+    from voxcast import cli
+    url = _sqlite(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    models.init_database(url)
+    models.create_schema()
+    acme = Tenant.create(name="Acme", slug="acme")
+    _call(acme, dt.datetime(2026, 10, 5, 9, 0), billsec=42)
+    models.database.execute_sql("UPDATE call_quarter SET calls = 7")  # as after a bad restore
+    assert cli.main(["reports", "check"]) == 1
+    assert "call_quarter: 1 rows differ" in capsys.readouterr().out
+    assert cli.main(["reports", "rebuild"]) == 0
+    assert "rollups rebuilt" in capsys.readouterr().out
+    assert cli.main(["reports", "check"]) == 0
+    models.database.close()
