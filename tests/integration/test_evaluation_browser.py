@@ -136,7 +136,8 @@ def test_given_a_recorded_agent_call_when_a_form_is_built_and_the_call_scored_th
     with page.expect_download() as download:
         page.click("#summary-csv")
     csv = open(download.value.path(), encoding="utf-8").read()
-    assert "Eva Agent,Call quality,,1,1,70.83,70.83,70.83" in csv.splitlines()
+    assert "Eva Agent,Call quality,,,1,1,70.83,70.83,70.83" in csv.splitlines()
+    assert "(all agents),Call quality,Opening,Tone of voice,1,1,75.00,," in csv.splitlines()
 
     # The agent reads their own evaluation and hears the call; the builder is not theirs.
     page.context.clear_cookies()

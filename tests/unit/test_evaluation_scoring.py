@@ -299,5 +299,6 @@ def test_summary_per_agent_form_and_local_period(tenant, people):
                                                       dt.date(2026, 10, 31), berlin))
     assert [(r.form, r.average) for r in october.rows] == [("Quality", D("0.00"))]
     csv = list(summary.csv_rows(result))
-    assert csv[0] == ["Ann Agent", "Quality", "", 2, 2, "82.69", "65.38", "100.00"]
-    assert ["Ann Agent", "Quality", "Opening", 2, 2, "92.50", "", ""] in csv
+    assert csv[0] == ["Ann Agent", "Quality", "", "", 2, 2, "82.69", "65.38", "100.00"]
+    assert ["Ann Agent", "Quality", "Opening", "", 2, 2, "92.50", "", ""] in csv
+    assert ["(all agents)", "Quality", "Opening", "Tone", 2, 2, "87.50", "", ""] in csv

@@ -194,7 +194,7 @@ def test_summary_page_and_csv_in_the_viewers_zone(app, boss, master, ann):
     assert "65.38" not in december.get_data(as_text=True)
     csv = boss.client.get(f"/evaluation/summary.csv?{november}&agent={ann.id}&form={form.id}")
     assert csv.mimetype == "text/csv"
-    assert csv.get_data(as_text=True).splitlines()[1] == "ann,Quality,,1,1,65.38,65.38,65.38"
+    assert csv.get_data(as_text=True).splitlines()[1] == "ann,Quality,,,1,1,65.38,65.38,65.38"
     listing = boss.client.get(f"/evaluation/?{november}").get_data(as_text=True)
     assert "2026-11-30 22:00" in listing and "65.38 %" in listing
 

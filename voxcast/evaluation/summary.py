@@ -174,19 +174,26 @@ def summary(tenant_id: int, period: ReportPeriod, *, agent_id=None, form_id=None
     return Summary(period, rows, agent_rows, by_form)
 
 
-CSV_HEADER = ["agent", "form", "section", "evaluations", "scored", "average %", "min %", "max %"]
+CSV_HEADER = ["agent", "form", "section", "question", "evaluations", "scored", "average %",
+              "min %", "max %"]
 
 
 def csv_rows(result: Summary):
-    """Rows for the CSV export: each agent and form, its sections under it, then each agent's
-    line over all forms."""
+    """Rows for the CSV export: each agent and form with its sections under it, each agent's
+    line over all forms, then each form's questions over all agents (evaluations: answered +
+    N/A; scored: answered)."""
     def num(v):
         return "" if v is None else str(v)
     for r in result.rows:
-        yield [r.agent, r.form, "", r.count, r.scored, num(r.average), num(r.minimum),
+        yield [r.agent, r.form, "", "", r.count, r.scored, num(r.average), num(r.minimum),
                num(r.maximum)]
         for s in r.sections:
-            yield [r.agent, r.form, s.title, s.count, s.count, num(s.average), "", ""]
+            yield [r.agent, r.form, s.title, "", s.count, s.count, num(s.average), "", ""]
     for r in result.agents:
-        yield [r.agent, "(all forms)", "", r.count, r.scored, num(r.average), num(r.minimum),
-               num(r.maximum)]
+        yield [r.agent, "(all forms)", "", "", r.count, r.scored, num(r.average),
+               num(r.minimum), num(r.maximum)]
+    names = {r.form_id: r.form for r in result.rows}
+    for form_id, figures in result.questions.items():
+        for q in figures:
+            yield ["(all agents)", names.get(form_id, ""), q.section, q.text, q.answered + q.na,
+                   q.answered, num(q.average), "", ""]
