@@ -582,6 +582,17 @@ class AgentStateLog(TenantOwned):
         indexes = ((("user", "started_at"), False),)
 
 
+# Agent statistics (voxcast.reports.agent_stats): the offers of a period are the tenant's
+# ringing rows, each answered one found by its session's on_call row starting as it ended;
+# partial indexes hold only those rows (m0015_agent_offer_indexes).
+AgentStateLog.add_index(AgentStateLog.index(AgentStateLog.tenant, AgentStateLog.started_at,
+                                            name="agentstatelog_offers",
+                                            where=AgentStateLog.state == "ringing"))
+AgentStateLog.add_index(AgentStateLog.index(AgentStateLog.session, AgentStateLog.started_at,
+                                            name="agentstatelog_answers",
+                                            where=AgentStateLog.state == "on_call"))
+
+
 QUEUE_STRATEGIES = ("longest_idle", "round_robin", "ring_all")
 QUEUE_FALLBACKS = ("message", "queue", "ivr", "voicemail")
 

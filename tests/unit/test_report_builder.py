@@ -120,11 +120,21 @@ def test_calls_grouped_by_local_day_and_campaign_rollup_equals_raw(acme, other):
     by_day = {"source": "calls", "group_by": ["day"], "fields": ["day", "count"]}
     in_quarters = builder.run(acme.id, by_day, india, now=NOW)
     assert in_quarters.used == "call_quarter" and in_quarters.rows == [["2026-11-30", 3]]
+    assert builder.run(acme.id, by_day, india, now=NOW, rollup=False).rows == [["2026-11-30", 3]]
     by_day_disposition = {**by_disposition, "fields": ["day", "disposition", "count"]}
     in_india = builder.run(acme.id, by_day_disposition, india, now=NOW)
     assert in_india.used == "raw"  # hourly buckets cannot be cut at a half-hour midnight
     assert in_india.rows == [["2026-11-30", "ANSWERED", 3]]
-    assert builder.run(acme.id, by_day, india, now=NOW, rollup=False).rows == [["2026-11-30", 3]]
+    # without days: the whole hours from the hourly rollup, the half hours at both ends raw
+    call(acme, dt.datetime(2026, 11, 29, 18, 45), disposition="BUSY", duration=7)  # 00:15 local
+    call(acme, dt.datetime(2026, 11, 29, 18, 25), disposition="BUSY")  # 11-29 23:55 local
+    per_disposition = {"source": "calls", "group_by": ["disposition"],
+                       "fields": ["disposition", "count", "sum:billsec", "avg:duration"]}
+    split = builder.run(acme.id, per_disposition, india, now=NOW)
+    assert split.used == "call_rollup+raw"
+    assert split.rows == [["ANSWERED", 3, 30, round(37 / 3, 2)], ["BUSY", 1, 0, 7.0]]
+    assert split.rows == builder.run(acme.id, per_disposition, india, now=NOW,
+                                     rollup=False).rows
 
 
 def test_sort_filters_and_totals(acme):

@@ -6,7 +6,9 @@ Times come from voxcast.reports.agent_time.totals (rows clipped to the period). 
 agent's ringing stretches that began in the period; an offer was answered when the same
 session's next stretch, starting the moment the ringing ended, is on_call (the state log
 closes one row and opens the next with one timestamp, voxcast.agents.states), so answers and
-their ringing time are one self-join of the log grouped by agent, not a walk of every row."""
+their ringing time are one self-join of the log grouped by agent, not a walk of every row;
+partial indexes over the ringing and the on_call rows (models.entities, m0015) make it an
+index range plus one index probe per offer."""
 from __future__ import annotations
 
 import datetime as dt

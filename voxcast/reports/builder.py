@@ -485,25 +485,71 @@ def _agg_parts(source, name, period, now):
 
 
 def _grouped(tenant_id, source, d, period, now, use_rollup) -> tuple[list[list], str]:
-    rollup = _rollup_plan(source, d, period) if use_rollup else None
-    if rollup is not None:
-        return _grouped_rollup(tenant_id, d, period, rollup), rollup._meta.table_name
+    """Rows of (dimension values..., aggregate values...). Every path first yields additive
+    partials per key (counts, sums, and for an average its sum and count), so a rollup's
+    whole hours and the raw table's edges of the period can be added up (_merge)."""
     dims = [f for f in d.fields if not is_aggregate(f)]
+    aggs = [f for f in d.fields if is_aggregate(f)]
+    plan = _rollup_plan(source, d, period) if use_rollup else None
+    if plan is None:
+        partials, used = _raw_partials(tenant_id, source, d, period, now, dims, aggs), "raw"
+    elif plan.inner is None:
+        partials = _rollup_partials(tenant_id, d, period, plan.model, dims, aggs, None)
+        used = plan.model._meta.table_name
+    else:  # whole hours from the rollup, the part-hours at both ends from the raw CDRs
+        lo, hi = plan.inner
+        partials = _merge(
+            _rollup_partials(tenant_id, d, period, plan.model, dims, aggs, plan.inner),
+            _raw_partials(tenant_id, source, d, period, now, dims, aggs, (period.since, lo)),
+            _raw_partials(tenant_id, source, d, period, now, dims, aggs, (hi, period.until)))
+        used = plan.model._meta.table_name + "+raw"
+    if not dims and not partials:  # totals of nothing: one line of zeros
+        partials = {(): [None] * sum(2 if a.startswith("avg:") else 1 for a in aggs)}
+    rows = [_assemble(d, dims, list(keys), aggs, values) for keys, values in partials.items()]
+    return _time_labels(rows, d, dims, period), used
+
+
+def _raw_partials(tenant_id, source, d, period, now, dims, aggs, window=None) -> dict:
     exprs = []
     for name in dims:
         dim = source.dims[name]
         exprs.append(sqlparts.bucket_index(source.time(), period, name) if dim.expr is None
                      else dim.expr(period, now))
-    aggs = [f for f in d.fields if is_aggregate(f)]
     parts = [p for f in aggs for p in _agg_parts(source, f, period, now)]
-    query = source.model.select(*exprs, *parts).where(*_where(tenant_id, source, d, period, now))
+    conds = _where(tenant_id, source, d, period, now)
+    if window is not None:
+        if window[0] >= window[1]:
+            return {}
+        conds += [source.time() >= window[0], source.time() < window[1]]
+    query = source.model.select(*exprs, *parts).where(*conds)
     if exprs:
         query = query.group_by(*(SQL(str(i + 1)) for i in range(len(exprs))))
-    rows = []
+    out = {}
     for raw in query.tuples():
-        keys, values = list(raw[:len(dims)]), list(raw[len(dims):])
-        rows.append(_assemble(d, dims, keys, aggs, values))
-    return _time_labels(rows, d, dims, period), "raw"
+        values = list(raw[len(dims):])
+        if not dims and aggs and values[0] in (0, None) and window is not None:
+            continue  # an empty edge adds nothing
+        out[tuple(raw[:len(dims)])] = values
+    return out
+
+
+def _merge(*partials: dict) -> dict:
+    out: dict = {}
+    for part in partials:
+        for key, values in part.items():
+            if key not in out:
+                out[key] = list(values)
+            else:
+                out[key] = [_add(a, b) for a, b in zip(out[key], values)]
+    return out
+
+
+def _add(a, b):
+    if a is None or b is None:
+        return b if a is None else a
+    if isinstance(a, Decimal) != isinstance(b, Decimal):  # a float sum and a numeric one
+        return Decimal(str(a)) + Decimal(str(b))
+    return a + b
 
 
 def _assemble(d, dims, keys, aggs, values) -> list:
@@ -541,8 +587,21 @@ HOURLY = {"dims": {"campaign", "agent", "direction", "disposition"},
 QUARTER = {"dims": {"campaign", "direction"}, "filters": {"campaign_id", "direction"}}
 
 
-def _rollup_plan(source, d, period):
-    """The rollup model that holds this grouped call report, or None (read the raw table)."""
+@dataclass(frozen=True)
+class RollupPlan:
+    model: type
+    inner: tuple[dt.datetime, dt.datetime] | None = None  # the whole hours read from it
+
+
+def _hour_up(t: dt.datetime) -> dt.datetime:
+    floor = t.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == t else floor + dt.timedelta(hours=1)
+
+
+def _rollup_plan(source, d, period) -> RollupPlan | None:
+    """The rollup that holds this grouped call report, or None (read the raw table). A
+    report without days whose period does not start and end on whole hours (a +5:30 zone's
+    midnights) reads the whole hours inside from the hourly rollup and the edges raw."""
     if source is not CALLS:
         return None
     aggs = {f for f in d.fields if is_aggregate(f)}
@@ -556,38 +615,41 @@ def _rollup_plan(source, d, period):
                        for t in (period.since, period.until))
     hours = sqlparts.whole_hours(period, grain)
     narrow = dims <= QUARTER["dims"] and set(d.filters) <= QUARTER["filters"]
+    wide = dims <= HOURLY["dims"] and set(d.filters) <= HOURLY["filters"]
     hour = getattr(entities, "CallHour", None)  # campaign and direction per hour: fewest rows
     quarter = getattr(entities, "CallQuarter", None)
     hourly = getattr(entities, "CallRollup", None)
     if hour is not None and narrow and hours:
-        return hour
+        return RollupPlan(hour)
     if quarter is not None and narrow and bounds_whole:
-        return quarter
-    if (hourly is not None and dims <= HOURLY["dims"] and set(d.filters) <= HOURLY["filters"]
-            and hours):
-        return hourly
+        return RollupPlan(quarter)
+    if hourly is not None and wide:
+        if hours:
+            return RollupPlan(hourly)
+        if not grains:
+            lo = _hour_up(period.since)
+            hi = period.until.replace(minute=0, second=0, microsecond=0)
+            if lo < hi:
+                return RollupPlan(hourly, (lo, hi))
     return None
 
 
-def _grouped_rollup(tenant_id, d, period, model) -> list[list]:
+def _rollup_partials(tenant_id, d, period, model, dims, aggs, inner) -> dict:
     columns = {"campaign": model.campaign_id, "direction": model.direction,
                "agent": getattr(model, "agent_id", None),
                "disposition": getattr(model, "disposition", None)}
-    dims = [f for f in d.fields if not is_aggregate(f)]
     exprs = [sqlparts.bucket_index(model.bucket, period, n) if n in sqlparts.TIME_GRAINS
              else columns[n] for n in dims]
     sums = {"count": model.calls, "duration": model.duration, "billsec": model.billsec,
             "cost": model.cost, "answered": model.answered}
-    aggs = [f for f in d.fields if is_aggregate(f)]
     parts = []
     for name in aggs:
-        measure = name.split(":", 1)[-1]
-        parts.append(fn.SUM(sums[measure]))
+        parts.append(fn.SUM(sums[name.split(":", 1)[-1]]))
         if name.startswith("avg:"):
             parts.append(fn.SUM(model.calls))
     parts.append(fn.SUM(model.calls))  # last: a key whose calls were all deleted has 0
-    conds = [model.tenant == tenant_id, model.bucket >= period.since,
-             model.bucket < period.until]
+    lo, hi = inner or (period.since, period.until)
+    conds = [model.tenant == tenant_id, model.bucket >= lo, model.bucket < hi]
     filters = {"campaign_id": model.campaign_id, "agent_id": getattr(model, "agent_id", None),
                "direction": model.direction, "disposition": getattr(model, "disposition", None)}
     for name, value in d.filters.items():
@@ -595,15 +657,14 @@ def _grouped_rollup(tenant_id, d, period, model) -> list[list]:
     query = model.select(*exprs, *parts).where(*conds)
     if exprs:
         query = query.group_by(*(SQL(str(i + 1)) for i in range(len(exprs))))
-    rows = []
+    out = {}
     for raw in query.tuples():
-        keys, values = list(raw[:len(dims)]), list(raw[len(dims):-1])
-        if dims and not raw[-1]:  # a key whose calls were all deleted: no row
+        if not raw[-1]:  # no calls (all deleted, or no row at all for a total)
             continue
-        keys = [None if n in ("campaign", "agent") and k == 0 else k
-                for n, k in zip(dims, keys)]
-        rows.append(_assemble(d, dims, keys, aggs, values))
-    return _time_labels(rows, d, dims, period)
+        keys = tuple(None if n in ("campaign", "agent") and k == 0 else k
+                     for n, k in zip(dims, raw[:len(dims)]))
+        out[keys] = list(raw[len(dims):-1])
+    return out
 
 
 # --- presenting --------------------------------------------------------------------------
