@@ -311,7 +311,8 @@ def score(call_id: int):
         evaluation_service.scorable_call(tid, call.id)
     except AgentLeg as exc:
         if exc.customer_id is not None:  # the agent's phone: score the caller's CDR instead
-            return redirect(url_for("evaluation.score", call_id=exc.customer_id, **request.args))
+            keep = {"form": request.args["form"]} if request.args.get("form") else {}
+            return redirect(url_for("evaluation.score", call_id=exc.customer_id, **keep))
         return render_template("error.html", code=409, message=tr(exc.errors[""])), 409
     except EvaluationError as exc:
         return render_template("error.html", code=409, message=tr(exc.errors[""])), 409
