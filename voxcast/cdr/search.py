@@ -157,8 +157,10 @@ def batches(tenant_id: int, f: CdrFilter, batch: int = BATCH) -> Iterator[list[C
         q = query(tenant_id, f)
         if last is not None:
             started, call_id = last
-            q = q.where((Call.started_at < started)
-                        | ((Call.started_at == started) & (Call.id < call_id)))
+            # the first term bounds the index range; the OR alone makes SQLite scan from
+            # the newest row on every batch (quadratic over an export)
+            q = q.where((Call.started_at <= started)
+                        & ((Call.started_at < started) | (Call.id < call_id)))
         rows = list(q.limit(batch))
         if rows:
             yield rows
