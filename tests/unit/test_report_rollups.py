@@ -225,12 +225,13 @@ def test_given_a_zone_off_the_hour_then_the_summary_splits_days_at_its_midnight(
     _call(acme, boundary, camp, disposition="BUSY")
     _call(acme, boundary + 100 * second, None, disposition="NO ANSWER")
     _call(acme, boundary, None, direction="agent")  # a leg of a call: not counted again
+    _call(acme, boundary + dt.timedelta(hours=3), camp, billsec=20)  # a whole hour of day 2
     period = ReportPeriod(dt.date(2026, 11, 1), dt.date(2026, 11, 2), zone_of(zone))
     rows = cdr_summary.summary(acme.id, period)
     assert [(r.day.day, r.campaign, r.calls, r.answered, r.unanswered, r.billsec, r.cost)
             for r in rows] == [(1, "Zeta", 1, 1, 0, 10, Decimal("0.1000")),
                                (2, "", 1, 0, 1, 0, Decimal("0.0000")),
-                               (2, "Zeta", 1, 0, 1, 0, Decimal("0.0000"))]
+                               (2, "Zeta", 2, 1, 1, 20, Decimal("0.0000"))]
 
 
 def test_given_a_period_off_the_quarter_hour_then_the_summary_counts_raw_rows_the_same(sqlite_db):
@@ -299,3 +300,29 @@ def test_given_rollups_out_of_step_when_reports_rebuild_runs_then_check_passes(t
     assert "rollups rebuilt" in capsys.readouterr().out
     assert cli.main(["reports", "check"]) == 0
     models.database.close()
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata", "Asia/Kathmandu",
+                                  "Australia/Lord_Howe", "Pacific/Chatham"])
+def test_given_random_calls_over_a_dst_change_then_the_summary_equals_a_python_count(sqlite_db,
+                                                                                    zone):
+    acme = Tenant.create(name="Acme", slug="acme")
+    camps = [Campaign.create(tenant=acme, name=f"C{i}") for i in range(3)]
+    rng = random.Random(zone)
+    start = dt.datetime(2026, 10, 1)
+    for i in range(600):  # New York's and Lord Howe's DST change fall in these days
+        at = start + dt.timedelta(seconds=rng.randint(0, 40 * 86400))
+        Call.create(tenant=acme, campaign=rng.choice(camps + [None]), number="+1", started_at=at,
+                    channel_id=f"r-{i}", direction=rng.choice(["outbound", "inbound", "agent"]),
+                    disposition=rng.choice(["ANSWERED", "BUSY", ""]), billsec=rng.randint(0, 99))
+    period = ReportPeriod(dt.date(2026, 10, 3), dt.date(2026, 11, 6), zone_of(zone))
+    expected: dict = {}
+    for c in Call.select().where(Call.direction != "agent"):
+        if period.since <= c.started_at < period.until:
+            acc = expected.setdefault((period.local_day(c.started_at), c.campaign_id), [0, 0, 0])
+            acc[0] += 1
+            acc[1] += c.disposition == "ANSWERED"
+            acc[2] += c.billsec
+    got = {(r.day, r.campaign_id): [r.calls, r.answered, r.billsec]
+           for r in cdr_summary.summary(acme.id, period)}
+    assert got == expected

@@ -4,9 +4,10 @@ campaign of a report period (the chart and table of the CDR summary report, its 
 It reads CallHour, the CDRs counted per UTC hour of their start, campaign and direction
 (kept by database triggers in the same transaction as each CDR changes, models.rollups): a
 month of a large tenant is some twenty thousand rows, not its million CDRs. In a zone that is
-not a whole number of hours from UTC it reads CallQuarter, the same per quarter hour: every
-zone's local midnight is on a quarter hour (India +5:30, Nepal +5:45, Chatham +12:45), so
-each local day is an exact sum of whole buckets either way. A bucket goes to its day by
+not a whole number of hours from UTC, the one hour a day that local midnight cuts comes from
+CallQuarter, the same per quarter hour: every zone's local midnight is on a quarter hour
+(India +5:30, Nepal +5:45, Chatham +12:45), so each local day is an exact sum of whole
+buckets either way. A bucket goes to its day by
 comparing it with the days' UTC starts (a CASE over the period's boundaries), so DST days of
 23 or 25 hours are right too. A period
 whose bounds are not on quarter hours (a historical offset such as LMT) is counted from the
@@ -62,42 +63,66 @@ def day_index(column, starts: list[dt.datetime]):
 def summary(tenant_id: int, period: ReportPeriod) -> list[SummaryRow]:
     """Rows by day, then campaign name; only days and campaigns with calls."""
     starts = day_starts(period)
-    since, until = starts[0], starts[-1]
-    table = (CallHour if all(_on_the_hour(m) for m in starts)
-             else CallQuarter if on_quarter_hours(*starts) else None)
-    if table is not None:
-        q = table
-        day = day_index(q.bucket, starts)
-        query = (q.select(day.alias("d"), q.campaign_id, fn.SUM(q.calls), fn.SUM(q.answered),
-                          fn.SUM(q.billsec), fn.SUM(q.cost))
-                 .where(q.tenant == tenant_id, q.bucket >= since, q.bucket < until,
-                        q.direction.not_in(LEG_DIRECTIONS))
-                 .group_by(SQL("1"), q.campaign_id))
+    if on_quarter_hours(*starts):
+        # hours that a local midnight cuts (18:00 UTC for India's 18:30) come from quarter
+        # hours, every other hour from CallHour: a month of India costs what one of New York does
+        cut = sorted({_hour(m) for m in starts if not _on_the_hour(m)})
+        hours = [CallHour.bucket >= _hour(starts[0]), CallHour.bucket < starts[-1]]
+        if cut:
+            hours.append(CallHour.bucket.not_in(cut))
+        found = _buckets(CallHour, tenant_id, starts, *hours)
+        quarters = [h + dt.timedelta(minutes=15 * k) for h in cut for k in range(4)]
+        quarters = [q for q in quarters if starts[0] <= q < starts[-1]]
+        if quarters:
+            found += _buckets(CallQuarter, tenant_id, starts,
+                              CallQuarter.bucket.in_(quarters))
     else:
-        c = Call
-        day = day_index(c.started_at, starts)
-        answered = fn.SUM(Case(None, ((c.disposition == "ANSWERED", 1),), 0))
-        query = (c.select(day.alias("d"), fn.COALESCE(c.campaign, 0), fn.COUNT(c.id), answered,
-                          fn.SUM(c.billsec), fn.SUM(fn.COALESCE(c.cost, 0)))
-                 .where(c.tenant == tenant_id, c.started_at >= since, c.started_at < until,
-                        c.direction.not_in(LEG_DIRECTIONS))
-                 .group_by(SQL("1"), SQL("2")))
-    # grouped by position: PostgreSQL would not see two copies of a CASE with bound
-    # parameters as the same expression
-    raw = [row for row in query.tuples() if row[2]]
+        found = _raw(tenant_id, starts)
+    totals: dict[tuple[int, int], list] = {}
+    for index, campaign_id, calls, answered, billsec, cost in found:
+        acc = totals.setdefault((index, campaign_id or 0), [0, 0, 0, Decimal(0)])
+        acc[0] += int(calls or 0)
+        acc[1] += int(answered or 0)
+        acc[2] += int(billsec or 0)
+        acc[3] += Decimal(str(cost or 0))
+    ids = {cid for _, cid in totals if cid}
     names = dict(Campaign.select(Campaign.id, Campaign.name)
-                 .where(Campaign.id.in_({r[1] for r in raw if r[1]})).tuples()) if raw else {}
+                 .where(Campaign.id.in_(ids)).tuples()) if ids else {}
     days = period.days()
-    rows = []
-    for index, campaign_id, calls, answered, billsec, cost in raw:
-        calls, answered = int(calls), int(answered or 0)
-        rows.append(SummaryRow(
-            day=days[index], campaign_id=campaign_id or None,
-            campaign=names.get(campaign_id, "") if campaign_id else "",
-            calls=calls, answered=answered, unanswered=calls - answered,
-            billsec=int(billsec or 0), cost=_money(cost)))
+    rows = [SummaryRow(day=days[index], campaign_id=cid or None,
+                       campaign=names.get(cid, "") if cid else "", calls=calls,
+                       answered=answered, unanswered=calls - answered, billsec=billsec,
+                       cost=_money(cost))
+            for (index, cid), (calls, answered, billsec, cost) in totals.items() if calls]
     rows.sort(key=lambda r: (r.day, r.campaign.lower(), r.campaign_id or 0))
     return rows
+
+
+def _buckets(table, tenant_id: int, starts: list[dt.datetime], *where) -> list[tuple]:
+    """(day index, campaign id, calls, answered, billsec, cost) of a rollup's buckets; grouped
+    by position: PostgreSQL would not see two copies of a CASE with bound parameters as the
+    same expression."""
+    day = day_index(table.bucket, starts)
+    return list(table.select(day.alias("d"), table.campaign_id, fn.SUM(table.calls),
+                             fn.SUM(table.answered), fn.SUM(table.billsec), fn.SUM(table.cost))
+                .where(table.tenant == tenant_id, *where,
+                       table.direction.not_in(LEG_DIRECTIONS))
+                .group_by(SQL("1"), table.campaign_id).tuples())
+
+
+def _raw(tenant_id: int, starts: list[dt.datetime]) -> list[tuple]:
+    c = Call
+    day = day_index(c.started_at, starts)
+    answered = fn.SUM(Case(None, ((c.disposition == "ANSWERED", 1),), 0))
+    return list(c.select(day.alias("d"), fn.COALESCE(c.campaign, 0), fn.COUNT(c.id), answered,
+                         fn.SUM(c.billsec), fn.SUM(fn.COALESCE(c.cost, 0)))
+                .where(c.tenant == tenant_id, c.started_at >= starts[0],
+                       c.started_at < starts[-1], c.direction.not_in(LEG_DIRECTIONS))
+                .group_by(SQL("1"), SQL("2")).tuples())
+
+
+def _hour(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 def _on_the_hour(moment: dt.datetime) -> bool:
