@@ -10,15 +10,20 @@ from ..entities import (
 
 CREATES = [CampaignTally, CallRollup, CallHour, CallQuarter, AgentStateQuarter]
 INDEXES = ("call_by_agent", "call_by_campaign", "agentstatelog_by_tenant",
-           "agentstatelog_open_by_tenant")
+           "agentstatelog_by_state", "agentstatelog_open_by_tenant")
+
+
+def _indexes(ops) -> None:
+    before = {i.name for m in (Call, AgentStateLog) for i in ops.db.get_indexes(m._meta.table_name)}
+    if set(INDEXES) - before:
+        ops.db.create_tables([Call, AgentStateLog], safe=True)  # creates only the missing ones
+        ops.done.extend(f"index {name}" for name in INDEXES if name not in before)
 
 
 def up(ops) -> None:
     for model in CREATES:
         ops.create_table(model)
-    before = {i.name for m in (Call, AgentStateLog) for i in ops.db.get_indexes(m._meta.table_name)}
-    ops.db.create_tables([Call, AgentStateLog], safe=True)  # creates only the missing indexes
-    ops.done.extend(f"index {name}" for name in INDEXES if name not in before)
+    _indexes(ops)
     rollups.rebuild(ops.db)
     ops.done.append("rollups and campaign counters computed from the existing rows")
 
@@ -33,6 +38,7 @@ def before_steps(ops) -> None:
 def after_schema(ops) -> None:
     """Run after every upgrade, fresh or stepwise: the triggers again (idempotent), since a
     later SQLite migration that rebuilds call or campaign_contact would drop them."""
+    _indexes(ops)  # one added to this step after a database had run it (before release)
     missing = [model for model in CREATES if not ops.has_table(model)]
     if missing:  # a rollup added to this step after a database had run it (before release)
         for model in missing:
