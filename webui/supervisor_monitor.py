@@ -34,14 +34,15 @@ def _back():
     return redirect(url_for("supervisor.wallboard"))
 
 
-STARTED = {
+STARTED = {  # said the same whether the phone rings now or is already on the monitor call
     "listen": lambda name, phone: _(
-        "Your phone (%(phone)s) rings: answer it to listen to %(name)s.", name=name, phone=phone),
+        "Listening to %(name)s on your phone (%(phone)s): answer it when it rings.",
+        name=name, phone=phone),
     "whisper": lambda name, phone: _(
-        "Your phone (%(phone)s) rings: answer it to whisper to %(name)s (only the agent hears "
-        "you).", name=name, phone=phone),
+        "Whispering to %(name)s on your phone (%(phone)s): only the agent hears you. Answer "
+        "it when it rings.", name=name, phone=phone),
     "barge": lambda name, phone: _(
-        "Your phone (%(phone)s) rings: answer it to join the call of %(name)s.",
+        "Joining the call of %(name)s on your phone (%(phone)s): answer it when it rings.",
         name=name, phone=phone),
 }
 

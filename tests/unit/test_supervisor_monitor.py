@@ -169,7 +169,7 @@ def test_the_wallboard_buttons_ring_the_supervisors_phone(acme, auth, client, fa
     assert client.post(url, data={"mode": "listen"}).status_code == 400  # no CSRF token
     assert not fake.posted
     res = auth.post(url, {"mode": "listen"}, follow_redirects=True)
-    assert "Your phone (8801) rings: answer it to listen to alice." in res.get_data(as_text=True)
+    assert "Listening to alice on your phone (8801): answer it when it rings." in res.get_data(as_text=True)
     assert fake.posted[-1]["mode"] == "listen"
     res = auth.post(url, {"mode": "shout"}, follow_redirects=True)
     assert "Choose listen, whisper or barge." in res.get_data(as_text=True)

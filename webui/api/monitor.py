@@ -4,22 +4,16 @@ stops. The same checks and command as the wallboard's buttons (voxcast.supervisi
 202: the phone rings, the monitoring starts when it is answered (the tenant log says so)."""
 from __future__ import annotations
 
-from flask import current_app, jsonify
+from flask import jsonify
 
 from models.entities import AgentSession
 from models.tenancy import get_scoped
 from voxcast.supervision import monitor
 from voxcast.supervision.monitor import MONITOR_REQUEST
 
+from ..supervisor_monitor import transport as _transport
 from . import ID, ApiError, body, bp, principal, scope
 from .contact_centre import agents_feature
-
-TRANSPORT = "voxcast_monitor_transport"  # app.extensions key, as the page's
-
-
-def _transport():
-    return current_app.extensions.get(TRANSPORT) or monitor.AriTransport(
-        current_app.config["VOXCAST_SETTINGS"])
 
 
 @bp.post(f"/agents/<{ID}:session_id>/monitor")
