@@ -173,6 +173,8 @@ def test_the_wallboard_buttons_ring_the_supervisors_phone(acme, auth, client, fa
     assert fake.posted[-1]["mode"] == "listen"
     res = auth.post(url, {"mode": "shout"}, follow_redirects=True)
     assert "Choose listen, whisper or barge." in res.get_data(as_text=True)
+    html = client.get("/supervisor/").get_data(as_text=True)
+    assert 'action="/supervisor/monitor/stop"' in html and "Stop monitoring" in html
     res = auth.post("/supervisor/monitor/stop", {}, follow_redirects=True)
     assert "Monitoring stopped." in res.get_data(as_text=True)
     assert fake.posted[-1]["action"] == "stop" and len(fake.posted) == 2
