@@ -861,10 +861,6 @@ Call.add_index(Call.index(Call.tenant, Call.agent, Call.started_at, name="call_b
 Call.add_index(Call.index(Call.campaign, Call.started_at, name="call_by_campaign"))
 AgentStateLog.add_index(AgentStateLog.index(AgentStateLog.tenant, AgentStateLog.started_at,
                                             name="agentstatelog_by_tenant"))
-# offers (ringing rows) and answers (ringing -> on_call) of a period, agent statistics
-AgentStateLog.add_index(AgentStateLog.index(AgentStateLog.tenant, AgentStateLog.state,
-                                            AgentStateLog.started_at,
-                                            name="agentstatelog_by_state"))
 AgentStateLog.add_index(AgentStateLog.index(AgentStateLog.tenant, AgentStateLog.user,
                                             name="agentstatelog_open_by_tenant",
                                             where=AgentStateLog.ended_at.is_null()))

@@ -10,7 +10,7 @@ from ..entities import (
 
 CREATES = [CampaignTally, CallRollup, CallHour, CallQuarter, AgentStateQuarter]
 INDEXES = ("call_by_agent", "call_by_campaign", "agentstatelog_by_tenant",
-           "agentstatelog_by_state", "agentstatelog_open_by_tenant")
+           "agentstatelog_open_by_tenant")
 
 
 def _indexes(ops) -> None:
