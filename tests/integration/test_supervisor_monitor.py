@@ -135,10 +135,12 @@ class Party:
 
 
 @pytest.fixture
-def call_in_progress(stasis_app, settings, master, workdir):
+def call_in_progress(request, stasis_app, settings, master, workdir):
     """A caller talking to an agent through a queue, and a supervisor with their own
-    registered phone that answers; each party sends its tone. Yields (parties, supervisor
-    user, agent, tap)."""
+    registered phone that answers (and, parametrized indirectly with milliseconds, hangs up
+    that long after answering); each party sends its tone. Yields (parties, supervisor user,
+    agent, tap)."""
+    sup_talk_ms = getattr(request, "param", None)
     n = next(_seq)
     base = settings.sip_port + 80  # this instance's own ports (sipp SIP ports +40.., +60..)
     media = {"caller": base, "agent": base + 4, "supervisor": base + 8}
@@ -167,8 +169,10 @@ def call_in_progress(stasis_app, settings, master, workdir):
     agent_phone = Sipp(_tone_scenario(workdir, "uas_speaking.xml.in", "agent"), workdir,
                        ["-p", str(agent.port), "-m", "1", "-mp", str(media["agent"]),
                         "-timeout", "90s"], name=f"agent-{agent.number}").start()
-    sup_phone = Sipp(_tone_scenario(workdir, "uas_speaking.xml.in", "supervisor"), workdir,
-                     ["-p", str(sup_port), "-m", "1", "-mp", str(media["supervisor"]),
+    sup_scenario = "uas_speaking_hangup.xml.in" if sup_talk_ms else "uas_speaking.xml.in"
+    hold = ["-d", str(sup_talk_ms)] if sup_talk_ms else []
+    sup_phone = Sipp(_tone_scenario(workdir, sup_scenario, "supervisor"), workdir,
+                     ["-p", str(sup_port), "-m", "1", "-mp", str(media["supervisor"]), *hold,
                       "-timeout", "90s"], name=f"supervisor-{sup_ext.number}").start()
     caller = Sipp(_tone_scenario(workdir, "uac_call_did_speak_wait.xml.in", "caller"), workdir,
                   [f"127.0.0.1:{settings.sip_port}", "-s", did, "-p",
@@ -273,6 +277,24 @@ def test_given_a_supervisor_listening_when_the_call_ends_then_their_phone_is_hun
     assert parties["supervisor"].sipp.wait(20) == 0, parties["supervisor"].sipp.diagnostics()
     wait_for(lambda: _monitor_logs(sup)[-1].action == "agent.monitor_end", 10,
              message="end of the monitoring in the tenant log")
+
+
+@pytest.mark.parametrize("call_in_progress", [7000], indirect=True)
+def test_given_a_supervisor_barging_when_they_hang_up_then_the_call_goes_on_without_them(
+        settings, call_in_progress):
+    parties, sup, agent, tap = call_in_progress
+    _switch(settings, sup, agent, "barge", 0)
+    assert _hears(_levels(tap), "caller", "supervisor")
+    assert parties["supervisor"].sipp.wait(20) == 0, parties["supervisor"].sipp.diagnostics()
+    wait_for(lambda: _monitor_logs(sup)[-1].action == "agent.monitor_end", 10,
+             message="end of the monitoring in the tenant log")
+    channels = [c["name"] for c in _ari(settings, "/channels")]
+    assert not [name for name in channels if name.startswith("Snoop/")], channels
+    assert not [b for b in _ari(settings, "/bridges") if b["id"].startswith("vxmon-")]
+    after = _levels(tap, ("caller", "agent"))
+    assert _hears(after, "caller", "agent") and _hears(after, "agent", "caller"), after
+    assert _silent(after, "caller", "supervisor") and _silent(after, "agent", "supervisor"), after
+    assert agent.session().state == "on_call"
 
 
 def _delete(settings, path: str) -> None:
