@@ -326,3 +326,52 @@ def test_given_random_calls_over_a_dst_change_then_the_summary_equals_a_python_c
     got = {(r.day, r.campaign_id): [r.calls, r.answered, r.billsec]
            for r in cdr_summary.summary(acme.id, period)}
     assert got == expected
+
+
+def test_given_concurrent_writers_on_postgresql_then_the_counters_stay_exact(tmp_path):
+    """Four connections at once move entries of one campaign and write its CDRs, each change
+    its own transaction: the counters' n = n + 1 upserts serialise on their rows."""
+    import threading
+    url = postgres_url("voxcast_rollups_test")
+    if url is None:
+        pytest.skip("PostgreSQL is not available here")
+    models.init_database(url)
+    models.create_schema()
+    settings, acme, _other, campaigns, *_ = _world(tmp_path, n_contacts=200)
+    campaign = campaigns[1]
+    entries = [e.id for e in CampaignContact.select(CampaignContact.id)
+               .where(CampaignContact.campaign == campaign.id)]
+    models.database.close()
+    errors = []
+
+    def work(part: int) -> None:
+        rng = random.Random(part)
+        try:
+            for entry_id in entries[part::4]:
+                for state in ("dialing", "done" if rng.random() < 0.7 else "failed"):
+                    with models.database.atomic():
+                        CampaignContact.update(state=state).where(
+                            CampaignContact.id == entry_id).execute()
+                with models.database.atomic():
+                    call = Call.create(tenant=acme.id, campaign=campaign.id, entry=entry_id,
+                                       number="+1", channel_id=f"t{part}-{entry_id}",
+                                       started_at=T0)
+                with models.database.atomic():
+                    Call.update(disposition=rng.choice(["ANSWERED", "BUSY"]), ended_at=T0,
+                                billsec=rng.randint(0, 60)).where(Call.id == call.id).execute()
+        except Exception as exc:  # reported below, with the thread's part
+            errors.append((part, exc))
+        finally:
+            models.database.close()
+
+    threads = [threading.Thread(target=work, args=(part,)) for part in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert rollups.differences() == {}
+    progress = campaign_service.progress(Campaign.get_by_id(campaign.id))
+    assert progress == old_progress(Campaign.get_by_id(campaign.id))
+    assert progress["dialed"] == 200 and progress["completed"] + progress["given_up"] == 200
+    models.database.close()
