@@ -52,8 +52,10 @@ def agent_channel(ctx, session_id: int) -> str | None:
     if bridge is not None and not bridge.ended:
         return bridge.agent_channel_id
     call = getattr(getattr(ctx, "console", None), "calls", {}).get(session_id)
-    leg = getattr(call, "agent", None) if call is not None else None
-    return getattr(leg, "channel_id", None) if leg is not None else None
+    if call is None or not call.agent_here:  # the agent left it (a transfer): not theirs
+        return None
+    leg = call.agent
+    return leg.channel_id if leg is not None and not leg.done else None
 
 
 class SnoopLeg(CallHandler):

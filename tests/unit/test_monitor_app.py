@@ -183,3 +183,17 @@ def test_given_stop_or_a_stale_command_then_the_phone_is_hung_up_or_never_rung(a
         assert call.done and not bus.calls
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize("agent_here", [True, False])
+def test_given_a_console_call_then_the_snoop_goes_on_the_agents_leg_while_they_are_on_it(
+        app_db, agent_here):
+    from ari_app.flows.monitor import agent_channel
+    leg = SimpleNamespace(channel_id="console-agent-7", done=False)
+    call = SimpleNamespace(agent_here=agent_here, agent=leg)
+    ctx = SimpleNamespace(agents=SimpleNamespace(bridges={}),
+                          console=SimpleNamespace(calls={7: call}))
+    assert agent_channel(ctx, 7) == ("console-agent-7" if agent_here else None)
+    assert agent_channel(ctx, 8) is None
+    ctx.agents.bridges[7] = SimpleNamespace(agent_channel_id="acd-agent", ended=False)
+    assert agent_channel(ctx, 7) == "acd-agent"  # an ACD bridge of the session first
