@@ -18,9 +18,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from models import User
-from models.entities import utcnow
-from models.tenancy import get_scoped
+from models import Campaign, User
+from models.entities import Queue, utcnow
+from models.tenancy import get_scoped, scoped
 from voxcast import csv_export
 from voxcast.agents import pause_reasons
 from voxcast.agents.errors import AgentError
@@ -134,15 +134,35 @@ def force_logout(user_id: int):
 
 # -- live statistics --------------------------------------------------------------------------
 
+def live_filter() -> live.LiveFilter:
+    """?leg=&state=&campaign_id=&queue_id=&agent_id= of the request; an unknown value is no
+    filter (the page's selects only offer known ones)."""
+    args = request.args
+    return live.LiveFilter(
+        leg=args.get("leg") if args.get("leg") in live.LEGS else None,
+        state=args.get("state") if args.get("state") in live.STATES else None,
+        campaign_id=parse_id(args.get("campaign_id")), queue_id=parse_id(args.get("queue_id")),
+        agent_id=parse_id(args.get("agent_id")))
+
+
+def _live_calls(now: dt.datetime) -> list[live.LiveCall]:
+    return live_filter().apply(live.active_calls(current_tenant_id(), now))
+
+
 @bp.route("/live")
 @tenant_required(roles=MANAGERS)
 @feature_required("reports")
 def live_calls():
-    now = utcnow()
-    calls = live.active_calls(current_tenant_id(), now)
-    return render_template("supervisor/live.html", calls=calls, now=now,
-                           call_states=live.STATES, legs=live.LEGS,
-                           labels=json.dumps(labels()))
+    now, tid = utcnow(), current_tenant_id()
+    query = {k: v for k, v in request.args.items() if v}
+    return render_template(
+        "supervisor/live.html", calls=_live_calls(now), now=now, call_states=live.STATES,
+        legs=live.LEGS, labels=json.dumps(labels()), chosen=live_filter(), query=query,
+        campaigns=scoped(Campaign, tid).select(Campaign.id, Campaign.name)
+        .order_by(Campaign.name).tuples(),
+        queues=scoped(Queue, tid).select(Queue.id, Queue.name).order_by(Queue.name).tuples(),
+        agents=scoped(User, tid).select(User.id, User.username).where(User.role == "agent")
+        .order_by(User.username).tuples())
 
 
 @bp.route("/live.json")
@@ -150,9 +170,8 @@ def live_calls():
 @feature_required("reports")
 def live_calls_data():
     now = utcnow()
-    calls = live.active_calls(current_tenant_id(), now)
     return jsonify(now=now.isoformat(timespec="seconds") + "Z", zone=viewer_zone().key,
-                   calls=[c.as_dict() for c in calls])
+                   calls=[c.as_dict() for c in _live_calls(now)])
 
 
 @bp.route("/live.csv")
@@ -160,7 +179,7 @@ def live_calls_data():
 @feature_required("reports")
 def live_calls_csv():
     now = utcnow()
-    calls = live.active_calls(current_tenant_id(), now)
+    calls = _live_calls(now)
     buf = io.StringIO()
     writer = csv_export.writer(buf)
     zone = viewer_zone().key

@@ -332,3 +332,28 @@ def test_monitor_buttons_appear_when_the_monitor_endpoint_exists(app, make_tenan
     assert 'data-monitor-url="/supervisor/agents/0/monitor"' in html
     for mode in ("listen", "whisper", "barge"):
         assert f'name="mode" value="{mode}"' in html and f"monitor-{mode}" in html
+
+
+def test_live_calls_filters_page_csv_json_and_api(boss, client, make_tenant):
+    tenant, _ = boss
+    sales = Queue.create(tenant=tenant, name="Sales", number="600")
+    now = utcnow().replace(microsecond=0)
+    waiting = call(tenant, number="+12025550131", direction="inbound", started_at=now)
+    QueueCall.create(tenant=tenant, queue=sales, call=waiting, caller=waiting.number,
+                     entered_at=now)
+    call(tenant, number="+12025550132", started_at=now)  # a manual dial ringing
+    html = client.get(f"/supervisor/live?leg=queue&queue_id={sales.id}").get_data(as_text=True)
+    assert "+12025550131" in html and "+12025550132" not in html
+    assert f'data-poll="/supervisor/live.json?leg=queue&amp;queue_id={sales.id}"' in html
+    body = client.get("/supervisor/live.csv?state=ringing").get_data(as_text=True)
+    assert "+12025550132" in body and "+12025550131" not in body
+    data = client.get("/supervisor/live.json?state=queued").get_json()
+    assert [c["number"] for c in data["calls"]] == ["+12025550131"]
+    assert len(client.get("/supervisor/live.json?state=bogus").get_json()["calls"]) == 2
+    _admin_tenant, admin = make_tenant("acme", role="tenant")  # keys are the admin's
+    _key, secret = api_keys.create(tenant_id=tenant.id, user=admin, name="live")
+    headers = {"Authorization": f"Bearer {secret}"}
+    res = client.get(f"/api/v1/reports/live-calls?queue_id={sales.id}", headers=headers)
+    assert [c["number"] for c in res.get_json()["items"]] == ["+12025550131"]
+    res = client.get("/api/v1/reports/live-calls?state=bogus", headers=headers)
+    assert res.status_code == 400 and "state" in res.get_json()["error"]["fields"]

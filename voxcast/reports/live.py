@@ -226,6 +226,27 @@ def _name_agents(calls: list[LiveCall], tenant_id: int) -> None:
             calls[i] = replace(c, agent=names[c.agent_id])
 
 
+@dataclass(frozen=True)
+class LiveFilter:
+    """Which calls a live list shows; None: any. Checked by the edges (known legs and states,
+    the tenant's own ids)."""
+    leg: str | None = None
+    state: str | None = None
+    campaign_id: int | None = None
+    queue_id: int | None = None
+    agent_id: int | None = None
+
+    def keep(self, call: LiveCall) -> bool:
+        return ((self.leg is None or call.leg == self.leg)
+                and (self.state is None or call.state == self.state)
+                and (self.campaign_id is None or call.campaign_id == self.campaign_id)
+                and (self.queue_id is None or call.queue_id == self.queue_id)
+                and (self.agent_id is None or call.agent_id == self.agent_id))
+
+    def apply(self, calls: list[LiveCall]) -> list[LiveCall]:
+        return [c for c in calls if self.keep(c)]
+
+
 CSV_HEADER = ("call_id", "leg", "direction", "number", "did", "state", "started_at",
               "answered_at", "duration", "state_seconds", "campaign", "queue", "agent")
 

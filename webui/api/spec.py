@@ -560,7 +560,14 @@ def build() -> dict:
         "/reports/live-calls": {"get": op(
             "Live statistics: every call in progress (outbound, inbound, queue, agent and "
             "transfer legs) with its state and duration", "The calls", ref("LiveCalls"),
-            tag="Reports", params=(TENANT_FILTER,))},
+            tag="Reports", params=(
+                TENANT_FILTER,
+                query("leg", {"type": "string", "enum": ["outbound", "inbound", "queue", "agent",
+                                                         "transfer", "internal", "phone"]}),
+                query("state", {"type": "string", "enum": [
+                    "dialing", "ringing", "amd", "in_flow", "queued", "talking", "on_hold",
+                    "consulting", "conference", "transferring"]}),
+                query("campaign_id", ID), query("queue_id", ID), query("agent_id", ID)))},
     }
     from . import report_spec  # statistics and the report builder (webui/api/statistics.py)
     paths.update(report_spec.paths())

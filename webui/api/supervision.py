@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from flask import jsonify
+from flask import jsonify, request
 
 from models import Tenant
 from models.entities import utcnow
@@ -17,7 +17,7 @@ from voxcast.supervision import wallboard as board
 
 from voxcast.tenants import features
 
-from . import ApiError, bp, principal
+from . import ApiError, bp, principal, query_int
 from .contact_centre import _tenant_scope, _when, agents_feature
 
 
@@ -53,11 +53,23 @@ def reports_feature(view):
     return wrapped
 
 
+def _choice(name: str, allowed) -> str | None:
+    value = request.args.get(name) or None
+    if value is not None and value not in allowed:
+        raise ApiError(400, "bad-parameter", f"'{name}' must be one of {', '.join(allowed)}.",
+                       {name: f"must be one of {', '.join(allowed)}"})
+    return value
+
+
 @bp.get("/reports/live-calls")
 @reports_feature
 def live_calls():
     """Every call of the tenant in progress now, oldest first."""
     now = utcnow()
-    calls = live.active_calls(_tenant_scope(), now)
+    chosen = live.LiveFilter(leg=_choice("leg", live.LEGS), state=_choice("state", live.STATES),
+                             campaign_id=query_int("campaign_id", None),
+                             queue_id=query_int("queue_id", None),
+                             agent_id=query_int("agent_id", None))
+    calls = chosen.apply(live.active_calls(_tenant_scope(), now))
     return jsonify(now=now.isoformat(timespec="seconds") + "Z",
                    items=[c.as_dict() for c in calls])
