@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import Flask, request
+from flask import Flask, flash, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from models import Tenant
-from voxcast.reports.period import ReportPeriod, to_local, zone_of
+from voxcast.reports.period import PeriodError, ReportPeriod, to_local, zone_of
 
 
 def viewer_zone() -> ZoneInfo:
@@ -22,9 +23,19 @@ def viewer_zone() -> ZoneInfo:
 
 
 def request_period(strict: bool = False) -> ReportPeriod:
-    """?start=&end= (YYYY-MM-DD, local days) of the current request, in the viewer's zone."""
-    return ReportPeriod.parse(request.args.get("start"), request.args.get("end"), viewer_zone(),
-                              strict=strict)
+    """?start=&end= (YYYY-MM-DD, local days) of the current request, in the viewer's zone.
+    Not strict: a bad or reversed range shows this month so far, and the page says so (a
+    manager must not read the default month's figures as the ones they asked for)."""
+    start, end, zone = request.args.get("start"), request.args.get("end"), viewer_zone()
+    try:
+        return ReportPeriod.parse(start, end, zone, strict=True)
+    except PeriodError as exc:
+        if strict:
+            raise
+        if not request.path.endswith((".csv", ".json")):
+            flash(_("The dates were not used (%(reason)s); showing this month so far.",
+                    reason=str(exc)), "error")
+        return ReportPeriod.parse(None, None, zone)
 
 
 def local_dt(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
