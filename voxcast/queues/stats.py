@@ -92,12 +92,15 @@ def figures(tenant_id: int, since: dt.datetime, *, now: dt.datetime | None = Non
             setattr(f, outcome, getattr(f, outcome) + count)
     live = {uid for (uid,) in AgentSession.select(AgentSession.user).where(
         AgentSession.tenant == tenant_id, AgentSession.ended_at.is_null()).tuples()}
+    # Ready: the ACD's own test (voxcast.agents.states.ready_agents), read once for the
+    # tenant and counted per queue from its members, not one query per queue.
+    ready = {a.user_id for a in states.ready_agents(tenant_id)}
     for qid, uid in QueueMember.select(QueueMember.queue, QueueMember.user).where(
             QueueMember.tenant == tenant_id, QueueMember.queue.in_(list(out))).tuples():
         if uid in live:
             out[qid].logged_in += 1
-    for qid in out:
-        out[qid].ready = len(states.ready_agents(tenant_id, queue_id=qid))
+        if uid in ready:
+            out[qid].ready += 1
     return out
 
 
