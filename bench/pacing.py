@@ -36,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from voxcast.dialing.pacing import MAX_DIAL_RATIO  # noqa: E402
 from voxcast.dialing.predictive import (  # noqa: E402
     AGENT_ANSWER_S, CampaignHistory, LiveFigures, PacingSettings, decide,
 )
@@ -120,6 +121,15 @@ class Sim:
         self.seq += 1
         heapq.heappush(self.events, (t, self.seq, kind, payload))
 
+    def lines(self, figures: LiveFigures) -> int:
+        """The dialer's decision; a ratio past ratio mode's 3.0 (--ratio-max, a comparison the
+        product does not offer) is applied unclamped."""
+        s = self.settings
+        if s.mode == "ratio" and s.dial_ratio > float(MAX_DIAL_RATIO):
+            in_progress = len(figures.ringing_elapsed) + figures.waiting
+            return max(0, math.floor(s.dial_ratio * figures.ready) - in_progress)
+        return decide(s, figures).lines
+
     def fate(self) -> Fate:
         return draw_fate(self.rng, self.answer_rate)
 
@@ -179,7 +189,7 @@ class Sim:
                     ready=len(ready), on_call_elapsed=on_call, wrapup_left=wrap,
                     ringing_elapsed=tuple(now - t for t in ringing.values()),
                     waiting=len(waiting), history=history)
-                for _ in range(decide(self.settings, figures).lines):
+                for _ in range(self.lines(figures)):
                     call_id += 1
                     placed += 1
                     fate = self.fate()
@@ -260,7 +270,7 @@ def best_ratio(agents: int, rate: float, seed: int, hours: float, cap: float, st
     if found is not None:
         run(found[0] - step)
         run(found[0] + step)
-    return best()
+    return best(), results
 
 
 def main() -> None:
@@ -279,12 +289,15 @@ def main() -> None:
     print(f"{'agents':>6} {'answer':>6} | {'predictive occ':>15} {'aband':>6} {'placed':>7} | "
           f"{'best ratio':>10} {'occ':>13} {'aband':>6} | {'gain':>5}")
     gains = []
+    scenarios = []
     all_under = True
     for agents in teams:
         for rate in (0.15, 0.30, 0.60):
             pred = Sim(agents, rate, args.seed, args.hours,
                        PacingSettings("predictive", 1.0, args.cap, WRAPUP_S, GRACE_S)).run()
-            best = best_ratio(agents, rate, args.seed, args.hours, args.cap, 0.1, args.ratio_max)
+            best, tried = best_ratio(agents, rate, args.seed, args.hours, args.cap, 0.1,
+                                     args.ratio_max)
+            scenarios.append((pred, tried))
             if best is None:
                 print(f"{agents:>6} {rate:>6.0%} | no fixed ratio keeps abandon under the cap")
                 continue
@@ -297,6 +310,17 @@ def main() -> None:
                   f"{ratio:>10.1f} "
                   f"{fixed.occupancy:>5.1%} ({fixed.occupancy_wrap:>5.1%}) "
                   f"{fixed.abandon_pct:>5.2f}% | {gain:>5.2f}", flush=True)
+    # What a manager who sets one ratio for the campaign gets: the coarse grid's ratios were
+    # run in every scenario; the best of those under the cap everywhere (if any).
+    common = set.intersection(*(set(t) for _, t in scenarios)) if scenarios else set()
+    fits = [(statistics.fmean(p.occupancy / t[r].occupancy for p, t in scenarios), r)
+            for r in sorted(common) if all(t[r].abandon_pct <= args.cap for _, t in scenarios)]
+    if fits:
+        gain, r = min(fits)
+        print(f"one fixed ratio for every scenario: {r:.1f} (the best under the cap in all); "
+              f"predictive / it: {gain:.2f}")
+    else:
+        print("no single fixed ratio keeps every scenario under the cap")
     print(f"predictive abandon <= cap in every scenario: {'yes' if all_under else 'NO'}; "
           f"{time.monotonic() - started:.0f} s")
     print(f"ratio: {statistics.fmean(gains):.2f}" if gains else "ratio: 0.00")
