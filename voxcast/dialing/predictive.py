@@ -39,8 +39,9 @@ PRIOR_HANDLE_SD_S = 120.0
 # so the first abandon of a run does not stop it.
 PRIOR_LIVE = 50
 MAX_LINES_PER_AGENT = 12  # a hard bound whatever the figures say (answer rate floor ~8 %)
-# An agent's phone answering an offer (auto-answer) takes part of the abandon rule's seconds.
-AGENT_ANSWER_S = 0.5
+# Offering the call to an agent (originate, the phone's ring or auto-answer, the bridge) takes
+# part of the abandon rule's seconds: up to a second on a busy host.
+AGENT_ANSWER_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class PacingSettings:
     dial_ratio: float = 1.0
     abandon_cap_pct: float = DEFAULT_CAP_PCT
     wrapup_s: float = 0.0  # after-call work the ACD holds each agent in (Campaign.wrapup_seconds)
-    grace_s: float = 1.5  # how long a person may wait for an agent to be picked
+    grace_s: float = 1.0  # how long a person may wait for an agent to be picked
 
     @property
     def cap(self) -> float:
