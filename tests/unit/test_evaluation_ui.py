@@ -307,6 +307,37 @@ def test_api_forms_evaluations_and_summary(client, tenant_key):
     assert api.get("/api/v1/evaluations/summary?timezone=Mars/Base").status_code == 400
 
 
+def test_api_summary_reads_zone_like_every_report(client, tenant_key):
+    """`zone` as on the other report endpoints (`timezone`, its first name here, still read):
+    a call at 12:00 UTC on 5 November is on the 6th in Kiritimati (UTC+14)."""
+    tenant, secret = tenant_key("acme")
+    api = Api(client, secret)
+    agent = make_agent(tenant, "acme-ann", extension=False)
+    form = api.post("/api/v1/evaluation-forms", json=NESTED).json
+    call = a_call(tenant, agent, when=dt.datetime(2026, 11, 5, 12))
+    answers = [{"question_id": q["id"], "value": "yes" if q["text"] != "Tone" else "4"}
+               for s in form["sections"] for q in s["questions"]]
+    assert api.post("/api/v1/evaluations", json={"call_id": call.id, "form_id": form["id"],
+                                                 "answers": answers}).status_code == 201
+    day = "start=2026-11-05&end=2026-11-05"
+
+    def counted(query: str) -> tuple[int, str]:
+        r = api.get(f"/api/v1/evaluations/summary?{day}&{query}")
+        assert r.status_code == 200, r.json
+        return len(r.json["items"]), r.json["zone"]
+
+    assert counted("zone=UTC") == (1, "UTC")
+    assert counted("zone=Pacific/Kiritimati") == (0, "Pacific/Kiritimati")
+    assert counted("timezone=Pacific/Kiritimati") == (0, "Pacific/Kiritimati")
+    assert counted("zone=UTC&timezone=Pacific/Kiritimati") == (1, "UTC")
+    r = api.get(f"/api/v1/evaluations/summary?{day}&zone=Mars/Base")
+    assert r.status_code == 400 and set(r.json["error"]["fields"]) == {"zone"}
+    r = api.get(f"/api/v1/evaluations/summary?{day}&timezone=Mars/Base")
+    assert r.status_code == 400 and set(r.json["error"]["fields"]) == {"timezone"}
+    r = api.get("/api/v1/evaluations/summary?start=2026-11-01&end=2026-11-31")
+    assert r.status_code == 400 and set(r.json["error"]["fields"]) == {"end"}
+
+
 def test_api_refuses_other_tenants_and_bad_input(client, tenant_key):
     tenant, secret = tenant_key("acme")
     other, other_secret = tenant_key("rival")

@@ -5,16 +5,11 @@ from __future__ import annotations
 from voxcast.cdr.search import DIRECTIONS
 from voxcast.schemas import DATETIME, DATETIME_NULL, ID, NULLABLE_ID, STRING, out
 
-from .spec import ERRORS, PAGING, TENANT_FILTER, json_content, op, path_id, query, ref
+from .spec import (ERRORS, PAGING, PERIOD_FIELDS, PERIOD_PARAMS, TENANT_FILTER, json_content,
+                   op, path_id, query, ref)
 
 INT = {"type": "integer"}
 MONEY = {"type": "string", "example": "0.0420"}
-ZONE = query("zone", {"type": "string", "maxLength": 64}, "IANA zone of the days; default "
-             "the tenant's.")
-PERIOD = (
-    query("start", {"type": "string", "format": "date"}, "First local day (YYYY-MM-DD)."),
-    query("end", {"type": "string", "format": "date"}, "Last local day, inclusive."),
-)
 FIGURES = {"calls": INT, "answered": INT, "unanswered": INT,
            "answer_rate_pct": {"type": "string", "nullable": True, "example": "61.25",
                                "description": "answered in % of calls; null without calls"},
@@ -42,8 +37,7 @@ def schemas() -> dict:
         "CdrPage": out({"items": {"type": "array", "items": ref("Cdr")}, "page": INT,
                         "per_page": INT, "total": INT, "zone": STRING}),
         "CdrSummary": out({
-            "start": {"type": "string", "format": "date"},
-            "end": {"type": "string", "format": "date"}, "zone": STRING,
+            **PERIOD_FIELDS,
             "items": {"type": "array", "description": "Per local day and campaign with calls "
                       "(agent and transfer legs are part of their call, not counted again).",
                       "items": out({"day": {"type": "string", "format": "date"},
@@ -60,7 +54,7 @@ def schemas() -> dict:
 
 def paths() -> dict:
     filters = (
-        TENANT_FILTER, *PERIOD, ZONE,
+        TENANT_FILTER, *PERIOD_PARAMS,
         query("number", {"type": "string", "pattern": "^[0-9+*#]{1,32}$"},
               "Part of the number or DID."),
         query("direction", {"type": "string", "enum": list(DIRECTIONS)}),
@@ -89,6 +83,6 @@ def paths() -> dict:
             "CDR summary: calls, answered and unanswered, billed seconds and cost per local "
             "day and campaign, per day, per campaign and in total (default this month so far)",
             "The summary", ref("CdrSummary"), tag="Reports",
-            params=(TENANT_FILTER, *PERIOD, ZONE,
+            params=(TENANT_FILTER, *PERIOD_PARAMS,
                     query("campaign_id", ID, "Only this campaign's calls.")))},
     }

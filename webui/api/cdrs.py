@@ -8,33 +8,19 @@ tenant's campaign, queue, agent or call is a 404."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from flask import current_app, jsonify, request, send_file
 
-from models import Call, Campaign, Tenant
+from models import Call, Campaign
 from models.tenancy import get_scoped
 from voxcast.cdr import export, search
 from voxcast.reports import cdr_summary, cdr_totals
-from voxcast.reports.period import PeriodError, ReportPeriod
 
 from . import ID, ApiError, bp, query_int, scope
 from .contact_centre import _tenant_scope
+from .periods import api_period, api_zone
 from .supervision import reports_feature
 
 FILTER_NAMES = {"campaign": "campaign_id", "queue": "queue_id", "agent": "agent_id"}
-
-
-def _zone(tenant_id: int) -> ZoneInfo:
-    name = request.args.get("zone")
-    if not name:
-        tenant = Tenant.get_or_none(Tenant.id == tenant_id)
-        name = (tenant.timezone if tenant is not None else "") or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ApiError(400, "bad-parameter", "'zone' must be an IANA time zone name.",
-                       {"zone": "is not a known time zone"}) from None
 
 
 def _time(value: dt.datetime | None) -> str | None:
@@ -61,7 +47,7 @@ def cdrs_list():
     """The tenant's CDRs, newest first, filtered like the portal's call records."""
     tenant_id = _tenant_scope()
     try:
-        f = search.parse(tenant_id, request.args, _zone(tenant_id), strict=True,
+        f = search.parse(tenant_id, request.args, api_zone(tenant_id), strict=True,
                          names=FILTER_NAMES)
     except search.CdrFilterError as exc:
         raise ApiError(exc.status, exc.code, str(exc), exc.fields) from None
@@ -104,12 +90,7 @@ def cdr_summary_report():
     the folds per day (every day of the period), per campaign and in total; `campaign_id`
     narrows it to one campaign."""
     tenant_id = _tenant_scope()
-    zone = _zone(tenant_id)
-    try:
-        period = ReportPeriod.parse(request.args.get("start"), request.args.get("end"), zone,
-                                    strict=True)
-    except PeriodError as exc:
-        raise ApiError(400, "bad-parameter", str(exc), {"start": str(exc)}) from None
+    period = api_period(tenant_id)
     campaign_id = query_int("campaign_id", None)
     if campaign_id is not None:
         get_scoped(Campaign, tenant_id, campaign_id)  # another tenant's: 404

@@ -5,11 +5,10 @@ provider's key sees every tenant's, or one with tenant_id."""
 from __future__ import annotations
 
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import jsonify, request
 
-from models import Call, Tenant
+from models import Call
 from models.entities import Evaluation, EvaluationForm
 from models.tenancy import get_scoped, scoped
 from voxcast.evaluation import evaluations as evaluation_service
@@ -19,10 +18,11 @@ from voxcast.evaluation.errors import AlreadyEvaluated
 from voxcast.evaluation.schemas import (EVALUATION_CREATE, EVALUATION_UPDATE, FORM_CREATE,
                                         FORM_UPDATE)
 from voxcast.evaluation.scoring import cents
-from voxcast.reports.period import PeriodError, ReportPeriod
+from voxcast.reports.period import ReportPeriod
 
 from . import ID, ApiError, body, bp, ip, paginate, principal, query_int, scope, target_tenant
 from .contact_centre import _own_tenant_only, _tenant_scope, _time, agents_feature
+from .periods import api_period
 
 
 def _num(value) -> str:
@@ -60,22 +60,8 @@ def dump_evaluation(e: Evaluation) -> dict:
 
 
 def _period(tenant_id: int | None) -> ReportPeriod:
-    """?start=&end= (local days, default this month so far) in ?timezone= (default the
-    tenant's): 400 when they cannot be read, rather than a guess."""
-    name = request.args.get("timezone")
-    if not name:
-        tenant = Tenant.get_or_none(Tenant.id == tenant_id) if tenant_id else None
-        name = (tenant.timezone if tenant is not None else "") or "UTC"
-    try:
-        zone = ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ApiError(400, "bad-parameter", "'timezone' is not a known time zone.",
-                       {"timezone": "must be an IANA time zone name"}) from None
-    try:
-        return ReportPeriod.parse(request.args.get("start"), request.args.get("end"), zone,
-                                  strict=True)
-    except PeriodError as exc:
-        raise ApiError(400, "bad-parameter", str(exc), {"start": str(exc)}) from None
+    """`zone` like every report endpoint; `timezone`, its first name here, still read."""
+    return api_period(tenant_id, aliases=("timezone",))
 
 
 # -- forms ------------------------------------------------------------------------------------
@@ -165,7 +151,7 @@ def evaluations_summary():
     result = summary_service.summary(tid, period, agent_id=query_int("agent_id", None),
                                      form_id=query_int("form_id", None))
     return jsonify(start=period.start.isoformat(), end=period.end.isoformat(),
-                   timezone=period.zone_name, items=[r.as_dict() for r in result.rows],
+                   zone=period.zone_name, timezone=period.zone_name, items=[r.as_dict() for r in result.rows],
                    agents=[r.as_dict() for r in result.agents],
                    questions=[{"form_id": fid, "items": [q.as_dict() for q in figures]}
                               for fid, figures in sorted(result.questions.items())])

@@ -6,13 +6,12 @@ from voxcast.reports.queue_stats import ABANDON_BUCKETS
 from voxcast.reports.schemas import BUILDER_RUN, SAVED_CREATE, SAVED_UPDATE
 from voxcast.schemas import DATETIME, ID, NULLABLE_ID, STRING, out
 
-from .spec import TENANT_FILTER, WRITE, op, path_id, query, ref
+from .spec import PERIOD_FIELDS, PERIOD_PARAMS, TENANT_FILTER, WRITE, op, path_id, query, ref
 
 INT = {"type": "integer"}
 NUM_NULL = {"type": "number", "nullable": True}
 SECONDS = {"type": "object", "additionalProperties": INT}
-PERIOD = {"start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},
-          "zone": STRING}
+PERIOD = PERIOD_FIELDS
 
 
 def schemas() -> dict:
@@ -53,8 +52,7 @@ def schemas() -> dict:
                                                         "calls a person answered"},
             "outcomes": {"type": "object", "additionalProperties": INT}})}}),
         "ReportResult": out({
-            "start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},
-            "zone": STRING,
+            **PERIOD,
             "columns": {"type": "array", "items": out({"key": STRING, "label": STRING,
                                                        "kind": STRING})},
             "rows": {"type": "array", "items": {"type": "array", "items": {}}},
@@ -68,14 +66,7 @@ def schemas() -> dict:
 
 
 def paths() -> dict:
-    date_params = (
-        TENANT_FILTER,
-        query("start", {"type": "string", "format": "date"}, "First local day (default: the "
-              "1st of this month)."),
-        query("end", {"type": "string", "format": "date"}, "Last local day, inclusive "
-              "(default: today)."),
-        query("zone", {"type": "string", "maxLength": 64}, "IANA time zone of the days "
-              "(default: the tenant's)."))
+    date_params = (TENANT_FILTER, *PERIOD_PARAMS)
     saved_item = {
         "parameters": [path_id()],
         "get": op("Get a saved report", "The saved report", ref("SavedReport"), tag="Reports"),

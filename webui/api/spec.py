@@ -46,6 +46,11 @@ from voxcast.evaluation.schemas import (  # noqa: F401  (re-exported for the res
 
 
 # --- responses -------------------------------------------------------------------------------
+# the date range every report answer echoes (webui/api/periods.py)
+PERIOD_FIELDS = {"start": {"type": "string", "format": "date"},
+                 "end": {"type": "string", "format": "date"}, "zone": STRING}
+
+
 def ref_summary_row() -> dict:
     """One line of the evaluation summary (voxcast.evaluation.summary.Row.as_dict)."""
     pct = {"type": "string", "nullable": True, "example": "82.69"}
@@ -276,8 +281,8 @@ SCHEMAS = {
         "created_at": DATETIME, "updated_at": DATETIME,
     }),
     "EvaluationSummary": out({
-        "start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},
-        "timezone": STRING,
+        **PERIOD_FIELDS,
+        "timezone": {**STRING, "description": "The same as zone (its former name)."},
         "items": {"type": "array", "description": "Per agent and form.",
                   "items": ref_summary_row()},
         "agents": {"type": "array", "description": "Per agent over every form (form_id null).",
@@ -360,12 +365,14 @@ PAGING = (query("page", {"type": "integer", "minimum": 1, "maximum": MAX_ID, "de
 TENANT_FILTER = query("tenant_id", ID, "Only with the provider's key: limit to one tenant.")
 WRITE = ("400", "401", "403", "404", "409", "422")
 EVALUATION_FILTERS = (query("agent_id", ID), query("form_id", ID), query("call_id", ID))
-PERIOD_PARAMS = (
+ZONE_SCHEMA = {"type": "string", "maxLength": 64}
+PERIOD_PARAMS = (  # every report endpoint's date range (webui/api/periods.py)
     query("start", {"type": "string", "format": "date"}, "First local day (YYYY-MM-DD); "
           "default the first of this month."),
     query("end", {"type": "string", "format": "date"}, "Last local day, inclusive; default today."),
-    query("timezone", {"type": "string", "maxLength": 64}, "IANA zone of the days; default "
-          "the tenant's."))
+    query("zone", ZONE_SCHEMA, "IANA time zone of the days; default the tenant's."))
+EVALUATION_PERIOD_PARAMS = (*PERIOD_PARAMS, query(
+    "timezone", ZONE_SCHEMA, "Former name of `zone`, still read when `zone` is absent."))
 
 
 def crud(name: str, tag: str, create_schema, update_schema, *, list_params=(),
@@ -410,7 +417,8 @@ def build() -> dict:
     eval_form["delete"]["summary"] = ("Delete an evaluation form that has no evaluations "
                                       "(409 otherwise: deactivate it)")
     evals, evaluation = crud("Evaluation", "Evaluation", EVALUATION_CREATE, EVALUATION_UPDATE,
-                             list_params=(TENANT_FILTER, *EVALUATION_FILTERS, *PERIOD_PARAMS))
+                             list_params=(TENANT_FILTER, *EVALUATION_FILTERS,
+                                          *EVALUATION_PERIOD_PARAMS))
     evals["post"]["summary"] = ("Score a call taken by an agent with an active form (one "
                                 "evaluation per call and form: 409 with its id when it exists)")
     evaluation["patch"]["summary"] = "Re-score an evaluation (answers) or change its comment"
@@ -536,7 +544,8 @@ def build() -> dict:
             "Evaluation summary per agent and form over whole local days of the calls' start: "
             "count, scored, average, lowest and highest score, per-section averages "
             "(provider key: name a tenant_id)", "The summary", ref("EvaluationSummary"),
-            tag="Evaluation", params=(TENANT_FILTER, *EVALUATION_FILTERS[:2], *PERIOD_PARAMS))},
+            tag="Evaluation", params=(TENANT_FILTER, *EVALUATION_FILTERS[:2],
+                                                  *EVALUATION_PERIOD_PARAMS))},
         "/agents/{id}/state": {"parameters": [path_id()], "post": op(
             "Make an agent ready or pause them with a reason (refused during a call)",
             "The session", ref("AgentSession"), request=AGENT_STATE, tag="Agents",

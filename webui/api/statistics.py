@@ -6,42 +6,19 @@ Days are local to `zone` (an IANA name; default the tenant's time zone), `start`
 YYYY-MM-DD (default: this month so far); a bad range is a 400 that says why, never a guess."""
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from flask import jsonify
 
-from flask import jsonify, request
-
-from models import Tenant, User
+from models import User
 from voxcast.reports import (
     agent_stats, builder, campaign_stats, disposition_stats, queue_stats, saved,
 )
-from voxcast.reports.period import PeriodError, ReportPeriod
+from voxcast.reports.period import ReportPeriod
 from voxcast.reports.schemas import BUILDER_RUN, SAVED_CREATE, SAVED_UPDATE
 
-from . import ID, ApiError, body, bp, principal, query_int
+from . import ID, body, bp, principal, query_int
 from .contact_centre import _tenant_scope, agents_feature
+from .periods import api_period
 from .supervision import reports_feature
-
-
-def _zone(tenant_id: int, name: str | None) -> ZoneInfo:
-    if not name:
-        tenant = Tenant.get_or_none(Tenant.id == tenant_id)
-        name = (tenant.timezone if tenant is not None else "") or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ApiError(400, "bad-parameter", "'zone' must be an IANA time zone name.",
-                       {"zone": "is not a known time zone"}) from None
-
-
-def _period(tenant_id: int, start=None, end=None, zone=None) -> ReportPeriod:
-    args = request.args
-    start = start if start is not None else args.get("start")
-    end = end if end is not None else args.get("end")
-    tz = _zone(tenant_id, zone if zone is not None else args.get("zone"))
-    try:
-        return ReportPeriod.parse(start, end, tz, strict=True)
-    except PeriodError as exc:
-        raise ApiError(400, "bad-parameter", str(exc), {"start": str(exc)}) from None
 
 
 def _envelope(period: ReportPeriod, **data):
@@ -55,7 +32,7 @@ def report_agents():
     """Per agent: login, ready, ringing, talk, wrap-up and pause time (per reason), offered,
     answered, missed, average speed of answer and handle time."""
     tenant_id = _tenant_scope()
-    period = _period(tenant_id)
+    period = api_period(tenant_id)
     return _envelope(period, items=[r.as_dict() for r in agent_stats.report(tenant_id, period)])
 
 
@@ -63,7 +40,7 @@ def report_agents():
 @agents_feature
 def report_dispositions():
     tenant_id = _tenant_scope()
-    period = _period(tenant_id)
+    period = api_period(tenant_id)
     return _envelope(period, **disposition_stats.report(tenant_id, period).as_dict())
 
 
@@ -71,7 +48,7 @@ def report_dispositions():
 @agents_feature
 def report_queues():
     tenant_id = _tenant_scope()
-    period = _period(tenant_id)
+    period = api_period(tenant_id)
     target = query_int("target", queue_stats.SERVICE_SECONDS, minimum=1, maximum=3600)
     rows = queue_stats.report(tenant_id, period, target=target)
     return _envelope(period, target=target, items=[r.as_dict() for r in rows])
@@ -81,7 +58,7 @@ def report_queues():
 @reports_feature
 def report_campaigns():
     tenant_id = _tenant_scope()
-    period = _period(tenant_id)
+    period = api_period(tenant_id)
     return _envelope(period, items=[r.as_dict() for r in campaign_stats.report(tenant_id, period)])
 
 
@@ -91,7 +68,7 @@ def report_builder_run():
     """Run a definition without saving it."""
     tenant_id = _tenant_scope()
     data = body(BUILDER_RUN)
-    period = _period(tenant_id, data.get("start", ""), data.get("end", ""), data.get("zone", ""))
+    period = api_period(tenant_id, data.get("start", ""), data.get("end", ""), data.get("zone", ""))
     result = builder.run(tenant_id, data["definition"], period, limit=data.get("limit"))
     return jsonify(start=period.start.isoformat(), end=period.end.isoformat(),
                    **result.as_dict())
@@ -149,7 +126,7 @@ def saved_reports_delete(report_id: int):
 def saved_reports_run(report_id: int):
     tenant_id = _tenant_scope()
     row = saved.get(tenant_id, report_id)
-    period = _period(tenant_id)
+    period = api_period(tenant_id)
     limit = query_int("limit", None, minimum=1, maximum=builder.MAX_ROWS)
     result = builder.run(tenant_id, row.definition, period, limit=limit)
     return jsonify(start=period.start.isoformat(), end=period.end.isoformat(), report_id=row.id,
