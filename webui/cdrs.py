@@ -23,14 +23,18 @@ from voxcast.reports.period import to_local
 
 from .auth import current_tenant_id, tenant_required
 from .paging import Page
-from .viewer import viewer_zone
+from .viewer import request_period, viewer_zone
 
 bp = Blueprint("cdrs", __name__, url_prefix="/cdrs")
 PER_PAGE = 50
 
 
 def _filter() -> search.CdrFilter:
-    """The page's filters; another tenant's campaign, queue or agent id is a 404."""
+    """The page's filters; another tenant's campaign, queue or agent id is a 404. Dates that
+    cannot be read are said on the page like on every report (request_period flashes; its
+    fallback, this month so far, is the one search.parse takes)."""
+    if request.args.get("start") or request.args.get("end"):
+        request_period()
     try:
         return search.parse(current_tenant_id(), request.args, viewer_zone())
     except search.CdrFilterError as exc:

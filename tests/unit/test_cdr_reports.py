@@ -182,6 +182,21 @@ def test_call_records_page_filters_shows_local_times_queue_and_agent(acme, clien
     assert "Rival" not in client.get("/cdrs/").get_data(as_text=True)
 
 
+def test_call_records_page_says_when_its_dates_were_not_used(acme, client):
+    """Like the other report pages: a date that cannot be read is named, not ignored."""
+    login(client, acme["admin"])
+    html = client.get("/cdrs/?start=2026-13-01").get_data(as_text=True)
+    assert "The dates were not used (dates must be YYYY-MM-DD); showing this month so far." \
+        in html
+    html = client.get("/cdrs/?start=2026-11-30&end=2026-11-01").get_data(as_text=True)
+    assert "The dates were not used (the range must run forwards" in html
+    for fine in ("/cdrs/?start=2026-11-10&end=2026-11-10", "/cdrs/"):
+        assert "The dates were not used" not in client.get(fine).get_data(as_text=True)
+    csv_text = client.get("/cdrs/export.csv?start=2026-13-01").get_data(as_text=True)
+    assert "were not used" not in csv_text
+    assert "The dates were not used" not in client.get("/cdrs/").get_data(as_text=True)
+
+
 def test_csv_export_streams_the_filtered_list_in_the_viewers_zone(acme, client):
     login(client, acme["admin"])
     res = client.get(f"/cdrs/export.csv?start=2026-11-11&end=2026-11-11&direction=agent")
