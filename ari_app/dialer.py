@@ -22,6 +22,7 @@ from voxcast.campaigns.lifecycle import Cause
 from voxcast.dialing import campaign_plans
 from voxcast.dialing import claims
 from voxcast.dialing.campaign_plans import CampaignPlan
+from ari_app.agent_pool import SWEEP_S
 from ari_app.context import AppContext
 from ari_app.flows.interactive import InteractiveCall
 from ari_app.flows.voice_agent import GIVE_UP_S, VoiceAgentCall
@@ -152,7 +153,9 @@ class Dialer:
             ready=ready,
             on_call_elapsed=tuple(max(0.0, (now - s).total_seconds())
                                   for s in snapshot.on_call_since),
-            wrapup_left=tuple(max(0.0, (u - now).total_seconds()) for u in snapshot.wrapup_until),
+            # the ACD's sweep ends a wrap-up up to SWEEP_S after its time
+            wrapup_left=tuple(max(0.0, (u - now).total_seconds()) + SWEEP_S
+                              for u in snapshot.wrapup_until),
             ringing_elapsed=tuple(mono - c.created for c in calls if c.queue_call_id is None),
             waiting=sum(1 for c in calls if c.queue_call_id is not None),
             history=hist[1])

@@ -9,7 +9,7 @@ A person handed over is put through to the longest-idle ready agent, whose phone
 0.3-1.0 s; one whose agent does not answer within GIVE_UP_S of the handover (2 s, as
 ari_app.flows.voice_agent and the ACD measure it) is abandoned. Talk times
 are a mixture (a quarter short refusals ~45 s, the rest conversations ~225 s, both lognormal;
-mean ~3 min), then the campaign's 10 s wrap-up. The dialer ticks every 0.5 s; what it sees is
+mean ~3 min), then the campaign's 10 s wrap-up (ended by the ACD's sweep, once a second). The dialer ticks every 0.5 s; what it sees is
 what ari_app.dialer sees: agents' states and times in them, its own calls in progress and their
 age, and the figures of finished calls (answer rate over a 15 min window, handle time mean/sd,
 answer delay, abandon counts) refreshed every 5 s, as the dialer's cache.
@@ -46,6 +46,7 @@ TICK_S = 0.5
 CACHE_S = 5.0
 WINDOW_S = 900.0
 WRAPUP_S = 10.0
+SWEEP_S = 1.0  # ari_app.agent_pool: wrap-ups past their time end at its next round
 CONNECT_S = (0.3, 1.0)  # the agent's phone answering the offer (auto-answer), uniform
 GRACE_S = GIVE_UP_S - AGENT_ANSWER_S  # what the dialer tells the pacing (ari_app.dialer)
 DIAL_TIMEOUT_S = 30.0
@@ -115,7 +116,7 @@ class Sim:
     def __post_init__(self):
         self.rng = random.Random(self.seed * 1_000_003 + self.agents_n * 101
                                  + int(self.answer_rate * 1000))
-        self.fates: deque[Fate] = deque()
+        self.sweep_phase = self.rng.uniform(0, SWEEP_S)
 
     def push(self, t: float, kind: str, payload=None) -> None:
         self.seq += 1
@@ -184,7 +185,8 @@ class Sim:
                         answer_delay_s=statistics.fmean(delays) if len(delays) > 5 else None,
                         answer_delay_sd_s=statistics.pstdev(delays) if len(delays) > 5 else None)
                 on_call = tuple(now - a.since for a in agents if a.state == "talk")
-                wrap = tuple(a.since + WRAPUP_S - now for a in agents if a.state == "wrapup")
+                wrap = tuple(max(0.0, a.since + WRAPUP_S - now) + SWEEP_S  # as ari_app.dialer
+                             for a in agents if a.state == "wrapup")
                 figures = LiveFigures(
                     ready=len(ready), on_call_elapsed=on_call, wrapup_left=wrap,
                     ringing_elapsed=tuple(now - t for t in ringing.values()),
@@ -225,10 +227,13 @@ class Sim:
                 agent.talk_total += talk
                 talks.append(talk)
                 agent.state, agent.since = "wrapup", now
-                self.push(now + WRAPUP_S, "wrap_end", agent)
+                # the ACD's sweeper (every SWEEP_S) ends it at its first round past the time
+                due = now + WRAPUP_S
+                self.push(math.ceil((due - self.sweep_phase) / SWEEP_S) * SWEEP_S
+                          + self.sweep_phase, "wrap_end", agent)
             elif kind == "wrap_end":
                 agent = payload
-                agent.wrap_total += WRAPUP_S
+                agent.wrap_total += now - agent.since
                 agent.state, agent.since, agent.idle_since = "ready", now, now
                 ready[agent.idx] = agent
                 serve(now)
