@@ -5,23 +5,20 @@ Views only: the query is voxcast.cdr.search, the CSV voxcast.cdr.export."""
 from __future__ import annotations
 
 import datetime as dt
-import io
+import itertools
 
-from flask import (
-    Blueprint, Response, abort, current_app, render_template, request, send_file,
-    stream_with_context,
-)
+from flask import Blueprint, abort, current_app, render_template, request, send_file
 
 from peewee import JOIN
 
 from models import Call, Campaign, User
 from models.entities import Contact, Queue, QueueCall
 from models.tenancy import get_scoped, scoped
-from voxcast import csv_export
 from voxcast.cdr import export, search
 from voxcast.reports.period import to_local
 
 from .auth import current_tenant_id, tenant_required
+from .downloads import csv_response, report_filename
 from .paging import Page
 from .viewer import request_period, viewer_zone
 
@@ -76,25 +73,8 @@ def export_csv():
     """The filtered list as CSV, streamed: rows are read and sent one batch at a time."""
     tid = current_tenant_id()
     f = _filter()
-    zone = viewer_zone()
-    local = _local(zone)
-
-    def generate():
-        buf = io.StringIO()
-        out = csv_export.writer(buf)
-        out.writerow(export.header(zone.key))
-        for n, row in enumerate(export.rows(tid, f, local), 1):
-            out.writerow(row)
-            if n % 200 == 0:
-                yield buf.getvalue()
-                buf.seek(0)
-                buf.truncate()
-        yield buf.getvalue()
-
-    p = f.period
-    name = f"cdrs-{p.start}-{p.end}.csv" if p else "cdrs.csv"
-    return Response(stream_with_context(generate()), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{name}"'})
+    rows = itertools.chain([export.header(f.zone.key)], export.rows(tid, f, _local(f.zone)))
+    return csv_response(rows, report_filename("cdrs", f.period, f.zone.key))
 
 
 @bp.route("/<int:call_id>")

@@ -7,10 +7,9 @@ those calls) and nothing else. The rules are voxcast.evaluation's; these views m
 errors onto the page. CSRF is checked on every POST by the app's CSRFProtect."""
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template,
                    request, send_file, url_for)
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
@@ -18,7 +17,6 @@ from flask_login import current_user
 from models import Call, Campaign, User
 from models.entities import Evaluation, EvaluationForm, EvaluationQuestion, EvaluationSection
 from models.tenancy import get_scoped, scoped
-from voxcast import csv_export
 from voxcast.evaluation import evaluations as evaluation_service
 from voxcast.evaluation import forms as form_service
 from voxcast.evaluation import scoring
@@ -27,6 +25,7 @@ from voxcast.evaluation.errors import AgentLeg, AlreadyEvaluated, EvaluationErro
 
 from .agent_setup import tr
 from .auth import current_tenant_id, tenant_required
+from .downloads import csv_response, report_filename
 from .paging import Page
 from .params import arg_id, parse_id
 from .permissions import feature_required
@@ -483,10 +482,6 @@ def summary():
 @feature_required("agents")
 def summary_csv():
     result, _agent, _form = _summary()
-    buf = io.StringIO()
-    out = csv_export.writer(buf)
-    out.writerow(summary_service.CSV_HEADER)
-    out.writerows(summary_service.csv_rows(result))
     p = result.period
-    return Response(buf.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="evaluations-{p.start}-{p.end}.csv"'})
+    return csv_response([summary_service.CSV_HEADER, *summary_service.csv_rows(result)],
+                        report_filename("evaluations", p, p.zone_name))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from flask import (
-    Blueprint, Response, current_app, flash, redirect, render_template, request, url_for,
+    Blueprint, current_app, flash, redirect, render_template, request, url_for,
 )
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
@@ -24,6 +24,7 @@ from voxcast.reports import (
 from voxcast.reports.period import ReportPeriod
 
 from .auth import CAMPAIGN_ROLES, current_tenant_id, tenant_required
+from .downloads import csv_response, report_filename
 from .permissions import feature_required
 from .viewer import request_period
 
@@ -74,9 +75,8 @@ def column_label(key: str) -> str:
     return label_of(key)
 
 
-def _csv(text: str, stem: str, period: ReportPeriod) -> Response:
-    return Response(text, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{stem}-{period.start}-{period.end}.csv"'})
+def _csv(text: str, stem: str, period: ReportPeriod):
+    return csv_response(text, report_filename(stem, period, period.zone_name))
 
 
 def _page(template: str, **context):

@@ -6,21 +6,20 @@ The menu lists every report whose view is registered, the viewer's role may open
 tenant's plan includes: a report added by another blueprint is one line in REPORTS."""
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, url_for
+from flask import Blueprint, current_app, jsonify, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from models import Campaign
 from models.tenancy import get_scoped, scoped
-from voxcast import csv_export
 from voxcast.reports import cdr_summary as summary_query
 from voxcast.reports import cdr_totals
 
 from .auth import CAMPAIGN_ROLES, current_tenant_id, tenant_required
+from .downloads import csv_response, report_filename
 from .params import arg_id
 from .permissions import feature_required, has_feature
 from .viewer import request_period
@@ -127,11 +126,7 @@ def cdr_summary_data():
 @feature_required("reports")
 def cdr_summary_csv():
     summary = _summary()
-    buf = io.StringIO()
-    out = csv_export.writer(buf)
-    out.writerow(cdr_totals.CSV_HEADER)
-    out.writerows(cdr_totals.csv_rows(summary))
     p = summary.period
-    return Response(buf.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="cdr-summary-{p.start}-{p.end}.csv"'})
+    return csv_response([cdr_totals.CSV_HEADER, *cdr_totals.csv_rows(summary)],
+                        report_filename("cdr-summary", p, p.zone_name))
 

@@ -202,6 +202,8 @@ def test_csv_export_streams_the_filtered_list_in_the_viewers_zone(acme, client):
     res = client.get(f"/cdrs/export.csv?start=2026-11-11&end=2026-11-11&direction=agent")
     assert res.status_code == 200 and res.is_streamed
     assert res.mimetype == "text/csv"
+    assert res.headers["Content-Disposition"].endswith(
+        'filename="cdrs-2026-11-11-2026-11-11-America-New_York.csv"')
     rows = list(csv.reader(io.StringIO(res.get_data(as_text=True))))
     assert rows[0][1] == "started_at (America/New_York)"
     assert len(rows) == 2

@@ -56,7 +56,8 @@ def test_the_four_statistics_pages_and_csv_in_the_viewers_zone(master, client):
     html = client.get("/reports/campaigns?start=2026-11-30&end=2026-11-30").get_data(as_text=True)
     assert 'data-campaign="Spring"' in html
     res = client.get("/reports/campaigns.csv?start=2026-11-30&end=2026-11-30")
-    assert "campaign-statistics-2026-11-30-2026-11-30.csv" in res.headers["Content-Disposition"]
+    assert ('filename="campaign-statistics-2026-11-30-2026-11-30-America-New_York.csv"'
+            in res.headers["Content-Disposition"])
     assert res.get_data(as_text=True).splitlines()[1].startswith("Spring,voice_message,1,0,1,")
 
 
