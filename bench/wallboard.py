@@ -10,7 +10,7 @@ each, and last `ratio: X.XX`: the median wallboard poll over 2,000 ms (the page 
 2 s; goal well under 0.1).
 
     .venv/bin/python bench/wallboard.py [--closed N] [--open N] [--agents N]
-    DATABASE_URL=postgresql://... .venv/bin/python bench/wallboard.py   (PostgreSQL)
+    DATABASE_URL=postgresql://.../empty_db .venv/bin/python bench/wallboard.py   (PostgreSQL)
 """
 from __future__ import annotations
 
@@ -135,6 +135,8 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp()}/wallboard.sqlite3"
     models.init_database(url)
     models.bootstrap(admin_password="bench-admin-1", master_password="bench-master-1")
+    if Tenant.get_or_none(Tenant.slug == "busy") is not None:
+        sys.exit("bench/wallboard.py fills its database: give it an empty one (DATABASE_URL)")
     t0 = time.perf_counter()
     tenant_id = load(args, random.Random(args.seed))
     backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
