@@ -5,6 +5,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
+import models
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -39,3 +43,39 @@ def postgres_url(dbname: str) -> str | None:
     if _as_postgres(f"createdb -O voxcast_test {dbname}").returncode != 0:
         return None
     return f"postgresql://voxcast_test:voxcast_test@127.0.0.1:5432/{dbname}"
+
+
+def postgres_or_skip(dbname: str) -> str:
+    """postgres_url, or the test is skipped (said why) where no server can be had."""
+    url = postgres_url(dbname)
+    if url is None:
+        pytest.skip("PostgreSQL could not be started here")
+    return url
+
+
+def fresh_schema(url: str) -> None:
+    """The models on `url`, every table dropped and made again, bootstrapped like a new
+    install: each test starts from what a fresh database holds, whatever the last one left."""
+    models.init_database(url)
+    models.database.drop_tables(models.ALL_MODELS, safe=True, cascade=True)
+    models.bootstrap(admin_password="x-admin-secret", master_password="x-master-secret")
+
+
+def pg_fixtures(dbname: str, name: str = "db"):
+    """The two fixtures of a test module that runs on PostgreSQL, in its own database
+    `dbname` (so parallel suites never meet): `pg_url` (once a module: the server started and
+    the database made anew, or the module skipped) and `name` (each test: a fresh schema in
+    it, yielding models.database; `db` overrides conftest's SQLite one for imported tests).
+    Use: `pg_url, db = pg_fixtures("voxcast_xyz")` at module level."""
+
+    @pytest.fixture(scope="module", name="pg_url")
+    def url_fixture():
+        return postgres_or_skip(dbname)
+
+    @pytest.fixture(name=name)
+    def database_fixture(pg_url):
+        fresh_schema(pg_url)
+        yield models.database
+        models.database.close()
+
+    return url_fixture, database_fixture

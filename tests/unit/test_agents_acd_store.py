@@ -17,7 +17,7 @@ from voxcast.agents.states import ReadyAgent
 from ari_app.events import Event
 from ari_app.presence import Presence
 
-from tests.pg_support import postgres_url
+from tests.pg_support import fresh_schema, postgres_or_skip
 
 from .agents_support import extension_number, make_agent
 
@@ -87,12 +87,7 @@ def anydb(request, tmp_path):
     if request.param == "sqlite":
         yield request.getfixturevalue("db")
         return
-    url = postgres_url("voxcast_acd_test")
-    if url is None:
-        pytest.skip("PostgreSQL could not be started here")
-    models.init_database(url)
-    models.database.drop_tables(models.ALL_MODELS, safe=True, cascade=True)
-    models.bootstrap(admin_password="x-admin-secret", master_password="x-master-secret")
+    fresh_schema(postgres_or_skip("voxcast_acd_test"))
     yield models.database
     models.database.close()
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-import pytest
 
 import models
 from models import Tenant
 from models.entities import AgentSession, AgentStateLog
-from tests.pg_support import postgres_url
+from tests.pg_support import pg_fixtures
 from voxcast.agents import sessions, states, stats
 
 from .agents_support import make_agent
@@ -25,21 +24,7 @@ def at(seconds: float) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds)
 
 
-@pytest.fixture(scope="module")
-def pg_url():
-    url = postgres_url(PG_DB)
-    if url is None:
-        pytest.skip("PostgreSQL could not be started here")
-    return url
-
-
-@pytest.fixture
-def pg(pg_url):
-    models.init_database(pg_url)
-    models.database.drop_tables(models.ALL_MODELS, safe=True, cascade=True)
-    models.bootstrap(admin_password="x-admin-secret", master_password="x-master-secret")
-    yield pg_url
-    models.database.close()
+pg_url, pg = pg_fixtures(PG_DB, "pg")
 
 
 def test_given_postgresql_then_a_call_moves_through_every_state_with_its_log(pg):

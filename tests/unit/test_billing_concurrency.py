@@ -10,12 +10,11 @@ import random
 import threading
 from decimal import Decimal as D
 
-import pytest
 
 import models
 from models import Call, Tenant
 from models.entities import CreditReservation, LedgerEntry
-from tests.pg_support import postgres_url
+from tests.pg_support import pg_fixtures
 from voxcast.billing import ledger
 
 CHARGES, PAYMENTS, WORKERS = 1000, 50, 8
@@ -115,21 +114,7 @@ def test_given_parallel_threads_on_sqlite_then_ledger_and_balance_exact(db):
 
 # -- PostgreSQL ----------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def pg_url():
-    url = postgres_url(PG_DB)
-    if url is None:
-        pytest.skip("PostgreSQL could not be started here")
-    return url
-
-
-@pytest.fixture
-def pg(pg_url):
-    models.init_database(pg_url)
-    models.database.drop_tables(models.ALL_MODELS, safe=True, cascade=True)
-    models.bootstrap(admin_password="x-admin-secret", master_password="x-master-secret")
-    yield pg_url
-    models.database.close()
+pg_url, pg = pg_fixtures(PG_DB, "pg")
 
 
 def test_given_parallel_threads_on_postgresql_then_ledger_and_balance_exact(pg):
@@ -148,15 +133,16 @@ def _process_worker(url, tenant_id, calls, tasks, errors):
         errors.put(repr(exc))
 
 
-def test_given_parallel_processes_on_postgresql_then_ledger_and_balance_exact(pg):
+def test_given_parallel_processes_on_postgresql_then_ledger_and_balance_exact(pg, pg_url):
     opening = D("5")
     tenant_id, calls = setup_world(opening)
     tasks = plan(3)
     models.database.close()
     ctx = multiprocessing.get_context("fork")
     errors = ctx.Queue()
-    procs = [ctx.Process(target=_process_worker, args=(pg, tenant_id, calls, tasks[i::WORKERS],
-                                                       errors)) for i in range(WORKERS)]
+    procs = [ctx.Process(target=_process_worker, args=(pg_url, tenant_id, calls,
+                                                       tasks[i::WORKERS], errors))
+             for i in range(WORKERS)]
     for p in procs:
         p.start()
     for p in procs:

@@ -6,33 +6,18 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import pytest
 
 import models
 from models import Call, Campaign, Tenant, User
 from models.entities import Queue, QueueCall
-from tests.pg_support import postgres_url
+from tests.pg_support import pg_fixtures
 from voxcast.cdr import search
 
 PG_DB = "voxcast_h13d1_cdrs"
 NY = ZoneInfo("America/New_York")
 
 
-@pytest.fixture(scope="module")
-def pg_url():
-    url = postgres_url(PG_DB)
-    if url is None:
-        pytest.skip("PostgreSQL could not be started here")
-    return url
-
-
-@pytest.fixture
-def pg(pg_url):
-    models.init_database(pg_url)
-    models.database.drop_tables(models.ALL_MODELS, safe=True, cascade=True)
-    models.bootstrap(admin_password="x-admin-secret", master_password="x-master-secret")
-    yield pg_url
-    models.database.close()
+pg_url, pg = pg_fixtures(PG_DB, "pg")
 
 
 def test_given_postgresql_then_every_filter_and_the_batches_agree(pg):

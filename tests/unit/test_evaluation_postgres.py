@@ -4,10 +4,7 @@ against a server database of their own, voxcast_h13c_evaluation; skipped only wh
 cannot be started here."""
 from __future__ import annotations
 
-import pytest
-
-import models
-from tests.pg_support import postgres_url
+from tests.pg_support import pg_fixtures
 
 from .test_evaluation_scoring import (  # noqa: F401  (the same tests and fixtures, on PostgreSQL)
     people, tenant, test_a_form_is_built_ordered_and_reordered,
@@ -22,18 +19,4 @@ from .test_evaluation_scoring import (  # noqa: F401  (the same tests and fixtur
 PG_DB = "voxcast_h13c_evaluation"
 
 
-@pytest.fixture(scope="module")
-def pg_url():
-    url = postgres_url(PG_DB)
-    if url is None:
-        pytest.skip("PostgreSQL could not be started here")
-    return url
-
-
-@pytest.fixture
-def db(pg_url):
-    models.init_database(pg_url)
-    models.database.drop_tables(models.ALL_MODELS, safe=True, cascade=True)
-    models.bootstrap(admin_password="x-admin-secret", master_password="x-master-secret")
-    yield models.database
-    models.database.close()
+pg_url, db = pg_fixtures(PG_DB)

@@ -16,7 +16,7 @@ from models import ALL_MODELS, database
 from models.migrations import SchemaBehind, available, pending, require_current, upgrade
 from models.migrations.history import SchemaMigration
 from models.migrations.ops import Ops
-from tests.pg_support import postgres_url
+from tests.pg_support import postgres_or_skip
 
 
 BASELINE = Path(models.migrations.__file__).with_name("m0001_baseline.sqlite.json")
@@ -103,10 +103,7 @@ def test_given_pre_versioning_sqlite_database_when_initdb_then_schema_equals_fre
 
 
 def test_given_pre_versioning_postgresql_database_when_initdb_then_schema_equals_fresh():
-    url = postgres_url("voxcast_migrations_test")
-    if url is None:
-        pytest.skip("PostgreSQL could not be started here")
-    models.init_database(url)
+    models.init_database(postgres_or_skip("voxcast_migrations_test"))
     try:
         check_backend()
     finally:

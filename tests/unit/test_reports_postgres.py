@@ -4,10 +4,7 @@ same exact figures, in their own database voxcast_h13d2; skipped only when the s
 be started here."""
 from __future__ import annotations
 
-import pytest
-
-import models
-from tests.pg_support import postgres_url
+from tests.pg_support import pg_fixtures
 from tests.unit.test_report_builder import (  # noqa: F401  (collected here again, on PostgreSQL)
     acme, other, test_a_plain_list_in_local_time_sorted_and_cut_at_the_limit,
     test_agent_state_time_by_agent_and_reason_clipped_to_the_period,
@@ -25,18 +22,4 @@ from tests.unit.test_report_stats import (  # noqa: F401
 PG_DB = "voxcast_h13d2"
 
 
-@pytest.fixture(scope="module")
-def pg_url():
-    url = postgres_url(PG_DB)
-    if url is None:
-        pytest.skip("PostgreSQL could not be started here")
-    return url
-
-
-@pytest.fixture
-def db(pg_url):
-    models.init_database(pg_url)
-    models.database.drop_tables(models.ALL_MODELS, safe=True, cascade=True)
-    models.bootstrap(admin_password="x-admin-secret", master_password="x-master-secret")
-    yield models.database
-    models.database.close()
+pg_url, db = pg_fixtures(PG_DB)

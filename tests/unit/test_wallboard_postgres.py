@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-import models
-from tests.pg_support import postgres_url
+from tests.pg_support import pg_fixtures
 
 from .test_supervisor_wallboard import acme  # noqa: F401  (fixture)
 from .test_supervisor_wallboard import (  # noqa: F401  (collected again, on PostgreSQL)
@@ -19,23 +18,14 @@ from .test_supervisor_wallboard import (  # noqa: F401  (collected again, on Pos
 PG_DB = "voxcast_h13b1_wallboard"
 
 
-@pytest.fixture(scope="module")
-def pg_url():
-    url = postgres_url(PG_DB)
-    if url is None:
-        pytest.skip("PostgreSQL could not be started here")
-    return url
+pg_url, fresh_db = pg_fixtures(PG_DB, "fresh_db")
 
 
 @pytest.fixture
-def db(pg_url):
+def db(fresh_db):
     """Overrides conftest's SQLite `db` for the imported tests."""
-    models.init_database(pg_url)
-    models.database.drop_tables(models.ALL_MODELS, safe=True, cascade=True)
-    models.bootstrap(admin_password="x-admin-secret", master_password="x-master-secret")
     for index in ("call_open_by_tenant", "queuecall_open_by_tenant"):  # partial, on PG too
-        assert models.database.execute_sql(
+        assert fresh_db.execute_sql(
             "SELECT 1 FROM pg_indexes WHERE indexname = %s AND indexdef LIKE %s",
             (index, "%WHERE (ended_at IS NULL)%")).fetchone(), index
-    yield models.database
-    models.database.close()
+    return fresh_db
