@@ -160,7 +160,8 @@ class Dialer:
             waiting=sum(1 for c in calls if c.queue_call_id is not None),
             history=hist[1])
         decision = predictive.decide(predictive.PacingSettings(
-            "predictive", plan.dial_ratio, plan.abandon_cap_pct, plan.wrapup_seconds,
+            "predictive", plan.dial_ratio, plan.abandon_cap_pct,
+            plan.wrapup_seconds + (SWEEP_S if plan.wrapup_seconds else 0.0),  # as it ends
             GIVE_UP_S - predictive.AGENT_ANSWER_S),
             figures)
         if self._published.get(plan.id, 0.0) < mono:  # for the campaign page, every 5 s

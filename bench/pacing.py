@@ -49,6 +49,7 @@ WRAPUP_S = 10.0
 SWEEP_S = 1.0  # ari_app.agent_pool: wrap-ups past their time end at its next round
 CONNECT_S = (0.3, 1.0)  # the agent's phone answering the offer (auto-answer), uniform
 GRACE_S = GIVE_UP_S - AGENT_ANSWER_S  # what the dialer tells the pacing (ari_app.dialer)
+WRAP_SEEN_S = WRAPUP_S + SWEEP_S  # the wrap-up as the dialer tells it, with the sweep's lag
 DIAL_TIMEOUT_S = 30.0
 
 
@@ -260,7 +261,7 @@ def best_ratio(agents: int, rate: float, seed: int, hours: float, cap: float, st
         ratio = round(ratio, 2)
         if 1.0 <= ratio <= top + 1e-9 and ratio not in results:
             results[ratio] = Sim(agents, rate, seed, hours,
-                                 PacingSettings("ratio", ratio, cap, WRAPUP_S, GRACE_S)).run()
+                                 PacingSettings("ratio", ratio, cap, WRAP_SEEN_S, GRACE_S)).run()
 
     def best():
         under = [(r, res) for r, res in results.items() if res.abandon_pct <= cap]
@@ -299,7 +300,7 @@ def main() -> None:
     for agents in teams:
         for rate in (0.15, 0.30, 0.60):
             pred = Sim(agents, rate, args.seed, args.hours,
-                       PacingSettings("predictive", 1.0, args.cap, WRAPUP_S, GRACE_S)).run()
+                       PacingSettings("predictive", 1.0, args.cap, WRAP_SEEN_S, GRACE_S)).run()
             best, tried = best_ratio(agents, rate, args.seed, args.hours, args.cap, 0.1,
                                      args.ratio_max)
             scenarios.append((pred, tried))

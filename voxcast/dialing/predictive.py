@@ -32,7 +32,7 @@ DEFAULT_CAP_PCT = 3.0
 # (a high answer rate dials fewer lines), weighted as this many calls of evidence.
 PRIOR_ANSWER_RATE = 1.0  # until its calls say otherwise, every line may become a person
 PRIOR_CALLS = 20
-PRIOR_ANSWER_DELAY_S = 3.0  # answers soon: agents are not expected to free up in time
+PRIOR_ANSWER_DELAY_S = 1.0  # answers at once: agents are not expected to free up in time
 PRIOR_HANDLE_S = 180.0
 PRIOR_HANDLE_SD_S = 120.0
 # The rolling abandon rate counts this many live answers of prior evidence at the target rate,
@@ -184,9 +184,12 @@ def decide(settings: PacingSettings, figures: LiveFigures) -> Decision:
     # the answer delay; its other outcomes are taken to come late, the cautious way).
     arrive = float(figures.waiting)
     arrive_var = 0.0
-    dd = _LogNormal.fit(delay, history.answer_delay_sd_s or delay / 2)
+    # Without observed delays yet every ringing call still counts at p (the short prior delay
+    # is cautious for freeing agents, not for writing calls off).
+    dd = (_LogNormal.fit(delay, history.answer_delay_sd_s or delay / 2)
+          if history.answer_delay_s else None)
     for elapsed in figures.ringing_elapsed:
-        alive = 1.0 - dd.cdf(elapsed)
+        alive = 1.0 - dd.cdf(elapsed) if dd is not None else 1.0
         q = p * alive / (p * alive + 1 - p)
         arrive += q
         arrive_var += q * (1 - q)
