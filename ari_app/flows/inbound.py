@@ -292,6 +292,8 @@ class InboundCall(RunsIvr, DialplanLeg):
             await self.credit.attach(self.call_id)
         await self.ctx.ari.answer(self.channel_id)
         self.answered_at = utcnow()
+        # Kept at once: live statistics show the call answered, and a crash still bills it.
+        self.ctx.writer.post(cdr.mark_answered, self.call_id, self.answered_at)
         if self.credit:
             self.credit.answered(self.safe_hangup)
         await language.apply(self, route.tenant_id)  # prompts and TTS in the tenant's language

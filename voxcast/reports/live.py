@@ -201,8 +201,8 @@ def _state(now, direction, started, answered, placed, campaign_id, amd, caller_w
         return "talking", caller_wait[7]
     if answered is None:
         if direction == "inbound":
-            # The app answers a DID call as it opens its CDR and writes the answer time only
-            # at the close: it is with the platform (greeting, IVR, ringing the user's phones).
+            # The app answers a DID call as it opens its CDR and posts the answer time just
+            # after: until that lands it is with the platform (greeting, IVR, ringing phones).
             return "in_flow", started
         if campaign_id and direction == "outbound" and placed is None:
             return "dialing", started
