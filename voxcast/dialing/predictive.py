@@ -32,7 +32,7 @@ DEFAULT_CAP_PCT = 3.0
 # (a high answer rate dials fewer lines), weighted as this many calls of evidence.
 PRIOR_ANSWER_RATE = 1.0  # until its calls say otherwise, every line may become a person
 PRIOR_CALLS = 20
-PRIOR_ANSWER_DELAY_S = 1.0  # answers at once: agents are not expected to free up in time
+PRIOR_ANSWER_DELAY_S = 0.25  # answers at once: agents are not expected to free up in time
 PRIOR_HANDLE_S = 180.0
 PRIOR_HANDLE_SD_S = 120.0
 # The rolling abandon rate counts this many live answers of prior evidence at the target rate,
