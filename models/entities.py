@@ -611,6 +611,8 @@ class Queue(TenantOwned):
     announce_position = BooleanField(default=True)
     announce_wait = BooleanField(default=True)
     wrapup_seconds = IntegerField(default=10)
+    # the service-level target: answered within this many seconds (per queue, m0016)
+    service_level_seconds = IntegerField(default=20)
     fallback = CharField(default="message")
     fallback_queue = ForeignKeyField("self", null=True, on_delete="SET NULL")
     fallback_ivr = ForeignKeyField(Ivr, null=True, on_delete="SET NULL")

@@ -42,6 +42,10 @@ class QueueForm(FlaskForm):
     announce_position = BooleanField(_l("Announce the caller's position"))
     announce_wait = BooleanField(_l("Announce the expected wait"))
     wrapup_seconds = StringField(_l("Wrap-up after each call (seconds)"))
+    service_level_seconds = StringField(
+        _l("Service level target (seconds)"),
+        description=_l("The service level is the share of calls answered within this time "
+                       "(1 to 600 seconds; 20 is usual)."))
     fallback = SelectField(_l("When nobody answers in time, or no agent is logged in"),
                            choices=list(FALLBACK_LABELS.items()))
     fallback_queue_id = SelectField(_l("Queue"), validate_choice=False)
@@ -103,7 +107,6 @@ def index():
     return render_template("queues/list.html", queues=rows, strategies=STRATEGY_LABELS,
                            counts=queue_service.member_counts(tid),
                            figures=queue_stats.figures(tid, _today_start()),
-                           service_seconds=queue_stats.SERVICE_SECONDS,
                            signature=live_signature(tid))
 
 

@@ -123,10 +123,11 @@ def dispositions_csv():
                 "disposition-statistics", period)
 
 
-def _target() -> int:
-    """?target= service-level seconds (1-3600), default the platform's 20 s."""
-    raw = request.args.get("target", "")
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 3600 else queue_stats.SERVICE_SECONDS
+def _target() -> int | None:
+    """?target= service-level seconds (1-3600) for every queue; None (absent or not such a
+    number): each queue's own target."""
+    raw = request.args.get("target", "").strip()
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 3600 else None
 
 
 @bp.route("/queues")

@@ -25,7 +25,6 @@ from voxcast import csv_export
 from voxcast.agents import pause_reasons
 from voxcast.agents.errors import AgentError
 from voxcast.dialing import voice_agent
-from voxcast.queues import stats as queue_stats
 from voxcast.reports import live
 from voxcast.reports.period import ReportPeriod
 from voxcast.supervision import control, wallboard as board
@@ -73,7 +72,6 @@ def wallboard():
         labels=json.dumps(labels()), monitor_url=monitor_url,
         pause_url=url_for("supervisor.force_pause", user_id=0),
         logout_url=url_for("supervisor.force_logout", user_id=0),
-        service_seconds=queue_stats.SERVICE_SECONDS,
         window_minutes=voice_agent.PACING_WINDOW_S // 60)
 
 

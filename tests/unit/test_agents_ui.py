@@ -21,7 +21,8 @@ def admin(app, make_tenant, auth):
 
 QUEUE = {"name": "Sales", "number": "600", "strategy": "longest_idle", "ring_seconds": "20",
          "max_wait_seconds": "300", "music_class": "default", "announce_every_seconds": "60",
-         "announce_position": "y", "wrapup_seconds": "15", "fallback": "message",
+         "announce_position": "y", "wrapup_seconds": "15", "service_level_seconds": "20",
+         "fallback": "message",
          "fallback_queue_id": "", "fallback_ivr_id": "", "fallback_text": ""}
 
 
@@ -76,6 +77,18 @@ def test_queue_create_with_members_and_field_errors(admin, auth, client):
         (alice.id, 3), (bob.id, 0)]
     listing = client.get("/queues/").get_data(as_text=True)
     assert "Sales" in listing and "600" in listing
+    assert '<td class="sl-target">20 s</td>' in listing
+    # the service-level target: checked (1-600), saved, shown per queue in the list
+    res = auth.post(f"/queues/{q.id}", dict(QUEUE, service_level_seconds="0"))
+    assert res.status_code == 400 and "From 1 to 600 seconds." in res.get_data(as_text=True)
+    assert 'name="service_level_seconds"' in client.get(f"/queues/{q.id}").get_data(as_text=True)
+    auth.post(f"/queues/{q.id}", dict(QUEUE, service_level_seconds="45", member=[str(alice.id)],
+                                      **{f"penalty_{alice.id}": "3"}))
+    assert Queue.get_by_id(q.id).service_level_seconds == 45
+    support = Queue.create(tenant=tenant, name="Support", service_level_seconds=10)
+    listing = client.get("/queues/").get_data(as_text=True)
+    assert '<td class="sl-target">45 s</td>' in listing and '<td class="sl-target">10 s</td>' in listing
+    support.delete_instance()
     # edit: bob leaves, alice's penalty changes
     auth.post(f"/queues/{q.id}", dict(QUEUE, member=[str(alice.id)], **{f"penalty_{alice.id}": "1"}))
     assert [(m.user_id, m.penalty) for m in QueueMember.select()] == [(alice.id, 1)]

@@ -47,6 +47,27 @@ def test_statistics_in_the_tenants_zone_or_the_one_asked_for(acme):
     queues = api.get("/api/v1/reports/queues?start=2026-11-30&end=2026-11-30&target=30")
     row = queues.get_json()["items"][0]
     assert row["abandoned_after"]["10_30"] == 1 and queues.get_json()["target"] == 30
+    assert row["target"] == 30
+
+
+def test_queue_statistics_each_queue_against_its_own_target_or_the_one_asked(acme):
+    tenant, api = acme
+    for name, seconds in (("Fast", 10), ("Slow", 30)):
+        q = Queue.create(tenant=tenant, name=name, service_level_seconds=seconds)
+        for wait in (5, 15, 25, 45):
+            QueueCall.create(tenant=tenant, queue=q, outcome="answered", wait_seconds=wait,
+                             entered_at=dt.datetime(2026, 11, 30, 12))
+    data = api.get("/api/v1/reports/queues?start=2026-11-30&end=2026-11-30").get_json()
+    assert data["target"] is None
+    assert [(r["name"], r["target"], r["answered_in_target"], r["service_level"])
+            for r in data["items"]] == [("Fast", 10, 1, 25.0), ("Slow", 30, 3, 75.0)]
+    data = api.get("/api/v1/reports/queues?start=2026-11-30&end=2026-11-30&target=20").get_json()
+    assert data["target"] == 20
+    assert [(r["target"], r["service_level"]) for r in data["items"]] == [(20, 50.0), (20, 50.0)]
+    res = api.get("/api/v1/reports/queues?target=601")
+    assert res.status_code == 200  # the report's override allows up to an hour
+    res = api.get("/api/v1/reports/queues?target=0")
+    assert res.status_code == 400 and "target" in res.get_json()["error"]["fields"]
 
 
 @pytest.mark.parametrize("query,field", [("start=2026-12-01&end=2026-11-01", "start"),

@@ -145,3 +145,17 @@ def test_given_old_schema_when_web_ui_created_then_it_does_not_migrate(settings)
     with pytest.raises(SchemaBehind):
         require_current()
     database.close()
+
+
+def test_m0016_gives_existing_queues_the_20_second_service_level_target(db):
+    """A queue saved before per-queue targets keeps the 20 s every queue was measured with."""
+    from models import Tenant
+    from models.entities import Queue
+    from models.migrations import m0016_queue_service_level as m0016
+    tenant = Tenant.create(name="Acme", slug="acme")
+    queue = Queue.create(tenant=tenant, name="Sales", service_level_seconds=45)
+    m0016.down(Ops(database))
+    assert "service_level_seconds" not in Ops(database).columns(Queue)
+    m0016.up(Ops(database))
+    assert Queue.get_by_id(queue.id).service_level_seconds == 20
+    assert Queue.create(tenant=tenant, name="Support").service_level_seconds == 20

@@ -164,3 +164,29 @@ def test_agent_state_api(client, tenant_key):
     s2 = sessions.login(other.id, stranger.id)
     assert api.post(f"/api/v1/agents/{s2.id}/state", json={"state": "paused"}).status_code == 404
     assert AgentSession.get_by_id(s2.id).state == "ready"
+
+
+def test_queue_service_level_target_set_checked_and_used_per_queue(client, tenant_key):
+    """service_level_seconds through the API (default 20, 1-600) and the live figures of two
+    queues with the same waits measured against their own targets (10 s, 30 s)."""
+    from models.entities import QueueCall, utcnow
+    tenant, secret = tenant_key("acme")
+    api = Api(client, secret)
+    fast = api.post("/api/v1/queues", json={"name": "Fast", "service_level_seconds": 10}).json
+    slow = api.post("/api/v1/queues", json={"name": "Slow"}).json
+    assert (fast["service_level_seconds"], slow["service_level_seconds"]) == (10, 20)
+    r = api.patch(f"/api/v1/queues/{slow['id']}", json={"service_level_seconds": 30})
+    assert r.status_code == 200 and r.json["service_level_seconds"] == 30
+    assert Queue.get_by_id(slow["id"]).service_level_seconds == 30
+    for bad in (0, 601, "20"):
+        r = api.patch(f"/api/v1/queues/{slow['id']}", json={"service_level_seconds": bad})
+        assert r.status_code == 422 and "service_level_seconds" in r.json["error"]["fields"]
+    assert Queue.get_by_id(slow["id"]).service_level_seconds == 30
+    for qid in (fast["id"], slow["id"]):
+        for wait in (5, 15, 25, 45):
+            QueueCall.create(tenant=tenant, queue=qid, outcome="answered", wait_seconds=wait,
+                             entered_at=utcnow(), answered_at=utcnow(), ended_at=utcnow())
+    r = api.get("/api/v1/queues/stats")
+    got = {i["queue_id"]: (i["service_seconds"], i["answered"], i["service_level"])
+           for i in r.json["items"]}
+    assert got == {fast["id"]: (10, 4, 25.0), slow["id"]: (30, 4, 75.0)}

@@ -28,6 +28,7 @@ def test_create_with_defaults_members_and_audit(acme):
                       [{"user_id": a.id, "penalty": "2"}, (b.id, 0)])
     assert (q.name, q.number, q.strategy, q.ring_seconds, q.fallback) == (
         "Sales", "600", "ring_all", 15, "message")
+    assert q.service_level_seconds == 20 and queues.values_of(None)["service_level_seconds"] == 20
     assert [(m.user.username, m.penalty) for m in queues.members(q)] == [("bob", 0), ("alice", 2)]
     assert queues.queue_for_number(acme.id, "600").id == q.id
     assert queues.queue_for_number(acme.id, "601") is None
@@ -42,6 +43,10 @@ def test_create_with_defaults_members_and_audit(acme):
     ({"name": "Q", "max_wait_seconds": 99999}, "max_wait_seconds"),
     ({"name": "Q", "announce_every_seconds": 5}, "announce_every_seconds"),
     ({"name": "Q", "wrapup_seconds": -1}, "wrapup_seconds"),
+    ({"name": "Q", "service_level_seconds": 0}, "service_level_seconds"),
+    ({"name": "Q", "service_level_seconds": 601}, "service_level_seconds"),
+    ({"name": "Q", "service_level_seconds": "soon"}, "service_level_seconds"),
+    ({"name": "Q", "service_level_seconds": True}, "service_level_seconds"),
     ({"name": "Q", "music_class": "../etc"}, "music_class"),
     ({"name": "Q", "number": "12ab"}, "number"),
     ({"name": "Q", "number": "112"}, "number"),
@@ -124,6 +129,11 @@ def test_partial_update_keeps_the_rest(acme):
     assert q.announce_position is True and q.announce_wait is False
     q = queues.update(acme.id, q.id, {"max_wait_seconds": "120"})
     assert (q.name, q.number, q.ring_seconds, q.max_wait_seconds) == ("Sales", "600", 25, 120)
+    q = queues.update(acme.id, q.id, {"service_level_seconds": "600"})
+    assert (q.service_level_seconds, q.max_wait_seconds) == (600, 120)
+    q = queues.update(acme.id, q.id, {"service_level_seconds": 1})
+    assert Queue.get_by_id(q.id).service_level_seconds == 1
+    assert queues.values_of(q)["service_level_seconds"] == 1
     q = queues.update(acme.id, q.id, {"number": "600"})  # its own number is no clash
 
 

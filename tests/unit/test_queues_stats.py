@@ -58,3 +58,29 @@ def test_figures_waiting_outcomes_wait_and_service_level(acme):
     other = Tenant.create(name="Other", slug="other")
     assert stats.figures(other.id, SINCE, now=NOW) == {}
     assert set(f.as_dict()) >= {"waiting", "service_level", "average_wait"}
+
+
+def test_figures_measure_each_queue_against_its_own_target(acme):
+    """The same waits (5, 15, 25, 45 s answered, one abandoned) in a 10 s and a 30 s queue:
+    1 of 5 and 3 of 5 in time."""
+    fast = queues.create(acme.id, {"name": "Fast", "service_level_seconds": 10})
+    slow = queues.create(acme.id, {"name": "Slow", "service_level_seconds": "30"})
+    m = dt.timedelta(minutes=1)
+    for queue in (fast, slow):
+        for wait in (5, 15, 25, 45):
+            qc(acme, queue, entered_at=NOW - 30 * m, outcome="answered", wait_seconds=wait,
+               answered_at=NOW - 29 * m, ended_at=NOW - 20 * m)
+        qc(acme, queue, entered_at=NOW - 30 * m, outcome="abandoned", wait_seconds=8,
+           ended_at=NOW - 29 * m)
+    got = stats.figures(acme.id, SINCE, now=NOW)
+    f, s = got[fast.id], got[slow.id]
+    assert (f.service_seconds, f.answered_in_time, f.service_level) == (10, 1, 20.0)
+    assert (s.service_seconds, s.answered_in_time, s.service_level) == (30, 3, 60.0)
+    assert (f.as_dict()["service_seconds"], s.as_dict()["service_seconds"]) == (10, 30)
+    assert (f.as_dict()["service_level"], s.as_dict()["service_level"]) == (20.0, 60.0)
+
+
+def test_target_seconds_is_a_number_when_every_queue_shares_it():
+    assert stats.target_seconds({}) == stats.SERVICE_SECONDS
+    assert stats.target_seconds({1: 15, 2: 15}) == 15
+    assert not isinstance(stats.target_seconds({1: 15, 2: 30}), int)

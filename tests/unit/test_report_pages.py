@@ -52,7 +52,8 @@ def test_the_four_statistics_pages_and_csv_in_the_viewers_zone(master, client):
     assert "Sale" in client.get("/reports/dispositions?start=2026-11-30&end=2026-11-30").get_data(
         as_text=True)
     assert client.get("/reports/queues?target=abc").status_code == 200
-    assert client.get("/reports/queues.csv").get_data(as_text=True).startswith("queue,offered")
+    assert client.get("/reports/queues.csv").get_data(as_text=True).startswith(
+        "queue,target_s,offered")
     html = client.get("/reports/campaigns?start=2026-11-30&end=2026-11-30").get_data(as_text=True)
     assert 'data-campaign="Spring"' in html
     res = client.get("/reports/campaigns.csv?start=2026-11-30&end=2026-11-30")
@@ -140,3 +141,35 @@ def test_who_may_build_reports(app, make_tenant, auth, client, role, status):
     assert client.get("/reports/builder").status_code == status
     assert client.get("/reports/agents").status_code == status
     assert client.get("/reports/campaigns").status_code == (403 if role == "agent" else 200)
+
+
+def test_queue_statistics_page_each_queue_against_its_own_target(master, client):
+    """Fast (10 s) and Slow (30 s) with the same answered waits 5, 15, 25, 45 s: 25 % and 75 %
+    against their own targets, shown in the Target column; ?target=20 makes both 50 %."""
+    from models.entities import Queue, QueueCall
+    for name, seconds in (("Fast", 10), ("Slow", 30)):
+        q = Queue.create(tenant=master, name=name, service_level_seconds=seconds)
+        for wait in (5, 15, 25, 45):
+            QueueCall.create(tenant=master, queue=q, outcome="answered", wait_seconds=wait,
+                             entered_at=dt.datetime(2026, 11, 30, 12))
+
+    def cells(html, name):
+        row = html[html.index(f'data-queue="{name}"'):]
+        return row[:row.index("</tr>")]
+
+    html = client.get("/reports/queues?start=2026-11-30&end=2026-11-30").get_data(as_text=True)
+    assert "Target (s)" in html and "own target (the Target column" in html
+    assert '<td class="num target">10</td>' in cells(html, "Fast") and "25.0" in cells(html, "Fast")
+    assert '<td class="num target">30</td>' in cells(html, "Slow") and "75.0" in cells(html, "Slow")
+    html = client.get("/reports/queues?start=2026-11-30&end=2026-11-30&target=20").get_data(
+        as_text=True)
+    assert "within 20 seconds" in html
+    for name in ("Fast", "Slow"):
+        assert '<td class="num target">20</td>' in cells(html, name) and "50.0" in cells(html, name)
+    lines = client.get("/reports/queues.csv?start=2026-11-30&end=2026-11-30").get_data(
+        as_text=True).splitlines()
+    assert lines[1].startswith("Fast,10,4,4,") and ",25.0," in lines[1]
+    assert lines[2].startswith("Slow,30,4,4,") and ",75.0," in lines[2]
+    lines = client.get("/reports/queues.csv?start=2026-11-30&end=2026-11-30&target=20").get_data(
+        as_text=True).splitlines()
+    assert lines[1].startswith("Fast,20,") and lines[2].startswith("Slow,20,")

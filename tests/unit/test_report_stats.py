@@ -159,7 +159,28 @@ def test_queue_statistics_offered_abandoned_buckets_service_level(acme, other):
     assert row.longest_wait == 300 and row.average_abandon_wait == (3 + 10 + 45 + 61) / 4
     assert queue_stats.report(acme.id, PERIOD, target=30)[1].answered_in_target == 3
     assert queue_stats.to_csv([row]).splitlines()[1] == (
-        "Sales,12,4,4,1,1,1,1,1,1,1,1,2,20.0,40.0,21.5,29.8,300")
+        "Sales,20,12,4,4,1,1,1,1,1,1,1,1,2,20.0,40.0,21.5,29.8,300")
+
+
+def test_queue_statistics_each_queue_against_its_own_target_unless_one_is_given(acme):
+    """Two queues with the same waits and different targets (10 s and 30 s): each is measured
+    against its own; ?target= measures both against that one."""
+    fast = Queue.create(tenant=acme, name="Fast", service_level_seconds=10)
+    slow = Queue.create(tenant=acme, name="Slow", service_level_seconds=30)
+    for queue in (fast, slow):
+        for outcome, wait in [("answered", 5), ("answered", 10), ("answered", 25),
+                              ("answered", 40), ("abandoned", 8)]:
+            QueueCall.create(tenant=acme, queue=queue, outcome=outcome, wait_seconds=wait,
+                             entered_at=utc(12))
+    f, s = queue_stats.report(acme.id, PERIOD)
+    assert (f.name, f.target, f.answered_in_target, f.service_level) == ("Fast", 10, 2, 40.0)
+    assert (s.name, s.target, s.answered_in_target, s.service_level) == ("Slow", 30, 3, 60.0)
+    assert f.as_dict()["target"] == 10 and s.as_dict()["target"] == 30
+    lines = queue_stats.to_csv([f, s]).splitlines()
+    assert lines[0].startswith("queue,target_s,offered,")
+    assert lines[1].startswith("Fast,10,5,4,1,") and lines[2].startswith("Slow,30,5,4,1,")
+    f, s = queue_stats.report(acme.id, PERIOD, target=25)
+    assert (f.target, f.answered_in_target, s.target, s.answered_in_target) == (25, 3, 25, 3)
 
 
 def test_campaign_statistics_attempts_reached_abandon_rate_outcomes_cost(acme, other):

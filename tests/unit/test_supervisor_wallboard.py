@@ -158,6 +158,25 @@ def test_wallboard_agents_queues_and_totals(acme):
     assert data["agents"][0]["call"]["number"] == "+1006"
 
 
+def test_wallboard_queues_each_against_their_own_service_level_target(acme):
+    """The same answered waits (5, 15, 25, 45 s) and an abandon in a 10 s and a 30 s queue:
+    20 % and 60 %, each queue's target in the feed."""
+    tenant, _ = acme
+    fast = Queue.create(tenant=tenant, name="Fast", service_level_seconds=10)
+    slow = Queue.create(tenant=tenant, name="Slow", service_level_seconds=30)
+    for queue in (fast, slow):
+        for wait in (5, 15, 25, 45):
+            QueueCall.create(tenant=tenant, queue=queue, entered_at=ago(1000),
+                             answered_at=ago(1000 - wait), ended_at=ago(500),
+                             outcome="answered", wait_seconds=wait)
+        QueueCall.create(tenant=tenant, queue=queue, entered_at=ago(900), ended_at=ago(890),
+                         outcome="abandoned", wait_seconds=10)
+    board = wallboard.build(tenant.id, NOW, since=ago(3600))
+    got = {q["name"]: (q["service_seconds"], q["answered"], q["abandoned"], q["service_level"])
+           for q in json.loads(json.dumps(board.as_dict()))["queues"]}
+    assert got == {"Fast": (10, 4, 1, 20.0), "Slow": (30, 4, 1, 60.0)}
+
+
 # -- the pages ---------------------------------------------------------------------------
 
 @pytest.fixture

@@ -25,6 +25,10 @@ QUEUE_FIELDS = {
     "announce_position": {"type": "boolean"},
     "announce_wait": {"type": "boolean"},
     "wrapup_seconds": {"type": "integer", "minimum": 0, "maximum": 600},
+    "service_level_seconds": {"type": "integer", "minimum": 1, "maximum": 600, "default": 20,
+                              "description": "Service-level target: the share of the calls "
+                                             "answered within this many seconds is the "
+                                             "queue's service level (wallboard, reports)."},
     "fallback": {"type": "string", "enum": list(QUEUE_FALLBACKS),
                  "description": "On timeout or when no agent is logged in: say fallback_text "
                                 "and hang up, another queue, an IVR, or voicemail e-mailed to "

@@ -33,12 +33,14 @@ LIMITS = {
     "max_wait_seconds": (10, 7200),
     "announce_every_seconds": (0, 600),
     "wrapup_seconds": (0, 600),
+    "service_level_seconds": (1, 600),
 }
 DEFAULTS = {
     "name": "", "number": "", "strategy": "longest_idle", "ring_seconds": 15,
     "max_wait_seconds": 300, "music_class": "default", "announce_every_seconds": 60,
     "announce_position": True, "announce_wait": True, "wrapup_seconds": 10,
-    "fallback": "message", "fallback_queue_id": None, "fallback_ivr_id": None,
+    "service_level_seconds": 20, "fallback": "message", "fallback_queue_id": None,
+    "fallback_ivr_id": None,
     "fallback_text": "",
 }
 FIELDS = tuple(DEFAULTS)

@@ -1,7 +1,8 @@
 """Live queue figures from QueueCall rows (written by the ACD) and the agent sessions: callers
 waiting now and the longest wait, agents logged in and ready, and since a given time the calls
 answered, abandoned, timed out or finding no agent, the average wait of answered calls and the
-service level (answered within SERVICE_SECONDS, in % of the calls that ended in the queue)."""
+service level (answered within the queue's own target, Queue.service_level_seconds, in % of
+the calls that ended in the queue)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,13 +14,14 @@ from models.entities import AgentSession, Queue, QueueCall, QueueMember, utcnow
 from models.tenancy import scoped
 from voxcast.agents import states
 
-SERVICE_SECONDS = 20
+SERVICE_SECONDS = 20  # the target of a queue that has none of its own (Queue's default)
 STALE = dt.timedelta(hours=12)  # a waiting row older than this is a crash's leftover
 
 
 @dataclass
 class QueueFigures:
     queue_id: int
+    service_seconds: int = SERVICE_SECONDS  # the queue's service-level target
     waiting: int = 0
     longest_wait: float = 0.0
     logged_in: int = 0
@@ -45,7 +47,8 @@ class QueueFigures:
         return 100.0 * self.answered_in_time / self.ended if self.ended else None
 
     def as_dict(self) -> dict:
-        return {"queue_id": self.queue_id, "waiting": self.waiting,
+        return {"queue_id": self.queue_id, "service_seconds": self.service_seconds,
+                "waiting": self.waiting,
                 "longest_wait": round(self.longest_wait), "logged_in": self.logged_in,
                 "ready": self.ready, "answered": self.answered, "abandoned": self.abandoned,
                 "timeout": self.timeout, "no_agents": self.no_agents,
@@ -54,11 +57,22 @@ class QueueFigures:
                 "service_level": None if self.service_level is None else round(self.service_level, 1)}
 
 
+def target_seconds(targets: dict[int, int]):
+    """The service-level target of each row's queue as an SQL expression, from {queue_id:
+    seconds}: a CASE over the queue id rather than a join with Queue, so the grouped reads keep
+    the query plan they were tuned for; a plain number when every queue has the same one."""
+    distinct = set(targets.values())
+    if len(distinct) <= 1:
+        return distinct.pop() if distinct else SERVICE_SECONDS
+    return Case(QueueCall.queue, sorted(targets.items()), SERVICE_SECONDS)
+
+
 def figures(tenant_id: int, since: dt.datetime, *, now: dt.datetime | None = None
             ) -> dict[int, QueueFigures]:
-    """QueueFigures for every queue of the tenant."""
+    """QueueFigures for every queue of the tenant, each against its own target."""
     now = now or utcnow()
-    out = {qid: QueueFigures(qid) for (qid,) in scoped(Queue, tenant_id).select(Queue.id).tuples()}
+    out = {qid: QueueFigures(qid, service_seconds=seconds) for qid, seconds in
+           scoped(Queue, tenant_id).select(Queue.id, Queue.service_level_seconds).tuples()}
     if not out:
         return out
     for qid, entered in (QueueCall.select(QueueCall.queue, QueueCall.entered_at)
@@ -71,7 +85,8 @@ def figures(tenant_id: int, since: dt.datetime, *, now: dt.datetime | None = Non
     # Today's outcomes counted by the database (one grouped read over the tenant's index of
     # entered_at), not row by row in Python: the wallboard asks every 2 s.
     queue_key = QueueCall.queue + 0  # see the group_by below
-    in_time = fn.SUM(Case(None, [(QueueCall.wait_seconds <= SERVICE_SECONDS, 1)], 0))
+    target = target_seconds({qid: f.service_seconds for qid, f in out.items()})
+    in_time = fn.SUM(Case(None, [(QueueCall.wait_seconds <= target, 1)], 0))
     for qid, outcome, count, wait, timely in (
             QueueCall.select(queue_key, QueueCall.outcome, fn.COUNT(QueueCall.id),
                              fn.SUM(fn.COALESCE(QueueCall.wait_seconds, 0)), in_time)

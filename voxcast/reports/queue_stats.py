@@ -3,9 +3,11 @@ in the period), answered, abandoned (and after how long they gave up), timed out
 agent, transferred on, the service level, the average and longest wait.
 
 Service level is the share of the calls that ended in the queue (answered, abandoned, timed
-out, no agent) that an agent answered within the target (default 20 s, the industry's 80/20
-habit; the same definition as the live figures of voxcast.queues.stats). One grouped query
-over QueueCall, the wait buckets computed by the database."""
+out, no agent) that an agent answered within the target: each queue's own
+(Queue.service_level_seconds, 20 s unless set: the industry's 80/20 habit), or one target given
+for every queue to compare them alike; the same definition as the live figures of
+voxcast.queues.stats. One grouped query over QueueCall, the wait buckets computed by the
+database."""
 from __future__ import annotations
 
 import io
@@ -15,7 +17,7 @@ from peewee import Case, fn
 
 from models.entities import Queue, QueueCall
 from voxcast import csv_export
-from voxcast.queues.stats import SERVICE_SECONDS
+from voxcast.queues.stats import SERVICE_SECONDS, target_seconds
 from voxcast.reports.period import ReportPeriod
 
 # Abandoned calls by how long the caller waited: (label, lowest second, first second above).
@@ -27,6 +29,7 @@ ENDED = ("answered", "abandoned", "timeout", "no_agents")
 class QueueRow:
     queue_id: int
     name: str
+    target: int = SERVICE_SECONDS  # the service-level target this row was measured against
     offered: int = 0
     answered: int = 0
     abandoned: int = 0
@@ -65,7 +68,8 @@ class QueueRow:
 
     def as_dict(self) -> dict:
         r = lambda v: None if v is None else round(v, 1)  # noqa: E731
-        return {"queue_id": self.queue_id, "name": self.name, "offered": self.offered,
+        return {"queue_id": self.queue_id, "name": self.name, "target": self.target,
+                "offered": self.offered,
                 "answered": self.answered, "abandoned": self.abandoned,
                 "abandoned_after": dict(self.abandoned_after), "timeout": self.timeout,
                 "no_agents": self.no_agents, "transferred": self.transferred,
@@ -80,20 +84,23 @@ def _count_if(condition):
     return fn.SUM(Case(None, ((condition, 1),), 0))
 
 
-def report(tenant_id: int, period: ReportPeriod, *, target: int = SERVICE_SECONDS,
+def report(tenant_id: int, period: ReportPeriod, *, target: int | None = None,
            queue_ids=None) -> list[QueueRow]:
-    """Every queue of the tenant (those without calls too), by name."""
-    queues = Queue.select(Queue.id, Queue.name).where(Queue.tenant == tenant_id)
+    """Every queue of the tenant (those without calls too), by name; `target` None: each
+    queue against its own service-level target, else every queue against that one."""
+    queues = Queue.select(Queue.id, Queue.name, Queue.service_level_seconds).where(
+        Queue.tenant == tenant_id)
     if queue_ids is not None:
         queues = queues.where(Queue.id.in_(list(queue_ids)))
-    rows = {q.id: QueueRow(q.id, q.name) for q in queues}
+    rows = {q.id: QueueRow(q.id, q.name, target or q.service_level_seconds) for q in queues}
     if not rows:
         return []
+    in_target = target_seconds({qid: row.target for qid, row in rows.items()})
     qc, wait = QueueCall, QueueCall.wait_seconds
     abandoned = qc.outcome == "abandoned"
     columns = [qc.queue, fn.COUNT(qc.id)]
     columns += [_count_if(qc.outcome == name) for name in (*ENDED, "transferred", "")]
-    columns += [_count_if((qc.outcome == "answered") & (wait <= target)),
+    columns += [_count_if((qc.outcome == "answered") & (wait <= in_target)),
                 fn.SUM(Case(None, ((qc.outcome == "answered", wait),), 0)),
                 fn.SUM(wait), fn.MAX(wait),
                 fn.SUM(Case(None, ((abandoned, wait),), 0))]
@@ -118,7 +125,7 @@ def report(tenant_id: int, period: ReportPeriod, *, target: int = SERVICE_SECOND
     return sorted(rows.values(), key=lambda r: r.name.lower())
 
 
-CSV_HEADER = ("queue", "offered", "answered", "abandoned", "abandoned_lt10s",
+CSV_HEADER = ("queue", "target_s", "offered", "answered", "abandoned", "abandoned_lt10s",
               "abandoned_10_30s", "abandoned_30_60s", "abandoned_gt60s", "timeout", "no_agents",
               "transferred", "waiting", "answered_in_target", "service_level_pct",
               "abandon_rate_pct", "average_wait_s", "average_abandon_wait_s", "longest_wait_s")
@@ -130,7 +137,7 @@ def to_csv(rows: list[QueueRow]) -> str:
     out.writerow(CSV_HEADER)
     f = lambda v: "" if v is None else f"{v:.1f}"  # noqa: E731
     for r in rows:
-        out.writerow([r.name, r.offered, r.answered, r.abandoned,
+        out.writerow([r.name, r.target, r.offered, r.answered, r.abandoned,
                       *(r.abandoned_after[label] for label, _lo, _hi in ABANDON_BUCKETS),
                       r.timeout, r.no_agents, r.transferred, r.waiting, r.answered_in_target,
                       f(r.service_level), f(r.abandon_rate), f(r.average_wait),

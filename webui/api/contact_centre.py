@@ -45,7 +45,8 @@ def dump_queue(q: Queue) -> dict:
             "max_wait_seconds": q.max_wait_seconds, "music_class": q.music_class,
             "announce_every_seconds": q.announce_every_seconds,
             "announce_position": q.announce_position, "announce_wait": q.announce_wait,
-            "wrapup_seconds": q.wrapup_seconds, "fallback": q.fallback,
+            "wrapup_seconds": q.wrapup_seconds,
+            "service_level_seconds": q.service_level_seconds, "fallback": q.fallback,
             "fallback_queue_id": q.fallback_queue_id, "fallback_ivr_id": q.fallback_ivr_id,
             "fallback_text": q.fallback_text,
             "members": [{"user_id": m.user_id, "penalty": m.penalty}

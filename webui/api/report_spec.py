@@ -33,14 +33,22 @@ def schemas() -> dict:
                 "total": INT})},
             "breaks": {"type": "array", "items": out({
                 "user_id": ID, "username": STRING, "paused": INT, "by_reason": SECONDS})}}),
-        "QueueStatistics": out({**PERIOD, "target": INT, "items": {"type": "array", "items": out({
-            "queue_id": ID, "name": STRING, "offered": INT, "answered": INT,
+        "QueueStatistics": out({**PERIOD, "target": {
+            "type": "integer", "nullable": True,
+            "description": "The `target` asked for, applied to every queue; null: each queue "
+                           "against its own service_level_seconds."},
+            "items": {"type": "array", "items": out({
+            "queue_id": ID, "name": STRING,
+            "target": {**INT, "description": "The service-level target (s) this queue was "
+                                             "measured against."},
+            "offered": INT, "answered": INT,
             "abandoned": INT, "abandoned_after": out({label: INT for label, _l, _h in
                                                       ABANDON_BUCKETS}),
             "timeout": INT, "no_agents": INT, "transferred": INT, "waiting": INT,
             "answered_in_target": INT,
-            "service_level": {**NUM_NULL, "description": "% answered within `target` "
-                                                         "seconds of the calls that ended"},
+            "service_level": {**NUM_NULL, "description": "% answered within the row's "
+                                                         "`target` seconds of the calls that "
+                                                         "ended"},
             "abandon_rate": NUM_NULL, "average_wait": NUM_NULL,
             "average_abandon_wait": NUM_NULL, "longest_wait": INT})}}),
         "CampaignStatistics": out({**PERIOD, "items": {"type": "array", "items": out({
@@ -87,8 +95,9 @@ def paths() -> dict:
             "Queue statistics: offered, answered, abandoned (by wait), service level, average "
             "and longest wait", "Per queue", ref("QueueStatistics"), tag="Reports",
             params=(*date_params, query("target", {"type": "integer", "minimum": 1,
-                                                   "maximum": 3600, "default": 20},
-                                        "Service-level target in seconds.")))},
+                                                   "maximum": 3600},
+                                        "Service-level target in seconds for every queue; "
+                                        "absent: each queue's own service_level_seconds.")))},
         "/reports/campaigns": {"get": op(
             "Campaign statistics: attempts, contacts reached, answered, machine, abandon rate, "
             "outcomes, cost", "Per campaign", ref("CampaignStatistics"), tag="Reports",

@@ -153,7 +153,10 @@ SCHEMAS = {
         "ring_seconds": {"type": "integer"}, "max_wait_seconds": {"type": "integer"},
         "music_class": STRING, "announce_every_seconds": {"type": "integer"},
         "announce_position": {"type": "boolean"}, "announce_wait": {"type": "boolean"},
-        "wrapup_seconds": {"type": "integer"}, "fallback": STRING,
+        "wrapup_seconds": {"type": "integer"},
+        "service_level_seconds": {"type": "integer", "description": "The service-level target "
+                                  "(answered within this many seconds)."},
+        "fallback": STRING,
         "fallback_queue_id": NULLABLE_ID, "fallback_ivr_id": NULLABLE_ID, "fallback_text": STRING,
         "members": {"type": "array", "items": out({"user_id": ID,
                                                    "penalty": {"type": "integer"}})},
@@ -185,9 +188,14 @@ SCHEMAS = {
                         "kind": {"type": "string", "enum": ["normal", "callback", "dnc"]},
                         "position": {"type": "integer"}, "active": {"type": "boolean"}}),
     "QueueStats": out({
-        "since": DATETIME, "service_seconds": {"type": "integer"},
+        "since": DATETIME,
+        "service_seconds": {"type": "integer", "description": "The default target (s) of a "
+                            "queue; each item carries its queue's own service_seconds."},
         "items": {"type": "array", "items": out({
-            "queue_id": ID, "waiting": {"type": "integer"},
+            "queue_id": ID,
+            "service_seconds": {"type": "integer",
+                                "description": "The queue's service-level target (s)."},
+            "waiting": {"type": "integer"},
             "longest_wait": {"type": "integer", "description": "seconds, of the callers waiting"},
             "logged_in": {"type": "integer"}, "ready": {"type": "integer"},
             "answered": {"type": "integer"}, "abandoned": {"type": "integer"},
@@ -218,7 +226,8 @@ SCHEMAS = {
         "$ref": "#/components/schemas/LiveCall"}}}),
     "Wallboard": out({
         "now": DATETIME, "since": DATETIME, "zone": STRING,
-        "service_seconds": {"type": "integer"},
+        "service_seconds": {"type": "integer", "description": "The default target (s) of a "
+                            "queue; each queue carries its own service_seconds."},
         "totals": {"type": "object", "additionalProperties": {"type": "integer"},
                    "description": "agents, ready, ringing, on_call, wrapup, paused, calls, "
                                   "waiting, longest_wait"},
@@ -232,7 +241,10 @@ SCHEMAS = {
             "wrapup_until": DATETIME_NULL,
             "call": {"allOf": [{"$ref": "#/components/schemas/LiveCall"}], "nullable": True}})},
         "queues": {"type": "array", "items": out({
-            "queue_id": ID, "name": STRING, "number": STRING, "waiting": {"type": "integer"},
+            "queue_id": ID, "name": STRING, "number": STRING,
+            "service_seconds": {"type": "integer",
+                                "description": "The queue's service-level target (s)."},
+            "waiting": {"type": "integer"},
             "longest_wait": {"type": "integer"}, "logged_in": {"type": "integer"},
             "ready": {"type": "integer"}, "answered": {"type": "integer"},
             "abandoned": {"type": "integer"}, "timeout": {"type": "integer"},

@@ -138,6 +138,7 @@
     for (const k of ["logged_in", "ready", "answered", "abandoned", "timeout"]) set(tr, k, q[k]);
     set(tr, "average_wait", q.average_wait === null ? "—" : clock(q.average_wait));
     set(tr, "service_level", q.service_level === null ? "—" : q.service_level + " %");
+    set(tr, "service_seconds", q.service_seconds + " s");
   }
 
   function pct(value) {
