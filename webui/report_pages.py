@@ -123,18 +123,23 @@ def dispositions_csv():
                 "disposition-statistics", period)
 
 
-def _target() -> int | None:
-    """?target= service-level seconds (1-3600) for every queue; None (absent or not such a
-    number): each queue's own target."""
+def _target(*, say: bool = False) -> int | None:
+    """?target= service-level seconds (1-3600) for every queue; None: each queue's own target
+    (also for a value that is not such a number, which the page says, as for a bad date)."""
     raw = request.args.get("target", "").strip()
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 3600 else None
+    if raw.isdigit() and 1 <= int(raw) <= 3600:
+        return int(raw)
+    if raw and say:  # on the page; a CSV has nowhere to say it
+        flash(_("The service level target was not used (%(value)s is not 1 to 3600 seconds); "
+                "each queue is measured against its own.", value=raw), "error")
+    return None
 
 
 @bp.route("/queues")
 @tenant_required(roles=MANAGERS)
 @feature_required("agents")
 def queues():
-    period, target = request_period(), _target()
+    period, target = request_period(), _target(say=True)
     return _page("reports/queues.html", period=period, target=target,
                  rows=queue_stats.report(current_tenant_id(), period, target=target),
                  buckets=queue_stats.ABANDON_BUCKETS)

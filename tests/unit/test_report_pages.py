@@ -173,3 +173,7 @@ def test_queue_statistics_page_each_queue_against_its_own_target(master, client)
     lines = client.get("/reports/queues.csv?start=2026-11-30&end=2026-11-30&target=20").get_data(
         as_text=True).splitlines()
     assert lines[1].startswith("Fast,20,") and lines[2].startswith("Slow,20,")
+    html = client.get("/reports/queues?start=2026-11-30&end=2026-11-30&target=9999").get_data(
+        as_text=True)
+    assert "The service level target was not used (9999 is not 1 to 3600 seconds)" in html
+    assert '<td class="num target">10</td>' in cells(html, "Fast")
