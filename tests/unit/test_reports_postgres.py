@@ -16,6 +16,7 @@ from tests.unit.test_report_stats import (  # noqa: F401
     test_an_open_stretch_runs_to_now,
     test_campaign_statistics_attempts_reached_abandon_rate_outcomes_cost,
     test_disposition_statistics_per_agent_and_campaign_with_break_time,
+    test_queue_statistics_each_queue_against_its_own_target_unless_one_is_given,
     test_queue_statistics_offered_abandoned_buckets_service_level,
 )
 

@@ -13,6 +13,7 @@ from .test_supervisor_wallboard import (  # noqa: F401  (collected again, on Pos
     test_every_kind_of_open_call_has_its_state_and_durations as test_pg_open_calls,
     test_running_voice_agent_campaigns_with_their_abandon_rate as test_pg_campaigns,
     test_wallboard_agents_queues_and_totals as test_pg_wallboard,
+    test_wallboard_queues_each_against_their_own_service_level_target as test_pg_queue_targets,
 )
 
 PG_DB = "voxcast_h13b1_wallboard"
