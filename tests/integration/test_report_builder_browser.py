@@ -78,7 +78,8 @@ def test_given_a_supervisor_when_building_a_report_then_preview_save_and_export_
     expect(page.locator("#report-result tbody tr")).to_have_count(2)
     with page.expect_download() as download:
         page.click("#saved-export")
-    assert download.value.suggested_filename == f"report-{row.id}-2026-11-30-2026-11-30.csv"
+    assert download.value.suggested_filename == (  # the days are New York's: it says so
+        f"report-{row.id}-2026-11-30-2026-11-30-America-New_York.csv")
     assert open(download.value.path()).read().splitlines() == [
         "Disposition,Count,Sum of talk time", "ANSWERED,2,75", "BUSY,1,0"]
     assert violations == []
