@@ -12,7 +12,7 @@ import json
 from flask import (
     Blueprint, current_app, flash, redirect, render_template, request, url_for,
 )
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from models import User
@@ -60,7 +60,10 @@ FILTER_LABELS = {"campaign_id": _l("Campaigns"), "agent_id": _l("Agents"),
 def label_of(name: str) -> str:
     if ":" in name:
         agg, measure = name.split(":", 1)
-        return str(AGGREGATE_LABELS[agg]) % {"what": str(FIELD_LABELS.get(measure, measure)).lower()}
+        what = str(FIELD_LABELS.get(measure, measure))
+        if str(get_locale() or "en").startswith("en"):  # "Sum of talk time"; German nouns keep
+            what = what.lower()                          # their capital ("Summe: Gesprächszeit")
+        return str(AGGREGATE_LABELS[agg]) % {"what": what}
     return str(FIELD_LABELS.get(name, name))
 
 

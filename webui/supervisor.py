@@ -53,7 +53,8 @@ def labels() -> dict:
     return {"agent": {k: str(v) for k, v in STATE_LABELS.items()},
             "call": {k: _(v) for k, v in live.STATES.items()},
             "leg": {k: _(v) for k, v in live.LEGS.items()},
-            "pacing": {"ratio": _("Fixed ratio"), "predictive": _("Predictive")}}
+            "pacing": {"ratio": _("Fixed ratio"), "predictive": _("Predictive"),
+                       "capped": _("Abandon budget spent")}}
 
 
 def monitoring() -> bool:
