@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from types import MappingProxyType
 
 from models.entities import utcnow
 from voxcast.supervision import monitor
@@ -40,7 +41,8 @@ from ari_app.leg import CallLeg
 log = logging.getLogger("voxcast.monitor")
 
 EVENT_TYPE = "ChannelUserevent"
-SNOOP = {"listen": ("both", "none"), "whisper": ("both", "out"), "barge": ("both", "both")}
+SNOOP = MappingProxyType({"listen": ("both", "none"), "whisper": ("both", "out"),
+                          "barge": ("both", "both")})
 RING_SECONDS = 30
 SNOOP_START_S = 5.0  # the snoop channel's StasisStart, after which it can be bridged
 

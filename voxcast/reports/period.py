@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from voxcast.errors import ServiceError
+
 MAX_DAYS = 3660
 
 
@@ -28,8 +30,10 @@ def to_local(utc: dt.datetime | None, zone: ZoneInfo) -> dt.datetime | None:
     return utc.replace(tzinfo=dt.timezone.utc).astimezone(zone)
 
 
-class PeriodError(ValueError):
+class PeriodError(ServiceError, ValueError):
     """A date range that cannot be read; the message says why (shown to the user / API)."""
+    code = "bad-period"
+    status = 400
 
 
 @dataclass(frozen=True)
