@@ -89,6 +89,11 @@ class Tenant(BaseModel):
     # `low_balance_notified` remembers it until the balance is back above.
     low_balance_threshold = Money()
     low_balance_notified = BooleanField(default=False)
+    # Messaging: inbound SMS whose text is one of these words (any case) opt the sender out;
+    # per-tenant sending rates across all its campaigns.
+    sms_opt_out_words = TextField(default="STOP STOPP UNSUBSCRIBE ABMELDEN")
+    sms_per_second = IntegerField(default=10)
+    email_per_hour = IntegerField(default=1000)
     created_at = DateTimeField(default=utcnow)
 
     def has_feature(self, name: str) -> bool:
@@ -162,8 +167,10 @@ class Contact(TenantOwned):
         indexes = ((("group", "phone"), True),)
 
 
+# sms, fax and email are message campaigns (voxcast.messaging): no Stasis flow of their own.
+MESSAGE_CAMPAIGN_TYPES = ("sms", "fax", "email")
 CAMPAIGN_TYPES = ("voice_message", "voice_interactive", "voice_ivr", "voice_survey",
-                  "appointment_reminder", "voice_agent")
+                  "appointment_reminder", "voice_agent", *MESSAGE_CAMPAIGN_TYPES)
 CAMPAIGN_STATES = ("draft", "running", "paused", "completed", "stopped")
 
 
@@ -177,6 +184,41 @@ class Ivr(TenantOwned):
 
     class Meta:
         indexes = ((("tenant", "name"), True),)
+
+
+class SmscConnection(BaseModel):
+    """An SMPP 3.4 account at an SMS carrier, set by the provider's admin. The messaging
+    service keeps one transceiver bind per enabled connection; `throughput` caps submits per
+    second on it (0: no cap)."""
+    id = AutoField()
+    name = CharField(unique=True)
+    host = CharField(default="127.0.0.1")
+    port = IntegerField(default=2775)
+    system_id = CharField()
+    password = CharField(default="")  # the carrier's, kept in the database, never in the repo
+    system_type = CharField(default="")
+    source_addr = CharField(default="")  # default sender when the campaign sets none
+    source_ton = IntegerField(default=1)
+    source_npi = IntegerField(default=1)
+    dest_ton = IntegerField(default=1)
+    dest_npi = IntegerField(default=1)
+    throughput = IntegerField(default=10)
+    enabled = BooleanField(default=True)
+    is_default = BooleanField(default=False)  # used by campaigns that choose none
+    created_at = DateTimeField(default=utcnow)
+
+
+class FaxDocument(TenantOwned):
+    """A tenant's uploaded PDF or TIFF, converted to fax TIFF (Ghostscript) for SendFAX.
+    Files live in Settings.faxes_dir; their bytes count in the tenant's disk quota."""
+    id = AutoField()
+    name = CharField()
+    filename = CharField(default="")  # as uploaded
+    tiff = CharField(default="")  # file name in faxes_dir: the fax TIFF sent
+    pdf = CharField(default="")  # file name in faxes_dir: a PDF to preview it
+    pages = IntegerField(default=0)
+    size_bytes = BigIntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
 
 
 class Campaign(TenantOwned):
@@ -219,6 +261,16 @@ class Campaign(TenantOwned):
     # Calling windows of this campaign as JSON [{"weekdays": "01234", "start": "09:00",
     # "end": "17:00"}]; empty: only the tenant's timeslots apply (voxcast.campaigns.calling_hours).
     windows = TextField(default="")
+    # Message campaigns (MESSAGE_CAMPAIGN_TYPES). Texts are templates with contact fields.
+    sms_text = TextField(default="")
+    sms_sender = CharField(default="")  # source address; empty: the connection's
+    smsc = ForeignKeyField(SmscConnection, null=True, on_delete="SET NULL")  # None: the default
+    email_subject = CharField(default="")
+    email_html = TextField(default="")
+    email_text = TextField(default="")
+    email_from = CharField(default="")  # empty: the provider's sender
+    bounce_address = CharField(default="")  # Return-Path; empty: the provider's bounce address
+    fax_document = ForeignKeyField(FaxDocument, null=True, on_delete="SET NULL")
     status = CharField(default="draft")
     # Why it is paused or not dialing: a code and JSON params (voxcast.campaigns.lifecycle);
     # status_reason is the English text of the same, for the API and the logs.
@@ -271,9 +323,13 @@ class Did(BaseModel):
     greeting_text = TextField(default="")
     greeting_file = CharField(default="")
     ivr = ForeignKeyField(Ivr, null=True, on_delete="SET NULL")  # runs instead of the greeting
+    # Inbound fax: the `fax` route receives every call as a fax; `fax_detect` listens for a
+    # fax tone on the other routes. Received faxes are stored as PDF and mailed here.
+    fax_detect = BooleanField(default=False)
+    fax_emails = TextField(default="")  # addresses, space or comma separated
 
 
-DID_ROUTES = ("greeting", "ivr", "queue", "user", "campaign")
+DID_ROUTES = ("greeting", "ivr", "queue", "user", "campaign", "fax")
 
 
 class Extension(BaseModel):
@@ -871,10 +927,87 @@ ROLLUP_MODELS = [CampaignTally, CallRollup, CallHour, CallQuarter, AgentStateQua
 # --- end of report rollups
 
 
-ALL_MODELS = [RatePlan, Tenant, User, ContactGroup, Contact, Campaign, CampaignContact,
+# --- messaging (issue 14): SMS, fax and e-mail, sent by campaigns and received
+
+MESSAGE_CHANNELS = ("sms", "fax", "email")
+# queued: written before it is handed on; submitting: being handed to the SMSC / SMTP server /
+# Asterisk (an outcome unknown after a crash is never retried blindly: see voxcast.messaging);
+# submitted: accepted, waiting for a receipt; then one final state.
+MESSAGE_STATES = ("queued", "submitting", "submitted", "delivered", "undelivered", "expired",
+                  "rejected", "failed", "bounced", "sent", "received")
+MESSAGE_FINAL_STATES = ("delivered", "undelivered", "expired", "rejected", "failed", "bounced",
+                        "sent", "received")
+
+
+class Message(TenantOwned):
+    """One SMS, fax or e-mail, sent or received: the message counterpart of a CDR, shown in
+    the tenant's reports and cost reports. An outbound one is written (state queued) before it
+    is handed on, so a crash neither loses it nor sends it twice."""
+    id = AutoField()
+    channel = CharField()  # MESSAGE_CHANNELS
+    direction = CharField(default="outbound")  # outbound | inbound
+    campaign = ForeignKeyField(Campaign, null=True, on_delete="SET NULL")
+    contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    entry = ForeignKeyField(CampaignContact, null=True, on_delete="SET NULL")
+    address = CharField()  # the other party: E.164 number or e-mail address
+    sender = CharField(default="")  # our side: source address, DID or From
+    subject = CharField(default="")  # e-mail subject
+    body = TextField(default="")  # rendered text (SMS, e-mail text part); inbound SMS text
+    encoding = CharField(default="")  # SMS: gsm7 | ucs2
+    units = IntegerField(default=1)  # billed: SMS segments, fax pages sent, 1 per e-mail
+    state = CharField(default="queued")  # MESSAGE_STATES
+    error = CharField(default="")  # why it failed, as the far side said
+    external_id = CharField(default="")  # SMTP Message-ID, fax channel id (SMS: MessagePart)
+    connection = ForeignKeyField(SmscConnection, null=True, on_delete="SET NULL")
+    call = ForeignKeyField(Call, null=True, on_delete="SET NULL")  # a fax attempt's call
+    document = CharField(default="")  # inbound fax: stored PDF file name in faxes_dir
+    attempts = IntegerField(default=0)
+    cost = DecimalField(max_digits=14, decimal_places=4, auto_round=True, null=True)
+    created_at = DateTimeField(default=utcnow)
+    submitted_at = DateTimeField(null=True)
+    done_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("tenant", "created_at"), False), (("campaign", "state"), False),
+                   (("entry",), False), (("external_id",), False))
+
+
+class MessagePart(TenantOwned):
+    """One submit_sm of an SMS (a segment): each has its SMSC message id and receipt."""
+    id = AutoField()
+    message = ForeignKeyField(Message, backref="parts", on_delete="CASCADE")
+    seq = IntegerField(default=1)
+    external_id = CharField(default="")  # the SMSC's message_id from submit_sm_resp
+    state = CharField(default="queued")
+    error = CharField(default="")
+    submitted_at = DateTimeField(null=True)
+    done_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("message", "seq"), True), (("external_id",), False))
+
+
+class EmailDnc(TenantOwned):
+    """An address the tenant's e-mail campaigns never write to: unsubscribed (RFC 8058 link),
+    hard-bounced, added by hand, uploaded or through the API."""
+    id = AutoField()
+    address = CharField()  # lower-cased
+    source = CharField(default="manual")  # manual | upload | unsubscribe | bounce | api
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("tenant", "address"), True),)
+
+
+MESSAGING_MODELS = [SmscConnection, FaxDocument, Message, MessagePart, EmailDnc]
+# (SmscConnection and FaxDocument come before Campaign in ALL_MODELS: Campaign points at them)
+# --- end of messaging
+
+
+ALL_MODELS = [RatePlan, Tenant, User, ContactGroup, Contact, SmscConnection, FaxDocument, Campaign, CampaignContact,
               Did, Extension, Timeslot, DncNumber, ApiKey, TenantLog, Call, SystemStatus,
               LoginFailure, LoginSession, Rate, LedgerEntry, CreditBucket, CreditReservation, Ivr,
               SurveyAnswer, IvrRecording, SipBan, PauseReason, AgentDisposition, AgentSession,
               AgentStateLog, Queue, QueueMember, CampaignAgent, QueueCall, EvaluationForm,
               EvaluationSection, EvaluationQuestion, Evaluation, EvaluationAnswer, SavedReport,
-              *ROLLUP_MODELS]
+              *ROLLUP_MODELS, Message, MessagePart, EmailDnc]

@@ -31,6 +31,7 @@ class Settings:
     rtp_end: int = 14999
     web_port: int = 8080
     agi_port: int = 4573  # the FastAGI server (agi/), on 127.0.0.1 only
+    bounce_port: int = 2525  # the messaging service's SMTP listener for bounces (127.0.0.1)
     trunk_host: str = "127.0.0.1"
     trunk_port: int = 5070
     # Further carrier addresses whose INVITEs are PSTN traffic (VOXCAST_TRUNK_ALLOW).
@@ -78,6 +79,15 @@ class Settings:
     def recordings_dir(self) -> Path:
         """Where ARI writes recordings (Asterisk's spool/recording), as our processes see it."""
         return self.host_path(self.ast_var) / "spool" / "recording"
+
+    @property
+    def faxes_dir(self) -> Path:
+        """Fax TIFFs sent and received, and their PDFs (Asterisk reads and writes here)."""
+        return self.host_path(self.ast_var) / "fax"
+
+    def fax_path(self, name: str) -> str:
+        """A file in faxes_dir as Asterisk sees it (for SendFAX / ReceiveFAX)."""
+        return f"{self.ast_var}/fax/{name}"
 
     def sound_uri(self, name: str) -> str:
         """ARI media URI of one of our sound files (absolute path, no extension)."""
@@ -158,6 +168,7 @@ def load(instance: str | None = None) -> Settings:
         rtp_end=_int("VOXCAST_RTP_END", rtp_end),
         web_port=_int("VOXCAST_WEB_PORT", 8080 if live else 18080 + offset),
         agi_port=_int("VOXCAST_AGI_PORT", 4573 if live else 14573 + offset),
+        bounce_port=_int("VOXCAST_BOUNCE_PORT", 2525 if live else 12525 + offset),
         trunk_host=os.environ.get("VOXCAST_TRUNK_HOST", "127.0.0.1"),
         trunk_port=_int("VOXCAST_TRUNK_PORT", 5070 if live else 15070 + offset),
         trunk_allow=tuple(a for a in os.environ.get("VOXCAST_TRUNK_ALLOW", "")

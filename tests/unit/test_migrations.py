@@ -61,11 +61,13 @@ def make_pre_versioning() -> None:
     database.drop_tables([SchemaMigration])
     database.drop_tables([models.entities.IvrRecording, models.entities.SurveyAnswer])
     migrator = SchemaMigrator.from_database(database.obj)
+    _, later = models.migrations.later_additions()  # columns no pre-versioning release had
     for model in (models.User, models.Tenant, models.Campaign, models.Call, models.Did):
         has_rows = model.select().exists()
         for field in reversed(model._meta.sorted_fields):
             constant = field.default is not None and not callable(field.default)
-            if field.primary_key or field.unique or field.index or (has_rows and not constant):
+            if field.primary_key or field.unique or field.index or (has_rows and not constant) \
+                    or (model, field.name) in later:
                 continue
             table = model._meta.table_name
             migrate(migrator.drop_column(table, field.column_name))
