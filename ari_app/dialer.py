@@ -12,16 +12,14 @@ import logging
 import os
 import time
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
 from models.entities import utcnow
-from voxcast.campaigns import calling_hours
 from voxcast.campaigns import lifecycle
 from voxcast.campaigns.lifecycle import Cause
 
 from voxcast.dialing import campaign_plans
 from voxcast.dialing import claims
-from voxcast.dialing.campaign_plans import CampaignPlan
+from voxcast.dialing.campaign_plans import CampaignPlan, closed_reason
 from ari_app.agent_pool import SWEEP_S
 from ari_app.context import AppContext
 from ari_app.flows.interactive import InteractiveCall
@@ -45,17 +43,6 @@ FLOWS: MappingProxyType[str, type[OutboundCall]] = MappingProxyType({
 })
 # Types whose calls play Campaign.message_file: they cannot run without it.
 NEEDS_MESSAGE = frozenset({"voice_message", "voice_interactive"})  # survey, reminder and IVR speak their own prompts
-
-
-def closed_reason(plan: CampaignPlan, now_utc) -> Cause | None:
-    """None while the campaign may dial now, else why not and when it resumes (local time)."""
-    if calling_hours.is_open(plan.rule_sets, plan.timezone, now_utc):
-        return None
-    when = calling_hours.next_open(plan.rule_sets, plan.timezone, now_utc)
-    if when is None:
-        return Cause("no_window")
-    local = when.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(plan.timezone or "UTC"))
-    return Cause("closed_until", {"when": f"{local:%a %Y-%m-%d %H:%M}", "zone": plan.timezone})
 
 
 class Dialer:

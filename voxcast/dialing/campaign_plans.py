@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from models import Campaign, Tenant, Timeslot
 from models.entities import CampaignAgent
 from voxcast.campaigns import calling_hours
+from voxcast.campaigns.lifecycle import Cause
 from voxcast.tenants import quotas
 
 from voxcast.dialing.retry import RetryPolicy
@@ -96,3 +98,15 @@ def recording_allowed(tenant_id: int, recordings_dir: str, sounds_dir: str) -> b
     tenant = Tenant.get_by_id(tenant_id)
     used_mb = quotas.disk_bytes(tenant, Path(sounds_dir), Path(recordings_dir)) / (1024 * 1024)
     return used_mb < tenant.disk_quota_mb
+
+
+def closed_reason(plan: CampaignPlan, now_utc) -> Cause | None:
+    """None while the campaign may dial (or send) now, else why not and when it resumes
+    (local time)."""
+    if calling_hours.is_open(plan.rule_sets, plan.timezone, now_utc):
+        return None
+    when = calling_hours.next_open(plan.rule_sets, plan.timezone, now_utc)
+    if when is None:
+        return Cause("no_window")
+    local = when.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(plan.timezone or "UTC"))
+    return Cause("closed_until", {"when": f"{local:%a %Y-%m-%d %H:%M}", "zone": plan.timezone})
