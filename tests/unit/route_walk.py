@@ -23,6 +23,7 @@ from models.entities import (AgentDisposition, AgentSession, AgentStateLog, Camp
                              PauseReason, Queue, QueueCall, QueueMember)
 from models.entities import (Evaluation, EvaluationAnswer, EvaluationForm, EvaluationQuestion,
                              EvaluationSection, SavedReport)
+from models.entities import EmailDnc, FaxDocument, Message, MessagePart, SmscConnection
 from models.tenancy import TENANT_FIELD, scoped
 from voxcast.accounts import api_keys
 
@@ -34,7 +35,7 @@ B_NUMBERS = {"phone": "+12025550199", "did": "15557770199", "ext": "8419977",
              "dnc": "+12025550198", "call": "+12025550197"}
 A_NUMBERS = {"phone": "+12025550111", "did": "15557770111", "ext": "8411111",
              "dnc": "+12025550112", "call": "+12025550113"}
-B_MARKERS = ["B-secret", "Zebediah", "5550199", "7770199", "8419977", "5550198", "5550197",
+B_MARKERS = ["B-secret", "b-secret", "Zebediah", "5550199", "7770199", "8419977", "5550198", "5550197",
              "555-0199", "555-0198", "555-0197"]
 
 # URL argument name -> model whose id it carries. Extend when a route adds a new name.
@@ -51,6 +52,10 @@ ARG_MODELS: dict[str, type[Model]] = {
     "form_id": EvaluationForm, "section_id": EvaluationSection,
     "question_id": EvaluationQuestion, "evaluation_id": Evaluation, "report_id": SavedReport,
     "ban_id": SipBan,  # provider-only (admin pages): a tenant's request must be refused
+    # messaging (issue 14)
+    "message_id": Message, "part_id": MessagePart, "document_id": FaxDocument,
+    "fax_document_id": FaxDocument, "fax_id": Message, "email_dnc_id": EmailDnc,
+    "smsc_id": SmscConnection, "connection_id": SmscConnection,  # provider-only
 }
 # (endpoint, argument) -> model, for generic names such as "id" (the JSON API).
 ENDPOINT_ARG_MODELS: dict[tuple[str, str], type[Model]] = {}
@@ -146,6 +151,33 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
                                          value="yes", points=1)
     report = SavedReport.create(tenant=tenant, name=f"Report-{label}", owner=users["tenant"],
                                 definition='{"source": "calls", "fields": ["number"]}')
+    # Messaging (issue 14): an SMSC connection (provider-wide, one per side like SipBan), a
+    # fax document, an SMS with its part, an inbound fax, an e-mail DNC address.
+    # (provider-level: tenants pick among them, so A may see B's side's name; no marker)
+    smsc = SmscConnection.create(name=f"Smsc-{tag}", system_id=f"sys{tag}",
+                                 password=f"Pw-{tag}", port=2775 if tag == "A" else 2776)
+    document = FaxDocument.create(tenant=tenant, name=f"FaxDoc-{label}",
+                                  filename=f"fax-{label}.pdf", tiff=f"fax-{tag}.tif",
+                                  pdf=f"fax-{tag}.pdf", pages=1, size_bytes=100)
+    campaign.sms_text = f"Sms-{label}"
+    campaign.fax_document = document
+    campaign.smsc = smsc
+    campaign.save()
+    message = Message.create(tenant=tenant, channel="sms", campaign=campaign, contact=contact,
+                             entry=entry, address=numbers["phone"], sender=numbers["did"],
+                             body=f"SmsBody-{label}", state="delivered", units=1,
+                             connection=smsc, external_id=f"ext-{tag}", cost="0.0100")
+    part = MessagePart.create(tenant=tenant, message=message, seq=1,
+                              external_id=f"part-{tag}", state="delivered",
+                              error=f"PartError-{label}")
+    Message.create(tenant=tenant, channel="fax", direction="inbound", address=numbers["call"],
+                   sender=numbers["did"], subject=f"FaxIn-{label}", state="received", units=1,
+                   document=f"inbound-{tag}.pdf")
+    Message.create(tenant=tenant, channel="email", campaign=campaign, contact=contact,
+                   address=f"mail-{label}@example.com".lower(), subject=f"Subject-{label}",
+                   body=f"MailBody-{label}", state="bounced", error=f"Bounce-{label}")
+    email_dnc = EmailDnc.create(tenant=tenant, address=f"dnc-{label}@example.com".lower(),
+                                source="manual")
     rows = {Tenant: tenant, User: users["tenant"], ContactGroup: group, Contact: contact,
             Campaign: campaign, CampaignContact: entry, Call: call, Did: did,
             Extension: extension, DncNumber: dnc, Timeslot: timeslot, ApiKey: key,
@@ -156,7 +188,8 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
             QueueMember: member, CampaignAgent: campaign_agent, AgentSession: session,
             AgentStateLog: state_log, QueueCall: queue_call, EvaluationForm: form,
             EvaluationSection: section, EvaluationQuestion: question, Evaluation: evaluation,
-            EvaluationAnswer: answer_row, SavedReport: report}
+            EvaluationAnswer: answer_row, SavedReport: report, SmscConnection: smsc,
+            FaxDocument: document, Message: message, MessagePart: part, EmailDnc: email_dnc}
     return Side(tag, tenant, users, rows, secret, passwords)
 
 
