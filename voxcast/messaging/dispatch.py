@@ -1,0 +1,392 @@
+"""What SMS, fax and e-mail campaigns share: which contact gets a message now, the message
+record written before anything is handed on, the charge once it is accepted, and the
+contact's outcome with its retry.
+
+A `Dispatcher` per channel is the only writer of those states. The sending edge (the SMPP
+binds, the SMTP sender, the fax flow) asks `claim` for work, says `submitting` just before it
+hands a message on and `accepted` once the far side took it, and `finished` with the final
+state. A crash between those steps leaves a state that tells what is known: `queued` was
+never handed on (safe to send), `submitting` may have been (the edge decides, never blindly
+again). Synchronous and Flask-free: async code calls it from a thread."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Callable
+
+from peewee import JOIN, fn
+
+from models import Campaign, CampaignContact, Contact, Tenant, database
+from models.entities import (
+    EmailDnc, Message, MESSAGE_FINAL_STATES, SmscConnection, utcnow,
+)
+from voxcast.billing import ledger, plans
+from voxcast.campaigns import calling_hours, lifecycle
+from voxcast.campaigns.lifecycle import Cause
+from voxcast.contacts import dnc
+from voxcast.dialing import campaign_plans
+from voxcast.dialing.campaign_plans import CampaignPlan
+from voxcast.tenants import features
+
+CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "custom1", "custom2", "custom3",
+                  "custom4", "custom5", "custom6", "custom7", "custom8")
+SUCCESS_STATES = frozenset({"delivered", "sent"})
+# States in which a message's cost is still to come: counted against the credit it may use.
+UNCHARGED = ("queued", "submitting")
+PHONE_CHANNELS = frozenset({"sms", "fax"})  # sent to a number: phone DNC, the contact's hour
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message made for one contact: what is stored, what is billed (`units`)."""
+    body: str
+    subject: str = ""
+    units: int = 1
+    encoding: str = ""
+    html: str = ""  # passed on to the sender, not stored
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    message_id: int
+    tenant_id: int
+    campaign_id: int
+    entry_id: int
+    contact_id: int
+    channel: str
+    address: str
+    sender: str
+    rendered: Rendered
+    attempt: int
+    connection_id: int | None = None
+
+
+class RenderError(ValueError):
+    """A template that cannot be filled for this contact: the contact fails with this text."""
+
+
+@dataclass
+class _TenantBudget:
+    """What a claim may still spend for one tenant, and how many messages it may still take."""
+    money: Decimal
+    count: int
+    spent: Decimal = Decimal("0")
+    short: bool = False  # a message did not fit: the tenant's campaigns pause
+
+    def take(self, cost: Decimal) -> bool:
+        if self.count <= 0:
+            return False
+        if cost > 0 and self.spent + cost > self.money:
+            self.short = True
+            return False
+        self.spent += cost
+        self.count -= 1
+        return True
+
+
+@dataclass
+class ClaimReport:
+    """What one claim did besides handing out work (for logs and tests)."""
+    dnc: int = 0
+    failed: int = 0
+    deferred: int = 0
+    paused: list[int] = field(default_factory=list)
+
+
+class Dispatcher:
+    def __init__(self, channel: str, render: Callable[[Campaign, dict], Rendered],
+                 unit_price: Callable[[int, str], Decimal] = plans.unit_price,
+                 clock: Callable[[], dt.datetime] = utcnow,
+                 running: Callable[[], list[CampaignPlan]] = campaign_plans.running_campaigns):
+        self.channel = channel
+        self.render = render
+        self.unit_price = unit_price
+        self.clock = clock
+        self.running = running
+        self.last_report = ClaimReport()
+
+    # -- handing out work ------------------------------------------------------------------
+
+    def claim(self, limit: int, per_tenant: Callable[[int], int] | None = None) -> list[Outgoing]:
+        """Up to `limit` messages to send now, each written as a queued Message and its
+        contact marked in flight, shared fairly between the running campaigns."""
+        self.last_report = ClaimReport()
+        if limit <= 0:
+            return []
+        now = self.clock()
+        plans_now = [p for p in self.running() if p.type == self.channel]
+        open_plans = []
+        for plan in plans_now:
+            if not self._allowed(plan):
+                continue
+            closed = campaign_plans.closed_reason(plan, now)
+            lifecycle.note(plan.id, closed)
+            if closed is None:
+                open_plans.append(plan)
+        if not open_plans:
+            return []
+        budgets: dict[int, _TenantBudget] = {}
+        out: list[Outgoing] = []
+        remaining = limit
+        for index, plan in enumerate(open_plans):
+            share = math.ceil(remaining / (len(open_plans) - index))
+            if plan.tenant_id not in budgets:
+                budgets[plan.tenant_id] = self._budget(plan.tenant_id, per_tenant)
+            taken = self._claim_campaign(plan, share, now, budgets[plan.tenant_id])
+            out.extend(taken)
+            remaining -= len(taken)
+            if remaining <= 0:
+                break
+        for tenant_id, budget in budgets.items():
+            if budget.short:
+                for plan in open_plans:
+                    if plan.tenant_id == tenant_id and lifecycle.pause_for(plan.id, Cause("no_credit")):
+                        self.last_report.paused.append(plan.id)
+        return out
+
+    def _allowed(self, plan: CampaignPlan) -> bool:
+        tenant = Tenant.get_by_id(plan.tenant_id)
+        if features.has(tenant, self.channel):
+            return True
+        lifecycle.note(plan.id, Cause("feature_disabled", {
+            "text": f"Paused: {features.label(self.channel)} are not enabled for this account"}))
+        return False
+
+    def _budget(self, tenant_id: int, per_tenant) -> _TenantBudget:
+        price = self.unit_price(tenant_id, self.channel)
+        owed = Decimal("0")
+        if price > 0:
+            units = (Message.select(fn.COALESCE(fn.SUM(Message.units), 0))
+                     .where(Message.tenant == tenant_id, Message.channel == self.channel,
+                            Message.direction == "outbound", Message.state.in_(UNCHARGED),
+                            Message.cost.is_null()).scalar()) or 0
+            owed = price * int(units)
+        cap = per_tenant(tenant_id) if per_tenant else 1 << 30
+        return _TenantBudget(ledger.available(tenant_id) - owed, max(0, int(cap)))
+
+    def _claim_campaign(self, plan: CampaignPlan, limit: int, now: dt.datetime,
+                        budget: _TenantBudget) -> list[Outgoing]:
+        if limit <= 0 or budget.count <= 0:
+            return []
+        campaign = Campaign.get_by_id(plan.id)
+        price = self.unit_price(plan.tenant_id, self.channel)
+        with database.atomic():
+            rows = list(CampaignContact
+                        .select(CampaignContact, Contact)
+                        .join(Contact, JOIN.LEFT_OUTER, on=(CampaignContact.contact == Contact.id))
+                        .where(CampaignContact.campaign == plan.id,
+                               CampaignContact.state == "pending",
+                               CampaignContact.next_attempt_at <= now)
+                        .order_by(CampaignContact.next_attempt_at, CampaignContact.id)
+                        .limit(limit))
+            if not rows:
+                lifecycle.complete_if_finished(plan.id)
+                return []
+            rows = self._screen(plan, rows, now)
+            ready: list[tuple[CampaignContact, Rendered]] = []
+            for entry in rows:
+                fields = _fields_of(entry)
+                try:
+                    rendered = self.render(campaign, fields)
+                except RenderError as exc:
+                    self._give_up(entry, "failed", str(exc)[:250])
+                    continue
+                if not budget.take(price * rendered.units):
+                    break
+                ready.append((entry, rendered))
+            if not ready:
+                return []
+            ids = [entry.id for entry, _ in ready]
+            (CampaignContact.update(state="dialing", attempts=CampaignContact.attempts + 1)
+             .where(CampaignContact.id.in_(ids), CampaignContact.state == "pending").execute())
+            connection_id = self._connection_of(campaign) if self.channel == "sms" else None
+            sender = self._sender_of(campaign, connection_id)
+            rows_in = [{
+                "tenant": plan.tenant_id, "channel": self.channel, "direction": "outbound",
+                "campaign": plan.id, "contact": entry.contact_id, "entry": entry.id,
+                "address": self._address(entry), "sender": sender,
+                "subject": rendered.subject[:255], "body": rendered.body,
+                "encoding": rendered.encoding, "units": rendered.units, "state": "queued",
+                "connection": connection_id, "attempts": entry.attempts + 1, "created_at": now,
+            } for entry, rendered in ready]
+            message_ids = _insert_messages(rows_in)
+        return [Outgoing(message_ids[entry.id], plan.tenant_id, plan.id, entry.id,
+                         entry.contact_id, self.channel, self._address(entry), sender, rendered,
+                         entry.attempts + 1, connection_id)
+                for entry, rendered in ready]
+
+    def _address(self, entry: CampaignContact) -> str:
+        if self.channel == "email":
+            contact = getattr(entry, "contact", None)
+            return ((contact.email if contact else "") or "").strip().lower()
+        return entry.phone
+
+    def _screen(self, plan: CampaignPlan, rows: list[CampaignContact], now: dt.datetime):
+        """Drop the contacts that must not get this message now: on a DNC list (done for
+        good), without an address (failed), or outside the hours of their own zone (moved
+        to their next open moment)."""
+        keep = []
+        if self.channel in PHONE_CHANNELS:
+            blocked = dnc.blocked_set(plan.tenant_id, [e.phone for e in rows])
+            later: dict[dt.datetime, list[int]] = {}
+            for entry in rows:
+                if entry.phone in blocked:
+                    self._give_up(entry, "dnc", "on the do-not-call list")
+                    continue
+                zone = calling_hours.number_timezone(entry.phone)
+                if any(plan.rule_sets) and not calling_hours.contact_is_open(plan.rule_sets, zone, now):
+                    when = (calling_hours.next_open(plan.rule_sets, zone, now)
+                            or now + dt.timedelta(hours=1))
+                    later.setdefault(when, []).append(entry.id)
+                    continue
+                keep.append(entry)
+            for when, ids in later.items():
+                self.last_report.deferred += len(ids)
+                (CampaignContact.update(next_attempt_at=when)
+                 .where(CampaignContact.id.in_(ids)).execute())
+            return keep
+        addresses = {self._address(e) for e in rows} - {""}
+        blocked = {a for (a,) in EmailDnc.select(EmailDnc.address)
+                   .where(EmailDnc.tenant == plan.tenant_id,
+                          EmailDnc.address.in_(list(addresses))).tuples()} if addresses else set()
+        for entry in rows:
+            address = self._address(entry)
+            if not address or "@" not in address:
+                self._give_up(entry, "failed", "no e-mail address", result="no_address")
+            elif address in blocked:
+                self._give_up(entry, "dnc", "on the e-mail do-not-contact list")
+            else:
+                keep.append(entry)
+        return keep
+
+    def _give_up(self, entry: CampaignContact, state: str, why: str, result: str = "") -> None:
+        if state == "dnc":
+            self.last_report.dnc += 1
+        else:
+            self.last_report.failed += 1
+        (CampaignContact.update(state=state, result=result or state, last_disposition=why)
+         .where(CampaignContact.id == entry.id, CampaignContact.state == "pending").execute())
+
+    @staticmethod
+    def _connection_of(campaign: Campaign) -> int | None:
+        if campaign.smsc_id:
+            return campaign.smsc_id
+        row = (SmscConnection.select(SmscConnection.id)
+               .where(SmscConnection.enabled == True)  # noqa: E712
+               .order_by(SmscConnection.is_default.desc(), SmscConnection.id).tuples().first())
+        return row[0] if row else None
+
+    def _sender_of(self, campaign: Campaign, connection_id: int | None) -> str:
+        if self.channel == "sms":
+            if campaign.sms_sender:
+                return campaign.sms_sender
+            if connection_id:
+                conn = SmscConnection.get_or_none(SmscConnection.id == connection_id)
+                return conn.source_addr if conn else ""
+            return ""
+        if self.channel == "email":
+            return campaign.email_from
+        return campaign.caller_id
+
+    # -- the sending edge reports back -----------------------------------------------------
+
+    def submitting(self, message_id: int) -> bool:
+        """About to hand it on: from here a crash leaves its outcome unknown."""
+        return bool(Message.update(state="submitting")
+                    .where(Message.id == message_id, Message.state == "queued").execute())
+
+    def accepted(self, message_id: int, external_id: str = "", units: int | None = None) -> Decimal:
+        """The far side took it: charged once (a repeat changes nothing) at today's price."""
+        with database.atomic():
+            message = Message.get_by_id(message_id)
+            units = message.units if units is None else int(units)
+            values = {Message.units: units}
+            if message.state in ("queued", "submitting"):
+                values.update({Message.state: "submitted", Message.submitted_at: self.clock()})
+            if external_id:
+                values[Message.external_id] = external_id
+            Message.update(values).where(Message.id == message_id).execute()
+            cost = ledger.money(self.unit_price(message.tenant_id, self.channel) * units)
+            entry = ledger.charge(message.tenant_id, cost, kind=self.channel,
+                                  message_ref=f"message:{message_id}",
+                                  reference=f"{self.channel} to {message.address}"[:255])
+            cost = -ledger.money(entry.amount) if entry.amount < 0 else cost
+            Message.update(cost=cost).where(Message.id == message_id).execute()
+        return cost
+
+    def finished(self, message_id: int, state: str, error: str = "", retry: bool = False) -> None:
+        """The message's final state, and what it means for its contact: done, failed, or
+        tried again after the campaign's retry interval while its retries last."""
+        if state not in MESSAGE_FINAL_STATES:
+            raise ValueError(f"{state!r} is not a final message state")
+        now = self.clock()
+        with database.atomic():
+            message = Message.get_by_id(message_id)
+            if message.state == state:
+                return
+            (Message.update(state=state, error=(error or "")[:250], done_at=now)
+             .where(Message.id == message_id).execute())
+            if message.entry_id is None:
+                return
+            entry = CampaignContact.get_or_none(CampaignContact.id == message.entry_id)
+            if entry is None:
+                return
+            self._settle_entry(entry, message, state, error, retry, now)
+        if message.campaign_id:
+            lifecycle.complete_if_finished(message.campaign_id)
+
+    def _settle_entry(self, entry: CampaignContact, message: Message, state: str, error: str,
+                      retry: bool, now: dt.datetime) -> None:
+        values = {CampaignContact.result: state, CampaignContact.last_disposition: (error or "")[:250]}
+        if state in SUCCESS_STATES:
+            values[CampaignContact.state] = "done"
+        else:
+            campaign = Campaign.get_or_none(Campaign.id == entry.campaign_id)
+            retries = campaign.retry_failed if campaign else 0
+            if retry and entry.state == "dialing" and entry.attempts <= retries:
+                values[CampaignContact.state] = "pending"
+                values[CampaignContact.next_attempt_at] = now + dt.timedelta(
+                    seconds=campaign.retry_interval)
+            else:
+                values[CampaignContact.state] = "failed"
+        # A later answer only speaks for the contact's latest message.
+        latest = (Message.select(fn.MAX(Message.id)).where(Message.entry == entry.id).scalar())
+        if latest == message.id:
+            CampaignContact.update(values).where(CampaignContact.id == entry.id).execute()
+
+    # -- start-up ----------------------------------------------------------------------------
+
+    def recover(self) -> list[int]:
+        """After a restart: messages still `queued` were never handed on, so they are undone
+        (their contacts claimable again, the attempt not counted); the ids of those left
+        `submitting` are returned for the edge to settle by its own rule."""
+        with database.atomic():
+            queued = list(Message.select(Message.id, Message.entry)
+                          .where(Message.channel == self.channel, Message.direction == "outbound",
+                                 Message.state == "queued", Message.cost.is_null()).tuples())
+            entry_ids = [e for _, e in queued if e]
+            if entry_ids:
+                (CampaignContact.update(state="pending", attempts=CampaignContact.attempts - 1)
+                 .where(CampaignContact.id.in_(entry_ids), CampaignContact.state == "dialing")
+                 .execute())
+            if queued:
+                Message.delete().where(Message.id.in_([m for m, _ in queued])).execute()
+            return [m for (m,) in Message.select(Message.id)
+                    .where(Message.channel == self.channel, Message.direction == "outbound",
+                           Message.state == "submitting").tuples()]
+
+
+def _fields_of(entry: CampaignContact) -> dict:
+    contact = getattr(entry, "contact", None)
+    fields = {name: (getattr(contact, name, "") or "") if contact else "" for name in CONTACT_FIELDS}
+    fields["phone"] = fields["phone"] or entry.phone
+    return fields
+
+
+def _insert_messages(rows: list[dict]) -> dict[int, int]:
+    """Insert the queued messages; {entry id: message id}."""
+    query = Message.insert_many(rows).returning(Message.entry, Message.id)
+    return {entry_id: message_id for entry_id, message_id in query.tuples().execute()}
+
