@@ -66,6 +66,12 @@ def cmd_agi(settings: config.Settings, args) -> int:
     return 0
 
 
+def cmd_messaging(settings: config.Settings, args) -> int:
+    from messaging_app.main import run
+    run(settings)
+    return 0
+
+
 def cmd_web(settings: config.Settings, args) -> int:
     from webui.serve import serve
     serve(settings)
@@ -77,7 +83,8 @@ def _pidfile(settings: config.Settings) -> Path:
 
 
 def cmd_run(settings: config.Settings, args) -> int:
-    """Asterisk, the Stasis app and the web UI, until Ctrl-C or `voxcast stop`."""
+    """Asterisk, the Stasis app, the FastAGI server, the messaging service and the web UI,
+    until Ctrl-C or `voxcast stop`."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     cmd_initdb(settings, args)  # schema up to date before the config rendered from it
     asterisk.provision(settings)
@@ -87,6 +94,7 @@ def cmd_run(settings: config.Settings, args) -> int:
     children = [
         subprocess.Popen([*exe, "ari-app"]),
         subprocess.Popen([*exe, "agi"]),  # the FastAGI server the phones' dialplan asks
+        subprocess.Popen([*exe, "messaging"]),  # SMS (SMPP) and e-mail (SMTP) campaigns
         subprocess.Popen([*exe, "web"]),
     ]
     print(f"voxcast is running: web UI http://127.0.0.1:{settings.web_port}/ , "
@@ -159,6 +167,8 @@ def cmd_status(settings: config.Settings, args) -> int:
         init_database(settings.db_url)
         row = SystemStatus.get_or_none(SystemStatus.key == "ari")
         print(f"stasis app: {row.value + ' (as of ' + str(row.updated_at) + ' UTC)' if row else 'never started'}")
+        row = SystemStatus.get_or_none(SystemStatus.key == "messaging")
+        print(f"messaging: {row.value if row else 'never started'}")
     except Exception as exc:  # no database yet
         print(f"stasis app: unknown ({exc})")
     return 0 if (running and info) else 1
@@ -227,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("ari-app", help="run the Stasis app in the foreground").set_defaults(func=cmd_ari_app)
     sub.add_parser("web", help="run the web UI in the foreground").set_defaults(func=cmd_web)
     sub.add_parser("agi", help="run the FastAGI server in the foreground").set_defaults(func=cmd_agi)
+    sub.add_parser("messaging", help="run the SMS and e-mail sender in the foreground"
+                   ).set_defaults(func=cmd_messaging)
     p = sub.add_parser("reports", help="report rollups: rebuild from the raw tables, or check")
     p.add_argument("action", choices=["rebuild", "check"])
     p.set_defaults(func=cmd_reports)
