@@ -22,6 +22,7 @@ from voxcast.dialing import claims
 from voxcast.dialing.campaign_plans import CampaignPlan, closed_reason
 from ari_app.agent_pool import SWEEP_S
 from ari_app.context import AppContext
+from ari_app.flows.fax_send import FaxSendCall
 from ari_app.flows.interactive import InteractiveCall
 from ari_app.flows.voice_agent import GIVE_UP_S, VoiceAgentCall
 from ari_app.flows.voice_message import VoiceMessageCall
@@ -40,6 +41,7 @@ FLOWS: MappingProxyType[str, type[OutboundCall]] = MappingProxyType({
     "voice_survey": InteractiveCall,
     "appointment_reminder": InteractiveCall,
     "voice_agent": VoiceAgentCall,
+    "fax": FaxSendCall,  # SendFAX in dialplan once answered (ari_app.flows.fax_send)
 })
 # Types whose calls play Campaign.message_file: they cannot run without it.
 NEEDS_MESSAGE = frozenset({"voice_message", "voice_interactive"})  # survey, reminder and IVR speak their own prompts
@@ -214,6 +216,10 @@ class Dialer:
                 msg = Cause("message_missing", {"name": plan.message_file or "(none)"})
                 log.error("campaign %s: %s", plan.id, msg.text())
                 await self.ctx.writer.run(lifecycle.pause_for, plan.id, msg)
+                continue
+            if plan.type == "fax" and plan.fax_document_id is None:
+                await self.ctx.writer.run(lifecycle.pause_for, plan.id,
+                                          Cause("message_missing", {"name": "(fax document)"}))
                 continue
             closed = closed_reason(plan, now)
             if closed:

@@ -62,10 +62,11 @@ class CallLeg(CallHandler):
         cause_txt = self.describe(cause_txt)
         if self.call_id is not None:
             args = (self.call_id, self.answered_at, utcnow(), cause, cause_txt, *self.close_args())
+            job = self.close_job()
             if self.await_close:
-                await self.ctx.writer.run(self.ctx.cdrs.finish_call, *args)
+                await self.ctx.writer.run(job, *args)
             else:
-                self.ctx.writer.post(self.ctx.cdrs.finish_call, *args)
+                self.ctx.writer.post(job, *args)
         await self.closed()
 
     async def cleanup(self) -> None:
@@ -73,6 +74,11 @@ class CallLeg(CallHandler):
 
     def describe(self, cause_txt: str) -> str:
         return cause_txt
+
+    def close_job(self):
+        """The writer job that closes the CDR (finish_call's arguments); a flow with its own
+        record to close in the same job (a fax attempt's Message) wraps it."""
+        return self.ctx.cdrs.finish_call
 
     def close_args(self) -> tuple:
         """finish_call's arguments after the cause text: (rang, machine, policy)."""

@@ -26,6 +26,7 @@ from ari_app.events import Event
 from ari_app.leg import DialplanLeg
 from ari_app.flows.ivr_runner import IvrRunner, RunsIvr, TransferLeg, start_queue
 from ari_app.flows.voicemail import VoicemailRunner
+from ari_app.flows.fax_receive import FaxReceiver
 
 log = logging.getLogger("voxcast.flows.inbound")
 
@@ -318,6 +319,8 @@ class InboundCall(RunsIvr, DialplanLeg):
             return True
         elif dest.kind == "user":
             self.runner = UserRinger(self, target)
+        elif dest.kind == "fax":  # ReceiveFAX in dialplan (ari_app.flows.fax_receive)
+            self.runner = FaxReceiver(self, self.route.fax_emails)
         elif dest.kind == "campaign":
             if target.spec is None:  # voice_agent: straight to one of its agents
                 return await self._campaign_agents(target)
@@ -352,6 +355,15 @@ class InboundCall(RunsIvr, DialplanLeg):
             await self.ctx.ari.hangup(self.channel_id)
         elif self.runner:
             await self.runner.playback_finished(event)
+
+    async def stasis_end(self, event: Event) -> None:
+        if getattr(self.runner, "in_dialplan", False):  # a fax being received: ChannelDestroyed
+            return
+        await super().stasis_end(event)
+
+    async def channel_userevent(self, event: Event) -> None:
+        if hasattr(self.runner, "channel_userevent"):  # the fax receive's result
+            await self.runner.channel_userevent(event)
 
 
 class PhoneIvrCall(RunsIvr, DialplanLeg):

@@ -43,6 +43,7 @@ class CampaignPlan:
     # Voice Agent pacing: "ratio" (dial_ratio per ready agent) or "predictive" under the cap.
     pacing_mode: str = "ratio"
     abandon_cap_pct: float = 3.0
+    fax_document_id: int | None = None  # fax campaigns: their FaxDocument (None: none chosen)
 
     @property
     def retry_settings(self):
@@ -80,7 +81,8 @@ def _plans(where) -> list[CampaignPlan]:
                          dial_ratio=float(c.dial_ratio or 1), wrapup_seconds=c.wrapup_seconds or 0,
                          agent_ids=tuple(agents.get(c.id, ())),
                          pacing_mode=c.pacing_mode or "ratio",
-                         abandon_cap_pct=float(c.abandon_cap_pct or 3))
+                         abandon_cap_pct=float(c.abandon_cap_pct or 3),
+                         fax_document_id=c.fax_document_id)
             for c in rows]
 
 

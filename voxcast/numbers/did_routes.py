@@ -22,7 +22,8 @@ from voxcast.tenants import timeslots
 
 log = logging.getLogger("voxcast.did_routes")
 
-KINDS = ("greeting", "ivr", "queue", "user", "campaign")  # models.entities.DID_ROUTES
+KINDS = ("greeting", "ivr", "queue", "user", "campaign", "fax")  # models.entities.DID_ROUTES
+UNTARGETED = ("greeting", "fax")  # kinds that need no target id
 
 
 class Slot(NamedTuple):
@@ -50,6 +51,8 @@ class DidRoute:
     closed_text: str = ""
     timezone: str = "UTC"
     slots: tuple[Slot, ...] = field(default_factory=tuple)
+    fax_detect: bool = False  # a fax tone on the other routes diverts to receiving
+    fax_emails: str = ""  # where received faxes are mailed
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,8 @@ def find_did(number: str) -> DidRoute | None:
                     did.greeting_file, did.greeting_text or did.tenant.greeting_text, did.ivr_id,
                     did.route or "greeting", did.queue_id, did.user_id, did.campaign_id,
                     did.closed_route, did.closed_target, did.closed_text,
-                    did.tenant.timezone or "UTC", slots)
+                    did.tenant.timezone or "UTC", slots, bool(did.fax_detect),
+                    did.fax_emails or "")
 
 
 def _open_target(route: DidRoute) -> int | None:
@@ -94,9 +98,9 @@ def destination(route: DidRoute, now_utc: dt.datetime) -> Destination:
         text = route.closed_text or route.greeting_text
     else:
         kind, target, text = route.route, _open_target(route), route.greeting_text
-    if kind not in KINDS or (kind != "greeting" and target is None):
+    if kind not in KINDS or (kind not in UNTARGETED and target is None):
         kind, target = "greeting", None
-    return Destination(kind, target if kind != "greeting" else None, closed, text)
+    return Destination(kind, target if kind not in UNTARGETED else None, closed, text)
 
 
 # -- call time: the target checked again and loaded ---------------------------------------
@@ -118,6 +122,11 @@ class CampaignTarget:
     agent_ids: tuple[int, ...] = ()  # voice_agent: the campaign's agents (active users)
 
 
+@dataclass(frozen=True)
+class FaxTarget:
+    tenant_id: int
+
+
 def resolve(tenant_id: int, dest: Destination, caller: str, call_id: int | None):
     """What the flow needs for `dest`, checked to be the tenant's: an IVR's FlowSpec, a queue
     id, a UserTarget or a CampaignTarget; None when the target is gone or not the tenant's
@@ -135,6 +144,8 @@ def resolve(tenant_id: int, dest: Destination, caller: str, call_id: int | None)
             return user_target(tenant_id, dest.target)
         if dest.kind == "campaign":
             return campaign_target(tenant_id, dest.target, caller, call_id)
+        if dest.kind == "fax":  # the DID's own settings: nothing to check again
+            return FaxTarget(tenant_id)
     except flow_store.ForeignFlowError as exc:
         log.warning("DID destination %s %s refused: %s", dest.kind, dest.target, exc)
         return None

@@ -68,6 +68,9 @@ def disk_bytes(tenant: Tenant, sounds_dir: Path, recordings_dir: Path | None = N
     files = sound_files(tenant, sounds_dir)
     if recordings_dir is not None:
         files += recording_files(tenant, recordings_dir)
+    faxes_dir = sounds_dir.parent / "fax"  # Settings.faxes_dir: documents and received faxes
+    if faxes_dir.is_dir():
+        files += list(faxes_dir.glob(f"t{tenant.id}-*"))  # voxcast.messaging.fax.documents
     for path in files:
         try:
             total += path.stat().st_size

@@ -1,0 +1,44 @@
+"""Fax test helpers: documents made with Ghostscript, the trunk looped back into the same
+Asterisk (so a campaign's fax call arrives as an inbound DID call that ReceiveFAX answers),
+and waiting for a campaign's fax records."""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import subprocess
+from pathlib import Path
+
+from voxcast.runtime import asterisk
+
+
+def make_pdf(path: Path, pages: int) -> Path:
+    """A PDF of `pages` pages with large text on each (PostScript through Ghostscript)."""
+    ps = ["%!PS"]
+    for n in range(1, pages + 1):
+        ps += ["/Helvetica findfont 48 scalefont setfont",
+               f"72 600 moveto (voxcast fax page {n}) show",
+               "/Helvetica findfont 14 scalefont setfont"]
+        ps += [f"72 {560 - 18 * i} moveto (line {i} of page {n}: the quick brown fox) show"
+               for i in range(20)]
+        ps.append("showpage")
+    src = path.with_suffix(".ps")
+    src.write_text("\n".join(ps) + "\n")
+    subprocess.run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pdfwrite",
+                    "-sPAPERSIZE=a4", f"-sOutputFile={path}", str(src)], check=True,
+                   timeout=60)
+    src.unlink()
+    return path
+
+
+@contextlib.contextmanager
+def trunk_looped_back(settings):
+    """The trunk's contact pointed at the instance's own SIP port while inside: a campaign call
+    to +X comes back in from the trunk's address as a DID call to +X. Restored after."""
+    looped = dataclasses.replace(settings, trunk_port=settings.sip_port)
+    asterisk.render(looped)
+    asterisk.cli(settings, "module reload res_pjsip.so")
+    try:
+        yield looped
+    finally:
+        asterisk.render(settings)
+        asterisk.cli(settings, "module reload res_pjsip.so")
