@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTHON ?= python3
-RUN_PACKAGES := debootstrap espeak-ng sox python3-venv
+RUN_PACKAGES := debootstrap espeak-ng sox python3-venv ghostscript libtiff-tools
 TEST_PACKAGES := $(RUN_PACKAGES) sip-tester chromium
 STAMP := .runtime/stamps
 
