@@ -1,6 +1,7 @@
 """Tenant campaigns: list with live progress, create/edit, detail, start/pause/stop."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -14,30 +15,57 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (BooleanField, DecimalField, IntegerField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
+from werkzeug.routing import BuildError
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from models import Campaign, CampaignContact, ContactGroup, Tenant, User
-from models.entities import CAMPAIGN_TYPES, Ivr, utcnow
+from models import Campaign, CampaignContact, Contact, ContactGroup, Tenant, User
+from models.entities import CAMPAIGN_TYPES, FaxDocument, Ivr, SmscConnection, utcnow
 from models.tenancy import get_scoped, scoped
 from voxcast.campaigns import calling_hours
 from voxcast.ivr import services as flow_service
 from voxcast.campaigns import flows_config
 from voxcast.campaigns import services as campaign_service
 from voxcast.tenants import features
-from voxcast.campaigns import editing
+from voxcast.campaigns import editing, message_fields
 from voxcast.campaigns.errors import CampaignError
 from voxcast.dialing import predictive
 
 from .auth import current_tenant_id, tenant_required
 from .paging import Page
 from .params import parse_id
-from .permissions import feature_required
+from .permissions import current_tenant, feature_required
 from .status import ari_state
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
+
+
+def campaign_types_allowed(tenant: Tenant | None) -> list[str]:
+    return [t for t in CAMPAIGN_TYPES if features.allows_campaign(tenant, t)]
+
+
+@bp.app_template_global()
+def has_campaign_feature() -> bool:
+    """The tenant's plan includes some kind of campaign (the nav shows Campaigns)."""
+    tenant = current_tenant()
+    return tenant is not None and bool(campaign_types_allowed(tenant))
+
+
+def campaigns_feature(view):
+    """The campaign pages: 403 naming the campaign kinds when the plan includes none of
+    them (each type's own feature is checked where a campaign is created or started)."""
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        tenant = current_tenant()
+        if tenant is not None and not campaign_types_allowed(tenant):
+            message = _("Your plan includes no campaigns (%(kinds)s). Ask your provider to "
+                        "enable them.", kinds=", ".join(
+                            _(features.label(t)) for t in CAMPAIGN_TYPES))
+            return render_template("error.html", code=403, message=message), 403
+        return view(*args, **kwargs)
+    return wrapped
 
 # Shown beside the settings field: a working example per type.
 EXAMPLES = {t: json.dumps(cfg) for t, cfg in flows_config.EXAMPLES.items() if cfg}
@@ -45,6 +73,8 @@ EDITABLE = ("name", "caller_id", "channel_limit", "dial_timeout", "retry_busy",
             "retry_noanswer", "retry_failed", "retry_interval", "retry_machine", "amd_enabled",
             "amd_action", "record", "windows", "dial_ratio", "wrapup_seconds", "script",
             "web_form_url")
+MESSAGE_TEXT = ("sms_text", "sms_sender", "email_subject", "email_html", "email_text",
+                "email_from", "bounce_address")
 
 
 class WindowsField(StringField):
@@ -118,6 +148,34 @@ class CampaignForm(FlaskForm):
                                description=_l("Opened in the agent console; {phone}, "
                                               "{first_name}, {last_name}, {email}, {custom1} … "
                                               "{custom8} are filled in"))
+    # SMS campaigns
+    sms_text = TextAreaField(_l("SMS text"), validators=[Length(max=1600)],
+                             render_kw={"data-sms-counter": "sms-counter", "rows": 5},
+                             description=_l("{first_name}, {last_name}, {email}, {phone}, "
+                                            "{custom1} … {custom8} are filled in; each segment "
+                                            "is charged as one message"))
+    sms_sender = StringField(_l("Sender"), validators=[Optional(), Length(max=17)],
+                             description=_l("A number or up to 11 letters and digits; empty: "
+                                            "the connection's sender"))
+    smsc = SelectField(_l("SMSC connection"), coerce=lambda v: parse_id(v) or 0, default=0,
+                       validate_choice=False)  # checked by the campaign service
+    # E-mail campaigns
+    email_subject = StringField(_l("Subject"), validators=[Length(max=255)])
+    email_html = TextAreaField(_l("HTML part"), validators=[Length(max=200000)],
+                               render_kw={"rows": 10},
+                               description=_l("A template: {{ first_name }}, {{ custom1 }} … "
+                                              "are filled in; an unsubscribe link is added"))
+    email_text = TextAreaField(_l("Plain-text part"), validators=[Length(max=100000)],
+                               render_kw={"rows": 6},
+                               description=_l("For mail programs that show no HTML"))
+    email_from = StringField(_l("From address"), validators=[Optional(), Length(max=254)],
+                             description=_l("Empty: the provider's sender"))
+    bounce_address = StringField(_l("Bounce address"), validators=[Optional(), Length(max=254)],
+                                 description=_l("Where undeliverable mail is reported "
+                                                "(Return-Path); empty: the provider's"))
+    # Fax campaigns
+    fax_document = SelectField(_l("Document"), coerce=lambda v: parse_id(v) or 0, default=0,
+                               validate_choice=False)  # checked by tenancy
 
 
 def _settings():
@@ -156,6 +214,15 @@ def _form(tenant: Tenant, campaign: Campaign | None = None) -> CampaignForm:
                            for u in agents]
     if campaign is not None and request.method == "GET":
         form.agents.data = editing.agent_ids(campaign)
+    form.smsc.choices = [(0, _("Default connection"))] + [
+        (c.id, c.name + (" (" + _("default") + ")" if c.is_default else ""))
+        for c in message_fields.smsc_choices()]
+    form.fax_document.choices = [(0, _("— choose —"))] + [
+        (d.id, _("%(name)s (%(pages)s pages)", name=d.name, pages=d.pages))
+        for d in message_fields.fax_documents(tenant.id)]
+    if campaign is not None and request.method == "GET":
+        form.smsc.data = campaign.smsc_id or 0
+        form.fax_document.data = campaign.fax_document_id or 0
     return form
 
 
@@ -172,6 +239,8 @@ def _data(form: CampaignForm) -> dict:
                 pacing_mode=form.pacing_mode.data or "ratio",
                 abandon_cap_pct=(form.abandon_cap_pct.data
                                  if form.abandon_cap_pct.data is not None else Decimal("3.00")))
+    data.update({name: getattr(form, name).data or "" for name in MESSAGE_TEXT})
+    data.update(smsc_id=form.smsc.data or None, fax_document_id=form.fax_document.data or None)
     return data
 
 
@@ -185,7 +254,8 @@ def _save_upload(storage) -> Path | None:
 
 
 # Service field names -> this form's field names, where they differ.
-FORM_FIELD = {"group_id": "group", "ivr_id": "ivr", "agent_ids": "agents"}
+FORM_FIELD = {"group_id": "group", "ivr_id": "ivr", "agent_ids": "agents", "smsc_id": "smsc",
+              "fax_document_id": "fax_document"}
 
 
 def _save(form: CampaignForm, save) -> str | None:
@@ -206,13 +276,30 @@ def _save(form: CampaignForm, save) -> str | None:
     return None
 
 
+def _endpoint_url(endpoint: str, **values) -> str | None:
+    """A link to another helper's page, only once its view is registered."""
+    if endpoint not in current_app.view_functions:
+        return None
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+def _links(campaign: Campaign | None) -> dict:
+    """The pages of the e-mail preview and the fax documents, when they exist."""
+    return {"email_preview_url": _endpoint_url("email_preview.preview", campaign_id=campaign.id)
+            if campaign is not None else None,
+            "fax_documents_url": _endpoint_url("fax_documents.index")}
+
+
 def _actor() -> editing.Actor:
     return editing.Actor(current_user, request.remote_addr or "")
 
 
 @bp.route("/")
 @tenant_required
-@feature_required("voice_message")
+@campaigns_feature
 def index():
     tid = current_tenant_id()
     campaigns = list(scoped(Campaign, tid).order_by(Campaign.created_at.desc(), Campaign.id.desc()))
@@ -223,7 +310,7 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 @tenant_required
-@feature_required("voice_message")
+@campaigns_feature
 def create():
     tenant = Tenant.get_by_id(current_tenant_id())
     form = _form(tenant)
@@ -236,12 +323,12 @@ def create():
             flash(f"Campaign '{created[0].name}' created.", "success")
             return redirect(url_for("campaigns.detail", campaign_id=created[0].id))
     return render_template("campaigns/form.html", form=form, campaign=None, error=error,
-                           examples=EXAMPLES), (400 if form.is_submitted() else 200)
+                           examples=EXAMPLES, **_links(None)), (400 if form.is_submitted() else 200)
 
 
 @bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
 @tenant_required
-@feature_required("voice_message")
+@campaigns_feature
 def edit(campaign_id: int):
     tenant = Tenant.get_by_id(current_tenant_id())
     campaign = get_scoped(Campaign, tenant.id, campaign_id)
@@ -255,12 +342,12 @@ def edit(campaign_id: int):
             return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
         campaign = get_scoped(Campaign, tenant.id, campaign_id)  # as saved, not as refused
     return render_template("campaigns/form.html", form=form, campaign=campaign, error=error,
-                           examples=EXAMPLES), (400 if form.is_submitted() else 200)
+                           examples=EXAMPLES, **_links(campaign)), (400 if form.is_submitted() else 200)
 
 
 @bp.route("/<int:campaign_id>")
 @tenant_required
-@feature_required("voice_message")
+@campaigns_feature
 def detail(campaign_id: int):
     campaign = get_scoped(Campaign, current_tenant_id(), campaign_id)
     survey = (flow_service.survey_results(campaign) if campaign.type == "voice_survey" else None)
@@ -269,10 +356,18 @@ def detail(campaign_id: int):
               if campaign.type == "voice_agent" else [])
     pacing = (predictive.campaign_figures(campaign.tenant_id, campaign.id, utcnow())
               if campaign.type == "voice_agent" else None)
+    messaging = campaign.type in message_fields.TYPES
+    smsc = (SmscConnection.get_or_none(SmscConnection.id == campaign.smsc_id)
+            if campaign.type == "sms" and campaign.smsc_id else None)
+    fax_document = (scoped(FaxDocument, campaign.tenant_id)
+                    .where(FaxDocument.id == campaign.fax_document_id).first()
+                    if campaign.type == "fax" and campaign.fax_document_id else None)
     return render_template("campaigns/detail.html", campaign=campaign,
                            p=campaign_service.progress(campaign), ari=ari_state(), survey=survey,
                            recordings=flow_service.recordings(campaign), agents=agents,
-                           pacing=pacing)
+                           pacing=pacing, smsc=smsc, fax_document=fax_document,
+                           messages_url=_endpoint_url("messages.index", campaign=campaign.id)
+                           if messaging else None, **_links(campaign))
 
 
 @bp.route("/<int:campaign_id>/survey.csv")
@@ -303,21 +398,21 @@ def _action(campaign_id: int, action: str, done: str):
 
 @bp.route("/<int:campaign_id>/start", methods=["POST"])
 @tenant_required
-@feature_required("voice_message")
+@campaigns_feature
 def start(campaign_id: int):
     return _action(campaign_id, "start", "started")
 
 
 @bp.route("/<int:campaign_id>/pause", methods=["POST"])
 @tenant_required
-@feature_required("voice_message")
+@campaigns_feature
 def pause(campaign_id: int):
     return _action(campaign_id, "pause", "paused")
 
 
 @bp.route("/<int:campaign_id>/stop", methods=["POST"])
 @tenant_required
-@feature_required("voice_message")
+@campaigns_feature
 def stop(campaign_id: int):
     return _action(campaign_id, "stop", "stopped")
 
@@ -327,7 +422,7 @@ CONTACT_STATES = ("pending", "dialing", "done", "failed", "dnc")
 
 @bp.route("/<int:campaign_id>/contacts")
 @tenant_required
-@feature_required("voice_message")
+@campaigns_feature
 def contacts(campaign_id: int):
     """Each contact's state, attempts, last disposition and next attempt; filter by state."""
     tid = current_tenant_id()
@@ -335,9 +430,45 @@ def contacts(campaign_id: int):
     query = (scoped(CampaignContact, tid).where(CampaignContact.campaign == campaign.id)
              .order_by(CampaignContact.id))
     state = request.args.get("state", "")
-    if state in CONTACT_STATES:
-        query = query.where(CampaignContact.state == state)
-    else:
+    messaging = campaign.type in message_fields.TYPES
+    states = MESSAGE_CONTACT_STATES[campaign.type] if messaging else CONTACT_STATES
+    if state not in states:
         state = ""
+    elif messaging:
+        query = query.where(_message_contact_state(states, state))
+    else:
+        query = query.where(CampaignContact.state == state)
+    if campaign.type == "email":  # the address shown is the contact's, read in the same query
+        query = (query.select(CampaignContact, Contact)
+                 .join(Contact, on=(CampaignContact.contact == Contact.id)))
     return render_template("campaigns/contacts.html", campaign=campaign, state=state,
-                           states=CONTACT_STATES, page=Page.from_request(query, 100))
+                           states=states, messaging=messaging,
+                           page=Page.from_request(query, 100))
+
+
+# A message campaign's contacts as its page counts them: waiting, a message out, or the
+# latest message's outcome (CampaignContact.result) once done or given up.
+MESSAGE_CONTACT_STATES = {
+    "sms": ("pending", "in-flight", "delivered", "undelivered", "expired", "rejected",
+            "failed", "dnc"),
+    "fax": ("pending", "in-flight", "delivered", "failed", "dnc"),
+    "email": ("pending", "in-flight", "sent", "bounced", "failed", "dnc"),
+}
+
+
+def _message_contact_state(states: tuple[str, ...], state: str):
+    """The condition for one of `states`; "failed" takes every settled outcome that has no
+    entry of its own in `states` (a fax that was not delivered, whatever the reason)."""
+    settled = CampaignContact.state.in_(("done", "failed"))
+    if state == "pending":
+        return CampaignContact.state == "pending"
+    if state == "in-flight":
+        return CampaignContact.state == "dialing"
+    if state == "dnc":
+        return CampaignContact.state == "dnc"
+    if state == "delivered":
+        return settled & CampaignContact.result.in_(("delivered", "sent"))
+    if state == "failed":
+        own = {"delivered", "sent", *states} - {"failed"}
+        return settled & CampaignContact.result.not_in(sorted(own))
+    return settled & (CampaignContact.result == state)

@@ -28,6 +28,7 @@ from voxcast.dialing.predictive import MAX_CAP_PCT, MIN_CAP_PCT, PACING_MODES
 from voxcast.schemas import MAX_ID
 from voxcast.tenants.timeslots import TimeslotError
 
+from . import message_fields
 from .caller_ids import check_caller_id
 from .errors import CampaignError, CampaignInputError, CampaignNotAllowed
 
@@ -148,6 +149,8 @@ def _apply(campaign: Campaign, tenant: Tenant, data: dict, kept_type: str | None
         why = web_form_url_error(data["web_form_url"] or "")
         if why:
             errors["web_form_url"] = why
+    # SMS, fax and e-mail settings (kept whatever the type, like the agent ones)
+    messaging = message_fields.check(campaign, tenant, data, errors)
     if errors:
         first = next(iter(errors.values()))
         raise CampaignInputError(first, fields=errors)
@@ -188,6 +191,9 @@ def _apply(campaign: Campaign, tenant: Tenant, data: dict, kept_type: str | None
             value = data[name]
             setattr(campaign, name, value.strip() if isinstance(value, str) else value)
             fields.append(getattr(Campaign, name))
+    for name, value in messaging.items():
+        setattr(campaign, name, value)
+        fields.append(getattr(Campaign, name))
     return fields
 
 

@@ -37,7 +37,10 @@ EXAMPLES = {
                              "timeout": 5, "retries": 1},
     "voice_ivr": {},
     "voice_agent": {},
+    "sms": {}, "fax": {}, "email": {},
 }
+# Types without settings of their own: SMS, fax and e-mail keep theirs in Campaign's columns.
+NO_SETTINGS = ("voice_message", "voice_ivr", "voice_agent", "sms", "fax", "email")
 MESSAGE_SOUND = "__message__"  # stands for the campaign's message in compiled trees
 
 
@@ -79,7 +82,7 @@ def validate(campaign_type: str, raw, repeat_count: int = 1) -> dict:
     """The settings, with defaults filled in, when valid for the type; FlowError otherwise."""
     cfg = parse(raw)
     errors: list[str] = []
-    if campaign_type in ("voice_message", "voice_ivr", "voice_agent"):
+    if campaign_type in NO_SETTINGS:
         _known(cfg, set(), errors)
     if campaign_type == "voice_message" and not (
             isinstance(repeat_count, int) and 1 <= repeat_count <= 10):
@@ -148,7 +151,7 @@ def validate(campaign_type: str, raw, repeat_count: int = 1) -> dict:
             ivr.check_target(cfg["transfer"], "'transfer'", errors)
         _num(cfg, "timeout", 1, 60, 5, errors)
         _num(cfg, "retries", 0, 5, 1, errors)
-    elif campaign_type not in ("voice_message", "voice_ivr", "voice_agent"):
+    elif campaign_type not in NO_SETTINGS:
         errors.append(f"unknown campaign type {campaign_type!r}")
     if errors:
         raise FlowError(errors)
@@ -158,6 +161,8 @@ def validate(campaign_type: str, raw, repeat_count: int = 1) -> dict:
 def compile_tree(campaign_type: str, cfg: dict, message_sound: str = MESSAGE_SOUND,
                  repeat_count: int = 1) -> dict:
     """The IVR tree a campaign of this type runs (valid settings assumed)."""
+    if campaign_type in ("sms", "fax", "email"):  # no call flow: nothing to compile or check
+        return {"start": "", "nodes": {}}
     if campaign_type == "voice_message":
         nodes = {f"m{i}": {"type": "play", "sound": message_sound} for i in range(repeat_count)}
         for i in range(repeat_count - 1):

@@ -1,10 +1,40 @@
 """Campaigns: the input schemas (what the services take; the API validates and publishes them)."""
 from __future__ import annotations
 
-from voxcast.schemas import ID, NULLABLE_ID, obj
+from voxcast.schemas import EMAIL, ID, NULLABLE_ID, obj
 
 CAMPAIGN_TYPES = ["voice_message", "voice_interactive", "voice_ivr", "voice_survey",
-                  "appointment_reminder", "voice_agent"]
+                  "appointment_reminder", "voice_agent", "sms", "fax", "email"]
+MESSAGE_TYPES = ("sms", "fax", "email")  # models.entities.MESSAGE_CAMPAIGN_TYPES
+# An SMS source address: up to 11 letters, digits and spaces (alphanumeric sender), or a
+# number of up to 16 digits with an optional +. Empty: the SMSC connection's source_addr.
+SMS_SENDER_PATTERN = r"^(\+?[0-9]{1,16}|[A-Za-z0-9][A-Za-z0-9 ]{0,10})?$"
+SMS_TEXT_MAX = 1600  # 10 GSM-7 segments; longer texts are refused as the carriers do
+MESSAGE_FIELDS = {
+    "sms_text": {"type": "string", "maxLength": SMS_TEXT_MAX, "description": (
+        "sms: the text, a template with {first_name}, {last_name}, {email}, {phone}, "
+        "{custom1} .. {custom8}; each segment (GSM-7 160 / 153, UCS-2 70 / 67 characters) is "
+        "charged as one message.")},
+    "sms_sender": {"type": "string", "maxLength": 17, "pattern": SMS_SENDER_PATTERN,
+                   "x-pattern-message": "a number (digits, optionally starting with +) or up "
+                                        "to 11 letters and digits",
+                   "description": "sms: the sender shown; empty: the SMSC connection's."},
+    "smsc_id": {**NULLABLE_ID, "description": (
+        "sms: the SMSC connection (an enabled one of the provider's); null: the default one.")},
+    "email_subject": {"type": "string", "maxLength": 255,
+                      "description": "email: the subject, a template like the parts."},
+    "email_html": {"type": "string", "maxLength": 200000, "description": (
+        "email: the HTML part, a Jinja2 template (sandboxed) with the contact's fields "
+        "({{ first_name }}, {{ custom1 }}, ...).")},
+    "email_text": {"type": "string", "maxLength": 100000,
+                   "description": "email: the plain-text part (a template too)."},
+    "email_from": {**EMAIL, "description": "email: the From address; empty: the provider's "
+                                           "sender."},
+    "bounce_address": {**EMAIL, "description": "email: where bounces go (Return-Path); empty: "
+                                               "the provider's bounce address."},
+    "fax_document_id": {**NULLABLE_ID,
+                        "description": "fax: the document sent (one of the tenant's)."},
+}
 FLOW = {"type": "object", "description": (
     "Type-specific settings. voice_interactive: {keys: {\"1\": \"transfer\", \"2\": \"opt_out\", "
     "\"3\": \"replay\"}, transfer: {kind: extension|number|agents, value}, timeout, no_input: "
@@ -62,6 +92,7 @@ CAMPAIGN_FIELDS = {
                 "description": "Calling hours in the tenant's time zone, e.g. "
                                "\"Mon-Fri 09:00-17:00, Sat 10:00-13:00\"; empty: the "
                                "account's hours apply."},
+    **MESSAGE_FIELDS,
 }
 CAMPAIGN_CREATE = obj({**CAMPAIGN_FIELDS, "tenant_id": {
     **ID, "description": "Only with the provider's key."}}, ["name", "group_id"])

@@ -6,18 +6,20 @@ should read are raised as CampaignError with a message fit to show as is.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from peewee import Value, fn
 
 from models import Call, Campaign, CampaignContact, Contact, database
-from models.entities import CampaignTally
+from models.entities import CampaignTally, MESSAGE_FINAL_STATES, Message
 from models.entities import utcnow
 from voxcast.campaigns import flows_config
-from voxcast.campaigns import editing, lifecycle
+from voxcast.campaigns import editing, lifecycle, message_fields
 from voxcast.campaigns.caller_ids import caller_ids, check_caller_id  # noqa: F401  (callers use them here)
-from voxcast.campaigns.errors import CampaignError
+from voxcast.campaigns.errors import CampaignError, CampaignNotAllowed
 from voxcast.config import Settings
+from voxcast.tenants import features
 
 FINAL_STATES = ("completed", "stopped")
 
@@ -37,6 +39,10 @@ def check_startable(campaign: Campaign, settings: Settings) -> None:
         raise CampaignError(f"Campaign '{campaign.name}' is {campaign.status} and cannot be started again")
     if campaign.tenant.status != "active":
         raise CampaignError("Your account is suspended; campaigns cannot be started")
+    if campaign.type in message_fields.TYPES and not features.allows_campaign(
+            campaign.tenant, campaign.type):
+        raise CampaignNotAllowed(f"Your plan does not include {features.label(campaign.type)}.",
+                                 code="feature")
     if campaign.caller_id:  # a DID given back since the campaign was saved
         check_caller_id(campaign.tenant_id, campaign.caller_id)
     if campaign.group_id is None:
@@ -52,6 +58,11 @@ def check_startable(campaign: Campaign, settings: Settings) -> None:
         raise CampaignError("Choose the IVR this campaign runs")
     if campaign.type == "voice_agent" and not editing.agent_ids(campaign):
         raise CampaignError("Choose the agents who take this campaign's calls")
+    if campaign.type in message_fields.TYPES:
+        problem = message_fields.start_problem(campaign, settings.faxes_dir)
+        if problem is not None:
+            field, reason = problem
+            raise CampaignError(reason, fields={field: reason})
     try:
         flows_config.validate(campaign.type, campaign.flow, campaign.repeat_count)
     except flows_config.FlowError as exc:
@@ -104,11 +115,33 @@ def _empty_progress(campaign: Campaign) -> dict:
             "status": campaign.status, "status_reason": campaign.status_reason,
             "status_code": campaign.status_code,
             "status_params": json.loads(campaign.status_params or "{}"),
-            **(AGENT_FIGURES if campaign.type == "voice_agent" else {})}
+            **(AGENT_FIGURES if campaign.type == "voice_agent" else {}),
+            **({**MESSAGE_FIGURES, "cost": "0.0000"}
+               if campaign.type in message_fields.TYPES else {})}
 
 
 # A Voice Agent campaign's figures besides the others (see _count_agent_call).
 AGENT_FIGURES = {"agent_calls": 0, "connected": 0, "abandoned": 0, "abandon_rate": 0.0}
+
+# SMS, fax and e-mail campaigns: their messages by state (Message rows: one per attempt) and
+# their contacts by outcome (CampaignContact.result, the latest message's state).
+IN_FLIGHT_STATES = ("queued", "submitting", "submitted")
+# accepted by the SMSC / the fax machine / the SMTP server: what was sent (and billed)
+SENT_STATES = ("submitted", "delivered", "undelivered", "expired", "sent", "bounced")
+FAILED_STATES = ("undelivered", "expired", "rejected", "failed", "bounced")
+CONTACT_OUTCOMES = ("delivered", "sent", "undelivered", "expired", "rejected", "failed",
+                    "bounced", "no_address")
+MESSAGE_FIGURES = {
+    "messages": 0,        # Message rows (attempts)
+    "in_flight": 0,       # queued, being handed on, or waiting for a receipt
+    "sent": 0,            # accepted by the far side (SENT_STATES)
+    "delivered": 0, "undelivered": 0, "expired": 0, "rejected": 0, "bounced": 0,
+    "send_failed": 0,     # state failed: could not be handed on / the fax call failed
+    "failed_messages": 0,  # every failed state (FAILED_STATES)
+    "units": 0,           # segments (SMS), pages (fax), mails, of the messages sent
+    "pending": 0,         # contacts waiting for their (next) message
+    **{f"contacts_{o}": 0 for o in CONTACT_OUTCOMES},
+}
 
 
 def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
@@ -132,8 +165,13 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
             _count_call(p, key, n)
         elif kind == "state":
             _count_entry(p, key, n)
+            if key == "pending" and "pending" in p:
+                p["pending"] += n
         elif kind == "result":
-            if key in p:
+            if types[cid] in message_fields.TYPES:
+                if f"contacts_{key}" in p:
+                    p[f"contacts_{key}"] += n
+            elif key in p:
                 p[key] += n
             # a press-1 contact who was put through pressed 1 too
             if key == "transferred" and types[cid] == "voice_interactive":
@@ -144,6 +182,7 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
         if c.type == "voice_agent":
             p = result[c.id]
             p["abandon_rate"] = abandon_rate(p["abandoned"], p["agent_calls"])
+    _count_messages(result, [c.id for c in campaigns if c.type in message_fields.TYPES])
     drafts = {c.group_id: c.id for c in campaigns
               if result[c.id]["total"] == 0 and c.group_id is not None}
     if drafts:
@@ -154,6 +193,35 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
             if result[c.id]["total"] == 0 and c.group_id in sizes:
                 result[c.id]["total"] = sizes[c.group_id]
     return result
+
+
+def _count_messages(result: dict[int, dict], campaign_ids: list[int]) -> None:
+    """Message figures of the message campaigns: one GROUP BY over the (campaign, state)
+    index, a few rows per campaign."""
+    if not campaign_ids:
+        return
+    rows = (Message.select(Message.campaign, Message.state, fn.COUNT(Message.id),
+                           fn.SUM(Message.units), fn.SUM(Message.cost))
+            .where(Message.campaign.in_(campaign_ids))
+            .group_by(Message.campaign, Message.state).tuples())
+    costs = {cid: Decimal("0") for cid in campaign_ids}
+    for cid, state, n, units, cost in rows:
+        p = result[cid]
+        p["messages"] += n
+        if state in IN_FLIGHT_STATES:
+            p["in_flight"] += n
+        if state in SENT_STATES:
+            p["sent"] += n
+            p["units"] += int(units or 0)
+        if state in FAILED_STATES:
+            p["failed_messages"] += n
+        if state == "failed":
+            p["send_failed"] += n
+        elif state != "sent" and state in p and state in MESSAGE_FINAL_STATES:
+            p[state] += n  # delivered, undelivered, expired, rejected, bounced
+        costs[cid] += Decimal(str(cost or 0))
+    for cid, cost in costs.items():
+        result[cid]["cost"] = str(cost.quantize(Decimal("0.0001")))
 
 
 def _count_call(p: dict, disposition: str, n: int) -> None:
@@ -205,7 +273,10 @@ def abandon_rate(abandoned: int, answered: int) -> float:
 def progress(campaign: Campaign) -> dict:
     """total, dialed, answered, busy, no_answer, failed, completed, given_up, remaining,
     active, dnc (skipped: on a do-not-call list), machine (AMD), status, status_reason, and the outcomes of
-    interactive flows: pressed1, opted_out, confirmed, cancelled, transferred, surveyed."""
+    interactive flows: pressed1, opted_out, confirmed, cancelled, transferred, surveyed.
+    SMS, fax and e-mail campaigns add MESSAGE_FIGURES (messages by state, segments / pages
+    sent, contacts by outcome) and cost (the charges so far, a string with 4 decimals); a
+    fax campaign's calls count in dialed, answered, busy... as a voice campaign's do."""
     return progress_many([campaign])[campaign.id]
 
 
