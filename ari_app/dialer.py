@@ -43,6 +43,8 @@ FLOWS: MappingProxyType[str, type[OutboundCall]] = MappingProxyType({
     "voice_agent": VoiceAgentCall,
     "fax": FaxSendCall,  # SendFAX in dialplan once answered (ari_app.flows.fax_send)
 })
+# SMS and e-mail campaigns are the messaging process's (messaging_app); fax is dialled here.
+MESSAGING_TYPES = frozenset({"sms", "email"})
 # Types whose calls play Campaign.message_file: they cannot run without it.
 NEEDS_MESSAGE = frozenset({"voice_message", "voice_interactive"})  # survey, reminder and IVR speak their own prompts
 
@@ -204,6 +206,8 @@ class Dialer:
         channels = self.ctx.channels
         now = utcnow()
         for plan in plans:
+            if plan.type in MESSAGING_TYPES:  # sent by `voxcast messaging`, not dialled
+                continue
             if not self.ctx.ari.connected.is_set():
                 await self._reason(plan, Cause("ari_down"))
                 continue

@@ -1,0 +1,49 @@
+"""The pure parts of fax: the dialplan's result event parsed, an attempt's state and error
+from its result and its call, and the DID route "fax" chosen like any other destination."""
+from __future__ import annotations
+
+import datetime as dt
+
+from voxcast.messaging.fax.records import FaxResult, outcome, parse_result, split_emails
+from voxcast.numbers.did_routes import DidRoute, Slot, destination
+
+
+def test_given_the_user_event_fields_then_a_fax_result():
+    got = parse_result({"status": "SUCCESS", "pages": "3", "error": "", "station": " 4930 1 ",
+                        "mode": "T38", "bitrate": "14400", "eventname": "VoxcastFax"})
+    assert got == FaxResult("SUCCESS", 3, "", "4930 1", "T38", "14400") and got.ok
+    assert parse_result({"status": "", "pages": ""}) == FaxResult()
+    assert not parse_result({"status": "SUCCESS", "pages": "0"}).ok
+
+
+def test_given_attempts_then_sent_only_when_pages_went_and_the_reason_otherwise():
+    assert outcome(FaxResult("SUCCESS", 2), "ANSWERED", "Normal Clearing") == ("sent", "")
+    assert outcome(None, "BUSY", "User busy") == ("failed", "BUSY: User busy")
+    assert outcome(None, "NO ANSWER", "") == ("failed", "NO ANSWER")
+    state, error = outcome(None, "ANSWERED", "Normal Clearing")
+    assert state == "failed" and "no fax result" in error
+    assert outcome(FaxResult("FAILED", 0, "T38_NEG_ERROR"), "ANSWERED", "") == (
+        "failed", "no fax machine answered (T38_NEG_ERROR)")
+    assert outcome(FaxResult("FAILED", 1, "HANGUP"), "ANSWERED", "") == (
+        "failed", "fax failed after 1 page(s) (HANGUP)")
+
+
+def test_given_fax_emails_as_typed_then_the_addresses():
+    assert split_emails("a@x.test, b@y.test;c@z.test\nnot-an-address") == [
+        "a@x.test", "b@y.test", "c@z.test"]
+    assert split_emails("") == []
+
+
+def _route(**kw) -> DidRoute:
+    base = dict(number="4930100", tenant_id=1, tenant_status="active", tenant_channel_limit=5,
+                greeting_file="", greeting_text="Hello")
+    return DidRoute(**{**base, **kw})
+
+
+def test_given_route_fax_then_the_fax_destination_without_a_target():
+    now = dt.datetime(2026, 12, 2, 12, 0)
+    dest = destination(_route(route="fax"), now)
+    assert (dest.kind, dest.target, dest.closed) == ("fax", None, False)
+    dest = destination(_route(route="greeting", closed_route="fax", timezone="UTC",
+                              slots=(Slot("0123456", "00:00", "00:01"),)), now)
+    assert (dest.kind, dest.closed) == ("fax", True)
