@@ -31,11 +31,17 @@ def make_pdf(path: Path, pages: int) -> Path:
 
 
 @contextlib.contextmanager
-def trunk_looped_back(settings):
+def trunk_looped_back(settings, t38: bool = True):
     """The trunk's contact pointed at the instance's own SIP port while inside: a campaign call
-    to +X comes back in from the trunk's address as a DID call to +X. Restored after."""
+    to +X comes back in from the trunk's address as a DID call to +X. `t38` False: the trunk
+    without T.38 (an audio-only carrier), so both sides fax in audio. Restored after."""
     looped = dataclasses.replace(settings, trunk_port=settings.sip_port)
     asterisk.render(looped)
+    if not t38:
+        conf = settings.host_path(settings.ast_etc) / "pjsip.conf"
+        text = conf.read_text()
+        assert "t38_udptl = yes" in text
+        conf.write_text(text.replace("t38_udptl = yes", "t38_udptl = no"))
     asterisk.cli(settings, "module reload res_pjsip.so")
     try:
         yield looped

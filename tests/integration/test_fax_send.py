@@ -95,6 +95,28 @@ def test_given_fax_campaign_when_the_number_receives_faxes_then_every_page_arriv
     assert Decimal(tenant.balance) == ledger.ledger_sum(tenant.id)
 
 
+def test_given_a_trunk_without_t38_when_a_fax_campaign_sends_then_it_goes_in_audio(
+        stasis_app, settings, workdir):
+    tenant = _tenant()
+    doc = documents.upload(tenant.id, "two pages", "two.pdf",
+                           make_pdf(workdir / "two.pdf", 2).read_bytes(), settings)
+    (phone,) = unique_phones(1)
+    Did.create(number=phone.lstrip("+"), tenant=tenant, route="fax")
+    campaign = _campaign(tenant, settings, [phone], doc, retry_failed=0)
+    with trunk_looped_back(settings, t38=False):
+        campaign_service.start(campaign, settings)
+        wait_for(lambda: reload(campaign).status == "completed", 180,
+                 message="fax campaign completed")
+        received = wait_for(lambda: Message.select().where(
+            Message.tenant == tenant.id, Message.direction == "inbound").first(), 30,
+            message="received fax stored")
+    (sent,) = Message.select().where(Message.campaign == campaign)
+    assert (sent.state, sent.units) == ("sent", 2), (sent.error, sent.body)
+    assert "mode=audio" in sent.body and "mode=audio" in received.body
+    assert (received.state, received.units) == ("received", 2)
+    assert Decimal(sent.cost) == PAGE_PRICE * 2
+
+
 def test_given_fax_campaign_when_a_person_answers_then_the_attempt_fails_and_is_retried(
         stasis_app, settings, workdir):
     tenant = _tenant()
