@@ -130,6 +130,11 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     app.register_blueprint(report_pages.bp)
     from . import reports  # the reports menu, the CDR summary
     app.register_blueprint(reports.bp)
+    from . import messages  # message records: SMS, fax, e-mail (issue 14)
+    app.register_blueprint(messages.bp)
+    from . import email_dnc, email_preview, unsubscribe  # e-mail campaigns (issue 14)
+    for bp in (email_dnc.bp, email_preview.bp, unsubscribe.bp):
+        app.register_blueprint(bp)
 
     @app.route("/")
     @login_required

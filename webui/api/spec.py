@@ -138,6 +138,13 @@ SCHEMAS = {
         "abandon_rate": {"type": "number", "minimum": 0, "maximum": 100,
                          "description": "voice_agent: abandoned calls in % of the calls a "
                                         "person answered, live."},
+        # sms, fax, email (voxcast/campaigns/schemas.py MESSAGE_FIELDS describes them)
+        "sms_text": STRING, "sms_sender": STRING, "smsc_id": NULLABLE_ID,
+        "email_subject": STRING, "email_html": STRING, "email_text": STRING,
+        "email_from": STRING, "bounce_address": STRING, "fax_document_id": NULLABLE_ID,
+        "cost": {"type": "string", "nullable": True, "example": "1.2500",
+                 "description": "sms, fax, email: the charges so far (null for voice "
+                                "campaigns: see their CDRs)"},
         "created_at": DATETIME,
     }),
     "SurveyResults": out({"items": {"type": "array", "items": out({
@@ -594,6 +601,10 @@ def build() -> dict:
     paths.update(report_spec.paths())
     from . import cdr_spec  # CDRs and the CDR summary (webui/api/cdrs.py)
     paths.update(cdr_spec.paths())
+    from . import message_spec  # message records, campaign progress (messages.py, campaigns.py)
+    paths.update(message_spec.paths())
+    from . import email_dnc_spec  # the e-mail DNC list (webui/api/email_dnc.py)
+    paths.update(email_dnc_spec.paths())
     return {
         "openapi": "3.0.3",
         "info": {"title": "voxcast API", "version": "1.0.0", "description": (
@@ -609,7 +620,8 @@ def build() -> dict:
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
             },
-            "schemas": copy.deepcopy({**SCHEMAS, **report_spec.schemas(), **cdr_spec.schemas()}),
+            "schemas": copy.deepcopy({**SCHEMAS, **report_spec.schemas(), **cdr_spec.schemas(),
+                                     **email_dnc_spec.schemas(), **message_spec.schemas()}),
         },
         "paths": copy.deepcopy(paths),  # x-pattern-message: an allowed x- extension
     }
