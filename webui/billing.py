@@ -110,8 +110,11 @@ def report():
     period = reports.Period.parse(request.args.get("start"), request.args.get("end"))
     by = "campaign" if request.args.get("by") == "campaign" else "day"
     rows = reports.per_campaign(tid, period) if by == "campaign" else reports.per_day(tid, period)
+    messages = (reports.message_charges_per_campaign(tid, period) if by == "campaign"
+                else reports.message_charges_per_day(tid, period))
     return render_template("billing/report.html", period=period, rows=rows, by=by,
-                           total=reports.grand_total(rows))
+                           total=reports.grand_total(rows), message_rows=messages,
+                           message_total=reports.message_grand_total(messages))
 
 
 @bp.route("/charges.csv")

@@ -44,6 +44,10 @@ REPORTS = (
     Report("cdrs.index", _l("Call records (CDR detail)"),
            _l("Every call with its duration, cost, disposition and recording; filter by "
               "date, number, direction, disposition, campaign, queue and agent.")),
+    Report("messages.index", _l("Message records (SMS, fax, e-mail)"),
+           _l("Every SMS, fax and e-mail sent or received, with its state, segments or "
+              "pages and cost; filter by date, channel, direction, campaign, state and "
+              "address.")),
     Report("supervisor.live_calls", _l("Live statistics"),
            _l("Every call in progress now, with its state and duration."),
            feature="reports", roles=MANAGERS),

@@ -1,5 +1,5 @@
-"""/api/v1/campaigns and /api/v1/ivrs: campaigns of every voice type with their settings, their
-life cycle (start/pause/stop), live figures and survey results; IVR trees. Through the same
+"""/api/v1/campaigns and /api/v1/ivrs: campaigns of every type (voice, SMS, fax, e-mail) with
+their settings, their life cycle (start/pause/stop), live figures and survey results; IVR trees. Through the same
 services as the tenant portal (campaign_service, flow_service), so the checks are the same."""
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from .spec import CAMPAIGN_CREATE, CAMPAIGN_UPDATE, IVR_CREATE, IVR_UPDATE
 
 PLAIN = ("name", "caller_id", "channel_limit", "dial_timeout", "retry_busy", "retry_noanswer",
          "retry_failed", "retry_interval", "retry_machine", "amd_enabled", "amd_action", "record")
+MESSAGE_TEXT = ("sms_text", "sms_sender", "email_subject", "email_html", "email_text",
+                "email_from", "bounce_address")  # sms, email (fax: fax_document_id)
 
 
 def dump_campaign(c: Campaign) -> dict:
@@ -38,7 +40,14 @@ def dump_campaign(c: Campaign) -> dict:
             "pacing_mode": c.pacing_mode, "abandon_cap_pct": float(c.abandon_cap_pct),
             "script": c.script, "web_form_url": c.web_form_url,
             "agent_ids": editing.agent_ids(c), "abandon_rate": progress.get("abandon_rate", 0.0),
+            **{k: getattr(c, k) or "" for k in MESSAGE_TEXT},
+            "smsc_id": c.smsc_id, "fax_document_id": c.fax_document_id,
+            "cost": progress.get("cost"),
             "created_at": c.created_at.isoformat() + "Z"}
+
+
+def dump_progress(c: Campaign) -> dict:
+    return {"id": c.id, "type": c.type, **campaign_service.progress(c)}
 
 
 def _campaign(campaign_id: int) -> Campaign:
@@ -102,8 +111,8 @@ def _life(campaign_id: int, action: str):
             audit.record(f"campaign.{action}", tenant_id=campaign.tenant_id, user=principal(),
                          object_type="campaign", object_id=campaign.id,
                          detail=f"{campaign.name} via API", ip=ip())
-    except CampaignError as exc:
-        raise ApiError(409, "not-possible", str(exc)) from None
+    except CampaignError as exc:  # 409, or 403 when the plan lacks the campaign's type
+        raise _refused(exc) from None
     return jsonify(dump_campaign(Campaign.get_by_id(campaign.id)))
 
 
@@ -120,6 +129,13 @@ def campaigns_pause(campaign_id: int):
 @bp.post(f"/campaigns/<{ID}:campaign_id>/stop")
 def campaigns_stop(campaign_id: int):
     return _life(campaign_id, "stop")
+
+
+@bp.get(f"/campaigns/<{ID}:campaign_id>/progress")
+def campaigns_progress(campaign_id: int):
+    """Live figures: calls for voice (and fax) campaigns; messages by state, segments or
+    pages sent and cost so far for SMS, fax and e-mail campaigns."""
+    return jsonify(dump_progress(_campaign(campaign_id)))
 
 
 @bp.get(f"/campaigns/<{ID}:campaign_id>/survey")

@@ -1,0 +1,96 @@
+"""The message records report: the tenant's SMS, faxes and e-mails (sent by campaigns and
+received) filtered by local days (the viewer's zone), channel, direction, campaign, state and
+address, newest first, paged; their CSV streamed batch by batch; one message's page with its
+SMS segments. Views only: the query is voxcast.messaging.records."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from flask import Blueprint, abort, current_app, render_template, request, url_for
+from werkzeug.routing import BuildError
+
+from models import Campaign
+from models.entities import Contact, Message
+from models.tenancy import get_scoped, scoped
+from voxcast.messaging import records
+from voxcast.reports.period import to_local
+
+from .auth import current_tenant_id, tenant_required
+from .downloads import csv_response, report_filename
+from .paging import Page
+from .viewer import request_period, viewer_zone
+
+bp = Blueprint("messages", __name__, url_prefix="/reports/messages")
+PER_PAGE = 50
+
+
+def _filter() -> records.MessageFilter:
+    """The page's filters; another tenant's campaign is a 404. Dates that cannot be read are
+    said on the page as on every report (request_period flashes)."""
+    if request.args.get("start") or request.args.get("end"):
+        request_period()
+    try:
+        return records.parse(current_tenant_id(), request.args, viewer_zone())
+    except records.MessageFilterError as exc:
+        abort(exc.status if exc.status == 404 else 400)
+
+
+def _local(zone):
+    def local(value: dt.datetime | None) -> str:
+        shown = to_local(value, zone)
+        return shown.strftime("%Y-%m-%d %H:%M:%S") if shown is not None else ""
+    return local
+
+
+def _document_url(message) -> str | None:
+    """An inbound fax's PDF, served by the fax helper's inbox when it is there."""
+    if message.channel != "fax" or not message.document:
+        return None
+    for endpoint in ("fax_inbox.document", "fax_inbox.pdf", "fax_inbox.download"):
+        if endpoint in current_app.view_functions:
+            try:
+                return url_for(endpoint, message_id=message.id)
+            except BuildError:
+                continue
+    return None
+
+
+@bp.route("/")
+@tenant_required
+def index():
+    tid = current_tenant_id()
+    f = _filter()
+    page = Page.from_request(records.query(tid, f), PER_PAGE)
+    return render_template("reports/messages.html", page=page, f=f, args=f.as_args(),
+                           local=_local(f.zone), names=records.campaign_names(tid, page.items),
+                           campaigns=list(scoped(Campaign, tid).order_by(Campaign.name)),
+                           channels=records.CHANNELS, directions=records.DIRECTIONS,
+                           states=records.STATES)
+
+
+@bp.route("/export.csv")
+@tenant_required
+def export_csv():
+    """The filtered list as CSV, streamed: rows are read and sent one batch at a time."""
+    tid = current_tenant_id()
+    f = _filter()
+    rows = itertools.chain([records.csv_header(f.zone.key)],
+                           records.csv_rows(tid, f, _local(f.zone)))
+    return csv_response(rows, report_filename("messages", f.period, f.zone.key))
+
+
+@bp.route("/<int:message_id>")
+@tenant_required
+def detail(message_id: int):
+    tid = current_tenant_id()
+    message = get_scoped(Message, tid, message_id)  # another tenant's: 404
+    contact = scoped(Contact, tid).where(Contact.id == message.contact_id).first() \
+        if message.contact_id else None
+    campaign = scoped(Campaign, tid).where(Campaign.id == message.campaign_id).first() \
+        if message.campaign_id else None
+    zone = viewer_zone()
+    return render_template("reports/message_detail.html", message=message, contact=contact,
+                           campaign=campaign, parts=records.parts(tid, message),
+                           local=_local(zone), zone_name=zone.key,
+                           document_url=_document_url(message))
