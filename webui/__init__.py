@@ -135,6 +135,9 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     from . import email_dnc, email_preview, unsubscribe  # e-mail campaigns (issue 14)
     for bp in (email_dnc.bp, email_preview.bp, unsubscribe.bp):
         app.register_blueprint(bp)
+    from . import fax_documents, fax_inbox  # fax documents and received faxes (issue 14)
+    for bp in (fax_documents.bp, fax_inbox.bp):
+        app.register_blueprint(bp)
 
     @app.route("/")
     @login_required

@@ -1,0 +1,93 @@
+"""The tenant's fax documents (/fax/documents/): upload a PDF or TIFF (converted to fax TIFF,
+its pages counted, counted in the disk quota), the list with pages and size, the preview PDF,
+delete while no unfinished campaign uses it. voxcast.messaging.fax.documents does the work;
+the campaign form picks a document with documents.choices(tenant_id)."""
+from __future__ import annotations
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, send_file,
+                   url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import StringField
+from wtforms.validators import Length, Optional
+
+from voxcast.errors import ServiceError
+from voxcast.messaging.fax import convert, documents
+
+from .auth import current_tenant_id, tenant_required
+from .permissions import feature_required
+from .users import MANAGERS
+
+bp = Blueprint("fax_documents", __name__, url_prefix="/fax/documents")
+EDITORS = MANAGERS + ("supervisor", "user")  # who may upload and delete: the campaign roles
+
+
+class UploadForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)],
+                       description=_l("Empty: the file's name."))
+    document = FileField(_l("PDF or TIFF file"), validators=[FileRequired(_l("Choose a file."))])
+
+
+def _settings():
+    return current_app.config["VOXCAST_SETTINGS"]
+
+
+def _page(form, status: int = 200):
+    tid = current_tenant_id()
+    docs = documents.documents(tid)
+    used = {d.id for d in docs if documents.in_use(d)}
+    return render_template("fax/documents.html", form=form, docs=docs, used=used,
+                           max_mb=convert.MAX_BYTES // (1024 * 1024),
+                           max_pages=convert.MAX_PAGES), status
+
+
+@bp.route("/", methods=["GET", "POST"])
+@tenant_required
+@feature_required("fax")
+def index():
+    form = UploadForm()
+    if not form.is_submitted():
+        return _page(form)
+    if not form.validate():
+        return _page(form, 400)
+    upload = form.document.data
+    data = upload.read(convert.MAX_BYTES + 1)
+    try:
+        doc = documents.upload(current_tenant_id(), form.name.data or "",
+                               upload.filename or "", data, _settings())
+    except ServiceError as exc:
+        form.document.errors.append(_(str(exc)))
+        return _page(form, exc.status if 400 <= exc.status < 500 else 400)
+    flash(_("%(name)s uploaded: %(pages)s pages.", name=doc.name, pages=doc.pages), "success")
+    return redirect(url_for("fax_documents.index"))
+
+
+@bp.route("/<int:document_id>/preview.pdf")
+@tenant_required
+@feature_required("fax")
+def preview(document_id: int):
+    try:
+        doc = documents.get(current_tenant_id(), document_id)  # another tenant's: not found
+    except ServiceError:
+        abort(404)
+    path = documents.preview_path(_settings(), doc)
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype="application/pdf", download_name=f"fax-{doc.id}.pdf")
+
+
+@bp.route("/<int:document_id>/delete", methods=["POST"])
+@tenant_required
+@feature_required("fax")
+def delete(document_id: int):
+    try:
+        documents.delete(current_tenant_id(), document_id, _settings())
+    except ServiceError as exc:
+        if exc.status == 404:
+            abort(404)
+        flash(_(str(exc)), "error")
+    else:
+        flash(_("Document deleted."), "success")
+    return redirect(url_for("fax_documents.index"))
