@@ -3,6 +3,7 @@ for good, 4xx a number of times) and go away mid-campaign, and `voxcast messagin
 own process pointed at it."""
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import os
@@ -40,6 +41,14 @@ class PeerHandler:
         with self.peer.lock:
             self.peer.data_seen += 1
             crash = self.peer.crash_at is not None and self.peer.data_seen == self.peer.crash_at
+            hold = self.peer.hold_at is not None and self.peer.data_seen == self.peer.hold_at
+        if hold:
+            # The reply to this message's data is held back until the test releases it;
+            # then the message is refused, never stored (the sender died meanwhile).
+            self.peer.holding.set()
+            while not self.peer.release.is_set():
+                await asyncio.sleep(0.05)
+            return "451 4.3.0 aborted"
         if crash:
             # The server dies with the message's data in hand and before its reply: the
             # message was not accepted (never stored); the sender must send it again.
@@ -62,6 +71,9 @@ class SmtpPeer:
         self.refuse_soft: dict[str, int] = {}
         self.soft_refusals: Counter = Counter()
         self.crash_at: int | None = None
+        self.hold_at: int | None = None
+        self.holding = threading.Event()
+        self.release = threading.Event()
         self.outage_s = 3.0
         self.data_seen = 0
         self.outages = 0
@@ -122,6 +134,11 @@ class MessagingProcess:
             except OSError:
                 return False
         wait_for(listening, 30, message="voxcast messaging's bounce listener")
+
+    def kill(self) -> None:
+        """As a crash: SIGKILL, nothing written on the way out."""
+        self.proc.kill()
+        self.proc.wait()
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

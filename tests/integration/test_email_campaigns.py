@@ -264,3 +264,29 @@ def test_given_a_template_escaping_the_sandbox_when_sent_then_the_contact_fails_
     entry = _entries(campaign)[address]
     assert entry.state == "failed" and "not allowed" in entry.last_disposition
     assert peer.counts()[address] == 0 and _charges(tenant) == []
+
+
+def test_given_the_service_killed_while_a_message_is_unanswered_when_restarted_then_it_is_resent_once(
+        messaging, peer):
+    tenant = _tenant()
+    emails = _addresses("crash", 8)
+    peer.holding.clear()
+    peer.release.clear()
+    with peer.lock:
+        peer.hold_at = peer.data_seen + 4
+    campaign = _campaign(tenant, emails)
+    assert peer.holding.wait(60), messaging.log_tail()
+    messaging.kill()  # the 4th message is `submitting`, its data unanswered
+    held = Message.get(Message.campaign == campaign.id, Message.state == "submitting")
+    assert Message.select().where(Message.campaign == campaign.id,
+                                  Message.state == "queued").count() > 0  # claimed, not sent
+    peer.release.set()
+    messaging.start()
+    wait_for(lambda: _settled(campaign), 60, message="campaign settled after the restart")
+    counts = peer.counts()
+    assert {a: counts[a] for a in emails} == {a: 1 for a in emails}, messaging.log_tail()
+    (resent,) = peer.to(held.address)
+    assert resent["Message-ID"] == Message.get_by_id(held.id).external_id
+    assert Message.get_by_id(held.id).state == "sent"
+    assert len(_sent(campaign)) == 8 and len(_charges(tenant)) == 8
+    assert Message.select().where(Message.campaign == campaign.id).count() == 8
