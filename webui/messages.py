@@ -47,13 +47,12 @@ def _document_url(message) -> str | None:
     """An inbound fax's PDF, served by the fax helper's inbox when it is there."""
     if message.channel != "fax" or not message.document:
         return None
-    for endpoint in ("fax_inbox.document", "fax_inbox.pdf", "fax_inbox.download"):
-        if endpoint in current_app.view_functions:
-            try:
-                return url_for(endpoint, message_id=message.id)
-            except BuildError:
-                continue
-    return None
+    if "fax_inbox.pdf" not in current_app.view_functions:
+        return None
+    try:
+        return url_for("fax_inbox.pdf", fax_id=message.id)
+    except BuildError:
+        return None
 
 
 @bp.route("/")

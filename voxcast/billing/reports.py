@@ -125,14 +125,15 @@ def message_charges_per_day(tenant_id: int | None, period: Period) -> list[Messa
                    LedgerEntry.created_at < period.until)
             .group_by(day, LedgerEntry.kind).order_by(day, LedgerEntry.kind).tuples())
     mday = _day(Message.created_at)
-    units = {(str(d), k): int(u or 0) for d, k, u in
+    units = {(str(d)[:10], k): int(u or 0) for d, k, u in
              scoped(Message, tenant_id)
              .select(mday, Message.channel, fn.SUM(Message.units))
              .where(Message.cost.is_null(False), Message.created_at >= period.since,
                     Message.created_at < period.until)
              .group_by(mday, Message.channel).tuples()}
-    return [MessageTotals(str(d), str(d), kind, int(n or 0), units.get((str(d), kind), 0),
-                          _charged(amount, free))
+    # the day as YYYY-MM-DD whatever the backend hands back (a date, a datetime or text)
+    return [MessageTotals(str(d)[:10], str(d)[:10], kind, int(n or 0),
+                          units.get((str(d)[:10], kind), 0), _charged(amount, free))
             for d, kind, n, amount, free in rows]
 
 
