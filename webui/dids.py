@@ -14,7 +14,10 @@ from models.tenancy import get_scoped, scoped
 from voxcast.numbers import routing as number_service
 from voxcast.numbers.routing import RoutingError
 
+from voxcast.tenants import features
+
 from .auth import current_tenant_id, tenant_required
+from .permissions import current_tenant
 from .params import parse_id
 from .users import MANAGERS, VIEWERS
 
@@ -27,6 +30,8 @@ def _destination(value: str) -> tuple[str, int | None] | None:
     """'greeting' / '<kind>:<id>' -> (kind, id); None when it is neither."""
     if value in ("greeting", ""):  # "" as the page before time-of-day routing sent it
         return "greeting", None
+    if value == "fax":  # receive faxes (issue 14): no target
+        return "fax", None
     kind, _sep, pk = (value or "").partition(":")
     pk = parse_id(pk)
     if kind not in KINDS or pk is None:
@@ -37,15 +42,27 @@ def _destination(value: str) -> tuple[str, int | None] | None:
 def _current(did: Did) -> str:
     target = {"ivr": did.ivr_id, "queue": did.queue_id, "user": did.user_id,
               "campaign": did.campaign_id}.get(did.route)
+    if did.route == "fax":
+        return "fax"
     return f"{did.route}:{target}" if target else "greeting"
 
 
 def _closed(did: Did) -> str:
     if not did.closed_route:
         return ""
+    if did.closed_route == "fax":
+        return "fax"
     if did.closed_route == "greeting" or did.closed_target is None:
         return "greeting"
     return f"{did.closed_route}:{did.closed_target}"
+
+
+def _fax_fields() -> dict:
+    """The fax settings, when the form has them (the tenant's plan includes fax)."""
+    if "fax_emails" not in request.form:
+        return {}
+    return {"fax_detect": request.form.get("fax_detect") == "1",
+            "fax_emails": request.form.get("fax_emails", "")}
 
 
 @bp.route("/")
@@ -64,7 +81,8 @@ def index():
                            current={d.id: _current(d) for d in dids},
                            closed={d.id: _closed(d) for d in dids},
                            has_timeslots=Timeslot.select().where(Timeslot.tenant == tid).exists(),
-                           can_manage=current_user.role in MANAGERS)
+                           can_manage=current_user.role in MANAGERS,
+                           fax=features.has(current_tenant(), "fax"))
 
 
 @bp.route("/<int:did_id>", methods=["POST"])
@@ -87,7 +105,7 @@ def route(did_id: int):
             did, **changes, closed_route=closed_dest[0], closed_target=closed_dest[1],
             closed_text=request.form.get("closed_text", ""),
             greeting_text=request.form.get("greeting_text", ""),
-            actor=current_user, ip=request.remote_addr or "")
+            **_fax_fields(), actor=current_user, ip=request.remote_addr or "")
     except RoutingError as exc:
         flash(str(exc), "error")
     else:

@@ -80,3 +80,28 @@ def test_given_another_tenants_document_and_fax_when_asked_for_then_not_found(
     got = client.get(f"/fax/inbox/{mine.id}/fax.pdf?download=1")
     assert got.status_code == 200 and got.get_data() == b"%PDF-1.4 mine"
     assert "attachment" in got.headers["Content-Disposition"]
+
+
+def test_given_the_did_page_when_routed_to_fax_then_saved_with_detection_and_addresses(
+        client, auth, make_tenant):
+    from models import Did
+    acme, user = make_tenant("acme")
+    did = Did.create(number="4930777001", tenant=acme)
+    _login(auth, user)
+    html = client.get("/dids/").get_data(as_text=True)
+    assert 'value="fax"' in html and 'name="fax_emails"' in html
+    r = auth.post(f"/dids/{did.id}", data={"destination": "fax", "closed": "",
+                                          "fax_emails": "a@acme.test, b@acme.test"})
+    assert r.status_code == 302
+    did = Did.get_by_id(did.id)
+    assert (did.route, did.fax_detect, did.fax_emails) == ("fax", False, "a@acme.test\nb@acme.test")
+    assert 'value="fax" selected' in client.get("/dids/").get_data(as_text=True)
+    auth.post(f"/dids/{did.id}", data={"destination": "greeting", "closed": "",
+                                      "fax_detect": "1", "fax_emails": "a@acme.test"})
+    did = Did.get_by_id(did.id)
+    assert (did.route, did.fax_detect, did.fax_emails) == ("greeting", True, "a@acme.test")
+    r = auth.post(f"/dids/{did.id}", data={"destination": "greeting", "closed": "",
+                                          "fax_emails": "not-an-address"},
+                  follow_redirects=True)
+    assert "Not an e-mail address: not-an-address" in r.get_data(as_text=True)
+    assert Did.get_by_id(did.id).fax_emails == "a@acme.test"

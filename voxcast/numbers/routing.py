@@ -52,6 +52,25 @@ TARGET_FIELDS = {"ivr": "ivr_id", "queue": "queue_id", "user": "user_id",
 NAMES = {"ivr": "IVR", "queue": "queue", "user": "user", "campaign": "campaign"}
 
 
+UNTARGETED = ("greeting", "fax")  # routes without a target row
+MAX_FAX_EMAILS = 10
+
+
+def _fax_emails(raw) -> str:
+    """Where received faxes go: up to MAX_FAX_EMAILS addresses, stored one per line."""
+    from voxcast.messaging.fax.records import split_emails
+    text = (raw or "").strip()
+    addresses = split_emails(text)
+    words = [w for w in text.replace(",", " ").replace(";", " ").split() if w]
+    bad = [w for w in words if w not in addresses or len(w) > 254 or w.count("@") != 1
+           or "." not in w.rpartition("@")[2]]
+    if bad:
+        raise RoutingError(f"Not an e-mail address: {bad[0]}", "fax_emails")
+    if len(addresses) > MAX_FAX_EMAILS:
+        raise RoutingError(f"At most {MAX_FAX_EMAILS} addresses.", "fax_emails")
+    return "\n".join(addresses)
+
+
 def _owned(kind: str, tenant_id: int, pk: int | None, field: str) -> int | None:
     """The id when it is one of the tenant's rows of that kind (None stays None)."""
     if pk is None:
@@ -64,7 +83,8 @@ def _owned(kind: str, tenant_id: int, pk: int | None, field: str) -> int | None:
 
 def route_did(did: Did, *, route=UNSET, user_id=UNSET, campaign_id=UNSET, queue_id=UNSET,
               ivr_id=UNSET, closed_route=UNSET, closed_target=UNSET, closed_text=UNSET,
-              greeting_text=UNSET, actor=None, ip: str = "") -> Did:
+              greeting_text=UNSET, fax_detect=UNSET, fax_emails=UNSET, actor=None,
+              ip: str = "") -> Did:
     """Change what an allocated DID leads to; only the given arguments change. Every target
     (the route's, the closed route's) must be the tenant's; the chosen route needs its target.
     The call checks them again when it arrives (voxcast.numbers.did_routes.resolve)."""
@@ -100,16 +120,22 @@ def route_did(did: Did, *, route=UNSET, user_id=UNSET, campaign_id=UNSET, queue_
             raise RoutingError("At most 2000 characters.", "greeting_text")
         changes["greeting_text"] = text
         detail.append("greeting")
+    if fax_detect is not UNSET:  # fax (issue 14): a fax tone on a voice route is received
+        changes["fax_detect"] = bool(fax_detect)
+        detail.append(f"fax_detect={'on' if fax_detect else 'off'}")
+    if fax_emails is not UNSET:
+        changes["fax_emails"] = _fax_emails(fax_emails)
+        detail.append("fax_emails")
     # the result, as saved: each route's target must be there and the tenant's
     kind = changes.get("route", did.route or "greeting")
-    if kind != "greeting":
+    if kind not in UNTARGETED:
         current = changes[kind] if kind in changes else getattr(did, TARGET_FIELDS[kind])
         if current is None:
             raise RoutingError(f"Choose the {NAMES[kind]} this DID routes to.",
                                TARGET_FIELDS[kind])
     closed = changes.get("closed_route", did.closed_route or "")
     target = did.closed_target if closed_target is UNSET else closed_target
-    if closed in ("", "greeting"):
+    if closed in ("", *UNTARGETED):
         target = None
     elif target is None:
         raise RoutingError(f"Choose the {NAMES[closed]} for calls outside opening hours.",
