@@ -59,6 +59,7 @@ class PeerHandler:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.peer.lock:
             self.peer.received.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
+            self.peer.sessions[envelope.rcpt_tos[0].lower()] = session.peer
         return "250 2.0.0 OK queued"
 
 
@@ -70,6 +71,7 @@ class SmtpPeer:
         self.refuse_hard: set[str] = set()
         self.refuse_soft: dict[str, int] = {}
         self.soft_refusals: Counter = Counter()
+        self.sessions: dict[str, tuple] = {}  # recipient -> the client's (host, port)
         self.crash_at: int | None = None
         self.hold_at: int | None = None
         self.holding = threading.Event()

@@ -129,6 +129,7 @@ def test_given_an_email_campaign_when_sent_then_every_contact_gets_one_mail_with
     assert all(c.amount == -PRICE for c in charges)
     assert all(m.cost == PRICE for m in messages.values())
     assert all(e.state == "done" and e.result == "sent" for e in _entries(campaign).values())
+    assert len({peer.sessions[a.lower()] for a in emails}) == 1  # one SMTP connection for all
 
 
 def config_secret(settings) -> str:
