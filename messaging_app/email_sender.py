@@ -52,6 +52,7 @@ log = logging.getLogger("voxcast.messaging.email")
 BATCH = 20  # messages claimed at once
 IDLE_CLOSE_S = 15.0  # the SMTP connection is closed after this long without work
 BACKOFF_S = (1, 2, 4, 8, 16, 30)
+BOUNCE_MAX_BYTES = 10 * 1024 * 1024  # a DSN returns headers, at most the whole message
 
 
 class LinkLost(Exception):
@@ -182,6 +183,9 @@ class EmailService:
         self.mail = mail or MailSettings.from_env(env)
         self.signer = Signer(read_or_create_secret(settings.secret_key_file))
         base_url = self.mail.base_url or f"http://127.0.0.1:{settings.web_port}"
+        if not self.mail.base_url:
+            log.warning("VOXCAST_BASE_URL is not set: unsubscribe links point at %s, which "
+                        "recipients cannot open", base_url)
         self.builder = MailBuilder(self.signer, self.mail,
                                    provider_bounce_address(self.mail, env), base_url)
         self.dispatcher = dispatcher or Dispatcher("email", self.builder.render)
@@ -207,7 +211,8 @@ class EmailService:
         try:
             server = await loop.create_server(
                 lambda: SMTP(_BounceHandler(self.bounces), hostname="voxcast-bounces",
-                             ident="voxcast bounce listener"),
+                             ident="voxcast bounce listener",
+                             data_size_limit=BOUNCE_MAX_BYTES),
                 "127.0.0.1", self.settings.bounce_port)
         except OSError:
             log.exception("bounce listener cannot listen on 127.0.0.1:%s; sending without it",
@@ -217,6 +222,9 @@ class EmailService:
         return server
 
     async def _send_loop(self) -> None:
+        # A run started again after a failure begins from the database, not from the last
+        # run's memory: what it had claimed is `queued` (undone) or `submitting` (resent).
+        self.queue = []
         recovered = await asyncio.to_thread(self.dispatcher.recover)
         if recovered:
             self.queue.extend(await asyncio.to_thread(self._rebuild, recovered))
