@@ -10,6 +10,7 @@ here too (`Stasis(app,ivr,<tenant>,<ivr>)`, PhoneIvrCall).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from models.entities import utcnow
@@ -249,7 +250,14 @@ class AgentWaiter:
             await self.bridge.customer_gone()
 
 
+FAX_DETECTED = "fax_detected"  # Stasis(app,fax_detected): a fax tone heard (Did.fax_detect)
+FAX_DETECT_S = 20  # how long into the call a fax tone is listened for
+
+
 class InboundCall(RunsIvr, DialplanLeg):
+    fax_armed = False
+    hangup_requested = False
+
     def __init__(self, ctx, event: Event):
         super().__init__(ctx, event.channel_id)  # tenant, CDR and credit once the DID is known
         self.did = event.args[1] if len(event.args) > 1 else event.exten
@@ -259,6 +267,9 @@ class InboundCall(RunsIvr, DialplanLeg):
         self.playback_id = f"{event.channel_id}-greeting"
 
     async def stasis_start(self, event: Event) -> None:
+        if event.args and event.args[0] == FAX_DETECTED:  # back from [from-pstn] exten fax
+            await self.runner.start()
+            return
         if self.ctx.overload.behind(event):  # refused busy at once: past its limit the app degrades
             self.finish()
             await self.ctx.ari.hangup(self.channel_id, reason="busy")
@@ -299,6 +310,8 @@ class InboundCall(RunsIvr, DialplanLeg):
             self.credit.answered(self.safe_hangup)
         await language.apply(self, route.tenant_id)  # prompts and TTS in the tenant's language
         dest = self.destination = did_routes.destination(route, utcnow())
+        if route.fax_detect and dest.kind != "fax":
+            await self._arm_fax_detect()
         target = None
         if dest.kind != "greeting":  # checked again: still the tenant's?
             target = await self.ctx.writer.run(did_routes.resolve, route.tenant_id, dest,
@@ -351,13 +364,49 @@ class InboundCall(RunsIvr, DialplanLeg):
                                 playback_id=self.playback_id)
 
     async def playback_finished(self, event: Event) -> None:
+        if isinstance(self.runner, FaxReceiver):  # the greeting stopped by a fax tone
+            return
+        if event.playback_id == self.playback_id and self.fax_armed:
+            # A fax tone sends the channel out of Stasis, which ends the greeting just before
+            # StasisEnd: wait for that a moment rather than hang up the fax.
+            self.ctx.tasks.spawn(self._hang_up_unless_fax(), f"faxwait-{self.channel_id}")
+            return
         if event.playback_id == self.playback_id:
             await self.ctx.ari.hangup(self.channel_id)
         elif self.runner:
             await self.runner.playback_finished(event)
 
+    async def _arm_fax_detect(self) -> None:
+        """res_fax listens for a fax calling tone (CNG) or a T.38 re-INVITE for the first
+        FAX_DETECT_S; on one it sends the channel out of Stasis to [from-pstn] exten `fax`, which
+        comes back with Stasis(app,fax_detected): then the fax is received (FaxReceiver)."""
+        try:
+            await self.ctx.ari.post(f"/channels/{self.channel_id}/variable",
+                                    variable="FAXOPT(faxdetect)", value=f"yes,{FAX_DETECT_S}")
+            self.fax_armed = True
+        except AriError as exc:
+            if exc.status == 404:
+                raise
+            log.warning("%s: fax detection not armed: %s", self.channel_id, exc)
+
+    async def _hang_up_unless_fax(self, wait_s: float = 1.0) -> None:
+        await asyncio.sleep(wait_s)
+        if not self.done and not isinstance(self.runner, FaxReceiver):
+            await self.safe_hangup()
+
+    async def channel_hangup_request(self, event: Event) -> None:
+        self.hangup_requested = True
+        await super().channel_hangup_request(event)
+
     async def stasis_end(self, event: Event) -> None:
         if getattr(self.runner, "in_dialplan", False):  # a fax being received: ChannelDestroyed
+            return
+        if self.fax_armed and not self.hangup_requested:  # left Stasis on a fax tone
+            log.info("%s: fax tone detected on DID %s", self.channel_id, self.did)
+            old, self.runner = self.runner, FaxReceiver(self, self.route.fax_emails)
+            self.runner.in_dialplan = True  # until it is back: CDR closed at ChannelDestroyed
+            if old is not None:
+                await old.cleanup()
             return
         await super().stasis_end(event)
 
