@@ -58,7 +58,9 @@ ARG_MODELS: dict[str, type[Model]] = {
     "smsc_id": SmscConnection, "connection_id": SmscConnection,  # provider-only
 }
 # (endpoint, argument) -> model, for generic names such as "id" (the JSON API).
-ENDPOINT_ARG_MODELS: dict[tuple[str, str], type[Model]] = {}
+ENDPOINT_ARG_MODELS: dict[tuple[str, str], type[Model]] = {
+    ("api.email_dnc_remove", "dnc_id"): EmailDnc,  # the e-mail DNC list, not DncNumber
+}
 # Arguments that carry no object of a tenant: requested with a harmless value.
 NON_OBJECT_ARGS = {"token": "not-a-real-token", "lang": "en", "language": "en"}
 
@@ -170,9 +172,10 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
     part = MessagePart.create(tenant=tenant, message=message, seq=1,
                               external_id=f"part-{tag}", state="delivered",
                               error=f"PartError-{label}")
-    Message.create(tenant=tenant, channel="fax", direction="inbound", address=numbers["call"],
-                   sender=numbers["did"], subject=f"FaxIn-{label}", state="received", units=1,
-                   document=f"inbound-{tag}.pdf")
+    inbound_fax = Message.create(tenant=tenant, channel="fax", direction="inbound",
+                                 address=numbers["call"], sender=numbers["did"],
+                                 subject=f"FaxIn-{label}", state="received", units=1,
+                                 document=f"inbound-{tag}.pdf")
     Message.create(tenant=tenant, channel="email", campaign=campaign, contact=contact,
                    address=f"mail-{label}@example.com".lower(), subject=f"Subject-{label}",
                    body=f"MailBody-{label}", state="bounced", error=f"Bounce-{label}")
@@ -189,13 +192,28 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
             AgentStateLog: state_log, QueueCall: queue_call, EvaluationForm: form,
             EvaluationSection: section, EvaluationQuestion: question, Evaluation: evaluation,
             EvaluationAnswer: answer_row, SavedReport: report, SmscConnection: smsc,
-            FaxDocument: document, Message: message, MessagePart: part, EmailDnc: email_dnc}
+            FaxDocument: document, Message: inbound_fax, MessagePart: part,
+            EmailDnc: email_dnc}
     return Side(tag, tenant, users, rows, secret, passwords)
 
 
-def build_world() -> tuple[Side, Side]:
+def write_files(side: Side, faxes_dir) -> None:
+    """The files behind a side's fax rows (its document's TIFF and PDF, its received fax's
+    PDF), holding its marker: a route that served another tenant's file would leak it."""
+    faxes_dir.mkdir(parents=True, exist_ok=True)
+    doc, fax = side.rows[FaxDocument], side.rows[Message]
+    marker = b"%PDF-1.4 Tenant-" + side.tenant.name.encode() + b"\n%%EOF\n"
+    for name in (doc.tiff, doc.pdf, fax.document):
+        (faxes_dir / name).write_bytes(marker)
+
+
+def build_world(settings=None) -> tuple[Side, Side]:
+    """Both sides; with `settings` also the files their rows name (fax documents, faxes)."""
     a = build_side("A", A_NUMBERS, "A-visible")
     b = build_side("B", B_NUMBERS, "B-secret")
+    if settings is not None:
+        for side in (a, b):
+            write_files(side, settings.faxes_dir)
     missing = [m.__name__ for m in TENANT_FIELD if not scoped(m, b.tenant.id).exists()]
     assert not missing, (f"tests/unit/route_walk.py build_side makes no row of {missing}: "
                          "add one, so the isolation test covers the new model")

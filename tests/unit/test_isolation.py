@@ -23,7 +23,7 @@ from .conftest import CSRF_RE
 
 @pytest.fixture
 def world(app):
-    return rw.build_world()
+    return rw.build_world(app.config["VOXCAST_SETTINGS"])  # with the fax files
 
 
 # -- the registry -------------------------------------------------------------------------
