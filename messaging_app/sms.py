@@ -1,0 +1,717 @@
+"""SMS campaigns over SMPP 3.4: one transceiver bind per enabled SmscConnection.
+
+The flow of one message (every step in the database before the next one happens):
+  claim (voxcast.messaging.dispatch: Message `queued`) -> its segments written as
+  MessagePart rows `submitting` and the Message `submitting`, in one transaction, before any
+  submit_sm is written -> submit_sm per part (UDH 8-bit reference when concatenated) ->
+  submit_sm_resp OK: part `submitted` with the SMSC's message id; once every part is answered
+  the message is accepted and charged per segment (Dispatcher.accepted, units = segments) ->
+  deliver_sm receipts set each part's final state; with every part final the message gets
+  the worst of them and the contact's CampaignContact.result (Dispatcher.finished).
+
+Errors: ESME_RTHROTTLED / ESME_RMSGQFUL put the part back at the head of its bind's queue and
+the bind backs off (nothing is charged until a part is accepted, so a retry is never counted
+twice); any other error status rejects the part, and the message is finished `rejected`
+(retried per the campaign's retry_failed).
+
+The bind-loss rule: parts still in the bind's queue (never written) are sent after the
+reconnect; a part whose submit_sm was written but got no response before the bind dropped may
+or may not be at the SMSC, so it is never re-sent: it is marked `unknown` and its message
+finished `failed` ("no submit_sm_resp before the bind was lost"), without retry and charged
+only for the parts the SMSC did accept. The same holds after a crash for parts left
+`submitting`. Nothing is lost (every message ends in a state) and nothing goes out twice.
+
+Inbound (MO) deliver_sm: stored as an inbound Message of the tenant whose DID is the
+destination; a text that is one of the tenant's opt-out words puts the sender on its DNC list
+(source "opt-out") with a tenant log entry.
+
+Rates: SmscConnection.throughput caps submit_sm per second on a bind (0: none);
+Tenant.sms_per_second caps messages claimed per second for a tenant (0: none)."""
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+from ari_app.writer import Writer
+from peewee import fn
+
+from models import Campaign, Tenant, database
+from models.entities import Did, Message, MessagePart, SmscConnection, utcnow
+from voxcast.audit import records as audit
+from voxcast.billing import ledger, plans
+from voxcast.campaigns import lifecycle
+from voxcast.contacts import dnc
+from voxcast.messaging.dispatch import Dispatcher, Outgoing, Rendered, RenderError
+from voxcast.messaging.sms import optout, receipts, segments, templates
+from voxcast.runtime.status import set_status
+
+from . import smpp_codec as codec
+from .smpp_codec import as_text
+
+log = logging.getLogger("voxcast.sms")
+
+LOST_ERROR = "no submit_sm_resp before the bind was lost: not re-sent"
+RESTART_ERROR = "outcome unknown after a restart (no submit_sm_resp): not re-sent"
+FINAL_PART_STATES = frozenset({"delivered", "undelivered", "expired", "rejected", "unknown"})
+# The message's state from its parts: the first of these any part has, else delivered.
+WORST_FIRST = ("unknown", "rejected", "undelivered", "expired")
+RECEIPT_TYPES = (0x04, 0x08, 0x10, 0x20)  # esm_class message type bits: receipts, acks
+
+
+def render(campaign, fields: dict) -> Rendered:
+    text = templates.render(campaign.sms_text, fields)
+    if not text.strip():
+        raise RenderError("the SMS text is empty")
+    info = segments.count(text)
+    return Rendered(body=text, units=info.segments, encoding=info.encoding)
+
+
+def status_key(connection_id: int) -> str:
+    return f"smsc:{connection_id}"
+
+
+@dataclass(frozen=True)
+class Connection:
+    id: int
+    name: str
+    host: str
+    port: int
+    system_id: str
+    password: str
+    system_type: str
+    source_addr: str
+    source_ton: int
+    source_npi: int
+    dest_ton: int
+    dest_npi: int
+    throughput: int
+
+    @classmethod
+    def of(cls, row: SmscConnection) -> "Connection":
+        return cls(row.id, row.name, row.host, row.port, row.system_id, row.password,
+                   row.system_type, row.source_addr, row.source_ton, row.source_npi,
+                   row.dest_ton, row.dest_npi, row.throughput)
+
+
+@dataclass(eq=False)
+class PartJob:
+    message: "MessageJob"
+    segment: segments.Segment
+    part_id: int = 0
+    outcome: str = ""  # "" while open; submitted | rejected | unknown
+    external_id: str = ""
+    error: str = ""
+
+
+@dataclass(eq=False)
+class MessageJob:
+    out: Outgoing
+    parts: list[PartJob] = field(default_factory=list)
+
+    def settled(self) -> bool:
+        return all(p.outcome for p in self.parts)
+
+
+class RateLimiter:
+    """At most `rate` events in any one second (0: no limit): a sliding window of the last
+    `rate` event times, so a burst after a pause never exceeds the rate either."""
+
+    def __init__(self, rate: float, clock=time.monotonic) -> None:
+        self.rate = int(rate)
+        self.clock = clock
+        self.times: collections.deque[float] = collections.deque()
+
+    def _trim(self) -> float:
+        now = self.clock()
+        while self.times and now - self.times[0] >= 1.0:
+            self.times.popleft()
+        return now
+
+    def available(self) -> int:
+        if self.rate <= 0:
+            return 1 << 30
+        self._trim()
+        return max(0, self.rate - len(self.times))
+
+    def take(self, n: int = 1) -> None:
+        if self.rate > 0:
+            now = self._trim()
+            self.times.extend([now] * n)
+
+    def wait_time(self) -> float:
+        if self.rate <= 0:
+            return 0.0
+        now = self._trim()
+        if len(self.times) < self.rate:
+            return 0.0
+        return max(0.001, self.times[0] + 1.0 - now)
+
+
+class Bind:
+    """One SMPP transceiver session to one SMSC, kept up with reconnects."""
+
+    def __init__(self, conn: Connection, service: "SmsService") -> None:
+        self.conn = conn
+        self.service = service
+        self.queue: collections.deque[PartJob] = collections.deque()
+        self.inflight: dict[int, PartJob] = {}
+        self.seq = codec.Sequence()
+        self.limiter = RateLimiter(conn.throughput)
+        self.bound = asyncio.Event()
+        self.wake = asyncio.Event()
+        self.state = "connecting"
+        self.backoff_until = 0.0
+        self.throttle_streak = 0
+        self.ref = 0
+        self.writer: asyncio.StreamWriter | None = None
+        self.stopping = False
+        self.last_heard = time.monotonic()
+        self.submits = 0
+
+    # -- status ------------------------------------------------------------------------------
+
+    def _status(self, state: str, error: str = "") -> None:
+        self.state = state
+        value = json.dumps({"state": state, "error": error[:200], "name": self.conn.name,
+                            "since": utcnow().isoformat(timespec="seconds")})
+        self.service.writer.post(set_status, status_key(self.conn.id), value)
+
+    def load(self) -> int:
+        return len(self.queue) + len(self.inflight)
+
+    def add(self, jobs: list[PartJob]) -> None:
+        self.queue.extend(jobs)
+        self.wake.set()
+
+    # -- the session -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        delay = self.service.reconnect_min
+        while not self.stopping:
+            error = ""
+            try:
+                await self._session()
+                delay = self.service.reconnect_min
+                error = "connection closed"
+            except asyncio.CancelledError:
+                await self._close(unbind=True)
+                self._lost()
+                self._status("down", "stopped")
+                raise
+            except (OSError, asyncio.TimeoutError, codec.PduError, BindRefused) as exc:
+                error = str(exc) or exc.__class__.__name__
+                log.warning("SMSC %s: %s", self.conn.name, error)
+            await self._close()
+            self._lost()
+            if self.stopping:
+                break
+            self._status("down", error)
+            await asyncio.sleep(delay)
+            delay = min(self.service.reconnect_max, delay * 2)
+
+    async def _session(self) -> None:
+        self._status("connecting")
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(self.conn.host, self.conn.port), self.service.timeout)
+        self.writer = writer
+        pdu = codec.make("bind_transceiver", self.seq, system_id=self.conn.system_id,
+                         password=self.conn.password, system_type=self.conn.system_type,
+                         interface_version=0x34, addr_ton=0, addr_npi=0, address_range="")
+        writer.write(pdu.generate())
+        await writer.drain()
+        resp = await asyncio.wait_for(codec.read_pdu(reader), self.service.timeout)
+        if resp is None:
+            raise ConnectionError("closed during bind")
+        if resp.command != "bind_transceiver_resp" or resp.status != codec.ROK:
+            raise BindRefused(f"bind refused: {codec.status_text(resp.status)}")
+        log.info("SMSC %s bound (%s:%s)", self.conn.name, self.conn.host, self.conn.port)
+        self._status("bound")
+        self.bound.set()
+        self.last_heard = time.monotonic()
+        tasks = [asyncio.create_task(self._reader(reader)),
+                 asyncio.create_task(self._sender()),
+                 asyncio.create_task(self._keepalive())]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if tasks[0] not in done:
+                # The sender or keepalive failed (a write to a closed socket): responses the
+                # SMSC sent before closing may still be in our buffer; read them to the end.
+                await asyncio.wait([tasks[0]], timeout=2.0)
+            for t in done:
+                if t.exception():
+                    raise t.exception()
+        finally:
+            self.bound.clear()
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _close(self, unbind: bool = False) -> None:
+        self.bound.clear()
+        writer, self.writer = self.writer, None
+        if writer is None:
+            return
+        try:
+            if unbind and not writer.is_closing():
+                writer.write(codec.make("unbind", self.seq).generate())
+                await asyncio.wait_for(writer.drain(), 1)
+            writer.close()
+        except (OSError, asyncio.TimeoutError, RuntimeError):
+            pass
+
+    def _lost(self) -> None:
+        """The bind is gone: written parts without a response are unknown (never re-sent);
+        queued parts wait for the next bind."""
+        if self.inflight:
+            lost, self.inflight = list(self.inflight.values()), {}
+            log.warning("SMSC %s: %d submit(s) without response at bind loss",
+                        self.conn.name, len(lost))
+            for job in lost:
+                self.service.part_unknown(job, LOST_ERROR)
+
+    async def _sender(self) -> None:
+        writer = self.writer
+        window = self.service.window
+        while True:
+            while not self.queue or len(self.inflight) >= window:
+                self.wake.clear()
+                await self.wake.wait()
+            now = time.monotonic()
+            if now < self.backoff_until:
+                await asyncio.sleep(self.backoff_until - now)
+                continue
+            wait = self.limiter.wait_time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            # As many as the window and the rate allow, then one drain.
+            room = min(window - len(self.inflight), len(self.queue),
+                       int(self.limiter.available()) or 1)
+            for _ in range(room):
+                job = self.queue.popleft()
+                writer.write(self._submit_pdu(job))
+                self.limiter.take()
+                self.submits += 1
+            await writer.drain()
+
+    def _submit_pdu(self, job: PartJob) -> bytes:
+        out, seg = job.message.out, job.segment
+        sender = out.sender or self.conn.source_addr
+        ton, npi = self.conn.source_ton, self.conn.source_npi
+        if sender and not sender.lstrip("+").isdigit():
+            ton, npi = 5, 0  # alphanumeric sender
+        pdu = codec.make("submit_sm", self.seq, service_type="",
+                         source_addr_ton=ton, source_addr_npi=npi, source_addr=sender.lstrip("+"),
+                         dest_addr_ton=self.conn.dest_ton, dest_addr_npi=self.conn.dest_npi,
+                         destination_addr=out.address.lstrip("+"), esm_class=seg.esm_class,
+                         registered_delivery=1, data_coding=seg.data_coding,
+                         short_message=seg.payload)
+        self.inflight[pdu.sequence] = job
+        return pdu.generate()
+
+    async def _keepalive(self) -> None:
+        every = self.service.enquire_every
+        while True:
+            await asyncio.sleep(every)
+            if time.monotonic() - self.last_heard > every + self.service.timeout:
+                raise ConnectionError("no answer to enquire_link")
+            self.writer.write(codec.make("enquire_link", self.seq).generate())
+            await self.writer.drain()
+
+    async def _reader(self, reader: asyncio.StreamReader) -> None:
+        while True:
+            pdu = await codec.read_pdu(reader)
+            if pdu is None:
+                raise ConnectionError("the SMSC closed the connection")
+            self.last_heard = time.monotonic()
+            cmd = pdu.command
+            if cmd == "submit_sm_resp" or (cmd == "generic_nack" and pdu.sequence in self.inflight):
+                self._submit_resp(pdu)
+            elif cmd in ("deliver_sm", "data_sm"):
+                self.writer.write(codec.make(cmd + "_resp", sequence=pdu.sequence).generate())
+                self.service.inbound(self.conn, pdu)
+            elif cmd == "enquire_link":
+                self.writer.write(codec.make("enquire_link_resp", sequence=pdu.sequence).generate())
+            elif cmd == "unbind":
+                self.writer.write(codec.make("unbind_resp", sequence=pdu.sequence).generate())
+                await self.writer.drain()
+                raise ConnectionError("the SMSC unbound")
+            elif cmd == "enquire_link_resp":
+                pass
+            else:
+                log.info("SMSC %s: %s ignored", self.conn.name, cmd)
+
+    def _submit_resp(self, pdu) -> None:
+        job = self.inflight.pop(pdu.sequence, None)
+        self.wake.set()
+        if job is None:
+            log.warning("SMSC %s: response to unknown sequence %s", self.conn.name, pdu.sequence)
+            return
+        if pdu.status == codec.ROK:
+            self.throttle_streak = 0
+            self.service.part_submitted(job, as_text(getattr(pdu, "message_id", "")))
+        elif pdu.status in codec.RETRYABLE:
+            self.throttle_streak += 1
+            pause = min(self.service.throttle_max,
+                        self.service.throttle_min * (2 ** min(self.throttle_streak - 1, 10)))
+            self.backoff_until = max(self.backoff_until, time.monotonic() + pause)
+            self.queue.appendleft(job)
+        else:
+            self.service.part_rejected(job, codec.status_text(pdu.status))
+
+    def next_ref(self) -> int:
+        self.ref = (self.ref + 1) & 0xFF
+        return self.ref
+
+
+class BindRefused(Exception):
+    pass
+
+
+class SmsService:
+    def __init__(self, settings, *, dispatcher: Dispatcher | None = None,
+                 writer: Writer | None = None, window: int = 64, claim_every: float = 0.1,
+                 idle_every: float = 0.5, reload_every: float = 5.0, enquire_every: float = 30.0,
+                 timeout: float = 10.0, reconnect_min: float = 0.5, reconnect_max: float = 30.0,
+                 throttle_min: float = 0.2, throttle_max: float = 5.0, claim_max: int = 2000):
+        self.settings = settings
+        self.dispatcher = dispatcher or Dispatcher("sms", render)
+        self.writer = writer
+        self.window = window
+        self.claim_every = claim_every
+        self.idle_every = idle_every
+        self.reload_every = reload_every
+        self.enquire_every = enquire_every
+        self.timeout = timeout
+        self.reconnect_min = reconnect_min
+        self.reconnect_max = reconnect_max
+        self.throttle_min = throttle_min
+        self.throttle_max = throttle_max
+        self.claim_max = claim_max
+        self.binds: dict[int, Bind] = {}
+        self.tasks: dict[int, asyncio.Task] = {}
+        self.tenant_limits: dict[int, RateLimiter] = {}
+        self.tenant_rates: dict[int, int] = {}
+        self.in_memory = 0  # messages claimed and not yet settled at submit
+
+    # -- the process -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        own_writer = self.writer is None
+        if own_writer:
+            self.writer = Writer()
+        try:
+            await self.writer.run(self._recover)
+            loader = asyncio.create_task(self._reload_loop())
+            try:
+                await self._claim_loop()
+            finally:
+                loader.cancel()
+                await asyncio.gather(loader, return_exceptions=True)
+        finally:
+            for bind in self.binds.values():
+                bind.stopping = True
+            for task in self.tasks.values():
+                task.cancel()
+            await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+            if own_writer:
+                self.writer.close()
+
+    async def _reload_loop(self) -> None:
+        while True:
+            try:
+                await self.reload()
+                for campaign_id in await self.writer.run(_resume_paused):
+                    log.info("SMS campaign %s resumed: its tenant's credit covers it again",
+                             campaign_id)
+            except Exception:
+                log.exception("reloading SMSC connections failed")
+            await asyncio.sleep(self.reload_every)
+
+    async def reload(self) -> None:
+        rows, tenants = await self.writer.run(_load_config)
+        wanted = {c.id: c for c in rows}
+        for cid in list(self.binds):
+            bind = self.binds[cid]
+            if cid not in wanted or wanted[cid] != bind.conn:
+                bind.stopping = True
+                self.tasks.pop(cid).cancel()
+                del self.binds[cid]
+                if cid not in wanted:
+                    self.writer.post(set_status, status_key(cid),
+                                     json.dumps({"state": "disabled", "error": "", "name": bind.conn.name,
+                                                 "since": utcnow().isoformat(timespec="seconds")}))
+                    self._fail_queued(bind, "the SMSC connection was disabled")
+                else:
+                    self.binds[cid] = Bind(wanted[cid], self)
+                    self.binds[cid].queue = bind.queue
+                    self.tasks[cid] = asyncio.create_task(self.binds[cid].run())
+        for cid, conn in wanted.items():
+            if cid not in self.binds:
+                self.binds[cid] = Bind(conn, self)
+                self.tasks[cid] = asyncio.create_task(self.binds[cid].run())
+        for tid, rate in tenants.items():
+            if self.tenant_rates.get(tid) != rate:
+                self.tenant_rates[tid] = rate
+                self.tenant_limits[tid] = RateLimiter(rate)
+
+    def _fail_queued(self, bind: Bind, why: str) -> None:
+        seen = set()
+        while bind.queue:
+            job = bind.queue.popleft()
+            if id(job.message) not in seen:
+                seen.add(id(job.message))
+            self.part_rejected(job, why)
+
+    # -- claiming ------------------------------------------------------------------------------
+
+    def _room(self) -> int:
+        up = [b for b in self.binds.values() if b.bound.is_set()]
+        if not up:
+            return 0
+        high = sum(max(self.window * 4, b.conn.throughput * 2) for b in up)
+        return max(0, min(self.claim_max, high - self.in_memory))
+
+    def _per_tenant(self, tenant_id: int) -> int:
+        limiter = self.tenant_limits.get(tenant_id)
+        if limiter is None:
+            limiter = self.tenant_limits[tenant_id] = RateLimiter(10)
+        return max(0, int(limiter.available()))
+
+    async def _claim_loop(self) -> None:
+        while True:
+            room = self._room()
+            jobs: list[MessageJob] = []
+            if room > 0:
+                try:
+                    jobs = await self.writer.run(self._claim_and_prepare, room)
+                except Exception:
+                    log.exception("claiming SMS failed")
+            for job in jobs:
+                limiter = self.tenant_limits.get(job.out.tenant_id)
+                if limiter:
+                    limiter.take()
+                self._route(job)
+            await asyncio.sleep(self.claim_every if jobs else self.idle_every)
+
+    def _route(self, job: MessageJob) -> None:
+        bind = self.binds.get(job.out.connection_id or 0)
+        self.in_memory += 1
+        if bind is None:
+            for part in job.parts:
+                self.part_rejected(part, "no enabled SMSC connection")
+            return
+        bind.add(job.parts)
+
+    def _claim_and_prepare(self, limit: int) -> list[MessageJob]:
+        """Writer thread: claim, then write each message's parts `submitting` (and the
+        message) before anything is sent."""
+        outs = self.dispatcher.claim(limit, per_tenant=self._per_tenant)
+        if not outs:
+            return []
+        jobs, rows = [], []
+        for out in outs:
+            bind = self.binds.get(out.connection_id or 0)
+            ref = bind.next_ref() if bind else 0
+            job = MessageJob(out)
+            job.parts = [PartJob(job, seg) for seg in segments.segments(out.rendered.body, ref)]
+            jobs.append(job)
+            rows += [{"tenant": out.tenant_id, "message": out.message_id, "seq": p.segment.seq,
+                      "state": "submitting"} for p in job.parts]
+        with database.atomic():
+            for out in outs:
+                self.dispatcher.submitting(out.message_id)
+            ids = {}
+            for start in range(0, len(rows), 500):
+                query = (MessagePart.insert_many(rows[start:start + 500])
+                         .returning(MessagePart.message, MessagePart.seq, MessagePart.id))
+                ids.update({(m, s): i for m, s, i in query.tuples().execute()})
+        for job in jobs:
+            for part in job.parts:
+                part.part_id = ids[(job.out.message_id, part.segment.seq)]
+        return jobs
+
+    # -- outcomes of submits (event loop; the writes go through the writer, in order) ----------
+
+    def part_submitted(self, part: PartJob, external_id: str) -> None:
+        part.outcome, part.external_id = "submitted", external_id
+        self.writer.post(_part_submitted, part.part_id, external_id, utcnow())
+        self._maybe_settle(part.message)
+
+    def part_rejected(self, part: PartJob, error: str) -> None:
+        part.outcome, part.error = "rejected", error
+        self.writer.post(_part_final, part.part_id, "rejected", error, utcnow())
+        self._maybe_settle(part.message)
+
+    def part_unknown(self, part: PartJob, error: str) -> None:
+        part.outcome, part.error = "unknown", error
+        self.writer.post(_part_final, part.part_id, "unknown", error, utcnow())
+        self._maybe_settle(part.message)
+
+    def _maybe_settle(self, job: MessageJob) -> None:
+        if not job.settled():
+            return
+        self.in_memory -= 1
+        accepted = sum(1 for p in job.parts if p.outcome == "submitted")
+        external = job.parts[0].external_id if len(job.parts) == 1 else ""
+        self.writer.post(self._settle_submit, job.out.message_id, accepted, len(job.parts),
+                         external, [(p.outcome, p.error) for p in job.parts])
+
+    def _settle_submit(self, message_id: int, accepted: int, total: int, external: str,
+                       outcomes: list[tuple[str, str]]) -> None:
+        if accepted:
+            self.dispatcher.accepted(message_id, external_id=external, units=accepted)
+        if accepted == total:
+            return
+        if any(o == "unknown" for o, _ in outcomes):
+            error = next(e for o, e in outcomes if o == "unknown")
+            self.dispatcher.finished(message_id, "failed", error, retry=False)
+        else:
+            error = next(e for o, e in outcomes if o == "rejected")
+            self.dispatcher.finished(message_id, "rejected", error, retry=True)
+
+    # -- inbound ------------------------------------------------------------------------------
+
+    def inbound(self, conn: Connection, pdu) -> None:
+        esm = pdu.esm_class or 0
+        data = bytes(pdu.short_message or b"") or bytes(getattr(pdu, "message_payload", None) or b"")
+        if esm & 0x3C in RECEIPT_TYPES:
+            receipt = receipts.parse(data, as_text(getattr(pdu, "receipted_message_id", None)),
+                                     getattr(pdu, "message_state", None))
+            if receipt is None:
+                log.warning("SMSC %s: a receipt without a message id: %r", conn.name, data[:100])
+                return
+            self.writer.post(self._receipt, conn.id, receipt)
+            return
+        if esm & 0x40 and data:  # a part of a concatenated MO: its UDH is dropped
+            data = data[1 + data[0]:]
+        text = segments.decode(data, pdu.data_coding or 0)
+        self.writer.post(self._mo, as_text(pdu.source_addr), as_text(pdu.destination_addr), text)
+
+    def _receipt(self, connection_id: int, receipt: receipts.Receipt, retried: bool = False) -> None:
+        """Writer thread: one delivery receipt."""
+        rows = list(MessagePart.select(MessagePart.id, MessagePart.message)
+                    .join(Message, on=(MessagePart.message == Message.id))
+                    .where(MessagePart.external_id.in_(receipts.id_candidates(receipt.message_id)),
+                           Message.connection == connection_id, Message.channel == "sms",
+                           Message.direction == "outbound")
+                    .order_by(MessagePart.id.desc()).limit(1))
+        if not rows:
+            log.warning("receipt for unknown message id %s (%s)", receipt.message_id, receipt.stat)
+            return
+        part = rows[0]
+        if receipt.state is None:
+            return  # ENROUTE / ACCEPTD: not final yet
+        error = "" if receipt.state == "delivered" else \
+            f"{receipt.stat}" + (f" err:{receipt.error}" if receipt.error else "")
+        (MessagePart.update(state=receipt.state, error=error[:250], done_at=utcnow())
+         .where(MessagePart.id == part.id).execute())
+        states = [s for (s,) in MessagePart.select(MessagePart.state)
+                  .where(MessagePart.message == part.message_id).tuples()]
+        if not all(s in FINAL_PART_STATES for s in states):
+            return
+        worst = next((w for w in WORST_FIRST if w in states), "delivered")
+        if worst == "unknown":
+            return  # settled at submit time already (failed)
+        errors = [e for (e,) in MessagePart.select(MessagePart.error)
+                  .where(MessagePart.message == part.message_id, MessagePart.state == worst)
+                  .tuples()]
+        self.dispatcher.finished(part.message_id, worst, errors[0] if errors else "",
+                                 retry=worst != "delivered")
+
+    def _mo(self, source: str, destination: str, text: str) -> None:
+        """Writer thread: a mobile-originated SMS to one of our DIDs."""
+        did = _did_for(destination)
+        if did is None or did.tenant_id is None:
+            log.warning("MO SMS from %s to %s: no tenant has that number", source, destination)
+            return
+        tenant = Tenant.get_by_id(did.tenant_id)
+        sender = source if source.startswith("+") or not source.isdigit() else "+" + source
+        Message.create(tenant=tenant.id, channel="sms", direction="inbound", address=sender,
+                       sender=did.number, body=text, encoding=segments.encoding_of(text),
+                       units=segments.count(text).segments, state="received", done_at=utcnow())
+        if optout.is_opt_out(text, tenant.sms_opt_out_words):
+            dnc.add(tenant.id, [sender], source="opt-out", country=tenant.country)
+            audit.record("sms.opt_out", tenant_id=tenant.id, object_type="dnc", object_id=sender,
+                         detail=f"SMS {text.strip()[:40]!r} from {sender} to {did.number}")
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    def _recover(self) -> dict:
+        """Writer thread, at start: messages left `submitting` by the last run are settled by
+        the bind-loss rule; those whose parts were never written go back to the queue."""
+        ids = self.dispatcher.recover()
+        again = []
+        summary = {"accepted": 0, "failed": 0, "requeued": 0}
+        for message_id in ids:
+            parts = list(MessagePart.select().where(MessagePart.message == message_id))
+            if not parts:
+                again.append(message_id)
+                continue
+            done = [p for p in parts if p.external_id]
+            for p in parts:
+                if p.state == "submitting":
+                    (MessagePart.update(state="unknown", error=RESTART_ERROR, done_at=utcnow())
+                     .where(MessagePart.id == p.id).execute())
+            if done:
+                self.dispatcher.accepted(message_id, units=len(done))
+            if len(done) == len(parts):
+                summary["accepted"] += 1
+            else:
+                self.dispatcher.finished(message_id, "failed", RESTART_ERROR, retry=False)
+                summary["failed"] += 1
+        if again:
+            Message.update(state="queued").where(Message.id.in_(again)).execute()
+            self.dispatcher.recover()
+            summary["requeued"] = len(again)
+        if ids:
+            log.info("recovered SMS after restart: %s", summary)
+        return summary
+
+
+def _part_submitted(part_id: int, external_id: str, at: dt.datetime) -> None:
+    (MessagePart.update(state="submitted", external_id=external_id, submitted_at=at)
+     .where(MessagePart.id == part_id).execute())
+
+
+def _part_final(part_id: int, state: str, error: str, at: dt.datetime) -> None:
+    (MessagePart.update(state=state, error=error[:250], done_at=at)
+     .where(MessagePart.id == part_id).execute())
+
+
+def _load_config() -> tuple[list[Connection], dict[int, int]]:
+    conns = [Connection.of(r) for r in SmscConnection.select()
+             .where(SmscConnection.enabled == True).order_by(SmscConnection.id)]  # noqa: E712
+    tenants = {tid: rate for tid, rate in Tenant.select(Tenant.id, Tenant.sms_per_second).tuples()}
+    return conns, tenants
+
+
+def _resume_paused() -> list[int]:
+    """SMS campaigns paused for lack of credit whose tenant can now pay one segment (plus
+    what its uncharged messages will cost) run again."""
+    resumed = []
+    for campaign in list(lifecycle.paused_for("no_credit").join(Tenant)
+                         .where(Tenant.status == "active", Campaign.type == "sms")):
+        price = plans.unit_price(campaign.tenant_id, "sms")
+        owed = (Message.select(fn.COALESCE(fn.SUM(Message.units), 0))
+                .where(Message.tenant == campaign.tenant_id, Message.channel == "sms",
+                       Message.state.in_(("queued", "submitting")), Message.cost.is_null())
+                .scalar()) or 0
+        if ledger.available(campaign.tenant_id) - price * int(owed) >= price:
+            if lifecycle.resume_paused(campaign.id, "no_credit"):
+                resumed.append(campaign.id)
+    return resumed
+
+
+def _did_for(destination: str) -> Did | None:
+    raw = (destination or "").strip()
+    digits = raw.lstrip("+")
+    candidates = {raw, digits, "+" + digits}
+    if digits.startswith("00"):
+        candidates |= {digits[2:], "+" + digits[2:]}
+    return Did.get_or_none(Did.number.in_(list(candidates)))
