@@ -149,12 +149,16 @@ class SmtpLink:
             raise smtplib.SMTPServerDisconnected(f"{code} {_reply(reply)}")
 
     def _rset(self) -> None:
+        """End a refused transaction; the reply already decided the message, so a link that
+        breaks here is only closed (the next message opens a new one)."""
         try:
             self.smtp.rset()
-        except smtplib.SMTPServerDisconnected:
-            raise
-        except smtplib.SMTPException:
-            pass
+        except (OSError, smtplib.SMTPException):
+            smtp, self.smtp = self.smtp, None
+            try:
+                smtp.close()
+            except OSError:
+                pass
 
 
 class _BounceHandler:
@@ -274,7 +278,13 @@ class EmailService:
                                      "on the e-mail do-not-contact list")
             return "dnc"
         campaign = Campaign.get_or_none(Campaign.id == out.campaign_id)
-        envelope = self.builder.build(out, campaign.bounce_address if campaign else "")
+        try:
+            envelope = self.builder.build(out, campaign.bounce_address if campaign else "")
+        except (ValueError, TypeError, IndexError, UnicodeError) as exc:  # e.g. a bad From
+            self.dispatcher.finished(out.message_id, "failed",
+                                     f"the message cannot be built: {exc}")
+            log.warning("message %d cannot be built: %s", out.message_id, exc)
+            return "failed"
         self.link.open()  # LinkLost: still queued, nothing handed on
         self.dispatcher.submitting(out.message_id)
         result = self.link.send(envelope)  # LinkLost: stays submitting, sent again
