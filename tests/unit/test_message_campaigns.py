@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models import Campaign, CampaignContact, Contact, Tenant
+from models import Campaign, CampaignContact, Contact, Tenant, User
 from models.entities import FaxDocument, LedgerEntry, Message, MessagePart, SmscConnection
 from voxcast.billing import ledger
 from voxcast.billing import reports as billing_reports
@@ -192,8 +192,8 @@ def _entry(tenant, campaign, contact, state, result=""):
 def _message(tenant, campaign=None, entry=None, **kw):
     kw.setdefault("channel", "sms")
     kw.setdefault("address", entry.phone if entry else "+12025550100")
-    return Message.create(tenant=tenant, campaign=campaign, entry=entry,
-                          contact=entry.contact_id if entry else None, **kw)
+    kw.setdefault("contact", entry.contact_id if entry else None)
+    return Message.create(tenant=tenant, campaign=campaign, entry=entry, **kw)
 
 
 def test_given_messages_in_every_state_then_progress_counts_them(app, make_tenant, make_group):
@@ -466,3 +466,36 @@ def _check_messages_api(api: Api, other: Api, acme, globex, cid):
     resp = api.get("/api/v1/messages?format=csv")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     assert len(list(csv.reader(io.StringIO(resp.get_data(as_text=True))))) == 3
+
+
+# -- the other reports with message campaigns -------------------------------------------------
+
+def test_given_message_campaigns_then_campaign_statistics_count_their_messages_and_the_cdr_summary_still_works(  # noqa: E501
+        client, auth, tenant_key, make_group):
+    acme, secret = tenant_key("acme")
+    group = make_group(acme, phones=["+12025550100", "+12025550101"])
+    contacts = list(Contact.select().where(Contact.group == group).order_by(Contact.id))
+    sms = Campaign.create(tenant=acme, name="Texts", type="sms", group=group, status="running")
+    when = dt.datetime(2026, 11, 11, 12)
+    for contact, state, cost in ((contacts[0], "delivered", "0.10"),
+                                 (contacts[1], "undelivered", "0.05")):
+        _message(acme, sms, None, contact=contact.id, address=contact.phone, state=state,
+                 cost=Decimal(cost), created_at=when)
+    _message(acme, sms, None, contact=contacts[0].id, address=contacts[0].phone,
+             state="delivered", created_at=dt.datetime(2026, 10, 1))  # before the period
+    api = Api(client, secret)
+    resp = api.get("/api/v1/reports/campaigns?start=2026-11-01&end=2026-11-30&zone=UTC")
+    assert resp.status_code == 200, resp.get_json()
+    row = next(r for r in resp.get_json()["items"] if r["campaign_id"] == sms.id)
+    assert (row["type"], row["attempts"], row["answered"], row["failed"], row["reached"],
+            row["cost"]) == ("sms", 2, 1, 1, 1, "0.1500")
+    summary = api.get("/api/v1/reports/cdr-summary?start=2026-11-01&end=2026-11-30")
+    assert summary.status_code == 200 and summary.get_json()["total"]["calls"] == 0
+    login_user = User.get(User.tenant == acme.id)
+    auth.login(login_user.username, f"pw-{login_user.username}")
+    page = client.get("/reports/campaigns?start=2026-11-01&end=2026-11-30")
+    assert page.status_code == 200 and "Texts" in page.get_data(as_text=True)
+    assert client.get("/reports/campaigns.csv?start=2026-11-01&end=2026-11-30").status_code == 200
+    assert client.get("/reports/cdr-summary?start=2026-11-01&end=2026-11-30").status_code == 200
+    assert client.get("/campaigns/").status_code == 200
+    assert client.get("/status/campaigns.json").get_json()[0]["cost"] == "0.1500"

@@ -18,6 +18,7 @@ from .test_message_campaigns import (  # noqa: F401  (the same tests, on Postgre
     test_given_two_tenants_then_the_records_page_shows_only_ones_own,
     test_given_message_charges_then_the_cost_report_shows_them_by_kind_and_campaign,
     test_given_the_api_then_message_campaigns_and_records_work,
+    test_given_message_campaigns_then_campaign_statistics_count_their_messages_and_the_cdr_summary_still_works,  # noqa: E501
     two_tenants, tenant_key,
 )
 

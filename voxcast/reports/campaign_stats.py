@@ -4,7 +4,9 @@ answered, machine, busy, no answer, failed, the talk time and cost of those call
 Agent campaigns the calls a person answered and an agent was looked for, those abandoned and
 the abandon rate (abandoned over live-answered, the regulators' measure); and the outcomes
 (press-1, opt-out, reminder confirmations, surveys: CampaignContact.result) of the contacts
-called in the period."""
+called in the period. SMS and e-mail campaigns count their messages (created in the period)
+as attempts, delivered or sent ones as answered, the failed ones as failed, and the contacts
+they reached; every message campaign's cost includes its messages' charges (a fax's pages)."""
 from __future__ import annotations
 
 import io
@@ -14,7 +16,7 @@ from decimal import Decimal
 from peewee import fn
 
 from models import Call
-from models.entities import Campaign, CampaignContact, QueueCall
+from models.entities import Campaign, CampaignContact, Message, QueueCall
 from voxcast import csv_export
 from voxcast.campaigns.flows_config import RESULTS
 from voxcast.reports.period import ReportPeriod
@@ -79,7 +81,8 @@ def report(tenant_id: int, period: ReportPeriod, *, campaign_ids=None) -> list[C
     figures: dict[int, list] = {}
     for cid, disposition, n, billsec, cost in calls:
         figures.setdefault(cid, []).append((disposition, n, billsec or 0, cost))
-    wanted = set(figures) if campaign_ids is None else set(campaign_ids)
+    messages = _message_figures(tenant_id, period, campaign_ids)
+    wanted = set(figures) | set(messages) if campaign_ids is None else set(campaign_ids)
     campaigns = (Campaign.select(Campaign.id, Campaign.name, Campaign.type)
                  .where(Campaign.tenant == tenant_id, Campaign.id.in_(list(wanted))))
     rows = {c.id: CampaignRow(c.id, c.name, c.type) for c in campaigns}
@@ -105,12 +108,24 @@ def report(tenant_id: int, period: ReportPeriod, *, campaign_ids=None) -> list[C
                 row.no_answer += n
             elif disposition in ("FAILED", "CONGESTION"):
                 row.failed += n
+    for cid, items in messages.items():
+        row = rows.get(cid)
+        if row is not None:
+            _count_messages(row, items)
     ids = list(rows)
     reached = (Call.select(Call.campaign, fn.COUNT(Call.contact.distinct()))
                .where(in_period, Call.campaign.in_(ids), Call.disposition == "ANSWERED")
                .group_by(Call.campaign).tuples())
     for cid, n in reached:
         rows[cid].reached = n
+    reached_by_message = (
+        Message.select(Message.campaign, fn.COUNT(Message.contact.distinct()))
+        .where(_messages_in(tenant_id, period), Message.campaign.in_(ids),
+               Message.state.in_(MESSAGE_SUCCESS))
+        .group_by(Message.campaign).tuples())
+    for cid, n in reached_by_message:
+        if rows[cid].type in MESSAGE_ONLY:
+            rows[cid].reached = n
     queue_calls = (QueueCall.select(QueueCall.campaign, QueueCall.outcome, fn.COUNT(QueueCall.id))
                    .where(QueueCall.tenant == tenant_id, QueueCall.campaign.in_(ids),
                           QueueCall.entered_at >= period.since,
@@ -133,6 +148,45 @@ def report(tenant_id: int, period: ReportPeriod, *, campaign_ids=None) -> list[C
         out = rows[cid].outcomes
         out[result] = out.get(result, 0) + n
     return sorted(rows.values(), key=lambda r: (r.name.lower(), r.campaign_id))
+
+
+# SMS and e-mail campaigns place no calls: their messages are their attempts (a fax
+# campaign's attempts are its calls; its pages are charged on its messages).
+MESSAGE_ONLY = ("sms", "email")
+MESSAGE_SUCCESS = ("delivered", "sent")
+MESSAGE_FAILED = ("undelivered", "expired", "rejected", "failed", "bounced")
+
+
+def _messages_in(tenant_id: int, period: ReportPeriod):
+    return ((Message.tenant == tenant_id) & (Message.campaign.is_null(False))
+            & (Message.direction == "outbound") & (Message.created_at >= period.since)
+            & (Message.created_at < period.until))
+
+
+def _message_figures(tenant_id: int, period: ReportPeriod, campaign_ids) -> dict[int, list]:
+    """Messages of campaigns created in the period, per campaign and state (one GROUP BY)."""
+    where = _messages_in(tenant_id, period)
+    if campaign_ids is not None:
+        where &= Message.campaign.in_(list(campaign_ids))
+    out: dict[int, list] = {}
+    for cid, state, n, cost in (Message.select(Message.campaign, Message.state,
+                                               fn.COUNT(Message.id), fn.SUM(Message.cost))
+                                .where(where).group_by(Message.campaign, Message.state)
+                                .tuples()):
+        out.setdefault(cid, []).append((state, n, cost))
+    return out
+
+
+def _count_messages(row: CampaignRow, items: list) -> None:
+    for state, n, cost in items:
+        row.cost += money(cost)
+        if row.type not in MESSAGE_ONLY:
+            continue
+        row.attempts += n
+        if state in MESSAGE_SUCCESS:
+            row.answered += n
+        elif state in MESSAGE_FAILED:
+            row.failed += n
 
 
 CSV_HEADER = ("campaign", "type", "attempts", "reached", "answered", "answer_rate_pct",
