@@ -143,6 +143,11 @@ class SmtpLink:
             except OSError:
                 pass
             raise LinkLost(f"{type(exc).__name__}: {exc}") from exc
+        except (UnicodeEncodeError, smtplib.SMTPException) as exc:
+            # not sendable as it is (an address beyond ASCII: no SMTPUTF8 here): this message
+            # fails, the connection goes on
+            self._rset()
+            return SendResult("rejected", 553, f"cannot be sent: {type(exc).__name__}: {exc}")
 
     def _lost_on_421(self, code: int, reply) -> None:
         if code == 421 or code == -1:  # the server is closing the connection

@@ -85,3 +85,12 @@ def test_given_a_421_or_no_server_then_the_link_is_lost_and_nothing_decided(serv
     assert not link.is_open and server.stored == []
     with pytest.raises(LinkLost):
         SmtpLink(MailSettings(host="127.0.0.1", port=free_port())).open()
+
+
+def test_given_an_address_beyond_ascii_then_that_message_is_rejected_and_the_link_goes_on(server):
+    link = SmtpLink(MailSettings(host="127.0.0.1", port=server.port))
+    link.open()
+    odd = Envelope("b+1.abc@provider.test", "jürgen@example.com", "<m@x>", b"Subject: x\r\n\r\n")
+    assert link.send(odd).outcome == "rejected"
+    assert link.send(_env(3)).outcome == "sent"
+    link.close()
