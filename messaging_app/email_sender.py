@@ -40,6 +40,8 @@ from dataclasses import dataclass
 
 from models import Campaign, Contact, Tenant
 from models.entities import Message, utcnow
+from voxcast.campaigns import lifecycle
+from voxcast.campaigns.lifecycle import Cause
 from voxcast.config import Settings, read_or_create_secret
 from voxcast.mailer import MailSettings
 from voxcast.messaging.dispatch import CONTACT_FIELDS, Dispatcher, Outgoing, RenderError
@@ -52,6 +54,7 @@ log = logging.getLogger("voxcast.messaging.email")
 BATCH = 20  # messages claimed at once
 IDLE_CLOSE_S = 15.0  # the SMTP connection is closed after this long without work
 BACKOFF_S = (1, 2, 4, 8, 16, 30)
+RATE_CODE = "email_rate"  # the campaign's status_code while the tenant's hourly limit is used up
 BOUNCE_MAX_BYTES = 10 * 1024 * 1024  # a DSN returns headers, at most the whole message
 
 
@@ -275,7 +278,15 @@ class EmailService:
                        (Message.submitted_at >= hour_ago)
                        | Message.state.in_(("queued", "submitting")))
                 .count())
-        return max(0, tenant.email_per_hour - used)
+        left = max(0, tenant.email_per_hour - used)
+        if left == 0:  # said on the tenant's running e-mail campaigns until the hour moves on
+            cause = Cause(RATE_CODE, {"limit": tenant.email_per_hour, "text": (
+                f"Waiting: the hourly e-mail limit ({tenant.email_per_hour}) is reached")})
+            for (campaign_id,) in (Campaign.select(Campaign.id)
+                                   .where(Campaign.tenant == tenant_id, Campaign.type == "email",
+                                          Campaign.status == "running").tuples()):
+                lifecycle.note(campaign_id, cause)
+        return left
 
     def send_one(self, out: Outgoing) -> str:
         if email_dnc.is_blocked(out.tenant_id, out.address):

@@ -190,6 +190,9 @@ def test_given_an_hourly_rate_when_the_campaign_is_larger_then_only_that_many_go
     assert sum(peer.counts()[a] for a in emails) == 3
     states = sorted(e.state for e in _entries(campaign).values())
     assert states == ["done"] * 3 + ["pending"] * 3
+    campaign = Campaign.get_by_id(campaign.id)
+    assert (campaign.status, campaign.status_code) == ("running", "email_rate")
+    assert "hourly e-mail limit (3)" in campaign.status_reason
 
 
 def test_given_a_one_click_unsubscribe_without_cookies_then_no_more_mail_to_that_address(
