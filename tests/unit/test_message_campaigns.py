@@ -499,3 +499,21 @@ def test_given_message_campaigns_then_campaign_statistics_count_their_messages_a
     assert client.get("/reports/cdr-summary?start=2026-11-01&end=2026-11-30").status_code == 200
     assert client.get("/campaigns/").status_code == 200
     assert client.get("/status/campaigns.json").get_json()[0]["cost"] == "0.1500"
+
+
+def test_given_a_plan_without_email_then_the_api_refuses_to_create_or_start_one(
+        client, tenant_key, make_group):
+    acme, secret = tenant_key("acme")
+    api = Api(client, secret)
+    group = make_group(acme, phones=["+12025550100"])
+    made = api.post("/api/v1/campaigns", json={"name": "Mail", "group_id": group.id,
+                                               "type": "email", "email_subject": "Hi",
+                                               "email_text": "Hello"})
+    assert made.status_code == 201
+    Tenant.update(features="api voice_message sms").where(Tenant.id == acme.id).execute()
+    again = api.post("/api/v1/campaigns", json={"name": "Mail 2", "group_id": group.id,
+                                                "type": "email"})
+    assert again.status_code == 403 and again.get_json()["error"]["code"] == "feature"
+    start = api.post(f"/api/v1/campaigns/{made.get_json()['id']}/start")
+    assert start.status_code == 403 and start.get_json()["error"]["code"] == "feature"
+    assert Campaign.get_by_id(made.get_json()["id"]).status == "draft"

@@ -66,8 +66,8 @@ def create(tenant: Tenant, data: dict, *, settings: Settings, actor: Actor,
     campaign = Campaign(tenant=tenant, type=data.get("type", "voice_message"))
     _apply(campaign, tenant, {"type": campaign.type, **data}, kept_type=None)
     agents = _agent_ids(tenant, data)
-    message = _make_message(settings, data.get("message_text"), upload_path, None,
-                            sounds.voice_for(tenant.language))
+    message = None if campaign.type in message_fields.TYPES else _make_message(
+        settings, data.get("message_text"), upload_path, None, sounds.voice_for(tenant.language))
     try:
         with database.atomic():
             campaign.save()
@@ -89,8 +89,10 @@ def update(campaign: Campaign, data: dict, *, settings: Settings, actor: Actor,
     tenant = campaign.tenant
     fields = _apply(campaign, tenant, data, kept_type=campaign.type)
     agents = _agent_ids(tenant, data)
-    message = _make_message(settings, data.get("message_text"), upload_path, campaign,
-                            sounds.voice_for(tenant.language))
+    # SMS, fax and e-mail play no audio: a voice text left in the form is not spoken
+    message = None if campaign.type in message_fields.TYPES else _make_message(
+        settings, data.get("message_text"), upload_path, campaign,
+        sounds.voice_for(tenant.language))
     try:
         with database.atomic():
             if fields:
