@@ -23,6 +23,7 @@ from voxcast.dialing.campaign_plans import CampaignPlan, closed_reason
 from ari_app.agent_pool import SWEEP_S
 from ari_app.context import AppContext
 from ari_app.flows.fax_send import FaxSendCall
+from voxcast.messaging.fax import records as fax_records
 from ari_app.flows.interactive import InteractiveCall
 from ari_app.flows.voice_agent import GIVE_UP_S, VoiceAgentCall
 from ari_app.flows.voice_message import VoiceMessageCall
@@ -197,8 +198,21 @@ class Dialer:
             hit = self._recording_ok[plan.tenant_id] = (now + 30, ok)
         return hit[1]
 
+    ORPHANS_EVERY_S = 30.0
+    _orphans_at = 0.0
+
+    async def _fax_orphans(self) -> None:
+        """Fax attempts whose call ended while the app was away: closed (failed, retried)."""
+        now = time.monotonic()
+        if now >= self._orphans_at:
+            self._orphans_at = now + self.ORPHANS_EVERY_S
+            closed = await self.ctx.writer.run(fax_records.close_orphans)
+            if closed:
+                log.info("%s fax attempts lost with an earlier run closed as failed", closed)
+
     async def step(self) -> None:
         await self.resumer.tick()
+        await self._fax_orphans()
         plans = await self._running()
         if plans:  # take turns at the shared calls-per-second budget
             self._turn = (self._turn + 1) % len(plans)

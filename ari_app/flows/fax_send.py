@@ -69,9 +69,13 @@ class FaxSendCall(OutboundCall):
         attempt = self.attempt
         result = self.result
 
+        call_id = self.claim.call_id
+
         def close_fax_call(*args):
             disposition = finish_call(*args)
             if attempt is not None:
                 records.finish_attempt(attempt.message_id, result)
+            else:  # adopted after a restart, or never placed: found by its call
+                records.finish_call_attempt(call_id, result)
             return disposition
         return close_fax_call

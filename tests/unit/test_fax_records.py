@@ -47,3 +47,35 @@ def test_given_route_fax_then_the_fax_destination_without_a_target():
     dest = destination(_route(route="greeting", closed_route="fax", timezone="UTC",
                               slots=(Slot("0123456", "00:00", "00:01"),)), now)
     assert (dest.kind, dest.closed) == ("fax", True)
+
+
+def test_given_an_attempt_whose_call_ended_while_the_app_was_away_then_failed_and_retried(db):
+    from models import Call, Campaign, CampaignContact, Contact, ContactGroup, Tenant
+    from models.entities import FaxDocument, Message, utcnow
+    from voxcast.messaging.fax import records
+
+    tenant = Tenant.create(name="faxer", slug="faxer")
+    group = ContactGroup.create(tenant=tenant, name="g")
+    contact = Contact.create(tenant=tenant, group=group, phone="+15550100")
+    doc = FaxDocument.create(tenant=tenant, name="d", tiff="t.tif", pdf="t.pdf", pages=2)
+    campaign = Campaign.create(tenant=tenant, name="c", type="fax", fax_document=doc,
+                               status="running", retry_failed=1, retry_interval=60)
+    entry = CampaignContact.create(tenant=tenant, campaign=campaign, contact=contact,
+                                   phone=contact.phone, state="dialing", attempts=1)
+    call = Call.create(tenant=tenant, campaign=campaign, contact=contact, entry=entry,
+                       number=contact.phone, direction="outbound", channel_id="vx-1",
+                       started_at=utcnow())
+    attempt = records.open_attempt(tenant.id, campaign.id, entry.id, call.id, "vx-1",
+                                   contact.phone, "", doc.id)
+    assert Message.get_by_id(attempt.message_id).state == "submitting"
+    assert records.close_orphans() == 0  # its call is still up
+    now = utcnow()
+    Call.update(ended_at=now, answered_at=now, disposition="ANSWERED").where(
+        Call.id == call.id).execute()
+    CampaignContact.update(state="done").where(CampaignContact.id == entry.id).execute()
+    assert records.close_orphans() == 1
+    msg = Message.get_by_id(attempt.message_id)
+    assert (msg.state, msg.units) == ("failed", 0) and "no fax result" in msg.error
+    entry = CampaignContact.get_by_id(entry.id)
+    assert entry.state == "pending" and entry.next_attempt_at > now  # retry_failed 1
+    assert records.close_orphans() == 0

@@ -147,6 +147,26 @@ def finish_attempt(message_id: int, result: FaxResult | None) -> str:
     return state
 
 
+def finish_call_attempt(call_id: int, result: FaxResult | None) -> str:
+    """finish_attempt for the attempt of a call (an adopted call: its handler was made after a
+    restart and never had the Message id)."""
+    msg = (Message.select(Message.id)
+           .where(Message.call == call_id, Message.channel == "fax",
+                  Message.direction == "outbound").order_by(Message.id.desc()).first())
+    return finish_attempt(msg.id, result) if msg is not None else ""
+
+
+def close_orphans() -> int:
+    """Attempts whose call ended while the Stasis app was not running (its CDR closed as lost
+    at the restart): failed, and retried per the campaign's settings. Returns how many."""
+    rows = list(Message.select(Message.id).join(Call, on=(Message.call == Call.id))
+                .where(Message.channel == "fax", Message.direction == "outbound",
+                       Message.state == "submitting", Call.ended_at.is_null(False)))
+    for row in rows:
+        finish_attempt(row.id, None)
+    return len(rows)
+
+
 def _summary(result: FaxResult | None) -> str:
     if result is None:
         return ""
