@@ -378,7 +378,8 @@ class SmsService:
                  writer: Writer | None = None, window: int = 64, claim_every: float = 0.1,
                  idle_every: float = 0.5, reload_every: float = 5.0, enquire_every: float = 30.0,
                  timeout: float = 10.0, reconnect_min: float = 0.5, reconnect_max: float = 30.0,
-                 throttle_min: float = 0.2, throttle_max: float = 5.0, claim_max: int = 2000):
+                 throttle_min: float = 0.2, throttle_max: float = 5.0, claim_max: int = 2000,
+                 receipt_hours: float = 72.0):
         self.settings = settings
         self.dispatcher = dispatcher or Dispatcher("sms", render)
         self.writer = writer
@@ -393,6 +394,7 @@ class SmsService:
         self.throttle_min = throttle_min
         self.throttle_max = throttle_max
         self.claim_max = claim_max
+        self.receipt_hours = receipt_hours  # no receipt by then: the message expired
         self.binds: dict[int, Bind] = {}
         self.tasks: dict[int, asyncio.Task] = {}
         self.tenant_limits: dict[int, RateLimiter] = {}
@@ -426,6 +428,10 @@ class SmsService:
         while True:
             try:
                 await self.reload()
+                expired = await self.writer.run(self._expire_unreceipted)
+                if expired:
+                    log.warning("%d SMS without a delivery receipt after %s h: expired",
+                                expired, self.receipt_hours)
                 for campaign_id in await self.writer.run(_resume_paused):
                     log.info("SMS campaign %s resumed: its tenant's credit covers it again",
                              campaign_id)
@@ -639,6 +645,20 @@ class SmsService:
             dnc.add(tenant.id, [sender], source="opt-out", country=tenant.country)
             audit.record("sms.opt_out", tenant_id=tenant.id, object_type="dnc", object_id=sender,
                          detail=f"SMS {text.strip()[:40]!r} from {sender} to {did.number}")
+
+    def _expire_unreceipted(self) -> int:
+        """Writer thread: messages accepted so long ago that no receipt will come any more
+        (an SMSC that lost them, a receipt lost with a bind) end as `expired`."""
+        cutoff = utcnow() - dt.timedelta(hours=self.receipt_hours)
+        ids = [m for (m,) in Message.select(Message.id)
+               .where(Message.channel == "sms", Message.direction == "outbound",
+                      Message.state == "submitted", Message.submitted_at < cutoff)
+               .limit(500).tuples()]
+        for message_id in ids:
+            (MessagePart.update(state="expired", error="no delivery receipt", done_at=utcnow())
+             .where(MessagePart.message == message_id, MessagePart.state == "submitted").execute())
+            self.dispatcher.finished(message_id, "expired", "no delivery receipt", retry=False)
+        return len(ids)
 
     # -- start-up ------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -70,6 +71,10 @@ class Smsc:
         self._throttled = 0
         self._window: list[float] = []
         self._tasks: set[asyncio.Task] = set()
+        # Receipts sent and not yet acknowledged (deliver_sm_resp), per session; what a lost
+        # session never acknowledged is sent again on the next bind, as SMSCs do.
+        self._unacked: dict[asyncio.StreamWriter, dict[int, bytes]] = {}
+        self._pending: list[bytes] = []
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._session, self.config.host, self.config.port)
@@ -140,6 +145,10 @@ class Smsc:
                         break
                     bound = True
                     self._sessions.add(writer)
+                    self._unacked[writer] = {}
+                    pending, self._pending = self._pending, []
+                    for data in pending:
+                        self._send_receipt(writer, data)
                 elif cmd == "enquire_link":
                     writer.write(codec.make("enquire_link_resp", sequence=pdu.sequence).generate())
                 elif cmd == "unbind":
@@ -149,7 +158,9 @@ class Smsc:
                 elif cmd == "submit_sm" and bound:
                     if await self._submit(pdu, writer):
                         break
-                elif cmd in ("deliver_sm_resp", "enquire_link_resp"):
+                elif cmd == "deliver_sm_resp":
+                    self._unacked.get(writer, {}).pop(pdu.sequence, None)
+                elif cmd == "enquire_link_resp":
                     pass
                 else:
                     writer.write(codec.make("generic_nack", sequence=pdu.sequence,
@@ -162,6 +173,7 @@ class Smsc:
             pass
         finally:
             self._sessions.discard(writer)
+            self._pending.extend(self._unacked.pop(writer, {}).values())
             writer.close()
 
     async def _submit(self, pdu, writer) -> bool:
@@ -201,8 +213,8 @@ class Smsc:
 
     async def _receipt_later(self, writer, pdu, message_id, stat) -> None:
         await asyncio.sleep(self.config.receipt_delay)
+        self._receipt(writer, pdu, message_id, stat)  # held for the next bind if closed
         if not writer.is_closing():
-            self._receipt(writer, pdu, message_id, stat)
             await writer.drain()
 
     def _receipt(self, writer, pdu, message_id: str, stat: str) -> None:
@@ -217,8 +229,16 @@ class Smsc:
         receipt = codec.make("deliver_sm", self._seq, source_addr=as_text(pdu.destination_addr),
                              destination_addr=as_text(pdu.source_addr), esm_class=0x04,
                              data_coding=0, short_message=text.encode(), **extra)
-        writer.write(receipt.generate())
+        self._send_receipt(writer, receipt.generate())
         self.receipts_sent += 1
+
+    def _send_receipt(self, writer, data: bytes) -> None:
+        if writer.is_closing() or writer not in self._unacked:
+            self._pending.append(data)
+            return
+        (sequence,) = struct.unpack(">L", data[12:16])
+        self._unacked[writer][sequence] = data
+        writer.write(data)
 
 
 class SmscThread:
