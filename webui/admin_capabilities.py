@@ -50,6 +50,8 @@ class QuotasForm(FlaskForm):
     channel_limit = IntegerField(_l("Channel limit"),
                                  validators=[InputRequired(), NumberRange(1, 10000)])
     disk_quota_mb = _count(_l("Disk quota (MB)"))
+    sms_per_second = _count(_l("SMS per second"))
+    email_per_hour = _count(_l("E-mails per hour"))
 
 
 class TimeslotForm(FlaskForm):

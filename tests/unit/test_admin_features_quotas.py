@@ -71,11 +71,13 @@ def test_quota_check_message_and_usage(app, make_tenant, settings):
 def test_admin_edits_quotas_and_sees_usage(auth, master):
     auth.login("admin", ADMIN_PASSWORD)
     form = {"max_users": "3", "max_agents": "2", "max_campaigns": "1", "max_contacts": "10",
-            "channel_limit": "5", "disk_quota_mb": "50"}
+            "channel_limit": "5", "disk_quota_mb": "50", "sms_per_second": "4",
+            "email_per_hour": "250"}
     assert auth.post(f"/admin/tenants/{master.id}/quotas", form).status_code == 302
     master = Tenant.get_by_id(master.id)
     assert (master.max_users, master.max_agents, master.max_campaigns, master.max_contacts,
-            master.channel_limit, master.disk_quota_mb) == (3, 2, 1, 10, 5, 50)
+            master.channel_limit, master.disk_quota_mb, master.sms_per_second,
+            master.email_per_hour) == (3, 2, 1, 10, 5, 50, 4, 250)
     page = text(auth.client.get(f"/admin/tenants/{master.id}/usage"))
     assert "<meter" in page and 'data-kind="users"' in page and 'data-kind="disk_mb"' in page
     resp = auth.post(f"/admin/tenants/{master.id}/quotas", dict(form, max_agents="-1"))

@@ -13,7 +13,8 @@ from voxcast.errors import ServiceError
 INTERNAL = {"AsteriskError", "ToolError", "MailError", "InvalidEmail", "UnknownFeature",
             "FlowError", "Refused", "PromptSourceError",  # sounds/prompts.toml itself broken
             "NoCredit", "NoRate", "ForeignFlowError",  # call-time signals, never an answer
-            "ScoreError"}  # the pure scoring's signal, turned into an EvaluationError
+            "ScoreError",  # the pure scoring's signal, turned into an EvaluationError
+            "RenderError"}  # a message template that fails for one contact: that contact fails
 
 
 def _error_classes():

@@ -26,6 +26,8 @@ TEMPLATES = {
     "closed_until": N_("Outside calling hours, resumes at %(when)s (%(zone)s)"),
     "not_recording": N_("Not recording: the disk quota is full"),
     "no_agents": N_("Waiting for agents: none of this campaign's agents is ready"),
+    "email_rate": N_("Waiting: the hourly e-mail limit (%(limit)s) is reached"),
+    "feature_disabled": N_("Paused: %(type)s campaigns are not enabled for this account"),
 }
 LEGACY = "text"  # a reason written before codes existed, shown as it was
 

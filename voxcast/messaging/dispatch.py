@@ -150,8 +150,7 @@ class Dispatcher:
         tenant = Tenant.get_by_id(plan.tenant_id)
         if features.has(tenant, self.channel):
             return True
-        lifecycle.note(plan.id, Cause("feature_disabled", {
-            "text": f"Paused: {features.label(self.channel)} are not enabled for this account"}))
+        lifecycle.note(plan.id, Cause("feature_disabled", {"type": self.channel}))
         return False
 
     def _budget(self, tenant_id: int, per_tenant) -> _TenantBudget:

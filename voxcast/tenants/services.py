@@ -41,7 +41,7 @@ COMPANY_SIZES = ("1-10", "11-50", "51-200", "201-1000", "1000+")
 MIN_PASSWORD = 8
 MASTER_SLUG = "master"
 QUOTA_FIELDS = ("max_users", "max_agents", "max_campaigns", "max_contacts", "channel_limit",
-                "disk_quota_mb")
+                "disk_quota_mb", "sms_per_second", "email_per_hour")
 
 
 class TenantError(ServiceError):

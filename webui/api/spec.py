@@ -80,6 +80,8 @@ SCHEMAS = {
         "features": {"type": "array", "items": STRING},
         "max_users": {"type": "integer"}, "max_agents": {"type": "integer"},
         "max_campaigns": {"type": "integer"}, "max_contacts": {"type": "integer"},
+        "sms_per_second": {"type": "integer", "description": "SMS submits per second, all campaigns"},
+        "email_per_hour": {"type": "integer", "description": "E-mails per hour, all campaigns"},
         "created_at": DATETIME,
     }),
     "User": out({

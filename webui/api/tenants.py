@@ -22,7 +22,8 @@ def dump_tenant(t: Tenant) -> dict:
         "blocked_prefixes": t.blocked_prefixes.split(),
         "features": sorted(features.enabled(t)), "max_users": t.max_users,
         "max_agents": t.max_agents, "max_campaigns": t.max_campaigns,
-        "max_contacts": t.max_contacts, "created_at": t.created_at.isoformat() + "Z",
+        "max_contacts": t.max_contacts, "sms_per_second": t.sms_per_second,
+        "email_per_hour": t.email_per_hour, "created_at": t.created_at.isoformat() + "Z",
     }
 
 
