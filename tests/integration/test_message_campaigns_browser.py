@@ -7,6 +7,8 @@ do that): Message rows are written as the dispatcher writes them."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from decimal import Decimal
 
 from models import Campaign, CampaignContact, Tenant, User
@@ -16,6 +18,8 @@ from .conftest import MASTER_PASSWORD, wait_for
 from .factories import make_group, unique_phones
 
 VOICE_ONLY = "input[name=message_audio]"  # the voice message upload: hidden for message types
+# the test SMSC of this instance (tests/smsc): never another instance's port
+SMSC_PORT = 2775 + int(os.environ.get("VOXCAST_PORT_OFFSET", "0"))
 
 
 def _submit(page, form_selector: str) -> None:
@@ -61,7 +65,8 @@ def test_given_the_form_when_sms_is_chosen_then_only_sms_fields_show_the_counter
         page, web, db):
     master = Tenant.get(Tenant.slug == "master")
     SmscConnection.update(is_default=False).execute()
-    smsc = SmscConnection.create(name="Browser carrier", system_id="vx", is_default=True)
+    smsc = SmscConnection.create(name="Browser carrier", system_id="vx", is_default=True,
+                                 port=SMSC_PORT, enabled=True)
     group = make_group(master, unique_phones(2))
     problems = _watch(page)
     _login(page, web)
@@ -110,6 +115,7 @@ def test_given_the_form_when_sms_is_chosen_then_only_sms_fields_show_the_counter
     page.locator("form[action$='/pause'] button").click()
     page.wait_for_load_state("networkidle")
     assert Campaign.get_by_id(campaign.id).status == "paused"
+    SmscConnection.update(enabled=False).where(SmscConnection.id == smsc.id).execute()
     assert not problems, problems
 
 
@@ -144,6 +150,9 @@ def test_given_the_form_when_email_is_chosen_then_its_fields_save_and_the_previe
     page.locator("form[action$='/start'] button").click()
     page.wait_for_load_state("networkidle")
     assert Campaign.get_by_id(campaign.id).status == "running"
+    page.locator("form[action$='/stop'] button").click()  # no mail server here
+    page.wait_for_load_state("networkidle")
+    assert Campaign.get_by_id(campaign.id).status == "stopped"
     assert not [p for p in problems if "email-preview" not in p], problems
 
 
@@ -216,4 +225,60 @@ def test_given_messages_of_two_tenants_when_the_records_open_from_the_menu_then_
     page.wait_for_load_state("networkidle")
     assert f"/reports/messages/{mine[1].id}" in page.url
     assert "Browser record two" in page.locator("#message-facts").inner_text()
+    assert not problems, problems
+
+
+def test_given_an_sms_campaign_made_in_the_portal_when_voxcast_messaging_sends_it_then_the_page_shows_the_receipts(  # noqa: E501
+        page, web, db, settings, artifacts):
+    """End to end: the portal's campaign, `voxcast messaging` as its own process and the
+    test SMSC on loopback; the campaign page follows the receipts by itself."""
+    from tests.integration.sms_support import MessagingProcess
+    from tests.smsc.server import SmscConfig, SmscThread
+    from voxcast.messaging.sms import segments
+
+    master = Tenant.get(Tenant.slug == "master")
+    Campaign.update(status="stopped").where(Campaign.status.in_(("running", "paused"))).execute()
+    SmscConnection.update(enabled=False, is_default=False).execute()
+    conn = SmscConnection.create(name=f"E2E carrier {time.monotonic_ns()}", host="127.0.0.1",
+                                 port=SMSC_PORT, system_id="voxcast", password="secret",
+                                 source_addr="Voxcast", throughput=0, is_default=True)
+    stamp = str(time.monotonic_ns())[-6:]
+    phones = [f"+49151{stamp}{i:02d}" for i in range(3)]
+    group = make_group(master, phones)
+    smsc = SmscThread(SmscConfig(port=SMSC_PORT, stats={rf"{phones[2][1:]}$": "UNDELIV"})).start()
+    messaging = MessagingProcess(settings.db_url, artifacts)
+    problems = _watch(page)
+    try:
+        _login(page, web)
+        _new_campaign(page, web, "Browser E2E SMS", group.id, "sms")
+        page.fill("textarea[name=sms_text]", "Hello {first_name}, see you soon")
+        _submit(page, "form:has(input[name=name])")
+        campaign = _saved(master, "Browser E2E SMS")
+        page.locator("form[action$='/start'] button").click()
+        page.wait_for_load_state("networkidle")
+        messaging.start()
+        try:
+            wait_for(lambda: page.locator("#contacts-delivered").inner_text().strip() == "2"
+                     and page.locator("#contacts-undelivered").inner_text().strip() == "1", 60,
+                     message="the receipts on the campaign page")
+        except BaseException:
+            print(messaging.log_tail())
+            raise
+        assert page.locator("#msg-sent").inner_text().strip() == "3"
+        assert page.locator("#msg-units").inner_text().strip() == "3"
+        texts = sorted(segments.decode_gsm7(s.short_message) for s in smsc.smsc.accepted())
+        assert texts == ["Hello Contact0, see you soon", "Hello Contact1, see you soon",
+                         "Hello Contact2, see you soon"]
+        # the message records of the campaign, linked from its page
+        page.locator("#campaign-messages").click()
+        page.wait_for_load_state("networkidle")
+        assert page.locator("#message-list tbody tr").count() == 3
+        states = page.locator("#message-list td.state").all_inner_texts()
+        assert sorted(states) == ["delivered", "delivered", "undelivered"]
+        wait_for(lambda: Campaign.get_by_id(campaign.id).status == "completed", 20,
+                 message="completed")
+    finally:
+        messaging.stop()
+        smsc.stop()
+        SmscConnection.update(enabled=False).where(SmscConnection.id == conn.id).execute()
     assert not problems, problems
