@@ -3,6 +3,8 @@ same Asterisk, where a DID with route "fax" receives it with ReceiveFAX; and a n
 by a person (sipp, audio only, no fax) that fails cleanly and is retried."""
 from __future__ import annotations
 
+import pytest
+
 import itertools
 from decimal import Decimal
 
@@ -14,7 +16,7 @@ from voxcast.messaging.fax import documents
 
 from .conftest import wait_for
 from .factories import make_group, reload, unique_phones
-from .fax_support import make_pdf, trunk_looped_back
+from .fax_support import fresh_faxes_dir, make_pdf, trunk_looped_back  # noqa: F401
 from .sipp import Sipp
 
 _seq = itertools.count(1)
@@ -42,6 +44,8 @@ def _campaign(tenant, settings, phones, doc, **fields) -> Campaign:
 def _fax_charges(tenant) -> list[LedgerEntry]:
     return list(LedgerEntry.select().where(LedgerEntry.tenant == tenant.id,
                                            LedgerEntry.kind == "fax"))
+
+pytestmark = pytest.mark.usefixtures("fresh_faxes_dir")
 
 
 def test_given_fax_campaign_when_the_number_receives_faxes_then_every_page_arrives_and_is_billed(
@@ -142,4 +146,29 @@ def test_given_fax_campaign_when_a_person_answers_then_the_attempt_fails_and_is_
     (entry,) = CampaignContact.select().where(CampaignContact.campaign == campaign)
     assert (entry.state, entry.result, entry.attempts) == ("failed", "failed", 2)
     assert entry.last_disposition == messages[-1].error
+    assert not _fax_charges(tenant)
+
+
+def test_given_fax_campaign_when_the_number_is_busy_then_each_attempt_fails_with_the_reason(
+        stasis_app, settings, workdir):
+    tenant = _tenant()
+    doc = documents.upload(tenant.id, "one page", "one.pdf",
+                           make_pdf(workdir / "one.pdf", 1).read_bytes(), settings)
+    (phone,) = unique_phones(1)
+    campaign = _campaign(tenant, settings, [phone], doc, retry_busy=1, retry_interval=1)
+    uas = Sipp.uas("uas_busy.xml", workdir, settings.trunk_port, calls=2).start()
+    try:
+        campaign_service.start(campaign, settings)
+        wait_for(lambda: reload(campaign).status == "completed", 60,
+                 message="fax campaign completed")
+        assert uas.wait(15) == 0, uas.diagnostics()
+    finally:
+        uas.stop()
+    messages = list(Message.select().where(Message.campaign == campaign).order_by(Message.id))
+    assert [(m.state, m.units, m.attempts) for m in messages] == [("failed", 0, 1),
+                                                                   ("failed", 0, 2)]
+    assert all(m.error.startswith("BUSY") for m in messages), [m.error for m in messages]
+    assert {Call.get_by_id(m.call_id).disposition for m in messages} == {"BUSY"}
+    (entry,) = CampaignContact.select().where(CampaignContact.campaign == campaign)
+    assert (entry.state, entry.result, entry.attempts) == ("failed", "failed", 2)
     assert not _fax_charges(tenant)
