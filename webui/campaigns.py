@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from models import Campaign, CampaignContact, Contact, ContactGroup, Tenant, User
+from models import Campaign, CampaignContact, Contact, ContactGroup, SystemStatus, Tenant, User
 from models.entities import CAMPAIGN_TYPES, FaxDocument, Ivr, SmscConnection, utcnow
 from models.tenancy import get_scoped, scoped
 from voxcast.campaigns import calling_hours
@@ -357,17 +357,31 @@ def detail(campaign_id: int):
     pacing = (predictive.campaign_figures(campaign.tenant_id, campaign.id, utcnow())
               if campaign.type == "voice_agent" else None)
     messaging = campaign.type in message_fields.TYPES
-    smsc = (SmscConnection.get_or_none(SmscConnection.id == campaign.smsc_id)
-            if campaign.type == "sms" and campaign.smsc_id else None)
+    smsc = message_fields.usable_smsc(campaign.smsc_id) if campaign.type == "sms" else None
     fax_document = (scoped(FaxDocument, campaign.tenant_id)
                     .where(FaxDocument.id == campaign.fax_document_id).first()
                     if campaign.type == "fax" and campaign.fax_document_id else None)
     return render_template("campaigns/detail.html", campaign=campaign,
                            p=campaign_service.progress(campaign), ari=ari_state(), survey=survey,
                            recordings=flow_service.recordings(campaign), agents=agents,
-                           pacing=pacing, smsc=smsc, fax_document=fax_document,
+                           pacing=pacing, smsc=smsc, smsc_state=_bind_state(smsc),
+                           fax_document=fax_document,
                            messages_url=_endpoint_url("messages.index", campaign=campaign.id)
                            if messaging else None, **_links(campaign))
+
+
+def _bind_state(smsc: SmscConnection | None) -> str | None:
+    """The SMS service's bind on the connection as it last wrote it (SystemStatus
+    smsc:<id>, JSON with "state"), or None when it never did."""
+    if smsc is None:
+        return None
+    row = SystemStatus.get_or_none(SystemStatus.key == f"smsc:{smsc.id}")
+    if row is None:
+        return None
+    try:
+        return str(json.loads(row.value or "{}").get("state") or "") or None
+    except (ValueError, AttributeError):
+        return None
 
 
 @bp.route("/<int:campaign_id>/survey.csv")

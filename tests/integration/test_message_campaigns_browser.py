@@ -265,6 +265,8 @@ def test_given_an_sms_campaign_made_in_the_portal_when_voxcast_messaging_sends_i
             print(messaging.log_tail())
             raise
         assert page.locator("#msg-sent").inner_text().strip() == "3"
+        smsc_fact = page.locator("#fact-smsc").inner_text()
+        assert conn.name in smsc_fact and "connected" in smsc_fact and "not" not in smsc_fact
         assert page.locator("#msg-units").inner_text().strip() == "3"
         texts = sorted(segments.decode_gsm7(s.short_message) for s in smsc.smsc.accepted())
         assert texts == ["Hello Contact0, see you soon", "Hello Contact1, see you soon",

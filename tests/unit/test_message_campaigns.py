@@ -378,6 +378,8 @@ def test_given_the_form_then_an_sms_campaign_is_created_with_its_fields(
             campaign.retry_failed) == ("sms", "Hello {first_name}", "ACME", smsc.id, 1)
     page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     assert 'id="message-figures"' in page and "Hello {first_name}" in page
+    assert "Carrier One" in page and "not connected yet" in page  # no SMS service here
+    assert 'id="ari-banner"' not in page  # SMS needs no Asterisk
     assert f'href="/reports/messages/?campaign={campaign.id}"' in page
     contacts = client.get(f"/campaigns/{campaign.id}/contacts?state=delivered")
     assert contacts.status_code == 200
