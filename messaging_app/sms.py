@@ -400,6 +400,7 @@ class SmsService:
         self.tenant_limits: dict[int, RateLimiter] = {}
         self.tenant_rates: dict[int, int] = {}
         self.in_memory = 0  # messages claimed and not yet settled at submit
+        self.freed = asyncio.Event()  # set when the binds' queues went down by a window
 
     # -- the process -------------------------------------------------------------------------
 
@@ -493,7 +494,7 @@ class SmsService:
         while True:
             room = self._room()
             jobs: list[MessageJob] = []
-            if room > 0:
+            if room >= min(self.window, self.claim_max):
                 try:
                     jobs = await self.writer.run(self._claim_and_prepare, room)
                 except Exception:
@@ -503,7 +504,15 @@ class SmsService:
                 if limiter:
                     limiter.take()
                 self._route(job)
-            await asyncio.sleep(self.claim_every if jobs else self.idle_every)
+            if jobs and len(jobs) >= room // 2:
+                # More work is likely: claim again as soon as the binds have room.
+                self.freed.clear()
+                try:
+                    await asyncio.wait_for(self.freed.wait(), self.claim_every)
+                except asyncio.TimeoutError:
+                    pass
+            else:
+                await asyncio.sleep(self.claim_every if jobs else self.idle_every)
 
     def _route(self, job: MessageJob) -> None:
         bind = self.binds.get(job.out.connection_id or 0)
@@ -563,6 +572,8 @@ class SmsService:
         if not job.settled():
             return
         self.in_memory -= 1
+        if self._room() >= self.window:
+            self.freed.set()
         accepted = sum(1 for p in job.parts if p.outcome == "submitted")
         external = job.parts[0].external_id if len(job.parts) == 1 else ""
         self.writer.post(self._settle_submit, job.out.message_id, accepted, len(job.parts),

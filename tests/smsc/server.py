@@ -275,3 +275,42 @@ class SmscThread:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m tests.smsc.server --port N [--stats FILE]`: the SMSC alone until SIGTERM,
+    then the counts (submits, accepted, receipts, distinct destinations) as JSON in FILE."""
+    import argparse
+    import json
+    import signal
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=2775)
+    parser.add_argument("--stats", default="")
+    parser.add_argument("--fast", action="store_true")
+    args = parser.parse_args(argv)
+    smsc = Smsc(SmscConfig(port=args.port, fast=args.fast))
+
+    async def run() -> None:
+        await smsc.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        print("ready", flush=True)
+        await stop.wait()
+        await smsc.stop()
+
+    asyncio.run(run())
+    if args.stats:
+        accepted = smsc.accepted()
+        with open(args.stats, "w") as f:
+            json.dump({"submits": len(smsc.submits), "accepted": len(accepted),
+                       "receipts": smsc.receipts_sent,
+                       "destinations": len({s.destination for s in accepted}),
+                       "first": min((s.at for s in smsc.submits), default=0),
+                       "last": max((s.at for s in smsc.submits), default=0)}, f)
+
+
+if __name__ == "__main__":
+    main()
