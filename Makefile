@@ -58,6 +58,10 @@ bench-reports: venv
 bench-pacing: venv
 	$(PY) bench/pacing.py $(BENCH_ARGS)
 
+# SMS campaign of 100,000 contacts against the test SMSC vs a bare smpplib loop (no Asterisk).
+bench-sms: venv
+	$(PY) bench/sms_throughput.py $(BENCH_ARGS)
+
 deps:
 	@bash scripts/apt-install.sh $(RUN_PACKAGES)
 
