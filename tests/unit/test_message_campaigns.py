@@ -501,6 +501,8 @@ def test_given_message_campaigns_then_campaign_statistics_count_their_messages_a
     assert client.get("/reports/cdr-summary?start=2026-11-01&end=2026-11-30").status_code == 200
     assert client.get("/campaigns/").status_code == 200
     assert client.get("/status/campaigns.json").get_json()[0]["cost"] == "0.1500"
+    board = client.get("/dashboard/").get_data(as_text=True)  # a running SMS campaign
+    assert "Texts" in board and 'data-k="sent">3<' in board  # live: every message so far
 
 
 def test_given_a_plan_without_email_then_the_api_refuses_to_create_or_start_one(
