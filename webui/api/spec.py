@@ -607,6 +607,8 @@ def build() -> dict:
     paths.update(message_spec.paths())
     from . import email_dnc_spec  # the e-mail DNC list (webui/api/email_dnc.py)
     paths.update(email_dnc_spec.paths())
+    from . import fax_spec  # fax documents, received faxes' PDFs (webui/api/fax.py)
+    paths.update(fax_spec.paths())
     return {
         "openapi": "3.0.3",
         "info": {"title": "voxcast API", "version": "1.0.0", "description": (
@@ -623,7 +625,8 @@ def build() -> dict:
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
             },
             "schemas": copy.deepcopy({**SCHEMAS, **report_spec.schemas(), **cdr_spec.schemas(),
-                                     **email_dnc_spec.schemas(), **message_spec.schemas()}),
+                                     **email_dnc_spec.schemas(), **message_spec.schemas(),
+                                     **fax_spec.schemas()}),
         },
         "paths": copy.deepcopy(paths),  # x-pattern-message: an allowed x- extension
     }
