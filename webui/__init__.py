@@ -138,6 +138,9 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     from . import fax_documents, fax_inbox  # fax documents and received faxes (issue 14)
     for bp in (fax_documents.bp, fax_inbox.bp):
         app.register_blueprint(bp)
+    from . import admin_smsc, inbound_sms  # SMSC connections, inbound SMS (issue 14)
+    for bp in (admin_smsc.bp, inbound_sms.bp):
+        app.register_blueprint(bp)
 
     @app.route("/")
     @login_required
