@@ -78,3 +78,20 @@ def test_given_a_received_fax_when_its_pdf_is_asked_for_then_only_its_tenant_get
     got = Api(client, secret).get(f"/api/v1/faxes/{msg.id}/pdf")
     assert got.status_code == 200 and got.get_data() == b"%PDF-1.4 fax"
     assert Api(client, other_secret).get(f"/api/v1/faxes/{msg.id}/pdf").status_code == 404
+
+
+def test_given_a_did_when_patched_to_fax_then_route_detection_and_addresses_are_kept(
+        app, client, tenant_key):  # noqa: F811
+    from models import Did
+    acme, secret = tenant_key("acme")
+    did = Did.create(number="4930777002", tenant=acme)
+    api = Api(client, secret)
+    r = api.patch(f"/api/v1/dids/{did.id}", json={"route": "fax",
+                                                  "fax_emails": "in@acme.test"})
+    assert r.status_code == 200, r.json
+    assert (r.json["route"], r.json["fax_detect"], r.json["fax_emails"]) == (
+        "fax", False, "in@acme.test")
+    r = api.patch(f"/api/v1/dids/{did.id}", json={"route": "greeting", "fax_detect": True})
+    assert (r.json["route"], r.json["fax_detect"]) == ("greeting", True)
+    r = api.patch(f"/api/v1/dids/{did.id}", json={"fax_emails": "nope"})
+    assert r.status_code == 422 and "fax_emails" in r.json["error"]["fields"]

@@ -18,7 +18,7 @@ DID_CREATE = obj({
     "tenant_id": NULLABLE_ID,
     "greeting_text": {"type": "string", "maxLength": 2000},
 }, ["number"])
-ROUTES = ["greeting", "ivr", "queue", "user", "campaign"]  # models.entities.DID_ROUTES
+ROUTES = ["greeting", "ivr", "queue", "user", "campaign", "fax"]  # models.entities.DID_ROUTES
 DID_UPDATE = obj({
     "route": {"type": "string", "enum": ROUTES,
               "description": "Where calls go: the greeting, or the IVR / queue / user (their "
@@ -33,4 +33,10 @@ DID_UPDATE = obj({
                                                     "user or campaign."},
     "closed_text": {"type": "string", "maxLength": 2000,
                     "description": "What a closed 'greeting' says (empty: the greeting)."},
-    "greeting_text": {"type": "string", "maxLength": 2000}}, update=True)
+    "greeting_text": {"type": "string", "maxLength": 2000},
+    # fax (issue 14): route "fax" receives every call as a fax
+    "fax_detect": {"type": "boolean", "description": "On the other routes, a fax tone "
+                                                     "diverts the call to receiving the fax."},
+    "fax_emails": {"type": "string", "maxLength": 3000,
+                   "description": "Where received faxes are e-mailed as PDF (up to 10 "
+                                  "addresses, comma or space separated)."}}, update=True)

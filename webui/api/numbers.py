@@ -25,7 +25,8 @@ def dump_did(d: Did) -> dict:
             "user_id": d.user_id, "campaign_id": d.campaign_id, "queue_id": d.queue_id,
             "ivr_id": d.ivr_id, "closed_route": d.closed_route,
             "closed_target": d.closed_target, "closed_text": d.closed_text,
-            "greeting_text": d.greeting_text}
+            "greeting_text": d.greeting_text, "fax_detect": d.fax_detect,
+            "fax_emails": d.fax_emails}
 
 
 def _pool_scope(model, free):

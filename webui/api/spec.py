@@ -99,6 +99,7 @@ SCHEMAS = {
         "user_id": NULLABLE_ID, "campaign_id": NULLABLE_ID, "queue_id": NULLABLE_ID,
         "ivr_id": NULLABLE_ID, "closed_route": STRING, "closed_target": NULLABLE_ID,
         "closed_text": STRING, "greeting_text": STRING,
+        "fax_detect": {"type": "boolean"}, "fax_emails": STRING,
     }),
     "Group": out({"id": ID, "tenant_id": ID, "name": STRING,
                   "contacts": {"type": "integer", "minimum": 0}}),
