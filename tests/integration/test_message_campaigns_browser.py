@@ -104,7 +104,7 @@ def test_given_the_form_when_sms_is_chosen_then_only_sms_fields_show_the_counter
     entry = CampaignContact.get(CampaignContact.campaign == campaign.id)
     Message.create(tenant=master, channel="sms", campaign=campaign, entry=entry,
                    contact=entry.contact_id, address=entry.phone, state="delivered", units=2,
-                   cost=Decimal("0.0900"))
+                   cost=Decimal("0.0900"), submitted_at=dt.datetime.utcnow())
     CampaignContact.update(state="done", result="delivered").where(
         CampaignContact.id == entry.id).execute()
     wait_for(lambda: page.locator("#msg-delivered").inner_text().strip() == "1", 15,
@@ -283,4 +283,61 @@ def test_given_an_sms_campaign_made_in_the_portal_when_voxcast_messaging_sends_i
         messaging.stop()
         smsc.stop()
         SmscConnection.update(enabled=False).where(SmscConnection.id == conn.id).execute()
+    assert not problems, problems
+
+
+def test_given_an_email_campaign_made_in_the_portal_when_voxcast_messaging_sends_it_then_the_page_shows_sent_and_bounced(  # noqa: E501
+        page, web, db, settings, artifacts):
+    """End to end: the portal's e-mail campaign, `voxcast messaging` and aiosmtpd as the
+    provider's SMTP server (refusing one recipient for good): the mails carry the campaign's
+    From and the contact's fields, and the page counts sent and bounced by itself."""
+    from models import Contact, ContactGroup
+    from tests.integration.email_support import MessagingProcess, SmtpPeer, messaging_env
+
+    master = Tenant.get(Tenant.slug == "master")
+    Campaign.update(status="stopped").where(Campaign.status.in_(("running", "paused"))).execute()
+    SmscConnection.update(enabled=False).execute()
+    stamp = str(time.monotonic_ns())[-6:]
+    group = ContactGroup.create(tenant=master, name=f"mail-group-{stamp}")
+    addresses = [f"reader{i}-{stamp}@example.com" for i in range(3)]
+    for i, (address, phone) in enumerate(zip(addresses, unique_phones(3))):
+        Contact.create(tenant=master, group=group, phone=phone, email=address,
+                       first_name=f"Reader{i}")
+    peer = SmtpPeer(31400 + int(os.environ.get("VOXCAST_PORT_OFFSET", "0")) % 1000 + 1)
+    peer.refuse_hard.add(addresses[2])
+    peer.start()
+    messaging = MessagingProcess(settings, artifacts, messaging_env(settings, peer.port))
+    problems = _watch(page)
+    try:
+        _login(page, web)
+        _new_campaign(page, web, "Browser E2E mail", group.id, "email")
+        page.fill("input[name=email_subject]", "Hello {{ first_name }}")
+        page.fill("textarea[name=email_text]", "Dear {{ first_name }}, our news.")
+        page.fill("textarea[name=email_html]", "<p>Dear {{ first_name }}, our news.</p>")
+        page.fill("input[name=email_from]", "shop@example.com")
+        _submit(page, "form:has(input[name=name])")
+        campaign = _saved(master, "Browser E2E mail")
+        page.locator("form[action$='/start'] button").click()
+        page.wait_for_load_state("networkidle")
+        messaging.start()
+        try:
+            wait_for(lambda: page.locator("#contacts-sent").inner_text().strip() == "2"
+                     and page.locator("#contacts-bounced").inner_text().strip() == "1", 60,
+                     message="sent and bounced on the campaign page")
+        except BaseException:
+            print(messaging.log_tail())
+            raise
+        for i in (0, 1):
+            (mail,) = peer.to(addresses[i])
+            assert mail["Subject"] == f"Hello Reader{i}"
+            assert "shop@example.com" in mail["From"]
+        assert peer.to(addresses[2]) == []
+        assert page.locator("#msg-sent").inner_text().strip() == "2"
+        page.locator("#contacts-bounced a").click()
+        page.wait_for_load_state("networkidle")
+        assert addresses[2] in page.locator("table").inner_text()
+    finally:
+        messaging.stop()
+        peer.stop()
+        Campaign.update(status="stopped").where(Campaign.name == "Browser E2E mail").execute()
     assert not problems, problems

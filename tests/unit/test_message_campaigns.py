@@ -206,15 +206,20 @@ def test_given_messages_in_every_state_then_progress_counts_them(app, make_tenan
                 ("failed", "rejected"), ("failed", "failed"), ("dialing", ""), ("pending", ""),
                 ("dnc", "dnc"), ("pending", "undelivered")]  # the last waits for its retry
     entries = [_entry(tenant, campaign, c, s, r) for c, (s, r) in zip(contacts, outcomes)]
+    accepted = dt.datetime(2026, 11, 11, 12)  # submitted_at: the far side took it
     for entry, (state, units, cost) in zip(entries, [
             ("delivered", 2, "0.1000"), ("undelivered", 1, "0.0500"), ("expired", 1, "0.0500"),
             ("rejected", 1, None), ("failed", 1, None), ("submitted", 3, "0.1500")]):
         _message(tenant, campaign, entry, state=state, units=units,
-                 cost=Decimal(cost) if cost else None)
-    _message(tenant, campaign, entries[8], state="undelivered", units=1, cost=Decimal("0.05"))
+                 cost=Decimal(cost) if cost else None,
+                 submitted_at=accepted if cost else None)
+    _message(tenant, campaign, entries[8], state="undelivered", units=1, cost=Decimal("0.05"),
+             submitted_at=accepted)
     _message(tenant, campaign, entries[5], state="queued", units=1)  # a retry being sent
     other = Campaign.create(tenant=tenant, name="Other", type="sms", group=group)
-    _message(tenant, other, None, state="delivered", units=5, cost=Decimal("9"))
+    _message(tenant, other, None, state="delivered", units=5, cost=Decimal("9"),
+             submitted_at=accepted)
+    _message(tenant, other, None, channel="email", state="bounced")  # refused at RCPT
     p = campaign_service.progress(Campaign.get_by_id(campaign.id))
     assert (p["total"], p["pending"], p["active"], p["dnc"], p["remaining"]) == (9, 2, 1, 1, 3)
     assert (p["messages"], p["in_flight"], p["sent"]) == (8, 2, 5)
@@ -228,6 +233,8 @@ def test_given_messages_in_every_state_then_progress_counts_them(app, make_tenan
     many = campaign_service.progress_many([Campaign.get_by_id(campaign.id),
                                            Campaign.get_by_id(other.id)])
     assert many[campaign.id] == p and many[other.id]["cost"] == "9.0000"
+    assert (many[other.id]["sent"], many[other.id]["bounced"], many[other.id]["units"]) == (
+        1, 1, 5)  # the refused mail was never sent
 
 
 def test_given_a_voice_campaign_then_its_progress_has_no_message_figures(app, make_tenant):
@@ -482,9 +489,10 @@ def test_given_message_campaigns_then_campaign_statistics_count_their_messages_a
     for contact, state, cost in ((contacts[0], "delivered", "0.10"),
                                  (contacts[1], "undelivered", "0.05")):
         _message(acme, sms, None, contact=contact.id, address=contact.phone, state=state,
-                 cost=Decimal(cost), created_at=when)
+                 cost=Decimal(cost), created_at=when, submitted_at=when)
     _message(acme, sms, None, contact=contacts[0].id, address=contacts[0].phone,
-             state="delivered", created_at=dt.datetime(2026, 10, 1))  # before the period
+             state="delivered", created_at=dt.datetime(2026, 10, 1),
+             submitted_at=dt.datetime(2026, 10, 1))  # before the period
     api = Api(client, secret)
     resp = api.get("/api/v1/reports/campaigns?start=2026-11-01&end=2026-11-30&zone=UTC")
     assert resp.status_code == 200, resp.get_json()

@@ -9,7 +9,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from peewee import Value, fn
+from peewee import Case, Value, fn
 
 from models import Call, Campaign, CampaignContact, Contact, database
 from models.entities import CampaignTally, MESSAGE_FINAL_STATES, Message
@@ -126,7 +126,7 @@ AGENT_FIGURES = {"agent_calls": 0, "connected": 0, "abandoned": 0, "abandon_rate
 # SMS, fax and e-mail campaigns: their messages by state (Message rows: one per attempt) and
 # their contacts by outcome (CampaignContact.result, the latest message's state).
 IN_FLIGHT_STATES = ("queued", "submitting", "submitted")
-# accepted by the SMSC / the fax machine / the SMTP server: what was sent (and billed)
+# accepted by the SMSC / the fax machine / the SMTP server (and so submitted_at set): sent
 SENT_STATES = ("submitted", "delivered", "undelivered", "expired", "sent", "bounced")
 FAILED_STATES = ("undelivered", "expired", "rejected", "failed", "bounced")
 CONTACT_OUTCOMES = ("delivered", "sent", "undelivered", "expired", "rejected", "failed",
@@ -134,7 +134,7 @@ CONTACT_OUTCOMES = ("delivered", "sent", "undelivered", "expired", "rejected", "
 MESSAGE_FIGURES = {
     "messages": 0,        # Message rows (attempts)
     "in_flight": 0,       # queued, being handed on, or waiting for a receipt
-    "sent": 0,            # accepted by the far side (SENT_STATES)
+    "sent": 0,            # accepted by the far side (submitted_at set, SENT_STATES)
     "delivered": 0, "undelivered": 0, "expired": 0, "rejected": 0, "bounced": 0,
     "send_failed": 0,     # state failed: could not be handed on / the fax call failed
     "failed_messages": 0,  # every failed state (FAILED_STATES)
@@ -200,17 +200,20 @@ def _count_messages(result: dict[int, dict], campaign_ids: list[int]) -> None:
     index, a few rows per campaign."""
     if not campaign_ids:
         return
-    rows = (Message.select(Message.campaign, Message.state, fn.COUNT(Message.id),
+    # accepted: the far side took it (Dispatcher.accepted stamps submitted_at and charges);
+    # a mail refused at RCPT is bounced without ever being sent, one bounced later was sent
+    accepted = Case(None, [(Message.submitted_at.is_null(), 0)], 1)
+    rows = (Message.select(Message.campaign, Message.state, accepted, fn.COUNT(Message.id),
                            fn.SUM(Message.units), fn.SUM(Message.cost))
             .where(Message.campaign.in_(campaign_ids))
-            .group_by(Message.campaign, Message.state).tuples())
+            .group_by(Message.campaign, Message.state, accepted).tuples())
     costs = {cid: Decimal("0") for cid in campaign_ids}
-    for cid, state, n, units, cost in rows:
+    for cid, state, was_accepted, n, units, cost in rows:
         p = result[cid]
         p["messages"] += n
         if state in IN_FLIGHT_STATES:
             p["in_flight"] += n
-        if state in SENT_STATES:
+        if was_accepted and state in SENT_STATES:
             p["sent"] += n
             p["units"] += int(units or 0)
         if state in FAILED_STATES:
