@@ -5,7 +5,6 @@ from voxcast.schemas import EMAIL, ID, NULLABLE_ID, obj
 
 CAMPAIGN_TYPES = ["voice_message", "voice_interactive", "voice_ivr", "voice_survey",
                   "appointment_reminder", "voice_agent", "sms", "fax", "email"]
-MESSAGE_TYPES = ("sms", "fax", "email")  # models.entities.MESSAGE_CAMPAIGN_TYPES
 # An SMS source address: up to 11 letters, digits and spaces (alphanumeric sender), or a
 # number of up to 16 digits with an optional +. Empty: the SMSC connection's source_addr.
 SMS_SENDER_PATTERN = r"^(\+?[0-9]{1,16}|[A-Za-z0-9][A-Za-z0-9 ]{0,10})?$"

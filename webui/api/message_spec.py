@@ -7,8 +7,7 @@ from voxcast.campaigns import services as campaign_service
 from voxcast.messaging.records import CHANNELS, DIRECTIONS, STATES
 from voxcast.schemas import DATETIME, DATETIME_NULL, ID, NULLABLE_ID, STRING, out
 
-from .spec import (ERRORS, PAGING, PERIOD_PARAMS, TENANT_FILTER, json_content, op, path_id,
-                   query, ref)
+from .spec import PAGING, PERIOD_PARAMS, TENANT_FILTER, json_content, op, path_id, query, ref
 
 INT = {"type": "integer"}
 MONEY = {"type": "string", "example": "0.0420"}
@@ -36,7 +35,7 @@ def schemas() -> dict:
         "campaign_id": NULLABLE_ID, "campaign": STRING, "contact_id": NULLABLE_ID,
         "call_id": {**NULLABLE_ID, "description": "fax: the call that carried it"},
         "created_at": DATETIME, "submitted_at": DATETIME_NULL, "done_at": DATETIME_NULL}
-    figures = {name: INT for name, value in campaign_service.MESSAGE_FIGURES.items()}
+    figures = {name: INT for name in campaign_service.MESSAGE_FIGURES}
     base = {name: INT for name in ("total", "dialed", "answered", "busy", "no_answer",
                                    "failed", "completed", "given_up", "remaining", "active",
                                    "dnc", "machine", "pressed1", "opted_out", "confirmed",
@@ -103,5 +102,3 @@ def paths() -> dict:
             params=(TENANT_FILTER,))},
     }
 
-
-__all__ = ["schemas", "paths", "ERRORS"]
