@@ -103,7 +103,8 @@ class PartJob:
     message: "MessageJob"
     segment: segments.Segment
     part_id: int = 0
-    outcome: str = ""  # "" while open; submitted | rejected | unknown
+    outcome: str = ""  # of the submit: "" while open; submitted | rejected | unknown
+    receipt: str = ""  # the final state its receipt gave (delivered, undelivered, ...)
     external_id: str = ""
     error: str = ""
 
@@ -401,6 +402,10 @@ class SmsService:
         self.tenant_rates: dict[int, int] = {}
         self.in_memory = 0  # messages claimed and not yet settled at submit
         self.freed = asyncio.Event()  # set when the binds' queues went down by a window
+        # Parts this run submitted, waiting for their receipt: (connection, SMSC id) -> part,
+        # and per message how many of its parts still wait.
+        self.awaiting: dict[tuple[int, str], PartJob] = {}
+        self.awaiting_count: dict[int, int] = {}
 
     # -- the process -------------------------------------------------------------------------
 
@@ -556,7 +561,52 @@ class SmsService:
     def part_submitted(self, part: PartJob, external_id: str) -> None:
         part.outcome, part.external_id = "submitted", external_id
         self.writer.post(_part_submitted, part.part_id, external_id, utcnow())
+        if external_id:
+            conn_id = part.message.out.connection_id or 0
+            self.awaiting[(conn_id, external_id)] = part
+            self.awaiting_count[part.message.out.message_id] = \
+                self.awaiting_count.get(part.message.out.message_id, 0) + 1
         self._maybe_settle(part.message)
+
+    def _receipt_in_memory(self, connection_id: int, receipt: receipts.Receipt) -> bool:
+        """A receipt for a part this run submitted: decided here, one write posted. False
+        when the part is not known here (submitted before a restart): the database decides."""
+        part = None
+        for candidate in receipts.id_candidates(receipt.message_id):
+            part = self.awaiting.get((connection_id, candidate))
+            if part is not None:
+                break
+        if part is None:
+            return False
+        if receipt.state is None:
+            return True  # ENROUTE / ACCEPTD: not final yet
+        del self.awaiting[(connection_id, part.external_id)]
+        error = "" if receipt.state == "delivered" else \
+            f"{receipt.stat}" + (f" err:{receipt.error}" if receipt.error else "")
+        part.receipt, part.error = receipt.state, error
+        job = part.message
+        message_id = job.out.message_id
+        left = self.awaiting_count.get(message_id, 1) - 1
+        final = None
+        if left <= 0:
+            self.awaiting_count.pop(message_id, None)
+            states = [p.receipt or p.outcome for p in job.parts]
+            if all(st in FINAL_PART_STATES for st in states):
+                worst = next((w for w in WORST_FIRST if w in states), "delivered")
+                if worst != "unknown":
+                    final = (worst, next((p.error for p in job.parts
+                                          if (p.receipt or p.outcome) == worst), ""))
+        else:
+            self.awaiting_count[message_id] = left
+        self.writer.post(self._receipt_known, part.part_id, message_id, receipt.state, error,
+                         final)
+        return True
+
+    def _receipt_known(self, part_id: int, message_id: int, state: str, error: str,
+                       final: tuple[str, str] | None) -> None:
+        _part_final(part_id, state, error, utcnow())
+        if final is not None:
+            self.dispatcher.finished(message_id, final[0], final[1], retry=final[0] != "delivered")
 
     def part_rejected(self, part: PartJob, error: str) -> None:
         part.outcome, part.error = "rejected", error
@@ -603,7 +653,8 @@ class SmsService:
             if receipt is None:
                 log.warning("SMSC %s: a receipt without a message id: %r", conn.name, data[:100])
                 return
-            self.writer.post(self._receipt, conn.id, receipt)
+            if not self._receipt_in_memory(conn.id, receipt):
+                self.writer.post(self._receipt, conn.id, receipt)
             return
         if esm & 0x40 and data:  # a part of a concatenated MO: its UDH is dropped
             data = data[1 + data[0]:]
