@@ -372,10 +372,13 @@ def charges_csv():
 @bp.route("/report")
 @admin_required
 def report():
-    """Costs of every tenant's calls per day for a period."""
+    """Costs of every tenant's calls, and SMS, fax and e-mail charges, per day for a period."""
     period = reports.Period.parse(request.args.get("start"), request.args.get("end"))
     tenant_id = arg_id("tenant") or None
     days = reports.per_day(tenant_id, period)
+    messages = reports.message_charges_per_day(tenant_id, period)  # SMS, fax, e-mail
     return render_template("admin_billing/report.html", period=period, days=days,
                            total=reports.grand_total(days), selected=tenant_id,
-                           tenants=Tenant.select().order_by(Tenant.name))
+                           tenants=Tenant.select().order_by(Tenant.name),
+                           message_rows=messages,
+                           message_total=reports.message_grand_total(messages))

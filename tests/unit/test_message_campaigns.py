@@ -23,7 +23,7 @@ from voxcast.campaigns.errors import CampaignError, CampaignInputError, Campaign
 from voxcast.messaging import records
 
 from .api_support import Api, tenant_key  # noqa: F401  (fixture)
-from .conftest import CSRF_RE
+from .conftest import ADMIN_PASSWORD, CSRF_RE
 
 NY = ZoneInfo("America/New_York")
 ACTOR = editing.Actor(None, "127.0.0.1")
@@ -353,6 +353,11 @@ def test_given_message_charges_then_the_cost_report_shows_them_by_kind_and_campa
         as_text=True)
     sms = next(r for r in csv.reader(io.StringIO(body)) if r[2] == "sms")
     assert sms[11] == "Spring" and sms[12] == f"message:{rows['late'].id}"
+    auth.logout()
+    auth.login("admin", ADMIN_PASSWORD)  # the provider's cost report: every tenant's
+    page = client.get("/admin/billing/report?start=2026-11-01&end=2026-11-30").get_data(
+        as_text=True)
+    assert 'id="message-costs"' in page and 'data-kind="sms"' in page and "0.0600" in page
 
 
 # -- the portal form ------------------------------------------------------------------------
