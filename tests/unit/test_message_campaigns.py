@@ -534,3 +534,27 @@ def test_given_a_plan_without_email_then_the_api_refuses_to_create_or_start_one(
     start = api.post(f"/api/v1/campaigns/{made.get_json()['id']}/start")
     assert start.status_code == 403 and start.get_json()["error"]["code"] == "feature"
     assert Campaign.get_by_id(made.get_json()["id"]).status == "draft"
+
+
+def test_given_a_message_campaign_then_its_contacts_filter_by_message_outcome(
+        client, auth, make_tenant, make_group):
+    tenant, user = make_tenant("acme")
+    group = make_group(tenant, phones=[f"+1202555{n:04d}" for n in range(6)])
+    contacts = list(Contact.select().where(Contact.group == group).order_by(Contact.id))
+    fax = Campaign.create(tenant=tenant, name="Faxes", type="fax", group=group)
+    for contact, (state, result) in zip(contacts, [
+            ("done", "delivered"), ("done", "sent"), ("failed", "failed"),
+            ("failed", "undelivered"), ("pending", ""), ("dialing", "")]):
+        _entry(tenant, fax, contact, state, result)
+    auth.login(user.username, f"pw-{user.username}")
+
+    def phones(state):
+        page = client.get(f"/campaigns/{fax.id}/contacts?state={state}").get_data(as_text=True)
+        return {c.phone for c in contacts if c.phone in page}
+
+    assert phones("delivered") == {contacts[0].phone, contacts[1].phone}
+    # a fax has no undelivered filter of its own: every other outcome is "failed"
+    assert phones("failed") == {contacts[2].phone, contacts[3].phone}
+    assert phones("pending") == {contacts[4].phone}
+    assert phones("in-flight") == {contacts[5].phone}
+    assert len(phones("")) == 6
