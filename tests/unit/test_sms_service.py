@@ -1,0 +1,97 @@
+"""The SMS service's own rules without a network: rate limits, rendering, and what a restart
+does with messages the last run left `submitting` (the bind-loss rule)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from models import Campaign, CampaignContact, Contact, ContactGroup, Tenant
+from models.entities import LedgerEntry, Message, MessagePart, RatePlan
+from messaging_app.sms import RESTART_ERROR, RateLimiter, SmsService, render
+from voxcast.billing import ledger
+from voxcast.messaging.dispatch import RenderError
+
+
+class Clock:
+    def __init__(self):
+        self.t = 100.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_rate_limiter_never_exceeds_the_rate_in_any_second():
+    clock = Clock()
+    limiter = RateLimiter(3, clock=clock)
+    assert limiter.available() == 3
+    limiter.take(3)
+    assert limiter.available() == 0 and limiter.wait_time() == pytest.approx(1.0)
+    clock.t += 0.6
+    assert limiter.available() == 0 and limiter.wait_time() == pytest.approx(0.4)
+    clock.t += 0.4
+    assert limiter.available() == 3  # a burst after a pause is still at most 3 a second
+    assert RateLimiter(0).available() > 1_000_000 and RateLimiter(0).wait_time() == 0
+
+
+def test_render_counts_segments_and_refuses_an_empty_text():
+    campaign = Campaign(sms_text="Hi {first_name} " + "x" * 160)
+    r = render(campaign, {"first_name": "Jörg"})
+    assert (r.units, r.encoding) == (2, "gsm7") and r.body.startswith("Hi Jörg ")
+    # a name outside GSM 03.38 (ë) makes that contact's text UCS-2: 3 segments of 67
+    assert (render(campaign, {"first_name": "Zoë"}).units, render(campaign, {"first_name": "Zoë"}).encoding) == (3, "ucs2")
+    assert render(Campaign(sms_text="Cześć {first_name}"), {"first_name": "Ala"}).encoding == "ucs2"
+    with pytest.raises(RenderError):
+        render(Campaign(sms_text="{first_name}"), {"first_name": ""})
+
+
+@pytest.fixture
+def campaign(db):
+    plan = RatePlan.create(name="sms-unit", sms_price=Decimal("0.05"))
+    tenant = Tenant.create(name="Smsco", slug="smsco", rate_plan=plan)
+    ledger.credit(tenant.id, Decimal("10"))
+    group = ContactGroup.create(tenant=tenant, name="g")
+    camp = Campaign.create(tenant=tenant, name="c", type="sms", group=group, sms_text="Hi",
+                           status="running", retry_failed=3)
+    for i in range(3):
+        contact = Contact.create(tenant=tenant, group=group, phone=f"+49151000000{i}")
+        CampaignContact.create(tenant=tenant, campaign=camp, contact=contact, phone=contact.phone,
+                               state="dialing", attempts=1)
+    return camp
+
+
+def _message(campaign, entry, parts):
+    m = Message.create(tenant=campaign.tenant_id, channel="sms", campaign=campaign, entry=entry,
+                       contact=entry.contact_id, address=entry.phone, units=len(parts) or 1,
+                       state="submitting", attempts=1)
+    for seq, (state, external_id) in enumerate(parts, start=1):
+        MessagePart.create(tenant=campaign.tenant_id, message=m, seq=seq, state=state,
+                           external_id=external_id)
+    return m
+
+
+def test_restart_settles_submitting_messages_by_the_bind_loss_rule(campaign):
+    e1, e2, e3 = CampaignContact.select().order_by(CampaignContact.id)
+    never = _message(campaign, e1, [])  # parts never written: safe to send again
+    answered = _message(campaign, e2, [("submitted", "A1"), ("submitted", "A2")])
+    unknown = _message(campaign, e3, [("submitted", "B1"), ("submitting", "")])
+    summary = SmsService(None)._recover()
+    assert summary == {"accepted": 1, "failed": 1, "requeued": 1}
+
+    assert Message.get_or_none(Message.id == never.id) is None
+    e1 = CampaignContact.get_by_id(e1.id)
+    assert (e1.state, e1.attempts) == ("pending", 0)  # claimable again, attempt not counted
+
+    answered = Message.get_by_id(answered.id)
+    assert answered.state == "submitted" and answered.cost == Decimal("0.10")  # 2 segments
+
+    unknown = Message.get_by_id(unknown.id)
+    assert (unknown.state, unknown.error) == ("failed", RESTART_ERROR)
+    assert unknown.cost == Decimal("0.05")  # the one part the SMSC accepted
+    assert [p.state for p in MessagePart.select().where(MessagePart.message == unknown.id)
+            .order_by(MessagePart.seq)] == ["submitted", "unknown"]
+    e3 = CampaignContact.get_by_id(e3.id)
+    assert e3.state == "failed"  # never re-sent blindly, despite retry_failed=3
+    charges = LedgerEntry.select().where(LedgerEntry.kind == "sms").count()
+    assert charges == 2
+    assert SmsService(None)._recover() == {"accepted": 0, "failed": 0, "requeued": 0}
