@@ -36,16 +36,23 @@ class FaxSendCall(OutboundCall):
         self.result: records.FaxResult | None = None
 
     async def place(self) -> bool:
-        self.attempt = await self.ctx.writer.run(
+        got = await self.ctx.writer.run(
             records.open_attempt, self.claim.tenant_id, self.claim.campaign_id,
             self.claim.entry_id, self.claim.call_id, self.claim.channel_id, self.claim.phone,
             self.plan.caller_id, getattr(self.plan, "fax_document_id", None))
-        if self.attempt is None:
+        if got == records.NO_CREDIT:  # claim undone (no CDR): only the slot to give back
+            log.info("campaign %s: no credit for the pages to %s; paused",
+                     self.claim.campaign_id, self.claim.phone)
+            self.call_id = None
+            await self.close(0, "no credit")
+            return False
+        if got == records.NO_DOCUMENT:
             log.error("campaign %s: fax document missing; %s not dialled",
                       self.claim.campaign_id, self.claim.phone)
             self.rang = True
             await self.close(0, "fax document missing")
             return False
+        self.attempt = got
         return await super().place()
 
     def variables(self) -> dict:

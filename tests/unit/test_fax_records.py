@@ -79,3 +79,40 @@ def test_given_an_attempt_whose_call_ended_while_the_app_was_away_then_failed_an
     entry = CampaignContact.get_by_id(entry.id)
     assert entry.state == "pending" and entry.next_attempt_at > now  # retry_failed 1
     assert records.close_orphans() == 0
+
+
+def test_given_credit_short_of_the_pages_when_an_attempt_opens_then_unclaimed_and_paused(db):
+    from decimal import Decimal
+
+    from models import Call, Campaign, CampaignContact, Contact, ContactGroup, RatePlan, Tenant
+    from models.entities import FaxDocument, Message, utcnow
+    from voxcast.billing import ledger
+    from voxcast.messaging.fax import records
+
+    plan = RatePlan.create(name="fax", fax_page_price=Decimal("1.00"))
+    tenant = Tenant.create(name="faxer", slug="faxer", rate_plan=plan)
+    ledger.credit(tenant.id, "2.50", reference="test")
+    group = ContactGroup.create(tenant=tenant, name="g")
+    doc = FaxDocument.create(tenant=tenant, name="d", tiff="t.tif", pdf="t.pdf", pages=2)
+    campaign = Campaign.create(tenant=tenant, name="c", type="fax", fax_document=doc,
+                               status="running")
+
+    def claim(n):
+        contact = Contact.create(tenant=tenant, group=group, phone=f"+1555010{n}")
+        entry = CampaignContact.create(tenant=tenant, campaign=campaign, contact=contact,
+                                       phone=contact.phone, state="dialing", attempts=1)
+        call = Call.create(tenant=tenant, campaign=campaign, contact=contact, entry=entry,
+                           number=contact.phone, direction="outbound", channel_id=f"vx-{n}",
+                           started_at=utcnow())
+        return entry, call, records.open_attempt(tenant.id, campaign.id, entry.id, call.id,
+                                                 f"vx-{n}", contact.phone, "", doc.id)
+
+    _e1, _c1, first = claim(1)  # 2 pages of 2.50: covered
+    assert isinstance(first, records.Attempt)
+    entry, call, second = claim(2)  # 2 more while the first is not charged: 4 > 2.50
+    assert second == records.NO_CREDIT
+    assert Call.get_or_none(Call.id == call.id) is None  # the claim undone
+    entry = CampaignContact.get_by_id(entry.id)
+    assert (entry.state, entry.attempts) == ("pending", 0)
+    assert Campaign.get_by_id(campaign.id).status_code == "no_credit"
+    assert Message.select().count() == 1

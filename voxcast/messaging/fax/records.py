@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from peewee import fn
+
 from models import Call, CampaignContact, Did
 from models.entities import FaxDocument, Message, utcnow
 from voxcast import mailer
@@ -59,24 +61,45 @@ class Attempt:
     pages: int  # the document's
 
 
+NO_DOCUMENT = "no_document"  # open_attempt's refusals (the call is not placed)
+NO_CREDIT = "no_credit"
+
+
 def open_attempt(tenant_id: int, campaign_id: int, entry_id: int, call_id: int,
                  channel_id: str, phone: str, caller_id: str,
-                 document_id: int | None) -> Attempt | None:
-    """The attempt's Message (state submitting: handed to Asterisk), or None when the
-    campaign's document is gone (the caller then closes the call unplaced)."""
+                 document_id: int | None) -> Attempt | str:
+    """The attempt's Message (state submitting: handed to Asterisk, units = the document's
+    pages until the pages sent are known), or why the call must not be placed: NO_DOCUMENT
+    (the document is gone: the call is closed as failed) or NO_CREDIT (the tenant's credit,
+    less the pages of its fax attempts not yet charged, does not cover this one: the claim is
+    undone and the campaign paused until a top-up, as a call without credit is)."""
     doc = (FaxDocument.get_or_none(FaxDocument.id == document_id,
                                    FaxDocument.tenant == tenant_id)
            if document_id else None)
     if doc is None or not doc.tiff or doc.pages <= 0:
-        return None
+        return NO_DOCUMENT
+    price = plans.unit_price(tenant_id, "fax")
+    if price > 0:
+        owed_pages = (Message.select(fn.COALESCE(fn.SUM(Message.units), 0))
+                      .where(Message.tenant == tenant_id, Message.channel == "fax",
+                             Message.direction == "outbound",
+                             Message.state.in_(("queued", "submitting")),
+                             Message.cost.is_null()).scalar()) or 0
+        if ledger.available(tenant_id) - price * int(owed_pages) < price * doc.pages:
+            from voxcast.campaigns import lifecycle
+            from voxcast.dialing import claims
+            claims._unclaim([claims.Claim(call_id, channel_id, entry_id, campaign_id,
+                                          tenant_id, phone)])  # as the billing gate does
+            lifecycle.pause_for(campaign_id, lifecycle.Cause("no_credit"))
+            return NO_CREDIT
     entry = CampaignContact.get_or_none(CampaignContact.id == entry_id)
     now = utcnow()
     msg = Message.create(tenant=tenant_id, channel="fax", direction="outbound",
                          campaign=campaign_id, contact=entry.contact_id if entry else None,
-                         entry=entry_id, address=phone, sender=caller_id or "", units=0,
-                         state="submitting", call=call_id, external_id=channel_id,
-                         attempts=entry.attempts if entry else 1, created_at=now,
-                         submitted_at=now)
+                         entry=entry_id, address=phone, sender=caller_id or "",
+                         units=doc.pages, state="submitting", call=call_id,
+                         external_id=channel_id, attempts=entry.attempts if entry else 1,
+                         created_at=now, submitted_at=now)
     return Attempt(msg.id, doc.tiff, doc.pages)
 
 
