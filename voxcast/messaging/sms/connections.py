@@ -18,7 +18,7 @@ FIELDS = ("name", "host", "port", "system_id", "password", "system_type", "sourc
 
 class SmscError(ServiceError):
     code = "bad-smsc-connection"
-    status = 400
+    status = 422
 
     def __init__(self, message: str, field: str = ""):
         super().__init__(message)
