@@ -9,3 +9,4 @@ from . import monitor  # noqa: F401  (listen / whisper / barge on an agent's cal
 from . import messages  # noqa: F401  (message records: SMS, fax, e-mail)
 from . import email_dnc  # noqa: F401  (the e-mail do-not-contact list)
 from . import fax  # noqa: F401  (fax documents, received faxes' PDFs)
+from . import smsc  # noqa: F401  (the provider's SMSC connections)

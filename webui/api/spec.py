@@ -610,6 +610,8 @@ def build() -> dict:
     paths.update(email_dnc_spec.paths())
     from . import fax_spec  # fax documents, received faxes' PDFs (webui/api/fax.py)
     paths.update(fax_spec.paths())
+    from . import smsc_spec  # the provider's SMSC connections (webui/api/smsc.py)
+    paths.update(smsc_spec.paths())
     return {
         "openapi": "3.0.3",
         "info": {"title": "voxcast API", "version": "1.0.0", "description": (
@@ -627,7 +629,7 @@ def build() -> dict:
             },
             "schemas": copy.deepcopy({**SCHEMAS, **report_spec.schemas(), **cdr_spec.schemas(),
                                      **email_dnc_spec.schemas(), **message_spec.schemas(),
-                                     **fax_spec.schemas()}),
+                                     **fax_spec.schemas(), **smsc_spec.schemas()}),
         },
         "paths": copy.deepcopy(paths),  # x-pattern-message: an allowed x- extension
     }
