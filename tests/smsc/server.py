@@ -63,6 +63,7 @@ class Smsc:
         self.submits: list[Submit] = []
         self.binds: list[tuple[str, bool]] = []  # (system_id, accepted)
         self.receipts_sent = 0
+        self.enquire_links = 0
         self._ids = itertools.count(1000)
         self._seq = codec.Sequence()
         self._sessions: set[asyncio.StreamWriter] = set()
@@ -150,6 +151,7 @@ class Smsc:
                     for data in pending:
                         self._send_receipt(writer, data)
                 elif cmd == "enquire_link":
+                    self.enquire_links += 1
                     writer.write(codec.make("enquire_link_resp", sequence=pdu.sequence).generate())
                 elif cmd == "unbind":
                     writer.write(codec.make("unbind_resp", sequence=pdu.sequence).generate())
