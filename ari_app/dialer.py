@@ -262,6 +262,13 @@ class Dialer:
                                self.max_channels, channels.total)
             if lines is not None:
                 slots = min(slots, lines)
+            if plan.type == "fax" and slots > 0:  # no more sends than the credit's pages
+                sends = await self.ctx.writer.run(fax_records.affordable_sends,
+                                                  plan.tenant_id, plan.fax_document_id)
+                if sends == 0:
+                    await self.ctx.writer.run(lifecycle.pause_for, plan.id, Cause("no_credit"))
+                    continue
+                slots = min(slots, sends)
             wanted = self.bucket.take(slots)
             claimed = await self.ctx.writer.run(self.ctx.claims.claim_due, plan.id, wanted, now,
                                                plan.rule_sets)

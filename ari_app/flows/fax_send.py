@@ -34,17 +34,18 @@ class FaxSendCall(OutboundCall):
                          record=False)
         self.attempt: records.Attempt | None = None
         self.result: records.FaxResult | None = None
+        self.no_credit = False
 
     async def place(self) -> bool:
         got = await self.ctx.writer.run(
             records.open_attempt, self.claim.tenant_id, self.claim.campaign_id,
             self.claim.entry_id, self.claim.call_id, self.claim.channel_id, self.claim.phone,
             self.plan.caller_id, getattr(self.plan, "fax_document_id", None))
-        if got == records.NO_CREDIT:  # claim undone (no CDR): only the slot to give back
+        if got == records.NO_CREDIT:  # not placed; the contact is due again (close_job)
             log.info("campaign %s: no credit for the pages to %s; paused",
                      self.claim.campaign_id, self.claim.phone)
-            self.call_id = None
-            await self.close(0, "no credit")
+            self.no_credit = True
+            await self.close(0, "not placed: no credit for the fax pages")
             return False
         if got == records.NO_DOCUMENT:
             log.error("campaign %s: fax document missing; %s not dialled",
@@ -76,11 +77,13 @@ class FaxSendCall(OutboundCall):
         attempt = self.attempt
         result = self.result
 
-        call_id = self.claim.call_id
+        call_id, entry_id, no_credit = self.claim.call_id, self.claim.entry_id, self.no_credit
 
         def close_fax_call(*args):
             disposition = finish_call(*args)
-            if attempt is not None:
+            if no_credit:
+                records.requeue_entry(entry_id)
+            elif attempt is not None:
                 records.finish_attempt(attempt.message_id, result)
             else:  # adopted after a restart, or never placed: found by its call
                 records.finish_call_attempt(call_id, result)

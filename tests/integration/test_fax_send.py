@@ -172,3 +172,27 @@ def test_given_fax_campaign_when_the_number_is_busy_then_each_attempt_fails_with
     (entry,) = CampaignContact.select().where(CampaignContact.campaign == campaign)
     assert (entry.state, entry.result, entry.attempts) == ("failed", "failed", 2)
     assert not _fax_charges(tenant)
+
+
+def test_given_credit_short_of_the_pages_when_started_then_paused_until_a_top_up(
+        stasis_app, settings, workdir):
+    tenant = _tenant()
+    doc = documents.upload(tenant.id, "three pages", "three.pdf",
+                           make_pdf(workdir / "three.pdf", 3).read_bytes(), settings)
+    ledger.charge(tenant.id, Decimal("9.90"), reference="spent elsewhere")  # 0.10 left
+    (phone,) = unique_phones(1)
+    Did.create(number=phone.lstrip("+"), tenant=tenant, route="fax")
+    campaign = _campaign(tenant, settings, [phone], doc, retry_failed=0)
+    with trunk_looped_back(settings):
+        campaign_service.start(campaign, settings)
+        wait_for(lambda: reload(campaign).status_code == "no_credit", 20,
+                 message="fax campaign paused for credit")
+        assert reload(campaign).status == "paused"
+        assert not Message.select().where(Message.campaign == campaign).exists()
+        assert not Call.select().where(Call.campaign == campaign).exists()
+        ledger.credit(tenant.id, "1.00", reference="top-up")
+        wait_for(lambda: reload(campaign).status == "completed", 150,
+                 message="fax campaign resumed and completed")
+    (sent,) = Message.select().where(Message.campaign == campaign)
+    assert (sent.state, sent.units) == ("sent", 3)
+    assert Decimal(Tenant.get_by_id(tenant.id).balance) == Decimal("1.10") - PAGE_PRICE * 3

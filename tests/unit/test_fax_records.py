@@ -109,10 +109,14 @@ def test_given_credit_short_of_the_pages_when_an_attempt_opens_then_unclaimed_an
 
     _e1, _c1, first = claim(1)  # 2 pages of 2.50: covered
     assert isinstance(first, records.Attempt)
+    assert records.affordable_sends(tenant.id, doc.id) == 0  # 2.50 - 2 owed < 2
     entry, call, second = claim(2)  # 2 more while the first is not charged: 4 > 2.50
     assert second == records.NO_CREDIT
-    assert Call.get_or_none(Call.id == call.id) is None  # the claim undone
-    entry = CampaignContact.get_by_id(entry.id)
-    assert (entry.state, entry.attempts) == ("pending", 0)
     assert Campaign.get_by_id(campaign.id).status_code == "no_credit"
     assert Message.select().count() == 1
+    records.requeue_entry(entry.id)  # after its CDR is closed
+    entry = CampaignContact.get_by_id(entry.id)
+    assert (entry.state, entry.attempts) == ("pending", 0)
+    ledger.credit(tenant.id, "10.00", reference="top-up")
+    assert records.affordable_sends(tenant.id, doc.id) == 5  # 12.50 - 2 owed, 2 a send
+    assert records.pages_affordable(tenant.id, doc.id)

@@ -343,6 +343,10 @@ def _affordable_next(campaign: Campaign) -> bool:
              .order_by(CampaignContact.next_attempt_at, CampaignContact.id).first())
     if entry is None:
         return True  # nothing left to pay for: let the dialer complete it
+    if campaign.type == "fax":  # and the pages of its document (voxcast.messaging.fax)
+        from voxcast.messaging.fax.records import pages_affordable
+        if not pages_affordable(campaign.tenant_id, campaign.fax_document_id):
+            return False
     table = plans.table_of_tenant(campaign.tenant_id)
     rate = table.lookup(entry.phone) if table is not None else None
     if rate is None:

@@ -65,6 +65,47 @@ NO_DOCUMENT = "no_document"  # open_attempt's refusals (the call is not placed)
 NO_CREDIT = "no_credit"
 
 
+def affordable_sends(tenant_id: int, document_id: int | None) -> int:
+    """How many more sends of the document the tenant's credit covers now (the dialer claims
+    no more than that; 1 << 30 when pages are free)."""
+    price = plans.unit_price(tenant_id, "fax")
+    doc = FaxDocument.get_or_none(FaxDocument.id == document_id) if document_id else None
+    if price <= 0 or doc is None or doc.pages <= 0:
+        return 1 << 30
+    spare = ledger.available(tenant_id) - price * _owed_pages(tenant_id)
+    return max(0, int(spare // (price * doc.pages)))
+
+
+def requeue_entry(entry_id: int) -> None:
+    """After the CDR of a call not placed for lack of credit was closed: the contact is due
+    again (when the campaign resumes) and the attempt is not counted."""
+    (CampaignContact.update(state="pending", attempts=CampaignContact.attempts - 1,
+                            next_attempt_at=utcnow(), last_disposition="")
+     .where(CampaignContact.id == entry_id, CampaignContact.attempts > 0).execute())
+
+
+def _owed_pages(tenant_id: int) -> int:
+    """Pages of the tenant's fax attempts handed on but not charged yet."""
+    return int(Message.select(fn.COALESCE(fn.SUM(Message.units), 0))
+               .where(Message.tenant == tenant_id, Message.channel == "fax",
+                      Message.direction == "outbound",
+                      Message.state.in_(("queued", "submitting")),
+                      Message.cost.is_null()).scalar() or 0)
+
+
+def pages_affordable(tenant_id: int, document_id: int | None, pages: int | None = None) -> bool:
+    """Whether the tenant's available credit, less the pages of its fax attempts not yet
+    charged, covers one more send of the document at the page price (also what resumes a
+    fax campaign paused for no_credit: voxcast.billing.call_credit)."""
+    price = plans.unit_price(tenant_id, "fax")
+    if price <= 0:
+        return True
+    if pages is None:
+        doc = FaxDocument.get_or_none(FaxDocument.id == document_id) if document_id else None
+        pages = doc.pages if doc is not None else 0
+    return ledger.available(tenant_id) - price * _owed_pages(tenant_id) >= price * pages
+
+
 def open_attempt(tenant_id: int, campaign_id: int, entry_id: int, call_id: int,
                  channel_id: str, phone: str, caller_id: str,
                  document_id: int | None) -> Attempt | str:
@@ -72,26 +113,17 @@ def open_attempt(tenant_id: int, campaign_id: int, entry_id: int, call_id: int,
     pages until the pages sent are known), or why the call must not be placed: NO_DOCUMENT
     (the document is gone: the call is closed as failed) or NO_CREDIT (the tenant's credit,
     less the pages of its fax attempts not yet charged, does not cover this one: the claim is
-    undone and the campaign paused until a top-up, as a call without credit is)."""
+    not placed, its CDR says why, the contact is due again without the attempt counted
+    (requeue_entry) and the campaign is paused until a top-up, as for calls)."""
     doc = (FaxDocument.get_or_none(FaxDocument.id == document_id,
                                    FaxDocument.tenant == tenant_id)
            if document_id else None)
     if doc is None or not doc.tiff or doc.pages <= 0:
         return NO_DOCUMENT
-    price = plans.unit_price(tenant_id, "fax")
-    if price > 0:
-        owed_pages = (Message.select(fn.COALESCE(fn.SUM(Message.units), 0))
-                      .where(Message.tenant == tenant_id, Message.channel == "fax",
-                             Message.direction == "outbound",
-                             Message.state.in_(("queued", "submitting")),
-                             Message.cost.is_null()).scalar()) or 0
-        if ledger.available(tenant_id) - price * int(owed_pages) < price * doc.pages:
-            from voxcast.campaigns import lifecycle
-            from voxcast.dialing import claims
-            claims._unclaim([claims.Claim(call_id, channel_id, entry_id, campaign_id,
-                                          tenant_id, phone)])  # as the billing gate does
-            lifecycle.pause_for(campaign_id, lifecycle.Cause("no_credit"))
-            return NO_CREDIT
+    if not pages_affordable(tenant_id, doc.id, doc.pages):
+        from voxcast.campaigns import lifecycle
+        lifecycle.pause_for(campaign_id, lifecycle.Cause("no_credit"))
+        return NO_CREDIT
     entry = CampaignContact.get_or_none(CampaignContact.id == entry_id)
     now = utcnow()
     msg = Message.create(tenant=tenant_id, channel="fax", direction="outbound",
