@@ -57,6 +57,7 @@ log = logging.getLogger("voxcast.sms")
 
 LOST_ERROR = "no submit_sm_resp before the bind was lost: not re-sent"
 RESTART_ERROR = "outcome unknown after a restart (no submit_sm_resp): not re-sent"
+STOPPED_ERROR = "the service stopped before all its parts were sent"
 FINAL_PART_STATES = frozenset({"delivered", "undelivered", "expired", "rejected", "unknown"})
 # The message's state from its parts: the first of these any part has, else delivered.
 WORST_FIRST = ("unknown", "rejected", "undelivered", "expired")
@@ -171,6 +172,7 @@ class Bind:
         self.ref = 0
         self.writer: asyncio.StreamWriter | None = None
         self.stopping = False
+        self.hold = False  # stopping: write nothing more, let the answers come in
         self.last_heard = time.monotonic()
         self.submits = 0
 
@@ -279,7 +281,7 @@ class Bind:
         writer = self.writer
         window = self.service.window
         while True:
-            while not self.queue or len(self.inflight) >= window:
+            while self.hold or not self.queue or len(self.inflight) >= window:
                 self.wake.clear()
                 await self.wake.wait()
             now = time.monotonic()
@@ -380,7 +382,7 @@ class SmsService:
                  idle_every: float = 0.5, reload_every: float = 5.0, enquire_every: float = 30.0,
                  timeout: float = 10.0, reconnect_min: float = 0.5, reconnect_max: float = 30.0,
                  throttle_min: float = 0.2, throttle_max: float = 5.0, claim_max: int = 2000,
-                 receipt_hours: float = 72.0):
+                 receipt_hours: float = 72.0, stop_grace: float = 3.0):
         self.settings = settings
         self.dispatcher = dispatcher or Dispatcher("sms", render)
         self.writer = writer
@@ -396,6 +398,7 @@ class SmsService:
         self.throttle_max = throttle_max
         self.claim_max = claim_max
         self.receipt_hours = receipt_hours  # no receipt by then: the message expired
+        self.stop_grace = stop_grace  # at a stop, how long submits in flight may take to answer
         self.binds: dict[int, Bind] = {}
         self.tasks: dict[int, asyncio.Task] = {}
         self.tenant_limits: dict[int, RateLimiter] = {}
@@ -423,10 +426,20 @@ class SmsService:
                 await asyncio.gather(loader, return_exceptions=True)
         finally:
             for bind in self.binds.values():
-                bind.stopping = True
+                bind.stopping = bind.hold = True
+            end = time.monotonic() + self.stop_grace
+            while time.monotonic() < end and any(b.inflight for b in self.binds.values()):
+                await asyncio.sleep(0.05)
             for task in self.tasks.values():
                 task.cancel()
             await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+            # Parts still queued in memory were never written: said so in the database, so
+            # the next start sends them instead of counting them unknown.
+            unsent = [job.part_id for bind in self.binds.values() for job in bind.queue]
+            if unsent:
+                self.writer.post(_parts_unsent, unsent)
+                log.info("stopping with %d SMS part(s) not yet sent: kept for the next start",
+                         len(unsent))
             if own_writer:
                 self.writer.close()
 
@@ -732,7 +745,8 @@ class SmsService:
         summary = {"accepted": 0, "failed": 0, "requeued": 0}
         for message_id in ids:
             parts = list(MessagePart.select().where(MessagePart.message == message_id))
-            if not parts:
+            if all(p.state == "queued" for p in parts):  # none was ever written
+                MessagePart.delete().where(MessagePart.message == message_id).execute()
                 again.append(message_id)
                 continue
             done = [p for p in parts if p.external_id]
@@ -740,12 +754,18 @@ class SmsService:
                 if p.state == "submitting":
                     (MessagePart.update(state="unknown", error=RESTART_ERROR, done_at=utcnow())
                      .where(MessagePart.id == p.id).execute())
+                elif p.state == "queued":  # the rest of a message cut in two by a stop
+                    (MessagePart.update(state="rejected", error=STOPPED_ERROR, done_at=utcnow())
+                     .where(MessagePart.id == p.id).execute())
             if done:
                 self.dispatcher.accepted(message_id, units=len(done))
             if len(done) == len(parts):
                 summary["accepted"] += 1
-            else:
+            elif any(p.state == "submitting" for p in parts):
                 self.dispatcher.finished(message_id, "failed", RESTART_ERROR, retry=False)
+                summary["failed"] += 1
+            else:
+                self.dispatcher.finished(message_id, "failed", STOPPED_ERROR, retry=False)
                 summary["failed"] += 1
         if again:
             Message.update(state="queued").where(Message.id.in_(again)).execute()
@@ -759,6 +779,13 @@ class SmsService:
 def _part_submitted(part_id: int, external_id: str, at: dt.datetime) -> None:
     (MessagePart.update(state="submitted", external_id=external_id, submitted_at=at)
      .where(MessagePart.id == part_id).execute())
+
+
+def _parts_unsent(part_ids: list[int]) -> None:
+    for start in range(0, len(part_ids), 500):
+        (MessagePart.update(state="queued")
+         .where(MessagePart.id.in_(part_ids[start:start + 500]),
+                MessagePart.state == "submitting").execute())
 
 
 def _part_final(part_id: int, state: str, error: str, at: dt.datetime) -> None:

@@ -59,3 +59,17 @@ def test_given_a_tenant_rate_when_sending_then_its_messages_keep_to_it(sms_db, s
     assert len(times) == 12
     assert all(sum(1 for t in times if t0 <= t < t0 + 1) <= 6 for t0 in times)
     assert times[-1] - times[0] >= 1.5  # 12 at 5/s: at least two seconds' worth
+
+
+def test_given_a_connection_throughput_when_sending_then_submits_keep_to_it(sms_db, smsc_factory):
+    smsc = smsc_factory()
+    make_connection(throughput=10)
+    tenant = make_tenant(per_second=0)
+    campaign = make_sms_campaign(tenant, [f"+4917500000{i:02d}" for i in range(30)], "Hi")
+    start_campaign(campaign)
+    service = SmsService(None, claim_every=0.05, idle_every=0.1)
+    asyncio.run(_run_for(service, 20, until=lambda: all_settled(campaign)))
+    times = sorted(s.at for s in smsc.smsc.accepted())
+    assert len(times) == 30
+    assert times[-1] - times[0] >= 1.7  # 10 now, 10 after 1 s, 10 after 2 s
+    assert all(sum(1 for t in times if t0 <= t < t0 + 0.9) <= 12 for t0 in times)

@@ -53,7 +53,7 @@ def campaign(db):
     group = ContactGroup.create(tenant=tenant, name="g")
     camp = Campaign.create(tenant=tenant, name="c", type="sms", group=group, sms_text="Hi",
                            status="running", retry_failed=3)
-    for i in range(3):
+    for i in range(4):
         contact = Contact.create(tenant=tenant, group=group, phone=f"+49151000000{i}")
         CampaignContact.create(tenant=tenant, campaign=camp, contact=contact, phone=contact.phone,
                                state="dialing", attempts=1)
@@ -71,16 +71,19 @@ def _message(campaign, entry, parts):
 
 
 def test_restart_settles_submitting_messages_by_the_bind_loss_rule(campaign):
-    e1, e2, e3 = CampaignContact.select().order_by(CampaignContact.id)
+    e1, e2, e3, e4 = CampaignContact.select().order_by(CampaignContact.id)
     never = _message(campaign, e1, [])  # parts never written: safe to send again
+    kept = _message(campaign, e4, [("queued", ""), ("queued", "")])  # a stop kept them
     answered = _message(campaign, e2, [("submitted", "A1"), ("submitted", "A2")])
     unknown = _message(campaign, e3, [("submitted", "B1"), ("submitting", "")])
     summary = SmsService(None)._recover()
-    assert summary == {"accepted": 1, "failed": 1, "requeued": 1}
+    assert summary == {"accepted": 1, "failed": 1, "requeued": 2}
 
-    assert Message.get_or_none(Message.id == never.id) is None
-    e1 = CampaignContact.get_by_id(e1.id)
-    assert (e1.state, e1.attempts) == ("pending", 0)  # claimable again, attempt not counted
+    for message, entry in ((never, e1), (kept, e4)):
+        assert Message.get_or_none(Message.id == message.id) is None
+        assert MessagePart.select().where(MessagePart.message == message.id).count() == 0
+        entry = CampaignContact.get_by_id(entry.id)
+        assert (entry.state, entry.attempts) == ("pending", 0)  # claimable again
 
     answered = Message.get_by_id(answered.id)
     assert answered.state == "submitted" and answered.cost == Decimal("0.10")  # 2 segments
