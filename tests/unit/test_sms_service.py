@@ -98,3 +98,25 @@ def test_restart_settles_submitting_messages_by_the_bind_loss_rule(campaign):
     charges = LedgerEntry.select().where(LedgerEntry.kind == "sms").count()
     assert charges == 2
     assert SmsService(None)._recover() == {"accepted": 0, "failed": 0, "requeued": 0}
+
+
+def test_a_receipt_after_a_restart_is_matched_in_the_database_hex_or_decimal(campaign):
+    from models.entities import SmscConnection
+    from voxcast.messaging.sms import receipts
+
+    conn = SmscConnection.create(name="c", system_id="x")
+    e1 = CampaignContact.select().order_by(CampaignContact.id).first()
+    m = _message(campaign, e1, [("submitted", "A1"), ("submitted", "a2")])
+    Message.update(state="submitted", connection=conn).where(Message.id == m.id).execute()
+    service = SmsService(None)
+    service._receipt(conn.id, receipts.parse(b"id:161 stat:DELIVRD err:000"))  # 0xA1
+    assert [p.state for p in MessagePart.select().order_by(MessagePart.seq)] == \
+        ["delivered", "submitted"]
+    assert Message.get_by_id(m.id).state == "submitted"  # one part still to come
+    service._receipt(conn.id + 1, receipts.parse(b"id:A2 stat:UNDELIV"))  # other SMSC's id
+    assert Message.get_by_id(m.id).state == "submitted"
+    service._receipt(conn.id, receipts.parse(b"ID:A2 STAT:UNDELIV ERR:005"))
+    m = Message.get_by_id(m.id)
+    assert (m.state, m.error) == ("undelivered", "UNDELIV err:005")
+    e1 = CampaignContact.get_by_id(e1.id)
+    assert e1.result == "undelivered" and e1.state == "pending"  # retry_failed=3 allows one more
