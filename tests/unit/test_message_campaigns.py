@@ -563,3 +563,7 @@ def test_given_a_message_campaign_then_its_contacts_filter_by_message_outcome(
     assert phones("pending") == {contacts[4].phone}
     assert phones("in-flight") == {contacts[5].phone}
     assert len(phones("")) == 6
+    listing = client.get("/campaigns/").get_data(as_text=True)
+    assert 'data-k="units"' in listing and 'data-k="dialed"' in listing  # a fax: calls too
+    page = client.get(f"/campaigns/{fax.id}").get_data(as_text=True)
+    assert "Pages sent" in page and "Fax calls" in page and 'id="contacts-failed"' in page
