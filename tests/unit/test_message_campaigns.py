@@ -550,7 +550,9 @@ def test_given_a_message_campaign_then_its_contacts_filter_by_message_outcome(
     for contact, (state, result) in zip(contacts, [
             ("done", "delivered"), ("done", "sent"), ("failed", "failed"),
             ("failed", "undelivered"), ("pending", ""), ("dialing", "")]):
-        _entry(tenant, fax, contact, state, result)
+        entry = _entry(tenant, fax, contact, state, result)
+        CampaignContact.update(attempts=0 if state == "pending" else 1).where(
+            CampaignContact.id == entry.id).execute()
     auth.login(user.username, f"pw-{user.username}")
 
     def phones(state):
@@ -563,6 +565,10 @@ def test_given_a_message_campaign_then_its_contacts_filter_by_message_outcome(
     assert phones("pending") == {contacts[4].phone}
     assert phones("in-flight") == {contacts[5].phone}
     assert len(phones("")) == 6
+    everyone = client.get(f"/campaigns/{fax.id}/contacts").get_data(as_text=True)
+    assert (f'href="/reports/messages/?campaign={fax.id}&amp;address=%2B12025550000"'
+            in everyone)  # a contact tried: its messages are a click away
+    assert "address=%2B12025550004" not in everyone  # never tried yet
     listing = client.get("/campaigns/").get_data(as_text=True)
     assert 'data-k="units"' in listing and 'data-k="dialed"' in listing  # a fax: calls too
     page = client.get(f"/campaigns/{fax.id}").get_data(as_text=True)
