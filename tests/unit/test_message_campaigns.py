@@ -573,3 +573,21 @@ def test_given_a_message_campaign_then_its_contacts_filter_by_message_outcome(
     assert 'data-k="units"' in listing and 'data-k="dialed"' in listing  # a fax: calls too
     page = client.get(f"/campaigns/{fax.id}").get_data(as_text=True)
     assert "Pages sent" in page and "Fax calls" in page and 'id="contacts-failed"' in page
+
+
+def test_given_no_template_helpers_then_message_campaigns_still_save_and_start(
+        app, make_tenant, make_group, settings, monkeypatch):
+    """The sending helpers' template checks are optional: without them (not installed) the
+    fields are kept as written and only the required parts are asked for."""
+    from voxcast.campaigns import message_fields
+    monkeypatch.setattr(message_fields, "_helper", lambda module: None)
+    tenant, _ = make_tenant("acme")
+    group = make_group(tenant, phones=["+12025550100"])
+    mail = _create(tenant, settings, name="News", type="email", group_id=group.id,
+                   email_subject="Hi {{ first_name", email_text="Body")
+    campaign_service.start(Campaign.get_by_id(mail.id), settings)
+    _smsc(is_default=True)
+    sms = _create(tenant, settings, name="Texts", type="sms", group_id=group.id,
+                  sms_text="Hi {nickname}")
+    campaign_service.start(Campaign.get_by_id(sms.id), settings)
+    assert {c.status for c in Campaign.select()} == {"running"}
