@@ -132,7 +132,9 @@ SCHEMAS = {
         "progress": {"type": "object", "additionalProperties": {"type": "integer"},
                      "description": "total, dialed, answered, ... and pressed1, opted_out, "
                                     "confirmed, cancelled, transferred, surveyed; abandoned "
-                                    "(voice_agent: answered, no agent within 2 s)."},
+                                    "(voice_agent: answered, no agent within 2 s); sms, fax, "
+                                    "email: messages, sent, delivered, ... as in "
+                                    "CampaignProgress (GET /campaigns/{id}/progress)."},
         "dial_ratio": {"type": "number"}, "wrapup_seconds": {"type": "integer"},
         "pacing_mode": {"type": "string", "enum": ["ratio", "predictive"]},
         "abandon_cap_pct": {"type": "number", "minimum": 0.5, "maximum": 10},
