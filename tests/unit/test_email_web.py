@@ -73,21 +73,21 @@ def test_given_the_email_dnc_page_when_adding_uploading_searching_removing_then_
         client, auth, make_tenant):
     acme, user = make_tenant("acme")
     other, _ = make_tenant("other")
-    EmailDnc.create(tenant=other, address="secret@other.test", source="manual")
+    EmailDnc.create(tenant=other, address="secret@example.org", source="manual")
     auth.login(user.username, f"pw-{user.username}")
-    r = auth.post("/email-dnc/", {"action": "add", "addresses": "A@x.test, b@x.test\nnot-an-address"})
+    r = auth.post("/email-dnc/", {"action": "add", "addresses": "A@example.com, b@example.com\nnot-an-address"})
     assert r.status_code == 200 and "invalid" in r.get_data(as_text=True)
-    csv = b"name;email\nCarl;carl@x.test\nDora;a@x.test\n"
+    csv = b"name;email\nCarl;carl@example.com\nDora;a@example.com\n"
     r = auth.post("/email-dnc/", {"action": "upload", "csv_file": (io.BytesIO(csv), "dnc.csv")},
                   content_type="multipart/form-data")
     assert r.status_code == 200
-    assert _dnc(acme) == {("a@x.test", "manual"), ("b@x.test", "manual"), ("carl@x.test", "upload")}
+    assert _dnc(acme) == {("a@example.com", "manual"), ("b@example.com", "manual"), ("carl@example.com", "upload")}
     page = client.get("/email-dnc/?q=carl").get_data(as_text=True)
-    assert "carl@x.test" in page and "b@x.test" not in page and "secret@other.test" not in page
-    r = auth.post("/email-dnc/", {"action": "remove", "addresses": ["b@x.test", "secret@other.test"]})
+    assert "carl@example.com" in page and "b@example.com" not in page and "secret@example.org" not in page
+    r = auth.post("/email-dnc/", {"action": "remove", "addresses": ["b@example.com", "secret@example.org"]})
     assert r.status_code == 302
-    assert _dnc(acme) == {("a@x.test", "manual"), ("carl@x.test", "upload")}
-    assert _dnc(other) == {("secret@other.test", "manual")}
+    assert _dnc(acme) == {("a@example.com", "manual"), ("carl@example.com", "upload")}
+    assert _dnc(other) == {("secret@example.org", "manual")}
 
 
 def test_given_the_api_when_listing_adding_removing_then_only_the_tenants_own_list(

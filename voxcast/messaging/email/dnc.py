@@ -12,6 +12,7 @@ from typing import Iterable
 from models import database
 from models.entities import EmailDnc
 from models.tenancy import scoped
+from voxcast.accounts import email_address
 from voxcast.audit import records as audit
 from voxcast.contacts.services import RowError, UploadError, _records, decode_csv, sniff_delimiter
 from voxcast.errors import ServiceError
@@ -20,7 +21,6 @@ SOURCES = ("manual", "upload", "unsubscribe", "bounce", "api")
 CHUNK = 500
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_ADDRESS = 254
-_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
 
 
 class EmailDncError(ServiceError, ValueError):
@@ -33,10 +33,13 @@ class InvalidAddress(ServiceError, ValueError):
 
 def normalize(raw: str) -> str:
     """The list's key: trimmed and lower-cased, as the Dispatcher compares a contact's e-mail."""
-    address = (raw or "").strip().strip("<>").strip().lower()
-    if not address or len(address) > MAX_ADDRESS or not _ADDRESS.match(address):
+    address = (raw or "").strip().strip("<>").strip()
+    if not address or len(address) > MAX_ADDRESS:
         raise InvalidAddress("not an e-mail address")
-    return address
+    try:
+        return email_address.normalize(address).lower()
+    except email_address.InvalidEmail:
+        raise InvalidAddress("not an e-mail address") from None
 
 
 @dataclass

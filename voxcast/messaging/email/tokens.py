@@ -17,8 +17,9 @@ from voxcast.errors import ServiceError
 
 VERP_MAC_LEN = 12
 # <local>+<kind><message id>.<mac>@<domain>: kind "" a bounce, "u" an unsubscribe by mail
-_VERP = re.compile(r"^(?P<local>[^@+]+)\+(?P<kind>u?)(?P<id>\d{1,12})\.(?P<mac>[0-9a-f]{%d})"
-                   r"@(?P<domain>.+)$" % VERP_MAC_LEN, re.IGNORECASE)
+# (the tag after the local part's first '+'; the local part and domain are the bounce address's)
+_VERP_TAG = re.compile(r"^(?P<kind>u?)(?P<id>\d{1,12})\.(?P<mac>[0-9a-f]{%d})$" % VERP_MAC_LEN,
+                       re.IGNORECASE)
 
 
 class BadToken(ServiceError, ValueError):
@@ -70,7 +71,9 @@ class Signer:
 
     def read_verp(self, address: str) -> tuple[str, int] | None:
         """(kind, message id) of a VERP address, None when it is not one of ours (or forged)."""
-        match = _VERP.match((address or "").strip().strip("<>"))
+        local, at, domain = (address or "").strip().strip("<>").rpartition("@")
+        _, plus, tag = local.partition("+")
+        match = _VERP_TAG.match(tag) if at and plus and domain else None
         if not match:
             return None
         kind, message_id = match.group("kind").lower(), int(match.group("id"))
