@@ -384,7 +384,8 @@ class SmsService:
                  throttle_min: float = 0.2, throttle_max: float = 5.0, claim_max: int = 2000,
                  receipt_hours: float = 72.0, stop_grace: float = 3.0):
         self.settings = settings
-        self.dispatcher = dispatcher or Dispatcher("sms", render)
+        self._prices: dict[tuple[int, str], tuple[float, object]] = {}
+        self.dispatcher = dispatcher or Dispatcher("sms", render, unit_price=self._unit_price)
         self.writer = writer
         self.window = window
         self.claim_every = claim_every
@@ -409,6 +410,19 @@ class SmsService:
         # and per message how many of its parts still wait.
         self.awaiting: dict[tuple[int, str], PartJob] = {}
         self.awaiting_count: dict[int, int] = {}
+
+    PRICE_TTL = 10.0  # seconds a tenant's SMS price is reused before it is read again
+
+    def _unit_price(self, tenant_id: int, kind: str):
+        """plans.unit_price, kept for PRICE_TTL: it is asked for every message claimed and
+        charged (two queries each); a new price applies within seconds."""
+        now = time.monotonic()
+        hit = self._prices.get((tenant_id, kind))
+        if hit is not None and now - hit[0] < self.PRICE_TTL:
+            return hit[1]
+        price = plans.unit_price(tenant_id, kind)
+        self._prices[(tenant_id, kind)] = (now, price)
+        return price
 
     # -- the process -------------------------------------------------------------------------
 
