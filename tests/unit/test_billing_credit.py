@@ -14,7 +14,7 @@ from voxcast.dialing.admission import Admission, DncCheck
 from voxcast.cdr.records import Cdrs
 from voxcast.dialing.claims import Claims
 from models import Call, Campaign, CampaignContact, Contact, ContactGroup, RatePlan, Tenant
-from models.entities import CreditReservation, Rate as RateRow
+from models.entities import CreditReservation, FaxDocument, Rate as RateRow
 from voxcast.billing import call_time, ledger, plans, rating
 from voxcast.billing.call_credit import CallBilling
 from voxcast.campaigns import lifecycle
@@ -293,3 +293,45 @@ def test_a_call_reserves_30_seconds_ahead_when_it_can_else_its_first_increment(d
     assert _open_reserved(rich) == 0
     rich = Tenant.get_by_id(rich.id)
     assert rich.balance == Decimal("0.88") == ledger.ledger_sum(rich.id)
+
+
+# -- fax campaigns: billed per page, their calls carry no minute charge -------------------------
+
+def _fax_campaign(tenant, phones, pages=2) -> Campaign:
+    campaign = _campaign(tenant, phones)
+    doc = FaxDocument.create(tenant=tenant, name="offer", tiff="offer.tif", pages=pages)
+    Campaign.update(type="fax", fax_document=doc).where(Campaign.id == campaign.id).execute()
+    return Campaign.get_by_id(campaign.id)
+
+
+def test_fax_calls_need_a_rate_but_reserve_and_charge_no_minutes(database, app):
+    tenant = _tenant("0.50", rates=(PER_MINUTE,))  # 1.20/min + 0.05: not one minute's worth
+    RatePlan.update(fax_page_price=Decimal("0.10")).execute()
+    campaign = _fax_campaign(tenant, ["+15550000001", "+15550000002", "+4930123456"])
+
+    claims = app.claims.claim_due(campaign.id, 10, now=NOW)
+
+    # +49 has no rate: failed with a CDR as for any call; the two rated ones go out although
+    # the credit does not cover one minute (the pages are checked by the fax attempt).
+    assert sorted(c.phone for c in claims) == ["+15550000001", "+15550000002"]
+    assert CampaignContact.get(CampaignContact.phone == "+4930123456").state == "failed"
+    assert Campaign.get_by_id(campaign.id).status == "running"
+    assert CreditReservation.select().count() == 0
+    grant = app.billing.grant_of(claims[0].call_id)
+    assert grant.reservation_id is None and grant.covered_s == rating.MAX_CALL_SECONDS
+
+    assert _finish(app, claims[0], 180) == "ANSWERED"  # three minutes of fax
+    assert Call.get_by_id(claims[0].call_id).cost == Decimal("0")
+    assert ledger.balance(tenant.id) == Decimal("0.50") == ledger.ledger_sum(tenant.id)
+
+
+def test_a_fax_campaign_paused_for_credit_resumes_when_the_pages_are_affordable(database, app):
+    tenant = _tenant("0", rates=(PER_MINUTE,))
+    RatePlan.update(fax_page_price=Decimal("0.10")).execute()
+    campaign = _fax_campaign(tenant, ["+15550000001"], pages=2)
+    lifecycle.pause_for(campaign.id, call_time.NO_CREDIT)
+
+    ledger.credit(tenant.id, "0.10")  # one page: not the document
+    assert app.billing.resume_paused() == []
+    ledger.credit(tenant.id, "0.10")  # both pages, far from a minute's 1.25
+    assert app.billing.resume_paused() == [campaign.id]

@@ -161,10 +161,13 @@ class CallBilling:
         """Reserve each claimed call's first increment, in order; once the credit does not
         cover one, it and the rest are refused (put back) and the campaign is paused for
         NO_CREDIT, to resume by itself after a top-up. All the claim's reservations are made
-        together (ledger.authorize_calls: one locked balance read, one INSERT)."""
+        together (ledger.authorize_calls: one locked balance read, one INSERT). The calls of
+        a campaign billed per page (fax: PER_PAGE_TYPES) need their rate but reserve nothing
+        and are settled at 0: the pages sent are charged on their Message."""
         table = plans.table_of_tenant(claims[0].tenant_id)
         if table is None:
             return [], None
+        per_page = billed_per_page(claims[0].campaign_id)
         rates, wants, no_rate_at = [], [], len(claims)
         for i, claim in enumerate(claims):
             rate = table.lookup(claim.phone)
@@ -172,6 +175,8 @@ class CallBilling:
                 no_rate_at = i
                 break
             rates.append(rate)
+            if per_page:  # allowed by the plan, but its minutes are not charged
+                continue
             if not is_free(rate):
                 wants.append((i, ledger.CallWant(rate, f"call {claim.call_id} to {claim.phone}",
                                                  claim.call_id, chunk_seconds(rate))))
@@ -180,7 +185,7 @@ class CallBilling:
         grants = {}
         paid = iter(auths)
         for claim, rate in zip(claims[:refused_at], rates):
-            if is_free(rate):
+            if per_page or is_free(rate):  # nothing reserved: settled at 0 (the CDR's cost)
                 grants[claim.call_id] = Grant(None, rate, rating.MAX_CALL_SECONDS,
                                               rating.MAX_CALL_SECONDS)
                 continue
@@ -337,16 +342,26 @@ def fail_unrated(entry, campaign_id: int, now) -> None:
                 ended_at=now, disposition="FAILED", cause_txt=NO_RATE, cost=Decimal("0"))
 
 
+# Campaign types whose calls carry no minute charge: a fax campaign is billed per page sent
+# (voxcast.messaging.fax.records), its calls only need a rate for the destination to exist.
+PER_PAGE_TYPES = frozenset({"fax"})
+
+
+def billed_per_page(campaign_id: int) -> bool:
+    """Whether the calls of this campaign are billed per page instead of per minute."""
+    kind = Campaign.select(Campaign.type).where(Campaign.id == campaign_id).scalar()
+    return kind in PER_PAGE_TYPES
+
+
 def _affordable_next(campaign: Campaign) -> bool:
     entry = (CampaignContact.select(CampaignContact.phone)
              .where(CampaignContact.campaign == campaign.id, CampaignContact.state == "pending")
              .order_by(CampaignContact.next_attempt_at, CampaignContact.id).first())
     if entry is None:
         return True  # nothing left to pay for: let the dialer complete it
-    if campaign.type == "fax":  # and the pages of its document (voxcast.messaging.fax)
+    if campaign.type in PER_PAGE_TYPES:  # only the pages of its document are charged
         from voxcast.messaging.fax.records import pages_affordable
-        if not pages_affordable(campaign.tenant_id, campaign.fax_document_id):
-            return False
+        return pages_affordable(campaign.tenant_id, campaign.fax_document_id)
     table = plans.table_of_tenant(campaign.tenant_id)
     rate = table.lookup(entry.phone) if table is not None else None
     if rate is None:
