@@ -104,6 +104,9 @@ def db(settings):
     # recordings are named after CDR ids: a fresh database starts with no recordings either
     for old in settings.recordings_dir.glob("*.wav") if settings.recordings_dir.is_dir() else []:
         old.unlink()
+    # and fax files are named after tenant ids (t<id>-...): no earlier database's faxes either
+    for old in settings.faxes_dir.glob("t*-*") if settings.faxes_dir.is_dir() else []:
+        old.unlink()
     init_database(settings.db_url)
     if settings.database_url:  # a server database: start from empty tables
         database.drop_tables(ALL_MODELS, safe=True, cascade=True)

@@ -8,19 +8,7 @@ import dataclasses
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from voxcast.runtime import asterisk
-
-
-@pytest.fixture(scope="module", autouse=False)
-def fresh_faxes_dir(settings):
-    """Fax files of an earlier session belong to tenants of another database (ids restart):
-    removed, as the db fixture does with recordings, so quotas and listings start empty."""
-    folder = settings.faxes_dir
-    for old in folder.glob("t*-*") if folder.is_dir() else []:
-        old.unlink()
-    yield folder
 
 
 def make_pdf(path: Path, pages: int) -> Path:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 
-import pytest
 from werkzeug.security import generate_password_hash
 
 from models import Did, User
@@ -15,10 +14,8 @@ from voxcast.campaigns import services as campaign_service
 
 from .conftest import wait_for
 from .factories import reload, unique_phones
-from .fax_support import fresh_faxes_dir, make_pdf, trunk_looped_back  # noqa: F401
+from .fax_support import make_pdf, trunk_looped_back
 from .test_fax_send import _campaign, _tenant
-
-pytestmark = pytest.mark.usefixtures("fresh_faxes_dir")
 
 
 FETCH = """async (url) => {

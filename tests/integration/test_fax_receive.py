@@ -4,8 +4,6 @@ instance, the trunk looped back) and receives the fax instead; the pages are sto
 the tenant and not charged."""
 from __future__ import annotations
 
-import pytest
-
 from models import Call, Did
 from models.entities import LedgerEntry, Message
 from voxcast.campaigns import services as campaign_service
@@ -13,14 +11,13 @@ from voxcast.messaging.fax import documents
 
 from .conftest import wait_for
 from .factories import reload, unique_phones
-from .fax_support import fresh_faxes_dir, make_pdf, trunk_looped_back  # noqa: F401
+from .fax_support import make_pdf, trunk_looped_back
 from .test_fax_send import PAGE_PRICE, _campaign, _tenant
 
 LONG_GREETING = ("Thank you for calling the voxcast test line. Nobody is here to take your "
                  "call right now, and this greeting goes on for a good while, so that a fax "
                  "machine calling this number has time to be heard before it ends.")
 
-pytestmark = pytest.mark.usefixtures("fresh_faxes_dir")
 
 
 def test_given_a_voice_did_with_fax_detection_when_a_fax_calls_then_the_fax_is_received(

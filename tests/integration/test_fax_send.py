@@ -3,8 +3,6 @@ same Asterisk, where a DID with route "fax" receives it with ReceiveFAX; and a n
 by a person (sipp, audio only, no fax) that fails cleanly and is retried."""
 from __future__ import annotations
 
-import pytest
-
 import itertools
 from decimal import Decimal
 
@@ -16,18 +14,19 @@ from voxcast.messaging.fax import documents
 
 from .conftest import wait_for
 from .factories import make_group, reload, unique_phones
-from .fax_support import fresh_faxes_dir, make_pdf, trunk_looped_back  # noqa: F401
+from .fax_support import make_pdf, trunk_looped_back
 from .sipp import Sipp
 
 _seq = itertools.count(1)
 PAGE_PRICE = Decimal("0.0500")
 
 
-def _tenant() -> Tenant:
-    """A tenant of its own: free call minutes to 1555, fax pages at PAGE_PRICE, 10.00 credit."""
+def _tenant(per_minute: Decimal = Decimal("0")) -> Tenant:
+    """A tenant of its own: call minutes to 1555 at `per_minute` (a fax campaign's calls are
+    not charged by the minute), fax pages at PAGE_PRICE, 10.00 credit."""
     n = next(_seq)
     plan = RatePlan.create(name=f"fax-plan-{n}", fax_page_price=PAGE_PRICE)
-    Rate.create(plan=plan, prefix="1555", per_minute=Decimal("0"), initial_s=1, increment_s=1)
+    Rate.create(plan=plan, prefix="1555", per_minute=per_minute, initial_s=1, increment_s=1)
     tenant = Tenant.create(name=f"fax-{n}", slug=f"fax-{n}", rate_plan=plan, channel_limit=10)
     ledger.credit(tenant.id, "10.00", reference="test credit")
     Did.create(number=f"1555999{n:04d}", tenant=tenant)  # its caller ID (and fax station id)
@@ -45,12 +44,11 @@ def _fax_charges(tenant) -> list[LedgerEntry]:
     return list(LedgerEntry.select().where(LedgerEntry.tenant == tenant.id,
                                            LedgerEntry.kind == "fax"))
 
-pytestmark = pytest.mark.usefixtures("fresh_faxes_dir")
 
 
 def test_given_fax_campaign_when_the_number_receives_faxes_then_every_page_arrives_and_is_billed(
         stasis_app, settings, smtp_peer, workdir):
-    tenant = _tenant()
+    tenant = _tenant(per_minute=Decimal("6.00"))  # minutes priced: only the pages are charged
     doc = documents.upload(tenant.id, "three pages", "three.pdf",
                            make_pdf(workdir / "three.pdf", 3).read_bytes(), settings)
     assert doc.pages == 3
@@ -90,7 +88,10 @@ def test_given_fax_campaign_when_the_number_receives_faxes_then_every_page_arriv
     assert attachment.get_content_type() == "application/pdf"
     assert attachment.get_content() == pdf.read_bytes()
 
-    # billed: pages x the per-page price, once
+    # billed: pages x the per-page price, once; the call's minutes are not (cost 0)
+    assert call.billsec > 0 and call.cost == 0
+    assert not LedgerEntry.select().where(LedgerEntry.tenant == tenant.id,
+                                          LedgerEntry.kind == "call").exists()
     (charge,) = _fax_charges(tenant)
     assert -Decimal(charge.amount) == PAGE_PRICE * 3 or Decimal(charge.amount) == PAGE_PRICE * 3
     assert Decimal(sent.cost) == PAGE_PRICE * 3
