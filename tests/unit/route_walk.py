@@ -64,6 +64,15 @@ ENDPOINT_ARG_MODELS: dict[tuple[str, str], type[Model]] = {
 # Arguments that carry no object of a tenant: requested with a harmless value.
 NON_OBJECT_ARGS = {"token": "not-a-real-token", "lang": "en", "language": "en"}
 
+# Campaign routes are walked with a campaign of each type (a side has one of each: voice in
+# rows[Campaign], the message types in Side.campaigns), since their pages and answers differ
+# by type; routes for one type only get a campaign of that type (another would just 404).
+# expansions() carries the type as this pseudo argument, build_url() takes it out.
+CAMPAIGN_KIND = "_campaign_kind"
+CAMPAIGN_KINDS = ("voice", "sms", "fax", "email")
+KIND_ENDPOINTS = {"email_preview.": ("email",)}  # endpoint prefix -> the types it serves
+ALL_KINDS_ENDPOINTS = ("campaigns.", "api.campaigns_")  # walked with every type
+
 
 @dataclass
 class Side:
@@ -73,6 +82,7 @@ class Side:
     rows: dict[type, Model]
     api_secret: str
     passwords: dict[str, str] = field(default_factory=dict)
+    campaigns: dict[str, Campaign] = field(default_factory=dict)  # type -> campaign
 
 
 def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
@@ -165,8 +175,26 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
     campaign.fax_document = document
     campaign.smsc = smsc
     campaign.save()
-    message = Message.create(tenant=tenant, channel="sms", campaign=campaign, contact=contact,
-                             entry=entry, address=numbers["phone"], sender=numbers["did"],
+    # A campaign of each message type over the same group (so its contact is theirs), with
+    # the contact's entry; the SMS and the e-mail below are theirs.
+    kinds = {"voice": campaign}
+    kind_fields = {
+        "sms": {"sms_text": f"SmsText-{label} {{{{first_name}}}}", "sms_sender": "Vox",
+                "smsc": smsc},
+        "fax": {"fax_document": document, "caller_id": numbers["did"]},
+        "email": {"email_subject": f"MailSubject-{label} {{{{ first_name }}}}",
+                  "email_html": f"<p>MailHtml-{label} {{{{ first_name }}}}</p>",
+                  "email_text": f"MailText-{label} {{{{ first_name }}}}",
+                  "email_from": f"from-{label}@example.com".lower()}}
+    kind_entries = {}
+    for kind, fields in kind_fields.items():
+        kinds[kind] = Campaign.create(tenant=tenant, name=f"Campaign-{kind}-{label}",
+                                      group=group, type=kind, **fields)
+        kind_entries[kind] = CampaignContact.create(tenant=tenant, campaign=kinds[kind],
+                                                    contact=contact, phone=numbers["phone"])
+    message = Message.create(tenant=tenant, channel="sms", campaign=kinds["sms"],
+                             contact=contact, entry=kind_entries["sms"],
+                             address=numbers["phone"], sender=numbers["did"],
                              body=f"SmsBody-{label}", state="delivered", units=1,
                              connection=smsc, external_id=f"ext-{tag}", cost="0.0100")
     part = MessagePart.create(tenant=tenant, message=message, seq=1,
@@ -176,8 +204,8 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
                                  address=numbers["call"], sender=numbers["did"],
                                  subject=f"FaxIn-{label}", state="received", units=1,
                                  document=f"inbound-{tag}.pdf")
-    Message.create(tenant=tenant, channel="email", campaign=campaign, contact=contact,
-                   address=f"mail-{label}@example.com".lower(), subject=f"Subject-{label}",
+    Message.create(tenant=tenant, channel="email", campaign=kinds["email"], contact=contact,
+                   entry=kind_entries["email"], address=f"mail-{label}@example.com".lower(), subject=f"Subject-{label}",
                    body=f"MailBody-{label}", state="bounced", error=f"Bounce-{label}")
     email_dnc = EmailDnc.create(tenant=tenant, address=f"dnc-{label}@example.com".lower(),
                                 source="manual")
@@ -194,7 +222,7 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
             EvaluationAnswer: answer_row, SavedReport: report, SmscConnection: smsc,
             FaxDocument: document, Message: inbound_fax, MessagePart: part,
             EmailDnc: email_dnc}
-    return Side(tag, tenant, users, rows, secret, passwords)
+    return Side(tag, tenant, users, rows, secret, passwords, kinds)
 
 
 def write_files(side: Side, faxes_dir) -> None:
@@ -264,10 +292,26 @@ def unresolved_args(rules) -> list[str]:
     return problems
 
 
+def campaign_kinds(rule: Rule) -> tuple[str, ...]:
+    """The campaign types a rule with a campaign_id is walked with (see CAMPAIGN_KINDS)."""
+    if "campaign_id" not in rule.arguments:
+        return ()
+    for prefix, kinds in KIND_ENDPOINTS.items():
+        if rule.endpoint.startswith(prefix):
+            return kinds
+    if rule.endpoint.startswith(ALL_KINDS_ENDPOINTS):
+        return CAMPAIGN_KINDS
+    return ("voice",)
+
+
 def expansions(rule: Rule) -> list[dict[str, str]]:
-    """Every combination of the rule's non-object argument values (one dict when none)."""
+    """Every combination of the rule's non-object argument values (one dict when none),
+    and of the campaign types it is walked with (CAMPAIGN_KIND)."""
     names = [a for a in sorted(rule.arguments) if arg_model(rule, a) is None]
     values = [choices(rule, a) for a in names]
+    if kinds := campaign_kinds(rule):
+        names.append(CAMPAIGN_KIND)
+        values.append(list(kinds))
     return [dict(zip(names, combo)) for combo in itertools.product(*values)]
 
 
@@ -280,9 +324,12 @@ def build_url(app, rule: Rule, sides: dict[str, Side], extra: dict[str, str] | N
     """The rule's URL with each object argument taken from sides[arg] (Side A or B) and the
     others from `extra` (default: the first expansion)."""
     values = dict(extra if extra is not None else expansions(rule)[0])
+    kind = values.pop(CAMPAIGN_KIND, "voice")
     for arg in rule.arguments:
         model = arg_model(rule, arg)
-        if model is not None:
+        if model is Campaign and arg == "campaign_id":
+            values[arg] = sides[arg].campaigns[kind].id
+        elif model is not None:
             values[arg] = sides[arg].rows[model].id
     built = rule.build(values, append_unknown=False)  # this rule, even if endpoints repeat
     assert built is not None, f"cannot build {rule.rule} from {values}"

@@ -110,14 +110,18 @@ class Walker:
 
 
 def walk_own_pages(app, walker: Walker) -> list[str]:
-    """GET every page and API resource as A, with A's ids: B never shows up."""
+    """GET every page and API resource as A, with A's ids (campaign routes with A's campaign
+    of each type they serve): B never shows up, and those campaign routes answer A."""
     leaks = []
     for rule in rw.get_rules(app):
-        url = rw.build_url(app, rule, rw.a_only(rule, walker.a))
-        resp = walker.get(rule, url)
-        if found := rw.leaked(resp.get_data(as_text=True)):
-            leaks.append(f"GET {url} -> {resp.status_code} shows {found}")
-        walker.harvest(rule, url, resp)
+        for extra in rw.expansions(rule):
+            url = rw.build_url(app, rule, rw.a_only(rule, walker.a), extra)
+            resp = walker.get(rule, url)
+            if found := rw.leaked(resp.get_data(as_text=True)):
+                leaks.append(f"GET {url} -> {resp.status_code} shows {found}")
+            if rw.campaign_kinds(rule) and resp.status_code == 404:
+                leaks.append(f"GET {url} ({rule.endpoint}, {extra}) -> 404 for A's own")
+            walker.harvest(rule, url, resp)
     assert walker.token, "no page of A carried a CSRF token"
     return leaks
 
@@ -174,8 +178,9 @@ def test_the_walk_sees_b_when_b_asks(app, world):
     walker = Walker(app, b, "tenant")
     seen = set()
     for rule in rw.get_rules(app):
-        url = rw.build_url(app, rule, rw.a_only(rule, b))
-        seen.update(rw.leaked(walker.get(rule, url).get_data(as_text=True)))
+        for extra in rw.expansions(rule):
+            url = rw.build_url(app, rule, rw.a_only(rule, b), extra)
+            seen.update(rw.leaked(walker.get(rule, url).get_data(as_text=True)))
     assert {"B-secret", "Zebediah"} <= seen
 
 

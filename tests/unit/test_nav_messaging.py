@@ -44,3 +44,23 @@ def test_the_provider_admin_nav_links_the_smsc_connections(auth, client):
     nav = _nav(client.get("/", follow_redirects=True).get_data(as_text=True))
     assert 'href="/admin/smsc/"' in nav, nav
     _opens(client, 'href="/admin/smsc/"')
+
+
+def test_an_email_campaigns_page_links_its_preview_and_a_voice_campaigns_does_not(
+        make_tenant, make_group, auth, client):
+    from models import Campaign, Contact
+    tenant, user = make_tenant("acme", features="voice_message email")
+    group = make_group(tenant)
+    Contact.create(tenant=tenant, group=group, phone="+4930123456", email="ann@example.com",
+                   first_name="Ann")
+    mail = Campaign.create(tenant=tenant, name="Mailing", type="email", group=group,
+                           email_subject="Hello {{ first_name }}", email_text="Hi {{ first_name }}")
+    voice = Campaign.create(tenant=tenant, name="Calls", group=group)
+    auth.login(user.username, f"pw-{user.username}")
+
+    page = client.get(f"/campaigns/{mail.id}").get_data(as_text=True)
+    preview = f"/campaigns/{mail.id}/email-preview"
+    assert f'href="{preview}"' in page
+    shown = client.get(preview)
+    assert shown.status_code == 200 and "Hello Ann" in shown.get_data(as_text=True)
+    assert "email-preview" not in client.get(f"/campaigns/{voice.id}").get_data(as_text=True)
