@@ -9,7 +9,7 @@ import pytest
 
 import models
 from models import Campaign, CampaignContact, Contact, ContactGroup, DncNumber, Tenant
-from models.entities import EmailDnc, LedgerEntry, Message, RatePlan, Timeslot
+from models.entities import EmailDnc, LedgerEntry, Message, RatePlan, SmscConnection, Timeslot
 from voxcast.billing import ledger
 from voxcast.messaging.dispatch import Dispatcher, Rendered, RenderError
 
@@ -20,6 +20,7 @@ NOW = dt.datetime(2026, 3, 2, 12, 0)  # a Monday, noon UTC
 def db(tmp_path):
     models.init_database(f"sqlite:///{tmp_path / 'dispatch.sqlite3'}")
     models.create_schema()
+    SmscConnection.create(name="smsc", system_id="sys", is_default=True)  # SMS has a way out
     yield models.database
     models.database.close()
 

@@ -28,6 +28,7 @@ TEMPLATES = {
     "no_agents": N_("Waiting for agents: none of this campaign's agents is ready"),
     "email_rate": N_("Waiting: the hourly e-mail limit (%(limit)s) is reached"),
     "feature_disabled": N_("Paused: %(type)s campaigns are not enabled for this account"),
+    "no_smsc": N_("Waiting: no enabled SMSC connection to send over — ask your provider"),
 }
 LEGACY = "text"  # a reason written before codes existed, shown as it was
 

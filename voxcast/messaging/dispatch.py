@@ -148,10 +148,25 @@ class Dispatcher:
 
     def _allowed(self, plan: CampaignPlan) -> bool:
         tenant = Tenant.get_by_id(plan.tenant_id)
-        if features.has(tenant, self.channel):
-            return True
-        lifecycle.note(plan.id, Cause("feature_disabled", {"type": self.channel}))
-        return False
+        if not features.has(tenant, self.channel):
+            lifecycle.note(plan.id, Cause("feature_disabled", {"type": self.channel}))
+            return False
+        if self.channel == "sms" and not self._smsc_usable(plan.id):
+            # Not claimed (its messages would be rejected, its contacts failed): it waits,
+            # saying why, until the provider enables a connection again.
+            lifecycle.note(plan.id, Cause("no_smsc"))
+            return False
+        return True
+
+    @staticmethod
+    def _smsc_usable(campaign_id: int) -> bool:
+        """Whether the SMS campaign has a connection to send over: its own, enabled, or
+        (none chosen) any enabled one (_connection_of picks the default among them)."""
+        smsc_id = Campaign.select(Campaign.smsc).where(Campaign.id == campaign_id).scalar()
+        query = SmscConnection.select().where(SmscConnection.enabled == True)  # noqa: E712
+        if smsc_id:
+            query = query.where(SmscConnection.id == smsc_id)
+        return query.exists()
 
     def _budget(self, tenant_id: int, per_tenant) -> _TenantBudget:
         price = self.unit_price(tenant_id, self.channel)

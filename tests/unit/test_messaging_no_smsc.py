@@ -1,0 +1,36 @@
+"""An SMS campaign whose SMSC connection is disabled or gone (or with none chosen while no
+connection is enabled) is not claimed, so its contacts are not failed one by one as rejected:
+it waits with a reason on its page and goes on by itself once a connection is enabled."""
+from __future__ import annotations
+
+from models import Campaign, CampaignContact
+from models.entities import Message, SmscConnection
+from voxcast.campaigns import lifecycle
+
+from .test_messaging_dispatch import _campaign, _tenant, db, sms  # noqa: F401
+
+
+def test_given_the_campaigns_smsc_disabled_then_it_waits_with_a_reason_and_resumes(db):
+    own = SmscConnection.create(name="own", system_id="own", enabled=False)
+    tenant = _tenant("acme")
+    campaign = _campaign(tenant, phones=["+4930111", "+4930112"], smsc=own.id)
+
+    assert sms().claim(10) == []
+    campaign = Campaign.get_by_id(campaign.id)
+    assert (campaign.status, campaign.status_code) == ("running", "no_smsc")
+    assert "SMSC" in lifecycle.describe(campaign.status_code, campaign.status_params)
+    assert {e.state for e in CampaignContact.select()} == {"pending"}
+    assert not Message.select().exists()
+
+    SmscConnection.update(enabled=True).where(SmscConnection.id == own.id).execute()
+    work = sms().claim(10)
+    assert len(work) == 2 and {w.connection_id for w in work} == {own.id}
+    assert Campaign.get_by_id(campaign.id).status_code == ""
+
+
+def test_given_no_enabled_smsc_at_all_then_a_default_campaign_waits_too(db):
+    SmscConnection.update(enabled=False).execute()
+    tenant = _tenant("acme")
+    campaign = _campaign(tenant, phones=["+4930111"])
+    assert sms().claim(10) == []
+    assert Campaign.get_by_id(campaign.id).status_code == "no_smsc"
