@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from ari_app.writer import Writer
 from peewee import fn
 
-from models import Campaign, Tenant, database
+from models import Campaign, CampaignContact, Tenant, database
 from models.entities import Did, Message, MessagePart, SmscConnection, utcnow
 from voxcast.audit import records as audit
 from voxcast.billing import ledger, plans
@@ -468,6 +468,10 @@ class SmsService:
                 for campaign_id in await self.writer.run(_resume_paused):
                     log.info("SMS campaign %s resumed: its tenant's credit covers it again",
                              campaign_id)
+                withdrawn = self.withdraw_not_running(await self.writer.run(_running_sms))
+                if withdrawn:
+                    log.info("%d queued SMS of paused or stopped campaigns taken back",
+                             withdrawn)
             except Exception:
                 log.exception("reloading SMSC connections failed")
             await asyncio.sleep(self.reload_every)
@@ -498,6 +502,27 @@ class SmsService:
             if self.tenant_rates.get(tid) != rate:
                 self.tenant_rates[tid] = rate
                 self.tenant_limits[tid] = RateLimiter(rate)
+
+    def withdraw_not_running(self, running: set[int]) -> int:
+        """Event loop: messages of campaigns no longer running (paused, stopped) whose parts
+        all still wait in a bind's queue (none written: a bind that is down or busy) are
+        taken back, so a pause or stop holds them too; their contacts are due again when the
+        campaign resumes (_withdraw). Returns how many messages."""
+        taken: list[int] = []
+        for bind in self.binds.values():
+            waiting: dict[int, int] = collections.Counter(id(p.message) for p in bind.queue)
+            gone = {id(p.message) for p in bind.queue
+                    if p.message.out.campaign_id not in running
+                    and waiting[id(p.message)] == len(p.message.parts)}
+            if not gone:
+                continue
+            jobs = {id(p.message): p.message for p in bind.queue if id(p.message) in gone}
+            bind.queue = collections.deque(p for p in bind.queue if id(p.message) not in gone)
+            taken += [job.out.message_id for job in jobs.values()]
+        if taken:
+            self.in_memory -= len(taken)
+            self.writer.post(_withdraw, taken)
+        return len(taken)
 
     def _fail_queued(self, bind: Bind, why: str) -> None:
         seen = set()
@@ -800,6 +825,30 @@ def _parts_unsent(part_ids: list[int]) -> None:
         (MessagePart.update(state="queued")
          .where(MessagePart.id.in_(part_ids[start:start + 500]),
                 MessagePart.state == "submitting").execute())
+
+
+def _running_sms() -> set[int]:
+    return {c for (c,) in Campaign.select(Campaign.id)
+            .where(Campaign.type == "sms", Campaign.status == "running").tuples()}
+
+
+def _withdraw(message_ids: list[int]) -> None:
+    """Messages taken back before any part was written: gone as if never claimed (as
+    Dispatcher.recover does with queued ones), their contacts pending, the attempt uncounted."""
+    with database.atomic():
+        rows = list(Message.select(Message.id, Message.entry)
+                    .where(Message.id.in_(message_ids), Message.cost.is_null(),
+                           Message.state.in_(("queued", "submitting"))).tuples())
+        ids = [m for m, _ in rows]
+        entries = [e for _, e in rows if e]
+        if not ids:
+            return
+        MessagePart.delete().where(MessagePart.message.in_(ids)).execute()
+        Message.delete().where(Message.id.in_(ids)).execute()
+        if entries:
+            (CampaignContact.update(state="pending", attempts=CampaignContact.attempts - 1)
+             .where(CampaignContact.id.in_(entries), CampaignContact.state == "dialing")
+             .execute())
 
 
 def _part_final(part_id: int, state: str, error: str, at: dt.datetime) -> None:

@@ -120,3 +120,52 @@ def test_a_receipt_after_a_restart_is_matched_in_the_database_hex_or_decimal(cam
     assert (m.state, m.error) == ("undelivered", "UNDELIV err:005")
     e1 = CampaignContact.get_by_id(e1.id)
     assert e1.result == "undelivered" and e1.state == "pending"  # retry_failed=3 allows one more
+
+
+class _InlineWriter:
+    """The writer thread's jobs, run at once (the test is the only thread)."""
+
+    def post(self, fn, *args):
+        fn(*args)
+
+
+def test_a_paused_campaigns_messages_still_queued_for_a_bind_are_taken_back(campaign):
+    from messaging_app.sms import Bind, Connection, MessageJob, PartJob
+    from voxcast.messaging.dispatch import Dispatcher, Outgoing, Rendered
+    from voxcast.messaging.sms import segments
+    from models.entities import SmscConnection
+    conn = SmscConnection.create(name="down", system_id="s")
+    service = SmsService(None, writer=_InlineWriter())
+    bind = service.binds[conn.id] = Bind(Connection.of(conn), service)
+    for entry in CampaignContact.select():
+        entry.state, entry.attempts = "pending", 0
+        entry.save()
+    outs = Dispatcher("sms", render).claim(3)
+    for out in outs:
+        job = MessageJob(out)
+        job.parts = [PartJob(job, seg) for seg in segments.segments(out.rendered.body, 0)]
+        for part in job.parts:
+            part.part_id = MessagePart.create(tenant=out.tenant_id, message=out.message_id,
+                                              seq=part.segment.seq, state="submitting").id
+        Message.update(state="submitting").where(Message.id == out.message_id).execute()
+        bind.add(job.parts)
+        service.in_memory += 1
+    sent = bind.queue.popleft()  # one went out before the pause: in flight, kept
+    bind.inflight[1] = sent
+    other = Outgoing(0, campaign.tenant_id, campaign.id + 1000, 0, 0, "sms", "+1", "",
+                     Rendered("x"), 1)
+    running_elsewhere = MessageJob(other)
+    running_elsewhere.parts = [PartJob(running_elsewhere, segments.segments("x", 0)[0])]
+    bind.add(running_elsewhere.parts)
+
+    assert service.withdraw_not_running({campaign.id, campaign.id + 1000}) == 0  # running
+    Campaign.update(status="paused").where(Campaign.id == campaign.id).execute()
+    assert service.withdraw_not_running({campaign.id + 1000}) == 2
+
+    assert [p.message for p in bind.queue] == [running_elsewhere]
+    assert service.in_memory == 1
+    kept = Message.get_by_id(sent.message.out.message_id)
+    assert kept.state == "submitting"
+    assert Message.select().where(Message.campaign == campaign).count() == 1
+    states = sorted((e.state, e.attempts) for e in CampaignContact.select())
+    assert states == [("dialing", 1), ("pending", 0), ("pending", 0), ("pending", 0)]
