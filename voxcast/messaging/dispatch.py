@@ -326,7 +326,9 @@ class Dispatcher:
             entry = ledger.charge(message.tenant_id, cost, kind=self.channel,
                                   message_ref=f"message:{message_id}",
                                   reference=f"{self.channel} to {message.address}"[:255])
-            cost = -ledger.money(entry.amount) if entry.amount < 0 else cost
+            # What the message cost, as charged (a repeat: the first charge's): the paid part
+            # and what free credit covered, as a call's cost is (ledger.charge).
+            cost = ledger.money(Decimal(entry.free_money or 0) - Decimal(entry.amount))
             Message.update(cost=cost).where(Message.id == message_id).execute()
         return cost
 

@@ -1,6 +1,8 @@
-"""An SMS campaign whose SMSC connection is disabled or gone (or with none chosen while no
-connection is enabled) is not claimed, so its contacts are not failed one by one as rejected:
-it waits with a reason on its page and goes on by itself once a connection is enabled."""
+"""Found in review of the message dispatcher (voxcast.messaging.dispatch): an SMS campaign
+whose SMSC connection is disabled or gone (or with none chosen while no connection is
+enabled) is not claimed, so its contacts are not failed one by one as rejected: it waits with
+a reason on its page and goes on by itself once a connection is enabled; a message partly
+paid by free credit costs its full price (as a call does), charged once."""
 from __future__ import annotations
 
 from models import Campaign, CampaignContact
@@ -34,3 +36,17 @@ def test_given_no_enabled_smsc_at_all_then_a_default_campaign_waits_too(db):
     campaign = _campaign(tenant, phones=["+4930111"])
     assert sms().claim(10) == []
     assert Campaign.get_by_id(campaign.id).status_code == "no_smsc"
+
+
+def test_a_message_partly_paid_by_free_credit_costs_its_full_price_once(db):
+    from decimal import Decimal
+    from voxcast.billing import ledger
+    tenant = _tenant("acme", balance="1", sms="0.05")
+    ledger.grant_free(tenant.id, amount="0.04", reference="promo")
+    _campaign(tenant, phones=["+4930111"], sms_text="Hello there {first_name}")  # 2 segments
+    d = sms()
+    [w] = d.claim(5)
+    assert d.accepted(w.message_id, "x") == Decimal("0.1000")
+    assert d.accepted(w.message_id, "x") == Decimal("0.1000")  # a repeat: the same, once
+    assert Message.get_by_id(w.message_id).cost == Decimal("0.1000")
+    assert ledger.balance(tenant.id) == Decimal("0.9400")  # 0.04 of it was free
