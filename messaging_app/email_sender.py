@@ -38,7 +38,7 @@ import ssl
 import time
 from dataclasses import dataclass
 
-from models import Campaign, Contact, Tenant
+from models import Campaign, CampaignContact, Contact, Tenant, database
 from models.entities import Message, utcnow
 from voxcast.campaigns import lifecycle
 from voxcast.campaigns.lifecycle import Cause
@@ -294,6 +294,10 @@ class EmailService:
                                      "on the e-mail do-not-contact list")
             return "dnc"
         campaign = Campaign.get_or_none(Campaign.id == out.campaign_id)
+        if (campaign is None or campaign.status != "running") and _withdraw(out):
+            log.info("message %d to %s not sent: its campaign is %s", out.message_id,
+                     out.address, campaign.status if campaign else "gone")
+            return "withdrawn"
         try:
             envelope = self.builder.build(out, campaign.bounce_address if campaign else "")
         except (ValueError, TypeError, IndexError, UnicodeError) as exc:  # e.g. a bad From
@@ -344,3 +348,17 @@ class EmailService:
                                 contact.id, "email", message.address, message.sender,
                                 rendered, message.attempts, None))
         return out
+
+
+def _withdraw(out: Outgoing) -> bool:
+    """A claimed message of a campaign paused or stopped since, never handed on (queued):
+    gone as if never claimed, its contact due again when the campaign resumes. False when it
+    was handed on already (left submitting by a crash: sent again as it may have arrived)."""
+    with database.atomic():
+        gone = Message.delete().where(Message.id == out.message_id,
+                                      Message.state == "queued").execute()
+        if gone and out.entry_id:
+            (CampaignContact.update(state="pending", attempts=CampaignContact.attempts - 1)
+             .where(CampaignContact.id == out.entry_id, CampaignContact.state == "dialing")
+             .execute())
+    return bool(gone)

@@ -140,3 +140,33 @@ def test_given_the_hourly_rate_then_the_cap_counts_the_last_hours_sent_and_in_fl
     assert service.per_tenant(tenant.id) == 5 - 3
     Tenant.update(email_per_hour=2).where(Tenant.id == tenant.id).execute()
     assert service.per_tenant(tenant.id) == 0
+
+
+def test_given_a_campaign_paused_after_the_claim_then_its_queued_mails_are_not_sent(db, tmp_path):
+    from messaging_app.email_sender import EmailService
+    from models import Campaign, CampaignContact, Contact, ContactGroup
+    from voxcast.config import Settings
+
+    class NoLink:  # any hand-off to SMTP fails the test
+        is_open = False
+
+        def open(self):
+            raise AssertionError("a mail of a paused campaign was handed to SMTP")
+
+    tenant = Tenant.create(name="acme", slug="acme", features="email")
+    group = ContactGroup.create(tenant=tenant, name="g")
+    campaign = Campaign.create(tenant=tenant, name="m", type="email", group=group,
+                               status="running", email_subject="Hi", email_text="Hello")
+    for n in range(2):
+        contact = Contact.create(tenant=tenant, group=group, phone=f"+4930{n}",
+                                 email=f"c{n}@example.com")
+        CampaignContact.create(tenant=tenant, campaign=campaign, contact=contact,
+                               phone=contact.phone, next_attempt_at=dt.datetime(2000, 1, 1))
+    service = EmailService(Settings(instance="t", runtime_dir=tmp_path), env={}, link=NoLink())
+    claimed = service.dispatcher.claim(10, service.per_tenant)
+    assert len(claimed) == 2
+    Campaign.update(status="paused").where(Campaign.id == campaign.id).execute()
+
+    assert [service.send_one(out) for out in claimed] == ["withdrawn", "withdrawn"]
+    assert not Message.select().where(Message.campaign == campaign.id).exists()
+    assert {(e.state, e.attempts) for e in CampaignContact.select()} == {("pending", 0)}
