@@ -410,8 +410,14 @@ class SmsService:
         # and per message how many of its parts still wait.
         self.awaiting: dict[tuple[int, str], PartJob] = {}
         self.awaiting_count: dict[int, int] = {}
+        # Receipts that came before the submit_sm_resp naming their id (some SMSCs answer
+        # that late): (connection, id spelling) -> (arrived, receipt), applied by
+        # part_submitted; after EARLY_S looked up in the database instead.
+        self.early: dict[tuple[int, str], tuple[float, receipts.Receipt]] = {}
 
     PRICE_TTL = 10.0  # seconds a tenant's SMS price is reused before it is read again
+    EARLY_S = 30.0  # how long a receipt ahead of its submit's response waits for it
+    EARLY_MAX = 10000
 
     def _unit_price(self, tenant_id: int, kind: str):
         """plans.unit_price, kept for PRICE_TTL: it is asked for every message claimed and
@@ -468,6 +474,7 @@ class SmsService:
                 for campaign_id in await self.writer.run(_resume_paused):
                     log.info("SMS campaign %s resumed: its tenant's credit covers it again",
                              campaign_id)
+                self.flush_early()
                 withdrawn = self.withdraw_not_running(await self.writer.run(_running_sms))
                 if withdrawn:
                     log.info("%d queued SMS of paused or stopped campaigns taken back",
@@ -619,6 +626,37 @@ class SmsService:
             self.awaiting_count[part.message.out.message_id] = \
                 self.awaiting_count.get(part.message.out.message_id, 0) + 1
         self._maybe_settle(part.message)
+        early = self.early.get((part.message.out.connection_id or 0, external_id)) \
+            if external_id and self.early else None
+        if early is not None:  # its receipt came first: applied now
+            self._forget_early(part.message.out.connection_id or 0, early[1])
+            self._receipt_in_memory(part.message.out.connection_id or 0, early[1])
+
+    def _keep_early(self, connection_id: int, receipt: receipts.Receipt) -> bool:
+        """A receipt not matched in memory while submits on its connection await their
+        response: kept for part_submitted (False: too many kept, let the database decide)."""
+        bind = self.binds.get(connection_id)
+        if bind is None or not bind.inflight or len(self.early) >= self.EARLY_MAX:
+            return False
+        now = time.monotonic()
+        for candidate in receipts.id_candidates(receipt.message_id):
+            self.early[(connection_id, candidate)] = (now, receipt)
+        return True
+
+    def _forget_early(self, connection_id: int, receipt: receipts.Receipt) -> None:
+        for candidate in receipts.id_candidates(receipt.message_id):
+            self.early.pop((connection_id, candidate), None)
+
+    def flush_early(self, now: float | None = None) -> int:
+        """Receipts kept longer than EARLY_S: not for a submit of this run after all (one
+        before a restart): looked up in the database. Returns how many."""
+        now = time.monotonic() if now is None else now
+        old = {id(r): (cid, r) for (cid, _), (at, r) in self.early.items()
+               if now - at > self.EARLY_S}
+        for connection_id, receipt in old.values():
+            self._forget_early(connection_id, receipt)
+            self.writer.post(self._receipt, connection_id, receipt)
+        return len(old)
 
     def _receipt_in_memory(self, connection_id: int, receipt: receipts.Receipt) -> bool:
         """A receipt for a part this run submitted: decided here, one write posted. False
@@ -705,7 +743,8 @@ class SmsService:
             if receipt is None:
                 log.warning("SMSC %s: a receipt without a message id: %r", conn.name, data[:100])
                 return
-            if not self._receipt_in_memory(conn.id, receipt):
+            if not self._receipt_in_memory(conn.id, receipt) \
+                    and not self._keep_early(conn.id, receipt):
                 self.writer.post(self._receipt, conn.id, receipt)
             return
         if esm & 0x40 and data:  # a part of a concatenated MO: its UDH is dropped

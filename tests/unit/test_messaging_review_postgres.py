@@ -1,6 +1,6 @@
 """The review's tests on PostgreSQL too (fax calls billed per page only, an SMS campaign
 without a usable SMSC, a message partly paid by free credit, a pause holding the SMS and
-e-mails already claimed), each in a fresh schema of the database voxcast_h_audit_unit."""
+e-mails already claimed, a receipt ahead of its submit's response), each in a fresh schema of the database voxcast_h_audit_unit."""
 from __future__ import annotations
 
 import pytest
@@ -20,7 +20,8 @@ from .test_messaging_review import (  # noqa: F401
     test_given_no_enabled_smsc_at_all_then_a_default_campaign_waits_too,
     test_a_message_partly_paid_by_free_credit_costs_its_full_price_once)
 from .test_sms_service import (  # noqa: F401
-    campaign, test_a_paused_campaigns_messages_still_queued_for_a_bind_are_taken_back)
+    campaign, test_a_paused_campaigns_messages_still_queued_for_a_bind_are_taken_back,
+    test_a_receipt_before_its_submits_response_is_kept_and_applied_once_it_comes)
 
 
 @pytest.fixture(scope="module")

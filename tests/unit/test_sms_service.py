@@ -169,3 +169,38 @@ def test_a_paused_campaigns_messages_still_queued_for_a_bind_are_taken_back(camp
     assert Message.select().where(Message.campaign == campaign).count() == 1
     states = sorted((e.state, e.attempts) for e in CampaignContact.select())
     assert states == [("dialing", 1), ("pending", 0), ("pending", 0), ("pending", 0)]
+
+
+def test_a_receipt_before_its_submits_response_is_kept_and_applied_once_it_comes(campaign):
+    import types
+    from messaging_app.sms import Bind, Connection, MessageJob, PartJob
+    from voxcast.messaging.dispatch import Dispatcher
+    from voxcast.messaging.sms import segments
+    from models.entities import SmscConnection
+    conn = SmscConnection.create(name="fast", system_id="s")
+    service = SmsService(None, writer=_InlineWriter())
+    bind = service.binds[conn.id] = Bind(Connection.of(conn), service)
+    entry = CampaignContact.select().first()
+    entry.state, entry.attempts = "pending", 0
+    entry.save()
+    CampaignContact.update(state="done").where(CampaignContact.id != entry.id).execute()
+    [out] = Dispatcher("sms", render).claim(1)
+    job = MessageJob(out)
+    job.parts = [PartJob(job, segments.segments(out.rendered.body, 0)[0])]
+    job.parts[0].part_id = MessagePart.create(tenant=out.tenant_id, message=out.message_id,
+                                              seq=1, state="submitting").id
+    service.in_memory = 1
+    bind.inflight[7] = job.parts[0]  # written; its submit_sm_resp not read yet
+
+    receipt = types.SimpleNamespace(
+        esm_class=0x04, short_message=b"id:1A2B sub:001 dlvrd:001 stat:DELIVRD err:000 text:Hi",
+        receipted_message_id=None, message_state=None, data_coding=0)
+    service.inbound(Connection.of(conn), receipt)  # the receipt first
+    assert Message.get_by_id(out.message_id).state == "queued"  # nothing known yet
+    bind.inflight.pop(7)
+    service.part_submitted(job.parts[0], "1a2b")  # then the response, with the id
+
+    message = Message.get_by_id(out.message_id)
+    assert (message.state, message.external_id) == ("delivered", "1a2b")
+    assert CampaignContact.get_by_id(entry.id).state == "done"
+    assert service.early == {} and service.flush_early(now=1e12) == 0
