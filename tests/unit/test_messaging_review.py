@@ -5,7 +5,7 @@ a reason on its page and goes on by itself once a connection is enabled; a messa
 paid by free credit costs its full price (as a call does), charged once."""
 from __future__ import annotations
 
-from models import Campaign, CampaignContact
+from models import Campaign, CampaignContact, Tenant
 from models.entities import Message, SmscConnection
 from voxcast.campaigns import lifecycle
 
@@ -50,3 +50,20 @@ def test_a_message_partly_paid_by_free_credit_costs_its_full_price_once(db):
     assert d.accepted(w.message_id, "x") == Decimal("0.1000")  # a repeat: the same, once
     assert Message.get_by_id(w.message_id).cost == Decimal("0.1000")
     assert ledger.balance(tenant.id) == Decimal("0.9400")  # 0.04 of it was free
+
+
+def test_a_rate_limit_noted_by_the_sender_is_not_cleared_by_a_claim_that_may_not_send(db):
+    from voxcast.messaging.dispatch import Dispatcher, Rendered
+    tenant = _tenant("acme")
+    Tenant.update(features="email").where(Tenant.id == tenant.id).execute()
+    campaign = _campaign(tenant, kind="email", phones=["+4930111"], emails=["a@example.com"])
+    mail = Dispatcher("email", lambda c, f: Rendered("hi", subject="s"))
+
+    def used_up(tenant_id):  # as EmailService.per_tenant does when the hour is used up
+        lifecycle.note(campaign.id, lifecycle.Cause("email_rate", {"limit": 3}))
+        return 0
+
+    assert mail.claim(10, per_tenant=used_up) == []
+    assert Campaign.get_by_id(campaign.id).status_code == "email_rate"
+    assert len(mail.claim(10, per_tenant=lambda tenant_id: 5)) == 1
+    assert Campaign.get_by_id(campaign.id).status_code == ""

@@ -18,7 +18,8 @@ from .test_email_bounces import (  # noqa: F401
 from .test_messaging_review import (  # noqa: F401
     test_given_the_campaigns_smsc_disabled_then_it_waits_with_a_reason_and_resumes,
     test_given_no_enabled_smsc_at_all_then_a_default_campaign_waits_too,
-    test_a_message_partly_paid_by_free_credit_costs_its_full_price_once)
+    test_a_message_partly_paid_by_free_credit_costs_its_full_price_once,
+    test_a_rate_limit_noted_by_the_sender_is_not_cleared_by_a_claim_that_may_not_send)
 from .test_sms_service import (  # noqa: F401
     campaign, test_a_paused_campaigns_messages_still_queued_for_a_bind_are_taken_back,
     test_a_receipt_before_its_submits_response_is_kept_and_applied_once_it_comes)

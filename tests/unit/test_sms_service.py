@@ -178,6 +178,7 @@ def test_a_receipt_before_its_submits_response_is_kept_and_applied_once_it_comes
     from voxcast.messaging.sms import segments
     from models.entities import SmscConnection
     conn = SmscConnection.create(name="fast", system_id="s")
+    Campaign.update(smsc=conn.id).where(Campaign.id == campaign.id).execute()
     service = SmsService(None, writer=_InlineWriter())
     bind = service.binds[conn.id] = Bind(Connection.of(conn), service)
     entry = CampaignContact.select().first()

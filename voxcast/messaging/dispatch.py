@@ -122,9 +122,10 @@ class Dispatcher:
             if not self._allowed(plan):
                 continue
             closed = campaign_plans.closed_reason(plan, now)
-            lifecycle.note(plan.id, closed)
             if closed is None:
-                open_plans.append(plan)
+                open_plans.append(plan)  # its cause is cleared below once it may send
+            else:
+                lifecycle.note(plan.id, closed)
         if not open_plans:
             return []
         budgets: dict[int, _TenantBudget] = {}
@@ -134,6 +135,10 @@ class Dispatcher:
             share = math.ceil(remaining / (len(open_plans) - index))
             if plan.tenant_id not in budgets:
                 budgets[plan.tenant_id] = self._budget(plan.tenant_id, per_tenant)
+            if budgets[plan.tenant_id].count > 0:
+                # Not before: a rate limit the sending edge just noted (email_rate, from
+                # per_tenant) stays on the campaign while it holds, never blinks away.
+                lifecycle.note(plan.id, None)
             taken = self._claim_campaign(plan, share, now, budgets[plan.tenant_id])
             out.extend(taken)
             remaining -= len(taken)
