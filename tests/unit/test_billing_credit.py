@@ -335,3 +335,24 @@ def test_a_fax_campaign_paused_for_credit_resumes_when_the_pages_are_affordable(
     assert app.billing.resume_paused() == []
     ledger.credit(tenant.id, "0.10")  # both pages, far from a minute's 1.25
     assert app.billing.resume_paused() == [campaign.id]
+
+
+@pytest.mark.parametrize("kind", ["sms", "email"])
+def test_a_message_campaign_paused_for_credit_resumes_by_its_message_price(database, app, kind):
+    tenant = _tenant("0", rates=(PER_MINUTE,))  # the contacts' phones are rated for calls
+    RatePlan.update(sms_price=Decimal("0.05"), email_price=Decimal("0.05")).execute()
+    campaign = _campaign(tenant, ["+15550000001"])
+    Campaign.update(type=kind).where(Campaign.id == campaign.id).execute()
+    lifecycle.pause_for(campaign.id, call_time.NO_CREDIT)
+    # an e-mail contact without a number (no rate to look up): still no credit
+    no_phone = Campaign.create(tenant=tenant, name="no phone", group=campaign.group_id,
+                               type=kind, status="running")
+    contact = Contact.create(tenant=tenant, group=campaign.group_id, phone="",
+                             email="ann@example.com")
+    CampaignContact.create(tenant=tenant, campaign=no_phone, contact=contact, phone="",
+                           next_attempt_at=NOW)
+    lifecycle.pause_for(no_phone.id, call_time.NO_CREDIT)
+
+    assert app.billing.resume_paused() == []  # nothing to pay a message with
+    ledger.credit(tenant.id, "0.05")  # one message, far from a call minute's 1.25
+    assert sorted(app.billing.resume_paused()) == sorted([campaign.id, no_phone.id])

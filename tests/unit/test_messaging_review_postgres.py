@@ -12,7 +12,8 @@ from voxcast.billing import plans
 
 from .test_billing_credit import (  # noqa: F401  (the same tests, on PostgreSQL)
     app, test_fax_calls_need_a_rate_but_reserve_and_charge_no_minutes,
-    test_a_fax_campaign_paused_for_credit_resumes_when_the_pages_are_affordable)
+    test_a_fax_campaign_paused_for_credit_resumes_when_the_pages_are_affordable,
+    test_a_message_campaign_paused_for_credit_resumes_by_its_message_price)
 from .test_email_bounces import (  # noqa: F401
     test_given_a_campaign_paused_after_the_claim_then_its_queued_mails_are_not_sent)
 from .test_messaging_review import (  # noqa: F401

@@ -314,7 +314,8 @@ class CallBilling:
         first increment of their next contact's call go back to running. Their ids."""
         resumed = []
         paused = (lifecycle.paused_for(NO_CREDIT.code).join(Tenant)
-                  .where(Tenant.status == "active"))
+                  .where(Tenant.status == "active",
+                         Campaign.type.not_in(sorted(DISPATCHER_RESUMED))))
         for campaign in list(paused):
             if not _affordable_next(campaign):
                 continue
@@ -342,6 +343,11 @@ def fail_unrated(entry, campaign_id: int, now) -> None:
                 ended_at=now, disposition="FAILED", cause_txt=NO_RATE, cost=Decimal("0"))
 
 
+# Message campaigns without calls: their Dispatcher judges and resumes them
+# (voxcast.messaging.dispatch.Dispatcher.resume_affordable, called by the messaging process);
+# the next contact's voice rate says nothing about what their next message costs.
+DISPATCHER_RESUMED = frozenset({"sms", "email"})
+
 # Campaign types whose calls carry no minute charge: a fax campaign is billed per page sent
 # (voxcast.messaging.fax.records), its calls only need a rate for the destination to exist.
 PER_PAGE_TYPES = frozenset({"fax"})
@@ -359,6 +365,9 @@ def _affordable_next(campaign: Campaign) -> bool:
              .order_by(CampaignContact.next_attempt_at, CampaignContact.id).first())
     if entry is None:
         return True  # nothing left to pay for: let the dialer complete it
+    if campaign.type in ("sms", "email"):  # priced per message, not by a call's rate
+        from voxcast.messaging.dispatch import affordable
+        return affordable(campaign.tenant_id, campaign.type)
     if campaign.type in PER_PAGE_TYPES:  # only the pages of its document are charged
         from voxcast.messaging.fax.records import pages_affordable
         return pages_affordable(campaign.tenant_id, campaign.fax_document_id)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
 
-from peewee import JOIN, fn
+from peewee import JOIN, Case, fn
 
 from models import Campaign, CampaignContact, Contact, Tenant, database
 from models.entities import (
@@ -175,15 +175,17 @@ class Dispatcher:
 
     def _budget(self, tenant_id: int, per_tenant) -> _TenantBudget:
         price = self.unit_price(tenant_id, self.channel)
-        owed = Decimal("0")
-        if price > 0:
-            units = (Message.select(fn.COALESCE(fn.SUM(Message.units), 0))
-                     .where(Message.tenant == tenant_id, Message.channel == self.channel,
-                            Message.direction == "outbound", Message.state.in_(UNCHARGED),
-                            Message.cost.is_null()).scalar()) or 0
-            owed = price * int(units)
+        owed = price * self._owed_units(tenant_id) if price > 0 else Decimal("0")
         cap = per_tenant(tenant_id) if per_tenant else 1 << 30
         return _TenantBudget(ledger.available(tenant_id) - owed, max(0, int(cap)))
+
+    def _owed_units(self, tenant_id: int) -> int:
+        """The units of the tenant's claimed messages of this channel not charged yet
+        (read through the Message (tenant, channel, state) index, m0018)."""
+        return int(Message.select(fn.COALESCE(fn.SUM(Message.units), 0))
+                   .where(Message.tenant == tenant_id, Message.channel == self.channel,
+                          Message.state.in_(UNCHARGED), Message.direction == "outbound",
+                          Message.cost.is_null()).scalar() or 0)
 
     def _claim_campaign(self, plan: CampaignPlan, limit: int, now: dt.datetime,
                         budget: _TenantBudget) -> list[Outgoing]:
@@ -377,6 +379,196 @@ class Dispatcher:
         if latest == message.id:
             CampaignContact.update(values).where(CampaignContact.id == entry.id).execute()
 
+    # -- many at once (a sending edge that batches, SMS) -------------------------------------
+
+    def submitting_many(self, message_ids: list[int]) -> int:
+        """submitting for many messages: one UPDATE per chunk. How many moved."""
+        moved = 0
+        for chunk in _chunks(list(message_ids)):
+            moved += (Message.update(state="submitting")
+                      .where(Message.id.in_(chunk), Message.state == "queued").execute())
+        return moved
+
+    def accepted_many(self, items: list[tuple[int, str, int | None]]) -> dict[int, Decimal]:
+        """accepted(message_id, external_id, units) for each item, in one transaction: the
+        price read once per tenant, per tenant one locked balance read and one ledger insert
+        (ledger.charge_messages; a message charged before, or twice in `items`, is not
+        charged again: it keeps its first charge and cost), and the messages updated in one
+        statement per chunk. {message_id: cost} (unknown ids are left out)."""
+        wanted: dict[int, tuple[str, int | None]] = {}
+        for message_id, external_id, units in items:
+            if message_id not in wanted:
+                wanted[int(message_id)] = (external_id or "", units)
+            elif external_id:  # a repeat naming the id the first one lacked
+                wanted[int(message_id)] = (external_id, wanted[int(message_id)][1])
+        if not wanted:
+            return {}
+        now = self.clock()
+        costs: dict[int, Decimal] = {}
+        with database.atomic():
+            rows: dict[int, tuple] = {}
+            for chunk in _chunks(list(wanted)):
+                for row in (Message.select(Message.id, Message.tenant, Message.units,
+                                           Message.address)
+                            .where(Message.id.in_(chunk)).tuples()):
+                    rows[row[0]] = row
+            by_tenant: dict[int, list[ledger.MessageCharge]] = {}
+            units_of: dict[int, int] = {}
+            prices: dict[int, Decimal] = {}
+            for message_id, (_, units) in wanted.items():
+                if message_id not in rows:
+                    continue
+                _, tenant_id, stored_units, address = rows[message_id]
+                units_of[message_id] = int(stored_units if units is None else units)
+                if tenant_id not in prices:
+                    prices[tenant_id] = self.unit_price(tenant_id, self.channel)
+                by_tenant.setdefault(tenant_id, []).append(ledger.MessageCharge(
+                    f"message:{message_id}", prices[tenant_id] * units_of[message_id],
+                    f"{self.channel} to {address}"[:255]))
+            for tenant_id, charges in by_tenant.items():
+                posted = ledger.charge_messages(tenant_id, self.channel, charges)
+                for charge in charges:
+                    amount, free = posted[charge.message_ref]
+                    costs[int(charge.message_ref.split(":", 1)[1])] = ledger.money(free - amount)
+            for chunk in _chunks(list(costs)):
+                named = [m for m in chunk if wanted[m][0]]
+                values = {
+                    Message.units: Case(Message.id, [(m, units_of[m]) for m in chunk]),
+                    Message.cost: Case(Message.id, [(m, costs[m]) for m in chunk]),
+                    Message.submitted_at: Case(None, [(Message.state.in_(UNCHARGED), now)],
+                                               Message.submitted_at),
+                    Message.state: Case(None, [(Message.state.in_(UNCHARGED), "submitted")],
+                                        Message.state),
+                }
+                if named:
+                    values[Message.external_id] = Case(
+                        Message.id, [(m, wanted[m][0]) for m in named], Message.external_id)
+                Message.update(values).where(Message.id.in_(chunk)).execute()
+        return costs
+
+    def finished_many(self, items: list[tuple]) -> int:
+        """finished(message_id, state, error, retry) for each item ((id, state[, error[,
+        retry]])), in one transaction and a few statements per chunk: the messages by state
+        and error, their contacts by outcome (the campaigns' retry settings read once), each
+        campaign completed once it is finished. A message already in that state is left
+        alone; the same message twice: its last item counts. How many messages changed."""
+        wanted: dict[int, tuple[str, str, bool]] = {}
+        for item in items:
+            message_id, state = int(item[0]), item[1]
+            error = (item[2] if len(item) > 2 else "") or ""
+            retry = bool(item[3]) if len(item) > 3 else False
+            if state not in MESSAGE_FINAL_STATES:
+                raise ValueError(f"{state!r} is not a final message state")
+            wanted[message_id] = (state, error[:250], retry)
+        if not wanted:
+            return 0
+        now = self.clock()
+        campaigns: set[int] = set()
+        changed = 0
+        with database.atomic():
+            rows = []
+            for chunk in _chunks(list(wanted)):
+                rows += list(Message.select(Message.id, Message.state, Message.entry,
+                                            Message.campaign)
+                             .where(Message.id.in_(chunk)).tuples())
+            rows = [r for r in rows if r[1] != wanted[r[0]][0]]
+            groups: dict[tuple[str, str], list[int]] = {}
+            for message_id, _, _, _ in rows:
+                state, error, _ = wanted[message_id]
+                groups.setdefault((state, error), []).append(message_id)
+            for (state, error), ids in groups.items():
+                for chunk in _chunks(ids):
+                    changed += (Message.update(state=state, error=error, done_at=now)
+                                .where(Message.id.in_(chunk)).execute())
+            by_entry = {entry_id: message_id for message_id, _, entry_id, _ in rows if entry_id}
+            campaigns.update(c for _, _, _, c in rows if c)
+            if by_entry:
+                self._settle_entries(by_entry, wanted, now)
+        for campaign_id in sorted(campaigns):
+            lifecycle.complete_if_finished(campaign_id)
+        return changed
+
+    def _settle_entries(self, by_entry: dict[int, int], wanted: dict, now: dt.datetime) -> None:
+        """The contacts of finished messages (entry id -> message id), each only when that
+        message is its latest; grouped into one UPDATE per outcome."""
+        entry_ids = list(by_entry)
+        entries, latest = {}, {}
+        for chunk in _chunks(entry_ids):
+            for row in (CampaignContact.select(CampaignContact.id, CampaignContact.state,
+                                               CampaignContact.attempts, CampaignContact.campaign)
+                        .where(CampaignContact.id.in_(chunk)).tuples()):
+                entries[row[0]] = row
+            latest.update(Message.select(Message.entry, fn.MAX(Message.id))
+                          .where(Message.entry.in_(chunk)).group_by(Message.entry).tuples())
+        retry_of = {c: (r or 0, i or 0) for c, r, i in Campaign.select(
+            Campaign.id, Campaign.retry_failed, Campaign.retry_interval)
+            .where(Campaign.id.in_(list({row[3] for row in entries.values()}))).tuples()} \
+            if entries else {}
+        outcomes: dict[tuple, list[int]] = {}
+        for entry_id, message_id in by_entry.items():
+            row = entries.get(entry_id)
+            if row is None or latest.get(entry_id) != message_id:
+                continue  # gone, or a later answer for an earlier message
+            _, entry_state, attempts, campaign_id = row
+            state, error, retry = wanted[message_id]
+            next_at = None
+            if state in SUCCESS_STATES:
+                new_state = "done"
+            else:
+                retries, interval = retry_of.get(campaign_id, (0, 0))
+                if retry and entry_state == "dialing" and attempts <= retries \
+                        and campaign_id in retry_of:
+                    new_state, next_at = "pending", now + dt.timedelta(seconds=interval)
+                else:
+                    new_state = "failed"
+            outcomes.setdefault((new_state, state, error, next_at), []).append(entry_id)
+        for (new_state, result, error, next_at), ids in outcomes.items():
+            values = {CampaignContact.state: new_state, CampaignContact.result: result,
+                      CampaignContact.last_disposition: error}
+            if next_at is not None:
+                values[CampaignContact.next_attempt_at] = next_at
+            for chunk in _chunks(ids):
+                CampaignContact.update(values).where(CampaignContact.id.in_(chunk)).execute()
+
+    # -- credit back -------------------------------------------------------------------------
+
+    def resume_affordable(self) -> list[int]:
+        """Campaigns of this channel paused for no_credit (and only those; tenant active)
+        whose tenant can now pay their next message (its units at today's price, on top of
+        what the tenant's claimed, uncharged messages of this channel will cost) run again;
+        a campaign with nothing left pending resumes so its claim completes it. Their ids.
+        The one place message campaigns resume after a top-up (the Stasis app's Resumer
+        leaves sms and email campaigns to this; fax is judged there, by its pages)."""
+        resumed = []
+        paused = list(lifecycle.paused_for("no_credit").join(Tenant)
+                      .where(Tenant.status == "active", Campaign.type == self.channel))
+        spare: dict[int, Decimal] = {}
+        for campaign in paused:
+            units = self._next_units(campaign)
+            if units:
+                price = self.unit_price(campaign.tenant_id, self.channel)
+                if campaign.tenant_id not in spare:
+                    spare[campaign.tenant_id] = ledger.available(campaign.tenant_id) \
+                        - price * self._owed_units(campaign.tenant_id)
+                if spare[campaign.tenant_id] < price * units:
+                    continue
+            if lifecycle.resume_paused(campaign.id, "no_credit"):
+                resumed.append(campaign.id)
+        return resumed
+
+    def _next_units(self, campaign: Campaign) -> int:
+        """The units of the campaign's next pending contact's message (0: none pending)."""
+        entry = (CampaignContact.select(CampaignContact, Contact)
+                 .join(Contact, JOIN.LEFT_OUTER, on=(CampaignContact.contact == Contact.id))
+                 .where(CampaignContact.campaign == campaign.id, CampaignContact.state == "pending")
+                 .order_by(CampaignContact.next_attempt_at, CampaignContact.id).first())
+        if entry is None:
+            return 0
+        try:
+            return max(1, int(self.render(campaign, _fields_of(entry)).units))
+        except RenderError:
+            return 1  # it will fail without a charge; one unit keeps the judgement simple
+
     # -- start-up ----------------------------------------------------------------------------
 
     def recover(self) -> list[int]:
@@ -399,6 +591,20 @@ class Dispatcher:
                            Message.state == "submitting").tuples()]
 
 
+def affordable(tenant_id: int, channel: str) -> bool:
+    """Whether the tenant's available credit, less what its messages of this channel not yet
+    charged will cost, pays for one more unit: what resumes a campaign of that channel paused
+    for no_credit (voxcast.billing.call_credit.CallBilling.resume_paused)."""
+    price = plans.unit_price(tenant_id, channel)
+    if price <= 0:
+        return True
+    units = (Message.select(fn.COALESCE(fn.SUM(Message.units), 0))
+             .where(Message.tenant == tenant_id, Message.channel == channel,
+                    Message.direction == "outbound", Message.state.in_(UNCHARGED),
+                    Message.cost.is_null()).scalar()) or 0
+    return ledger.available(tenant_id) - price * int(units) >= price
+
+
 def _fields_of(entry: CampaignContact) -> dict:
     contact = getattr(entry, "contact", None)
     fields = {name: (getattr(contact, name, "") or "") if contact else "" for name in CONTACT_FIELDS}
@@ -411,3 +617,8 @@ def _insert_messages(rows: list[dict]) -> dict[int, int]:
     query = Message.insert_many(rows).returning(Message.entry, Message.id)
     return {entry_id: message_id for entry_id, message_id in query.tuples().execute()}
 
+
+def _chunks(ids: list, size: int = 500):
+    """`ids` in slices small enough for one statement's parameters."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
