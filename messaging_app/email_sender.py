@@ -246,6 +246,9 @@ class EmailService:
         idle_since = time.monotonic()
         while True:
             if not self.queue:
+                for campaign_id in await asyncio.to_thread(self.dispatcher.resume_affordable):
+                    log.info("e-mail campaign %s resumed: its tenant's credit covers it again",
+                             campaign_id)
                 self.queue.extend(await asyncio.to_thread(
                     self.dispatcher.claim, BATCH, self.per_tenant))
             if not self.queue:

@@ -969,7 +969,8 @@ class Message(TenantOwned):
 
     class Meta:
         indexes = ((("tenant", "created_at"), False), (("campaign", "state"), False),
-                   (("entry",), False), (("external_id",), False))
+                   (("entry",), False), (("external_id",), False),
+                   (("tenant", "channel", "state"), False))  # the claims' credit check (m0018)
 
 
 class MessagePart(TenantOwned):

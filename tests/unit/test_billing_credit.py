@@ -353,6 +353,11 @@ def test_a_message_campaign_paused_for_credit_resumes_by_its_message_price(datab
                            next_attempt_at=NOW)
     lifecycle.pause_for(no_phone.id, call_time.NO_CREDIT)
 
-    assert app.billing.resume_paused() == []  # nothing to pay a message with
+    # Judged by the messaging process's Dispatcher, by the price of the next message (the
+    # Stasis app's Resumer leaves them: a call's rate says nothing about a message's price).
+    from voxcast.messaging.dispatch import Dispatcher, Rendered
+    dispatcher = Dispatcher(kind, lambda campaign, fields: Rendered("Hello"))
+    assert dispatcher.resume_affordable() == []  # nothing to pay a message with
     ledger.credit(tenant.id, "0.05")  # one message, far from a call minute's 1.25
-    assert sorted(app.billing.resume_paused()) == sorted([campaign.id, no_phone.id])
+    assert app.billing.resume_paused() == []
+    assert sorted(dispatcher.resume_affordable()) == sorted([campaign.id, no_phone.id])

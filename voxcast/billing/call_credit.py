@@ -311,7 +311,8 @@ class CallBilling:
 
     def resume_paused(self) -> list[int]:
         """Campaigns paused for lack of credit (and only those) whose tenant can now pay the
-        first increment of their next contact's call go back to running. Their ids."""
+        first increment of their next contact's call (fax: its pages) go back to running.
+        SMS and e-mail campaigns are left to their Dispatcher (DISPATCHER_RESUMED). Their ids."""
         resumed = []
         paused = (lifecycle.paused_for(NO_CREDIT.code).join(Tenant)
                   .where(Tenant.status == "active",
@@ -365,9 +366,6 @@ def _affordable_next(campaign: Campaign) -> bool:
              .order_by(CampaignContact.next_attempt_at, CampaignContact.id).first())
     if entry is None:
         return True  # nothing left to pay for: let the dialer complete it
-    if campaign.type in ("sms", "email"):  # priced per message, not by a call's rate
-        from voxcast.messaging.dispatch import affordable
-        return affordable(campaign.tenant_id, campaign.type)
     if campaign.type in PER_PAGE_TYPES:  # only the pages of its document are charged
         from voxcast.messaging.fax.records import pages_affordable
         return pages_affordable(campaign.tenant_id, campaign.fax_document_id)

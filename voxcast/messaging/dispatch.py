@@ -591,20 +591,6 @@ class Dispatcher:
                            Message.state == "submitting").tuples()]
 
 
-def affordable(tenant_id: int, channel: str) -> bool:
-    """Whether the tenant's available credit, less what its messages of this channel not yet
-    charged will cost, pays for one more unit: what resumes a campaign of that channel paused
-    for no_credit (voxcast.billing.call_credit.CallBilling.resume_paused)."""
-    price = plans.unit_price(tenant_id, channel)
-    if price <= 0:
-        return True
-    units = (Message.select(fn.COALESCE(fn.SUM(Message.units), 0))
-             .where(Message.tenant == tenant_id, Message.channel == channel,
-                    Message.direction == "outbound", Message.state.in_(UNCHARGED),
-                    Message.cost.is_null()).scalar()) or 0
-    return ledger.available(tenant_id) - price * int(units) >= price
-
-
 def _fields_of(entry: CampaignContact) -> dict:
     contact = getattr(entry, "contact", None)
     fields = {name: (getattr(contact, name, "") or "") if contact else "" for name in CONTACT_FIELDS}
