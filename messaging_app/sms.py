@@ -38,7 +38,7 @@ import time
 from dataclasses import dataclass, field
 
 from ari_app.writer import Writer
-from peewee import fn
+from peewee import Case, fn
 
 from models import Campaign, CampaignContact, Tenant, database
 from models.entities import Did, Message, MessagePart, SmscConnection, utcnow
@@ -382,7 +382,8 @@ class SmsService:
                  idle_every: float = 0.5, reload_every: float = 5.0, enquire_every: float = 30.0,
                  timeout: float = 10.0, reconnect_min: float = 0.5, reconnect_max: float = 30.0,
                  throttle_min: float = 0.2, throttle_max: float = 5.0, claim_max: int = 2000,
-                 receipt_hours: float = 72.0, stop_grace: float = 3.0):
+                 receipt_hours: float = 72.0, stop_grace: float = 3.0,
+                 batch_every: float = 0.05, batch_max: int = 500):
         self.settings = settings
         self._prices: dict[tuple[int, str], tuple[float, object]] = {}
         self.dispatcher = dispatcher or Dispatcher("sms", render, unit_price=self._unit_price)
@@ -400,6 +401,12 @@ class SmsService:
         self.claim_max = claim_max
         self.receipt_hours = receipt_hours  # no receipt by then: the message expired
         self.stop_grace = stop_grace  # at a stop, how long submits in flight may take to answer
+        # What submits and receipts decided, gathered for one database round (_flush): at
+        # most batch_every seconds or batch_max items, whichever comes first.
+        self.batch_every = batch_every
+        self.batch_max = batch_max
+        self.batch = _Batch()
+        self._flush_timer: asyncio.TimerHandle | None = None
         self.binds: dict[int, Bind] = {}
         self.tasks: dict[int, asyncio.Task] = {}
         self.tenant_limits: dict[int, RateLimiter] = {}
@@ -453,6 +460,7 @@ class SmsService:
             for task in self.tasks.values():
                 task.cancel()
             await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+            self.flush()  # what the last answers decided (and the lost ones), before all else
             # Parts still queued in memory were never written: said so in the database, so
             # the next start sends them instead of counting them unknown.
             unsent = [job.part_id for bind in self.binds.values() for job in bind.queue]
@@ -471,7 +479,7 @@ class SmsService:
                 if expired:
                     log.warning("%d SMS without a delivery receipt after %s h: expired",
                                 expired, self.receipt_hours)
-                for campaign_id in await self.writer.run(_resume_paused):
+                for campaign_id in await self.writer.run(self.dispatcher.resume_affordable):
                     log.info("SMS campaign %s resumed: its tenant's credit covers it again",
                              campaign_id)
                 self.flush_early()
@@ -528,7 +536,7 @@ class SmsService:
             taken += [job.out.message_id for job in jobs.values()]
         if taken:
             self.in_memory -= len(taken)
-            self.writer.post(_withdraw, taken)
+            self._post(_withdraw, taken)
         return len(taken)
 
     def _fail_queued(self, bind: Bind, why: str) -> None:
@@ -603,8 +611,7 @@ class SmsService:
             rows += [{"tenant": out.tenant_id, "message": out.message_id, "seq": p.segment.seq,
                       "state": "submitting"} for p in job.parts]
         with database.atomic():
-            for out in outs:
-                self.dispatcher.submitting(out.message_id)
+            self.dispatcher.submitting_many([out.message_id for out in outs])
             ids = {}
             for start in range(0, len(rows), 500):
                 query = (MessagePart.insert_many(rows[start:start + 500])
@@ -619,7 +626,8 @@ class SmsService:
 
     def part_submitted(self, part: PartJob, external_id: str) -> None:
         part.outcome, part.external_id = "submitted", external_id
-        self.writer.post(_part_submitted, part.part_id, external_id, utcnow())
+        self.batch.submitted.append((part.part_id, external_id))
+        self._gathered()
         if external_id:
             conn_id = part.message.out.connection_id or 0
             self.awaiting[(conn_id, external_id)] = part
@@ -655,7 +663,7 @@ class SmsService:
                if now - at > self.EARLY_S}
         for connection_id, receipt in old.values():
             self._forget_early(connection_id, receipt)
-            self.writer.post(self._receipt, connection_id, receipt)
+            self._post(self._receipt, connection_id, receipt)
         return len(old)
 
     def _receipt_in_memory(self, connection_id: int, receipt: receipts.Receipt) -> bool:
@@ -688,24 +696,22 @@ class SmsService:
                                           if (p.receipt or p.outcome) == worst), ""))
         else:
             self.awaiting_count[message_id] = left
-        self.writer.post(self._receipt_known, part.part_id, message_id, receipt.state, error,
-                         final)
-        return True
-
-    def _receipt_known(self, part_id: int, message_id: int, state: str, error: str,
-                       final: tuple[str, str] | None) -> None:
-        _part_final(part_id, state, error, utcnow())
+        self.batch.parts_final.append((part.part_id, receipt.state, error))
         if final is not None:
-            self.dispatcher.finished(message_id, final[0], final[1], retry=final[0] != "delivered")
+            self.batch.finished.append((message_id, final[0], final[1], final[0] != "delivered"))
+        self._gathered()
+        return True
 
     def part_rejected(self, part: PartJob, error: str) -> None:
         part.outcome, part.error = "rejected", error
-        self.writer.post(_part_final, part.part_id, "rejected", error, utcnow())
+        self.batch.parts_final.append((part.part_id, "rejected", error))
+        self._gathered()
         self._maybe_settle(part.message)
 
     def part_unknown(self, part: PartJob, error: str) -> None:
         part.outcome, part.error = "unknown", error
-        self.writer.post(_part_final, part.part_id, "unknown", error, utcnow())
+        self.batch.parts_final.append((part.part_id, "unknown", error))
+        self._gathered()
         self._maybe_settle(part.message)
 
     def _maybe_settle(self, job: MessageJob) -> None:
@@ -716,21 +722,72 @@ class SmsService:
             self.freed.set()
         accepted = sum(1 for p in job.parts if p.outcome == "submitted")
         external = job.parts[0].external_id if len(job.parts) == 1 else ""
-        self.writer.post(self._settle_submit, job.out.message_id, accepted, len(job.parts),
-                         external, [(p.outcome, p.error) for p in job.parts])
+        message_id = job.out.message_id
+        if accepted:  # charged per segment the SMSC took
+            self.batch.accepted.append((message_id, external, accepted))
+        if accepted < len(job.parts):
+            unknown = next((p.error for p in job.parts if p.outcome == "unknown"), None)
+            if unknown is not None:
+                self.batch.finished.append((message_id, "failed", unknown, False))
+            else:
+                error = next(p.error for p in job.parts if p.outcome == "rejected")
+                self.batch.finished.append((message_id, "rejected", error, True))
+        self._gathered()
 
-    def _settle_submit(self, message_id: int, accepted: int, total: int, external: str,
-                       outcomes: list[tuple[str, str]]) -> None:
-        if accepted:
-            self.dispatcher.accepted(message_id, external_id=external, units=accepted)
-        if accepted == total:
+    # -- the database round of a batch ---------------------------------------------------------
+
+    def _gathered(self) -> None:
+        """Event loop: an outcome was added to the batch; flushed when it is full or
+        batch_every after its first item (at once without an event loop: tests, scripts)."""
+        if len(self.batch) >= self.batch_max:
+            self.flush()
+        elif self._flush_timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+                return
+            self._flush_timer = loop.call_later(self.batch_every, self.flush)
+
+    def flush(self) -> None:
+        """Hand the gathered outcomes to the writer as one job (in order with every other
+        write: _post flushes first)."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if not self.batch:
             return
-        if any(o == "unknown" for o, _ in outcomes):
-            error = next(e for o, e in outcomes if o == "unknown")
-            self.dispatcher.finished(message_id, "failed", error, retry=False)
-        else:
-            error = next(e for o, e in outcomes if o == "rejected")
-            self.dispatcher.finished(message_id, "rejected", error, retry=True)
+        batch, self.batch = self.batch, _Batch()
+        self.writer.post(self._write_batch, batch)
+
+    def _post(self, func, *args) -> None:
+        """A write that must see the outcomes gathered so far."""
+        self.flush()
+        self.writer.post(func, *args)
+
+    def _write_batch(self, batch: "_Batch") -> None:
+        """Writer thread: one batch in a few statements (parts answered, messages accepted
+        and charged per tenant in one ledger insert, parts final, messages finished with
+        their contacts). Should the batch fail as a whole, it is written item by item, so
+        one bad row costs only its own outcome."""
+        try:
+            with database.atomic():
+                _parts_submitted(batch.submitted, utcnow())
+                self.dispatcher.accepted_many(batch.accepted)
+                _parts_final(batch.parts_final, utcnow())
+                self.dispatcher.finished_many(batch.finished)
+        except Exception:
+            log.exception("writing a batch of %d SMS outcomes failed: one by one", len(batch))
+            steps = ([(_parts_submitted, [item], utcnow()) for item in batch.submitted]
+                     + [(self.dispatcher.accepted_many, [item]) for item in batch.accepted]
+                     + [(_parts_final, [item], utcnow()) for item in batch.parts_final]
+                     + [(self.dispatcher.finished_many, [item]) for item in batch.finished])
+            for func, *args in steps:
+                try:
+                    with database.atomic():
+                        func(*args)
+                except Exception:
+                    log.exception("SMS outcome %r not written", args[0])
 
     # -- inbound ------------------------------------------------------------------------------
 
@@ -745,12 +802,12 @@ class SmsService:
                 return
             if not self._receipt_in_memory(conn.id, receipt) \
                     and not self._keep_early(conn.id, receipt):
-                self.writer.post(self._receipt, conn.id, receipt)
+                self._post(self._receipt, conn.id, receipt)
             return
         if esm & 0x40 and data:  # a part of a concatenated MO: its UDH is dropped
             data = data[1 + data[0]:]
         text = segments.decode(data, pdu.data_coding or 0)
-        self.writer.post(self._mo, as_text(pdu.source_addr), as_text(pdu.destination_addr), text)
+        self._post(self._mo, as_text(pdu.source_addr), as_text(pdu.destination_addr), text)
 
     def _receipt(self, connection_id: int, receipt: receipts.Receipt, retried: bool = False) -> None:
         """Writer thread: one delivery receipt."""
@@ -854,9 +911,41 @@ class SmsService:
         return summary
 
 
-def _part_submitted(part_id: int, external_id: str, at: dt.datetime) -> None:
-    (MessagePart.update(state="submitted", external_id=external_id, submitted_at=at)
-     .where(MessagePart.id == part_id).execute())
+@dataclass
+class _Batch:
+    """Outcomes decided on the event loop, waiting for one database round, each list in
+    the order they happened: parts accepted (part id, SMSC id), messages accepted (message
+    id, SMSC id, segments accepted), parts final (part id, state, error), messages finished
+    (message id, state, error, retry). Written in that order: a message's acceptance always
+    before its end."""
+    submitted: list[tuple[int, str]] = field(default_factory=list)
+    accepted: list[tuple[int, str, int]] = field(default_factory=list)
+    parts_final: list[tuple[int, str, str]] = field(default_factory=list)
+    finished: list[tuple[int, str, str, bool]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.submitted) + len(self.accepted) + len(self.parts_final) + len(self.finished)
+
+
+def _parts_submitted(items: list[tuple[int, str]], at: dt.datetime) -> None:
+    """Parts the SMSC accepted, with its ids: one UPDATE per 500."""
+    for start in range(0, len(items), 500):
+        chunk = items[start:start + 500]
+        ids = [part_id for part_id, _ in chunk]
+        (MessagePart.update(state="submitted", submitted_at=at,
+                            external_id=Case(MessagePart.id, chunk, MessagePart.external_id))
+         .where(MessagePart.id.in_(ids)).execute())
+
+
+def _parts_final(items: list[tuple[int, str, str]], at: dt.datetime) -> None:
+    """Parts' final states (receipts, rejects, unknown): one UPDATE per state and error."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for part_id, state, error in items:
+        groups.setdefault((state, (error or "")[:250]), []).append(part_id)
+    for (state, error), ids in groups.items():
+        for start in range(0, len(ids), 500):
+            (MessagePart.update(state=state, error=error, done_at=at)
+             .where(MessagePart.id.in_(ids[start:start + 500])).execute())
 
 
 def _parts_unsent(part_ids: list[int]) -> None:
@@ -890,33 +979,11 @@ def _withdraw(message_ids: list[int]) -> None:
              .execute())
 
 
-def _part_final(part_id: int, state: str, error: str, at: dt.datetime) -> None:
-    (MessagePart.update(state=state, error=error[:250], done_at=at)
-     .where(MessagePart.id == part_id).execute())
-
-
 def _load_config() -> tuple[list[Connection], dict[int, int]]:
     conns = [Connection.of(r) for r in SmscConnection.select()
              .where(SmscConnection.enabled == True).order_by(SmscConnection.id)]  # noqa: E712
     tenants = {tid: rate for tid, rate in Tenant.select(Tenant.id, Tenant.sms_per_second).tuples()}
     return conns, tenants
-
-
-def _resume_paused() -> list[int]:
-    """SMS campaigns paused for lack of credit whose tenant can now pay one segment (plus
-    what its uncharged messages will cost) run again."""
-    resumed = []
-    for campaign in list(lifecycle.paused_for("no_credit").join(Tenant)
-                         .where(Tenant.status == "active", Campaign.type == "sms")):
-        price = plans.unit_price(campaign.tenant_id, "sms")
-        owed = (Message.select(fn.COALESCE(fn.SUM(Message.units), 0))
-                .where(Message.tenant == campaign.tenant_id, Message.channel == "sms",
-                       Message.state.in_(("queued", "submitting")), Message.cost.is_null())
-                .scalar()) or 0
-        if ledger.available(campaign.tenant_id) - price * int(owed) >= price:
-            if lifecycle.resume_paused(campaign.id, "no_credit"):
-                resumed.append(campaign.id)
-    return resumed
 
 
 def _did_for(destination: str) -> Did | None:

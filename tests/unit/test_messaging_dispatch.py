@@ -20,14 +20,16 @@ NOW = dt.datetime(2026, 3, 2, 12, 0)  # a Monday, noon UTC
 def db(tmp_path):
     models.init_database(f"sqlite:///{tmp_path / 'dispatch.sqlite3'}")
     models.create_schema()
+    SmscConnection.create(name="smsc", system_id="sys", is_default=True)  # SMS has a way out
     yield models.database
     models.database.close()
 
 
 @pytest.fixture(autouse=True)
 def smsc_connection(db):
-    """SMS has a way out (on PostgreSQL too: the twin's `db` is its own)."""
-    return SmscConnection.create(name="smsc", system_id="sys", is_default=True)
+    """SMS has a way out on PostgreSQL too (the twin's `db` is its own, without one)."""
+    return SmscConnection.get_or_none(SmscConnection.name == "smsc") or \
+        SmscConnection.create(name="smsc", system_id="sys", is_default=True)
 
 
 def _tenant(slug, balance="10", sms="0.05", email="0.01"):
