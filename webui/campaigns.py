@@ -150,7 +150,10 @@ class CampaignForm(FlaskForm):
                                               "{custom8} are filled in"))
     # SMS campaigns
     sms_text = TextAreaField(_l("SMS text"), validators=[Length(max=1600)],
-                             render_kw={"data-sms-counter": "sms-counter", "rows": 5},
+                             render_kw={"data-sms-counter": "sms-counter", "rows": 5,
+                                        "data-sms-counter-format": _l(
+                                            "{units} characters, {segments} SMS ({encoding}), "
+                                            "{left} left in this SMS")},
                              description=_l("{first_name}, {last_name}, {email}, {phone}, "
                                             "{custom1} … {custom8} are filled in; each segment "
                                             "is charged as one message"))
