@@ -18,29 +18,19 @@ from peewee import JOIN
 
 from models.entities import Call, Campaign, Queue, QueueCall, User
 from models.tenancy import scoped
-from voxcast.errors import ServiceError
-from voxcast.reports.period import PeriodError, ReportPeriod
+from voxcast.reports.filters import (BATCH, FilterError, keyset_batches, parse_id,
+                                     parse_period, period_args)
+from voxcast.reports.period import ReportPeriod
 
 DIRECTIONS = ("outbound", "inbound", "agent", "transfer", "internal", "phone")
 # what voxcast.cdr.dispositions and the flows write; a filter may name another (exact match)
 DISPOSITIONS = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION", "MACHINE",
                 "ABANDONED", "DNC")
 NUMBER_RE = re.compile(r"^[0-9+*#]{1,32}$")
-MAX_ID = 2**31 - 1
-BATCH = 1000
 
 
-class CdrFilterError(ServiceError):
+class CdrFilterError(FilterError):
     """A filter that cannot be used; `field` names the parameter."""
-    code = "bad-parameter"
-    status = 400
-
-    def __init__(self, field: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.field = field
-        self.status = status
-        if status == 404:
-            self.code = "not-found"
 
 
 @dataclass(frozen=True)
@@ -56,8 +46,7 @@ class CdrFilter:
 
     def as_args(self) -> dict[str, str]:
         """The query-string form (links: pager, CSV), empty filters left out."""
-        out = {"start": self.period.start.isoformat(),
-               "end": self.period.end.isoformat()} if self.period else {}
+        out = period_args(self.period)
         for key, value in (("number", self.number), ("direction", self.direction),
                            ("disposition", self.disposition), ("campaign", self.campaign_id),
                            ("queue", self.queue_id), ("agent", self.agent_id)):
@@ -67,14 +56,7 @@ class CdrFilter:
 
 
 def _id(args: Mapping[str, str], name: str, strict: bool) -> int | None:
-    raw = (args.get(name) or "").strip()
-    if not raw:
-        return None
-    if raw.isascii() and raw.isdigit() and len(raw) <= 12 and 1 <= int(raw) <= MAX_ID:
-        return int(raw)
-    if strict:
-        raise CdrFilterError(name, f"'{name}' must be an id (1-{MAX_ID}).")
-    return None
+    return parse_id(args, name, strict=strict, error=CdrFilterError)
 
 
 def parse(tenant_id: int, args: Mapping[str, str], zone: ZoneInfo, *, strict: bool = False,
@@ -86,13 +68,7 @@ def parse(tenant_id: int, args: Mapping[str, str], zone: ZoneInfo, *, strict: bo
     end every day is searched; with one of them the other defaults as in ReportPeriod.parse
     (the first of this month, today)."""
     names = {k: (names or {}).get(k, k) for k in ("campaign", "queue", "agent")}
-    period = None
-    if args.get("start") or args.get("end"):
-        try:
-            period = ReportPeriod.parse(args.get("start"), args.get("end"), zone, today=today,
-                                        strict=strict)
-        except PeriodError as exc:
-            raise CdrFilterError("start", str(exc)) from None
+    period = parse_period(args, zone, strict=strict, today=today, error=CdrFilterError)
     number = (args.get("number") or "").strip().replace(" ", "")
     if number and not NUMBER_RE.match(number):
         if strict:
@@ -152,21 +128,7 @@ def batches(tenant_id: int, f: CdrFilter, batch: int = BATCH) -> Iterator[list[C
     """Every matching CDR, newest first, `batch` rows at a time, each batch read after the
     last row of the one before (keyset, not OFFSET: each batch costs the same however deep
     the export is)."""
-    last: tuple[dt.datetime, int] | None = None
-    while True:
-        q = query(tenant_id, f)
-        if last is not None:
-            started, call_id = last
-            # the first term bounds the index range; the OR alone makes SQLite scan from
-            # the newest row on every batch (quadratic over an export)
-            q = q.where((Call.started_at <= started)
-                        & ((Call.started_at < started) | (Call.id < call_id)))
-        rows = list(q.limit(batch))
-        if rows:
-            yield rows
-        if len(rows) < batch:
-            return
-        last = (rows[-1].started_at, rows[-1].id)
+    return keyset_batches(lambda: query(tenant_id, f), Call.started_at, Call.id, batch)
 
 
 @dataclass(frozen=True)

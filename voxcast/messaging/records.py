@@ -19,29 +19,19 @@ from peewee import fn
 from models.entities import (Campaign, MESSAGE_CHANNELS, MESSAGE_STATES, Message,
                              MessagePart)
 from models.tenancy import scoped
-from voxcast.errors import ServiceError
-from voxcast.reports.period import PeriodError, ReportPeriod
+from voxcast.reports.filters import (BATCH, FilterError, keyset_batches, parse_id,
+                                     parse_period, period_args)
+from voxcast.reports.period import ReportPeriod
 
 CHANNELS = MESSAGE_CHANNELS
 DIRECTIONS = ("outbound", "inbound")
 STATES = MESSAGE_STATES
-MAX_ID = 2**31 - 1
 MAX_ADDRESS = 254
-BATCH = 1000
 FOUR = Decimal("0.0001")
 
 
-class MessageFilterError(ServiceError):
+class MessageFilterError(FilterError):
     """A filter that cannot be used; `field` names the parameter."""
-    code = "bad-parameter"
-    status = 400
-
-    def __init__(self, field: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.field = field
-        self.status = status
-        if status == 404:
-            self.code = "not-found"
 
 
 @dataclass(frozen=True)
@@ -56,8 +46,7 @@ class MessageFilter:
 
     def as_args(self, campaign_name: str = "campaign") -> dict[str, str]:
         """The query-string form (links: pager, CSV), empty filters left out."""
-        out = {"start": self.period.start.isoformat(),
-               "end": self.period.end.isoformat()} if self.period else {}
+        out = period_args(self.period)
         for key, value in (("channel", self.channel), ("direction", self.direction),
                            ("state", self.state), ("address", self.address),
                            (campaign_name, self.campaign_id)):
@@ -81,13 +70,7 @@ def parse(tenant_id: int, args: Mapping[str, str], zone: ZoneInfo, *, strict: bo
     the campaign id (`campaign_name`: "campaign" in the portal, "campaign_id" in the API).
     Not strict (the portal): an unreadable value is ignored; strict (the API):
     MessageFilterError. Another tenant's campaign: MessageFilterError 404 either way."""
-    period = None
-    if args.get("start") or args.get("end"):
-        try:
-            period = ReportPeriod.parse(args.get("start"), args.get("end"), zone, today=today,
-                                        strict=strict)
-        except PeriodError as exc:
-            raise MessageFilterError("start", str(exc)) from None
+    period = parse_period(args, zone, strict=strict, today=today, error=MessageFilterError)
     address = (args.get("address") or "").strip()
     if "@" not in address:  # a number as people write it: +49 170 123-4567
         address = address.replace(" ", "").replace("-", "")
@@ -97,13 +80,7 @@ def parse(tenant_id: int, args: Mapping[str, str], zone: ZoneInfo, *, strict: bo
                                                 f"address (up to {MAX_ADDRESS} characters, "
                                                 "no spaces).")
         address = ""
-    campaign_id = None
-    raw = (args.get(campaign_name) or "").strip()
-    if raw:
-        if raw.isascii() and raw.isdigit() and len(raw) <= 12 and 1 <= int(raw) <= MAX_ID:
-            campaign_id = int(raw)
-        elif strict:
-            raise MessageFilterError(campaign_name, f"'{campaign_name}' must be an id (1-{MAX_ID}).")
+    campaign_id = parse_id(args, campaign_name, strict=strict, error=MessageFilterError)
     if campaign_id is not None and not scoped(Campaign, tenant_id).where(
             Campaign.id == campaign_id).exists():
         raise MessageFilterError(campaign_name, "No such campaign.", status=404)
@@ -134,19 +111,7 @@ def query(tenant_id: int, f: MessageFilter):
 
 def batches(tenant_id: int, f: MessageFilter, batch: int = BATCH) -> Iterator[list[Message]]:
     """Every matching message, newest first, `batch` rows at a time (keyset, not OFFSET)."""
-    last: tuple[dt.datetime, int] | None = None
-    while True:
-        q = query(tenant_id, f)
-        if last is not None:
-            created, message_id = last
-            q = q.where((Message.created_at <= created)
-                        & ((Message.created_at < created) | (Message.id < message_id)))
-        rows = list(q.limit(batch))
-        if rows:
-            yield rows
-        if len(rows) < batch:
-            return
-        last = (rows[-1].created_at, rows[-1].id)
+    return keyset_batches(lambda: query(tenant_id, f), Message.created_at, Message.id, batch)
 
 
 def campaign_names(tenant_id: int, messages: list[Message]) -> dict[int, str]:
