@@ -4,7 +4,6 @@ CSV streamed batch by batch; one call's page with everything about it; its recor
 Views only: the query is voxcast.cdr.search, the CSV voxcast.cdr.export."""
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file
@@ -15,35 +14,20 @@ from models import Call, Campaign, User
 from models.entities import Contact, Queue, QueueCall
 from models.tenancy import get_scoped, scoped
 from voxcast.cdr import export, search
-from voxcast.reports.period import to_local
+from voxcast.reports.filters import local_text
 
 from .auth import current_tenant_id, tenant_required
 from .downloads import csv_response, report_filename
 from .paging import Page
-from .viewer import request_period, viewer_zone
+from .viewer import request_filter, viewer_zone
 
 bp = Blueprint("cdrs", __name__, url_prefix="/cdrs")
 PER_PAGE = 50
 
 
 def _filter() -> search.CdrFilter:
-    """The page's filters; another tenant's campaign, queue or agent id is a 404. Dates that
-    cannot be read are said on the page like on every report (request_period flashes; its
-    fallback, this month so far, is the one search.parse takes)."""
-    if request.args.get("start") or request.args.get("end"):
-        request_period()
-    try:
-        return search.parse(current_tenant_id(), request.args, viewer_zone())
-    except search.CdrFilterError as exc:
-        abort(exc.status if exc.status == 404 else 400)
-
-
-def _local(zone):
-    """Stored UTC times as the page and CSV show them, in `zone` (found once per request)."""
-    def local(value: dt.datetime | None) -> str:
-        shown = to_local(value, zone)
-        return shown.strftime("%Y-%m-%d %H:%M:%S") if shown is not None else ""
-    return local
+    """The page's filters; another tenant's campaign, queue or agent id is a 404."""
+    return request_filter(search.parse, current_tenant_id())
 
 
 def _choices(tid: int) -> dict:
@@ -63,7 +47,7 @@ def index():
     f = _filter()
     page = Page.from_request(search.query(tid, f), PER_PAGE)
     return render_template("cdrs.html", page=page, f=f, args=f.as_args(),
-                           local=_local(f.zone),
+                           local=local_text(f.zone),
                            names=search.names_for(tid, page.items), **_choices(tid))
 
 
@@ -73,7 +57,7 @@ def export_csv():
     """The filtered list as CSV, streamed: rows are read and sent one batch at a time."""
     tid = current_tenant_id()
     f = _filter()
-    rows = itertools.chain([export.header(f.zone.key)], export.rows(tid, f, _local(f.zone)))
+    rows = itertools.chain([export.header(f.zone.key)], export.rows(tid, f, local_text(f.zone)))
     return csv_response(rows, report_filename("cdrs", f.period, f.zone.key))
 
 
@@ -101,7 +85,7 @@ def detail(call_id: int):
         User.id.in_({s.agent_id for s in stays if s.agent_id}))} if stays else {}
     zone = viewer_zone()
     return render_template("reports/cdr_detail.html", call=call, names=names,
-                           local=_local(zone), zone_name=zone.key,
+                           local=local_text(zone), zone_name=zone.key,
                            contact=contact, stays=stays, related=related,
                            stay_agents=stay_agents)
 

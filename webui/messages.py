@@ -4,43 +4,29 @@ address, newest first, paged; their CSV streamed batch by batch; one message's p
 SMS segments. Views only: the query is voxcast.messaging.records."""
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, url_for
 from werkzeug.routing import BuildError
 
 from models import Campaign
 from models.entities import Contact, Message
 from models.tenancy import get_scoped, scoped
 from voxcast.messaging import records
-from voxcast.reports.period import to_local
+from voxcast.reports.filters import local_text
 
 from .auth import current_tenant_id, tenant_required
 from .downloads import csv_response, report_filename
 from .paging import Page
-from .viewer import request_period, viewer_zone
+from .viewer import request_filter, viewer_zone
 
 bp = Blueprint("messages", __name__, url_prefix="/reports/messages")
 PER_PAGE = 50
 
 
 def _filter() -> records.MessageFilter:
-    """The page's filters; another tenant's campaign is a 404. Dates that cannot be read are
-    said on the page as on every report (request_period flashes)."""
-    if request.args.get("start") or request.args.get("end"):
-        request_period()
-    try:
-        return records.parse(current_tenant_id(), request.args, viewer_zone())
-    except records.MessageFilterError as exc:
-        abort(exc.status if exc.status == 404 else 400)
-
-
-def _local(zone):
-    def local(value: dt.datetime | None) -> str:
-        shown = to_local(value, zone)
-        return shown.strftime("%Y-%m-%d %H:%M:%S") if shown is not None else ""
-    return local
+    """The page's filters; another tenant's campaign is a 404."""
+    return request_filter(records.parse, current_tenant_id())
 
 
 def _document_url(message) -> str | None:
@@ -62,7 +48,7 @@ def index():
     f = _filter()
     page = Page.from_request(records.query(tid, f), PER_PAGE)
     return render_template("reports/messages.html", page=page, f=f, args=f.as_args(),
-                           local=_local(f.zone), names=records.campaign_names(tid, page.items),
+                           local=local_text(f.zone), names=records.campaign_names(tid, page.items),
                            campaigns=list(scoped(Campaign, tid).order_by(Campaign.name)),
                            channels=records.CHANNELS, directions=records.DIRECTIONS,
                            states=records.STATES)
@@ -75,7 +61,7 @@ def export_csv():
     tid = current_tenant_id()
     f = _filter()
     rows = itertools.chain([records.csv_header(f.zone.key)],
-                           records.csv_rows(tid, f, _local(f.zone)))
+                           records.csv_rows(tid, f, local_text(f.zone)))
     return csv_response(rows, report_filename("messages", f.period, f.zone.key))
 
 
@@ -91,5 +77,5 @@ def detail(message_id: int):
     zone = viewer_zone()
     return render_template("reports/message_detail.html", message=message, contact=contact,
                            campaign=campaign, parts=records.parts(tid, message),
-                           local=_local(zone), zone_name=zone.key,
+                           local=local_text(zone), zone_name=zone.key,
                            document_url=_document_url(message))

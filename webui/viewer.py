@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import Flask, flash, request
+from flask import Flask, abort, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from models import Tenant
+from voxcast.reports.filters import FilterError
 from voxcast.reports.period import PeriodError, ReportPeriod, to_local, zone_of
 
 
@@ -36,6 +37,20 @@ def request_period(strict: bool = False) -> ReportPeriod:
             flash(_("The dates were not used (%(reason)s); showing this month so far.",
                     reason=str(exc)), "error")
         return ReportPeriod.parse(None, None, zone)
+
+
+def request_filter(parse, tenant_id: int):
+    """A record report's filters from the current request in the viewer's zone, `parse`
+    being voxcast.cdr.search.parse or voxcast.messaging.records.parse (not strict): an id of
+    another tenant is a 404, anything else it refuses a 400. Dates that cannot be read are
+    said on the page as on every report (request_period flashes; its fallback, this month so
+    far, is the one parse takes)."""
+    if request.args.get("start") or request.args.get("end"):
+        request_period()
+    try:
+        return parse(tenant_id, request.args, viewer_zone())
+    except FilterError as exc:
+        abort(exc.status if exc.status == 404 else 400)
 
 
 def local_dt(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:

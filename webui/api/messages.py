@@ -16,7 +16,7 @@ from flask import jsonify, request
 from models.entities import Message
 from models.tenancy import get_scoped
 from voxcast.messaging import records
-from voxcast.reports.period import to_local
+from voxcast.reports.filters import local_text
 
 from .. import downloads
 from . import ID, ApiError, bp, query_int, scope
@@ -60,11 +60,8 @@ def messages_list():
     except records.MessageFilterError as exc:
         raise ApiError(exc.status, exc.code, str(exc), exc.fields) from None
     if fmt == "csv":
-        def local(value):
-            shown = to_local(value, f.zone)
-            return shown.strftime("%Y-%m-%d %H:%M:%S") if shown is not None else ""
         rows = itertools.chain([records.csv_header(f.zone.key)],
-                               records.csv_rows(tenant_id, f, local))
+                               records.csv_rows(tenant_id, f, local_text(f.zone)))
         return downloads.csv_response(rows, downloads.report_filename("messages", f.period,
                                                                       f.zone.key))
     page = query_int("page", 1)
