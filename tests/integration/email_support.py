@@ -7,8 +7,6 @@ import asyncio
 import email
 import email.policy
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -19,6 +17,7 @@ from aiosmtpd.controller import Controller
 from voxcast import config
 
 from .conftest import wait_for
+from .messaging_support import MessagingProcess
 
 
 class PeerHandler:
@@ -111,53 +110,16 @@ class SmtpPeer:
             return Counter(r.lower() for _, rcpts, _ in self.received for r in rcpts)
 
 
-class MessagingProcess:
-    """`voxcast messaging` in its own process, as `voxcast run` starts it."""
-
-    def __init__(self, settings: config.Settings, logdir: Path, env: dict):
-        self.settings = settings
-        self.logfile = logdir / "messaging.log"
-        self.env = env
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        import socket
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "voxcast.cli", "--instance", self.settings.instance,
-             "messaging"],
-            stdout=open(self.logfile, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=self.env)
-
-        def listening():
-            assert self.proc.poll() is None, self.log_tail()
-            try:
-                socket.create_connection(("127.0.0.1", self.settings.bounce_port), 0.5).close()
-                return True
-            except OSError:
-                return False
-        wait_for(listening, 30, message="voxcast messaging's bounce listener")
-
-    def kill(self) -> None:
-        """As a crash: SIGKILL, nothing written on the way out."""
-        self.proc.kill()
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def log_tail(self) -> str:
-        return self.logfile.read_text(errors="replace")[-4000:] if self.logfile.exists() else ""
-
-
 def messaging_env(settings: config.Settings, smtp_port: int) -> dict:
     return {**os.environ, "VOXCAST_SMTP_HOST": "127.0.0.1", "VOXCAST_SMTP_PORT": str(smtp_port),
             "VOXCAST_SMTP_FROM": "news@provider.example.com",
             "VOXCAST_BOUNCE_ADDRESS": "bounces@provider.example.com",
             "VOXCAST_BASE_URL": f"http://127.0.0.1:{settings.web_port}",
             "VOXCAST_EMAIL_POLL_S": "0.3"}
+
+
+def messaging_process(settings: config.Settings, logdir: Path, smtp_port: int) -> MessagingProcess:
+    """`voxcast messaging` of the instance, sending to the SMTP peer on `smtp_port`; started
+    once its bounce listener answers."""
+    return MessagingProcess(logdir, messaging_env(settings, smtp_port),
+                            instance=settings.instance, ready_port=settings.bounce_port)

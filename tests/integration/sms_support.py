@@ -3,8 +3,6 @@ on loopback, `voxcast messaging` as its own process, and an SMS campaign ready t
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +16,8 @@ from tests.pg_support import fresh_schema, postgres_or_skip
 from tests.smsc.server import SmscConfig, SmscThread
 from voxcast.billing import ledger
 from voxcast.campaigns import lifecycle
+
+from .messaging_support import MessagingProcess
 
 OFFSET = int(os.environ.get("VOXCAST_PORT_OFFSET", "0"))
 SMSC_PORT = 2775 + OFFSET
@@ -35,32 +35,9 @@ def wait_for(check, timeout: float, message: str, every: float = 0.2):
         time.sleep(every)
 
 
-class MessagingProcess:
-    """`voxcast messaging` in its own process, on the test's database."""
-
-    def __init__(self, db_url: str, logdir: Path):
-        self.db_url = db_url
-        self.logfile = logdir / "messaging.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "DATABASE_URL": self.db_url}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "voxcast.cli", "messaging"],
-            stdout=open(self.logfile, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def log_tail(self) -> str:
-        return self.logfile.read_text(errors="replace")[-4000:] if self.logfile.exists() else ""
+def messaging_process(db_url: str, logdir: Path) -> MessagingProcess:
+    """`voxcast messaging` on the SMS test's own database."""
+    return MessagingProcess(logdir, {**os.environ, "DATABASE_URL": db_url})
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +77,7 @@ def messaging(sms_db, tmp_path):
     procs = []
 
     def start() -> MessagingProcess:
-        proc = MessagingProcess(sms_db, tmp_path)
+        proc = messaging_process(sms_db, tmp_path)
         proc.start()
         procs.append(proc)
         return proc

@@ -20,7 +20,7 @@ from voxcast.billing import ledger
 from voxcast.messaging.email.tokens import Signer
 
 from .conftest import wait_for
-from .email_support import MessagingProcess, SmtpPeer, messaging_env
+from .email_support import SmtpPeer, messaging_process
 
 PRICE = Decimal("0.0100")
 _seq = itertools.count(1)
@@ -37,7 +37,7 @@ def peer():
 
 @pytest.fixture(scope="module")
 def messaging(db, settings, artifacts, web, peer):
-    proc = MessagingProcess(settings, artifacts, messaging_env(settings, peer.port))
+    proc = messaging_process(settings, artifacts, peer.port)
     proc.start()
     yield proc
     proc.stop()

@@ -232,7 +232,7 @@ def test_given_an_sms_campaign_made_in_the_portal_when_voxcast_messaging_sends_i
         page, web, db, settings, artifacts):
     """End to end: the portal's campaign, `voxcast messaging` as its own process and the
     test SMSC on loopback; the campaign page follows the receipts by itself."""
-    from tests.integration.sms_support import MessagingProcess
+    from tests.integration.sms_support import messaging_process
     from tests.smsc.server import SmscConfig, SmscThread
     from voxcast.messaging.sms import segments
 
@@ -246,7 +246,7 @@ def test_given_an_sms_campaign_made_in_the_portal_when_voxcast_messaging_sends_i
     phones = [f"+49151{stamp}{i:02d}" for i in range(3)]
     group = make_group(master, phones)
     smsc = SmscThread(SmscConfig(port=SMSC_PORT, stats={rf"{phones[2][1:]}$": "UNDELIV"})).start()
-    messaging = MessagingProcess(settings.db_url, artifacts)
+    messaging = messaging_process(settings.db_url, artifacts)
     problems = _watch(page)
     try:
         _login(page, web)
@@ -292,7 +292,7 @@ def test_given_an_email_campaign_made_in_the_portal_when_voxcast_messaging_sends
     provider's SMTP server (refusing one recipient for good): the mails carry the campaign's
     From and the contact's fields, and the page counts sent and bounced by itself."""
     from models import Contact, ContactGroup
-    from tests.integration.email_support import MessagingProcess, SmtpPeer, messaging_env
+    from tests.integration.email_support import SmtpPeer, messaging_process
 
     master = Tenant.get(Tenant.slug == "master")
     Campaign.update(status="stopped").where(Campaign.status.in_(("running", "paused"))).execute()
@@ -306,7 +306,7 @@ def test_given_an_email_campaign_made_in_the_portal_when_voxcast_messaging_sends
     peer = SmtpPeer(31400 + int(os.environ.get("VOXCAST_PORT_OFFSET", "0")) % 1000 + 1)
     peer.refuse_hard.add(addresses[2])
     peer.start()
-    messaging = MessagingProcess(settings, artifacts, messaging_env(settings, peer.port))
+    messaging = messaging_process(settings, artifacts, peer.port)
     problems = _watch(page)
     try:
         _login(page, web)

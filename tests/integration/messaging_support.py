@@ -1,0 +1,61 @@
+"""`voxcast messaging` as the SMS and e-mail integration tests start it: its own process, as
+`voxcast run` starts it beside the Stasis app (like StasisApp and AgiProcess in conftest.py)."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from .conftest import wait_for
+
+
+class MessagingProcess:
+    """`voxcast messaging` with environment `env` (the test's database, SMTP peer, ...),
+    started with --instance `instance` when given (else the environment's), its output in
+    logdir/messaging.log. With `ready_port` start() returns once the process listens there
+    (the e-mail bounce listener)."""
+
+    def __init__(self, logdir: Path, env: Mapping[str, str], *, instance: str | None = None,
+                 ready_port: int | None = None):
+        self.logfile = logdir / "messaging.log"
+        self.env = dict(env)
+        self.instance = instance
+        self.ready_port = ready_port
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        instance = ["--instance", self.instance] if self.instance else []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "voxcast.cli", *instance, "messaging"],
+            stdout=open(self.logfile, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=self.env)
+        if self.ready_port is None:
+            return
+
+        def listening():
+            assert self.proc.poll() is None, self.log_tail()
+            try:
+                socket.create_connection(("127.0.0.1", self.ready_port), 0.5).close()
+                return True
+            except OSError:
+                return False
+        wait_for(listening, 30, message="voxcast messaging's bounce listener")
+
+    def kill(self) -> None:
+        """As a crash: SIGKILL, nothing written on the way out."""
+        self.proc.kill()
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def log_tail(self) -> str:
+        return self.logfile.read_text(errors="replace")[-4000:] if self.logfile.exists() else ""
