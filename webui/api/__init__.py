@@ -127,6 +127,14 @@ def target_tenant(body: dict) -> Tenant:
     return tenant
 
 
+def own_tenant_only(body: dict) -> None:
+    """A tenant key may name no tenant_id but its own (the provider's key names any)."""
+    own = principal().tenant_id
+    if not principal().is_admin and body.get("tenant_id", own) != own:
+        raise ApiError(422, "validation", "tenant_id is only for the provider's key.",
+                       {"tenant_id": "only with the provider's key"})
+
+
 def query_int(name: str, default, *, minimum: int = 1, maximum: int = MAX_INT):
     raw = request.args.get(name)
     if raw is None or raw == "":

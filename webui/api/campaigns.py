@@ -17,7 +17,8 @@ from voxcast.campaigns import services as campaign_service
 from voxcast.campaigns import editing
 from voxcast.campaigns.errors import CampaignError
 
-from . import ID, ApiError, body, bp, ip, paginate, principal, scope, target_tenant
+from . import (ID, ApiError, body, bp, ip, paginate, own_tenant_only, principal, scope,
+               target_tenant)
 from .spec import CAMPAIGN_CREATE, CAMPAIGN_UPDATE, IVR_CREATE, IVR_UPDATE
 
 PLAIN = ("name", "caller_id", "channel_limit", "dial_timeout", "retry_busy", "retry_noanswer",
@@ -70,9 +71,7 @@ def campaigns_list():
 @bp.post("/campaigns")
 def campaigns_create():
     data = body(CAMPAIGN_CREATE)
-    if not principal().is_admin and data.get("tenant_id", principal().tenant_id) != principal().tenant_id:
-        raise ApiError(422, "validation", "tenant_id is only for the provider's key.",
-                       {"tenant_id": "only with the provider's key"})
+    own_tenant_only(data)
     tenant = target_tenant(data)
     data.pop("tenant_id", None)
     try:
@@ -163,9 +162,7 @@ def ivrs_list():
 @bp.post("/ivrs")
 def ivrs_create():
     data = body(IVR_CREATE)
-    if not principal().is_admin and data.get("tenant_id", principal().tenant_id) != principal().tenant_id:
-        raise ApiError(422, "validation", "tenant_id is only for the provider's key.",
-                       {"tenant_id": "only with the provider's key"})
+    own_tenant_only(data)
     tenant = target_tenant(data)
     try:
         row = flow_service.save_ivr(tenant.id, data["name"], data["tree"],

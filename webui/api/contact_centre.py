@@ -22,7 +22,8 @@ from voxcast.queues import stats as queue_stats
 from voxcast.queues.schemas import QUEUE_CREATE, QUEUE_UPDATE
 from voxcast.tenants import features
 
-from . import ID, ApiError, body, bp, ip, paginate, principal, scope, target_tenant
+from . import (ID, ApiError, body, bp, ip, paginate, own_tenant_only, principal, scope,
+               target_tenant)
 
 
 def agents_feature(view):
@@ -69,12 +70,6 @@ def _members(data: dict):
     return data.get("members") if "members" in data else None
 
 
-def _own_tenant_only(data: dict) -> None:
-    if not principal().is_admin and data.get("tenant_id", principal().tenant_id) != principal().tenant_id:
-        raise ApiError(422, "validation", "tenant_id is only for the provider's key.",
-                       {"tenant_id": "only with the provider's key"})
-
-
 # -- queues ---------------------------------------------------------------------------------
 
 @bp.get("/queues")
@@ -87,7 +82,7 @@ def queues_list():
 @agents_feature
 def queues_create():
     data = body(QUEUE_CREATE)
-    _own_tenant_only(data)
+    own_tenant_only(data)
     tenant = target_tenant(data)
     fields = {k: v for k, v in data.items() if k not in ("members", "tenant_id")}
     row = queue_service.create(tenant.id, fields, _members(data) or [], actor=principal(), ip=ip())
@@ -237,7 +232,7 @@ def pause_reasons_list():
 @agents_feature
 def pause_reasons_create():
     data = body(PAUSE_REASON_CREATE)
-    _own_tenant_only(data)
+    own_tenant_only(data)
     tenant = target_tenant(data)
     try:
         row = pause_reasons.create(tenant.id, data["name"], active=data.get("active", True),
@@ -290,7 +285,7 @@ def dispositions_list():
 @agents_feature
 def dispositions_create():
     data = body(DISPOSITION_CREATE)
-    _own_tenant_only(data)
+    own_tenant_only(data)
     tenant = target_tenant(data)
     try:
         row = dispositions.create(tenant.id, data["name"], data.get("kind", "normal"),

@@ -9,8 +9,8 @@ from models.tenancy import get_scoped, scoped
 from voxcast.contacts import services as contact_service
 from voxcast.contacts.services import FIELDS, ContactError, DuplicateContact, GroupError, QuotaError
 
-from . import (ID, ApiError, body, bp, ip, paginate, principal, scope, target_tenant,
-               validation)
+from . import (ID, ApiError, body, bp, ip, paginate, own_tenant_only, principal, scope,
+               target_tenant, validation)
 from .spec import CONTACT_BULK, CONTACT_CREATE, CONTACT_UPDATE, GROUP_CREATE, GROUP_UPDATE
 
 
@@ -45,9 +45,7 @@ def groups_list():
 @bp.post("/groups")
 def groups_create():
     data = body(GROUP_CREATE)
-    if not principal().is_admin and data.get("tenant_id", principal().tenant_id) != principal().tenant_id:
-        raise ApiError(422, "validation", "tenant_id is only for the provider's key.",
-                       {"tenant_id": "only with the provider's key"})
+    own_tenant_only(data)
     tenant: Tenant = target_tenant(data)
     try:
         group = contact_service.create_group(tenant.id, data["name"], actor=principal(), ip=ip())

@@ -9,7 +9,8 @@ from models.tenancy import get_scoped
 from voxcast.messaging.email import dnc as email_dnc
 from voxcast.messaging.email.schemas import EMAIL_DNC_CREATE
 
-from . import ID, ApiError, body, bp, ip, paginate, principal, scope, target_tenant
+from . import (ID, ApiError, body, bp, ip, paginate, own_tenant_only, principal, scope,
+               target_tenant)
 
 
 def dump_email_dnc(row: EmailDnc) -> dict:
@@ -25,10 +26,7 @@ def email_dnc_list():
 @bp.post("/email-dnc")
 def email_dnc_add():
     data = body(EMAIL_DNC_CREATE)
-    if "tenant_id" in data and not principal().is_admin and \
-            data["tenant_id"] != principal().tenant_id:
-        raise ApiError(422, "validation", "tenant_id is only for the provider's key.",
-                       {"tenant_id": "only with the provider's key"})
+    own_tenant_only(data)
     tenant = target_tenant(data)
     try:
         address = email_dnc.normalize(data["address"])

@@ -20,8 +20,9 @@ from voxcast.evaluation.schemas import (EVALUATION_CREATE, EVALUATION_UPDATE, FO
 from voxcast.evaluation.scoring import cents
 from voxcast.reports.period import ReportPeriod
 
-from . import ID, ApiError, body, bp, ip, paginate, principal, query_int, scope, target_tenant
-from .contact_centre import _own_tenant_only, _tenant_scope, _time, agents_feature
+from . import (ID, ApiError, body, bp, ip, paginate, own_tenant_only, principal, query_int,
+               scope, target_tenant)
+from .contact_centre import _tenant_scope, _time, agents_feature
 from .periods import api_period
 
 
@@ -76,7 +77,7 @@ def evaluation_forms_list():
 @agents_feature
 def evaluation_forms_create():
     data = body(FORM_CREATE)
-    _own_tenant_only(data)
+    own_tenant_only(data)
     tenant = target_tenant(data)
     fields = {k: v for k, v in data.items() if k != "tenant_id"}
     row = form_service.create_form(tenant.id, fields, actor=principal(), ip=ip())

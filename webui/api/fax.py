@@ -14,7 +14,7 @@ from models.tenancy import get_scoped, scoped
 from voxcast.messaging.fax import documents
 from voxcast.messaging.fax.schemas import FAX_DOCUMENT_CREATE
 
-from . import ID, ApiError, body, bp, paginate, principal, scope, target_tenant
+from . import ID, ApiError, body, bp, paginate, own_tenant_only, scope, target_tenant
 
 
 def dump_fax_document(doc: FaxDocument) -> dict:
@@ -38,10 +38,7 @@ def fax_documents_list():
 @bp.post("/fax-documents")
 def fax_documents_create():
     data = body(FAX_DOCUMENT_CREATE)
-    if "tenant_id" in data and not principal().is_admin and \
-            data["tenant_id"] != principal().tenant_id:
-        raise ApiError(422, "validation", "tenant_id is only for the provider's key.",
-                       {"tenant_id": "only with the provider's key"})
+    own_tenant_only(data)
     tenant = target_tenant(data)
     try:
         content = base64.b64decode(data["content_base64"], validate=True)

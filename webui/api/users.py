@@ -8,7 +8,8 @@ from models.tenancy import get_scoped, scoped
 from voxcast.accounts import users as user_service
 from voxcast.accounts.users import UserError
 
-from . import ID, ApiError, body, bp, ip, paginate, principal, scope, target_tenant
+from . import (ID, ApiError, body, bp, ip, paginate, own_tenant_only, principal, scope,
+               target_tenant)
 from .spec import USER_CREATE, USER_UPDATE
 
 PROFILE = ("first_name", "last_name", "email", "phone", "timezone", "language")
@@ -48,9 +49,7 @@ def users_list():
 @bp.post("/users")
 def users_create():
     data = body(USER_CREATE)
-    if not principal().is_admin and data.get("tenant_id", principal().tenant_id) != principal().tenant_id:
-        raise ApiError(422, "validation", "tenant_id is only for the provider's key.",
-                       {"tenant_id": "only with the provider's key"})
+    own_tenant_only(data)
     tenant: Tenant = target_tenant(data)
     try:
         with database.atomic():  # created disabled, or not at all
