@@ -46,7 +46,7 @@ from voxcast.audit import records as audit
 from voxcast.billing import ledger, plans
 from voxcast.campaigns import lifecycle
 from voxcast.contacts import dnc
-from voxcast.messaging.dispatch import Dispatcher, Outgoing, Rendered, RenderError
+from voxcast.messaging.dispatch import Dispatcher, Outgoing, Rendered, RenderError, insert_rows
 from voxcast.messaging.sms import optout, receipts, segments, templates
 from voxcast.runtime.status import set_status
 
@@ -175,6 +175,7 @@ class Bind:
         self.hold = False  # stopping: write nothing more, let the answers come in
         self.last_heard = time.monotonic()
         self.submits = 0
+        self.replies: list[bytes] = []  # deliver_sm_resp waiting for _send_replies
 
     # -- status ------------------------------------------------------------------------------
 
@@ -292,14 +293,17 @@ class Bind:
             if wait > 0:
                 await asyncio.sleep(wait)
                 continue
-            # As many as the window and the rate allow, then one drain.
+            # As many as the window and the rate allow, in one write (one send, not one per
+            # PDU: each send gives the GIL away to the database writer), then one drain.
             room = min(window - len(self.inflight), len(self.queue),
                        int(self.limiter.available()) or 1)
+            pdus = []
             for _ in range(room):
                 job = self.queue.popleft()
-                writer.write(self._submit_pdu(job))
+                pdus.append(self._submit_pdu(job))
                 self.limiter.take()
                 self.submits += 1
+            writer.write(b"".join(pdus))
             await writer.drain()
 
     def _submit_pdu(self, job: PartJob) -> bytes:
@@ -336,7 +340,7 @@ class Bind:
             if cmd == "submit_sm_resp" or (cmd == "generic_nack" and pdu.sequence in self.inflight):
                 self._submit_resp(pdu)
             elif cmd in ("deliver_sm", "data_sm"):
-                self.writer.write(codec.make(cmd + "_resp", sequence=pdu.sequence).generate())
+                self._reply(codec.make(cmd + "_resp", sequence=pdu.sequence).generate())
                 self.service.inbound(self.conn, pdu)
             elif cmd == "enquire_link":
                 self.writer.write(codec.make("enquire_link_resp", sequence=pdu.sequence).generate())
@@ -348,6 +352,19 @@ class Bind:
                 pass
             else:
                 log.info("SMSC %s: %s ignored", self.conn.name, cmd)
+
+    def _reply(self, data: bytes) -> None:
+        """Answers to the SMSC's PDUs read in one go are written together, once the reader
+        has taken what was buffered (one send for a burst of receipts)."""
+        self.replies.append(data)
+        if len(self.replies) == 1:
+            asyncio.get_running_loop().call_soon(self._send_replies)
+
+    def _send_replies(self) -> None:
+        replies, self.replies = self.replies, []
+        writer = self.writer
+        if replies and writer is not None and not writer.is_closing():
+            writer.write(b"".join(replies))
 
     def _submit_resp(self, pdu) -> None:
         job = self.inflight.pop(pdu.sequence, None)
@@ -383,7 +400,7 @@ class SmsService:
                  timeout: float = 10.0, reconnect_min: float = 0.5, reconnect_max: float = 30.0,
                  throttle_min: float = 0.2, throttle_max: float = 5.0, claim_max: int = 2000,
                  receipt_hours: float = 72.0, stop_grace: float = 3.0,
-                 batch_every: float = 0.05, batch_max: int = 500):
+                 batch_every: float = 0.1, batch_max: int = 1000):
         self.settings = settings
         self._prices: dict[tuple[int, str], tuple[float, object]] = {}
         self.dispatcher = dispatcher or Dispatcher("sms", render, unit_price=self._unit_price)
@@ -553,7 +570,7 @@ class SmsService:
         up = [b for b in self.binds.values() if b.bound.is_set()]
         if not up:
             return 0
-        high = sum(max(self.window * 4, b.conn.throughput * 2) for b in up)
+        high = sum(max(self.window * 8, b.conn.throughput * 2) for b in up)
         return max(0, min(self.claim_max, high - self.in_memory))
 
     def _per_tenant(self, tenant_id: int) -> int:
@@ -612,11 +629,8 @@ class SmsService:
                       "state": "submitting"} for p in job.parts]
         with database.atomic():
             self.dispatcher.submitting_many([out.message_id for out in outs])
-            ids = {}
-            for start in range(0, len(rows), 500):
-                query = (MessagePart.insert_many(rows[start:start + 500])
-                         .returning(MessagePart.message, MessagePart.seq, MessagePart.id))
-                ids.update({(m, s): i for m, s, i in query.tuples().execute()})
+            ids = {(m, s): i for m, s, i in insert_rows(
+                MessagePart, rows, (MessagePart.message, MessagePart.seq, MessagePart.id))}
         for job in jobs:
             for part in job.parts:
                 part.part_id = ids[(job.out.message_id, part.segment.seq)]
