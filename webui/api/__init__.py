@@ -166,12 +166,19 @@ def body(schema: dict, *, allow_list: bool = False):
     return data
 
 
-def paginate(query, dump):
+def paginate(query, dump, *, lookup=None, **extra):
+    """One page of `query` (?page, ?per_page) as JSON: items dumped by dump(row), or with
+    `lookup` by dump(row, lookup(rows)) (names read once per page); `extra` keys beside."""
     page = query_int("page", 1)
     per_page = query_int("per_page", 50, maximum=200)
     total = query.count()
-    rows = query.paginate(page, per_page)
-    return jsonify(items=[dump(r) for r in rows], page=page, per_page=per_page, total=total)
+    rows = list(query.paginate(page, per_page))
+    if lookup is None:
+        items = [dump(r) for r in rows]
+    else:
+        found = lookup(rows)
+        items = [dump(r, found) for r in rows]
+    return jsonify(items=items, page=page, per_page=per_page, total=total, **extra)
 
 
 def ip() -> str:

@@ -15,7 +15,7 @@ from models.tenancy import get_scoped
 from voxcast.cdr import export, search
 from voxcast.reports import cdr_summary, cdr_totals
 
-from . import ID, ApiError, bp, query_int, scope
+from . import ID, ApiError, bp, paginate, query_int, scope
 from .contact_centre import _tenant_scope
 from .periods import api_period, api_zone
 from .supervision import reports_feature
@@ -51,14 +51,8 @@ def cdrs_list():
                          names=FILTER_NAMES)
     except search.CdrFilterError as exc:
         raise ApiError(exc.status, exc.code, str(exc), exc.fields) from None
-    page = query_int("page", 1)
-    per_page = query_int("per_page", 50, maximum=200)
-    q = search.query(tenant_id, f)
-    total = q.count()
-    rows = list(q.paginate(page, per_page))
-    names = search.names_for(tenant_id, rows)
-    return jsonify(items=[dump_cdr(c, names) for c in rows], page=page, per_page=per_page,
-                   total=total, zone=f.zone.key)
+    return paginate(search.query(tenant_id, f), dump_cdr,
+                    lookup=lambda rows: search.names_for(tenant_id, rows), zone=f.zone.key)
 
 
 def _call(call_id: int) -> Call:

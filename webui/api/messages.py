@@ -19,7 +19,7 @@ from voxcast.messaging import records
 from voxcast.reports.filters import local_text
 
 from .. import downloads
-from . import ID, ApiError, bp, query_int, scope
+from . import ID, ApiError, bp, paginate, scope
 from .contact_centre import _tenant_scope
 from .periods import api_zone
 
@@ -64,14 +64,8 @@ def messages_list():
                                records.csv_rows(tenant_id, f, local_text(f.zone)))
         return downloads.csv_response(rows, downloads.report_filename("messages", f.period,
                                                                       f.zone.key))
-    page = query_int("page", 1)
-    per_page = query_int("per_page", 50, maximum=200)
-    q = records.query(tenant_id, f)
-    total = q.count()
-    rows = list(q.paginate(page, per_page))
-    names = records.campaign_names(tenant_id, rows)
-    return jsonify(items=[dump_message(m, names) for m in rows], page=page, per_page=per_page,
-                   total=total, zone=f.zone.key)
+    return paginate(records.query(tenant_id, f), dump_message,
+                    lookup=lambda rows: records.campaign_names(tenant_id, rows), zone=f.zone.key)
 
 
 @bp.get(f"/messages/<{ID}:message_id>")
