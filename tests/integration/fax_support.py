@@ -1,6 +1,6 @@
 """Fax test helpers: documents made with Ghostscript, the trunk looped back into the same
 Asterisk (so a campaign's fax call arrives as an inbound DID call that ReceiveFAX answers),
-and waiting for a campaign's fax records."""
+and waiting for a campaign's fax records (`fax_looped_back`: a campaign faxed to ourselves)."""
 from __future__ import annotations
 
 import contextlib
@@ -8,6 +8,8 @@ import dataclasses
 import subprocess
 from pathlib import Path
 
+from models.entities import Message
+from voxcast.campaigns import services as campaign_service
 from voxcast.runtime import asterisk
 
 
@@ -48,3 +50,19 @@ def trunk_looped_back(settings, t38: bool = True):
     finally:
         asterisk.render(settings)
         asterisk.cli(settings, "module reload res_pjsip.so")
+
+
+def fax_looped_back(campaign, settings, *, t38: bool = True, timeout: float = 150) -> Message:
+    """The fax campaign started with the trunk looped back (`t38` as trunk_looped_back's),
+    waited for until it completed (up to `timeout` s) and its tenant's received fax is
+    stored; that received Message."""
+    # here, not at the top: the unit tests import make_pdf without the integration conftest
+    from .conftest import wait_for
+    from .factories import reload
+    with trunk_looped_back(settings, t38=t38):
+        campaign_service.start(campaign, settings)
+        wait_for(lambda: reload(campaign).status == "completed", timeout,
+                 message="fax campaign completed")
+        return wait_for(lambda: Message.select().where(
+            Message.tenant == campaign.tenant_id, Message.direction == "inbound").first(), 30,
+            message="received fax stored")

@@ -9,12 +9,10 @@ import subprocess
 from werkzeug.security import generate_password_hash
 
 from models import Did, User
-from models.entities import FaxDocument, Message
-from voxcast.campaigns import services as campaign_service
+from models.entities import FaxDocument
 
-from .conftest import wait_for
-from .factories import reload, unique_phones
-from .fax_support import make_pdf, trunk_looped_back
+from .factories import unique_phones
+from .fax_support import fax_looped_back, make_pdf
 from .test_fax_send import _campaign, _tenant
 
 
@@ -78,13 +76,7 @@ def test_given_the_portal_when_a_document_is_uploaded_and_faxed_then_the_inbox_s
     assert (did.route, did.fax_emails) == ("fax", "office@example.test")
 
     campaign = _campaign(tenant, settings, [phone], doc, retry_failed=0)
-    with trunk_looped_back(settings):
-        campaign_service.start(campaign, settings)
-        wait_for(lambda: reload(campaign).status == "completed", 150,
-                 message="fax campaign completed")
-        received = wait_for(lambda: Message.select().where(
-            Message.tenant == tenant.id, Message.direction == "inbound").first(), 30,
-            message="received fax stored")
+    received = fax_looped_back(campaign, settings)
     page.goto(f"{base}/fax/inbox/")
     inbox_row = page.locator(f"#fax-inbox tr[data-id='{received.id}']")
     assert inbox_row.locator("td.num").inner_text().strip() == "2"

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from models import Call, Did
 from models.entities import LedgerEntry, Message
-from voxcast.campaigns import services as campaign_service
 from voxcast.messaging.fax import documents
 
 from .conftest import wait_for
-from .factories import reload, unique_phones
-from .fax_support import make_pdf, trunk_looped_back
+from .factories import unique_phones
+from .fax_support import fax_looped_back, make_pdf
 from .test_fax_send import PAGE_PRICE, _campaign, _tenant
 
 LONG_GREETING = ("Thank you for calling the voxcast test line. Nobody is here to take your "
@@ -29,13 +28,7 @@ def test_given_a_voice_did_with_fax_detection_when_a_fax_calls_then_the_fax_is_r
     did = Did.create(number=phone.lstrip("+"), tenant=tenant, route="greeting",
                      greeting_text=LONG_GREETING, fax_detect=True)
     campaign = _campaign(tenant, settings, [phone], doc, retry_failed=0)
-    with trunk_looped_back(settings):
-        campaign_service.start(campaign, settings)
-        wait_for(lambda: reload(campaign).status == "completed", 150,
-                 message="fax campaign completed")
-        received = wait_for(lambda: Message.select().where(
-            Message.tenant == tenant.id, Message.direction == "inbound").first(), 30,
-            message="received fax stored")
+    received = fax_looped_back(campaign, settings)
     (sent,) = Message.select().where(Message.campaign == campaign)
     assert (sent.state, sent.units) == ("sent", 2), (sent.error, sent.body)
     assert (received.state, received.units, received.sender) == ("received", 2, did.number)

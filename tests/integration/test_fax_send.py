@@ -14,7 +14,7 @@ from voxcast.messaging.fax import documents
 
 from .conftest import wait_for
 from .factories import make_group, reload, unique_phones
-from .fax_support import make_pdf, trunk_looped_back
+from .fax_support import fax_looped_back, make_pdf, trunk_looped_back
 from .sipp import Sipp
 
 _seq = itertools.count(1)
@@ -57,13 +57,7 @@ def test_given_fax_campaign_when_the_number_receives_faxes_then_every_page_arriv
                fax_emails="fax-in@example.test")
     campaign = _campaign(tenant, settings, [phone], doc, retry_failed=0)
     mails_before = len(smtp_peer.messages)
-    with trunk_looped_back(settings):
-        campaign_service.start(campaign, settings)
-        wait_for(lambda: reload(campaign).status == "completed", 150,
-                 message="fax campaign completed")
-        received = wait_for(lambda: Message.select().where(
-            Message.tenant == tenant.id, Message.direction == "inbound").first(), 30,
-            message="received fax stored")
+    received = fax_looped_back(campaign, settings)
 
     (sent,) = Message.select().where(Message.campaign == campaign)
     assert sent.channel == "fax" and sent.direction == "outbound"
@@ -108,13 +102,7 @@ def test_given_a_trunk_without_t38_when_a_fax_campaign_sends_then_it_goes_in_aud
     (phone,) = unique_phones(1)
     Did.create(number=phone.lstrip("+"), tenant=tenant, route="fax")
     campaign = _campaign(tenant, settings, [phone], doc, retry_failed=0)
-    with trunk_looped_back(settings, t38=False):
-        campaign_service.start(campaign, settings)
-        wait_for(lambda: reload(campaign).status == "completed", 180,
-                 message="fax campaign completed")
-        received = wait_for(lambda: Message.select().where(
-            Message.tenant == tenant.id, Message.direction == "inbound").first(), 30,
-            message="received fax stored")
+    received = fax_looped_back(campaign, settings, t38=False, timeout=180)
     (sent,) = Message.select().where(Message.campaign == campaign)
     assert (sent.state, sent.units) == ("sent", 2), (sent.error, sent.body)
     assert "mode=audio" in sent.body and "mode=audio" in received.body
