@@ -3,6 +3,7 @@ on loopback, `voxcast messaging` as its own process, and an SMS campaign ready t
 from __future__ import annotations
 
 import os
+import re
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -40,13 +41,20 @@ def messaging_process(db_url: str, logdir: Path) -> MessagingProcess:
     return MessagingProcess(logdir, {**os.environ, "DATABASE_URL": db_url})
 
 
+# The backend of this pass: `make test` runs the integration tests once on PostgreSQL
+# (DATABASE_URL set) and once on SQLite, at the same time on two instances.
+BACKENDS = ["postgresql"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else ["sqlite"]
+
+
 @pytest.fixture(scope="module")
 def sms_pg_url():
-    """The PostgreSQL database of the module (made once; each test gets a fresh schema)."""
-    return postgres_or_skip("voxcast_h_sms")
+    """The PostgreSQL database of the module, one per instance so parallel passes never meet
+    (made once; each test gets a fresh schema)."""
+    instance = re.sub(r"[^a-z0-9_]", "_", os.environ.get("VOXCAST_INSTANCE", "test").lower())
+    return postgres_or_skip(f"voxcast_sms_{instance}")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def sms_db(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/sms.db"
