@@ -2,6 +2,7 @@
 on loopback, `voxcast messaging` as its own process, and an SMS campaign ready to start."""
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -13,7 +14,7 @@ import pytest
 import models
 from models import Campaign, CampaignContact, Contact, ContactGroup, Tenant
 from models.entities import Message, MessagePart, RatePlan, SmscConnection, SystemStatus
-from tests.pg_support import fresh_schema, postgres_or_skip
+from tests.pg_support import fresh_schema, postgres_url
 from tests.smsc.server import SmscConfig, SmscThread
 from voxcast.billing import ledger
 from voxcast.campaigns import lifecycle
@@ -46,12 +47,22 @@ def messaging_process(db_url: str, logdir: Path) -> MessagingProcess:
 BACKENDS = ["postgresql"] if os.environ.get("DATABASE_URL", "").startswith("postgres") else ["sqlite"]
 
 
-@pytest.fixture(scope="module")
-def sms_pg_url():
-    """The PostgreSQL database of the module, one per instance so parallel passes never meet
-    (made once; each test gets a fresh schema)."""
+@functools.lru_cache(maxsize=1)
+def _pg_url() -> str | None:
+    """Made once a process: each SMS module imports the fixture (a fixture per module), and a
+    second module's drop of the database would meet the first's open connection."""
     instance = re.sub(r"[^a-z0-9_]", "_", os.environ.get("VOXCAST_INSTANCE", "test").lower())
-    return postgres_or_skip(f"voxcast_sms_{instance}")
+    return postgres_url(f"voxcast_sms_{instance}")
+
+
+@pytest.fixture(scope="session")
+def sms_pg_url():
+    """The SMS tests' PostgreSQL database, one per instance so parallel passes never meet
+    (each test gets a fresh schema)."""
+    url = _pg_url()
+    if url is None:
+        pytest.skip("PostgreSQL could not be started here")
+    return url
 
 
 @pytest.fixture(params=BACKENDS)
