@@ -67,6 +67,9 @@ def sms_pg_url():
 
 @pytest.fixture(params=BACKENDS)
 def sms_db(request, tmp_path):
+    """A database of the test's own; the suite's (models.database as the session's `db`
+    fixture opened it) is put back afterwards, or every later test would write here."""
+    previous = models.database.obj
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/sms.db"
         models.init_database(url)
@@ -76,6 +79,8 @@ def sms_db(request, tmp_path):
         fresh_schema(url)
     yield url
     models.database.close()
+    if previous is not None:
+        models.database.initialize(previous)
 
 
 @pytest.fixture
