@@ -483,7 +483,10 @@ class SipBan(BaseModel):
 
 
 LEDGER_KINDS = ("opening", "payment", "topup", "charge", "call", "sms", "fax", "email",
-                "did_fee", "refund", "adjustment", "free_credit", "free_minutes")
+                "did_fee", "refund", "adjustment", "free_credit", "free_minutes",
+                # issue 15: a package's price and set-up fee (amount 0 when the billing front
+                # end collected them, negative when charged from the balance), included units
+                "subscription", "setup_fee", "free_units")
 
 
 class LedgerEntry(TenantOwned):
@@ -514,13 +517,20 @@ class LedgerEntry(TenantOwned):
 
 class CreditBucket(TenantOwned):
     """Free credit (kind money: `amount`) or free minutes (kind minutes: `seconds`) granted
-    to a tenant, used before the paid balance until spent or expired."""
+    to a tenant, used before the paid balance until spent or expired. A usage-quota package's
+    included messages, fax pages and e-mails are buckets of kind sms | fax | email counted in
+    `units` (issue 15), spent by the messages of that channel before they are charged."""
     id = AutoField()
-    kind = CharField(default="money")  # money | minutes
+    kind = CharField(default="money")  # money | minutes | sms | fax | email
     amount = Money()  # remaining free money
     seconds = IntegerField(default=0)  # remaining free seconds
+    units = IntegerField(default=0)  # remaining included units (kinds sms, fax, email)
     granted_amount = Money()
     granted_seconds = IntegerField(default=0)
+    granted_units = IntegerField(default=0)
+    # the subscription period that granted it ("sub:<id>:<period start>"), so a renewal that
+    # resets expires exactly the previous period's grants and a replay grants nothing twice
+    source = CharField(default="", index=True)
     reference = CharField(default="")
     expires_at = DateTimeField(null=True)  # None: never
     created_at = DateTimeField(default=utcnow)
@@ -1001,6 +1011,141 @@ class EmailDnc(TenantOwned):
 
 
 MESSAGING_MODELS = [SmscConnection, FaxDocument, Message, MessagePart, EmailDnc]
+
+
+# --- issue 15: packages, subscriptions, the provisioning API's idempotency, webhooks, SSO
+
+BILLING_MODELS = ("payg", "subscription", "usage", "topup")
+PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}
+
+
+class Package(BaseModel):
+    """What a provider sells (provider-level, no tenant): the resources, limits and features a
+    subscribed tenant gets, how it is billed, and when an unpaid service is suspended and
+    terminated. Prices are what the billing front end invoices; see voxcast.packages."""
+    id = AutoField()
+    name = CharField(unique=True)
+    description = TextField(default="")
+    billing_model = CharField(default="subscription")  # BILLING_MODELS
+    period = CharField(default="monthly")  # PERIOD_MONTHS; ignored for topup
+    price = Money()  # per period (topup: what the customer pays)
+    setup_fee = Money()
+    rate_plan = ForeignKeyField(RatePlan, null=True, on_delete="SET NULL")
+    channel_limit = IntegerField(default=10)
+    max_users = IntegerField(default=50)
+    max_agents = IntegerField(default=20)
+    max_campaigns = IntegerField(default=100)
+    max_contacts = IntegerField(default=1000000)
+    disk_quota_mb = IntegerField(default=1024)
+    features = TextField(default=" ".join(FEATURES))
+    # granted each period; "keep" adds to what is left, "reset" replaces it
+    free_credit = Money()
+    free_minutes = IntegerField(default=0)
+    free_rollover = CharField(default="reset")  # keep | reset
+    # usage model: included each period (always reset at renewal); beyond them the package's
+    # rate plan prices the overage
+    included_minutes = IntegerField(default=0)
+    included_messages = IntegerField(default=0)
+    included_pages = IntegerField(default=0)
+    included_emails = IntegerField(default=0)
+    topup_amount = Money()  # topup model: credited to the balance per purchase
+    grace_days = IntegerField(default=7)  # unpaid past the period's end: suspended after
+    terminate_days = IntegerField(default=30)  # ... and its data deleted after (from the end)
+    downgrade_policy = CharField(default="refuse")  # refuse | next_renewal
+    active = BooleanField(default=True)  # inactive: kept for its subscribers, not sold
+    created_at = DateTimeField(default=utcnow)
+
+
+SUBSCRIPTION_STATES = ("active", "suspended", "terminated")
+
+
+class Subscription(TenantOwned):
+    """A tenant on a package, one per tenant. The period runs [period_start, period_end);
+    paid through period_end once renewed. suspended_reason is "unpaid" (the sweep) or
+    "provider" (an explicit suspend), so paying unsuspends only what non-payment suspended."""
+    id = AutoField()
+    package = ForeignKeyField(Package, on_delete="RESTRICT")
+    status = CharField(default="active")  # SUBSCRIPTION_STATES
+    period_start = DateTimeField()
+    period_end = DateTimeField(index=True)
+    pending_package = ForeignKeyField(Package, null=True, on_delete="SET NULL")
+    suspended_at = DateTimeField(null=True)
+    suspended_reason = CharField(default="")
+    external_id = CharField(default="")  # the billing front end's service id (WHMCS serviceid)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("tenant",), True),)
+
+
+class IdempotencyKey(BaseModel):
+    """A write to /api/v1 under an Idempotency-Key: the first request claims the row (unique
+    per API key), its response is stored, and a replay with the same body gets it back."""
+    id = AutoField()
+    api_key = ForeignKeyField(ApiKey, on_delete="CASCADE")
+    key = CharField(max_length=255)
+    method = CharField(max_length=10)
+    path = CharField(max_length=500)
+    body_hash = CharField(max_length=64)
+    status = IntegerField(null=True)  # None: the first request is still running
+    response = TextField(default="")
+    content_type = CharField(default="application/json")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("api_key", "key"), True),)
+
+
+class WebhookEndpoint(BaseModel):
+    """A URL that receives signed events: the provider's (tenant None: every tenant's events
+    and provider events) or a tenant's (only its own). `secret` signs; shown once at creation."""
+    id = AutoField()
+    tenant = ForeignKeyField(Tenant, null=True, on_delete="CASCADE")
+    url = CharField(max_length=1000)
+    secret = CharField()
+    events = TextField(default="*")  # space-separated event names or prefixes ("campaign.*")
+    active = BooleanField(default=True)
+    description = CharField(default="")
+    created_at = DateTimeField(default=utcnow)
+
+
+WEBHOOK_STATES = ("pending", "delivered", "failed")
+
+
+class WebhookDelivery(BaseModel):
+    """One event for one endpoint (an outbox row written in the transaction of the change),
+    retried with backoff until delivered or given up."""
+    id = AutoField()
+    endpoint = ForeignKeyField(WebhookEndpoint, on_delete="CASCADE")
+    tenant = ForeignKeyField(Tenant, null=True, on_delete="SET NULL")  # whose event
+    event = CharField()
+    event_id = CharField()  # stable across retries, sent as X-Voxcast-Delivery
+    payload = TextField()  # the JSON body, exactly as signed and sent
+    state = CharField(default="pending")  # WEBHOOK_STATES
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    last_status = IntegerField(null=True)
+    last_error = TextField(default="")
+    created_at = DateTimeField(default=utcnow)
+    delivered_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("state", "next_attempt_at"), False),)
+
+
+class LoginToken(BaseModel):
+    """A single-sign-on link for a user: one use, a short life, only its hash kept."""
+    id = AutoField()
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    token_hash = CharField(unique=True)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+PACKAGE_MODELS = [Package, Subscription, IdempotencyKey, WebhookEndpoint, WebhookDelivery,
+                  LoginToken]
+# --- end of packages
 # (SmscConnection and FaxDocument come before Campaign in ALL_MODELS: Campaign points at them)
 # --- end of messaging
 
@@ -1011,4 +1156,4 @@ ALL_MODELS = [RatePlan, Tenant, User, ContactGroup, Contact, SmscConnection, Fax
               SurveyAnswer, IvrRecording, SipBan, PauseReason, AgentDisposition, AgentSession,
               AgentStateLog, Queue, QueueMember, CampaignAgent, QueueCall, EvaluationForm,
               EvaluationSection, EvaluationQuestion, Evaluation, EvaluationAnswer, SavedReport,
-              *ROLLUP_MODELS, Message, MessagePart, EmailDnc]
+              *ROLLUP_MODELS, Message, MessagePart, EmailDnc, *PACKAGE_MODELS]

@@ -85,7 +85,8 @@ def _register_known() -> None:
         if isinstance(model, type) and issubclass(model, TenantOwned):
             register(model)
     for model in (entities.User, entities.Did, entities.Extension, entities.Timeslot,
-                  entities.DncNumber, entities.ApiKey, entities.TenantLog):
+                  entities.DncNumber, entities.ApiKey, entities.TenantLog,
+                  entities.WebhookEndpoint, entities.WebhookDelivery):
         register(model)
 
 

@@ -303,7 +303,7 @@ def test_given_an_email_campaign_made_in_the_portal_when_voxcast_messaging_sends
     for i, (address, phone) in enumerate(zip(addresses, unique_phones(3))):
         Contact.create(tenant=master, group=group, phone=phone, email=address,
                        first_name=f"Reader{i}")
-    peer = SmtpPeer(31400 + int(os.environ.get("VOXCAST_PORT_OFFSET", "0")) % 1000 + 1)
+    peer = SmtpPeer(30000 + int(os.environ.get("VOXCAST_PORT_OFFSET", "0") or 0) + 26)
     peer.refuse_hard.add(addresses[2])
     peer.start()
     messaging = messaging_process(settings, artifacts, peer.port)

@@ -24,6 +24,7 @@ from models.entities import (AgentDisposition, AgentSession, AgentStateLog, Camp
 from models.entities import (Evaluation, EvaluationAnswer, EvaluationForm, EvaluationQuestion,
                              EvaluationSection, SavedReport)
 from models.entities import EmailDnc, FaxDocument, Message, MessagePart, SmscConnection
+from models.entities import Package, Subscription, WebhookDelivery, WebhookEndpoint
 from models.tenancy import TENANT_FIELD, scoped
 from voxcast.accounts import api_keys
 
@@ -56,6 +57,10 @@ ARG_MODELS: dict[str, type[Model]] = {
     "message_id": Message, "part_id": MessagePart, "document_id": FaxDocument,
     "fax_document_id": FaxDocument, "fax_id": Message, "email_dnc_id": EmailDnc,
     "smsc_id": SmscConnection, "connection_id": SmscConnection,  # provider-only
+    # packages, subscriptions, webhooks (issue 15)
+    "package_id": Package,  # provider-only
+    "subscription_id": Subscription, "webhook_id": WebhookEndpoint,
+    "delivery_id": WebhookDelivery,  # (never "endpoint_id": url_for takes "endpoint")
 }
 # (endpoint, argument) -> model, for generic names such as "id" (the JSON API).
 ENDPOINT_ARG_MODELS: dict[tuple[str, str], type[Model]] = {
@@ -209,6 +214,18 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
                    body=f"MailBody-{label}", state="bounced", error=f"Bounce-{label}")
     email_dnc = EmailDnc.create(tenant=tenant, address=f"dnc-{label}@example.com".lower(),
                                 source="manual")
+    # Packages and webhooks (issue 15): a package (provider-level, one per side like SipBan)
+    # the tenant subscribes to; a webhook endpoint of the tenant with one delivery.
+    package = Package.create(name=f"Package-{tag}", rate_plan=plan, price="9.00")
+    now = datetime.datetime(2026, 1, 1)
+    subscription = Subscription.create(tenant=tenant, package=package, period_start=now,
+                                       period_end=now + datetime.timedelta(days=31),
+                                       external_id=f"Service-{label}")
+    webhook = WebhookEndpoint.create(tenant=tenant, url=f"https://hooks.example.com/{label}",
+                                     secret=f"Hook-{label}", description=f"Hook-{label}")
+    delivery = WebhookDelivery.create(endpoint=webhook, tenant=tenant, event="tenant.updated",
+                                      event_id=f"evt-{label}",
+                                      payload=f'{{"tenant": "Delivery-{label}"}}')
     rows = {Tenant: tenant, User: users["tenant"], ContactGroup: group, Contact: contact,
             Campaign: campaign, CampaignContact: entry, Call: call, Did: did,
             Extension: extension, DncNumber: dnc, Timeslot: timeslot, ApiKey: key,
@@ -221,7 +238,8 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
             EvaluationSection: section, EvaluationQuestion: question, Evaluation: evaluation,
             EvaluationAnswer: answer_row, SavedReport: report, SmscConnection: smsc,
             FaxDocument: document, Message: inbound_fax, MessagePart: part,
-            EmailDnc: email_dnc}
+            EmailDnc: email_dnc, Package: package, Subscription: subscription,
+            WebhookEndpoint: webhook, WebhookDelivery: delivery}
     return Side(tag, tenant, users, rows, secret, passwords, kinds)
 
 
