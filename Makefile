@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTHON ?= python3
 RUN_PACKAGES := debootstrap espeak-ng sox python3-venv ghostscript libtiff-tools
-TEST_PACKAGES := $(RUN_PACKAGES) sip-tester chromium
+TEST_PACKAGES := $(RUN_PACKAGES) sip-tester chromium php-cli php-curl phpunit
 STAMP := .runtime/stamps
 
 .PHONY: run stop status test test-sqlite unit integration deps test-deps venv asterisk-runtime \
