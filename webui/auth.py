@@ -17,6 +17,7 @@ from models import User
 from voxcast.audit import records as audit
 from voxcast.accounts import login_guard
 from voxcast.accounts import login_sessions
+from voxcast.accounts import sso
 from voxcast.agents import sessions as agent_sessions
 from voxcast.tenants.subdomains import login_site
 
@@ -244,3 +245,35 @@ def logout():
     end_session()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+def _sso_refused(exc: sso.SsoError):
+    """The page for a sign-on link that does not log in (404 unknown, 410 used or expired,
+    403 the account may not log in now)."""
+    messages = {
+        "sso-used": _("This sign-in link has been used already or has expired. Ask for a "
+                      "new one from where you got it."),
+        "sso-refused": _("This account may not log in now. Please contact your provider."),
+    }
+    message = messages.get(exc.code, _("This sign-in link is not valid."))
+    response = current_app.make_response(
+        (render_template("error.html", code=exc.status, message=message), exc.status))
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/sso/<token>")
+def sso_login(token: str):
+    """A single sign-on link (voxcast.accounts.sso): logs its user in once, with the same
+    session as a password login (start_session), and opens the portal home."""
+    try:
+        row = sso.consume(token, ip=request.remote_addr or "")
+    except sso.SsoError as exc:
+        return _sso_refused(exc)
+    if not login_site(request.host).allows(row) or refusal(row) is not None:
+        return _sso_refused(sso.SsoRefused(""))
+    start_session(row)
+    response = redirect(url_for("index"))
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
