@@ -373,4 +373,6 @@ def _affordable_next(campaign: Campaign) -> bool:
     rate = table.lookup(entry.phone) if table is not None else None
     if rate is None:
         return True  # the dialer marks it failed without spending anything
+    if ledger.available_seconds(campaign.tenant_id) >= rate.initial_s:
+        return True  # free or included minutes cover its first increment
     return ledger.available(campaign.tenant_id) >= rating.call_cost(rate, rate.initial_s)

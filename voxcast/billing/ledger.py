@@ -30,6 +30,9 @@ CENT4 = Decimal("0.0001")
 ZERO = Decimal("0")
 MAX_AMOUNT = Decimal("1e10")
 CREDIT_KINDS = ("opening", "payment", "topup", "refund", "adjustment")
+# Buckets counted in `units`: a usage package's included messages, fax pages and e-mails,
+# spent by that channel's messages before money (issue 15).
+UNIT_KINDS = ("sms", "fax", "email")
 
 
 class BillingError(ServiceError, ValueError):
@@ -83,7 +86,8 @@ def _lock_tenant(tenant_id) -> Tenant:
 
 
 def _usable_buckets(tenant_id: int, kind: str, now: dt.datetime):
-    remaining = CreditBucket.amount > 0 if kind == "money" else CreditBucket.seconds > 0
+    remaining = (CreditBucket.amount > 0 if kind == "money" else
+                 CreditBucket.units > 0 if kind in UNIT_KINDS else CreditBucket.seconds > 0)
     return (CreditBucket.select()
             .where(CreditBucket.tenant == tenant_id, CreditBucket.kind == kind, remaining,
                    (CreditBucket.expires_at.is_null()) | (CreditBucket.expires_at > now))
@@ -110,6 +114,22 @@ def free_money(tenant_id: int, now: dt.datetime | None = None) -> Decimal:
 def free_seconds(tenant_id: int, now: dt.datetime | None = None) -> int:
     """Unexpired free call seconds left, not counting reservations."""
     return sum(b.seconds for b in _usable_buckets(tenant_id, "minutes", now or utcnow()))
+
+
+def free_units(tenant_id: int, kind: str, now: dt.datetime | None = None) -> int:
+    """Unexpired included units left of `kind` (sms | fax | email)."""
+    if kind not in UNIT_KINDS:
+        return 0
+    return sum(b.units for b in _usable_buckets(tenant_id, kind, now or utcnow()))
+
+
+def available_for_messages(tenant_id: int, kind: str, price, owed_units: int = 0) -> Decimal:
+    """What the tenant may still spend on messages of `kind` at `price` a unit: the
+    available credit plus its included units left at that price, less `owed_units` (claimed,
+    not yet charged). A dispatcher's budget and resume checks."""
+    price = money(price)
+    spare_units = free_units(tenant_id, kind) - int(owed_units or 0)
+    return available(tenant_id) + price * spare_units
 
 
 def balance(tenant_id: int) -> Decimal:
@@ -205,10 +225,42 @@ def _existing_charge(tenant_id: int, kind: str, call_id, message_ref):
 
 class _Bucket:
     """A usable free credit bucket in memory while its tenant is locked: what is left of it."""
-    __slots__ = ("id", "amount", "seconds", "touched")
+    __slots__ = ("id", "amount", "seconds", "units", "touched")
 
-    def __init__(self, id_: int, amount, seconds: int):
+    def __init__(self, id_: int, amount, seconds: int, units: int = 0):
         self.id, self.amount, self.seconds, self.touched = id_, money(amount), int(seconds), False
+        self.units = int(units or 0)
+
+
+def _unit_buckets(tenant_id: int, kind: str, now: dt.datetime) -> list[_Bucket]:
+    if kind not in UNIT_KINDS:
+        return []
+    return [_Bucket(b.id, 0, 0, b.units) for b in _usable_buckets(tenant_id, kind, now)]
+
+
+def _split_units(amount: Decimal, units: int, buckets: list[_Bucket]) -> tuple[Decimal, Decimal]:
+    """Cover a message of `units` units costing `amount` with included units (soonest
+    expiring first): what is left to pay, and the value the units covered."""
+    if units <= 0 or not buckets:
+        return amount, ZERO
+    used = 0
+    for bucket in buckets:
+        if used >= units:
+            break
+        take = min(bucket.units, units - used)
+        if take <= 0:
+            continue
+        bucket.units -= take
+        bucket.touched = True
+        used += take
+    covered = money(amount * used / units) if used else ZERO
+    return amount - covered, covered
+
+
+def _save_unit_buckets(buckets: list[_Bucket]) -> None:
+    for bucket in buckets:
+        if bucket.touched:
+            CreditBucket.update(units=bucket.units).where(CreditBucket.id == bucket.id).execute()
 
 
 def _split(amount: Decimal, seconds: int, minutes: list[_Bucket], cash: list[_Bucket]
@@ -245,12 +297,17 @@ def _split(amount: Decimal, seconds: int, minutes: list[_Bucket], cash: list[_Bu
 
 
 def _split_and_post(tenant: Tenant, amount: Decimal, kind: str, seconds: int,
-                    now: dt.datetime, **fields) -> LedgerEntry:
-    """Cover `amount` with free minutes (for `seconds` of a call), then free money, then the
-    balance; post the paid part. Tenant locked."""
+                    now: dt.datetime, units: int = 0, **fields) -> LedgerEntry:
+    """Cover `amount` with included units (a message of `units` units, kinds sms | fax |
+    email), free minutes (for `seconds` of a call), then free money, then the balance; post
+    the paid part. Tenant locked."""
+    included = _unit_buckets(tenant.id, kind, now) if units > 0 else []
+    amount, by_units = _split_units(amount, units, included)
+    _save_unit_buckets(included)
     minutes, cash = ([_Bucket(b.id, b.amount, b.seconds) for b in _usable_buckets(tenant.id, k, now)]
                      if amount > 0 else [] for k in ("minutes", "money"))
     to_pay, free_secs, free_cash = _split(amount, seconds, minutes, cash)
+    free_cash += by_units
     for bucket in minutes + cash:
         if bucket.touched:
             CreditBucket.update(amount=bucket.amount, seconds=bucket.seconds).where(
@@ -259,10 +316,13 @@ def _split_and_post(tenant: Tenant, amount: Decimal, kind: str, seconds: int,
 
 
 def charge(tenant_id, amount, kind: str = "charge", call_id=None, message_ref=None,
-           reference: str = "", seconds: int = 0) -> LedgerEntry:
+           reference: str = "", seconds: int = 0, units: int | None = None) -> LedgerEntry:
     """Charge a cost (>= 0). Idempotent per (call_id, kind) and per (message_ref, kind): a
     repeated charge returns the first entry and changes nothing. `seconds` (the call's
-    billed seconds) lets free minutes cover the call."""
+    billed seconds) lets free minutes cover the call; a message (kind sms | fax | email with
+    a message_ref) of `units` units (default 1) is covered by included units first."""
+    if units is None:
+        units = 1 if kind in UNIT_KINDS and message_ref else 0
     value = money(amount)
     if value < 0:
         raise BillingError("A charge cannot be negative; use a refund or an adjustment.")
@@ -274,6 +334,7 @@ def charge(tenant_id, amount, kind: str = "charge", call_id=None, message_ref=No
         if existing is not None:
             return existing
         entry = _split_and_post(tenant, value, kind, int(seconds or 0), utcnow(),
+                                units=int(units or 0) if kind in UNIT_KINDS else 0,
                                 call=call_id, message_ref=message_ref or None,
                                 reference=(reference or "")[:255])
         if call_id is not None:
@@ -333,18 +394,22 @@ def post_charges(tenant_id, charges: Iterable[PendingCharge], batch: int = 1000)
 
 @dataclass(frozen=True)
 class MessageCharge:
-    """One message's charge for charge_messages: idempotent per (tenant, kind, message_ref)."""
+    """One message's charge for charge_messages: idempotent per (tenant, kind, message_ref).
+    `units` (SMS segments, fax pages, 1 per e-mail) are what included units cover."""
     message_ref: str
     amount: Decimal
     reference: str = ""
+    units: int = 1
 
 
 def charge_messages(tenant_id, kind: str, items: Iterable[MessageCharge], chunk: int = 500
                     ) -> dict[str, tuple[Decimal, Decimal]]:
     """charge(tenant_id, amount, kind, message_ref=...) for many messages of one tenant, as
     if one after the other, in one locked balance read, one look-up of the refs already
-    charged, one read of the free credit and one multi-row INSERT per `chunk`: free money
-    first, then the balance; a ref already charged (or twice in `items`) is not charged again.
+    charged, one read of the free credit and one multi-row INSERT per `chunk`: included units
+    of `kind` first (a message they cover whole posts a row of amount 0: each message has
+    exactly one row), then free money, then the balance; a ref already charged (or twice in
+    `items`) is not charged again.
     Inside the caller's transaction when there is one. {message_ref: (amount, free_money)} of
     each ref's ledger entry (amount negative: what the balance paid), new or earlier."""
     if kind not in LEDGER_KINDS:
@@ -356,7 +421,8 @@ def charge_messages(tenant_id, kind: str, items: Iterable[MessageCharge], chunk:
         value = money(item.amount)
         if value < 0:
             raise BillingError("A charge cannot be negative; use a refund or an adjustment.")
-        wanted.setdefault(item.message_ref, MessageCharge(item.message_ref, value, item.reference))
+        wanted.setdefault(item.message_ref, MessageCharge(item.message_ref, value, item.reference,
+                                                          max(0, int(item.units or 0))))
     if not wanted:
         return {}
     out: dict[str, tuple[Decimal, Decimal]] = {}
@@ -374,12 +440,15 @@ def charge_messages(tenant_id, kind: str, items: Iterable[MessageCharge], chunk:
         fresh = [c for ref, c in wanted.items() if ref not in out]
         if fresh:
             now = utcnow()
+            included = _unit_buckets(tenant.id, kind, now)
             cash = [_Bucket(b.id, b.amount, b.seconds) for b in _usable_buckets(tenant.id, "money", now)] \
                 if any(c.amount > 0 for c in fresh) else []
             running = money(tenant.balance)
             rows = []
             for item in fresh:
-                to_pay, _, free_cash = _split(item.amount, 0, [], cash)
+                to_pay, by_units = _split_units(item.amount, item.units, included)
+                to_pay, _, free_cash = _split(to_pay, 0, [], cash)
+                free_cash += by_units
                 running -= to_pay
                 rows.append((tenant.id, kind, -to_pay, running, free_cash, 0,
                              (item.reference or "")[:255], item.message_ref, now))
@@ -394,6 +463,7 @@ def charge_messages(tenant_id, kind: str, items: Iterable[MessageCharge], chunk:
                 if bucket.touched:
                     CreditBucket.update(amount=bucket.amount).where(
                         CreditBucket.id == bucket.id).execute()
+            _save_unit_buckets(included)
             tenant.balance = running
     if fresh:
         from voxcast.billing import notify
@@ -407,9 +477,12 @@ def charge_messages(tenant_id, kind: str, items: Iterable[MessageCharge], chunk:
 
 def grant_free(tenant_id, *, amount=None, seconds: int | None = None,
                expires_at: dt.datetime | None = None, reference: str = "",
-               entered_by=None) -> CreditBucket:
+               entered_by=None, source: str = "", now: dt.datetime | None = None
+               ) -> CreditBucket:
     """Give free credit (amount) or free call time (seconds); recorded in the ledger with
-    amount 0 so the history shows it while the paid balance is unchanged."""
+    amount 0 so the history shows it while the paid balance is unchanged. `source` names
+    what granted it (a subscription period, "sub:<id>:<period start>"); `now` is the time
+    the expiry must lie after (default: the clock)."""
     if (amount is None) == (seconds is None):
         raise BillingError(N_("Give either free credit or free minutes."))
     if amount is not None:
@@ -424,17 +497,77 @@ def grant_free(tenant_id, *, amount=None, seconds: int | None = None,
         if secs <= 0:
             raise BillingError(N_("Free minutes must be more than 0."))
         value, kind = ZERO, "minutes"
-    if expires_at is not None and expires_at <= utcnow():
+    if expires_at is not None and expires_at <= (now or utcnow()):
         raise BillingError(N_("The expiry date must be in the future."))
     with database.atomic():
         tenant = _lock_tenant(tenant_id)
         bucket = CreditBucket.create(tenant=tenant.id, kind=kind, amount=value, seconds=secs,
                                      granted_amount=value, granted_seconds=secs,
-                                     reference=(reference or "")[:255], expires_at=expires_at)
+                                     reference=(reference or "")[:255], expires_at=expires_at,
+                                     source=(source or "")[:255])
         _post(tenant, "free_credit" if kind == "money" else "free_minutes", ZERO,
               free_money=value, free_seconds=secs, reference=(reference or "")[:255],
               entered_by=getattr(entered_by, "id", entered_by))
     return bucket
+
+
+def grant_units(tenant_id, kind: str, units: int, *, expires_at: dt.datetime | None = None,
+                reference: str = "", source: str = "", entered_by=None,
+                now: dt.datetime | None = None) -> CreditBucket:
+    """Include `units` messages of `kind` (sms | fax | email: SMS segments, fax pages,
+    e-mails), spent by that channel's messages before money; a ledger row of kind
+    "free_units" (amount 0) records the grant."""
+    if kind not in UNIT_KINDS:
+        raise BillingError(N_("Unknown kind of included units %(kind)s."), kind=repr(kind))
+    try:
+        count = int(units)
+    except (TypeError, ValueError):
+        raise BillingError(N_("Included units must be a whole number.")) from None
+    if count <= 0:
+        raise BillingError(N_("Included units must be more than 0."))
+    if expires_at is not None and expires_at <= (now or utcnow()):
+        raise BillingError(N_("The expiry date must be in the future."))
+    reference = (reference or f"{count} {kind} unit(s) included")[:255]
+    with database.atomic():
+        tenant = _lock_tenant(tenant_id)
+        bucket = CreditBucket.create(tenant=tenant.id, kind=kind, units=count,
+                                     granted_units=count, reference=reference,
+                                     expires_at=expires_at, source=(source or "")[:255])
+        _post(tenant, "free_units", ZERO, reference=reference,
+              entered_by=getattr(entered_by, "id", entered_by))
+    return bucket
+
+
+def post_fee(tenant_id, kind: str, amount=ZERO, *, message_ref: str | None = None,
+             reference: str = "", entered_by=None, created_at: dt.datetime | None = None,
+             from_balance: bool = False) -> LedgerEntry:
+    """A subscription's price or set-up fee in the ledger: amount 0 when the billing front
+    end collected it (the reference says so), or, with `from_balance`, `amount` charged from
+    the paid balance (no free credit; InsufficientCredit when the balance less what calls in
+    progress hold does not cover it). Idempotent per (tenant, kind, message_ref)."""
+    value = money(amount)
+    if value < 0:
+        raise BillingError("A fee cannot be negative; use a refund or an adjustment.")
+    if kind not in LEDGER_KINDS:
+        raise BillingError(f"Unknown ledger kind {kind!r}.")
+    with database.atomic():
+        tenant = _lock_tenant(tenant_id)
+        existing = _existing_charge(tenant.id, kind, None, message_ref)
+        if existing is not None:
+            return existing
+        paid = value if from_balance else ZERO
+        if paid > 0:
+            reserved, _ = _open_reserved(tenant.id)
+            if money(tenant.balance) - reserved < paid:
+                raise InsufficientCredit(N_("The balance does not cover %(amount)s."),
+                                         amount=str(paid))
+        fields = {"created_at": created_at} if created_at is not None else {}
+        entry = _post(tenant, kind, -paid, message_ref=message_ref or None,
+                      reference=(reference or "")[:255],
+                      entered_by=getattr(entered_by, "id", entered_by), **fields)
+    if paid > 0:
+        _after_charge(tenant.id)
+    return entry
 
 
 # -- reservations for calls in progress ----------------------------------------------------
@@ -812,7 +945,8 @@ def adopt_unledgered_balances() -> int:
 
 
 def buckets(tenant_id: int) -> list[CreditBucket]:
-    """The tenant's free credit and minutes still usable, soonest expiry first."""
+    """The tenant's free credit, minutes and included units still usable, soonest expiry
+    first (by kind)."""
     now = utcnow()
-    return list(_usable_buckets(tenant_id, "money", now)) + \
-        list(_usable_buckets(tenant_id, "minutes", now))
+    return [b for kind in ("money", "minutes", *UNIT_KINDS)
+            for b in _usable_buckets(tenant_id, kind, now)]

@@ -175,9 +175,11 @@ class Dispatcher:
 
     def _budget(self, tenant_id: int, per_tenant) -> _TenantBudget:
         price = self.unit_price(tenant_id, self.channel)
-        owed = price * self._owed_units(tenant_id) if price > 0 else Decimal("0")
+        owed = self._owed_units(tenant_id) if price > 0 else 0
         cap = per_tenant(tenant_id) if per_tenant else 1 << 30
-        return _TenantBudget(ledger.available(tenant_id) - owed, max(0, int(cap)))
+        # included units (a usage package's) count at the unit price
+        return _TenantBudget(ledger.available_for_messages(tenant_id, self.channel, price, owed),
+                             max(0, int(cap)))
 
     def _owed_units(self, tenant_id: int) -> int:
         """The units of the tenant's claimed messages of this channel not charged yet
@@ -335,7 +337,7 @@ class Dispatcher:
             Message.update(values).where(Message.id == message_id).execute()
             cost = ledger.money(self.unit_price(message.tenant_id, self.channel) * units)
             entry = ledger.charge(message.tenant_id, cost, kind=self.channel,
-                                  message_ref=f"message:{message_id}",
+                                  message_ref=f"message:{message_id}", units=units,
                                   reference=f"{self.channel} to {message.address}"[:255])
             # What the message cost, as charged (a repeat: the first charge's): the paid part
             # and what free credit covered, as a call's cost is (ledger.charge).
@@ -428,7 +430,7 @@ class Dispatcher:
                     prices[tenant_id] = self.unit_price(tenant_id, self.channel)
                 by_tenant.setdefault(tenant_id, []).append(ledger.MessageCharge(
                     f"message:{message_id}", prices[tenant_id] * units_of[message_id],
-                    f"{self.channel} to {address}"[:255]))
+                    f"{self.channel} to {address}"[:255], units=units_of[message_id]))
             for tenant_id, charges in by_tenant.items():
                 posted = ledger.charge_messages(tenant_id, self.channel, charges)
                 for charge in charges:
@@ -557,8 +559,9 @@ class Dispatcher:
             if units:
                 price = self.unit_price(campaign.tenant_id, self.channel)
                 if campaign.tenant_id not in spare:
-                    spare[campaign.tenant_id] = ledger.available(campaign.tenant_id) \
-                        - price * self._owed_units(campaign.tenant_id)
+                    spare[campaign.tenant_id] = ledger.available_for_messages(
+                        campaign.tenant_id, self.channel, price,
+                        self._owed_units(campaign.tenant_id))
                 if spare[campaign.tenant_id] < price * units:
                     continue
             if lifecycle.resume_paused(campaign.id, "no_credit"):

@@ -72,7 +72,7 @@ def affordable_sends(tenant_id: int, document_id: int | None) -> int:
     doc = FaxDocument.get_or_none(FaxDocument.id == document_id) if document_id else None
     if price <= 0 or doc is None or doc.pages <= 0:
         return 1 << 30
-    spare = ledger.available(tenant_id) - price * _owed_pages(tenant_id)
+    spare = ledger.available_for_messages(tenant_id, "fax", price, _owed_pages(tenant_id))
     return max(0, int(spare // (price * doc.pages)))
 
 
@@ -103,7 +103,8 @@ def pages_affordable(tenant_id: int, document_id: int | None, pages: int | None 
     if pages is None:
         doc = FaxDocument.get_or_none(FaxDocument.id == document_id) if document_id else None
         pages = doc.pages if doc is not None else 0
-    return ledger.available(tenant_id) - price * _owed_pages(tenant_id) >= price * pages
+    return ledger.available_for_messages(tenant_id, "fax", price, _owed_pages(tenant_id)) \
+        >= price * pages
 
 
 def open_attempt(tenant_id: int, campaign_id: int, entry_id: int, call_id: int,
