@@ -266,13 +266,27 @@ async def _unless_back(handler: OutboundCall, seconds: float) -> None:
 
 
 async def recurring_charges(ctx: AppContext, every: float = 3600) -> None:
-    """Monthly DID fees, checked hourly (idempotent per DID and month)."""
+    """Monthly DID fees, checked hourly (idempotent per DID and month), and the
+    subscriptions' sweep: unpaid ones suspended after their grace days, terminated after the
+    set days (voxcast.packages.subscriptions.sweep; PJSIP re-synced after a termination)."""
     from voxcast.billing import recurring
+    from voxcast.numbers import pool as pool_service
+    from voxcast.packages import subscriptions
     while True:
         try:
             await ctx.writer.run(recurring.charge_did_fees)
         except Exception:
             log.exception("recurring charges failed; retrying in an hour")
+        try:
+            done = await ctx.writer.run(subscriptions.sweep,
+                                        sounds_dir=ctx.settings.sounds_dir)
+            if done.suspended or done.terminated:
+                log.info("subscriptions: suspended %s, terminated %s",
+                         done.suspended, done.terminated)
+            if done.terminated:
+                await asyncio.to_thread(pool_service.sync_pjsip, ctx.settings)
+        except Exception:
+            log.exception("subscription sweep failed; retrying in an hour")
         await asyncio.sleep(every)
 
 

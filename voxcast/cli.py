@@ -219,6 +219,30 @@ def cmd_reports(settings: config.Settings, args) -> int:
     return 1 if diff else 0
 
 
+def cmd_subscriptions(settings: config.Settings, args) -> int:
+    """`subscriptions sweep`: suspend unpaid subscriptions past their grace days, terminate
+    those suspended for non-payment past their termination days (cron; the Stasis app runs
+    it hourly too)."""
+    from models import init_database
+    from models.migrations import require_current
+    from voxcast.numbers import pool as pool_service
+    from voxcast.packages import subscriptions
+    init_database(settings.db_url)
+    require_current()
+    done = subscriptions.sweep(sounds_dir=settings.sounds_dir)
+    def ids(found):
+        return ", ".join(map(str, found)) or "none"
+    print(f"suspended (unpaid): {ids(done.suspended)}; terminated: {ids(done.terminated)}; "
+          f"idempotency keys purged: {done.keys_purged}")
+    for tenant_id, why in done.failed.items():
+        print(f"tenant {tenant_id}: {why}", file=sys.stderr)
+    if done.terminated:  # their extensions went back to the pool with fresh secrets
+        error = pool_service.sync_pjsip(settings)
+        if error:
+            print(f"PJSIP not re-synced: {error}", file=sys.stderr)
+    return 1 if done.failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="voxcast")
     parser.add_argument("--instance", default=None, help="'run' (default) or 'test'")
@@ -242,6 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("reports", help="report rollups: rebuild from the raw tables, or check")
     p.add_argument("action", choices=["rebuild", "check"])
     p.set_defaults(func=cmd_reports)
+    p = sub.add_parser("subscriptions", help="subscriptions: sweep (suspend unpaid, "
+                       "terminate after the set days)")
+    p.add_argument("action", choices=["sweep"])
+    p.set_defaults(func=cmd_subscriptions)
     p = sub.add_parser("did", help="assign a DID to a tenant")
     p.add_argument("number")
     p.add_argument("--tenant", default="master")

@@ -469,3 +469,24 @@ def test_given_calls_and_messages_then_usage_counts_them_in_the_period(db, plan,
     assert (got.sms_messages, got.sms_parts, got.fax_pages, got.emails) == (2, 3, 3, 1)
     assert got.included_left["sms"] == 9 and got.disk_bytes == 0
     assert got.cost.get("sms") == Decimal("0") and got.as_dict()["minutes"] == 2
+
+
+# -- the command line ------------------------------------------------------------------------
+
+@pytest.fixture
+def db_url(settings):
+    return settings.db_url
+
+
+def test_given_an_unpaid_subscription_when_the_sweep_command_runs_then_it_is_suspended(
+        db, db_url, monkeypatch, capsys):
+    from voxcast import cli
+    tenant = tenant_on(package(grace_days=3), now=NOW - 40 * DAY)
+    paid = tenant_on(package("Paid"), slug="paid")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert cli.main(["subscriptions", "sweep"]) == 0
+    assert f"suspended (unpaid): {tenant.id};" in capsys.readouterr().out
+    assert subs.current(tenant).suspended_reason == "unpaid"
+    assert subs.current(paid).status == "active"
+    assert cli.main(["subscriptions", "sweep"]) == 0
+    assert "suspended (unpaid): none;" in capsys.readouterr().out
