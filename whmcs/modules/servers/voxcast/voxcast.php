@@ -261,10 +261,15 @@ function voxcast_UsageUpdate(array $params)
     try {
         $api = new ApiClient($params);
         $now = gmdate('Y-m-d H:i:s');
+        $provisioner = new Provisioner($params, $api);
         foreach (Accounts::whmcsTenants($api) as $serviceId => $tenant) {
             $usage = $api->get("/tenants/{$tenant['id']}/usage", 'UsageUpdate')->data;
             $diskMb = (int) ceil(((float) ($usage['disk_bytes'] ?? 0)) / 1048576);
-            $limitMb = (int) ($usage['disk_quota_mb'] ?? $tenant['disk_quota_mb'] ?? 0);
+            $limitMb = (int) ($tenant['disk_quota_mb'] ?? 0);
+            if ($limitMb === 0) {  // the quota is the package's
+                $sub = $provisioner->subscription($tenant);
+                $limitMb = $sub ? (int) ($provisioner->package($sub['package_id'])['disk_quota_mb'] ?? 0) : 0;
+            }
             \WHMCS\Database\Capsule::table('tblhosting')
                 ->where('id', $serviceId)
                 ->where('server', $params['serverid'])

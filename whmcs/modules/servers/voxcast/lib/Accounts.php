@@ -14,8 +14,7 @@ class Accounts
         for ($page = 1; ; $page++) {
             $data = $api->get('/tenants', 'ListTenants', ['page' => $page, 'per_page' => self::PER_PAGE])->data;
             foreach ($data['items'] ?? [] as $tenant) {
-                $external = (string) ($tenant['external_id']
-                    ?? ($tenant['subscription']['external_id'] ?? ''));
+                $external = self::externalIdOf($api, $tenant);
                 if (preg_match('/^whmcs-(\d+)$/', $external, $m)) {
                     $found[(int) $m[1]] = $tenant;
                 }
@@ -24,5 +23,25 @@ class Accounts
                 return $found;
             }
         }
+    }
+
+    /** The tenant's external id: from the listing when it carries it, else its subscription. */
+    public static function externalIdOf(ApiClient $api, array $tenant)
+    {
+        if (isset($tenant['external_id'])) {
+            return (string) $tenant['external_id'];
+        }
+        if (array_key_exists('subscription', $tenant)) {
+            return (string) ($tenant['subscription']['external_id'] ?? '');
+        }
+        try {
+            $sub = $api->get("/tenants/{$tenant['id']}/subscription", 'ListTenants')->data;
+        } catch (ApiError $e) {
+            if ($e->status === 404) {
+                return '';  // on no package: not one of WHMCS's
+            }
+            throw $e;
+        }
+        return (string) ($sub['external_id'] ?? '');
     }
 }

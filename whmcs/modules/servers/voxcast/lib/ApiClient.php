@@ -82,7 +82,9 @@ class ApiClient
         ];
         $payload = null;
         if ($body !== null) {
-            $payload = json_encode($body, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
+            // an empty body is the empty object, never PHP's empty list "[]"
+            $payload = $body === [] ? '{}'
+                : json_encode($body, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
             $headers[] = 'Content-Type: application/json';
         }
         if ($idempotencyKey !== null) {

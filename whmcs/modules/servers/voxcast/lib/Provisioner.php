@@ -114,9 +114,12 @@ class Provisioner
         }
     }
 
+    /** This calendar month so far, as the MetricProvider reports it to WHMCS (voxcast's own
+     *  default, the subscription's period, runs ahead once a renewal is paid early). */
     public function usage(array $tenant)
     {
-        return $this->api->get("/tenants/{$tenant['id']}/usage", 'GetUsage')->data;
+        return $this->api->get("/tenants/{$tenant['id']}/usage", 'GetUsage',
+            ['from' => gmdate('Y-m-01'), 'to' => gmdate('Y-m-d')])->data;
     }
 
     // --- writing -----------------------------------------------------------------------------
