@@ -72,6 +72,12 @@ def cmd_messaging(settings: config.Settings, args) -> int:
     return 0
 
 
+def cmd_webhooks(settings: config.Settings, args) -> int:
+    from webhooks_app.main import run
+    run(settings)
+    return 0
+
+
 def cmd_web(settings: config.Settings, args) -> int:
     from webui.serve import serve
     serve(settings)
@@ -83,8 +89,8 @@ def _pidfile(settings: config.Settings) -> Path:
 
 
 def cmd_run(settings: config.Settings, args) -> int:
-    """Asterisk, the Stasis app, the FastAGI server, the messaging service and the web UI,
-    until Ctrl-C or `voxcast stop`."""
+    """Asterisk, the Stasis app, the FastAGI server, the messaging service, the webhook
+    sender and the web UI, until Ctrl-C or `voxcast stop`."""
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     cmd_initdb(settings, args)  # schema up to date before the config rendered from it
     asterisk.provision(settings)
@@ -95,6 +101,7 @@ def cmd_run(settings: config.Settings, args) -> int:
         subprocess.Popen([*exe, "ari-app"]),
         subprocess.Popen([*exe, "agi"]),  # the FastAGI server the phones' dialplan asks
         subprocess.Popen([*exe, "messaging"]),  # SMS (SMPP) and e-mail (SMTP) campaigns
+        subprocess.Popen([*exe, "webhooks"]),  # signed webhook events (the outbox's sender)
         subprocess.Popen([*exe, "web"]),
     ]
     print(f"voxcast is running: web UI http://127.0.0.1:{settings.web_port}/ , "
@@ -169,6 +176,8 @@ def cmd_status(settings: config.Settings, args) -> int:
         print(f"stasis app: {row.value + ' (as of ' + str(row.updated_at) + ' UTC)' if row else 'never started'}")
         row = SystemStatus.get_or_none(SystemStatus.key == "messaging")
         print(f"messaging: {row.value if row else 'never started'}")
+        row = SystemStatus.get_or_none(SystemStatus.key == "webhooks")
+        print(f"webhooks: {row.value if row else 'never started'}")
     except Exception as exc:  # no database yet
         print(f"stasis app: unknown ({exc})")
     return 0 if (running and info) else 1
@@ -263,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("agi", help="run the FastAGI server in the foreground").set_defaults(func=cmd_agi)
     sub.add_parser("messaging", help="run the SMS and e-mail sender in the foreground"
                    ).set_defaults(func=cmd_messaging)
+    sub.add_parser("webhooks", help="run the webhook sender in the foreground"
+                   ).set_defaults(func=cmd_webhooks)
     p = sub.add_parser("reports", help="report rollups: rebuild from the raw tables, or check")
     p.add_argument("action", choices=["rebuild", "check"])
     p.set_defaults(func=cmd_reports)

@@ -30,6 +30,7 @@ CENT4 = Decimal("0.0001")
 ZERO = Decimal("0")
 MAX_AMOUNT = Decimal("1e10")
 CREDIT_KINDS = ("opening", "payment", "topup", "refund", "adjustment")
+PAYMENT_EVENT_KINDS = ("opening", "payment", "topup")  # credits sent as payment.received
 # Buckets counted in `units`: a usage package's included messages, fax pages and e-mails,
 # spent by that channel's messages before money (issue 15).
 UNIT_KINDS = ("sms", "fax", "email")
@@ -195,6 +196,12 @@ def credit(tenant_id, amount, kind: str = "payment", reference: str = "",
         tenant = _lock_tenant(tenant_id)
         entry = _post(tenant, kind, value, reference=(reference or "")[:255],
                       entered_by=getattr(entered_by, "id", entered_by))
+        if kind in PAYMENT_EVENT_KINDS:
+            from voxcast.webhooks import events
+            events.emit("payment.received", tenant.id, {
+                "tenant_id": tenant.id, "ledger_entry_id": entry.id, "kind": kind,
+                "amount": str(value), "reference": entry.reference,
+                "balance": str(entry.balance_after)})
     from voxcast.billing import notify
     notify.check_low_balance(tenant.id)  # re-arms the warning once above the threshold
     return entry

@@ -77,6 +77,11 @@ def check_low_balance(tenant_id: int, settings: mailer.MailSettings | None = Non
         claimed = (Tenant.update(low_balance_notified=True)
                    .where(Tenant.id == tenant.id, Tenant.low_balance_notified == False)  # noqa: E712
                    .execute())
+        if claimed:  # once per fall below the threshold, like the mail
+            from voxcast.webhooks import events
+            events.emit("balance.low", tenant.id, {
+                "tenant_id": tenant.id, "balance": str(tenant.balance),
+                "threshold": str(threshold)})
     if not claimed:
         return False
     to = recipients(tenant)

@@ -14,6 +14,8 @@ from typing import Callable
 from models import Campaign, CampaignContact
 from models.entities import utcnow
 from voxcast.i18n import N_
+from voxcast.webhooks import events
+from voxcast.webhooks.payloads import campaign_data
 
 # code -> template; params fill %(name)s. A code not listed renders its "text" param as is.
 TEMPLATES = {
@@ -75,20 +77,33 @@ def cause_of(campaign: Campaign) -> Cause | None:
 
 
 # -- transitions -------------------------------------------------------------------------
+# Each transition that happened is a webhook event (campaign.started / paused / stopped /
+# completed), written in the transition's transaction.
+
+def _event(event: str, campaign: Campaign | int, status: str, **extra) -> None:
+    if not isinstance(campaign, Campaign):
+        campaign = Campaign.get_or_none(Campaign.id == campaign)
+        if campaign is None:
+            return
+    events.emit(event, campaign.tenant_id, campaign_data(campaign, status, **extra))
+
 
 def mark_running(campaign: Campaign) -> None:
     """Start or resume (the caller has queued the contacts, in the same transaction)."""
     values = {Campaign.status: "running", **_columns(None)}
+    resumed = campaign.started_at is not None
     if campaign.started_at is None:
         values[Campaign.started_at] = campaign.started_at = utcnow()
     Campaign.update(values).where(Campaign.id == campaign.id).execute()
     campaign.status, campaign.status_code, campaign.status_reason = "running", "", ""
+    _event("campaign.started", campaign, "running", resumed=resumed)
 
 
 def pause_by_user(campaign: Campaign) -> bool:
     done = _move(campaign.id, ("running",), "paused", None)
     if done:
         campaign.status, campaign.status_code, campaign.status_reason = "paused", "", ""
+        _event("campaign.paused", campaign, "paused", by="user")
     return done
 
 
@@ -101,25 +116,41 @@ def stop(campaign: Campaign) -> bool:
     if done:
         campaign.status, campaign.finished_at = "stopped", now
         campaign.status_code = campaign.status_reason = ""
+        _event("campaign.stopped", campaign, "stopped")
     return done
 
 
 def pause_for(campaign_id: int, cause: Cause) -> bool:
     """The platform pauses a running campaign (no credit, missing audio, ...)."""
-    return _move(campaign_id, ("running",), "paused", cause)
+    done = _move(campaign_id, ("running",), "paused", cause)
+    if done:
+        _event("campaign.paused", campaign_id, "paused", by="platform", code=cause.code)
+    return done
 
 
 def pause_tenant(tenant_id: int, cause: Cause) -> int:
     """Every running campaign of a tenant; how many were paused."""
-    return (Campaign.update({Campaign.status: "paused", **_columns(cause)})
-            .where(Campaign.tenant == tenant_id, Campaign.status == "running").execute())
+    running = list(Campaign.select().where(Campaign.tenant == tenant_id,
+                                           Campaign.status == "running"))
+    if not running:
+        return 0
+    paused = (Campaign.update({Campaign.status: "paused", **_columns(cause)})
+              .where(Campaign.id.in_([c.id for c in running]), Campaign.status == "running")
+              .execute())
+    for campaign in running:
+        campaign.status_reason = cause.text()[:250]
+        _event("campaign.paused", campaign, "paused", by="platform", code=cause.code)
+    return paused
 
 
 def resume_paused(campaign_id: int, code: str) -> bool:
     """Back to running only if it is still paused for `code` (a user's pause is kept)."""
-    return bool(Campaign.update({Campaign.status: "running", **_columns(None)})
+    done = bool(Campaign.update({Campaign.status: "running", **_columns(None)})
                 .where(Campaign.id == campaign_id, Campaign.status == "paused",
                        Campaign.status_code == code).execute())
+    if done:
+        _event("campaign.started", campaign_id, "running", resumed=True)
+    return done
 
 
 def paused_for(code: str):
@@ -140,17 +171,23 @@ def complete_if_finished(campaign_id: int) -> bool:
                            CampaignContact.state.in_(["pending", "dialing"])).exists())
     if open_entries:
         return False
-    return bool(Campaign.update({Campaign.status: "completed", Campaign.finished_at: utcnow(),
+    done = bool(Campaign.update({Campaign.status: "completed", Campaign.finished_at: utcnow(),
                                  **_columns(None)})
                 .where(Campaign.id == campaign_id, Campaign.status == "running").execute())
+    if done:
+        _event("campaign.completed", campaign_id, "completed")
+    return done
 
 
 def reopen_for_callback(campaign_id: int) -> bool:
     """A completed campaign runs again when an agent schedules a call back for one of its
     contacts (the campaign may have completed while the agent was still in wrap-up)."""
-    return bool(Campaign.update({Campaign.status: "running", Campaign.finished_at: None,
+    done = bool(Campaign.update({Campaign.status: "running", Campaign.finished_at: None,
                                  **_columns(None)})
                 .where(Campaign.id == campaign_id, Campaign.status == "completed").execute())
+    if done:
+        _event("campaign.started", campaign_id, "running", resumed=True)
+    return done
 
 
 def _move(campaign_id: int, sources: tuple[str, ...], target: str, cause: Cause | None) -> bool:

@@ -16,6 +16,7 @@ from voxcast.dialing.claims import Claim
 from voxcast.cdr.dispositions import disposition
 from voxcast.dialing.retry import RetryPolicy, decide
 from models.txn import atomic
+from voxcast.webhooks.calls import call_closed
 
 
 def _dt(value):
@@ -96,6 +97,7 @@ class Cdrs:
         billsec = max(0, round((ended_at - answered_at).total_seconds())) if answered_at else 0
         database.execute_sql(statements().close, (answered_at, ended_at, duration, billsec, disp,
                                                   cause, cause_txt[:250], call_id))
+        call_closed(call_id)  # the call.ended webhook, when any endpoint exists
         if entry_id:
             if policy is not None:
                 _advance_entry(entry_id, disp, ended_at, policy[0], policy[1])

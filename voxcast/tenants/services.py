@@ -30,6 +30,8 @@ from voxcast.tenants import timeslots
 from voxcast.billing import ledger
 from voxcast.campaigns import lifecycle
 from voxcast.errors import ServiceError
+from voxcast.webhooks import events
+from voxcast.webhooks.payloads import tenant_data
 
 ACTIVATION_HOURS = 72
 # Update fields that void an outstanding activation/reset link.
@@ -245,6 +247,8 @@ def create_tenant(profile: TenantProfile, admin: NewAdmin, balance, *, languages
                                 f"plan={profile.rate_plan_id or '-'} "
                                 f"channels={tenant.channel_limit} balance={amount} "
                                 f"notify={admin.notify}", ip=ip)
+            events.emit("tenant.created", tenant.id,
+                        tenant_data(tenant, admin_username=user.username))
     except IntegrityError as exc:  # a concurrent create took the name, slug or username
         raise TenantError(f"The tenant could not be created: {exc}") from exc
     return Created(tenant, user, token)
@@ -272,6 +276,9 @@ def update_tenant(tenant: Tenant, profile: TenantProfile, *, languages, actor=No
         tenant.save()
         audit.record("tenant.update", tenant_id=tenant.id, user=actor, object_type="tenant",
                      object_id=tenant.id, detail=" ".join(changed) or "no change", ip=ip)
+        if changed:
+            events.emit("tenant.updated", tenant.id,
+                        tenant_data(tenant, changed=[c.split("=")[0] for c in changed]))
 
 
 def suspend(tenant: Tenant, *, actor=None, ip: str = "") -> int:
@@ -285,17 +292,22 @@ def suspend(tenant: Tenant, *, actor=None, ip: str = "") -> int:
         agent_sessions.end_for_tenant(tenant.id, "tenant_suspended")
         audit.record("tenant.suspend", tenant_id=tenant.id, user=actor, object_type="tenant",
                      object_id=tenant.id, detail=f"campaigns paused: {paused}", ip=ip)
-    tenant.status = "suspended"
+        tenant.status = "suspended"
+        events.emit("tenant.suspended", tenant.id,
+                    tenant_data(tenant, campaigns_paused=paused))
     return paused
 
 
 def enable(tenant: Tenant, *, actor=None, ip: str = "") -> None:
     """Active again; campaigns stay paused for the tenant to resume."""
     with database.atomic():
+        was = Tenant.select(Tenant.status).where(Tenant.id == tenant.id).scalar()
         Tenant.update(status="active").where(Tenant.id == tenant.id).execute()
         audit.record("tenant.enable", tenant_id=tenant.id, user=actor, object_type="tenant",
                      object_id=tenant.id, ip=ip)
-    tenant.status = "active"
+        tenant.status = "active"
+        if was == "suspended":
+            events.emit("tenant.unsuspended", tenant.id, tenant_data(tenant))
 
 
 def force_delete(tenant: Tenant, confirmation: str, sounds_dir: Path, *, actor=None,
@@ -310,6 +322,9 @@ def force_delete(tenant: Tenant, confirmation: str, sounds_dir: Path, *, actor=N
         raise TenantError({"confirm": f"Type the tenant's name '{tenant.name}' to confirm."})
     campaign_ids = [c.id for c in Campaign.select(Campaign.id).where(Campaign.tenant == tenant)]
     with database.atomic():
+        # before the cascade: the tenant's own endpoints go with it, the provider's get it
+        events.emit("tenant.terminated", tenant.id, tenant_data(tenant, status="terminated"),
+                    provider_only=True)
         exts, dids = pool_service.release_all(tenant.id)
         Tenant.delete().where(Tenant.id == tenant.id).execute()
         audit.record("tenant.delete", tenant_id=None, user=actor, object_type="tenant",
@@ -329,7 +344,8 @@ def set_features(tenant: Tenant, names, *, actor=None, ip: str = "") -> None:
         Tenant.update(features=value).where(Tenant.id == tenant.id).execute()
         audit.record("tenant.features", tenant_id=tenant.id, user=actor, object_type="tenant",
                      object_id=tenant.id, detail=value or "(none)", ip=ip)
-    tenant.features = value
+        tenant.features = value
+        events.emit("tenant.updated", tenant.id, tenant_data(tenant, changed=["features"]))
 
 
 def set_quotas(tenant: Tenant, values: dict[str, int], *, actor=None, ip: str = "") -> None:
@@ -348,8 +364,9 @@ def set_quotas(tenant: Tenant, values: dict[str, int], *, actor=None, ip: str = 
         audit.record("tenant.quotas", tenant_id=tenant.id, user=actor, object_type="tenant",
                      object_id=tenant.id,
                      detail=" ".join(f"{n}={values[n]}" for n in QUOTA_FIELDS), ip=ip)
-    for n in QUOTA_FIELDS:
-        setattr(tenant, n, values[n])
+        for n in QUOTA_FIELDS:
+            setattr(tenant, n, values[n])
+        events.emit("tenant.updated", tenant.id, tenant_data(tenant, changed=["quotas"]))
 
 
 # -- timeslots ----------------------------------------------------------------------------

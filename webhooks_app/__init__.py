@@ -1,0 +1,1 @@
+"""`voxcast webhooks`: the process that posts queued webhook events (voxcast.webhooks)."""
