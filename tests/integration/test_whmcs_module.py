@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from models import Call, Tenant, User
-from models.entities import LedgerEntry, Message, Package, Subscription, utcnow
+from models.entities import IdempotencyKey, LedgerEntry, Message, Package, Subscription, utcnow
 from voxcast.accounts import api_keys
 from voxcast.packages import catalogue
 from voxcast.packages.catalogue import PackageInput
@@ -239,6 +239,11 @@ def test_given_an_overdue_service_when_whmcs_suspends_and_unsuspends_it_then_vox
     assert Subscription.get(Subscription.tenant == tenant.id).status == "active"
     assert Portal(whmcs.port).login("acmedialers", "Initial-Pass-2026")
 
+    whmcs.run("resuspend")  # suspended a second time: not mistaken for a retry of the first
+    assert _tenant().status == "suspended"
+    whmcs.run("unsuspend")
+    assert _tenant().status == "active"
+
 
 def test_given_an_upgrade_in_whmcs_when_the_package_changes_then_the_tenant_gets_the_new_limits(whmcs):
     whmcs.update_service(SERVICE, packageid=PRODUCT2)  # WHMCS's upgrade order, paid
@@ -252,6 +257,7 @@ def test_given_an_upgrade_in_whmcs_when_the_package_changes_then_the_tenant_gets
 def test_given_a_new_password_in_whmcs_when_it_is_changed_then_the_admin_logs_in_with_it(whmcs):
     whmcs.update_service(SERVICE, password="Changed-Pass-2027")
     whmcs.run("password")
+    assert "Changed-Pass-2027" not in json.dumps(whmcs.read()["modulelog"])
     assert Portal(whmcs.port).login("acmedialers", "Changed-Pass-2027")
     assert not Portal(whmcs.port).login("acmedialers", "Initial-Pass-2026")
 
@@ -270,6 +276,11 @@ def test_given_a_paid_renewal_when_whmcs_calls_renew_twice_then_the_period_is_ex
     assert rows.count() == count + 1
     renewal = rows.order_by(LedgerEntry.id.desc()).first()
     assert "2027-02-02" in renewal.reference and renewal.amount == 0
+    keys = IdempotencyKey.select().where(IdempotencyKey.key.startswith(f"whmcs-{SERVICE}-renew-"))
+    assert keys.count() == 1, "WHMCS's second Renew went under the first one's key"
+    renews = [e for e in whmcs.read()["modulelog"]
+              if e["action"] == "Renew" and "/renew" in e["request"]]
+    assert len(renews) == 2 and "[replayed] => 1" in renews[1]["processed"]
 
 
 def test_given_calls_and_messages_when_whmcs_collects_usage_then_the_module_reports_them(whmcs):

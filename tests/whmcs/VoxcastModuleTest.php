@@ -137,6 +137,19 @@ final class VoxcastModuleTest extends TestCase
         $this->assertSame('success', voxcast_UnsuspendAccount(self::params()));
     }
 
+    /** @group resuspend */
+    public function test_given_a_service_suspended_and_unsuspended_before_when_suspended_again_then_it_is_suspended(): void
+    {
+        // the same key as the first suspension: voxcast replays that answer, the module sees
+        // the account is not suspended now and sends the suspension once more under a new key
+        $this->assertSame('success', voxcast_SuspendAccount(self::params()));
+        self::setStatus(self::service(), 'Suspended');
+        $replays = array_filter(WhmcsTestDb::$moduleLog, function ($e) {
+            return $e['action'] === 'SuspendAccount' && strpos($e['processed'], '[replayed] => 1') !== false;
+        });
+        $this->assertCount(1, $replays, 'the first attempt was answered from the idempotency store');
+    }
+
     /** @group changepackage */
     public function test_given_an_upgrade_when_changing_the_package_then_it_succeeds(): void
     {

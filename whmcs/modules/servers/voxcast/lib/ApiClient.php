@@ -118,7 +118,7 @@ class ApiClient
         curl_close($ch);
 
         $data = is_string($raw) && $raw !== '' ? json_decode($raw, true) : null;
-        $this->log($action, $method, $url, $idempotencyKey, $body, $status, $raw, $data);
+        $this->log($action, $method, $url, $idempotencyKey, $body, $status, $raw, $data, $replayed);
 
         if ($raw === false) {
             throw new ApiError("voxcast at {$this->baseUrl} did not answer: {$transportError}");
@@ -143,7 +143,7 @@ class ApiClient
         throw new ApiError($text, $status, $code, $fields);
     }
 
-    private function log($action, $method, $url, $key, $body, $status, $raw, $data)
+    private function log($action, $method, $url, $key, $body, $status, $raw, $data, $replayed)
     {
         if (!function_exists('logModuleCall')) {
             return;
@@ -162,6 +162,6 @@ class ApiClient
             }
         }
         logModuleCall('voxcast', $action, $request, $raw === false ? '' : (string) $raw,
-            ['status' => $status, 'data' => $data], $mask);
+            ['status' => $status, 'replayed' => $replayed, 'data' => $data], $mask);
     }
 }
