@@ -198,8 +198,9 @@ class Provisioner
         if (!preg_match('/^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$/', $username)) {
             $username = preg_match('/^[A-Za-z0-9][A-Za-z0-9._@-]{2,63}$/', $email) ? $email : $slug . '-admin';
         }
+        $notify = self::notify($this->params['configoption2'] ?? '');
         $password = (string) ($this->params['password'] ?? '');
-        if (strlen($password) < 8) {
+        if ($notify !== 'activation' && strlen($password) < 8) {
             throw new ApiError('The service password must have at least 8 characters '
                 . '(set it on the service, or let WHMCS generate one).');
         }
@@ -208,12 +209,14 @@ class Provisioner
             'slug' => $slug,
             'email' => $email,
             'admin_username' => $username,
-            'admin_password' => $password,
             'admin_email' => $email,
             'package_id' => (int) $package['id'],
             'external_id' => self::externalId($this->serviceId()),
-            'notify' => self::notify($this->params['configoption2'] ?? ''),
+            'notify' => $notify,
         ];
+        if ($notify !== 'activation') {  // with an activation link the admin chooses it
+            $body['admin_password'] = $password;
+        }
         $country = strtoupper(trim((string) ($client['countrycode'] ?? $client['country'] ?? '')));
         if (preg_match('/^[A-Z]{2}$/', $country)) {
             $body['country'] = $country;
