@@ -254,6 +254,23 @@ def test_given_an_upgrade_in_whmcs_when_the_package_changes_then_the_tenant_gets
     assert _limits(tenant) == _package_limits(business)
 
 
+def test_given_more_users_than_a_smaller_package_allows_when_whmcs_downgrades_then_it_is_refused_and_nothing_changes(
+        whmcs):
+    tenant = _tenant()
+    starter = whmcs.packages["starter"]
+    extra = [User.create(tenant=tenant.id, username=f"whmcs-agent-{i}", role="user",
+                         password_hash="x") for i in range(starter.max_users)]
+    whmcs.update_service(SERVICE, packageid=PRODUCT)  # the client orders the smaller product
+    try:
+        whmcs.run("downgrade")
+        business = whmcs.packages["business"]
+        assert Subscription.get(Subscription.tenant == tenant.id).package_id == business.id
+        assert _limits(Tenant.get_by_id(tenant.id)) == _package_limits(business)
+    finally:
+        User.delete().where(User.id.in_([u.id for u in extra])).execute()
+        whmcs.update_service(SERVICE, packageid=PRODUCT2)
+
+
 def test_given_a_new_password_in_whmcs_when_it_is_changed_then_the_admin_logs_in_with_it(whmcs):
     whmcs.update_service(SERVICE, password="Changed-Pass-2027")
     whmcs.run("password")

@@ -99,6 +99,29 @@ final class VoxcastModuleTest extends TestCase
         $this->assertStringContainsString('API key', $nokey['error']);
     }
 
+    /** @group connection */
+    public function test_given_the_servers_settings_when_the_address_is_built_then_secure_means_https(): void
+    {
+        $base = ['serveraccesshash' => 'vx_key', 'serverport' => ''];
+        $url = function (array $server) use ($base) {
+            return (new \WHMCS\Module\Server\Voxcast\ApiClient($server + $base))->baseUrl();
+        };
+        $this->assertSame('https://voxcast.example.com/api/v1',
+            $url(['serverhostname' => 'voxcast.example.com', 'serversecure' => true]));
+        $this->assertSame('http://voxcast.example.com/api/v1',
+            $url(['serverhostname' => 'voxcast.example.com', 'serversecure' => false]));
+        $this->assertSame('https://voxcast.example.com:8443/api/v1',
+            $url(['serverhostname' => 'voxcast.example.com', 'serversecure' => true, 'serverport' => '8443']));
+        $this->assertSame('https://voxcast.example.com/api/v1',
+            $url(['serverhostname' => 'voxcast.example.com', 'serversecure' => true, 'serverport' => '443']));
+        $this->assertSame('http://10.0.0.5/api/v1', $url(['serverhostname' => '', 'serverip' => '10.0.0.5']));
+        $this->assertSame('https://voxcast.example.com/api/v1',
+            $url(['serverhostname' => 'https://voxcast.example.com/', 'serversecure' => false]));
+        $password = new \WHMCS\Module\Server\Voxcast\ApiClient(
+            ['serverhostname' => 'h', 'serveraccesshash' => '', 'serverpassword' => 'vx_pw']);
+        $this->assertSame('http://h/api/v1', $password->baseUrl(), 'the Password field serves as the key too');
+    }
+
     /** @group create */
     public function test_given_a_paid_order_when_creating_the_account_then_voxcast_provisions_it_once(): void
     {
@@ -158,6 +181,14 @@ final class VoxcastModuleTest extends TestCase
         $this->assertSame('success', voxcast_ChangePackage(self::params()), 'a retry changes nothing more');
         $refused = voxcast_ChangePackage(self::params(['configoption1' => self::env('VOXCAST_TOPUP')]));
         $this->assertStringContainsString('top-up package', $refused);
+    }
+
+    /** @group downgrade */
+    public function test_given_more_users_than_the_smaller_package_allows_when_downgrading_then_the_error_says_which_limit(): void
+    {
+        $result = voxcast_ChangePackage(self::params());
+        $this->assertStringContainsString('downgrade-refused', $result);
+        $this->assertStringContainsString('max_users', $result);
     }
 
     /** @group password */
