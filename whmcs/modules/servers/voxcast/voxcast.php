@@ -100,12 +100,13 @@ function voxcast_LoaderPackages(array $params)
     return $options;
 }
 
-/** Runs one module action; "success" or the error text WHMCS shows. */
+/** Runs one module action; "success" or the error text WHMCS shows (for any Throwable: a
+ *  refusal of voxcast's or a fault here never becomes a blank page in WHMCS). */
 function voxcast_run(array $params, $action, callable $what)
 {
     try {
         return $what(new Provisioner($params));
-    } catch (Exception $e) {
+    } catch (Throwable $e) {
         if (function_exists('logModuleCall')) {
             logModuleCall('voxcast', $action, $params['serviceid'] ?? '', $e->getMessage(),
                 get_class($e), []);
@@ -154,7 +155,7 @@ function voxcast_TestConnection(array $params)
     try {
         (new ApiClient($params))->get('/packages', 'TestConnection', ['per_page' => 1]);
         return ['success' => true, 'error' => ''];
-    } catch (Exception $e) {
+    } catch (Throwable $e) {
         return ['success' => false, 'error' => $e->getMessage()];
     }
 }
@@ -163,7 +164,7 @@ function voxcast_ServiceSingleSignOn(array $params)
 {
     try {
         return ['success' => true, 'redirectTo' => (new Provisioner($params))->singleSignOn()];
-    } catch (Exception $e) {
+    } catch (Throwable $e) {
         return ['success' => false, 'errorMsg' => $e->getMessage()];
     }
 }
@@ -202,7 +203,7 @@ function voxcast_ClientArea(array $params)
                 'serviceid' => $params['serviceid'],
             ],
         ];
-    } catch (Exception $e) {
+    } catch (Throwable $e) {
         if (function_exists('logModuleCall')) {
             logModuleCall('voxcast', 'ClientArea', $params['serviceid'] ?? '', $e->getMessage(), '', []);
         }
@@ -247,7 +248,7 @@ function voxcast_AdminServicesTabFields(array $params)
             $h($usage['emails'] ?? 0), $h($usage['from'] ?? $usage['start'] ?? ''),
             $h($usage['to'] ?? $usage['end'] ?? ''));
         return $fields;
-    } catch (Exception $e) {
+    } catch (Throwable $e) {
         return ['voxcast' => '<span class="text-danger">' . $h($e->getMessage()) . '</span>'];
     }
 }
@@ -276,7 +277,7 @@ function voxcast_UsageUpdate(array $params)
                 ->update(['diskusage' => $diskMb, 'disklimit' => $limitMb, 'lastupdate' => $now]);
         }
         return 'success';
-    } catch (Exception $e) {
+    } catch (Throwable $e) {
         if (function_exists('logModuleCall')) {
             logModuleCall('voxcast', 'UsageUpdate', $params['serverid'] ?? '', $e->getMessage(), '', []);
         }

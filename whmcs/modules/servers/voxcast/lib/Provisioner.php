@@ -459,13 +459,15 @@ class Provisioner
         return rtrim(substr($value, 0, $max - strlen($suffix)), '-') . $suffix;
     }
 
+    /** The Login e-mail option: its value, or the label if WHMCS stored that. */
     public static function notify($option)
     {
-        $option = strtolower((string) $option);
-        foreach (['activation', 'none'] as $choice) {
-            if (strpos($option, $choice) === 0) {
-                return $choice;
-            }
+        $option = strtolower(trim((string) $option));
+        if (strpos($option, 'activation') !== false) {
+            return 'activation';
+        }
+        if ($option === 'none' || strpos($option, 'no e-mail') !== false) {
+            return 'none';
         }
         return 'credentials';
     }
