@@ -490,3 +490,39 @@ def test_given_an_unpaid_subscription_when_the_sweep_command_runs_then_it_is_sus
     assert subs.current(paid).status == "active"
     assert cli.main(["subscriptions", "sweep"]) == 0
     assert "suspended (unpaid): none;" in capsys.readouterr().out
+
+
+# -- included minutes reach the dialer, phones and the credit resume ---------------------------
+
+def test_given_only_included_minutes_then_calls_are_placed_and_no_credit_campaigns_resume(db):
+    from models.entities import CampaignContact, Rate as RateRow
+    from voxcast.billing import plans
+    from voxcast.billing.call_credit import CallBilling
+    from voxcast.campaigns import lifecycle
+    from voxcast.dialing.admission import Admission, DncCheck
+    from voxcast.dialing.claims import Claims
+    from voxcast.phones import routing
+    from voxcast.billing.rating import Rate
+    plans._cache.clear()  # plan ids repeat across these throwaway databases
+    plan = RatePlan.create(name="per-second")
+    RateRow.create(plan=plan, prefix="1555", per_minute=Decimal("0.60"),
+                   connection_fee=Decimal("0"), initial_s=1, increment_s=1)
+    tenant = tenant_on(package(billing_model="usage", rate_plan=plan.id, included_minutes=5))
+    assert ledger.available(tenant.id) == 0 and ledger.available_seconds(tenant.id) == 300
+    group = ContactGroup.create(tenant=tenant, name="g")
+    campaigns = []
+    for i, name in enumerate(("running", "paused")):
+        campaign = Campaign.create(tenant=tenant, name=name, group=group, status="running")
+        contact = Contact.create(tenant=tenant, group=group, phone=f"+1555000000{i}")
+        CampaignContact.create(tenant=tenant, campaign=campaign, contact=contact,
+                               phone=contact.phone, next_attempt_at=NOW - DAY)
+        campaigns.append(campaign)
+    billing = CallBilling()
+    claims = Claims(Admission([DncCheck(), billing]))
+    (claim,) = claims.claim_due(campaigns[0].id, 1, now=NOW)
+    assert billing.grant_of(claim.call_id).max_seconds == 300  # the included minutes
+    lifecycle.pause_tenant(tenant.id, lifecycle.Cause("no_credit"))
+    assert campaigns[1].id in billing.resume_paused()
+    rate = Rate("1555", Decimal("0.60"), Decimal("0"), 6, 6)
+    assert routing.credit_refusal(rate, Decimal("0"), free_seconds=6) == ""
+    assert routing.credit_refusal(rate, Decimal("0"), free_seconds=5) == routing.NO_CREDIT

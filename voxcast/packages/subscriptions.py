@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import secrets
 from dataclasses import dataclass
@@ -367,6 +368,23 @@ def _welcome(tenant: Tenant, user: User, token: str | None, password: str, notif
     return link, ""
 
 
+def _complete_created_event(tenant_id: int, extra: dict) -> bool:
+    """The tenants service emits tenant.created itself, before the subscription exists: its
+    outbox rows (written by this transaction, not sent yet) get the subscription's external
+    id and package. False when there were none (then provision emits it: never twice)."""
+    rows = list(WebhookDelivery.select().where(WebhookDelivery.tenant == tenant_id,
+                                               WebhookDelivery.event == "tenant.created"))
+    for row in rows:
+        if row.attempts or row.state != "pending":
+            continue
+        body = json.loads(row.payload)
+        body["data"] = {**body.get("data", {}), **extra}
+        WebhookDelivery.update(payload=json.dumps(body, separators=(",", ":"), sort_keys=True,
+                                                  default=str)).where(
+            WebhookDelivery.id == row.id).execute()
+    return bool(rows)
+
+
 def provision(package_id, profile: TenantProfile, admin: NewAdmin, *, languages,
               external_id: str = "", mail_settings: mailer.MailSettings | None = None,
               base_url: str = "", now=None, actor=None, ip: str = "") -> Provisioned:
@@ -392,15 +410,13 @@ def provision(package_id, profile: TenantProfile, admin: NewAdmin, *, languages,
                                                actor=actor, ip=ip)
         sub = subscribe(created.tenant, package.id, external_id=external_id, now=now,
                         actor=actor, ip=ip)
-        already = WebhookDelivery.select().where(
-            WebhookDelivery.tenant == created.tenant.id,
-            WebhookDelivery.event == "tenant.created").exists()
-        if not already:  # the tenants service may emit it itself: never twice
+        extra = {"external_id": sub.external_id, "package_id": package.id,
+                 "package": package.name, "subscription_id": sub.id}
+        if not _complete_created_event(created.tenant.id, extra):
             events.emit("tenant.created", created.tenant.id, {
                 "tenant_id": created.tenant.id, "name": created.tenant.name,
-                "slug": created.tenant.slug, "admin_username": created.admin.username,
-                "external_id": sub.external_id, "package_id": package.id,
-                "package": package.name})
+                "slug": created.tenant.slug, "status": created.tenant.status,
+                "email": created.tenant.email, **extra})
     tenant = Tenant.get_by_id(created.tenant.id)
     link, error = _welcome(tenant, created.admin, created.activation_token, password, notify,
                            mail_settings or mailer.MailSettings.from_env(), base_url)

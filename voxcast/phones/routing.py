@@ -131,17 +131,18 @@ def _decide(facts: PhoneFacts, dialled: str) -> Route:
     return Route("pstn", number, tenant_id=tid, caller_id=facts.caller_id)
 
 
-def credit_refusal(rate, available) -> str:
+def credit_refusal(rate, available, free_seconds: int = 0) -> str:
     """For a PSTN route: "" when the tenant may place it now, else the refusal. `rate` is
     the plan's rate for the number (None: the plan has none), or the string "unrated" when no
-    plan applies to the tenant (nothing is charged); `available` its spendable credit."""
+    plan applies to the tenant (nothing is charged); `available` its spendable credit,
+    `free_seconds` its free or included call seconds not yet reserved."""
     if rate == "unrated":
         return ""
     if rate is None:
         return NOT_ALLOWED
     from voxcast.billing import rating
     from voxcast.billing.call_time import is_free
-    if is_free(rate):
+    if is_free(rate) or free_seconds >= rate.initial_s:
         return ""
     return "" if available >= rating.call_cost(rate, rate.initial_s) else NO_CREDIT
 
@@ -195,8 +196,9 @@ def authorize(extension: str, dialled: str) -> Route:
     from voxcast.billing import ledger, plans
     table = plans.table_of_tenant(route.tenant_id)
     rate = "unrated" if table is None else table.lookup(route.target)
-    why = credit_refusal(rate, ledger.available(route.tenant_id) if rate not in (None, "unrated")
-                         else 0)
+    rated = rate not in (None, "unrated")
+    why = credit_refusal(rate, ledger.available(route.tenant_id) if rated else 0,
+                         ledger.available_seconds(route.tenant_id) if rated else 0)
     return replace(refuse(why, route.tenant_id), language=route.language) if why else route
 
 
