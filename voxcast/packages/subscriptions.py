@@ -345,9 +345,11 @@ def subscribe(tenant: Tenant, package_id, *, external_id: str = "", now=None, ac
     return sub
 
 
-def _welcome(tenant: Tenant, user: User, token: str | None, password: str, notify: str,
-             settings: mailer.MailSettings, base_url: str) -> tuple[str | None, str]:
-    """E-mail the login as webui/admin.py does; (activation link, error text)."""
+def send_welcome(tenant: Tenant, user: User, token: str | None, password: str, notify: str,
+                 settings: mailer.MailSettings, base_url: str) -> tuple[str | None, str]:
+    """E-mail the login as webui/admin.py does: notify "credentials" the password,
+    "activation" the link for `token`, "none" nothing; (activation link, error text: "" when
+    sent). A failure is logged and written to the tenant log, never raised."""
     base = mailer.tenant_base_url(settings, tenant.slug, base_url)
     link = f"{base}/activate/{token}" if token else None
     if notify == "none":
@@ -366,6 +368,9 @@ def _welcome(tenant: Tenant, user: User, token: str | None, password: str, notif
                      object_id=user.id, detail=str(exc))
         return link, str(exc)
     return link, ""
+
+
+_welcome = send_welcome  # the name webui/api/tenants.py first used
 
 
 def _complete_created_event(tenant_id: int, extra: dict) -> bool:
@@ -418,7 +423,7 @@ def provision(package_id, profile: TenantProfile, admin: NewAdmin, *, languages,
                 "slug": created.tenant.slug, "status": created.tenant.status,
                 "email": created.tenant.email, **extra})
     tenant = Tenant.get_by_id(created.tenant.id)
-    link, error = _welcome(tenant, created.admin, created.activation_token, password, notify,
+    link, error = send_welcome(tenant, created.admin, created.activation_token, password, notify,
                            mail_settings or mailer.MailSettings.from_env(), base_url)
     return Provisioned(tenant, created.admin, sub, link if created.activation_token else None,
                        error)
