@@ -58,8 +58,11 @@ def request_schemas() -> list[tuple[str, dict]]:
     out = []
     for path, item in spec.DOCUMENT["paths"].items():
         for method, operation in item.items():
-            if method in METHODS and "requestBody" in operation:
-                schema = operation["requestBody"]["content"]["application/json"]["schema"]
+            if method not in METHODS:
+                continue
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:  # not an upload's body
+                schema = content["application/json"]["schema"]
                 out.append((f"{method.upper()} {path}", schema))
     return out
 

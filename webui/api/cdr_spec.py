@@ -67,8 +67,14 @@ def paths() -> dict:
     return {
         "/cdrs": {"get": op(
             "Call detail records, newest first (provider key: name a tenant_id); without "
-            "start and end every day", "One page", ref("CdrPage"), tag="Reports",
-            params=(*PAGING, *filters))},
+            "start and end every day. format=csv (or Accept: text/csv): every matching row "
+            "as the portal's CSV export, times in `zone`", "One page", ref("CdrPage"),
+            tag="Reports", params=(*PAGING, *filters, query(
+                "format", {"type": "string", "enum": ["json", "csv"]},
+                "csv: the whole filtered list as CSV (paging ignored).")),
+            extra={"200": {"description": "One page (JSON), or every row (format=csv)",
+                           "content": {**json_content(ref("CdrPage")), "text/csv": {
+                               "schema": {"type": "string"}}}}})},
         "/cdrs/{id}": {"parameters": [path_id()], "get": op(
             "One call detail record (the provider's key: any tenant's)", "The CDR", ref("Cdr"),
             tag="Reports",

@@ -8,17 +8,32 @@ tenant's campaign, queue, agent or call is a 404."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+
 from flask import current_app, jsonify, request, send_file
 
 from models import Call, Campaign
 from models.tenancy import get_scoped
 from voxcast.cdr import export, search
 from voxcast.reports import cdr_summary, cdr_totals
+from voxcast.reports.filters import local_text
+from webui.downloads import csv_response, report_filename
 
 from . import ID, ApiError, bp, paginate, query_int, scope
 from .contact_centre import _tenant_scope
 from .periods import api_period, api_zone
 from .supervision import reports_feature
+
+def wants_csv() -> bool:
+    """?format=csv, or an Accept header that prefers text/csv to JSON."""
+    fmt = request.args.get("format", "")
+    if fmt not in ("", "json", "csv"):
+        raise ApiError(400, "bad-parameter", "'format' must be json or csv.",
+                       {"format": "must be json or csv"})
+    if fmt:
+        return fmt == "csv"
+    return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+
 
 FILTER_NAMES = {"campaign": "campaign_id", "queue": "queue_id", "agent": "agent_id"}
 
@@ -51,6 +66,11 @@ def cdrs_list():
                          names=FILTER_NAMES)
     except search.CdrFilterError as exc:
         raise ApiError(exc.status, exc.code, str(exc), exc.fields) from None
+    if wants_csv():
+        # the portal's export: every matching row, streamed batch by batch
+        rows = itertools.chain([export.header(f.zone.key)],
+                               export.rows(tenant_id, f, local_text(f.zone)))
+        return csv_response(rows, report_filename("cdrs", f.period, f.zone.key))
     return paginate(search.query(tenant_id, f), dump_cdr,
                     lookup=lambda rows: search.names_for(tenant_id, rows), zone=f.zone.key)
 
