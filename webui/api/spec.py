@@ -614,6 +614,8 @@ def build() -> dict:
     paths.update(fax_spec.paths())
     from . import smsc_spec  # the provider's SMSC connections (webui/api/smsc.py)
     paths.update(smsc_spec.paths())
+    from . import frontapi_spec  # ledger, plans, quotas, features, timeslots (frontapi.py)
+    paths.update(frontapi_spec.paths())
     from . import webhooks_spec  # signed event endpoints, their deliveries (webhooks.py)
     paths.update(webhooks_spec.paths())
     return {
@@ -634,6 +636,7 @@ def build() -> dict:
             "schemas": copy.deepcopy({**SCHEMAS, **report_spec.schemas(), **cdr_spec.schemas(),
                                      **email_dnc_spec.schemas(), **message_spec.schemas(),
                                      **fax_spec.schemas(), **smsc_spec.schemas(),
+                                     **frontapi_spec.schemas(),
                                      **webhooks_spec.schemas()}),
         },
         "paths": copy.deepcopy(paths),  # x-pattern-message: an allowed x- extension
