@@ -616,8 +616,11 @@ def build() -> dict:
     paths.update(smsc_spec.paths())
     from . import frontapi_spec  # ledger, plans, quotas, features, timeslots (frontapi.py)
     paths.update(frontapi_spec.paths())
+    from . import provisioning_spec  # packages, subscriptions, SSO (provisioning.py, tenants.py)
+    paths.update(provisioning_spec.paths())
     from . import webhooks_spec  # signed event endpoints, their deliveries (webhooks.py)
     paths.update(webhooks_spec.paths())
+    provisioning_spec.add_idempotency(paths)  # the Idempotency-Key header on every write
     return {
         "openapi": "3.0.3",
         "info": {"title": "voxcast API", "version": "1.0.0", "description": (
@@ -636,6 +639,7 @@ def build() -> dict:
             "schemas": copy.deepcopy({**SCHEMAS, **report_spec.schemas(), **cdr_spec.schemas(),
                                      **email_dnc_spec.schemas(), **message_spec.schemas(),
                                      **fax_spec.schemas(), **smsc_spec.schemas(),
+                                     **provisioning_spec.schemas(),
                                      **frontapi_spec.schemas(),
                                      **webhooks_spec.schemas()}),
         },
