@@ -22,6 +22,9 @@ class CallLeg(CallHandler):
     # Wait for the CDR close before `closed()` (a transfer leg tells its caller after it);
     # others queue it, as nothing needs the result and the writer runs jobs in order.
     await_close = False
+    # Set when the app itself ends the call for a reason the CDR must say (ari_app.suspension:
+    # "Tenant suspended"); it wins over the channel's own cause text.
+    cut_reason = ""
 
     def __init__(self, ctx, channel_id: str, tenant_id: int | None = None,
                  call_id: int | None = None, campaign_id: int | None = None, credit=None):
@@ -60,6 +63,8 @@ class CallLeg(CallHandler):
             if self.credit.cut:
                 cause_txt = CUT_CAUSE
         cause_txt = self.describe(cause_txt)
+        if self.cut_reason:
+            cause_txt = self.cut_reason
         if self.call_id is not None:
             args = (self.call_id, self.answered_at, utcnow(), cause, cause_txt, *self.close_args())
             job = self.close_job()

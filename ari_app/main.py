@@ -36,6 +36,7 @@ from ari_app.flows.queue import QueueEntryCall
 from ari_app.flows.monitor import MonitorCommands
 from voxcast.acd import store as acd_store
 from ari_app.heartbeat import heartbeat
+from ari_app import suspension
 from voxcast.runtime.status import set_status
 from ari_app.leg import CallLeg
 from ari_app.meter import CreditMeter
@@ -329,6 +330,7 @@ async def amain(settings: Settings) -> None:
     tasks.spawn(dial_when_recovered(), "dialer")
     tasks.spawn(heartbeat(ctx.writer, ctx.ari.connected), "heartbeat")
     tasks.spawn(recurring_charges(ctx), "recurring-charges")
+    tasks.spawn(suspension.watch(ctx), "suspension-watch")  # a suspended tenant's calls end
     tasks.spawn(sip_guard.watch(settings, ctx.writer.run), "sip-guard")
     tasks.spawn(ctx.agents.run(), "acd-dispatcher")
     tasks.spawn(ctx.agents.sweep_wrapups(), "acd-wrapups")

@@ -275,10 +275,16 @@ class InboundCall(RunsIvr, DialplanLeg):
             await self.ctx.ari.hangup(self.channel_id, reason="busy")
             return
         route = await self.ctx.dids.find(self.did)
-        if route is None or route.tenant_status != "active":
+        if route is None:
             log.info("inbound call to unassigned DID %s refused", self.did)
             self.finish()
             await self.ctx.ari.hangup(self.channel_id, reason="unallocated")
+            return
+        if route.tenant_status != "active":  # suspended: refused as such (Q.850 21)
+            log.info("inbound call to DID %s refused: tenant %s is %s", self.did,
+                     route.tenant_id, route.tenant_status)
+            self.finish()
+            await self.ctx.ari.hangup(self.channel_id, reason="rejected")
             return
         self.route = route
         self.tenant_id = route.tenant_id
