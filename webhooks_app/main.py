@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 
 import aiohttp
@@ -25,7 +26,7 @@ log = logging.getLogger("voxcast.webhooks")
 CONCURRENCY = 20
 POLL_S = 1.0  # how often the outbox is asked when nothing is due sooner
 CONNECT_TIMEOUT_S = 5.0
-TOTAL_TIMEOUT_S = 15.0  # well under outbox.LEASE_S
+TOTAL_TIMEOUT_S = 15.0  # well under outbox.LEASE_S (VOXCAST_WEBHOOK_TIMEOUT_S)
 STATUS_S = 30.0
 PURGE_S = 3600.0
 BODY_KEEP = 300  # characters of a failed answer's body kept in last_error
@@ -33,8 +34,14 @@ BODY_KEEP = 300  # characters of a failed answer's body kept in last_error
 
 class Sender:
     def __init__(self, schedule: Schedule | None = None, *, poll_s: float = POLL_S,
-                 concurrency: int = CONCURRENCY):
+                 concurrency: int = CONCURRENCY, timeout_s: float | None = None,
+                 lease_s: int | None = None):
         self.schedule = schedule or Schedule.from_env()
+        # tests shorten both; the lease must outlast an attempt's timeout
+        self.timeout_s = timeout_s or float(os.environ.get("VOXCAST_WEBHOOK_TIMEOUT_S",
+                                                           TOTAL_TIMEOUT_S))
+        self.lease_s = lease_s or int(os.environ.get("VOXCAST_WEBHOOK_LEASE_S", outbox.LEASE_S))
+        self.lease_s = max(self.lease_s, int(self.timeout_s) + 5)
         self.poll_s = poll_s
         self.slots = asyncio.Semaphore(concurrency)
         self.concurrency = concurrency
@@ -52,7 +59,7 @@ class Sender:
                 text = (await response.text(errors="replace"))[:BODY_KEEP]
                 return response.status, f"HTTP {response.status}: {text}".strip()
         except asyncio.TimeoutError:
-            return None, f"timed out after {TOTAL_TIMEOUT_S:g} s"
+            return None, f"timed out after {self.timeout_s:g} s"
         except aiohttp.ClientError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:1000]
         except ValueError as exc:  # an URL aiohttp cannot use
@@ -68,7 +75,8 @@ class Sender:
             self.slots.release()
 
     async def run(self, stop: asyncio.Event) -> None:
-        timeout = aiohttp.ClientTimeout(total=TOTAL_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+        timeout = aiohttp.ClientTimeout(total=self.timeout_s,
+                                        connect=min(CONNECT_TIMEOUT_S, self.timeout_s))
         last_status = last_purge = float("-inf")
         loop = asyncio.get_running_loop()
         async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -80,7 +88,8 @@ class Sender:
                     last_purge = loop.time()
                     await asyncio.to_thread(outbox.purge)
                 free = self.concurrency - len(self.running)
-                jobs = await asyncio.to_thread(outbox.claim, free) if free > 0 else []
+                jobs = (await asyncio.to_thread(outbox.claim, free, lease_s=self.lease_s)
+                        if free > 0 else [])
                 for job in jobs:
                     await self.slots.acquire()
                     task = asyncio.create_task(self.deliver(session, job))

@@ -80,8 +80,8 @@ def check_low_balance(tenant_id: int, settings: mailer.MailSettings | None = Non
         if claimed:  # once per fall below the threshold, like the mail
             from voxcast.webhooks import events
             events.emit("balance.low", tenant.id, {
-                "tenant_id": tenant.id, "balance": str(tenant.balance),
-                "threshold": str(threshold)})
+                "tenant_id": tenant.id, "balance": f"{Decimal(tenant.balance):.4f}",
+                "threshold": f"{threshold:.4f}"})
     if not claimed:
         return False
     to = recipients(tenant)
