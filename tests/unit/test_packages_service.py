@@ -312,18 +312,27 @@ def test_given_payg_or_a_provider_suspension_then_the_sweep_neither_suspends_nor
 def test_given_an_unpaid_suspension_when_renewed_then_unsuspended_but_not_a_provider_one(
         db, tmp_path):
     unpaid = tenant_on(package(), slug="unpaid")
+    campaign = _with_data(unpaid)
+    by_user = Campaign.create(tenant=unpaid, name="held by the user", type="sms",
+                              group=campaign.group, status="paused", status_code="user")
     end = subs.current(unpaid).period_end
     subs.sweep(end + 4 * DAY, sounds_dir=tmp_path)
+    assert Campaign.get_by_id(campaign.id).status == "paused"
     subs.renew(unpaid, now=end + 4 * DAY)
     assert (subs.current(unpaid).status, Tenant.get_by_id(unpaid.id).status) == ("active", "active")
+    assert Campaign.get_by_id(campaign.id).status == "running"  # restored as it was
+    assert Campaign.get_by_id(by_user.id).status == "paused"
     held = tenant_on(package("Other"), slug="held")
+    held_campaign = _with_data(held)
     subs.suspend(held, reason="provider")
     subs.suspend(held, reason="unpaid")  # never weakens a provider's suspension
     subs.renew(held, now=NOW + DAY)
     assert subs.current(held).suspended_reason == "provider"
     assert Tenant.get_by_id(held.id).status == "suspended"
-    subs.unsuspend(held)
+    assert Campaign.get_by_id(held_campaign.id).status == "paused"
+    assert subs.unsuspend(held) == 1
     assert (subs.current(held).status, Tenant.get_by_id(held.id).status) == ("active", "active")
+    assert Campaign.get_by_id(held_campaign.id).status == "running"
 
 
 def test_given_old_idempotency_keys_then_the_sweep_purges_them(db, tmp_path):

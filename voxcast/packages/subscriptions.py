@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from models import Tenant, database
+from models import Campaign, Tenant, database
 from models.entities import (CreditBucket, IdempotencyKey, LedgerEntry, Package,
                              Subscription, User, WebhookDelivery, utcnow)
 from voxcast import mailer
 from voxcast.audit import records as audit
 from voxcast.billing import ledger
+from voxcast.campaigns import lifecycle
 from voxcast.tenants import quotas
 from voxcast.tenants import services as tenant_service
 from voxcast.tenants.services import NewAdmin, TenantProfile
@@ -490,6 +491,7 @@ def renew(tenant: Tenant, *, reference: str = "", charge_balance: bool = False, 
         sub.save()
         if unsuspend_tenant:
             tenant_service.enable(tenant, actor=actor, ip=ip)
+            resume_after_suspension(tenant)
         audit.record("subscription.renew", tenant_id=tenant.id, user=actor,
                      object_type="subscription", object_id=sub.id,
                      detail=f"package={package.name} period={start:%Y-%m-%d}..{end:%Y-%m-%d} "
@@ -530,17 +532,31 @@ def suspend(tenant: Tenant, *, reason: str = "provider", actor=None, ip: str = "
     return paused
 
 
-def unsuspend(tenant: Tenant, *, actor=None, ip: str = "") -> None:
-    """Active again (tenants.services.enable), whatever the reason; campaigns stay paused
-    for the tenant to resume."""
+def resume_after_suspension(tenant: Tenant) -> int:
+    """The campaigns the suspension paused (cause tenant_suspended, not a user's pause) run
+    again: an unsuspended service is restored as it was. How many."""
+    resumed = 0
+    for campaign in list(lifecycle.paused_for("tenant_suspended")
+                         .where(Campaign.tenant == tenant.id)):
+        resumed += lifecycle.resume_paused(campaign.id, "tenant_suspended")
+    return resumed
+
+
+def unsuspend(tenant: Tenant, *, actor=None, ip: str = "") -> int:
+    """Active again (tenants.services.enable), whatever the reason, and the campaigns the
+    suspension paused running again (a campaign paused by a user stays paused). How many
+    campaigns resumed."""
     with database.atomic():
         sub = current(tenant)
         if sub is not None:
             Subscription.update(status="active", suspended_reason="", suspended_at=None).where(
                 Subscription.id == sub.id).execute()
         tenant_service.enable(tenant, actor=actor, ip=ip)
+        resumed = resume_after_suspension(tenant)
         audit.record("subscription.unsuspend", tenant_id=tenant.id, user=actor,
-                     object_type="subscription", object_id=sub.id if sub else "", ip=ip)
+                     object_type="subscription", object_id=sub.id if sub else "",
+                     detail=f"campaigns resumed: {resumed}", ip=ip)
+    return resumed
 
 
 def terminate(tenant: Tenant, sounds_dir: Path, *, actor=None, ip: str = "") -> None:
