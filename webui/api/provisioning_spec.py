@@ -118,6 +118,12 @@ def schemas() -> dict:
             **tenant["properties"],
             "subscription": {"allOf": [ref("Subscription")], "nullable": True}},
             "required": [*tenant["required"], "subscription"]},
+        "CreatedTenant": {**tenant, "properties": {
+            **tenant["properties"],
+            "subscription": {"allOf": [ref("Subscription")], "nullable": True},
+            "mail_error": {**STRING, "description": "Why the login e-mail could not be sent "
+                                                    "(the tenant exists); empty when sent."}},
+            "required": [*tenant["required"], "subscription", "mail_error"]},
         "PackageChange": out({"subscription": ref("Subscription"),
                               "applied": {"type": "boolean",
                                           "description": "false: pending until renewal"},
@@ -223,7 +229,7 @@ def paths() -> dict:
             "get": tenant_list,
             "post": op("Create a tenant and its admin; with package_id subscribe it, and "
                        "e-mail the login as notify says" + admin, "Created",
-                       ref("ProvisionedTenant"), status="201", request=TENANT_PROVISION,
+                       ref("CreatedTenant"), status="201", request=TENANT_PROVISION,
                        tag="Tenants", errors=WRITE)},
         "/tenants/{id}/subscription": {**tid, "get": op(
             "The tenant's subscription (404 no-subscription)" + admin, "The subscription",
@@ -235,6 +241,9 @@ def paths() -> dict:
         "/tenants/{id}/unsuspend": {**tid, "post": op(
             "Lift a suspension (either reason)" + admin, "The tenant",
             ref("ProvisionedTenant"), tag="Tenants", errors=WRITE)},
+        "/tenants/{id}/enable": {**tid, "post": op(
+            "The older name of unsuspend" + admin, "The tenant", ref("ProvisionedTenant"),
+            tag="Tenants", errors=WRITE)},
         "/tenants/{id}/terminate": {**tid, "post": op(
             "Delete the tenant and all its data now" + admin, "Terminated", ref("Terminated"),
             tag="Tenants", errors=WRITE)},
