@@ -245,3 +245,40 @@ def test_given_no_endpoint_then_events_queue_nothing(clean):
     events.endpoints_exist.forget()
     assert events.endpoints_exist() is False
     assert WebhookDelivery.select().count() == 0
+
+
+def test_given_a_tenant_endpoint_when_a_campaign_calls_through_asterisk_then_it_gets_started_call_ended_per_call_and_completed(
+        receiver, sender, stasis_app, settings, master, workdir, allow_loopback):
+    import time
+
+    from models import Call
+    from voxcast.campaigns import services as campaign_service
+
+    from .factories import make_campaign, reload, unique_phones
+    from .sipp import Sipp
+
+    hook = endpoints.create(tenant_id=master.id, url=receiver.url("/calls"),
+                            events_value="campaign.* call.ended")
+    time.sleep(events.CACHE_S + 0.5)  # the Stasis app's cached "any endpoint?" sees it
+    phones = unique_phones(2)
+    campaign = make_campaign(master, settings, phones, channel_limit=2)
+    uas = Sipp.uas("uas_answer.xml", workdir, settings.trunk_port, calls=2).start()
+    try:
+        campaign_service.start(campaign, settings)
+        wait_for(lambda: reload(campaign).status == "completed", 60, message="campaign completed")
+        assert uas.wait(15) == 0, uas.diagnostics()
+    finally:
+        uas.stop()
+    wait_for(lambda: len(receiver.at("/calls")) >= 4, 20, message="4 events")
+    got = receiver.at("/calls")
+    assert all(r.signed_by(hook.secret) for r in got)
+    names = [_body(r)["event"] for r in got]
+    assert names[0] == "campaign.started" and names[-1] == "campaign.completed", names
+    assert sorted(names[1:-1]) == ["call.ended", "call.ended"]
+    calls = {c.id: c for c in Call.select().where(Call.campaign == campaign)}
+    for r in got[1:-1]:
+        data = _body(r)["data"]
+        call = calls[data["call_id"]]
+        assert data["number"] == call.number and data["disposition"] == "ANSWERED"
+        assert data["billsec"] == call.billsec and data["campaign_id"] == campaign.id
+        assert _body(r)["tenant_id"] == master.id

@@ -45,7 +45,7 @@ def run_all(app, secret: str) -> list[str]:
         @EXAMPLES
         def check(case, existing):
             if existing is not None and "id" in (case.path_parameters or {}):
-                case.path_parameters = {"id": existing}  # ids of rows that exist, half the time
+                case.path_parameters = {**case.path_parameters, "id": existing}  # rows that exist, half the time
             if case.path == "/tenants/{id}" and case.method.upper() == "DELETE":
                 case.path_parameters = {"id": 2147483647}  # keep the tenant whose key is in use
             response = case.call_and_validate(headers={"Authorization": f"Bearer {secret}"},
