@@ -141,6 +141,9 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     from . import admin_smsc, inbound_sms  # SMSC connections, inbound SMS (issue 14)
     for bp in (admin_smsc.bp, inbound_sms.bp):
         app.register_blueprint(bp)
+    from . import admin_packages, admin_subscriptions, subscription  # packages (issue 15)
+    for bp in (admin_packages.bp, admin_subscriptions.bp, subscription.bp):
+        app.register_blueprint(bp)
     from . import webhooks  # webhook endpoints: the tenant's and the provider's (issue 15)
     app.register_blueprint(webhooks.bp)
 

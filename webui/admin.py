@@ -108,6 +108,16 @@ class CreateForm(ProfileForm):
     notify = RadioField(_l("E-mail notification"), default="credentials", choices=[
         ("credentials", _l("E-mail the login (username and password)")),
         ("activation", _l("E-mail an activation link (the admin chooses the password)"))])
+    package = SelectField(
+        _l("Package"), coerce=int, default=0,
+        description=_l("With a package, its rate plan, channel limit, quotas and features are "
+                       "applied and its first period starts (the rate plan and channel limit "
+                       "above are then the package's)."))
+
+    def fill_packages(self):
+        from .admin_subscriptions import package_choices
+        self.package.choices = [(0, _("— none: set the plan and limits by hand —"))] + \
+            package_choices(topup=False)
 
 
 class DeleteForm(FlaskForm):
@@ -150,6 +160,7 @@ def _send_welcome(created: tenant_service.Created, password: str) -> None:
 def create():
     form = CreateForm()
     form.fill_choices()
+    form.fill_packages()
     if request.method == "GET":
         plan = RatePlan.get_or_none(RatePlan.is_default == True)  # noqa: E712
         form.rate_plan.data = plan.id if plan else 0
@@ -160,16 +171,22 @@ def create():
             username=form.admin_username.data, password=form.admin_password.data or "",
             first_name=form.admin_first_name.data or "", email=form.admin_email.data,
             notify=form.notify.data)
-        try:
-            created = tenant_service.create_tenant(
-                form.profile(), admin, form.balance.data, languages=languages(),
-                actor=current_user, ip=request.remote_addr or "")
-        except TenantError as exc:
-            error = apply_errors(form, exc)
+        if form.package.data:  # provisioning: the tenant on the package, the login e-mailed
+            from .admin_subscriptions import provision
+            error = provision(form, admin)
+            if error is None:
+                return redirect(url_for("admin.tenants"))
         else:
-            flash(_("Tenant '%(name)s' created.", name=created.tenant.name), "success")
-            _send_welcome(created, admin.password)
-            return redirect(url_for("admin.tenants"))
+            try:
+                created = tenant_service.create_tenant(
+                    form.profile(), admin, form.balance.data, languages=languages(),
+                    actor=current_user, ip=request.remote_addr or "")
+            except TenantError as exc:
+                error = apply_errors(form, exc)
+            else:
+                flash(_("Tenant '%(name)s' created.", name=created.tenant.name), "success")
+                _send_welcome(created, admin.password)
+                return redirect(url_for("admin.tenants"))
     return render_template("admin/tenant_form.html", form=form, tenant=None, error=error), \
         (400 if form.is_submitted() else 200)
 
@@ -192,8 +209,9 @@ def edit(tenant_id: int):
         else:
             flash(_("Tenant '%(name)s' saved.", name=tenant.name), "success")
             return redirect(url_for("admin.tenants"))
-    return render_template("admin/tenant_form.html", form=form, tenant=tenant, error=error), \
-        (400 if form.is_submitted() else 200)
+    from .admin_subscriptions import panel
+    return render_template("admin/tenant_form.html", form=form, tenant=tenant, error=error,
+                           **panel(tenant)), (400 if form.is_submitted() else 200)
 
 
 @bp.route("/tenants/<int:tenant_id>/suspend", methods=["POST"])
