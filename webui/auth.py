@@ -258,7 +258,6 @@ def _sso_refused(exc: sso.SsoError):
     message = messages.get(exc.code, _("This sign-in link is not valid."))
     response = current_app.make_response(
         (render_template("error.html", code=exc.status, message=message), exc.status))
-    response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -274,6 +273,4 @@ def sso_login(token: str):
     if not login_site(request.host).allows(row) or refusal(row) is not None:
         return _sso_refused(sso.SsoRefused(""))
     start_session(row)
-    response = redirect(url_for("index"))
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return redirect(url_for("index"))
