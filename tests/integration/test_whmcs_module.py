@@ -265,14 +265,23 @@ def test_given_more_users_than_a_smaller_package_allows_when_whmcs_downgrades_th
     extra = [User.create(tenant=tenant.id, username=f"whmcs-agent-{i}", role="user",
                          password_hash="x") for i in range(starter.max_users)]
     whmcs.update_service(SERVICE, packageid=PRODUCT)  # the client orders the smaller product
+    business = whmcs.packages["business"]
     try:
         whmcs.run("downgrade")
-        business = whmcs.packages["business"]
         assert Subscription.get(Subscription.tenant == tenant.id).package_id == business.id
         assert _limits(Tenant.get_by_id(tenant.id)) == _package_limits(business)
     finally:
         User.delete().where(User.id.in_([u.id for u in extra])).execute()
-        whmcs.update_service(SERVICE, packageid=PRODUCT2)
+
+    whmcs.run("downgrade-ok")  # the refusals stored under its key do not stand in the way
+    assert Subscription.get(Subscription.tenant == tenant.id).package_id == starter.id
+    assert _limits(Tenant.get_by_id(tenant.id)) == _package_limits(starter)
+    assert User.select().where(User.tenant == tenant.id).count() == 1  # the admin: data kept
+
+    whmcs.update_service(SERVICE, packageid=PRODUCT2)  # and up again, under the first key
+    whmcs.run("changepackage")
+    assert Subscription.get(Subscription.tenant == tenant.id).package_id == business.id
+    assert _limits(Tenant.get_by_id(tenant.id)) == _package_limits(business)
 
 
 def test_given_a_new_password_in_whmcs_when_it_is_changed_then_the_admin_logs_in_with_it(whmcs):

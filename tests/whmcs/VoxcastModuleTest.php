@@ -189,6 +189,21 @@ final class VoxcastModuleTest extends TestCase
         $result = voxcast_ChangePackage(self::params());
         $this->assertStringContainsString('downgrade-refused', $result);
         $this->assertStringContainsString('max_users', $result);
+        // WHMCS retries: voxcast replays the stored refusal, the module asks again afresh
+        $this->assertStringContainsString('downgrade-refused', voxcast_ChangePackage(self::params()));
+        $posts = array_values(array_filter(WhmcsTestDb::$moduleLog, function ($e) {
+            return $e['action'] === 'ChangePackage' && strpos($e['request'], '/package') !== false;
+        }));
+        $this->assertCount(3, $posts);
+        $this->assertStringContainsString('[replayed] => 1', $posts[1]['processed']);
+        $this->assertStringContainsString('[replayed] => ', $posts[2]['processed']);
+        $this->assertStringNotContainsString('[replayed] => 1', $posts[2]['processed']);
+    }
+
+    /** @group downgrade-ok */
+    public function test_given_the_users_removed_when_whmcs_retries_the_downgrade_then_it_applies(): void
+    {
+        $this->assertSame('success', voxcast_ChangePackage(self::params()));
     }
 
     /** @group password */

@@ -140,7 +140,7 @@ class ApiClient
         if ($details) {
             $text .= ' [' . implode('; ', $details) . ']';
         }
-        throw new ApiError($text, $status, $code, $fields);
+        throw new ApiError($text, $status, $code, $fields, $replayed);
     }
 
     private function log($action, $method, $url, $key, $body, $status, $raw, $data, $replayed)

@@ -12,8 +12,13 @@ class ApiError extends \Exception
     /** @var array per-field reasons */
     public $fields;
 
-    public function __construct($message, $status = 0, $errorCode = '', array $fields = [])
+    /** @var bool the refusal came from voxcast's idempotency store (an earlier attempt's) */
+    public $replayed = false;
+
+    public function __construct($message, $status = 0, $errorCode = '', array $fields = [],
+                                $replayed = false)
     {
+        $this->replayed = $replayed;
         parent::__construct($message);
         $this->status = $status;
         $this->errorCode = $errorCode;

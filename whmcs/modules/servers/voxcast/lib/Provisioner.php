@@ -125,15 +125,32 @@ class Provisioner
     // --- writing -----------------------------------------------------------------------------
 
     /** POST under an idempotency key; when the answer is a replay and $inEffect() says the
-     *  action is not in effect now, once more under a fresh key. */
+     *  action is not in effect now, once more under a fresh key. A replayed refusal (voxcast
+     *  keeps 4xx answers too) was an earlier attempt's: it did nothing, so the action is sent
+     *  again under a fresh key, and the answer is about things as they are now (the users
+     *  removed that blocked a downgrade, say). */
     private function write($path, array $body, $action, $token, callable $inEffect = null)
     {
         $key = $this->idempotencyKey(strtolower($action), $token);
-        $response = $this->api->post($path, $body, $key, $action);
+        try {
+            $response = $this->api->post($path, $body, $key, $action);
+        } catch (ApiError $e) {
+            if (!$e->replayed || $e->status < 400 || $e->status >= 500) {
+                throw $e;
+            }
+            return $this->api->post($path, $body, $this->freshKey($key), $action);
+        }
         if ($response->replayed && $inEffect !== null && !$inEffect()) {
-            $response = $this->api->post($path, $body, $key . '-' . time(), $action);
+            $response = $this->api->post($path, $body, $this->freshKey($key), $action);
         }
         return $response;
+    }
+
+    /** A key for sending an action again when the stable one holds an earlier round's answer:
+     *  random, so two rounds within one second do not meet either. */
+    private function freshKey($key)
+    {
+        return $key . '-' . bin2hex(random_bytes(6));
     }
 
     public function create()
