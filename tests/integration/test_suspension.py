@@ -22,10 +22,10 @@ def _port(settings, n: int) -> int:
 
 def test_given_a_phone_call_in_progress_when_the_tenant_is_suspended_then_it_is_cut(
         stasis_app, agi_server, settings, workdir):
-    tenant, pw = _rated_tenant(settings, ["8411"], "5.00", "+15550410001")
+    tenant, pw = _rated_tenant(settings, ["8471"], "5.00", "+15550410001")
     trunk = Sipp.uas("uas_answer.xml", workdir, settings.trunk_port, calls=1, timeout=40).start()
     try:
-        phone = dial(settings, workdir, "8411", pw["8411"], "15551240001", _port(settings, 1),
+        phone = dial(settings, workdir, "8471", pw["8471"], "15551240001", _port(settings, 1),
                      scenario="uac_phone_dial_until_bye.xml")
         wait_for(lambda: "ACK" in [m.method for m in trunk.messages() if not m.sent], 20,
                  message="the call answered on the trunk")
@@ -48,16 +48,16 @@ def test_given_a_phone_call_in_progress_when_the_tenant_is_suspended_then_it_is_
 
 def test_given_a_suspended_tenant_when_its_phone_dials_then_refused_until_enabled(
         stasis_app, agi_server, settings, workdir):
-    tenant, pw = _rated_tenant(settings, ["8421"], "5.00", "+15550420001")
+    tenant, pw = _rated_tenant(settings, ["8472"], "5.00", "+15550420001")
     tenant_service.suspend(Tenant.get_by_id(tenant.id))
     trunk = Sipp.uas("uas_answer.xml", workdir, settings.trunk_port, calls=1, timeout=40).start()
     try:
-        refused = dial(settings, workdir, "8421", pw["8421"], "15551240002", _port(settings, 2))
+        refused = dial(settings, workdir, "8472", pw["8472"], "15551240002", _port(settings, 2))
         assert refused.wait(30) == 0, refused.diagnostics() + agi_server.log_tail()
         assert answers(refused)[-1] == "403", answers(refused)
         assert not Call.select().where(Call.tenant == tenant.id).exists()
         tenant_service.enable(Tenant.get_by_id(tenant.id))
-        again = dial(settings, workdir, "8421", pw["8421"], "15551240003", _port(settings, 2))
+        again = dial(settings, workdir, "8472", pw["8472"], "15551240003", _port(settings, 2))
         assert again.wait(40) == 0, again.diagnostics() + stasis_app.log_tail()
         assert trunk.wait(20) == 0, trunk.diagnostics()
     finally:
