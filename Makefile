@@ -5,12 +5,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTHON ?= python3
-RUN_PACKAGES := debootstrap espeak-ng sox python3-venv ghostscript libtiff-tools
-TEST_PACKAGES := $(RUN_PACKAGES) sip-tester chromium php-cli php-curl phpunit
+RUN_PACKAGES := debootstrap espeak-ng sox python3-venv ghostscript libtiff-tools openssl
+# Kamailio in front of several nodes (`voxcast kamailio start`): `make deps-kamailio` on the
+# host that runs it; the tests start one in front of two Asterisk instances.
+KAMAILIO_PACKAGES := kamailio
+TEST_PACKAGES := $(RUN_PACKAGES) $(KAMAILIO_PACKAGES) sip-tester chromium php-cli php-curl phpunit
 STAMP := .runtime/stamps
 
-.PHONY: run stop status test test-sqlite unit integration deps test-deps venv asterisk-runtime \
-        bench-inbound bench-outbound bench-acd bench-reports bench-pacing clean-runtime
+.PHONY: run stop status test test-sqlite unit integration deps test-deps deps-kamailio venv asterisk-runtime \
+        bench-inbound bench-outbound bench-acd bench-reports bench-pacing bench-web bench-faults bench-scale clean-runtime
 
 run: deps venv
 	$(VENV)/bin/voxcast asterisk provision
@@ -62,11 +65,28 @@ bench-pacing: venv
 bench-sms: venv
 	$(PY) bench/sms_throughput.py $(BENCH_ARGS)
 
+# The dialer's claim/place/close path in 1-8 processes on one PostgreSQL vs one real node.
+bench-scale: test-deps venv
+	VOXCAST_INSTANCE=test $(VENV)/bin/voxcast asterisk provision
+	$(PY) bench/scale_out.py $(BENCH_ARGS)
+
+# The web UI under 16 concurrent clients vs a bare Flask app on the same waitress settings.
+bench-web: venv
+	$(PY) bench/web.py $(BENCH_ARGS)
+
+# A priced 2,000-contact campaign on PostgreSQL with and without faults (app SIGKILLed 5x,
+# Asterisk and PostgreSQL restarted, the web UI killed mid-import); restarts Debian's PostgreSQL.
+bench-faults: test-deps venv
+	$(PY) bench/faults.py $(BENCH_ARGS)
+
 deps:
 	@bash scripts/apt-install.sh $(RUN_PACKAGES)
 
 test-deps:
 	@bash scripts/apt-install.sh $(TEST_PACKAGES)
+
+deps-kamailio:
+	@bash scripts/apt-install.sh $(KAMAILIO_PACKAGES)
 
 venv: $(VENV)/.installed
 

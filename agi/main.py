@@ -17,7 +17,7 @@ log = logging.getLogger("voxcast.agi")
 
 async def amain(settings: Settings) -> None:
     from ari_app.writer import Writer
-    init_database(settings.db_url)
+    init_database(settings.db_url, node=settings.node)
     require_current()
     writer = Writer()
     server = AgiServer(writer.run, "127.0.0.1", settings.agi_port)

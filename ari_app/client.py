@@ -56,6 +56,10 @@ class AriUnavailable(AriError):
         super().__init__(0, f"Asterisk unreachable: {reason}", method, path)
 
 
+class NotSent(aiohttp.ClientConnectionError):
+    """The request never left: its socket closed before the frame was written."""
+
+
 class AriClient:
     def __init__(self, base_url: str, user: str, password: str, app: str,
                  session: aiohttp.ClientSession | None = None, rest_over_ws: bool = True):
@@ -172,7 +176,7 @@ class AriClient:
         if not ws.open:
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(aiohttp.ClientConnectionError("ARI socket closing"))
+                    future.set_exception(NotSent("ARI socket closing"))
             return
         ws.send_texts([payload for payload, _ in batch])
 

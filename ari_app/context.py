@@ -14,6 +14,7 @@ from ari_app.client import AriClient
 from ari_app.dids import DidDirectory
 from ari_app.language import TenantLanguages
 from ari_app.meter import CreditMeter
+from ari_app.metrics import AppMetrics
 from ari_app.overload import Overload
 from ari_app.tasks import TaskSet
 from ari_app.writer import Writer
@@ -34,6 +35,8 @@ class AppContext:
     dids: DidDirectory
     overload: Overload = field(default_factory=Overload)  # refuses new inbound calls while behind
     languages: TenantLanguages = field(default_factory=TenantLanguages)  # tenant -> prompt language
+    metrics: AppMetrics = field(default_factory=AppMetrics)  # this app's own registry
     agents: object = None  # ari_app.agent_pool.AgentPool: agents, offers, agent bridges (ACD)
     console: object = None  # ari_app.agent_commands.AgentCommands: the agent console's calls
     monitor: object = None  # ari_app.flows.monitor.MonitorCommands: supervisors listening in
+    cluster: object = None  # ari_app.cluster.Membership when VOXCAST_NODE names this node

@@ -56,6 +56,7 @@ class Dialer:
         self.ctx = ctx
         self.max_channels = max_channels or int(os.environ.get("VOXCAST_MAX_CHANNELS", 500))
         cps = max_cps or float(os.environ.get("VOXCAST_MAX_CPS", 50))
+        self.cps = cps  # the provider's cap; in a cluster each node dials its share of it
         self.bucket = TokenBucket(rate=cps, burst=max(1.0, cps / 10))
         self.tick = tick
         self._reasons: dict[int, Cause | None] = {}
@@ -93,6 +94,7 @@ class Dialer:
             try:
                 await self.step()
             except Exception:
+                self.ctx.metrics.dialer_errors.inc()
                 log.exception("dialer step failed; retrying")
                 await asyncio.sleep(1)
             await asyncio.sleep(self.tick)
@@ -218,6 +220,10 @@ class Dialer:
             self._turn = (self._turn + 1) % len(plans)
             plans = plans[self._turn:] + plans[:self._turn]
         channels = self.ctx.channels
+        cluster = self.ctx.cluster
+        remote_tenant, remote_campaign = await cluster.remote() if cluster else ({}, {})
+        if cluster is not None:
+            self.bucket.rate = cluster.cps_share(self.cps)
         now = utcnow()
         for plan in plans:
             if plan.type in MESSAGING_TYPES:  # sent by `voxcast messaging`, not dialled
@@ -257,8 +263,10 @@ class Dialer:
                 elif self._reasons.get(plan.id) == Cause("no_agents"):
                     await self._reason(plan, None)
                 tenant_limit -= ready  # room kept for the agent legs of the tenant's channels
-            slots = free_slots(plan.channel_limit, channels.by_campaign[plan.id],
-                               tenant_limit, channels.by_tenant[plan.tenant_id],
+            slots = free_slots(plan.channel_limit, channels.by_campaign[plan.id]
+                               + remote_campaign.get(plan.id, 0),
+                               tenant_limit, channels.by_tenant[plan.tenant_id]
+                               + remote_tenant.get(plan.tenant_id, 0),
                                self.max_channels, channels.total)
             if lines is not None:
                 slots = min(slots, lines)
@@ -270,8 +278,13 @@ class Dialer:
                     continue
                 slots = min(slots, sends)
             wanted = self.bucket.take(slots)
-            claimed = await self.ctx.writer.run(self.ctx.claims.claim_due, plan.id, wanted, now,
-                                               plan.rule_sets)
+            asked = time.monotonic()
+            # In a cluster a claim commits on its own: the tenant's turn (models.txn) is then
+            # held for the claim only, not for a batch of closes as well.
+            run = self.ctx.writer.run_alone if cluster is not None else self.ctx.writer.run
+            claimed = await run(self.ctx.claims.claim_due, plan.id, wanted, now, plan.rule_sets)
+            if wanted:
+                self.ctx.metrics.claim_latency.observe(time.monotonic() - asked)
             self.bucket.give_back(wanted - len(claimed))
             if claimed:
                 await self._reason(plan, None if record or not plan.record
@@ -287,7 +300,7 @@ class Dialer:
                     handler.take_slot()
                     handlers.append(handler)
                 self.ctx.tasks.spawn(self._place(handlers), f"place-{plan.id}")
-            elif channels.by_campaign[plan.id] == 0:
+            elif channels.by_campaign[plan.id] == 0 and not remote_campaign.get(plan.id):
                 if await self.ctx.writer.run(lifecycle.complete_if_finished, plan.id):
                     log.info("campaign %s (%s) completed", plan.id, plan.name)
                     self._plans_until = 0.0
@@ -297,6 +310,8 @@ class Dialer:
         after Asterisk answered, which tells a restart 'dialed' from 'never sent'."""
         results = await asyncio.gather(*(h.place() for h in handlers), return_exceptions=True)
         placed = [h.claim.call_id for h, ok in zip(handlers, results) if ok is True]
+        self.ctx.metrics.originates.inc(len(placed))
+        self.ctx.metrics.originate_failures.inc(len(handlers) - len(placed))
         for h, ok in zip(handlers, results):
             if isinstance(ok, BaseException):
                 log.error("placing %s failed: %r", h.claim.phone, ok)

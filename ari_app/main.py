@@ -9,6 +9,8 @@ import signal
 from types import MappingProxyType
 
 from models import init_database
+from ari_app.cluster import Membership
+from voxcast.cluster.limits import ClusterChannels
 from models.migrations import require_current
 from models.entities import utcnow
 from voxcast.runtime import sip_guard
@@ -36,7 +38,7 @@ from ari_app.flows.queue import QueueEntryCall
 from ari_app.flows.monitor import MonitorCommands
 from voxcast.acd import store as acd_store
 from ari_app.heartbeat import heartbeat
-from ari_app import suspension
+from ari_app import metrics, suspension
 from voxcast.runtime.status import set_status
 from ari_app.leg import CallLeg
 from ari_app.meter import CreditMeter
@@ -99,17 +101,23 @@ def flow_handler(ctx, orphan: cdr.OpenCall):
 
 
 def build(settings: Settings, ari: AriClient | None = None) -> AppContext:
-    init_database(settings.db_url)
+    init_database(settings.db_url, node=settings.node)
     require_current()  # migrations are `voxcast initdb`'s, never run from here
     if ari is None:
         ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password(),
                         settings.ari_app_name)
     writer, tasks, billing = Writer(), TaskSet(), CallBilling()
-    admission = Admission([DncCheck(), billing])
+    channels = ChannelCounter()
+    gates = [DncCheck()]
+    if settings.node:  # other nodes' calls count in the limits too (before any reservation)
+        gates.append(ClusterChannels(settings.node, lambda: channels))
+    admission = Admission([*gates, billing])
     router = Router()
-    ctx = AppContext(settings, ari, writer, router, ChannelCounter(), tasks,
+    ctx = AppContext(settings, ari, writer, router, channels, tasks,
                      Claims(admission), Cdrs(admission), billing,
                      CreditMeter(writer, billing, tasks), DidDirectory(writer))
+    if settings.node:
+        ctx.cluster = Membership(ctx)
     router.ctx = ctx
     router.route_stasis("inbound", InboundCall)
     router.route_stasis("phone_out", PhoneOutCall)  # a phone's PSTN call, after the AGI's yes
@@ -293,6 +301,8 @@ async def recurring_charges(ctx: AppContext, every: float = 3600) -> None:
 
 async def amain(settings: Settings) -> None:
     ctx = build(settings)
+    if ctx.cluster is not None:  # a survivor may be closing what this node left open
+        await ctx.cluster.join()
     # Before the dialer opens new ones, and before the socket connects: a held call may
     # enter Stasis at once.
     adoptions = Adoptions(await ctx.writer.run(cdr.open_calls))
@@ -311,6 +321,8 @@ async def amain(settings: Settings) -> None:
     recovered = asyncio.Event()
 
     async def on_state(up: bool) -> None:
+        if up:
+            ctx.metrics.connected()
         await ctx.writer.run(set_status, "ari", "connected" if up else "down")
         if up:
             await ctx.agents.presence.refresh(ctx.ari)
@@ -329,17 +341,31 @@ async def amain(settings: Settings) -> None:
     tasks.spawn(ctx.ari.run_events(ctx.router.dispatch, on_state), "ari-events")
     tasks.spawn(dial_when_recovered(), "dialer")
     tasks.spawn(heartbeat(ctx.writer, ctx.ari.connected), "heartbeat")
+    if ctx.cluster is not None:
+        tasks.spawn(ctx.cluster.run(), "cluster-membership")
     tasks.spawn(recurring_charges(ctx), "recurring-charges")
     tasks.spawn(suspension.watch(ctx), "suspension-watch")  # a suspended tenant's calls end
     tasks.spawn(sip_guard.watch(settings, ctx.writer.run), "sip-guard")
     tasks.spawn(ctx.agents.run(), "acd-dispatcher")
     tasks.spawn(ctx.agents.sweep_wrapups(), "acd-wrapups")
+    metrics_server = None
+    if settings.metrics_port:
+        ctx.metrics.watch(ctx.channels, ctx.writer)
+        try:
+            metrics_server = await metrics.serve(ctx, settings.metrics_port)
+        except OSError as exc:  # calls matter more than metrics: run on without them
+            log.error("metrics and health not served on 127.0.0.1:%s: %s",
+                      settings.metrics_port, exc)
     log.info("voxcast Stasis app '%s' started (ARI %s)", settings.ari_app_name, settings.ari_url)
     await stop.wait()
+    if metrics_server is not None:
+        await metrics_server.cleanup()
     log.info("stopping; ARI messages received: %s",
              ", ".join(f"{k} {n}" for k, n in ctx.ari.received.most_common()) or "none")
     await tasks.cancel_all()
     await ctx.writer.run(set_status, "ari", "down")
+    if ctx.cluster is not None:
+        await ctx.cluster.leave()
     await ctx.ari.close()
     ctx.writer.close()
 

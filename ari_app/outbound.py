@@ -14,13 +14,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import aiohttp
+
 from models.entities import utcnow
 
 from voxcast.cdr import records as cdr
 from ari_app.calls import CallHandler
 from voxcast.dialing.campaign_plans import CampaignPlan
 from voxcast.dialing.claims import Claim
-from ari_app.client import AriError
+from ari_app.client import AriError, NotSent
 from ari_app.events import Event
 from ari_app import language
 from ari_app.leg import CallLeg
@@ -46,6 +48,7 @@ class OutboundCall(CallLeg):
         self.amd_result = ""
         self.record = record  # decided by the dialer: the campaign asks and the quota allows
         self.holding = False  # adopted while held in dialplan: answered, its StasisStart to come
+        self.unplaced = False  # refused because Asterisk was away: closed NOT PLACED
         self.language = language.normalize(getattr(plan, "language", "en"))  # set at originate
 
     def endpoint(self) -> str:
@@ -69,9 +72,43 @@ class OutboundCall(CallLeg):
             if exc.status == 409:  # our channel id exists already: this claim was placed
                 return True
             log.warning("originate to %s failed: %s", self.claim.phone, exc)
+            if await self._asterisk_away(exc):
+                self.unplaced = True
+                await self.close(0, f"not placed: {exc.message}; Asterisk was stopping or "
+                                    "down, the contact is queued again"[:250])
+                return False
             self.rang = True  # refused outright: the cause text says why
             await self.close(0, f"originate failed: {exc.message}"[:250])
             return False
+
+    SHUTDOWN_SOCKET_S = 3.0  # a stopping Asterisk closes the ARI socket within this
+
+    async def _asterisk_away(self, exc: AriError) -> bool:
+        """The originate was refused before any channel existed because Asterisk was not
+        there to dial: not listening (the connection refused: the request never left), or
+        stopping (once a shutdown began it refuses every channel allocation, "Allocation
+        failed", and its ARI socket closes a moment later). The contact was not called, so
+        the attempt is not counted. An allocation refused while the socket stays up (a broken
+        trunk, no memory) stays a failed attempt, as before: a misconfiguration cannot redial
+        a campaign for ever. A request that may have reached Asterisk (a timeout, a socket
+        lost mid-request) stays one too: it may have dialled."""
+        if isinstance(exc.__cause__, (aiohttp.ClientConnectorError, NotSent)):
+            return True  # refused, or the socket closed before the request was written
+        if exc.status != 500 or "Allocation failed" not in exc.message:
+            return False
+        connected = self.ctx.ari.connected
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.SHUTDOWN_SOCKET_S
+        while connected.is_set() and loop.time() < deadline:
+            await asyncio.sleep(0.1)
+        return not connected.is_set()
+
+    def close_job(self):
+        if not self.unplaced:
+            return super().close_job()
+        not_placed = self.ctx.cdrs.close_not_placed
+        return lambda call_id, _answered, _ended, _cause, cause_txt, *_: not_placed(
+            call_id, cause_txt)
 
     async def _originate(self) -> None:
         """Into dialplan rather than straight into the app (ARI takes `app` or

@@ -1,11 +1,14 @@
 """SMPP 3.4 PDUs over asyncio streams, encoded and decoded by smpplib (its PDU layer only:
-its Client is a blocking socket, our process is one asyncio loop)."""
+its Client is a blocking socket, our process is one asyncio loop), except the PDUs every
+message costs (smpp_hot)."""
 from __future__ import annotations
 
 import asyncio
 import struct
 
 from smpplib import consts, smpp
+
+from messaging_app import smpp_hot
 
 MAX_PDU = 64 * 1024
 ROK = consts.SMPP_ESME_ROK
@@ -71,7 +74,13 @@ async def read_pdu(reader: asyncio.StreamReader):
         body = await reader.readexactly(length - 4)
     except asyncio.IncompleteReadError:
         return None
-    return decode(head + body)
+    data = head + body
+    if smpp_hot.command_of(data) in smpp_hot.HOT_IN:
+        try:
+            return smpp_hot.decode(data)
+        except smpp_hot.HotPduError as exc:
+            raise PduError(str(exc)) from None
+    return decode(data)
 
 
 def as_text(value) -> str:

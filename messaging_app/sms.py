@@ -26,7 +26,10 @@ destination; a text that is one of the tenant's opt-out words puts the sender on
 (source "opt-out") with a tenant log entry.
 
 Rates: SmscConnection.throughput caps submit_sm per second on a bind (0: none);
-Tenant.sms_per_second caps messages claimed per second for a tenant (0: none)."""
+Tenant.sms_per_second caps messages claimed per second for a tenant (0: none).
+
+The SMPP sessions themselves are messaging_app.smpp_bind; this module decides what their
+answers mean and writes it."""
 from __future__ import annotations
 
 import asyncio
@@ -38,24 +41,21 @@ import time
 from dataclasses import dataclass, field
 
 from ari_app.writer import Writer
-from peewee import Case, fn
-
 from models import Campaign, CampaignContact, Tenant, database
+from models.bulk import insert_rows, one_of, update_by_id
 from models.entities import Did, Message, MessagePart, SmscConnection, utcnow
 from voxcast.audit import records as audit
-from voxcast.billing import ledger, plans
-from voxcast.campaigns import lifecycle
+from voxcast.billing import plans
 from voxcast.contacts import dnc
-from voxcast.messaging.dispatch import Dispatcher, Outgoing, Rendered, RenderError, insert_rows
-from voxcast.messaging.sms import optout, receipts, segments, templates
+from voxcast.messaging.dispatch import Dispatcher, Rendered, RenderError
+from voxcast.messaging.sms import concat, optout, receipts, segments, templates
 from voxcast.runtime.status import set_status
 
-from . import smpp_codec as codec
+from .smpp_bind import Bind, Connection, MessageJob, PartJob, RateLimiter, status_key
 from .smpp_codec import as_text
 
 log = logging.getLogger("voxcast.sms")
 
-LOST_ERROR = "no submit_sm_resp before the bind was lost: not re-sent"
 RESTART_ERROR = "outcome unknown after a restart (no submit_sm_resp): not re-sent"
 STOPPED_ERROR = "the service stopped before all its parts were sent"
 FINAL_PART_STATES = frozenset({"delivered", "undelivered", "expired", "rejected", "unknown"})
@@ -70,327 +70,6 @@ def render(campaign, fields: dict) -> Rendered:
         raise RenderError("the SMS text is empty")
     info = segments.count(text)
     return Rendered(body=text, units=info.segments, encoding=info.encoding)
-
-
-def status_key(connection_id: int) -> str:
-    return f"smsc:{connection_id}"
-
-
-@dataclass(frozen=True)
-class Connection:
-    id: int
-    name: str
-    host: str
-    port: int
-    system_id: str
-    password: str
-    system_type: str
-    source_addr: str
-    source_ton: int
-    source_npi: int
-    dest_ton: int
-    dest_npi: int
-    throughput: int
-
-    @classmethod
-    def of(cls, row: SmscConnection) -> "Connection":
-        return cls(row.id, row.name, row.host, row.port, row.system_id, row.password,
-                   row.system_type, row.source_addr, row.source_ton, row.source_npi,
-                   row.dest_ton, row.dest_npi, row.throughput)
-
-
-@dataclass(eq=False)
-class PartJob:
-    message: "MessageJob"
-    segment: segments.Segment
-    part_id: int = 0
-    outcome: str = ""  # of the submit: "" while open; submitted | rejected | unknown
-    receipt: str = ""  # the final state its receipt gave (delivered, undelivered, ...)
-    external_id: str = ""
-    error: str = ""
-
-
-@dataclass(eq=False)
-class MessageJob:
-    out: Outgoing
-    parts: list[PartJob] = field(default_factory=list)
-
-    def settled(self) -> bool:
-        return all(p.outcome for p in self.parts)
-
-
-class RateLimiter:
-    """At most `rate` events in any one second (0: no limit): a sliding window of the last
-    `rate` event times, so a burst after a pause never exceeds the rate either."""
-
-    def __init__(self, rate: float, clock=time.monotonic) -> None:
-        self.rate = int(rate)
-        self.clock = clock
-        self.times: collections.deque[float] = collections.deque()
-
-    def _trim(self) -> float:
-        now = self.clock()
-        while self.times and now - self.times[0] >= 1.0:
-            self.times.popleft()
-        return now
-
-    def available(self) -> int:
-        if self.rate <= 0:
-            return 1 << 30
-        self._trim()
-        return max(0, self.rate - len(self.times))
-
-    def take(self, n: int = 1) -> None:
-        if self.rate > 0:
-            now = self._trim()
-            self.times.extend([now] * n)
-
-    def wait_time(self) -> float:
-        if self.rate <= 0:
-            return 0.0
-        now = self._trim()
-        if len(self.times) < self.rate:
-            return 0.0
-        return max(0.001, self.times[0] + 1.0 - now)
-
-
-class Bind:
-    """One SMPP transceiver session to one SMSC, kept up with reconnects."""
-
-    def __init__(self, conn: Connection, service: "SmsService") -> None:
-        self.conn = conn
-        self.service = service
-        self.queue: collections.deque[PartJob] = collections.deque()
-        self.inflight: dict[int, PartJob] = {}
-        self.seq = codec.Sequence()
-        self.limiter = RateLimiter(conn.throughput)
-        self.bound = asyncio.Event()
-        self.wake = asyncio.Event()
-        self.state = "connecting"
-        self.backoff_until = 0.0
-        self.throttle_streak = 0
-        self.ref = 0
-        self.writer: asyncio.StreamWriter | None = None
-        self.stopping = False
-        self.hold = False  # stopping: write nothing more, let the answers come in
-        self.last_heard = time.monotonic()
-        self.submits = 0
-        self.replies: list[bytes] = []  # deliver_sm_resp waiting for _send_replies
-
-    # -- status ------------------------------------------------------------------------------
-
-    def _status(self, state: str, error: str = "") -> None:
-        self.state = state
-        value = json.dumps({"state": state, "error": error[:200], "name": self.conn.name,
-                            "since": utcnow().isoformat(timespec="seconds")})
-        self.service.writer.post(set_status, status_key(self.conn.id), value)
-
-    def load(self) -> int:
-        return len(self.queue) + len(self.inflight)
-
-    def add(self, jobs: list[PartJob]) -> None:
-        self.queue.extend(jobs)
-        self.wake.set()
-
-    # -- the session -------------------------------------------------------------------------
-
-    async def run(self) -> None:
-        delay = self.service.reconnect_min
-        while not self.stopping:
-            error = ""
-            try:
-                await self._session()
-                delay = self.service.reconnect_min
-                error = "connection closed"
-            except asyncio.CancelledError:
-                await self._close(unbind=True)
-                self._lost()
-                self._status("down", "stopped")
-                raise
-            except (OSError, asyncio.TimeoutError, codec.PduError, BindRefused) as exc:
-                error = str(exc) or exc.__class__.__name__
-                log.warning("SMSC %s: %s", self.conn.name, error)
-            await self._close()
-            self._lost()
-            if self.stopping:
-                break
-            self._status("down", error)
-            await asyncio.sleep(delay)
-            delay = min(self.service.reconnect_max, delay * 2)
-
-    async def _session(self) -> None:
-        self._status("connecting")
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.conn.host, self.conn.port), self.service.timeout)
-        self.writer = writer
-        pdu = codec.make("bind_transceiver", self.seq, system_id=self.conn.system_id,
-                         password=self.conn.password, system_type=self.conn.system_type,
-                         interface_version=0x34, addr_ton=0, addr_npi=0, address_range="")
-        writer.write(pdu.generate())
-        await writer.drain()
-        resp = await asyncio.wait_for(codec.read_pdu(reader), self.service.timeout)
-        if resp is None:
-            raise ConnectionError("closed during bind")
-        if resp.command != "bind_transceiver_resp" or resp.status != codec.ROK:
-            raise BindRefused(f"bind refused: {codec.status_text(resp.status)}")
-        log.info("SMSC %s bound (%s:%s)", self.conn.name, self.conn.host, self.conn.port)
-        self._status("bound")
-        self.bound.set()
-        self.last_heard = time.monotonic()
-        tasks = [asyncio.create_task(self._reader(reader)),
-                 asyncio.create_task(self._sender()),
-                 asyncio.create_task(self._keepalive())]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            if tasks[0] not in done:
-                # The sender or keepalive failed (a write to a closed socket): responses the
-                # SMSC sent before closing may still be in our buffer; read them to the end.
-                await asyncio.wait([tasks[0]], timeout=2.0)
-            for t in done:
-                if t.exception():
-                    raise t.exception()
-        finally:
-            self.bound.clear()
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _close(self, unbind: bool = False) -> None:
-        self.bound.clear()
-        writer, self.writer = self.writer, None
-        if writer is None:
-            return
-        try:
-            if unbind and not writer.is_closing():
-                writer.write(codec.make("unbind", self.seq).generate())
-                await asyncio.wait_for(writer.drain(), 1)
-            writer.close()
-        except (OSError, asyncio.TimeoutError, RuntimeError):
-            pass
-
-    def _lost(self) -> None:
-        """The bind is gone: written parts without a response are unknown (never re-sent);
-        queued parts wait for the next bind."""
-        if self.inflight:
-            lost, self.inflight = list(self.inflight.values()), {}
-            log.warning("SMSC %s: %d submit(s) without response at bind loss",
-                        self.conn.name, len(lost))
-            for job in lost:
-                self.service.part_unknown(job, LOST_ERROR)
-
-    async def _sender(self) -> None:
-        writer = self.writer
-        window = self.service.window
-        while True:
-            while self.hold or not self.queue or len(self.inflight) >= window:
-                self.wake.clear()
-                await self.wake.wait()
-            now = time.monotonic()
-            if now < self.backoff_until:
-                await asyncio.sleep(self.backoff_until - now)
-                continue
-            wait = self.limiter.wait_time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-                continue
-            # As many as the window and the rate allow, in one write (one send, not one per
-            # PDU: each send gives the GIL away to the database writer), then one drain.
-            room = min(window - len(self.inflight), len(self.queue),
-                       int(self.limiter.available()) or 1)
-            pdus = []
-            for _ in range(room):
-                job = self.queue.popleft()
-                pdus.append(self._submit_pdu(job))
-                self.limiter.take()
-                self.submits += 1
-            writer.write(b"".join(pdus))
-            await writer.drain()
-
-    def _submit_pdu(self, job: PartJob) -> bytes:
-        out, seg = job.message.out, job.segment
-        sender = out.sender or self.conn.source_addr
-        ton, npi = self.conn.source_ton, self.conn.source_npi
-        if sender and not sender.lstrip("+").isdigit():
-            ton, npi = 5, 0  # alphanumeric sender
-        pdu = codec.make("submit_sm", self.seq, service_type="",
-                         source_addr_ton=ton, source_addr_npi=npi, source_addr=sender.lstrip("+"),
-                         dest_addr_ton=self.conn.dest_ton, dest_addr_npi=self.conn.dest_npi,
-                         destination_addr=out.address.lstrip("+"), esm_class=seg.esm_class,
-                         registered_delivery=1, data_coding=seg.data_coding,
-                         short_message=seg.payload)
-        self.inflight[pdu.sequence] = job
-        return pdu.generate()
-
-    async def _keepalive(self) -> None:
-        every = self.service.enquire_every
-        while True:
-            await asyncio.sleep(every)
-            if time.monotonic() - self.last_heard > every + self.service.timeout:
-                raise ConnectionError("no answer to enquire_link")
-            self.writer.write(codec.make("enquire_link", self.seq).generate())
-            await self.writer.drain()
-
-    async def _reader(self, reader: asyncio.StreamReader) -> None:
-        while True:
-            pdu = await codec.read_pdu(reader)
-            if pdu is None:
-                raise ConnectionError("the SMSC closed the connection")
-            self.last_heard = time.monotonic()
-            cmd = pdu.command
-            if cmd == "submit_sm_resp" or (cmd == "generic_nack" and pdu.sequence in self.inflight):
-                self._submit_resp(pdu)
-            elif cmd in ("deliver_sm", "data_sm"):
-                self._reply(codec.make(cmd + "_resp", sequence=pdu.sequence).generate())
-                self.service.inbound(self.conn, pdu)
-            elif cmd == "enquire_link":
-                self.writer.write(codec.make("enquire_link_resp", sequence=pdu.sequence).generate())
-            elif cmd == "unbind":
-                self.writer.write(codec.make("unbind_resp", sequence=pdu.sequence).generate())
-                await self.writer.drain()
-                raise ConnectionError("the SMSC unbound")
-            elif cmd == "enquire_link_resp":
-                pass
-            else:
-                log.info("SMSC %s: %s ignored", self.conn.name, cmd)
-
-    def _reply(self, data: bytes) -> None:
-        """Answers to the SMSC's PDUs read in one go are written together, once the reader
-        has taken what was buffered (one send for a burst of receipts)."""
-        self.replies.append(data)
-        if len(self.replies) == 1:
-            asyncio.get_running_loop().call_soon(self._send_replies)
-
-    def _send_replies(self) -> None:
-        replies, self.replies = self.replies, []
-        writer = self.writer
-        if replies and writer is not None and not writer.is_closing():
-            writer.write(b"".join(replies))
-
-    def _submit_resp(self, pdu) -> None:
-        job = self.inflight.pop(pdu.sequence, None)
-        self.wake.set()
-        if job is None:
-            log.warning("SMSC %s: response to unknown sequence %s", self.conn.name, pdu.sequence)
-            return
-        if pdu.status == codec.ROK:
-            self.throttle_streak = 0
-            self.service.part_submitted(job, as_text(getattr(pdu, "message_id", "")))
-        elif pdu.status in codec.RETRYABLE:
-            self.throttle_streak += 1
-            pause = min(self.service.throttle_max,
-                        self.service.throttle_min * (2 ** min(self.throttle_streak - 1, 10)))
-            self.backoff_until = max(self.backoff_until, time.monotonic() + pause)
-            self.queue.appendleft(job)
-        else:
-            self.service.part_rejected(job, codec.status_text(pdu.status))
-
-    def next_ref(self) -> int:
-        self.ref = (self.ref + 1) & 0xFF
-        return self.ref
-
-
-class BindRefused(Exception):
-    pass
 
 
 class SmsService:
@@ -493,6 +172,8 @@ class SmsService:
             try:
                 await self.reload()
                 expired = await self.writer.run(self._expire_unreceipted)
+                if await self.writer.run(self._flush_mo_parts):
+                    log.warning("concatenated MO SMS stored with parts missing")
                 if expired:
                     log.warning("%d SMS without a delivery receipt after %s h: expired",
                                 expired, self.receipt_hours)
@@ -615,20 +296,19 @@ class SmsService:
     def _claim_and_prepare(self, limit: int) -> list[MessageJob]:
         """Writer thread: claim, then write each message's parts `submitting` (and the
         message) before anything is sent."""
-        outs = self.dispatcher.claim(limit, per_tenant=self._per_tenant)
-        if not outs:
-            return []
-        jobs, rows = [], []
-        for out in outs:
-            bind = self.binds.get(out.connection_id or 0)
-            ref = bind.next_ref() if bind else 0
-            job = MessageJob(out)
-            job.parts = [PartJob(job, seg) for seg in segments.segments(out.rendered.body, ref)]
-            jobs.append(job)
-            rows += [{"tenant": out.tenant_id, "message": out.message_id, "seq": p.segment.seq,
-                      "state": "submitting"} for p in job.parts]
-        with database.atomic():
-            self.dispatcher.submitting_many([out.message_id for out in outs])
+        with database.atomic():  # the messages `submitting` and their parts, or neither
+            outs = self.dispatcher.claim(limit, per_tenant=self._per_tenant, state="submitting")
+            if not outs:
+                return []
+            jobs, rows = [], []
+            for out in outs:
+                bind = self.binds.get(out.connection_id or 0)
+                ref = bind.next_ref() if bind else 0
+                job = MessageJob(out)
+                job.parts = [PartJob(job, seg) for seg in segments.segments(out.rendered.body, ref)]
+                jobs.append(job)
+                rows += [{"tenant": out.tenant_id, "message": out.message_id,
+                          "seq": p.segment.seq, "state": "submitting"} for p in job.parts]
             ids = {(m, s): i for m, s, i in insert_rows(
                 MessagePart, rows, (MessagePart.message, MessagePart.seq, MessagePart.id))}
         for job in jobs:
@@ -818,10 +498,15 @@ class SmsService:
                     and not self._keep_early(conn.id, receipt):
                 self._post(self._receipt, conn.id, receipt)
             return
-        if esm & 0x40 and data:  # a part of a concatenated MO: its UDH is dropped
-            data = data[1 + data[0]:]
+        part = None
+        if esm & 0x40 and data:  # a part of a concatenated MO (UDH), or one told by sar_* TLVs
+            part, data = concat.split_udh(data)
+        else:
+            part = concat.from_tlvs(getattr(pdu, "sar_msg_ref_num", None),
+                                    getattr(pdu, "sar_total_segments", None),
+                                    getattr(pdu, "sar_segment_seqnum", None))
         text = segments.decode(data, pdu.data_coding or 0)
-        self._post(self._mo, as_text(pdu.source_addr), as_text(pdu.destination_addr), text)
+        self._post(self._mo, as_text(pdu.source_addr), as_text(pdu.destination_addr), text, part)
 
     def _receipt(self, connection_id: int, receipt: receipts.Receipt, retried: bool = False) -> None:
         """Writer thread: one delivery receipt."""
@@ -854,21 +539,54 @@ class SmsService:
         self.dispatcher.finished(part.message_id, worst, errors[0] if errors else "",
                                  retry=worst != "delivered")
 
-    def _mo(self, source: str, destination: str, text: str) -> None:
-        """Writer thread: a mobile-originated SMS to one of our DIDs."""
+    def _mo(self, source: str, destination: str, text: str,
+            part: concat.PartInfo | None = None) -> None:
+        """Writer thread: a mobile-originated SMS to one of our DIDs (or one part of it)."""
         did = _did_for(destination)
         if did is None or did.tenant_id is None:
             log.warning("MO SMS from %s to %s: no tenant has that number", source, destination)
             return
         tenant = Tenant.get_by_id(did.tenant_id)
         sender = source if source.startswith("+") or not source.isdigit() else "+" + source
+        if part is not None:
+            text = _mo_part(tenant.id, sender, did.number, text, part)
+            if text is None:
+                return  # more parts to come
+        self._received(tenant, sender, did.number, text)
+
+    def _received(self, tenant: Tenant, sender: str, number: str, text: str,
+                  error: str = "") -> None:
         Message.create(tenant=tenant.id, channel="sms", direction="inbound", address=sender,
-                       sender=did.number, body=text, encoding=segments.encoding_of(text),
-                       units=segments.count(text).segments, state="received", done_at=utcnow())
+                       sender=number, body=text, encoding=segments.encoding_of(text),
+                       units=segments.count(text).segments, state="received", error=error,
+                       done_at=utcnow())
+        self._opt_out(tenant, sender, number, text)
+
+    def _flush_mo_parts(self, now: dt.datetime | None = None) -> int:
+        """Writer thread: concatenated MOs whose missing parts did not come within
+        concat.PARTS_WAIT are stored as far as they came (marked so); how many."""
+        cutoff = (now or utcnow()) - concat.PARTS_WAIT
+        stale = {(m.tenant_id, m.external_id.rsplit(":", 1)[0]) for m in
+                 Message.select(Message.tenant, Message.external_id)
+                 .where(Message.channel == "sms", Message.direction == "inbound",
+                        Message.state == "receiving", Message.created_at < cutoff).limit(500)}
+        for tenant_id, group in stale:
+            rows = _mo_parts_of(tenant_id, group)
+            if not rows:
+                continue
+            total = int(group.rsplit(":", 1)[1])
+            text = concat.join([(r.external_id, r.body) for r in rows])
+            Message.delete().where(Message.id.in_([r.id for r in rows])).execute()
+            self._received(Tenant.get_by_id(tenant_id), rows[0].address, rows[0].sender, text,
+                           error=f"{total - len({concat.seq_of(r.external_id) for r in rows})}"
+                                 f" of {total} parts never arrived")
+        return len(stale)
+
+    def _opt_out(self, tenant: Tenant, sender: str, number: str, text: str) -> None:
         if optout.is_opt_out(text, tenant.sms_opt_out_words):
             dnc.add(tenant.id, [sender], source="opt-out", country=tenant.country)
             audit.record("sms.opt_out", tenant_id=tenant.id, object_type="dnc", object_id=sender,
-                         detail=f"SMS {text.strip()[:40]!r} from {sender} to {did.number}")
+                         detail=f"SMS {text.strip()[:40]!r} from {sender} to {number}")
 
     def _expire_unreceipted(self) -> int:
         """Writer thread: messages accepted so long ago that no receipt will come any more
@@ -943,12 +661,9 @@ class _Batch:
 
 def _parts_submitted(items: list[tuple[int, str]], at: dt.datetime) -> None:
     """Parts the SMSC accepted, with its ids: one UPDATE per 500."""
-    for start in range(0, len(items), 500):
-        chunk = items[start:start + 500]
-        ids = [part_id for part_id, _ in chunk]
-        (MessagePart.update(state="submitted", submitted_at=at,
-                            external_id=Case(MessagePart.id, chunk, MessagePart.external_id))
-         .where(MessagePart.id.in_(ids)).execute())
+    update_by_id(MessagePart, MessagePart.id,
+                 {MessagePart.state: "submitted", MessagePart.submitted_at: at},
+                 [part_id for part_id, _ in items], by_id=(MessagePart.external_id, dict(items)))
 
 
 def _parts_final(items: list[tuple[int, str, str]], at: dt.datetime) -> None:
@@ -959,7 +674,7 @@ def _parts_final(items: list[tuple[int, str, str]], at: dt.datetime) -> None:
     for (state, error), ids in groups.items():
         for start in range(0, len(ids), 500):
             (MessagePart.update(state=state, error=error, done_at=at)
-             .where(MessagePart.id.in_(ids[start:start + 500])).execute())
+             .where(one_of(MessagePart.id, ids[start:start + 500])).execute())
 
 
 def _parts_unsent(part_ids: list[int]) -> None:
@@ -1007,3 +722,30 @@ def _did_for(destination: str) -> Did | None:
     if digits.startswith("00"):
         candidates |= {digits[2:], "+" + digits[2:]}
     return Did.get_or_none(Did.number.in_(list(candidates)))
+
+
+def _mo_parts_of(tenant_id: int, group: str) -> list[Message]:
+    return list(Message.select().where(
+        Message.tenant == tenant_id, Message.channel == "sms", Message.direction == "inbound",
+        Message.state == "receiving", Message.external_id.startswith(group + ":"))
+        .order_by(Message.id))
+
+
+def _mo_part(tenant_id: int, sender: str, number: str, text: str,
+             part: concat.PartInfo) -> str | None:
+    """Writer thread: store one part of a concatenated MO; the whole text once every part is
+    in (the parts' rows are deleted then, in the same transaction), else None. A part the
+    SMSC delivers twice is stored once."""
+    group = concat.group_key(sender, number, part)
+    key = concat.part_key(sender, number, part)
+    rows = _mo_parts_of(tenant_id, group)
+    if not any(r.external_id == key for r in rows):
+        rows.append(Message.create(
+            tenant=tenant_id, channel="sms", direction="inbound", address=sender, sender=number,
+            body=text, encoding=segments.encoding_of(text), units=1, state="receiving",
+            external_id=key))
+    pairs = [(r.external_id, r.body) for r in rows]
+    if not concat.complete(pairs, part.total):
+        return None
+    Message.delete().where(Message.id.in_([r.id for r in rows])).execute()
+    return concat.join(pairs)

@@ -9,7 +9,7 @@ from peewee import (
     DecimalField, ForeignKeyField, IntegerField, TextField,
 )
 
-from .db import BaseModel
+from .db import BaseModel, node_name
 
 
 def utcnow() -> dt.datetime:
@@ -341,6 +341,8 @@ class Extension(BaseModel):
     tenant = ForeignKeyField(Tenant, null=True, on_delete="SET NULL", backref="extensions")
     user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="extensions")
     caller_id = CharField(default="")  # a DID of its tenant shown on its PSTN calls; empty: the tenant's
+    # A WebRTC phone in the agent console (JsSIP over WSS, DTLS-SRTP) instead of a SIP phone
+    browser_phone = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
 
 
@@ -396,6 +398,16 @@ class TenantLog(BaseModel):
 DISPOSITIONS = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION", "MACHINE", "NOT PLACED")
 
 
+class NodeField(CharField):
+    """The node that wrote the row (models.db.node_name): constant for a process, so
+    prepared INSERTs take it as a literal (models.prepared.insert_columns)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("default", node_name)
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+
 class Call(TenantOwned):
     """A CDR: one row per call attempt, written even when the attempt never rang."""
     id = AutoField()
@@ -424,6 +436,7 @@ class Call(TenantOwned):
     notes = TextField(default="")
     # What the call cost (set when it is settled); None: not rated yet.
     cost = DecimalField(max_digits=14, decimal_places=4, auto_round=True, null=True)
+    node = NodeField()  # where the call runs (issue 16: recovery and cluster limits)
 
     class Meta:
         indexes = ((("tenant", "started_at"), False),)
@@ -434,6 +447,24 @@ class Call(TenantOwned):
 # tenant's CDR history (m0014).
 Call.add_index(Call.index(Call.tenant, Call.started_at, name="call_open_by_tenant",
                           where=Call.ended_at.is_null()))
+
+
+class Node(BaseModel):
+    """One node of a cluster (an Asterisk with its Stasis app), as its heartbeat shows it.
+    A node whose heartbeat is older than voxcast.cluster.nodes.STALE_S is dead: a survivor
+    takes its open calls over (`taken_over_by`) and it leaves the channel-limit shares."""
+    name = CharField(primary_key=True, max_length=64)
+    state = CharField(default="up")  # up | stopped | taking_over | down
+    started_at = DateTimeField(default=utcnow)
+    last_seen = DateTimeField(default=utcnow)
+    # Asterisk's record of channels (voxcast.runtime.channel_log) where a survivor can read
+    # it (the same host or shared storage); "": a survivor counts unplaced calls as dialed.
+    channel_log = CharField(default="", max_length=500)
+    # Where Kamailio reaches its Asterisk (host:port; VOXCAST_NODE_SIP): `voxcast kamailio
+    # start` takes the nodes from here when VOXCAST_NODES is not set.
+    sip_address = CharField(default="", max_length=200)
+    taken_over_by = CharField(default="", max_length=64)
+    taken_over_at = DateTimeField(null=True)
 
 
 class SystemStatus(BaseModel):
@@ -547,6 +578,7 @@ class CreditReservation(TenantOwned):
     entry = ForeignKeyField(LedgerEntry, null=True, on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
     released_at = DateTimeField(null=True, index=True)
+    node = NodeField()  # the node holding it: only its own are reconciled at its start
 
 
 class SurveyAnswer(TenantOwned):
@@ -944,7 +976,8 @@ MESSAGE_CHANNELS = ("sms", "fax", "email")
 # Asterisk (an outcome unknown after a crash is never retried blindly: see voxcast.messaging);
 # submitted: accepted, waiting for a receipt; then one final state.
 MESSAGE_STATES = ("queued", "submitting", "submitted", "delivered", "undelivered", "expired",
-                  "rejected", "failed", "bounced", "sent", "received")
+                  "rejected", "failed", "bounced", "sent", "received",
+                  "receiving")  # receiving: one part of a concatenated inbound SMS
 MESSAGE_FINAL_STATES = ("delivered", "undelivered", "expired", "rejected", "failed", "bounced",
                         "sent", "received")
 
@@ -1146,6 +1179,26 @@ class LoginToken(BaseModel):
 PACKAGE_MODELS = [Package, Subscription, IdempotencyKey, WebhookEndpoint, WebhookDelivery,
                   LoginToken]
 # --- end of packages
+class Prompt(TenantOwned):
+    """A prompt of the tenant's audio library (issue 17): uploaded (any format sox reads),
+    recorded in the browser or spoken by TTS, stored as the 8 kHz mono WAV Asterisk plays,
+    <sounds_dir>/<sound>.wav with sound = prompt-t<tenant>-<token> (voxcast.audio.library).
+    Campaigns (message_file) and IVR trees (a node's `sound`) name it by `sound`."""
+    id = AutoField()
+    name = CharField(max_length=120)
+    source = CharField(default="upload")  # upload | recording | tts
+    sound = CharField(unique=True)
+    text = TextField(default="")  # what TTS spoke
+    language = CharField(default="")  # the TTS language
+    filename = CharField(default="")  # as uploaded
+    seconds = DecimalField(max_digits=8, decimal_places=2, default=0)
+    size_bytes = BigIntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("tenant", "name"), True),)
+
+
 # (SmscConnection and FaxDocument come before Campaign in ALL_MODELS: Campaign points at them)
 # --- end of messaging
 
@@ -1156,4 +1209,4 @@ ALL_MODELS = [RatePlan, Tenant, User, ContactGroup, Contact, SmscConnection, Fax
               SurveyAnswer, IvrRecording, SipBan, PauseReason, AgentDisposition, AgentSession,
               AgentStateLog, Queue, QueueMember, CampaignAgent, QueueCall, EvaluationForm,
               EvaluationSection, EvaluationQuestion, Evaluation, EvaluationAnswer, SavedReport,
-              *ROLLUP_MODELS, Message, MessagePart, EmailDnc, *PACKAGE_MODELS]
+              *ROLLUP_MODELS, Message, MessagePart, EmailDnc, *PACKAGE_MODELS, Prompt, Node]

@@ -13,8 +13,10 @@ from decimal import Decimal
 
 from peewee import SQL, AutoField, Field, Model, PostgresqlDatabase
 
+from .db import database, node_name
+
 from .entities import (Call, Campaign, CampaignContact, CreditBucket, CreditReservation,
-                       LedgerEntry, Tenant)
+                       LedgerEntry, NodeField, Tenant)
 
 
 class UnfilledColumn(ValueError):
@@ -64,6 +66,8 @@ def insert_columns(model: type[Model], given: tuple[str, ...], fixed: dict | Non
             out.append((field, _literal(field, fixed[field.name])))
         elif field.default is not None and not callable(field.default):
             out.append((field, _literal(field, field.default)))
+        elif isinstance(field, NodeField):  # constant for this process
+            out.append((field, _literal(field, field.default())))
         elif field.null or _db_default(field):
             continue
         else:
@@ -109,7 +113,7 @@ class Statements:
         self.answer = (f"UPDATE {call} SET {answered} = {p}, {placed} = COALESCE({placed}, {p}) "
                        f"WHERE {cid} = {p} AND {answered} IS NULL")
         self.open = (f"SELECT {col(Call.started_at)}, {col(Call.ended_at)}, {answered}, "
-                     f"{col(Call.entry)} FROM {call} WHERE {cid} = {p}")
+                     f"{col(Call.entry)}, {col(Call.tenant)} FROM {call} WHERE {cid} = {p}")
         self.close = (f"UPDATE {call} SET " + ", ".join(f"{col(f)} = {p}" for f in CLOSE)
                       + f" WHERE {cid} = {p}")
         self.entry = (f"SELECT {col(CampaignContact.campaign)}, {col(CampaignContact.attempts)} "
@@ -127,7 +131,10 @@ class Statements:
             f"JOIN {q(t._meta.table_name)} t ON t.{col(t.id)} = c.{col(Campaign.tenant)} "
             f"WHERE c.{col(Campaign.id)} = {p} AND c.{col(Campaign.status)} = 'running' "
             f"AND t.{col(t.status)} = 'active') "
-            f"ORDER BY e.{col(cc.next_attempt_at)}, e.{col(cc.id)} LIMIT {p}")
+            f"ORDER BY e.{col(cc.next_attempt_at)}, e.{col(cc.id)} LIMIT {p}"
+            # Several nodes claim from one PostgreSQL: each takes rows no other is claiming
+            # (SQLite has one writer and no row locks).
+            + (" FOR UPDATE OF e SKIP LOCKED" if self.pg else ""))
         self.inbound = insert(Call, p, INBOUND_GIVEN, {"direction": "inbound"},
                               returning=(Call.id,) if self.pg else ())
         self._claims: dict[int, str] = {}
@@ -241,9 +248,8 @@ _made: dict[tuple, object] = {}  # a memo of derived text, one per database kind
 
 def _memo(kind, db):
     if db is None:
-        from .db import database
         db = database.obj
-    key = (kind, type(db), db.param, getattr(db, "for_update", False))
+    key = (kind, type(db), db.param, getattr(db, "for_update", False), node_name())
     made = _made.get(key)
     if made is None:
         made = _made[key] = kind(db)

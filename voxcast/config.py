@@ -7,12 +7,65 @@ system on one machine.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The one configuration file besides the environment (VOXCAST_CONFIG or `--config` name
+# another): KEY=value lines, the format of systemd's EnvironmentFile=, which the units
+# `voxcast install-service` writes read too. A variable set in the environment wins.
+CONFIG_FILE = Path("/etc/voxcast/voxcast.conf")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+class ConfigError(ValueError):
+    """The configuration file cannot be read as KEY=value lines."""
+
+
+def parse_env_file(text: str, source: str = "config") -> dict[str, str]:
+    """KEY=value per line; blank lines and lines starting with # or ; are ignored; a value
+    may be quoted with ' or " (the quotes dropped, nothing expanded). Anything else is an
+    error naming the line, so a typo never silently drops a setting."""
+    out: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not _KEY.match(key):
+            raise ConfigError(f"{source}:{number}: expected KEY=value, got {raw!r}")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif value[:1] in ("'", '"'):
+            raise ConfigError(f"{source}:{number}: unterminated quote in {key}")
+        out[key] = value
+    return out
+
+
+def config_file(environ=os.environ, explicit: str | None = None) -> tuple[Path, bool]:
+    """The configuration file and whether it must exist (named by `--config` or
+    VOXCAST_CONFIG) or may be absent (the default)."""
+    named = explicit or environ.get("VOXCAST_CONFIG")
+    return (Path(named), True) if named else (CONFIG_FILE, False)
+
+
+def apply_config_file(path: Path, environ=os.environ, required: bool = False) -> list[str]:
+    """Put the file's settings into `environ` where it has none (the environment wins);
+    return the keys taken from the file."""
+    if not path.exists():
+        if required:
+            raise ConfigError(f"{path}: no such configuration file")
+        return []
+    taken = []
+    for key, value in parse_env_file(path.read_text(), str(path)).items():
+        if key not in environ:
+            environ[key] = value
+            taken.append(key)
+    return taken
 
 
 def _int(name: str, default: int) -> int:
@@ -31,11 +84,34 @@ class Settings:
     rtp_end: int = 14999
     web_port: int = 8080
     agi_port: int = 4573  # the FastAGI server (agi/), on 127.0.0.1 only
+    # The agents' browser phones (WebRTC): SIP over secure WebSocket on Asterisk's HTTP server
+    # with TLS (VOXCAST_WEBRTC=0 turns it and RTP's ICE off), its address, the URL browsers
+    # use (VOXCAST_WSS_URL, e.g. behind a proxy) and the provider's certificate and key
+    # (VOXCAST_WSS_CERT / VOXCAST_WSS_KEY; else a self-signed one made at provision).
+    webrtc: bool = True
+    wss_port: int = 8089
+    wss_bind: str = "127.0.0.1"
+    wss_url_setting: str = ""
+    wss_cert: str = ""
+    wss_key: str = ""
     bounce_port: int = 2525  # the messaging service's SMTP listener for bounces (127.0.0.1)
+    # The Stasis app's Prometheus metrics and health (/metrics, /health) on 127.0.0.1; 0: off.
+    metrics_port: int = 9464
+    log_format: str = "text"  # "json": one JSON object per log line (VOXCAST_LOG_FORMAT)
+    # This node's name in a cluster of nodes on one PostgreSQL (VOXCAST_NODE; docs in README
+    # "Growing to several nodes"): "" is a single-node installation.
+    node: str = ""
+    # A node silent this long is dead and taken over by a survivor (VOXCAST_NODE_STALE_S).
+    node_stale_s: float = 15.0
+    node_sip: str = ""  # host:port Kamailio reaches this node's Asterisk at (VOXCAST_NODE_SIP)
     trunk_host: str = "127.0.0.1"
     trunk_port: int = 5070
     # Further carrier addresses whose INVITEs are PSTN traffic (VOXCAST_TRUNK_ALLOW).
     trunk_allow: tuple[str, ...] = ()
+    # Kamailio in front of the nodes (VOXCAST_SIP_PROXY: its addresses as the nodes see
+    # them): accepted like the trunk's addresses, and phones registered through it are
+    # reached through its Path (their Contact is not rewritten to its address).
+    sip_proxies: tuple[str, ...] = ()
     # Inbound digest credentials the carrier must present (VOXCAST_TRUNK_INBOUND_USER/PASSWORD).
     trunk_inbound_user: str = ""
     trunk_inbound_password: str = ""
@@ -109,6 +185,17 @@ class Settings:
         return read_or_create_secret(self.ari_password_file)
 
     @property
+    def wss_url(self) -> str:
+        """Where browser phones connect: VOXCAST_WSS_URL, else Asterisk's own TLS port."""
+        host = "127.0.0.1" if self.wss_bind in ("0.0.0.0", "::", "") else self.wss_bind
+        return self.wss_url_setting or f"wss://{host}:{self.wss_port}/ws"
+
+    @property
+    def wss_selfsigned(self) -> tuple[Path, Path]:
+        """The loopback certificate and key `voxcast asterisk provision` makes (openssl)."""
+        return self.state_dir / "wss-selfsigned.crt", self.state_dir / "wss-selfsigned.key"
+
+    @property
     def trunk_password_file(self) -> Path:
         return self.state_dir / "trunk-inbound-password"
 
@@ -122,8 +209,9 @@ class Settings:
 
     @property
     def trunk_addresses(self) -> tuple[str, ...]:
-        """Every address identified as the PSTN trunk: its host, then the allowed carriers."""
-        return tuple(dict.fromkeys((self.trunk_host, *self.trunk_allow)))
+        """Every address identified as the PSTN trunk: its host, the allowed carriers, then
+        Kamailio's (which relays the carriers' calls)."""
+        return tuple(dict.fromkeys((self.trunk_host, *self.trunk_allow, *self.sip_proxies)))
 
 
 def read_or_create_secret(path: Path) -> str:
@@ -168,10 +256,23 @@ def load(instance: str | None = None) -> Settings:
         rtp_end=_int("VOXCAST_RTP_END", rtp_end),
         web_port=_int("VOXCAST_WEB_PORT", 8080 if live else 18080 + offset),
         agi_port=_int("VOXCAST_AGI_PORT", 4573 if live else 14573 + offset),
+        webrtc=os.environ.get("VOXCAST_WEBRTC", "1").strip() != "0",
+        wss_port=_int("VOXCAST_WSS_PORT", 8089 if live else 18089 + offset),
+        wss_bind=os.environ.get("VOXCAST_WSS_BIND", "127.0.0.1").strip(),
+        wss_url_setting=os.environ.get("VOXCAST_WSS_URL", "").strip(),
+        wss_cert=os.environ.get("VOXCAST_WSS_CERT", "").strip(),
+        wss_key=os.environ.get("VOXCAST_WSS_KEY", "").strip(),
         bounce_port=_int("VOXCAST_BOUNCE_PORT", 2525 if live else 12525 + offset),
+        metrics_port=_int("VOXCAST_METRICS_PORT", 9464 if live else 13464 + offset),
+        log_format=os.environ.get("VOXCAST_LOG_FORMAT", "text").strip().lower() or "text",
+        node=os.environ.get("VOXCAST_NODE", "").strip()[:64],
+        node_stale_s=float(os.environ.get("VOXCAST_NODE_STALE_S", "15") or 15),
+        node_sip=os.environ.get("VOXCAST_NODE_SIP", "").strip(),
         trunk_host=os.environ.get("VOXCAST_TRUNK_HOST", "127.0.0.1"),
         trunk_port=_int("VOXCAST_TRUNK_PORT", 5070 if live else 15070 + offset),
         trunk_allow=tuple(a for a in os.environ.get("VOXCAST_TRUNK_ALLOW", "")
+                          .replace(",", " ").split() if a),
+        sip_proxies=tuple(a for a in os.environ.get("VOXCAST_SIP_PROXY", "")
                           .replace(",", " ").split() if a),
         trunk_inbound_user=os.environ.get("VOXCAST_TRUNK_INBOUND_USER", ""),
         trunk_inbound_password=os.environ.get("VOXCAST_TRUNK_INBOUND_PASSWORD", ""),

@@ -7,7 +7,11 @@ number and runs nothing (quoting it would corrupt phone numbers for everybody).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
+
+UTC = ZoneInfo("UTC")
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
@@ -45,3 +49,17 @@ class SafeWriter:
 
 def writer(buf, **fmt) -> SafeWriter:
     return SafeWriter(buf, **fmt)
+
+
+def time_header(name: str, zone: ZoneInfo | None) -> str:
+    """A time column's header naming the zone its times are in: "time (Europe/Berlin)"; with
+    no zone, "<name>_utc" as these files said before (a caller without a viewer)."""
+    return f"{name} ({zone.key})" if zone is not None else f"{name}_utc"
+
+
+def local_time(value: dt.datetime | None, zone: ZoneInfo | None) -> str:
+    """A stored (naive UTC) time as the CSV writes it, in `zone` (UTC when None); "" for None."""
+    if value is None:
+        return ""
+    shown = value.replace(tzinfo=dt.timezone.utc).astimezone(zone or UTC)
+    return shown.strftime("%Y-%m-%d %H:%M:%S")

@@ -12,14 +12,16 @@ import asyncio
 import logging
 import os
 import signal
+from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from models import init_database
 from models.migrations import require_current
 from voxcast.config import Settings
 from voxcast.runtime.status import set_status
-from voxcast.webhooks import outbox, signing
+from voxcast.webhooks import endpoints, outbox, signing
 from voxcast.webhooks.retry import Schedule
 
 log = logging.getLogger("voxcast.webhooks")
@@ -30,6 +32,30 @@ TOTAL_TIMEOUT_S = 15.0  # well under outbox.LEASE_S (VOXCAST_WEBHOOK_TIMEOUT_S)
 STATUS_S = 30.0
 PURGE_S = 3600.0
 BODY_KEEP = 300  # characters of a failed answer's body kept in last_error
+
+
+class PrivateAddress(OSError):
+    """A tenant's endpoint resolved only to addresses it may not reach."""
+
+
+class PublicResolver(AbstractResolver):
+    """Resolves with `inner` (aiohttp's default) and keeps only public addresses: a tenant's
+    endpoint name that points at loopback or the provider's network (now, or after a DNS
+    change) is refused when it is posted to, not only when it was registered."""
+
+    def __init__(self, inner: AbstractResolver | None = None):
+        self.inner = inner or aiohttp.DefaultResolver()
+
+    async def resolve(self, host: str, port: int = 0, family=0) -> list[ResolveResult]:
+        found = await self.inner.resolve(host, port, family)
+        public = [r for r in found if not endpoints.private_address(r["host"])]
+        if not public:
+            raise PrivateAddress(f"{host} resolves to a private address "
+                                 f"({', '.join(sorted({r['host'] for r in found}))})")
+        return public
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 class Sender:
@@ -48,8 +74,12 @@ class Sender:
         self.running: set[asyncio.Task] = set()
 
     async def post(self, session: aiohttp.ClientSession, job: outbox.Job) -> tuple[int | None, str]:
+        """One attempt; `session` must resolve through PublicResolver for a public_only job
+        (a literal private address is refused here: aiohttp does not resolve those)."""
         headers = signing.headers(job.secret, event=job.event, event_id=job.event_id,
                                   body=job.payload)
+        if job.public_only and endpoints.private_address(urlsplit(job.url).hostname or ""):
+            return None, "refused: a tenant's endpoint may not be a private address"
         try:
             async with session.post(job.url, data=job.payload.encode("utf-8"), headers=headers,
                                     allow_redirects=False) as response:
@@ -60,6 +90,10 @@ class Sender:
                 return response.status, f"HTTP {response.status}: {text}".strip()
         except asyncio.TimeoutError:
             return None, f"timed out after {self.timeout_s:g} s"
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, PrivateAddress):
+                return None, f"refused: {exc.os_error}"[:1000]
+            return None, f"{type(exc).__name__}: {exc}"[:1000]
         except aiohttp.ClientError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:1000]
         except ValueError as exc:  # an URL aiohttp cannot use
@@ -79,7 +113,9 @@ class Sender:
                                         connect=min(CONNECT_TIMEOUT_S, self.timeout_s))
         last_status = last_purge = float("-inf")
         loop = asyncio.get_running_loop()
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        public_connector = aiohttp.TCPConnector(resolver=PublicResolver())
+        async with (aiohttp.ClientSession(timeout=timeout) as session,
+                    aiohttp.ClientSession(timeout=timeout, connector=public_connector) as public):
             while not stop.is_set():
                 if loop.time() - last_status >= STATUS_S:
                     last_status = loop.time()
@@ -92,7 +128,8 @@ class Sender:
                         if free > 0 else [])
                 for job in jobs:
                     await self.slots.acquire()
-                    task = asyncio.create_task(self.deliver(session, job))
+                    task = asyncio.create_task(
+                        self.deliver(public if job.public_only else session, job))
                     self.running.add(task)
                     task.add_done_callback(self.running.discard)
                 if len(jobs) < free or free <= 0:

@@ -37,6 +37,8 @@ def campaign_reason(progress: dict) -> str:
 def create_app(settings: config.Settings | None = None, test_config: dict | None = None) -> Flask:
     settings = settings or config.load()
     app = Flask(__name__)
+    from .json_provider import OrjsonProvider
+    app.json = OrjsonProvider(app)  # Flask's JSON, encoded faster
     app.config.from_mapping(
         SECRET_KEY=config.read_or_create_secret(settings.secret_key_file),
         VOXCAST_SETTINGS=settings,
@@ -51,7 +53,8 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     if test_config:
         app.config.from_mapping(test_config)
 
-    models.init_database(app.config["DATABASE_URL"])  # the schema is `voxcast initdb`'s
+    # pooled: a request takes a connection from the pool and hands it back (models.db)
+    models.init_database(app.config["DATABASE_URL"], pooled=True)  # the schema is `voxcast initdb`'s
 
     from . import db
     db.init_app(app)
@@ -146,6 +149,12 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
         app.register_blueprint(bp)
     from . import webhooks  # webhook endpoints: the tenant's and the provider's (issue 15)
     app.register_blueprint(webhooks.bp)
+    from . import prompts  # the tenant's audio library (issue 17)
+    app.register_blueprint(prompts.bp)
+    from . import sections  # bare section URLs (/admin/, /fax...) lead to the first page
+    app.register_blueprint(sections.bp)
+    from . import health  # /health: 200 while the database answers, else 503
+    app.register_blueprint(health.bp)
 
     @app.route("/")
     @login_required

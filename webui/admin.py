@@ -23,6 +23,9 @@ from voxcast.tenants import services as tenant_service
 from voxcast.tenants.services import COMPANY_SIZES, TenantError, TenantProfile
 
 from .auth import admin_required
+from .paging import Page, matching, search_arg
+
+PER_PAGE = 50
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -128,9 +131,10 @@ class DeleteForm(FlaskForm):
 @bp.route("/tenants")
 @admin_required
 def tenants():
-    rows = (Tenant.select(Tenant, RatePlan)
-            .join(RatePlan, JOIN.LEFT_OUTER).order_by(Tenant.name))
-    return render_template("admin/tenants.html", tenants=rows)
+    q = search_arg()
+    rows = matching(Tenant.select(Tenant, RatePlan).join(RatePlan, JOIN.LEFT_OUTER),
+                    q, Tenant.name, Tenant.slug).order_by(Tenant.name, Tenant.id)
+    return render_template("admin/tenants.html", page=Page.from_request(rows, PER_PAGE), q=q)
 
 
 def _send_welcome(created: tenant_service.Created, password: str) -> None:
@@ -278,14 +282,19 @@ def _tenant_choices():
 
 
 def _render_dids(form=None, status=200):
-    dids = list(Did.select(Did, Tenant).join(Tenant, JOIN.LEFT_OUTER).order_by(Did.number))
+    q = search_arg()
+    page = Page.from_request(
+        matching(Did.select(Did, Tenant).join(Tenant, JOIN.LEFT_OUTER), q, Did.number,
+                 Tenant.name, Tenant.slug).order_by(Did.number, Did.id), 100)
+    dids = page.items
     forms = {}
+    choices = _tenant_choices()
     for did in dids:
         f = AssignForm(formdata=None, prefix=f"d{did.id}", tenant=did.tenant_id or 0,
                        greeting_text=did.greeting_text)
-        f.tenant.choices = _tenant_choices()
+        f.tenant.choices = choices
         forms[did.id] = f
-    return render_template("admin/dids.html", dids=dids, forms=forms,
+    return render_template("admin/dids.html", dids=dids, page=page, q=q, forms=forms,
                            form=form or DidForm(formdata=None)), status
 
 

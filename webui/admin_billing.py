@@ -24,8 +24,9 @@ from voxcast.billing.plans import PlanError
 from .admin import apply_errors
 from .auth import admin_required
 from .billing import error_text
-from .paging import Page
+from .paging import Page, matching, search_arg
 from .params import arg_id
+from .viewer import viewer_zone
 
 bp = Blueprint("admin_billing", __name__, url_prefix="/admin/billing")
 PER_PAGE = 100
@@ -86,12 +87,15 @@ class ImportForm(FlaskForm):
 @bp.route("/plans")
 @admin_required
 def plan_list():
-    rows = RatePlan.select().order_by(RatePlan.name)
+    q = search_arg()
+    page = Page.from_request(matching(RatePlan.select(), q, RatePlan.name)
+                             .order_by(RatePlan.name, RatePlan.id), 50)
+    rows = page.items
     users = {}
     for t in Tenant.select(Tenant.rate_plan).where(Tenant.rate_plan.is_null(False)):
         users[t.rate_plan_id] = users.get(t.rate_plan_id, 0) + 1
     return render_template("admin_billing/plans.html", plans=rows, counts=plans.rate_counts(),
-                           users=users)
+                           users=users, page=page, q=q)
 
 
 @bp.route("/plans/new", methods=["GET", "POST"])
@@ -364,7 +368,7 @@ def free_credit(tenant_id: int):
 def charges_csv():
     period = reports.Period.parse(request.args.get("start"), request.args.get("end"))
     tenant_id = arg_id("tenant") or None
-    body = reports.charges_csv(tenant_id, period)
+    body = reports.charges_csv(tenant_id, period, viewer_zone())
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="charges-{period.start}-{period.end}.csv"'})
 

@@ -21,6 +21,7 @@ from voxcast.tenants import features
 from .admin import apply_errors
 from .admin_capabilities import CheckboxesField
 from .auth import admin_required
+from .paging import Page, matching, search_arg
 
 bp = Blueprint("admin_packages", __name__, url_prefix="/admin/packages")
 
@@ -168,9 +169,13 @@ def _ip() -> str:
 @bp.route("/")
 @admin_required
 def index():
-    rows = Package.select(Package, RatePlan).join(RatePlan, JOIN.LEFT_OUTER) \
-        .order_by(Package.active.desc(), Package.name)
-    return render_template("admin/packages.html", packages=rows, counts=subscriber_counts(),
+    q = search_arg()
+    rows = matching(Package.select(Package, RatePlan).join(RatePlan, JOIN.LEFT_OUTER), q,
+                    Package.name, Package.description) \
+        .order_by(Package.active.desc(), Package.name, Package.id)
+    page = Page.from_request(rows, 50)
+    return render_template("admin/packages.html", packages=page.items, page=page, q=q,
+                           counts=subscriber_counts(),
                            pending=subscriber_counts(Subscription.pending_package))
 
 
@@ -225,46 +230,42 @@ def edit(package_id: int):
     return _render_form(form, package, error, 400 if form.is_submitted() else 200)
 
 
-def _set_active(package: Package, active: bool) -> None:
-    catalogue.update_package(package, catalogue.PackageInput(active=active),
-                             actor=current_user, ip=_ip())
+def _act(work, done: str):
+    """Run one catalogue action; flash its refusal or the done message, back to the list."""
+    try:
+        work()
+    except ServiceError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for(".index"))
+
+
+def _set_active(package: Package, active: bool):
+    return lambda: catalogue.update_package(package, catalogue.PackageInput(active=active),
+                                            actor=current_user, ip=_ip())
 
 
 @bp.route("/<int:package_id>/deactivate", methods=["POST"])
 @admin_required
 def deactivate(package_id: int):
     package = get_package(package_id)
-    try:
-        _set_active(package, False)
-    except ServiceError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(_("Package '%(name)s' deactivated: it is no longer sold; its subscribers keep "
-                "it.", name=package.name), "success")
-    return redirect(url_for(".index"))
+    return _act(_set_active(package, False),
+                _("Package '%(name)s' deactivated: it is no longer sold; its subscribers "
+                  "keep it.", name=package.name))
 
 
 @bp.route("/<int:package_id>/activate", methods=["POST"])
 @admin_required
 def activate(package_id: int):
     package = get_package(package_id)
-    try:
-        _set_active(package, True)
-    except ServiceError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(_("Package '%(name)s' is sold again.", name=package.name), "success")
-    return redirect(url_for(".index"))
+    return _act(_set_active(package, True),
+                _("Package '%(name)s' is sold again.", name=package.name))
 
 
 @bp.route("/<int:package_id>/delete", methods=["POST"])
 @admin_required
 def delete(package_id: int):
     package = get_package(package_id)
-    try:
-        catalogue.delete_package(package, actor=current_user, ip=_ip())
-    except ServiceError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(_("Package '%(name)s' deleted.", name=package.name), "success")
-    return redirect(url_for(".index"))
+    return _act(lambda: catalogue.delete_package(package, actor=current_user, ip=_ip()),
+                _("Package '%(name)s' deleted.", name=package.name))

@@ -11,7 +11,7 @@ from peewee import JOIN
 from wtforms import IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from models import Extension, Tenant
+from models import Did, Extension, Tenant, User
 from voxcast import mailer
 from voxcast.numbers import pool as pool_service
 from voxcast.tenants import services as tenant_service
@@ -21,6 +21,7 @@ from voxcast.tenants.services import TenantError
 
 from .admin import get_tenant
 from .auth import admin_required
+from .paging import Page, matching, search_arg
 
 bp = Blueprint("admin_res", __name__, url_prefix="/admin")
 
@@ -64,8 +65,12 @@ def _sync():
 def users(tenant_id: int):
     tenant = get_tenant(tenant_id)
     role = "agent" if request.args.get("role") == "agent" else "users"
-    rows = list(tenant_service.tenant_users(tenant, role))
-    return render_template("admin/users.html", tenant=tenant, users=rows, role=role,
+    q = search_arg()
+    page = Page.from_request(matching(tenant_service.tenant_users(tenant, role), q,
+                                      User.username, User.first_name, User.last_name,
+                                      User.email), 50)
+    return render_template("admin/users.html", tenant=tenant, users=page.items, page=page, q=q,
+                           role=role,
                            form=PasswordForm(formdata=None))
 
 
@@ -155,8 +160,12 @@ def extensions(tenant_id: int):
             flash(_("Allocated %(n)s.", n=", ".join(numbers)), "success")
             _sync()
         return redirect(url_for("admin_res.extensions", tenant_id=tenant.id))
+    q = search_arg()
+    page = Page.from_request(matching(pool_service.tenant_extensions(tenant), q,
+                                      Extension.number).order_by(Extension.number, Extension.id),
+                             100)
     return render_template("admin/tenant_extensions.html", tenant=tenant, form=form,
-                           rows=list(pool_service.tenant_extensions(tenant)),
+                           rows=page.items, page=page, q=q,
                            free=pool_service.free_extensions().count(),
                            dids=caller_id_service.choices(tenant.id))
 
@@ -211,8 +220,11 @@ def dids(tenant_id: int):
     if form.is_submitted():
         flash(_("Choose a DID from the pool."), "error")
         return redirect(url_for("admin_res.dids", tenant_id=tenant.id))
+    q = search_arg()
+    page = Page.from_request(matching(pool_service.tenant_dids(tenant), q, Did.number)
+                             .order_by(Did.number, Did.id), 100)
     return render_template("admin/tenant_dids.html", tenant=tenant, form=form,
-                           rows=list(pool_service.tenant_dids(tenant)))
+                           rows=page.items, page=page, q=q)
 
 
 @bp.route("/tenants/<int:tenant_id>/dids/<int:did_id>/return", methods=["POST"])
@@ -244,8 +256,10 @@ def pool():
         else:
             flash(_("%(n)d extension(s) added to the pool.", n=len(added)), "success")
             return redirect(url_for("admin_res.pool"))
-    rows = (Extension.select(Extension, Tenant).join(Tenant, on=(Extension.tenant == Tenant.id),
-                                                     join_type=JOIN.LEFT_OUTER)
-            .order_by(Extension.number))
-    return render_template("admin/extension_pool.html", form=form, rows=list(rows),
+    q = search_arg()
+    rows = matching(Extension.select(Extension, Tenant)
+                    .join(Tenant, on=(Extension.tenant == Tenant.id), join_type=JOIN.LEFT_OUTER),
+                    q, Extension.number, Tenant.name, Tenant.slug)
+    page = Page.from_request(rows.order_by(Extension.number, Extension.id), 100)
+    return render_template("admin/extension_pool.html", form=form, rows=page.items, page=page, q=q,
                            error=error), (400 if form.is_submitted() else 200)

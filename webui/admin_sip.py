@@ -14,6 +14,7 @@ from voxcast.runtime import sip_guard
 from voxcast.runtime.asterisk import AsteriskError
 
 from .auth import admin_required
+from .paging import Page, matching, search_arg
 
 bp = Blueprint("admin_sip", __name__, url_prefix="/admin/sip-security")
 
@@ -25,9 +26,12 @@ class UnbanForm(FlaskForm):
 @bp.route("")
 @admin_required
 def index():
-    rows = list(SipBan.select().order_by(SipBan.banned_until.desc(nulls="LAST"),
-                                         SipBan.last_failure_at.desc()))
-    return render_template("admin/sip_security.html", rows=rows, now=utcnow(),
+    q = search_arg()
+    page = Page.from_request(matching(SipBan.select(), q, SipBan.address)
+                             .order_by(SipBan.banned_until.desc(nulls="LAST"),
+                                       SipBan.last_failure_at.desc(), SipBan.id), 100)
+    return render_template("admin/sip_security.html", rows=page.items, page=page, q=q,
+                           now=utcnow(),
                            policy=sip_guard.Policy.from_env(), form=UnbanForm())
 
 

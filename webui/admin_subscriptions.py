@@ -169,6 +169,18 @@ def _refused(exc: Exception) -> str:
     return error_text(exc) if isinstance(exc, BillingError) else str(exc)
 
 
+def _act(tenant: Tenant, work, done):
+    """Run one subscription action; flash its refusal, or done(result) on success, and go
+    back to the page the form was on."""
+    try:
+        result = work()
+    except ServiceError as exc:
+        flash(_refused(exc), "error")
+    else:
+        flash(done(result), "success")
+    return _back(tenant)
+
+
 @bp.route("/")
 @admin_required
 def show(tenant_id: int):
@@ -185,17 +197,12 @@ def subscribe(tenant_id: int):
     if not form.validate_on_submit():
         flash(_("Choose a package from the list."), "error")
         return _back(tenant)
-    try:
-        sub = subscriptions.subscribe(tenant, form.package.data,
-                                      external_id=(form.external_id.data or "").strip(),
-                                      actor=current_user, ip=_ip())
-    except ServiceError as exc:
-        flash(_refused(exc), "error")
-    else:
-        flash(_("'%(tenant)s' is now on the package '%(package)s'; its rate plan, limits and "
-                "features are the package's.", tenant=tenant.name, package=sub.package.name),
-              "success")
-    return _back(tenant)
+    return _act(tenant, lambda: subscriptions.subscribe(
+        tenant, form.package.data, external_id=(form.external_id.data or "").strip(),
+        actor=current_user, ip=_ip()),
+        lambda sub: _("'%(tenant)s' is now on the package '%(package)s'; its rate plan, "
+                      "limits and features are the package's.",
+                      tenant=tenant.name, package=sub.package.name))
 
 
 @bp.route("/renew", methods=["POST"])
@@ -206,16 +213,11 @@ def renew(tenant_id: int):
     if not form.validate_on_submit():
         flash(_("The payment reference is too long."), "error")
         return _back(tenant)
-    try:
-        sub = subscriptions.renew(tenant, reference=(form.reference.data or "").strip(),
-                                  charge_balance=bool(form.charge_balance.data),
-                                  actor=current_user, ip=_ip())
-    except ServiceError as exc:
-        flash(_refused(exc), "error")
-    else:
-        flash(_("Subscription renewed: paid through %(end)s.",
-                end=sub.period_end.strftime("%Y-%m-%d")), "success")
-    return _back(tenant)
+    return _act(tenant, lambda: subscriptions.renew(
+        tenant, reference=(form.reference.data or "").strip(),
+        charge_balance=bool(form.charge_balance.data), actor=current_user, ip=_ip()),
+        lambda sub: _("Subscription renewed: paid through %(end)s.",
+                      end=sub.period_end.strftime("%Y-%m-%d")))
 
 
 @bp.route("/package", methods=["POST"])
@@ -256,28 +258,19 @@ def change(tenant_id: int):
 @admin_required
 def suspend(tenant_id: int):
     tenant = get_tenant(tenant_id)
-    try:
-        subscriptions.suspend(tenant, reason="provider", actor=current_user, ip=_ip())
-    except ServiceError as exc:
-        flash(_refused(exc), "error")
-    else:
-        flash(_("Tenant '%(name)s' suspended: logins refused, campaigns paused, live calls "
-                "ended.", name=tenant.name), "success")
-    return _back(tenant)
+    return _act(tenant, lambda: subscriptions.suspend(
+        tenant, reason="provider", actor=current_user, ip=_ip()),
+        lambda _result: _("Tenant '%(name)s' suspended: logins refused, campaigns paused, "
+                          "live calls ended.", name=tenant.name))
 
 
 @bp.route("/unsuspend", methods=["POST"])
 @admin_required
 def unsuspend(tenant_id: int):
     tenant = get_tenant(tenant_id)
-    try:
-        subscriptions.unsuspend(tenant, actor=current_user, ip=_ip())
-    except ServiceError as exc:
-        flash(_refused(exc), "error")
-    else:
-        flash(_("Tenant '%(name)s' unsuspended; its campaigns stay paused until it resumes "
-                "them.", name=tenant.name), "success")
-    return _back(tenant)
+    return _act(tenant, lambda: subscriptions.unsuspend(tenant, actor=current_user, ip=_ip()),
+                lambda _result: _("Tenant '%(name)s' unsuspended; its campaigns stay paused "
+                                  "until it resumes them.", name=tenant.name))
 
 
 @bp.route("/topup", methods=["POST"])
@@ -289,14 +282,9 @@ def topup(tenant_id: int):
     if not form.validate_on_submit():
         flash(_("Choose a top-up package from the list."), "error")
         return _back(tenant)
-    try:
-        entry = subscriptions.topup(tenant, form.package.data,
-                                    reference=(form.reference.data or "").strip(),
-                                    actor=current_user, ip=_ip())
-    except ServiceError as exc:
-        flash(_refused(exc), "error")
-    else:
-        flash(_("%(amount)s credited to the balance of '%(name)s'; the balance is now "
-                "%(balance)s.", amount=f"{entry.amount:.2f}", name=tenant.name,
-                balance=f"{entry.balance_after:.2f}"), "success")
-    return _back(tenant)
+    return _act(tenant, lambda: subscriptions.topup(
+        tenant, form.package.data, reference=(form.reference.data or "").strip(),
+        actor=current_user, ip=_ip()),
+        lambda entry: _("%(amount)s credited to the balance of '%(name)s'; the balance is "
+                        "now %(balance)s.", amount=f"{entry.amount:.2f}", name=tenant.name,
+                        balance=f"{entry.balance_after:.2f}"))

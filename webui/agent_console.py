@@ -16,11 +16,12 @@ from flask_login import current_user
 
 from models import Tenant, User
 from voxcast.agents import dispositions, pause_reasons, sessions, states, stats, wrapup
-from voxcast.console import commands, dialing, targets, view
+from voxcast.console import commands, dialing, phone, targets, view
 from voxcast.console import live as call_status
 from voxcast.errors import ServiceError
 
 from .agent_setup import tr
+from .live_stream import event_stream
 from .auth import current_tenant_id, tenant_required
 from .params import parse_id
 from .permissions import feature_required
@@ -112,7 +113,21 @@ def _page_data() -> dict:
 @tenant_required(roles=AGENT_ROLES)
 @feature_required("agents")
 def index():
-    return render_template("agent_console/index.html", s=_snapshot(), **_page_data())
+    settings = current_app.config["VOXCAST_SETTINGS"]
+    phone_on = settings.webrtc and phone.browser_extension(current_tenant_id(),
+                                                           current_user.id) is not None
+    return render_template("agent_console/index.html", s=_snapshot(), phone_on=phone_on,
+                           **_page_data())
+
+
+@bp.route("/phone.json")
+@tenant_required(roles=AGENT_ROLES)
+@feature_required("agents")
+def phone_config():
+    """The browser phone's registration (agent_phone.js): only the agent's own extension, and
+    only when it is a browser phone; never cached (it carries the extension's secret)."""
+    settings = current_app.config["VOXCAST_SETTINGS"]
+    return jsonify(phone.registration(settings, current_tenant_id(), current_user.id))
 
 
 @bp.route("/live.json")
@@ -123,6 +138,14 @@ def live():
     if request.args.get("key") == snap["key"]:
         return jsonify(key=snap["key"], same=True)
     return jsonify(snap)
+
+
+@bp.route("/live.events")
+@tenant_required(roles=AGENT_ROLES)
+def live_events():
+    """live.json pushed (webui.live_stream): {"key": ...} whenever the snapshot's key moved;
+    the page then fetches the panel, as after a poll that found it moved."""
+    return event_stream(lambda: {"key": _snapshot()["key"]}, interval=1.0)
 
 
 @bp.route("/panel")

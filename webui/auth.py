@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template,
                    request, session, url_for)
 from flask_babel import gettext as _, ngettext
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
@@ -13,7 +13,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from models import User
+from peewee import JOIN
+
+from models import Tenant, User
+from models.cached_sql import CachedSelect, fields_of, instance
 from voxcast.audit import records as audit
 from voxcast.accounts import login_guard
 from voxcast.accounts import login_sessions
@@ -75,10 +78,32 @@ SESSION_VERSION_KEY = "session_version"
 SESSION_ID_KEY = "sid"
 
 
+_USER_TENANT = CachedSelect(
+    lambda user_id: (User.select(*fields_of(User), *fields_of(Tenant))
+                     .join(Tenant, JOIN.LEFT_OUTER).where(User.id == user_id)),
+    samples=(-7_000_002,))
+
+
+def _user_and_tenant(user_id: int) -> User | None:
+    """The user with its tenant (row.tenant, no second query), or None; the SQL is built
+    once per database (models.cached_sql): this runs on every request."""
+    found = _USER_TENANT.first(user_id)
+    if found is None:
+        return None
+    split = len(User._meta.sorted_fields)
+    row = instance(User, found[:split])
+    if row.tenant_id is not None:
+        row.tenant = instance(Tenant, found[split:])
+        row._dirty.clear()
+    return row
+
+
 @login_manager.user_loader
 def load_user(user_id: str):
     try:
-        row = User.get_or_none(User.id == int(user_id))
+        # the user and its tenant in one query; the tenant is kept for the request
+        # (webui.permissions.current_tenant), which reads it anyway
+        row = _user_and_tenant(int(user_id))
     except ValueError:
         row = None
     if (row is None or refusal(row)
@@ -87,6 +112,8 @@ def load_user(user_id: str):
                                           current_app.permanent_session_lifetime)):
         session.clear()
         return None
+    if row.tenant_id is not None:
+        g._vx_tenant, g._vx_tenant_id = row.tenant, row.tenant_id
     return SessionUser(row)
 
 
@@ -120,7 +147,7 @@ def end_session() -> None:
 
 @login_manager.unauthorized_handler
 def unauthorized():
-    if request.path.endswith(".json"):
+    if request.path.endswith((".json", ".events")):  # polled JSON, live streams
         return jsonify(error="login required"), 401
     flash(login_manager.login_message, login_manager.login_message_category)
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

@@ -16,6 +16,7 @@ from voxcast.billing import ledger, notify, plans, reports
 
 from .auth import current_tenant_id, tenant_required
 from .paging import Page
+from .viewer import viewer_zone
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
 BILLING_ROLES = ("tenant", "supervisor")
@@ -121,6 +122,6 @@ def report():
 @tenant_required(roles=BILLING_ROLES)
 def charges_csv():
     period = reports.Period.parse(request.args.get("start"), request.args.get("end"))
-    body = reports.charges_csv(current_tenant_id(), period)
+    body = reports.charges_csv(current_tenant_id(), period, viewer_zone())
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="charges-{period.start}-{period.end}.csv"'})

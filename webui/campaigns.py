@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from models import Campaign, CampaignContact, Contact, ContactGroup, SystemStatus, Tenant, User
 from models.entities import CAMPAIGN_TYPES, FaxDocument, Ivr, SmscConnection, utcnow
 from models.tenancy import get_scoped, scoped
+from voxcast.audio import library
 from voxcast.campaigns import calling_hours
 from voxcast.ivr import services as flow_service
 from voxcast.campaigns import flows_config
@@ -33,11 +34,13 @@ from voxcast.campaigns import editing, message_fields
 from voxcast.campaigns.errors import CampaignError
 from voxcast.dialing import predictive
 
+from . import campaign_settings
 from .auth import current_tenant_id, tenant_required
-from .paging import Page
+from .paging import Page, matching, search_arg
 from .params import parse_id
 from .permissions import current_tenant, feature_required
 from .status import ari_state
+from .viewer import viewer_zone
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
@@ -98,6 +101,9 @@ class CampaignForm(FlaskForm):
         message="Choose a contact group (create one under Contacts first).")])
     message_audio = FileField("Message audio file")
     message_text = TextAreaField("…or text to speak", validators=[Length(max=2000)])
+    message_prompt = SelectField(_l("…or a prompt of your audio library"),
+                                 coerce=lambda v: parse_id(v) or 0, default=0,
+                                 validate_choice=False)  # the tenant's own: checked by editing
     caller_id = StringField("Caller ID", validators=[
         Optional(), Regexp(r"^\+?[0-9]{2,20}$", message="Digits only, optionally starting with +.")])
     channel_limit = IntegerField("Channels", default=5)
@@ -123,7 +129,9 @@ class CampaignForm(FlaskForm):
                                 validators=[NumberRange(1, 10)])
     ivr = SelectField("IVR", coerce=lambda v: parse_id(v) or 0, default=0,
                       validate_choice=False)  # checked by tenancy
-    flow = TextAreaField("Settings (JSON)", validators=[Length(max=20000)])
+    flow = TextAreaField(_l("Settings (JSON)"), validators=[Length(max=20000)],
+                         description=_l("Advanced: the settings as the API takes them. Left as "
+                                        "shown, the form above is saved; edited, this is."))
     # Voice Agent campaigns
     dial_ratio = DecimalField(_l("Lines per ready agent"), default=1, places=2,
                               validators=[NumberRange(1, 3)],
@@ -223,9 +231,14 @@ def _form(tenant: Tenant, campaign: Campaign | None = None) -> CampaignForm:
     form.fax_document.choices = [(0, _("— choose —"))] + [
         (d.id, _("%(name)s (%(pages)s pages)", name=d.name, pages=d.pages))
         for d in message_fields.fax_documents(tenant.id)]
+    prompts = library.prompts(tenant.id)
+    form.message_prompt.choices = [(0, _("— none —"))] + [
+        (p.id, f"{p.name} ({p.seconds} s)") for p in prompts]
     if campaign is not None and request.method == "GET":
         form.smsc.data = campaign.smsc_id or 0
         form.fax_document.data = campaign.fax_document_id or 0
+        form.message_prompt.data = next((p.id for p in prompts
+                                         if p.sound == campaign.message_file), 0)
     return form
 
 
@@ -244,6 +257,8 @@ def _data(form: CampaignForm) -> dict:
                                  if form.abandon_cap_pct.data is not None else Decimal("3.00")))
     data.update({name: getattr(form, name).data or "" for name in MESSAGE_TEXT})
     data.update(smsc_id=form.smsc.data or None, fax_document_id=form.fax_document.data or None)
+    if form.message_prompt.data:
+        data["prompt_id"] = form.message_prompt.data
     return data
 
 
@@ -258,7 +273,7 @@ def _save_upload(storage) -> Path | None:
 
 # Service field names -> this form's field names, where they differ.
 FORM_FIELD = {"group_id": "group", "ivr_id": "ivr", "agent_ids": "agents", "smsc_id": "smsc",
-              "fax_document_id": "fax_document"}
+              "fax_document_id": "fax_document", "prompt_id": "message_prompt"}
 
 
 def _save(form: CampaignForm, save) -> str | None:
@@ -305,8 +320,11 @@ def _actor() -> editing.Actor:
 @campaigns_feature
 def index():
     tid = current_tenant_id()
-    campaigns = list(scoped(Campaign, tid).order_by(Campaign.created_at.desc(), Campaign.id.desc()))
-    return render_template("campaigns/list.html", campaigns=campaigns,
+    q = search_arg()
+    page = Page.from_request(matching(scoped(Campaign, tid), q, Campaign.name)
+                             .order_by(Campaign.created_at.desc(), Campaign.id.desc()), 50)
+    campaigns = page.items
+    return render_template("campaigns/list.html", campaigns=campaigns, page=page, q=q,
                            progress=campaign_service.progress_many(campaigns),
                            tenant=Tenant.get_by_id(tid), ari=ari_state())
 
@@ -318,15 +336,19 @@ def create():
     tenant = Tenant.get_by_id(current_tenant_id())
     form = _form(tenant)
     error = None
-    if form.validate_on_submit():
+    view, action = _settings_view(tenant, form, None)
+    if action:
+        return _render_form(form, None, None, view), 200
+    valid = form.validate_on_submit()
+    error = _settings_refused(form, view) if valid else None
+    if valid and error is None:
         created = []
         error = _save(form, lambda data, upload: created.append(editing.create(
             tenant, data, settings=_settings(), actor=_actor(), upload_path=upload)))
         if error is None:
-            flash(f"Campaign '{created[0].name}' created.", "success")
+            flash(_("Campaign '%(name)s' created.", name=created[0].name), "success")
             return redirect(url_for("campaigns.detail", campaign_id=created[0].id))
-    return render_template("campaigns/form.html", form=form, campaign=None, error=error,
-                           examples=EXAMPLES, **_links(None)), (400 if form.is_submitted() else 200)
+    return _render_form(form, None, error, view), (400 if form.is_submitted() else 200)
 
 
 @bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
@@ -337,15 +359,61 @@ def edit(campaign_id: int):
     campaign = get_scoped(Campaign, tenant.id, campaign_id)
     form = _form(tenant, campaign)
     error = None
-    if form.validate_on_submit():
+    view, action = _settings_view(tenant, form, campaign)
+    if action:
+        return _render_form(form, campaign, None, view), 200
+    valid = form.validate_on_submit()
+    error = _settings_refused(form, view) if valid else None
+    if valid and error is None:
         error = _save(form, lambda data, upload: editing.update(
             campaign, data, settings=_settings(), actor=_actor(), upload_path=upload))
         if error is None:
-            flash("Campaign saved.", "success")
+            flash(_("Campaign saved."), "success")
             return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
         campaign = get_scoped(Campaign, tenant.id, campaign_id)  # as saved, not as refused
+    return _render_form(form, campaign, error, view), (400 if form.is_submitted() else 200)
+
+
+def _settings_view(tenant: Tenant, form: CampaignForm, campaign: Campaign | None):
+    """The settings forms for this request, and whether one of their own buttons (add or
+    remove a question, insert a field) was pressed. On a POST the chosen type's form (or
+    the advanced JSON, when edited) becomes `form.flow`."""
+    if request.method != "POST":
+        flow = flow_service.flow_of(campaign) if campaign is not None else {}
+        kind = campaign.type if campaign is not None else ""
+        return campaign_settings.view(tenant.id, campaign_settings.values_from_flow(kind, flow),
+                                      flow_shown=form.flow.data or ""), False
+    values = campaign_settings.values_from_post(request.form)
+    action = campaign_settings.apply_action(values, request.form)
+    shown = request.form.get("flow_shown", "")
+    edited = campaign_settings.json_edited(form.flow.data or "", shown)
+    form.flow.data = campaign_settings.flow_text(form.type.data, values, form.flow.data or "",
+                                                 shown)
+    if action:
+        form.flow.data = shown  # the JSON view keeps what it showed
+    view = campaign_settings.view(tenant.id, values, flow_shown=form.flow.data or "")
+    view.json_edited = edited
+    return view, action
+
+
+def _settings_refused(form: CampaignForm, view: campaign_settings.SettingsView) -> str | None:
+    """The settings checked before saving, each problem put on its field (the form's, or the
+    advanced JSON's when that was edited); the message to show when refused, else None."""
+    kind = form.type.data
+    if kind not in campaign_settings.PREFIX:
+        return None
+    messages = campaign_settings.check(current_tenant_id(), kind, form.flow.data or "")
+    if not messages:
+        return None
+    if view.json_edited:
+        form.flow.errors = [*form.flow.errors, *messages]  # the advanced JSON was edited
+    view.errors = campaign_settings.errors_by_field(kind, messages)
+    return _("Nothing was saved: %(why)s", why="; ".join(messages))
+
+
+def _render_form(form: CampaignForm, campaign: Campaign | None, error, view):
     return render_template("campaigns/form.html", form=form, campaign=campaign, error=error,
-                           examples=EXAMPLES, **_links(campaign)), (400 if form.is_submitted() else 200)
+                           examples=EXAMPLES, s=view, **_links(campaign))
 
 
 @bp.route("/<int:campaign_id>")
@@ -369,6 +437,7 @@ def detail(campaign_id: int):
                            recordings=flow_service.recordings(campaign), agents=agents,
                            pacing=pacing, smsc=smsc, smsc_state=_bind_state(smsc),
                            fax_document=fax_document,
+                           prompt=library.by_sound(campaign.tenant_id, campaign.message_file),
                            messages_url=_endpoint_url("messages.index", campaign=campaign.id)
                            if messaging else None, **_links(campaign))
 
@@ -392,7 +461,7 @@ def _bind_state(smsc: SmscConnection | None) -> str | None:
 @feature_required("voice_survey")
 def survey_csv(campaign_id: int):
     campaign = get_scoped(Campaign, current_tenant_id(), campaign_id)
-    return Response(flow_service.survey_csv(campaign), mimetype="text/csv", headers={
+    return Response(flow_service.survey_csv(campaign, viewer_zone()), mimetype="text/csv", headers={
         "Content-Disposition": f"attachment; filename=survey-{campaign.id}.csv"})
 
 
@@ -489,3 +558,6 @@ def _message_contact_state(states: tuple[str, ...], state: str):
         own = {"delivered", "sent", *states} - {"failed"}
         return settled & CampaignContact.result.not_in(sorted(own))
     return settled & (CampaignContact.result == state)
+
+
+from . import campaign_wizard  # noqa: E402,F401  (the creation wizard's routes, on this blueprint)

@@ -20,7 +20,7 @@ from voxcast.contacts import services as contact_service
 from voxcast.contacts.services import CUSTOM_FIELDS, ContactError, UploadError
 
 from .auth import current_tenant_id, tenant_required
-from .paging import Page
+from .paging import Page, matching, search_arg
 from .params import parse_id
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
@@ -102,7 +102,10 @@ def index():
             flash(_("Group '%(name)s' created.", name=group.name), "success")
             return redirect(url_for("contacts.group", group_id=group.id))
     status = 400 if form.is_submitted() else 200
-    return render_template("contacts/groups.html", groups=list(_groups(tid)), form=form), status
+    q = search_arg()
+    page = Page.from_request(matching(_groups(tid), q, ContactGroup.name), PER_PAGE)
+    return render_template("contacts/groups.html", groups=page.items, page=page, q=q,
+                           form=form), status
 
 
 def _render_group(group: ContactGroup, contact_form=None, import_form=None, rename_form=None,

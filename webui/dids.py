@@ -11,12 +11,14 @@ from flask_login import current_user
 from models import Campaign, Did, User
 from models.entities import Ivr, Queue, Timeslot
 from models.tenancy import get_scoped, scoped
+from voxcast.audio import library
 from voxcast.numbers import routing as number_service
 from voxcast.numbers.routing import RoutingError
 
 from voxcast.tenants import features
 
 from .auth import current_tenant_id, tenant_required
+from .paging import Page, matching, search_arg
 from .permissions import current_tenant
 from .params import parse_id
 from .users import MANAGERS, VIEWERS
@@ -57,6 +59,14 @@ def _closed(did: Did) -> str:
     return f"{did.closed_route}:{did.closed_target}"
 
 
+def _greeting_fields() -> dict:
+    """The greeting's prompt, when the form has the picker ("" = the greeting text)."""
+    if "greeting_prompt" not in request.form:
+        return {}
+    raw = request.form.get("greeting_prompt", "")
+    return {"greeting_prompt_id": None if raw == "" else (parse_id(raw) or -1)}
+
+
 def _fax_fields() -> dict:
     """The fax settings, when the form has them (the tenant's plan includes fax)."""
     if "fax_emails" not in request.form:
@@ -69,7 +79,11 @@ def _fax_fields() -> dict:
 @tenant_required(roles=VIEWERS)
 def index():
     tid = current_tenant_id()
-    dids = list(scoped(Did, tid).order_by(Did.number))
+    q = search_arg()
+    page = Page.from_request(
+        matching(scoped(Did, tid), q, Did.number, Did.greeting_text).order_by(Did.number, Did.id),
+        100)
+    dids = page.items
     options = {
         "ivr": [(i.id, i.name) for i in scoped(Ivr, tid).order_by(Ivr.name)],
         "queue": [(q.id, q.name) for q in scoped(Queue, tid).order_by(Queue.name)],
@@ -77,7 +91,11 @@ def index():
         "campaign": [(c.id, c.name) for c in scoped(Campaign, tid).order_by(Campaign.name)],
     }
     names = {f"{kind}:{pk}": name for kind, rows in options.items() for pk, name in rows}
-    return render_template("dids/list.html", dids=dids, options=options, names=names,
+    prompts = library.prompts(tid)
+    by_sound = {p.sound: p for p in prompts}
+    return render_template("dids/list.html", dids=dids, page=page, q=q, options=options,
+                           names=names, prompts=prompts,
+                           greeting_prompt={d.id: by_sound.get(d.greeting_file) for d in dids},
                            current={d.id: _current(d) for d in dids},
                            closed={d.id: _closed(d) for d in dids},
                            has_timeslots=Timeslot.select().where(Timeslot.tenant == tid).exists(),
@@ -105,7 +123,7 @@ def route(did_id: int):
             did, **changes, closed_route=closed_dest[0], closed_target=closed_dest[1],
             closed_text=request.form.get("closed_text", ""),
             greeting_text=request.form.get("greeting_text", ""),
-            **_fax_fields(), actor=current_user, ip=request.remote_addr or "")
+            **_greeting_fields(), **_fax_fields(), actor=current_user, ip=request.remote_addr or "")
     except RoutingError as exc:
         flash(str(exc), "error")
     else:

@@ -13,6 +13,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    request, send_file, url_for)
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
+from peewee import fn
 
 from models import Call, Campaign, User
 from models.entities import Evaluation, EvaluationForm, EvaluationQuestion, EvaluationSection
@@ -26,7 +27,7 @@ from voxcast.evaluation.errors import AgentLeg, AlreadyEvaluated, EvaluationErro
 from .agent_setup import tr
 from .auth import current_tenant_id, tenant_required
 from .downloads import csv_response, report_filename
-from .paging import Page
+from .paging import Page, matching, search_arg
 from .params import arg_id, parse_id
 from .permissions import feature_required
 from .viewer import request_period, viewer_zone
@@ -95,7 +96,11 @@ def forms():
             flash(_("Form '%(name)s' created: add its sections and questions.", name=row.name),
                   "success")
             return redirect(url_for("evaluation.form", form_id=row.id))
-    return render_template("evaluation/forms.html", forms=form_service.list_forms(tid),
+    q = search_arg()
+    page = Page.from_request(
+        matching(scoped(EvaluationForm, tid), q, EvaluationForm.name, EvaluationForm.description)
+        .order_by(fn.LOWER(EvaluationForm.name), EvaluationForm.id), 50)
+    return render_template("evaluation/forms.html", forms=page.items, page=page, q=q,
                            used=form_service.evaluation_counts(tid),
                            questions=form_service.question_counts(tid), errors=errors,
                            posted=request.form), status

@@ -15,9 +15,11 @@ from models.tenancy import get_scoped, scoped
 from voxcast.runtime import pjsip_sync
 from voxcast.numbers import routing as number_service
 from voxcast.numbers.routing import RoutingError
+from voxcast.console import phone as browser_phone
 from voxcast.phones import caller_id as caller_id_service
 
 from .auth import current_tenant_id, tenant_required
+from .paging import Page, matching, search_arg
 from .params import parse_id
 from .users import MANAGERS, VIEWERS
 
@@ -42,14 +44,20 @@ def sync_asterisk() -> bool:
 @tenant_required(roles=VIEWERS)
 def index():
     tid = current_tenant_id()
-    extensions = list(scoped(Extension, tid).select(Extension, User)
-                      .join(User, JOIN.LEFT_OUTER).order_by(Extension.number))
+    q = search_arg()
+    page = Page.from_request(
+        matching(scoped(Extension, tid).select(Extension, User).join(User, JOIN.LEFT_OUTER),
+                 q, Extension.number, User.username, User.first_name, User.last_name)
+        .order_by(Extension.number, Extension.id), 100)
+    extensions = page.items
     users = list(scoped(User, tid).where(User.role != "tenant").order_by(User.username)) + \
         list(scoped(User, tid).where(User.role == "tenant").order_by(User.username))
     settings = current_app.config["VOXCAST_SETTINGS"]
-    return render_template("extensions/list.html", extensions=extensions, users=users,
+    return render_template("extensions/list.html", extensions=extensions, page=page, q=q,
+                           users=users,
                            can_manage=current_user.role in MANAGERS,
-                           sip_port=settings.sip_port, dids=caller_id_service.choices(tid))
+                           sip_port=settings.sip_port, dids=caller_id_service.choices(tid),
+                           webrtc=settings.webrtc)
 
 
 @bp.route("/<int:ext_id>/assign", methods=["POST"])
@@ -85,4 +93,17 @@ def caller_id(ext_id: int):
         return redirect(url_for("extensions.index"))
     flash(_("Extension %(number)s shows %(caller_id)s on outside calls.", number=ext.number,
             caller_id=number or _("your first DID")), "success")
+    return redirect(url_for("extensions.index"))
+
+
+@bp.route("/<int:ext_id>/phone", methods=["POST"])
+@tenant_required(roles=MANAGERS)
+def phone_kind(ext_id: int):
+    """A SIP phone (any SIP device) or the browser phone of the agent console (WebRTC)."""
+    ext = get_scoped(Extension, current_tenant_id(), ext_id)
+    on = request.form.get("kind") == "browser"
+    if browser_phone.set_browser_phone(ext, on, actor=current_user, ip=request.remote_addr or ""):
+        sync_asterisk()
+    flash(_("Extension %(number)s is a browser phone in the agent console.", number=ext.number)
+          if on else _("Extension %(number)s is a SIP phone.", number=ext.number), "success")
     return redirect(url_for("extensions.index"))

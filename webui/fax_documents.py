@@ -13,10 +13,13 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
+from models.entities import FaxDocument
+from models.tenancy import scoped
 from voxcast.errors import ServiceError
 from voxcast.messaging.fax import convert, documents
 
 from .auth import current_tenant_id, tenant_required
+from .paging import Page, matching, search_arg
 from .permissions import feature_required
 from .users import MANAGERS
 
@@ -36,9 +39,14 @@ def _settings():
 
 def _page(form, status: int = 200):
     tid = current_tenant_id()
-    docs = documents.documents(tid)
+    q = search_arg()
+    page = Page.from_request(
+        matching(scoped(FaxDocument, tid), q, FaxDocument.name, FaxDocument.filename)
+        .order_by(FaxDocument.created_at.desc(), FaxDocument.id.desc()), 50)
+    docs = page.items
     used = {d.id for d in docs if documents.in_use(d)}
-    return render_template("fax/documents.html", form=form, docs=docs, used=used,
+    return render_template("fax/documents.html", form=form, docs=docs, page=page, q=q,
+                           used=used,
                            max_mb=convert.MAX_BYTES // (1024 * 1024),
                            max_pages=convert.MAX_PAGES), status
 

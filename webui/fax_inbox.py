@@ -8,7 +8,7 @@ from models.entities import Message
 from models.tenancy import get_scoped, scoped
 
 from .auth import current_tenant_id, tenant_required
-from .paging import Page
+from .paging import Page, matching, search_arg
 from .permissions import feature_required
 
 bp = Blueprint("fax_inbox", __name__, url_prefix="/fax/inbox")
@@ -25,8 +25,10 @@ def _received(tid: int):
 @tenant_required
 @feature_required("fax")
 def index():
-    page = Page.from_request(_received(current_tenant_id()), PER_PAGE)
-    return render_template("fax/inbox.html", page=page)
+    q = search_arg()
+    page = Page.from_request(matching(_received(current_tenant_id()), q, Message.address,
+                                      Message.sender, Message.external_id), PER_PAGE)
+    return render_template("fax/inbox.html", page=page, q=q)
 
 
 @bp.route("/<int:fax_id>/fax.pdf")

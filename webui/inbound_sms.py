@@ -16,7 +16,7 @@ from voxcast.audit import records as audit
 from voxcast.messaging.sms import optout
 
 from .auth import current_tenant_id, tenant_required
-from .paging import Page
+from .paging import Page, matching, search_arg
 from .permissions import feature_required
 
 bp = Blueprint("inbound_sms", __name__, url_prefix="/sms/inbound")
@@ -33,7 +33,8 @@ class OptOutForm(FlaskForm):
 
 def _received(tid: int):
     return (scoped(Message, tid)
-            .where(Message.channel == "sms", Message.direction == "inbound")
+            .where(Message.channel == "sms", Message.direction == "inbound",
+                   Message.state != "receiving")  # a concatenated one's parts: not yet whole
             .order_by(Message.created_at.desc(), Message.id.desc()))
 
 
@@ -43,9 +44,11 @@ def _received(tid: int):
 def index():
     tid = current_tenant_id()
     tenant = Tenant.get_by_id(tid)
-    page = Page.from_request(_received(tid), PER_PAGE)
+    q = search_arg()
+    page = Page.from_request(matching(_received(tid), q, Message.address, Message.sender,
+                                      Message.body), PER_PAGE)
     form = OptOutForm(words=tenant.sms_opt_out_words)
-    return render_template("sms/inbound.html", page=page, form=form,
+    return render_template("sms/inbound.html", page=page, q=q, form=form,
                            can_edit=current_user.role in SETTINGS_ROLES,
                            words=sorted(optout.words(tenant.sms_opt_out_words)),
                            is_opt_out=lambda text: optout.is_opt_out(text, tenant.sms_opt_out_words))

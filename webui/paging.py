@@ -1,9 +1,29 @@
-"""Page through a peewee select with ?page=N, fetching one extra row to know if there is more."""
+"""Page through a peewee select with ?page=N, fetching one extra row to know if there is more;
+filter a list by ?q= (the search box of every list that can grow)."""
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
+from functools import reduce
+
+from flask import request
 
 from .params import arg_int
+
+MAX_SEARCH = 100
+
+
+def search_arg() -> str:
+    """?q=, trimmed and bounded."""
+    return (request.args.get("q") or "").strip()[:MAX_SEARCH]
+
+
+def matching(query, q: str, *fields):
+    """`query` narrowed to rows where any of `fields` contains `q` (case-insensitive: ILIKE on
+    PostgreSQL, LIKE on SQLite); all rows when q is empty. Always a bound parameter."""
+    if not q:
+        return query
+    return query.where(reduce(operator.or_, (field.contains(q) for field in fields)))
 
 
 @dataclass

@@ -18,6 +18,7 @@ from voxcast.queues import stats as queue_stats
 from voxcast.queues.services import QueueError
 
 from .agent_setup import MANAGERS, _today_start, live_signature, tr
+from .paging import Page, matching, search_arg
 from .auth import current_tenant_id, tenant_required
 from .permissions import feature_required
 
@@ -103,8 +104,10 @@ def _data(form: QueueForm) -> dict:
 @feature_required("agents")
 def index():
     tid = current_tenant_id()
-    rows = queue_service.list_queues(tid)
-    return render_template("queues/list.html", queues=rows, strategies=STRATEGY_LABELS,
+    q = search_arg()
+    page = Page.from_request(matching(queue_service.query(tid), q, Queue.name, Queue.number), 50)
+    return render_template("queues/list.html", queues=page.items, page=page, q=q,
+                           strategies=STRATEGY_LABELS,
                            counts=queue_service.member_counts(tid),
                            figures=queue_stats.figures(tid, _today_start()),
                            signature=live_signature(tid))

@@ -16,7 +16,7 @@ from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from models import User
-from models.entities import AgentDisposition, Campaign, PauseReason, Queue
+from models.entities import AgentDisposition, Campaign, PauseReason, Queue, SavedReport
 from models.tenancy import scoped
 from voxcast.reports import (
     agent_stats, builder, campaign_stats, disposition_stats, queue_stats, saved,
@@ -25,6 +25,7 @@ from voxcast.reports.period import ReportPeriod
 
 from .auth import CAMPAIGN_ROLES, current_tenant_id, tenant_required
 from .downloads import csv_response, report_filename
+from .paging import Page, matching, search_arg
 from .permissions import feature_required
 from .viewer import request_period
 
@@ -330,10 +331,14 @@ def builder_save():
 @tenant_required(roles=MANAGERS)
 @feature_required("reports")
 def saved_list():
-    rows = saved.list_reports(current_tenant_id())
+    q = search_arg()
+    page = Page.from_request(matching(scoped(SavedReport, current_tenant_id()), q,
+                                      SavedReport.name).order_by(SavedReport.name, SavedReport.id),
+                             50)
+    rows = page.items
     owners = {u.id: u.username for u in User.select(User.id, User.username).where(
         User.id.in_([r.owner_id for r in rows if r.owner_id]))}
-    return _page("reports/saved_list.html", rows=rows, owners=owners,
+    return _page("reports/saved_list.html", rows=rows, page=page, q=q, owners=owners,
                  sources={k: str(v) for k, v in SOURCE_LABELS.items()},
                  definitions={r.id: json.loads(r.definition) for r in rows})
 

@@ -11,19 +11,41 @@ import os
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-CSP = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "media-src 'self'",
-    "connect-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-))
+def build_csp(connect: str = "") -> str:
+    """The policy; `connect` adds one origin to connect-src (the browser phone's wss://)."""
+    return "; ".join((
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "media-src 'self' blob:",  # the audio library's recorder previews its recording (blob:)
+        "connect-src 'self'" + (f" {connect}" if connect else ""),
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ))
+
+
+CSP = build_csp()
+# Pages that carry the browser phone (the agent console): only they may open its WebSocket.
+PHONE_BLUEPRINTS = ("agent_console",)
+
+
+def wss_origin(url: str) -> str:
+    """wss://host:port of the browser phones' URL (nothing else of it goes into the CSP)."""
+    from urllib.parse import urlsplit
+    import re
+    parts = urlsplit(url or "")
+    try:
+        port = parts.port
+    except ValueError:
+        return ""
+    if parts.scheme not in ("wss", "ws") or not re.fullmatch(r"[A-Za-z0-9.:-]+", parts.hostname or ""):
+        return ""  # nothing but a host name or address may reach the policy
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 HEADERS = {
     "Content-Security-Policy": CSP,
@@ -71,8 +93,14 @@ def init_app(app: Flask) -> None:
         # client's own and ignored). Host is not taken from headers: the proxy passes it on.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
+    settings = app.config.get("VOXCAST_SETTINGS")
+    origin = wss_origin(settings.wss_url) if settings is not None and settings.webrtc else ""
+    phone_csp = build_csp(origin) if origin else CSP
+
     @app.after_request
     def security_headers(response):
+        if request.blueprint in PHONE_BLUEPRINTS:
+            response.headers.setdefault("Content-Security-Policy", phone_csp)
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         if https_enabled():

@@ -21,13 +21,14 @@ bp = Blueprint("subscription", __name__, url_prefix="/subscription")
 def index():
     tenant = Tenant.get_by_id(current_tenant_id())  # the session's tenant, never the request's
     subscription = subscriptions.current(tenant)
-    used = None
+    used = running = None
     if subscription is not None:
-        settings = current_app.config["VOXCAST_SETTINGS"]
-        used = usage.usage(tenant.id, subscription.period_start,
-                           max(utcnow(), subscription.period_end),
+        settings, now = current_app.config["VOXCAST_SETTINGS"], utcnow()
+        # renewed ahead of time, the stored period starts later: usage is the running one's
+        running = subscriptions.running(subscription, now)
+        used = usage.usage(tenant.id, running[0], max(now, running[1]),
                            sounds_dir=settings.sounds_dir,
                            recordings_dir=settings.recordings_dir)
     buckets = [b for b in ledger.buckets(tenant.id) if b.kind in ("money", "minutes")]
     return render_template("subscription/index.html", tenant=tenant, subscription=subscription,
-                           usage=used, buckets=buckets)
+                           usage=used, running=running, buckets=buckets)

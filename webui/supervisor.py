@@ -14,7 +14,7 @@ from flask import (
     Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request,
     url_for,
 )
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -31,6 +31,7 @@ from voxcast.supervision import control, wallboard as board
 
 from .agent_setup import STATE_LABELS, tr
 from .auth import current_tenant_id, tenant_required
+from .live_stream import event_stream
 from .params import parse_id
 from .permissions import feature_required
 from .viewer import local_dt, viewer_zone
@@ -80,10 +81,25 @@ def wallboard():
 @tenant_required(roles=MANAGERS)
 @feature_required("agents")
 def wallboard_data():
+    return jsonify(_board())
+
+
+def _board() -> dict:
     now = utcnow()
     data = board.build(current_tenant_id(), now, today_since(now)).as_dict()
     data["zone"] = viewer_zone().key
-    return jsonify(data)
+    return data
+
+
+@bp.route("/wallboard.events")
+@tenant_required(roles=MANAGERS)
+@feature_required("agents")
+def wallboard_events():
+    """wallboard.json pushed (webui.live_stream) when it changed, "now" aside (the page
+    ticks the times itself)."""
+    # the board depends on the tenant, the reader's time zone (today) and language (labels)
+    share = ("wallboard", current_tenant_id(), viewer_zone().key, str(get_locale()))
+    return event_stream(_board, interval=2.0, feature="agents", ignore=("now",), share=share)
 
 
 def _back() -> Response:

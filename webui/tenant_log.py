@@ -14,6 +14,7 @@ from voxcast.audit.reading import ALL, LogFilter
 from .auth import admin_required, current_tenant_id, tenant_required
 from .paging import Page
 from .params import arg_id
+from .viewer import viewer_zone
 
 bp = Blueprint("tenant_log", __name__)
 PER_PAGE = 50
@@ -34,12 +35,13 @@ def _page(scope, endpoint: str, tenant=None, tenants=None, **url_args):
             abort(400, error)
         # Built whole while the request's database connection is open (a streamed body
         # would be read after teardown has closed it).
-        body = "".join(log_service.csv_lines(log_service.entries(scope, flt)))
+        body = "".join(log_service.csv_lines(log_service.entries(scope, flt, viewer_zone()),
+                                                viewer_zone()))
         name = f"voxcast-log-{tenant.slug if tenant else 'all'}-{dt.date.today()}.csv"
         return Response(body,
                         mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    page = Page.from_request(log_service.entries(scope, flt), PER_PAGE)
+    page = Page.from_request(log_service.entries(scope, flt, viewer_zone()), PER_PAGE)
     return render_template("log/list.html", page=page, flt=flt, error=error, tenant=tenant,
                            tenants=tenants, actions=log_service.actions(scope),
                            endpoint=endpoint, url_args=url_args), (400 if error else 200)

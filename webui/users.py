@@ -15,6 +15,7 @@ from voxcast.accounts import users as user_service
 from voxcast.accounts.users import UserError
 
 from .auth import current_tenant_id, tenant_required
+from .paging import Page, matching, search_arg
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -92,14 +93,19 @@ def _managed(user_id: int) -> User:
 @tenant_required(roles=VIEWERS)
 def index():
     tid = current_tenant_id()
-    users = list(scoped(User, tid).order_by(User.role, User.username))
+    q = search_arg()
+    page = Page.from_request(
+        matching(scoped(User, tid), q, User.username, User.first_name, User.last_name,
+                 User.email).order_by(User.role, User.username, User.id), 50)
+    users = page.items
     extensions = {}
-    for ext in scoped(Extension, tid).where(Extension.user.is_null(False)):
+    for ext in scoped(Extension, tid).where(Extension.user.is_null(False),
+                                            Extension.user.in_([u.id for u in users])):
         extensions.setdefault(ext.user_id, []).append(ext.number)
     tenant = Tenant.get_by_id(tid)
-    counts = {"users": sum(u.role != "agent" for u in users),
-              "agents": sum(u.role == "agent" for u in users)}
-    return render_template("users/list.html", users=users, extensions=extensions,
+    agents = scoped(User, tid).where(User.role == "agent").count()
+    counts = {"users": scoped(User, tid).count() - agents, "agents": agents}
+    return render_template("users/list.html", users=users, page=page, q=q, extensions=extensions,
                            tenant=tenant, counts=counts, roles=ROLE_LABELS,
                            can_manage=current_user.role in MANAGERS)
 

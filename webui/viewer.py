@@ -9,7 +9,6 @@ from flask import Flask, abort, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from models import Tenant
 from voxcast.reports.filters import FilterError
 from voxcast.reports.period import PeriodError, ReportPeriod, to_local, zone_of
 
@@ -18,7 +17,8 @@ def viewer_zone() -> ZoneInfo:
     user = current_user
     name = getattr(user, "timezone", "") if getattr(user, "is_authenticated", False) else ""
     if not name and getattr(user, "tenant_id", None):
-        tenant = Tenant.get_or_none(Tenant.id == user.tenant_id)
+        from .permissions import current_tenant
+        tenant = current_tenant()  # read once per request
         name = tenant.timezone if tenant is not None else ""
     return zone_of(name)
 

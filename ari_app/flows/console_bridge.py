@@ -30,6 +30,7 @@ class ExternalLeg:
         self.call_id = call_id
         self.up = True
         self.done = False
+        self.released = False  # see ConsoleCall._maybe_finish
 
     async def safe_hangup(self) -> None:
         try:

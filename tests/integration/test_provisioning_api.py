@@ -149,6 +149,8 @@ def test_given_a_package_when_a_tenant_is_provisioned_then_subscribed_and_the_lo
 
     found = provider.get(f"/tenants?external_id=whmcs-{slug}").json()
     assert [t["id"] for t in found["items"]] == [created["id"]]
+    assert found["items"][0]["subscription"] == created["subscription"]  # package, external id
+    assert found["items"][0]["subscription"]["external_id"] == f"whmcs-{slug}"
     assert provider.get("/tenants?external_id=whmcs-nobody").json()["total"] == 0
     sub = provider.get(f"/tenants/{created['id']}/subscription").json()
     assert sub == created["subscription"]

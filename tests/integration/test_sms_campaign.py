@@ -118,16 +118,23 @@ def test_given_a_dropped_bind_when_mid_campaign_then_nothing_is_lost_or_sent_twi
     assert times[-1] - times[0] >= (len(times) - 20) / 20 - 0.3
 
 
-def test_given_mo_stop_when_received_then_the_sender_is_on_the_dnc_list(
-        sms_db, smsc_factory, messaging):
+def _mo_ready(smsc_factory, messaging, words: str, did: str):
+    """An SMSC bound by `voxcast messaging`, a tenant with these opt-out words owning `did`."""
     smsc = smsc_factory()
     conn = make_connection()
     tenant = make_tenant()
-    tenant.sms_opt_out_words = "STOP STOPP ABMELDEN"
+    tenant.sms_opt_out_words = words
     tenant.save()
-    Did.create(number="+4930555000", tenant=tenant)
-    messaging()
+    Did.create(number=did, tenant=tenant)
+    proc = messaging()
     wait_for(lambda: bind_state(conn.id) == "bound", 20, "the bind")
+    return smsc, tenant, conn, proc
+
+
+def test_given_mo_stop_when_received_then_the_sender_is_on_the_dnc_list(
+        sms_db, smsc_factory, messaging):
+    smsc, tenant, conn, _proc = _mo_ready(smsc_factory, messaging, "STOP STOPP ABMELDEN",
+                                          "+4930555000")
     assert smsc.inject_mo("491701112222", "4930555000", " Stopp! ")
     assert smsc.inject_mo("491703334444", "+4930555000", "Hello, what is this?")
     assert smsc.inject_mo("491705556666", "4930555999", "STOP")  # nobody's number
@@ -141,6 +148,39 @@ def test_given_mo_stop_when_received_then_the_sender_is_on_the_dnc_list(
     assert (row.phone, row.source) == ("+491701112222", "opt-out")
     assert TenantLog.select().where(TenantLog.tenant == tenant.id,
                                     TenantLog.action == "sms.opt_out").count() == 1
+
+
+def test_given_a_concatenated_mo_when_its_parts_come_apart_then_one_message_is_stored(
+        sms_db, smsc_factory, messaging):
+    """Parts out of order, one twice, the app restarted between them (the parts wait in the
+    database): one inbound message with the whole text; sar_* TLVs work as the UDH does."""
+    smsc, tenant, conn, proc = _mo_ready(smsc_factory, messaging, "STOP", "+4930555100")
+
+    def udh(seq):
+        return bytes([5, 0, 3, 0x5C, 3, seq])
+    assert smsc.inject_mo("491707770001", "4930555100", "three.", udh=udh(3))
+    assert smsc.inject_mo("491707770001", "4930555100", "One, ", udh=udh(1))
+    assert smsc.inject_mo("491707770001", "4930555100", "One, ", udh=udh(1))  # redelivered
+    wait_for(lambda: Message.select().where(Message.state == "receiving").count() == 2, 15,
+             "two parts waiting")
+    proc.stop()
+    proc = messaging()
+    wait_for(lambda: bind_state(conn.id) == "bound", 20, "the bind again")
+    assert smsc.inject_mo("491707770001", "4930555100", "two, ", udh=udh(2))
+    for seq, word in ((2, "OP"), (1, "ST")):  # neither part alone is an opt-out word
+        assert smsc.inject_mo("491707770002", "4930555100", word, tlvs={
+            "sar_msg_ref_num": 700, "sar_total_segments": 2, "sar_segment_seqnum": seq})
+    wait_for(lambda: Message.select().where(Message.direction == "inbound",
+                                            Message.state == "received").count() == 2, 15,
+             f"two whole messages\n{proc.log_tail()}")
+    inbound = {m.address: m for m in Message.select().where(Message.direction == "inbound")}
+    assert inbound["+491707770001"].body == "One, two, three."
+    assert inbound["+491707770001"].units == 1 and inbound["+491707770001"].error == ""
+    assert inbound["+491707770002"].body == "STOP"
+    assert Message.select().where(Message.state == "receiving").count() == 0
+    wait_for(lambda: DncNumber.select().where(DncNumber.tenant == tenant.id).count() == 1, 10,
+             "the joined STOP on the DNC list")
+    assert DncNumber.get(DncNumber.tenant == tenant.id).phone == "+491707770002"
 
 
 def test_given_credit_running_out_when_sending_then_the_campaign_pauses_and_a_top_up_resumes(

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -15,13 +13,16 @@ from pathlib import Path
 from aiohttp import web
 
 from tests.unit.smtp_peer import free_port
-from voxcast.config import PROJECT_ROOT
 from voxcast.webhooks import signing
+
+from .child_process import VoxcastProcess
 
 # A short schedule: 1 s, then 2 s between tries, given up after 4 attempts (5 s in all).
 FAST_RETRY = {"VOXCAST_WEBHOOK_RETRY_BASE_S": "1", "VOXCAST_WEBHOOK_RETRY_CAP_S": "2",
               "VOXCAST_WEBHOOK_MAX_ATTEMPTS": "4", "VOXCAST_WEBHOOK_TIMEOUT_S": "3",
-              "VOXCAST_WEBHOOK_LEASE_S": "8"}
+              "VOXCAST_WEBHOOK_LEASE_S": "8",
+              # every receiver here is on loopback: a single-host installation's setting
+              "VOXCAST_WEBHOOK_ALLOW_PRIVATE": "1"}
 
 
 @dataclass
@@ -98,36 +99,12 @@ class Receiver:
             return [r for r in self.requests if r.path == path]
 
 
-class WebhooksProcess:
+class WebhooksProcess(VoxcastProcess):
     """`voxcast webhooks` for the instance, as `voxcast run` starts it."""
 
     def __init__(self, instance: str, logdir: Path, env: dict | None = None):
+        super().__init__(logdir / "webhooks.log", {**os.environ, **FAST_RETRY, **(env or {})})
         self.instance = instance
-        self.logfile = logdir / "webhooks.log"
-        self.env = {**os.environ, **FAST_RETRY, **(env or {})}
-        self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "voxcast.cli", "--instance", self.instance, "webhooks"],
-            stdout=open(self.logfile, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=self.env, cwd=PROJECT_ROOT)
-
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def log_tail(self) -> str:
-        return self.logfile.read_text(errors="replace")[-4000:] if self.logfile.exists() else ""
+        self.spawn("--instance", self.instance, "webhooks")

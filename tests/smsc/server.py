@@ -97,8 +97,10 @@ class Smsc:
         for w in list(self._sessions):
             w.close()
 
-    async def inject_mo(self, source: str, destination: str, text: str) -> bool:
-        """A mobile-originated SMS to the first bound session (False: none bound)."""
+    async def inject_mo(self, source: str, destination: str, text: str, *, udh: bytes = b"",
+                        tlvs: dict | None = None) -> bool:
+        """A mobile-originated SMS to the first bound session (False: none bound); one part
+        of a concatenated one with `udh` (its header, esm_class 0x40) or `tlvs` (sar_*)."""
         for w in list(self._sessions):
             try:
                 data = text.encode("ascii")
@@ -106,8 +108,9 @@ class Smsc:
             except UnicodeEncodeError:
                 data, coding = text.encode("utf-16-be"), 8
             pdu = codec.make("deliver_sm", self._seq, source_addr=source, source_addr_ton=1,
-                             source_addr_npi=1, destination_addr=destination, esm_class=0,
-                             data_coding=coding, short_message=data)
+                             source_addr_npi=1, destination_addr=destination,
+                             esm_class=0x40 if udh else 0, data_coding=coding,
+                             short_message=udh + data, **(tlvs or {}))
             w.write(pdu.generate())
             await w.drain()
             return True
@@ -262,8 +265,8 @@ class SmscThread:
     def call(self, coro, timeout: float = 10):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def inject_mo(self, source: str, destination: str, text: str) -> bool:
-        return self.call(self.smsc.inject_mo(source, destination, text))
+    def inject_mo(self, source: str, destination: str, text: str, **part) -> bool:
+        return self.call(self.smsc.inject_mo(source, destination, text, **part))
 
     def stop(self) -> None:
         try:

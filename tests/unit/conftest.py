@@ -33,7 +33,7 @@ def db(settings):
 @pytest.fixture
 def app(settings):
     from webui import create_app
-    app = create_app(settings, {"TESTING": True})
+    app = create_app(settings, {"TESTING": True, "LIVE_STREAM_SECONDS": 0})  # streams: one event
     models.bootstrap(admin_password=ADMIN_PASSWORD, master_password=MASTER_PASSWORD)
     models.database.close()
     yield app

@@ -25,6 +25,7 @@ from models.entities import (Evaluation, EvaluationAnswer, EvaluationForm, Evalu
                              EvaluationSection, SavedReport)
 from models.entities import EmailDnc, FaxDocument, Message, MessagePart, SmscConnection
 from models.entities import Package, Subscription, WebhookDelivery, WebhookEndpoint
+from models.entities import Prompt
 from models.tenancy import TENANT_FIELD, scoped
 from voxcast.accounts import api_keys
 
@@ -61,6 +62,8 @@ ARG_MODELS: dict[str, type[Model]] = {
     "package_id": Package,  # provider-only
     "subscription_id": Subscription, "webhook_id": WebhookEndpoint,
     "delivery_id": WebhookDelivery,  # (never "endpoint_id": url_for takes "endpoint")
+    # the audio library (issue 17)
+    "prompt_id": Prompt,
 }
 # (endpoint, argument) -> model, for generic names such as "id" (the JSON API).
 ENDPOINT_ARG_MODELS: dict[tuple[str, str], type[Model]] = {
@@ -226,6 +229,10 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
     delivery = WebhookDelivery.create(endpoint=webhook, tenant=tenant, event="tenant.updated",
                                       event_id=f"evt-{label}",
                                       payload=f'{{"tenant": "Delivery-{label}"}}')
+    # The audio library (issue 17): a prompt its campaign plays (its file: write_files).
+    prompt = Prompt.create(tenant=tenant, name=f"Prompt-{label}", sound=f"prompt-t{tag}-walk",
+                           source="tts", text=f"PromptText-{label}", language="en",
+                           seconds=1, size_bytes=100)
     rows = {Tenant: tenant, User: users["tenant"], ContactGroup: group, Contact: contact,
             Campaign: campaign, CampaignContact: entry, Call: call, Did: did,
             Extension: extension, DncNumber: dnc, Timeslot: timeslot, ApiKey: key,
@@ -239,7 +246,7 @@ def build_side(tag: str, numbers: dict[str, str], label: str) -> Side:
             EvaluationAnswer: answer_row, SavedReport: report, SmscConnection: smsc,
             FaxDocument: document, Message: inbound_fax, MessagePart: part,
             EmailDnc: email_dnc, Package: package, Subscription: subscription,
-            WebhookEndpoint: webhook, WebhookDelivery: delivery}
+            WebhookEndpoint: webhook, WebhookDelivery: delivery, Prompt: prompt}
     return Side(tag, tenant, users, rows, secret, passwords, kinds)
 
 
@@ -251,6 +258,10 @@ def write_files(side: Side, faxes_dir) -> None:
     marker = b"%PDF-1.4 Tenant-" + side.tenant.name.encode() + b"\n%%EOF\n"
     for name in (doc.tiff, doc.pdf, fax.document):
         (faxes_dir / name).write_bytes(marker)
+    sounds_dir = faxes_dir.parent / "sounds"  # Settings.sounds_dir beside faxes_dir
+    sounds_dir.mkdir(parents=True, exist_ok=True)
+    (sounds_dir / f"{side.rows[Prompt].sound}.wav").write_bytes(
+        b"RIFF Tenant-" + side.tenant.name.encode() + b" WAVE")
 
 
 def build_world(settings=None) -> tuple[Side, Side]:

@@ -94,3 +94,57 @@ def test_given_no_valid_api_key_then_401_and_nothing_claimed(app, client):
     r = client.post("/api/v1/packages", json={"name": "x"},
                     headers={"Idempotency-Key": "n", "Authorization": "Bearer vx_nope"})
     assert r.status_code == 401 and IdempotencyKey.select().count() == 0
+
+
+def _as_if_crashed_before_finish(key: str) -> None:
+    """What a process killed between the work and finish() leaves: the claim without an
+    answer, old enough to be taken over."""
+    import datetime as dt
+    from models.entities import utcnow
+    (IdempotencyKey.update(status=None, response="",
+                           created_at=utcnow() - dt.timedelta(minutes=11))
+     .where(IdempotencyKey.key == key).execute())
+
+
+def test_given_a_payment_whose_answer_was_lost_in_a_crash_when_retried_then_it_is_booked_once(
+        app, admin_api):
+    from decimal import Decimal
+    from models import Tenant
+    from models.entities import LedgerEntry
+    tenant = Tenant.create(name="Crash AG", slug="crashag")
+    url = f"/api/v1/tenants/{tenant.id}/payments"
+    pay = {"amount": "25.00", "reference": "invoice 4711"}
+    first = admin_api.post(url, json=pay, headers={"Idempotency-Key": "pay-4711"})
+    assert first.status_code == 201
+    _as_if_crashed_before_finish("pay-4711")
+    again = admin_api.post(url, json=pay, headers={"Idempotency-Key": "pay-4711"})
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers  # re-run
+    assert again.json["id"] == first.json["id"]
+    assert LedgerEntry.select().where(LedgerEntry.tenant == tenant.id).count() == 1
+    assert Tenant.get_by_id(tenant.id).balance == Decimal("25.00")
+    # another key is another payment
+    third = admin_api.post(url, json=pay, headers={"Idempotency-Key": "pay-4711-b"})
+    assert third.status_code == 201 and third.json["id"] != first.json["id"]
+    assert Tenant.get_by_id(tenant.id).balance == Decimal("50.00")
+
+
+def test_given_a_topup_whose_answer_was_lost_in_a_crash_when_retried_then_it_is_credited_and_logged_once(
+        app, admin_api):
+    from decimal import Decimal
+    from models import Tenant
+    from models.entities import LedgerEntry, TenantLog as AuditLog
+    from voxcast.packages import catalogue
+    from voxcast.packages.catalogue import PackageInput
+    top = catalogue.create_package(PackageInput.from_dict({
+        "name": "Top 50", "billing_model": "topup", "topup_amount": "50", "price": "50"}))
+    tenant = Tenant.create(name="Crash KG", slug="crashkg")
+    url = f"/api/v1/tenants/{tenant.id}/topups"
+    first = admin_api.post(url, json={"package_id": top.id}, headers={"Idempotency-Key": "t-1"})
+    assert first.status_code == 201, first.json
+    _as_if_crashed_before_finish("t-1")
+    again = admin_api.post(url, json={"package_id": top.id}, headers={"Idempotency-Key": "t-1"})
+    assert again.status_code == 201 and again.json["id"] == first.json["id"]
+    assert Tenant.get_by_id(tenant.id).balance == Decimal("50.00")
+    assert LedgerEntry.select().where(LedgerEntry.tenant == tenant.id).count() == 1
+    assert AuditLog.select().where(AuditLog.tenant == tenant.id,
+                                   AuditLog.action == "subscription.topup").count() == 1

@@ -85,6 +85,15 @@ def test_extensions_pool_allocation_and_assignment(admin_api, master_api):
     assert r.status_code == 200 and r.json["user_id"] == user.id
     assert master_api.patch(f"/api/v1/extensions/{ext_id}", json={"user_id": None}).json[
         "user_id"] is None
+    # a browser phone (issue 17 item 7), and back; the user stays as it was
+    r = master_api.patch(f"/api/v1/extensions/{ext_id}", json={"browser_phone": True})
+    assert r.status_code == 200 and r.json["browser_phone"] is True and r.json["user_id"] is None
+    assert master_api.get(f"/api/v1/extensions/{ext_id}").json["browser_phone"] is True
+    assert master_api.patch(f"/api/v1/extensions/{ext_id}", json={}).status_code == 422
+    assert master_api.patch(f"/api/v1/extensions/{ext_id}",
+                            json={"browser_phone": "yes"}).status_code == 422
+    assert master_api.patch(f"/api/v1/extensions/{ext_id}",
+                            json={"browser_phone": False}).json["browser_phone"] is False
     r = admin_api.post(f"/api/v1/extensions/{ext_id}/release")
     assert r.status_code == 200 and r.json["tenant_id"] is None
     assert master_api.get(f"/api/v1/extensions/{ext_id}").status_code == 404

@@ -243,7 +243,7 @@ def test_given_calls_with_costs_then_cdrs_report_and_csv_show_them(auth, make_te
     assert "Spring sale" in page and "0.6234" in page
     csv_text = text(auth.client.get("/billing/charges.csv"))
     lines = csv_text.strip().splitlines()
-    assert lines[0].startswith("date_utc,tenant,kind,cost")
+    assert lines[0].startswith("date (UTC),tenant,kind,cost")  # the viewer's zone
     assert len(lines) == 4 and "Spring sale" in csv_text and "0.1234" in csv_text
 
 

@@ -14,7 +14,9 @@ INTERNAL = {"AsteriskError", "ToolError", "MailError", "InvalidEmail", "UnknownF
             "FlowError", "Refused", "PromptSourceError",  # sounds/prompts.toml itself broken
             "NoCredit", "NoRate", "ForeignFlowError",  # call-time signals, never an answer
             "ScoreError",  # the pure scoring's signal, turned into an EvaluationError
-            "RenderError"}  # a message template that fails for one contact: that contact fails
+            "RenderError",  # a message template that fails for one contact: that contact fails
+            "ConfigError",  # the configuration file unreadable: `voxcast` stops at start
+            "KamailioError"}  # `voxcast kamailio` could not start or reload it, as AsteriskError
 
 
 def _error_classes():

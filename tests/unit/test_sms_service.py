@@ -8,7 +8,8 @@ import pytest
 
 from models import Campaign, CampaignContact, Contact, ContactGroup, Tenant
 from models.entities import LedgerEntry, Message, MessagePart, RatePlan
-from messaging_app.sms import RESTART_ERROR, RateLimiter, SmsService, render
+from messaging_app.smpp_bind import RateLimiter
+from messaging_app.sms import RESTART_ERROR, SmsService, render
 from voxcast.billing import ledger
 from voxcast.messaging.dispatch import RenderError
 
@@ -130,7 +131,7 @@ class _InlineWriter:
 
 
 def test_a_paused_campaigns_messages_still_queued_for_a_bind_are_taken_back(campaign):
-    from messaging_app.sms import Bind, Connection, MessageJob, PartJob
+    from messaging_app.smpp_bind import Bind, Connection, MessageJob, PartJob
     from voxcast.messaging.dispatch import Dispatcher, Outgoing, Rendered
     from voxcast.messaging.sms import segments
     from models.entities import SmscConnection
@@ -173,7 +174,7 @@ def test_a_paused_campaigns_messages_still_queued_for_a_bind_are_taken_back(camp
 
 def test_a_receipt_before_its_submits_response_is_kept_and_applied_once_it_comes(campaign):
     import types
-    from messaging_app.sms import Bind, Connection, MessageJob, PartJob
+    from messaging_app.smpp_bind import Bind, Connection, MessageJob, PartJob
     from voxcast.messaging.dispatch import Dispatcher
     from voxcast.messaging.sms import segments
     from models.entities import SmscConnection

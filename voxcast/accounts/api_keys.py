@@ -9,7 +9,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from peewee import JOIN
+
 from models import ApiKey, Tenant, User, database
+from models.cached_sql import CachedSelect
 from models.entities import utcnow
 
 from voxcast.audit import records as audit
@@ -87,7 +90,7 @@ class Refused(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def _creator_may_hold(creator: User | None, key: ApiKey) -> bool:
+def _creator_may_hold(creator, key) -> bool:
     """A key acts with its creator's authority, so it works only while the creator could
     create it now: the account exists, is enabled, and still has the role that manages this
     owner's keys (the tenant's admin for a tenant key, the provider's admin for a provider
@@ -101,6 +104,50 @@ def _creator_may_hold(creator: User | None, key: ApiKey) -> bool:
     return creator.tenant_id == key.tenant_id and creator.role == "tenant"
 
 
+@dataclass
+class _Found:
+    """What authenticate reads of a key, its creator and its tenant, in one query."""
+    id: int
+    key_hash: str
+    prefix: str
+    tenant_id: int | None
+    user_id: int | None
+    last_used_at: object
+
+
+@dataclass
+class _Creator:
+    id: int
+    active: bool
+    tenant_id: int | None
+    role: str
+    username: str
+
+
+_CANDIDATES = CachedSelect(
+    lambda prefix: (ApiKey.select(ApiKey.id, ApiKey.key_hash, ApiKey.prefix, ApiKey.tenant,
+                                  ApiKey.user, ApiKey.last_used_at, User.id, User.active,
+                                  User.tenant, User.role, User.username, Tenant.status,
+                                  Tenant.features)
+                    .join(User, JOIN.LEFT_OUTER, on=(User.id == ApiKey.user))
+                    .switch(ApiKey)
+                    .join(Tenant, JOIN.LEFT_OUTER, on=(Tenant.id == ApiKey.tenant))
+                    .where(ApiKey.prefix == prefix, ApiKey.active == True)),  # noqa: E712
+    samples=("\0prefix",))
+
+
+def _candidates(prefix: str):
+    """The active keys with this prefix, each with its creator (None when there is none) and
+    its tenant's status and features (None for a provider key): one query per call, its SQL
+    built once (models.cached_sql)."""
+    for (kid, key_hash, kprefix, tenant_id, user_id, last_used, uid, active, utenant, role,
+         username, status, features) in _CANDIDATES.rows(prefix):
+        creator = (_Creator(uid, bool(active), utenant, role, username)
+                   if uid is not None else None)
+        tenant = (status, features) if tenant_id is not None else None
+        yield _Found(kid, key_hash, kprefix, tenant_id, user_id, last_used), creator, tenant
+
+
 def authenticate(secret: str) -> Principal:
     """The principal for a presented key, or Refused (401 unknown/revoked or its creator no
     longer entitled, 403 suspended)."""
@@ -108,24 +155,23 @@ def authenticate(secret: str) -> Principal:
     if not secret.startswith(KEY_PREFIX) or len(secret) < PREFIX_LEN + 8 or len(secret) > 200:
         raise Refused(401, "invalid-api-key", "The API key is missing or not valid.")
     digest = _hash(secret)
-    key = None
-    for row in ApiKey.select().where(ApiKey.prefix == secret[:PREFIX_LEN], ApiKey.active == True):  # noqa: E712
+    key = creator = tenant = None
+    for row, row_creator, row_tenant in _candidates(secret[:PREFIX_LEN]):
         if hmac.compare_digest(row.key_hash, digest):
-            key = row
+            key, creator, tenant = row, row_creator, row_tenant
             break
     if key is None:
         raise Refused(401, "invalid-api-key", "The API key is missing or not valid.")
-    creator = User.get_or_none(User.id == key.user_id) if key.user_id else None
     if not _creator_may_hold(creator, key):
         raise Refused(401, "api-key-owner-inactive",
                       "The user who created this API key is disabled or may no longer manage "
                       "keys; ask an administrator for a new key.")
     if key.tenant_id is not None:
-        tenant = Tenant.get_by_id(key.tenant_id)
-        if tenant.status != "active":
+        status, features = tenant
+        if status != "active":
             raise Refused(403, "tenant-suspended",
                           "This organisation's account is suspended; contact your provider.")
-        if not tenant.has_feature("api"):
+        if "api" not in (features or "").split():  # Tenant.has_feature
             raise Refused(403, "feature-disabled",
                           "The API is not enabled for this organisation; ask your provider.")
     now = utcnow()

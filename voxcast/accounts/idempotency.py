@@ -87,6 +87,17 @@ def fingerprint(method: str, path: str, query: bytes | str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+def work_ref(api_key_id: int, key: str, method: str, path: str, query: bytes | str,
+             body: bytes) -> str:
+    """A name for the work of this request that stays the same across every retry of it
+    (whatever became of its claim row), for writes that must happen once even when a crash
+    fell between the work and finish(): the ledger keeps one entry per such name (a
+    payment's message_ref). 45 characters."""
+    digest = hashlib.sha256(f"{api_key_id}\0{key}\0".encode()
+                            + fingerprint(method, path, query, body).encode()).hexdigest()
+    return "idem:" + digest[:40]
+
+
 def claim(api_key_id: int, key: str, method: str, path: str, query: bytes | str, body: bytes,
           now: dt.datetime | None = None) -> int | Stored:
     """Claim `key` for this request: the claim's id (do the work, then finish() or

@@ -15,6 +15,7 @@ from typing import Callable
 from peewee import PostgresqlDatabase
 
 from models import Call, Tenant, database
+from models.db import node_name
 from models.entities import AgentSession, Extension, Queue, QueueCall, QueueMember, utcnow
 from models.prepared import col, insert, q
 from voxcast.agents import states
@@ -358,13 +359,18 @@ def reset_after_restart(now: dt.datetime | None = None) -> int:
     again, so they are offered calls; QueueCalls still open are ended (abandoned when
     nobody had answered). Returns the sessions moved."""
     now = now or utcnow()
+    # In a cluster only this node's: another node's callers and agents are still on its calls.
+    others = Call.select(Call.id).where(Call.node != node_name(), Call.ended_at.is_null())
+    mine = QueueCall.call.is_null() | QueueCall.call.not_in(others)
     (QueueCall.update(ended_at=now, outcome="abandoned")
-     .where(QueueCall.ended_at.is_null(), QueueCall.answered_at.is_null()).execute())
-    QueueCall.update(ended_at=now).where(QueueCall.ended_at.is_null()).execute()
+     .where(QueueCall.ended_at.is_null(), QueueCall.answered_at.is_null(), mine).execute())
+    QueueCall.update(ended_at=now).where(QueueCall.ended_at.is_null(), mine).execute()
     moved = 0
     for (sid,) in (AgentSession.select(AgentSession.id)
                    .where(AgentSession.ended_at.is_null(),
-                          AgentSession.state.in_(("ringing", "on_call"))).tuples()):
+                          AgentSession.state.in_(("ringing", "on_call")),
+                          AgentSession.call.is_null() | AgentSession.call.not_in(others))
+                   .tuples()):
         if states.set_state(sid, "ready", expect=("ringing", "on_call")):
             moved += 1
     return moved

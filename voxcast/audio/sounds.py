@@ -119,6 +119,19 @@ def tts_name(text: str, voice: str = "en") -> str:
     return f"tts-{digest}"
 
 
+def speak(text: str, dest: Path, voice: str = "en", engine: TextToSpeech | None = None) -> Path:
+    """Speak `text` in `voice` into `dest` as the WAV Asterisk plays (written atomically):
+    the campaigns' TTS cache and the audio library's spoken prompts (voxcast.audio.library)."""
+    check_voice(voice)
+    if not text.strip():
+        raise SoundError("the text to speak is empty")
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "tts.wav"
+        (engine or engine_by_name()).synthesize(text, voice, raw)
+        _sox(raw, dest)
+    return dest
+
+
 def tts(text: str, sounds_dir: Path, voice: str = "en", engine: TextToSpeech | None = None) -> str:
     """Synthesize (or reuse) text as a sound; returns the sound name."""
     check_voice(voice)
@@ -126,12 +139,7 @@ def tts(text: str, sounds_dir: Path, voice: str = "en", engine: TextToSpeech | N
     dest = sounds_dir / f"{name}.wav"
     if not dest.exists():
         sounds_dir.mkdir(parents=True, exist_ok=True)
-        if not text.strip():
-            raise SoundError("the text to speak is empty")
-        with tempfile.TemporaryDirectory() as tmp:
-            raw = Path(tmp) / "tts.wav"
-            (engine or engine_by_name()).synthesize(text, voice, raw)
-            _sox(raw, dest)
+        speak(text, dest, voice, engine)
     return name
 
 

@@ -6,8 +6,11 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 
+from zoneinfo import ZoneInfo
+
 from models import TenantLog
 from voxcast import csv_export
+from voxcast.reports.period import to_utc
 
 ALL = object()  # the provider's view: every tenant and provider-level rows
 
@@ -34,8 +37,13 @@ class LogFilter:
         return f
 
 
-def entries(tenant_id, flt: LogFilter):
-    """Newest first. tenant_id is a tenant's id (its own rows only) or ALL."""
+def entries(tenant_id, flt: LogFilter, zone: ZoneInfo | None = None):
+    """Newest first. tenant_id is a tenant's id (its own rows only) or ALL; the filter's days
+    are the reader's local days in `zone` (UTC days without one)."""
+    def start_of(day: dt.date) -> dt.datetime:
+        midnight = dt.datetime.combine(day, dt.time())
+        return to_utc(midnight, zone) if zone is not None else midnight
+
     query = TenantLog.select()
     if tenant_id is not ALL:
         query = query.where(TenantLog.tenant == tenant_id)
@@ -43,10 +51,9 @@ def entries(tenant_id, flt: LogFilter):
         query = query.where((TenantLog.action == flt.action)
                             | TenantLog.action.startswith(flt.action + "."))
     if flt.since:
-        query = query.where(TenantLog.created_at >= dt.datetime.combine(flt.since, dt.time()))
+        query = query.where(TenantLog.created_at >= start_of(flt.since))
     if flt.until:
-        end = dt.datetime.combine(flt.until + dt.timedelta(days=1), dt.time())
-        query = query.where(TenantLog.created_at < end)
+        query = query.where(TenantLog.created_at < start_of(flt.until + dt.timedelta(days=1)))
     return query.order_by(TenantLog.created_at.desc(), TenantLog.id.desc())
 
 
@@ -64,8 +71,9 @@ CSV_HEADER = ["time_utc", "tenant_id", "user", "action", "object_type", "object_
               "ip"]
 
 
-def csv_lines(rows):
-    """The rows as CSV text, one chunk per row, for a streamed download."""
+def csv_lines(rows, zone: ZoneInfo | None = None):
+    """The rows as CSV text, one chunk per row, for a streamed download; times in `zone`
+    (the viewer's), named in the header ("time (Europe/Berlin)"), else UTC ("time_utc")."""
     buf = io.StringIO()
     writer = csv_export.writer(buf)  # every cell formula-safe
 
@@ -75,10 +83,10 @@ def csv_lines(rows):
         buf.truncate()
         return value
 
-    writer.writerow(CSV_HEADER)
+    writer.writerow([csv_export.time_header("time", zone), *CSV_HEADER[1:]])
     yield take()
     for r in rows:
-        writer.writerow([r.created_at.strftime("%Y-%m-%d %H:%M:%S"), r.tenant_id or "",
+        writer.writerow([csv_export.local_time(r.created_at, zone), r.tenant_id or "",
                          r.username, r.action, r.object_type, r.object_id,
                          r.detail, r.ip])
         yield take()

@@ -14,6 +14,7 @@ import logging
 import uuid
 from decimal import Decimal
 
+from models.db import node_name
 from models import Call, Campaign, CampaignContact, Tenant, database, txn
 from models.entities import CreditReservation
 from models.prepared import statements
@@ -279,7 +280,7 @@ class CallBilling:
                       seconds=rating.billable_seconds(grant.rate, seconds))
         return cost
 
-    def reconcile(self, call_id: int | None = None) -> int:
+    def reconcile(self, call_id: int | None = None, node: str | None = None) -> int:
         """Close reservations an earlier run of the app left open: without a CDR (crashed
         before the call was placed) they are released, with a closed CDR settled at its rated
         cost (never more than reserved plus what is available), with an open CDR left until
@@ -287,6 +288,9 @@ class CallBilling:
         query = CreditReservation.select().where(CreditReservation.released_at.is_null())
         if call_id is not None:
             query = query.where(CreditReservation.call == call_id)
+        else:  # a node's own (or, taking a dead node over, that node's), never a live one's
+            query = query.where(CreditReservation.node == (node_name() if node is None
+                                                            else node))
         closed = 0
         for res in list(query):
             call = Call.get_or_none(Call.id == res.call_id) if res.call_id else None

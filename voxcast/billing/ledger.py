@@ -20,6 +20,7 @@ from typing import Iterable
 from peewee import fn
 
 from models import Call, Tenant, database
+from models.bulk import insert_rows, one_of
 from models.entities import (CreditBucket, CreditReservation, LEDGER_KINDS, LedgerEntry,
                              utcnow)
 from voxcast.billing import rating
@@ -184,9 +185,11 @@ def _after_charge(tenant_id: int) -> None:
 
 
 def credit(tenant_id, amount, kind: str = "payment", reference: str = "",
-           entered_by=None) -> LedgerEntry:
+           entered_by=None, once: str | None = None) -> LedgerEntry:
     """Add money (a payment, top-up, refund...). Refuses amounts <= 0, non-numbers and
-    unknown tenants with BillingError; nothing is applied then."""
+    unknown tenants with BillingError; nothing is applied then. `once` names the credit
+    (an API request's idempotency work_ref): a second credit of that name and kind posts
+    nothing and returns the first one's entry."""
     value = money(amount)
     if value <= 0:
         raise BillingError(N_("The amount must be more than 0."))
@@ -194,8 +197,12 @@ def credit(tenant_id, amount, kind: str = "payment", reference: str = "",
         raise BillingError(N_("Unknown credit kind %(kind)s."), kind=repr(kind))
     with database.atomic():
         tenant = _lock_tenant(tenant_id)
+        if once:
+            earlier = credited(tenant.id, kind, once)
+            if earlier is not None:
+                return earlier
         entry = _post(tenant, kind, value, reference=(reference or "")[:255],
-                      entered_by=getattr(entered_by, "id", entered_by))
+                      entered_by=getattr(entered_by, "id", entered_by), message_ref=once or None)
         if kind in PAYMENT_EVENT_KINDS:
             from voxcast.webhooks import events
             events.emit("payment.received", tenant.id, {
@@ -205,6 +212,12 @@ def credit(tenant_id, amount, kind: str = "payment", reference: str = "",
     from voxcast.billing import notify
     notify.check_low_balance(tenant.id)  # re-arms the warning once above the threshold
     return entry
+
+
+def credited(tenant_id: int, kind: str, once: str) -> LedgerEntry | None:
+    """The credit posted under the name `once` (credit(once=...)), if there is one."""
+    return LedgerEntry.get_or_none(LedgerEntry.tenant == tenant_id, LedgerEntry.kind == kind,
+                                   LedgerEntry.message_ref == once)
 
 
 def adjust(tenant_id, amount, reference: str, entered_by=None) -> LedgerEntry:
@@ -322,6 +335,16 @@ def _split_and_post(tenant: Tenant, amount: Decimal, kind: str, seconds: int,
     return _post(tenant, kind, -to_pay, free_money=free_cash, free_seconds=free_secs, **fields)
 
 
+def _debit_amount(amount, kind: str, what: str) -> Decimal:
+    """The amount of a debit as money, refused when negative or of an unknown ledger kind."""
+    value = money(amount)
+    if value < 0:
+        raise BillingError(f"A {what} cannot be negative; use a refund or an adjustment.")
+    if kind not in LEDGER_KINDS:
+        raise BillingError(f"Unknown ledger kind {kind!r}.")
+    return value
+
+
 def charge(tenant_id, amount, kind: str = "charge", call_id=None, message_ref=None,
            reference: str = "", seconds: int = 0, units: int | None = None) -> LedgerEntry:
     """Charge a cost (>= 0). Idempotent per (call_id, kind) and per (message_ref, kind): a
@@ -330,11 +353,7 @@ def charge(tenant_id, amount, kind: str = "charge", call_id=None, message_ref=No
     a message_ref) of `units` units (default 1) is covered by included units first."""
     if units is None:
         units = 1 if kind in UNIT_KINDS and message_ref else 0
-    value = money(amount)
-    if value < 0:
-        raise BillingError("A charge cannot be negative; use a refund or an adjustment.")
-    if kind not in LEDGER_KINDS:
-        raise BillingError(f"Unknown ledger kind {kind!r}.")
+    value = _debit_amount(amount, kind, "charge")
     with database.atomic():
         tenant = _lock_tenant(tenant_id)
         existing = _existing_charge(tenant.id, kind, call_id, message_ref)
@@ -441,7 +460,7 @@ def charge_messages(tenant_id, kind: str, items: Iterable[MessageCharge], chunk:
                                                          LedgerEntry.amount, LedgerEntry.free_money)
                                       .where(LedgerEntry.tenant == tenant.id,
                                              LedgerEntry.kind == kind,
-                                             LedgerEntry.message_ref.in_(refs[start:start + chunk]))
+                                             one_of(LedgerEntry.message_ref, refs[start:start + chunk]))
                                       .tuples()):
                 out[ref] = (money(amount), money(free or 0))
         fresh = [c for ref, c in wanted.items() if ref not in out]
@@ -457,14 +476,12 @@ def charge_messages(tenant_id, kind: str, items: Iterable[MessageCharge], chunk:
                 to_pay, _, free_cash = _split(to_pay, 0, [], cash)
                 free_cash += by_units
                 running -= to_pay
-                rows.append((tenant.id, kind, -to_pay, running, free_cash, 0,
-                             (item.reference or "")[:255], item.message_ref, now))
+                rows.append({"tenant": tenant.id, "kind": kind, "amount": -to_pay,
+                             "balance_after": running, "free_money": free_cash,
+                             "reference": (item.reference or "")[:255],
+                             "message_ref": item.message_ref, "created_at": now})
                 out[item.message_ref] = (money(-to_pay), money(free_cash))
-            fields = [LedgerEntry.tenant, LedgerEntry.kind, LedgerEntry.amount,
-                      LedgerEntry.balance_after, LedgerEntry.free_money, LedgerEntry.free_seconds,
-                      LedgerEntry.reference, LedgerEntry.message_ref, LedgerEntry.created_at]
-            for start in range(0, len(rows), chunk):
-                LedgerEntry.insert_many(rows[start:start + chunk], fields=fields).execute()
+            insert_rows(LedgerEntry, rows, chunk=chunk)
             Tenant.update(balance=running).where(Tenant.id == tenant.id).execute()
             for bucket in cash:
                 if bucket.touched:
@@ -552,11 +569,7 @@ def post_fee(tenant_id, kind: str, amount=ZERO, *, message_ref: str | None = Non
     end collected it (the reference says so), or, with `from_balance`, `amount` charged from
     the paid balance (no free credit; InsufficientCredit when the balance less what calls in
     progress hold does not cover it). Idempotent per (tenant, kind, message_ref)."""
-    value = money(amount)
-    if value < 0:
-        raise BillingError("A fee cannot be negative; use a refund or an adjustment.")
-    if kind not in LEDGER_KINDS:
-        raise BillingError(f"Unknown ledger kind {kind!r}.")
+    value = _debit_amount(amount, kind, "fee")
     with database.atomic():
         tenant = _lock_tenant(tenant_id)
         existing = _existing_charge(tenant.id, kind, None, message_ref)

@@ -169,12 +169,13 @@ def statement(tenant_id: int | None, kinds: tuple[str, ...] | None = None):
     return query
 
 
-def charges_csv(tenant_id: int | None, period: Period) -> str:
+def charges_csv(tenant_id: int | None, period: Period, zone=None) -> str:
     """Every charge of the period (calls, messages, fees, adjustments) with the call it
-    belongs to; amounts are positive costs, free_money what free credit covered."""
+    belongs to; amounts are positive costs, free_money what free credit covered. Times in
+    `zone` (the viewer's ZoneInfo), named in the header; UTC ("date_utc") without one."""
     buf = io.StringIO()
     writer = csv_export.writer(buf)  # every cell formula-safe
-    writer.writerow(["date_utc", "tenant", "kind", "cost", "paid", "free_money",
+    writer.writerow([csv_export.time_header("date", zone), "tenant", "kind", "cost", "paid", "free_money",
                      "free_seconds", "balance_after", "call_id", "number", "billsec",
                      "campaign", "message_ref", "reference"])
     query = (scoped(LedgerEntry, tenant_id)
@@ -192,7 +193,7 @@ def charges_csv(tenant_id: int | None, period: Period) -> str:
         paid = -e.amount
         has_call = e.call_id is not None
         writer.writerow([
-            e.created_at.strftime("%Y-%m-%d %H:%M:%S"), tenants.get(e.tenant_id, ""),
+            csv_export.local_time(e.created_at, zone), tenants.get(e.tenant_id, ""),
             e.kind, f"{paid + e.free_money:.4f}", f"{paid:.4f}", f"{e.free_money:.4f}",
             e.free_seconds, f"{e.balance_after:.4f}", e.call_id or "",
             (e.call_number or "") if has_call else "", e.call_billsec if has_call else "",

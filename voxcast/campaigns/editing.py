@@ -14,7 +14,8 @@ from pathlib import Path
 
 from models import Campaign, ContactGroup, Tenant, User, database
 from models.entities import CampaignAgent
-from models.tenancy import owns
+from models.entities import Prompt
+from models.tenancy import owns, scoped
 from voxcast.audit import records as audit
 from voxcast.campaigns import calling_hours
 from voxcast.ivr import services as flow_service
@@ -67,7 +68,8 @@ def create(tenant: Tenant, data: dict, *, settings: Settings, actor: Actor,
     _apply(campaign, tenant, {"type": campaign.type, **data}, kept_type=None)
     agents = _agent_ids(tenant, data)
     message = None if campaign.type in message_fields.TYPES else _make_message(
-        settings, data.get("message_text"), upload_path, None, sounds.voice_for(tenant.language))
+        settings, data.get("message_text"), upload_path, None, sounds.voice_for(tenant.language),
+        prompt_id=data.get("prompt_id"), tenant_id=tenant.id)
     try:
         with database.atomic():
             campaign.save()
@@ -92,7 +94,8 @@ def update(campaign: Campaign, data: dict, *, settings: Settings, actor: Actor,
     # SMS, fax and e-mail play no audio: a voice text left in the form is not spoken
     message = None if campaign.type in message_fields.TYPES else _make_message(
         settings, data.get("message_text"), upload_path, campaign,
-        sounds.voice_for(tenant.language))
+        sounds.voice_for(tenant.language), prompt_id=data.get("prompt_id"),
+        tenant_id=tenant.id)
     try:
         with database.atomic():
             if fields:
@@ -290,18 +293,43 @@ def agent_ids(campaign: Campaign) -> list[int]:
             .where(CampaignAgent.campaign == campaign.id).order_by(CampaignAgent.user)]
 
 
+def agent_ids_many(campaigns: list[Campaign]) -> dict[int, list[int]]:
+    """agent_ids of several campaigns in one query: {campaign id: [user id, ...]}."""
+    ids = [c.id for c in campaigns if c.id is not None]
+    found: dict[int, list[int]] = {i: [] for i in ids}
+    if ids:
+        for campaign_id, user_id in (CampaignAgent.select(CampaignAgent.campaign,
+                                                          CampaignAgent.user)
+                                     .where(CampaignAgent.campaign.in_(ids))
+                                     .order_by(CampaignAgent.campaign, CampaignAgent.user)
+                                     .tuples()):
+            found[campaign_id].append(user_id)
+    return found
+
+
 # -- the message ----------------------------------------------------------------------------
 
 def _make_message(settings: Settings, text: str | None, upload_path: Path | None,
-                  campaign: Campaign | None, voice: str = "en") -> _Message | None:
-    """An upload wins over text; text is spoken (in the tenant's language's voice) when new
-    or changed, or when that voice changed; else None (kept)."""
+                  campaign: Campaign | None, voice: str = "en", *, prompt_id=None,
+                  tenant_id: int | None = None) -> _Message | None:
+    """An upload wins over a prompt of the tenant's audio library (`prompt_id`), which wins
+    over text; text is spoken (in the tenant's language's voice) when new or changed, or when
+    that voice changed; else None (kept)."""
     text = (text or "").strip()
     try:
         if upload_path is not None:
             name = f"upload-{uuid.uuid4().hex}"
             dest = sounds.convert_upload(Path(upload_path), settings.sounds_dir, name)
             return _Message(name, "", round(sounds.duration_seconds(dest), 2), True)
+        if prompt_id:
+            prompt = scoped(Prompt, tenant_id).where(Prompt.id == prompt_id).first() \
+                if tenant_id is not None and owns(Prompt, tenant_id, prompt_id) else None
+            if prompt is None:  # another tenant's is not found either
+                why = "No such prompt in your audio library."
+                raise CampaignInputError(why, code="invalid-message", fields={"prompt_id": why})
+            if campaign is not None and campaign.message_file == prompt.sound:
+                return None
+            return _Message(prompt.sound, "", float(prompt.seconds), False)
         if text and (campaign is None or text != campaign.message_text
                      or not campaign.message_file
                      or (campaign.message_file.startswith("tts-")

@@ -50,6 +50,8 @@ CAMPAIGN_FIELDS = {
                      "description": "voice_message: how many times the message plays."},
     "message_text": {"type": "string", "maxLength": 2000,
                      "description": "The message, spoken by TTS (voice_message, voice_interactive)."},
+    "prompt_id": {**NULLABLE_ID, "description": "The message: a prompt of the tenant's audio "
+                                                "library (/prompts), instead of message_text."},
     "caller_id": {"type": "string", "pattern": r"^(\+?[0-9]{2,20})?$",
                   "x-pattern-message": "digits only, optionally starting with +"},
     "channel_limit": {"type": "integer", "minimum": 1, "maximum": 10000},

@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from models.db import node_name
 from models import Call, Campaign, CampaignContact, database
 from models.entities import utcnow
 from models.prepared import statements
+from models.txn import tenant_turn
 
 from voxcast.dialing.admission import Admission
 from voxcast.dialing.campaign_plans import CampaignPlan, plans_of, retry_policy_of
@@ -38,7 +40,8 @@ class Cdrs:
             row = database.execute_sql(statements().open, (call_id,)).fetchone()
             if row is None or row[1] is not None:
                 return None
-            started_at, _, known_answer, entry_id = row
+            started_at, _, known_answer, entry_id, tenant_id = row
+            tenant_turn(tenant_id)
             answered_at = answered_at or _dt(known_answer)
             disp = disposition(answered_at is not None, cause, rang, machine)
             if not rang and disp == "FAILED" and cause in (16, 18, 19):
@@ -46,6 +49,23 @@ class Cdrs:
             self._close(call_id, _dt(started_at), entry_id, disp, answered_at, ended_at, cause,
                         cause_txt, policy)
         return disp
+
+    def close_not_placed(self, call_id: int, cause_txt: str) -> str | None:
+        """Asterisk refused the originate before any channel existed, because it was down or
+        stopping (ari_app.outbound.OutboundCall._asterisk_away): NOT PLACED, and the contact
+        is queued again with its attempt uncounted, as for a crash before the originate."""
+        with atomic():
+            call = Call.get_or_none(Call.id == call_id)
+            if call is None or call.ended_at is not None:
+                return None
+            tenant_turn(call.tenant_id)
+            self._close(call.id, call.started_at, call.entry_id, "NOT PLACED", None,
+                        call.started_at, 0, cause_txt)
+            if call.entry_id:
+                (CampaignContact.update(attempts=CampaignContact.attempts - 1)
+                 .where(CampaignContact.id == call.entry_id, CampaignContact.attempts > 0)
+                 .execute())
+            return "NOT PLACED"
 
     def close_lost(self, call_id: int, noticed_at: dt.datetime, trace=None,
                    traced: bool = True) -> str | None:
@@ -62,6 +82,7 @@ class Cdrs:
         call = Call.get_or_none(Call.id == call_id)
         if call is None or call.ended_at is not None:
             return None
+        tenant_turn(call.tenant_id)
         if call.placed_at is None and call.answered_at is None and trace is None and traced:
             self._close(call.id, call.started_at, call.entry_id, "NOT PLACED", None,
                         call.started_at, 0,
@@ -148,10 +169,12 @@ class OpenCall:
     started_at: dt.datetime | None = None
 
 
-def open_calls() -> list[OpenCall]:
+def open_calls(node: str | None = None) -> list[OpenCall]:
     """CDRs left open by an earlier run of the app (crash or restart), with what it takes to
-    adopt their channels if Asterisk still has them."""
-    calls = list(Call.select().where(Call.ended_at.is_null()))
+    adopt their channels if Asterisk still has them: those of `node` (default: this
+    process's), never another live node's."""
+    node = node_name() if node is None else node
+    calls = list(Call.select().where(Call.ended_at.is_null(), Call.node == node))
     plans = {p.id: p for p in plans_of({c.campaign_id for c in calls if c.campaign_id})}
     out = []
     for c in calls:

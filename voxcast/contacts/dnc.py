@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from models import DncNumber, database
+from models.bulk import one_of
 from models.tenancy import provider_rows, scoped
 from voxcast.audit import records as audit
 from voxcast.errors import ServiceError
@@ -131,7 +132,7 @@ def blocked_set(tenant_id: int | None, phones: Iterable[str]) -> set[str]:
     blocked: set[str] = set()
     for start in range(0, len(numbers), CHUNK):
         blocked.update(p for (p,) in _both_lists(tenant_id).select(DncNumber.phone)
-                       .where(DncNumber.phone.in_(numbers[start:start + CHUNK])).tuples())
+                       .where(one_of(DncNumber.phone, numbers[start:start + CHUNK])).tuples())
     return blocked
 
 

@@ -15,7 +15,7 @@ from voxcast.campaigns import calling_hours
 from voxcast.campaigns import lifecycle
 
 from voxcast.dialing.admission import Admission
-from models.txn import atomic
+from models.txn import atomic, tenant_turn
 
 
 @dataclass(frozen=True)
@@ -55,22 +55,28 @@ class Claims:
         with atomic():
             entries = [_Entry(*row) for row in database.execute_sql(
                 sql.due, (campaign_id, now, campaign_id, limit)).fetchall()]
+            if entries:  # before the first write of the tenant's counter rows
+                tenant_turn(entries[0].tenant_id)  # (a campaign's entries are one tenant's)
             entries = self.admission.screen(entries, campaign_id, now)
             if any(rule_sets):
                 entries = _defer_closed_contacts(entries, rule_sets, now)
             if not entries:
                 return []
             ids = [e.id for e in entries]
-            # One writer (this thread) claims entries, so none changes between select and update.
-            (CampaignContact.update(state="dialing", attempts=CampaignContact.attempts + 1)
-             .where(CampaignContact.id.in_(ids), CampaignContact.state == "pending").execute())
             channel_ids = {e.id: f"vx-{uuid.uuid4().hex}" for e in entries}
             values = []
             for e in entries:  # in the order of models.prepared.CLAIM_GIVEN
                 values += (e.tenant_id, campaign_id, e.contact_id, e.id, e.phone,
                            channel_ids[e.id], now)
+            # CDRs first, then the contacts: the order a CDR's close writes them in (its
+            # rollup row, then the contact's tally), so two nodes' claim and close never wait
+            # for each other in a cycle (PostgreSQL's deadlock detector costs a second).
             call_ids = dict(database.execute_sql(sql.claim_insert(len(entries)),
                                                  values).fetchall())
+            # The select locked these rows (PostgreSQL: FOR UPDATE SKIP LOCKED, so another
+            # node claiming meanwhile takes others; SQLite: one writer), so none changed since.
+            (CampaignContact.update(state="dialing", attempts=CampaignContact.attempts + 1)
+             .where(CampaignContact.id.in_(ids), CampaignContact.state == "pending").execute())
             claims = [Claim(call_ids[channel_ids[e.id]], channel_ids[e.id], e.id, campaign_id,
                             e.tenant_id, e.phone) for e in entries]
             admitted, refused, reason = self.admission.check(claims)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import io
 import json
 
-from peewee import fn
+from peewee import JOIN, fn
 
-from models import Campaign, CampaignContact, Contact, database
+from models import Campaign, CampaignContact, Contact, User, database
 from models.entities import (
-    CAMPAIGN_TYPES, Did, Extension, Ivr, IvrRecording, Queue, SurveyAnswer,
+    CAMPAIGN_TYPES, Did, Extension, Ivr, IvrRecording, Prompt, Queue, SurveyAnswer,
 )
 from models.tenancy import get_scoped, scoped
 from voxcast import csv_export
@@ -58,7 +58,8 @@ def check_queues(tenant_id: int, tree: dict) -> None:
 def foreign_sounds(tenant_id: int | None, tree: dict) -> list[str]:
     """The sound names a tenant's tree plays that are not the tenant's own audio. All tenants
     share one sounds folder and names are guessable (campaign-<id>), so a name proves nothing:
-    a tenant owns its campaigns' messages and its DIDs' greetings, as the database records."""
+    a tenant owns its campaigns' messages, its DIDs' greetings and its library's prompts, as the
+    database records."""
     wanted = ivr.sound_names(tree)
     if not wanted or tenant_id is None:
         return sorted(wanted)
@@ -66,14 +67,17 @@ def foreign_sounds(tenant_id: int | None, tree: dict) -> list[str]:
              .where(Campaign.message_file.in_(wanted)).tuples()}
     owned |= {n for (n,) in scoped(Did, tenant_id).select(Did.greeting_file)
               .where(Did.greeting_file.in_(wanted)).tuples()}
+    owned |= {n for (n,) in scoped(Prompt, tenant_id).select(Prompt.sound)  # the audio library
+              .where(Prompt.sound.in_(wanted)).tuples()}
     return sorted(wanted - owned)
 
 
 def check_sounds(tenant_id: int, tree: dict) -> None:
     foreign = foreign_sounds(tenant_id, tree)
     if foreign:
-        raise FlowServiceError([f"sound '{n}' is not one of your sounds (name the message sound "
-                                f"of one of your campaigns, or use 'text')" for n in foreign])
+        raise FlowServiceError([f"sound '{n}' is not one of your sounds (name a prompt of your "
+                                f"audio library or the message sound of one of your campaigns, "
+                                f"or use 'text')" for n in foreign])
 
 
 # -- IVRs ---------------------------------------------------------------------------------------
@@ -148,6 +152,89 @@ def save_ivr(tenant_id: int, name: str, raw_tree, *, row: Ivr | None = None, num
         audit.record(action, tenant_id=tenant_id, user=actor, object_type="ivr", object_id=row.id,
                      detail=f"{name}: {len(tree['nodes'])} nodes", ip=ip)
     return row
+
+
+def _name_errors(tenant_id: int, name: str, ivr_id: int | None) -> list[str]:
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        return ["the name must be 1 to 100 characters"]
+    clash = scoped(Ivr, tenant_id).where(fn.LOWER(Ivr.name) == name.lower())
+    if ivr_id is not None:
+        clash = clash.where(Ivr.id != ivr_id)
+    return [f"an IVR named '{name}' already exists"] if clash.exists() else []
+
+
+def check_draft(tenant_id: int, raw_tree, *, name: str | None = None, number: str | None = None,
+                ivr_id: int | None = None) -> dict:
+    """What save_ivr would refuse in a draft, sorted by where it belongs, for the IVR builder's
+    live check: {"ok", "errors" (the whole tree), "nodes" {node id: [errors]}, "fields"
+    {"name"|"number": [errors]}}. The checks are save_ivr's own (voxcast.ivr.tree.validate,
+    then the tenant's extensions, queues and sounds, asked per node so each error lands on its
+    node); nothing is written."""
+    fields: dict[str, list[str]] = {}
+    if name is not None:
+        fields["name"] = _name_errors(tenant_id, name, ivr_id)
+    if number is not None:
+        fields["number"] = check_number(tenant_id, number.strip(), ivr_id)
+    fields = {k: v for k, v in fields.items() if v}
+    general: list[str] = []
+    by_node: dict[str, list[str]] = {}
+    try:
+        tree = ivr.validate(raw_tree)
+    except ivr.IvrError as exc:
+        tree = raw_tree
+        if isinstance(raw_tree, str):
+            try:
+                tree = json.loads(raw_tree)
+            except ValueError:
+                tree = {}
+        general, by_node = ivr.locate(exc.errors, tree)
+    nodes = tree.get("nodes") if isinstance(tree, dict) else None
+    for node_id, node in (nodes.items() if isinstance(nodes, dict) else ()):
+        if node_id in by_node or not isinstance(node, dict):
+            continue  # the database is asked about nodes that are well-formed
+        one = {"start": node_id, "nodes": {node_id: node}}
+        for check in (check_extensions, check_queues, check_sounds):
+            try:
+                check(tenant_id, one)
+            except FlowServiceError as exc:
+                by_node.setdefault(node_id, []).extend(exc.errors)
+    return {"ok": not (general or by_node or fields), "errors": general, "nodes": by_node,
+            "fields": fields}
+
+
+def copy_name(tenant_id: int, name: str) -> str:
+    """ "<name> (copy)", or (copy 2), (copy 3)... : a name no IVR of the tenant has."""
+    taken = {n.lower() for (n,) in scoped(Ivr, tenant_id).select(Ivr.name).tuples()}
+    for n in range(1, 1000):
+        suffix = " (copy)" if n == 1 else f" (copy {n})"
+        candidate = name[:100 - len(suffix)] + suffix
+        if candidate.lower() not in taken:
+            return candidate
+    raise FlowServiceError("too many copies of this IVR")
+
+
+def duplicate_ivr(row: Ivr, *, actor=None, ip: str = "") -> Ivr:
+    """A copy of the IVR under a new name, without its number (numbers are unique), checked
+    and saved like any IVR."""
+    return save_ivr(row.tenant_id, copy_name(row.tenant_id, row.name), row.tree, number="",
+                    actor=actor, ip=ip)
+
+
+def builder_choices(tenant_id: int) -> dict:
+    """The tenant's own things an IVR may name, for the builder's pickers: prompts of its audio
+    library, its extensions and queues, and the contact fields."""
+    prompts = [{"id": p.id, "name": p.name, "sound": p.sound, "seconds": float(p.seconds)}
+               for p in scoped(Prompt, tenant_id).order_by(Prompt.name, Prompt.id)]
+    extensions = [{"number": number, "user": f"{first or ''} {last or ''}".strip() or login or ""}
+                  for number, first, last, login in scoped(Extension, tenant_id)
+                  .select(Extension.number, User.first_name, User.last_name, User.username)
+                  .join(User, JOIN.LEFT_OUTER, on=(Extension.user == User.id))
+                  .order_by(Extension.number).tuples()]
+    queues = [{"id": q.id, "name": q.name, "number": q.number, "label": f"{q.name} ({q.id})"}
+              for q in scoped(Queue, tenant_id).order_by(Queue.name, Queue.id)]
+    return {"prompts": prompts, "extensions": extensions, "queues": queues,
+            "fields": list(ivr.CONTACT_FIELDS), "settable": list(ivr.SETTABLE_FIELDS)}
 
 
 def ivr_users(row: Ivr) -> list[str]:
@@ -231,12 +318,13 @@ def survey_results(campaign: Campaign) -> list[dict]:
     return out
 
 
-def survey_csv(campaign: Campaign) -> str:
-    """One row per answer: phone, names, question, digit, time (formula-safe cells)."""
+def survey_csv(campaign: Campaign, zone=None) -> str:
+    """One row per answer: phone, names, question, digit, time (formula-safe cells); the
+    time in `zone` (the viewer's ZoneInfo) named in the header, else UTC."""
     buf = io.StringIO()
     writer = csv_export.writer(buf)
     writer.writerow(["phone", "first_name", "last_name", "question", "digit", "call_id",
-                     "answered_at"])
+                     csv_export.time_header("answered_at", zone)])
     rows = (scoped(SurveyAnswer, campaign.tenant_id)
             .select(SurveyAnswer, Contact).join(Contact, on=(SurveyAnswer.contact == Contact.id))
             .where(SurveyAnswer.campaign == campaign.id)
@@ -244,7 +332,7 @@ def survey_csv(campaign: Campaign) -> str:
     for a in rows:
         writer.writerow([a.contact.phone, a.contact.first_name, a.contact.last_name, a.question,
                          a.digit, str(a.call_id or ""),
-                         a.created_at.isoformat(sep=" ", timespec="seconds")])
+                         csv_export.local_time(a.created_at, zone)])
     return buf.getvalue()
 
 

@@ -41,6 +41,10 @@ INPUT_TYPES = ("menu", "get_digits", "record")
 TRANSFER_KINDS = ("extension", "number", "agents", "queue")
 MAX_NODES = 200
 MAX_TEXT = 1000
+# how the errors of the graph start (voxcast.ivr.tree.locate reads them back)
+_NODE_ERROR = re.compile(r"^node '(.*?)': ")
+_UNREACHABLE = "unreachable from the start: "
+_LOOP = "loop without a node that waits for the caller: "
 
 # type -> (parameters that name other nodes, ...)
 TARGET_PARAMS = {
@@ -285,7 +289,7 @@ def _check_graph(start: str, nodes: dict, errors: list[str]) -> None:
         todo.extend(targets(nodes[current]))
     unreachable = sorted(set(nodes) - seen)
     if unreachable:
-        errors.append("unreachable from the start: " + ", ".join(unreachable))
+        errors.append(_UNREACHABLE + ", ".join(unreachable))
     # A cycle made only of nodes that never wait for the caller would spin forever.
     passive = {n for n, node in nodes.items() if node["type"] not in INPUT_TYPES}
     state: dict[str, int] = {}
@@ -302,8 +306,7 @@ def _check_graph(start: str, nodes: dict, errors: list[str]) -> None:
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
-                    errors.append("loop without a node that waits for the caller: "
-                                  + " -> ".join(cycle + [t]))
+                    errors.append(_LOOP + " -> ".join(cycle + [t]))
             elif t not in state:
                 visit(t, path)
         path.pop()
@@ -312,6 +315,32 @@ def _check_graph(start: str, nodes: dict, errors: list[str]) -> None:
     for n in sorted(passive):
         if n not in state:
             visit(n, [])
+
+
+def locate(errors: list[str], tree) -> tuple[list[str], dict[str, list[str]]]:
+    """The errors of validate() sorted by the node they concern, for an editor that shows each
+    on its node: (errors of the whole tree, {node id: [errors, without the "node 'x': " they
+    start with]}). An unreachable node and each node of a loop get the error too."""
+    nodes = tree.get("nodes") if isinstance(tree, dict) else None
+    nodes = nodes if isinstance(nodes, dict) else {}
+    general: list[str] = []
+    by_node: dict[str, list[str]] = {}
+    for error in errors:
+        named: list[str] = []
+        text = error
+        match = _NODE_ERROR.match(error)
+        if match and match.group(1) in nodes:
+            named, text = [match.group(1)], error[match.end():]
+        elif error.startswith(_UNREACHABLE):
+            named, text = error[len(_UNREACHABLE):].split(", "), _UNREACHABLE.rstrip(": ")
+        elif error.startswith(_LOOP):
+            named = list(dict.fromkeys(error[len(_LOOP):].split(" -> ")))
+        named = [n for n in named if n in nodes]
+        if not named:
+            general.append(error)
+        for node_id in named:
+            by_node.setdefault(node_id, []).append(text)
+    return general, by_node
 
 
 def dumps(tree: dict) -> str:

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
 
-from peewee import JOIN, AutoField, Case, Model, fn
+from peewee import JOIN, fn
 
 from models import Campaign, CampaignContact, Contact, Tenant, database
+from models.bulk import insert_rows, one_of, plain_rows, update_by_id
 from models.entities import (
     EmailDnc, Message, MESSAGE_FINAL_STATES, SmscConnection, utcnow,
 )
@@ -109,9 +110,14 @@ class Dispatcher:
 
     # -- handing out work ------------------------------------------------------------------
 
-    def claim(self, limit: int, per_tenant: Callable[[int], int] | None = None) -> list[Outgoing]:
+    def claim(self, limit: int, per_tenant: Callable[[int], int] | None = None,
+              state: str = "queued") -> list[Outgoing]:
         """Up to `limit` messages to send now, each written as a queued Message and its
-        contact marked in flight, shared fairly between the running campaigns."""
+        contact marked in flight, shared fairly between the running campaigns. An edge that
+        writes what it will send in the caller's same transaction may have them written
+        `submitting` at once (state)."""
+        if state not in UNCHARGED:
+            raise ValueError(f"a claimed message is queued or submitting, not {state!r}")
         self.last_report = ClaimReport()
         if limit <= 0:
             return []
@@ -139,7 +145,7 @@ class Dispatcher:
                 # Not before: a rate limit the sending edge just noted (email_rate, from
                 # per_tenant) stays on the campaign while it holds, never blinks away.
                 lifecycle.note(plan.id, None)
-            taken = self._claim_campaign(plan, share, now, budgets[plan.tenant_id])
+            taken = self._claim_campaign(plan, share, now, budgets[plan.tenant_id], state)
             out.extend(taken)
             remaining -= len(taken)
             if remaining <= 0:
@@ -190,25 +196,19 @@ class Dispatcher:
                           Message.cost.is_null()).scalar() or 0)
 
     def _claim_campaign(self, plan: CampaignPlan, limit: int, now: dt.datetime,
-                        budget: _TenantBudget) -> list[Outgoing]:
+                        budget: _TenantBudget, state: str = "queued") -> list[Outgoing]:
         if limit <= 0 or budget.count <= 0:
             return []
         campaign = Campaign.get_by_id(plan.id)
         price = self.unit_price(plan.tenant_id, self.channel)
         with database.atomic():
-            rows = list(CampaignContact
-                        .select(CampaignContact, Contact)
-                        .join(Contact, JOIN.LEFT_OUTER, on=(CampaignContact.contact == Contact.id))
-                        .where(CampaignContact.campaign == plan.id,
-                               CampaignContact.state == "pending",
-                               CampaignContact.next_attempt_at <= now)
-                        .order_by(CampaignContact.next_attempt_at, CampaignContact.id)
-                        .limit(limit))
+            # no more than the tenant's rate allows now (a 10/s tenant: 10, not `limit`)
+            rows = _pending_entries(plan.id, now, min(limit, budget.count))
             if not rows:
                 lifecycle.complete_if_finished(plan.id)
                 return []
             rows = self._screen(plan, rows, now)
-            ready: list[tuple[CampaignContact, Rendered]] = []
+            ready: list[tuple[PendingEntry, Rendered]] = []
             for entry in rows:
                 fields = _fields_of(entry)
                 try:
@@ -223,7 +223,7 @@ class Dispatcher:
                 return []
             ids = [entry.id for entry, _ in ready]
             (CampaignContact.update(state="dialing", attempts=CampaignContact.attempts + 1)
-             .where(CampaignContact.id.in_(ids), CampaignContact.state == "pending").execute())
+             .where(one_of(CampaignContact.id, ids), CampaignContact.state == "pending").execute())
             connection_id = self._connection_of(campaign) if self.channel == "sms" else None
             sender = self._sender_of(campaign, connection_id)
             rows_in = [{
@@ -231,7 +231,7 @@ class Dispatcher:
                 "campaign": plan.id, "contact": entry.contact_id, "entry": entry.id,
                 "address": self._address(entry), "sender": sender,
                 "subject": rendered.subject[:255], "body": rendered.body,
-                "encoding": rendered.encoding, "units": rendered.units, "state": "queued",
+                "encoding": rendered.encoding, "units": rendered.units, "state": state,
                 "connection": connection_id, "attempts": entry.attempts + 1, "created_at": now,
             } for entry, rendered in ready]
             message_ids = _insert_messages(rows_in)
@@ -240,13 +240,12 @@ class Dispatcher:
                          entry.attempts + 1, connection_id)
                 for entry, rendered in ready]
 
-    def _address(self, entry: CampaignContact) -> str:
+    def _address(self, entry: "PendingEntry") -> str:
         if self.channel == "email":
-            contact = getattr(entry, "contact", None)
-            return ((contact.email if contact else "") or "").strip().lower()
+            return (entry.fields.get("email") or "").strip().lower()
         return entry.phone
 
-    def _screen(self, plan: CampaignPlan, rows: list[CampaignContact], now: dt.datetime):
+    def _screen(self, plan: CampaignPlan, rows: list[PendingEntry], now: dt.datetime):
         """Drop the contacts that must not get this message now: on a DNC list (done for
         good), without an address (failed), or outside the hours of their own zone (moved
         to their next open moment)."""
@@ -272,7 +271,7 @@ class Dispatcher:
             for when, ids in later.items():
                 self.last_report.deferred += len(ids)
                 (CampaignContact.update(next_attempt_at=when)
-                 .where(CampaignContact.id.in_(ids)).execute())
+                 .where(one_of(CampaignContact.id, ids)).execute())
             return keep
         addresses = {self._address(e) for e in rows} - {""}
         blocked = {a for (a,) in EmailDnc.select(EmailDnc.address)
@@ -288,7 +287,7 @@ class Dispatcher:
                 keep.append(entry)
         return keep
 
-    def _give_up(self, entry: CampaignContact, state: str, why: str, result: str = "") -> None:
+    def _give_up(self, entry: PendingEntry, state: str, why: str, result: str = "") -> None:
         if state == "dnc":
             self.last_report.dnc += 1
         else:
@@ -392,7 +391,7 @@ class Dispatcher:
         moved = 0
         for chunk in _chunks(list(message_ids)):
             moved += (Message.update(state="submitting")
-                      .where(Message.id.in_(chunk), Message.state == "queued").execute())
+                      .where(one_of(Message.id, chunk), Message.state == "queued").execute())
         return moved
 
     def accepted_many(self, items: list[tuple[int, str, int | None]]) -> dict[int, Decimal]:
@@ -414,9 +413,9 @@ class Dispatcher:
         with database.atomic():
             rows: dict[int, tuple] = {}
             for chunk in _chunks(list(wanted)):
-                for row in (Message.select(Message.id, Message.tenant, Message.units,
-                                           Message.address)
-                            .where(Message.id.in_(chunk)).tuples()):
+                for row in plain_rows(Message.select(Message.id, Message.tenant, Message.units,
+                                                     Message.address)
+                                      .where(one_of(Message.id, chunk))):
                     rows[row[0]] = row
             by_tenant: dict[int, list[ledger.MessageCharge]] = {}
             units_of: dict[int, int] = {}
@@ -441,20 +440,14 @@ class Dispatcher:
             alike: dict[tuple[int, Decimal], list[int]] = {}
             for message_id, cost in costs.items():
                 alike.setdefault((units_of[message_id], cost), []).append(message_id)
+            named = {m: ext for m, (ext, _) in wanted.items() if ext}
             for (units, cost), ids in alike.items():
+                update_by_id(Message, Message.id, {Message.units: units, Message.cost: cost},
+                             ids, by_id=(Message.external_id, named))
+                # those still before their submit (a repeat leaves a final state alone)
                 for chunk in _chunks(ids):
-                    named = [m for m in chunk if wanted[m][0]]
-                    values = {
-                        Message.units: units, Message.cost: cost,
-                        Message.submitted_at: Case(None, [(Message.state.in_(UNCHARGED), now)],
-                                                   Message.submitted_at),
-                        Message.state: Case(None, [(Message.state.in_(UNCHARGED), "submitted")],
-                                            Message.state),
-                    }
-                    if named:
-                        values[Message.external_id] = Case(
-                            Message.id, [(m, wanted[m][0]) for m in named], Message.external_id)
-                    Message.update(values).where(Message.id.in_(chunk)).execute()
+                    (Message.update(state="submitted", submitted_at=now)
+                     .where(one_of(Message.id, chunk), Message.state.in_(UNCHARGED)).execute())
         return costs
 
     def finished_many(self, items: list[tuple]) -> int:
@@ -479,9 +472,9 @@ class Dispatcher:
         with database.atomic():
             rows = []
             for chunk in _chunks(list(wanted)):
-                rows += list(Message.select(Message.id, Message.state, Message.entry,
-                                            Message.campaign)
-                             .where(Message.id.in_(chunk)).tuples())
+                rows += plain_rows(Message.select(Message.id, Message.state, Message.entry,
+                                                  Message.campaign)
+                                   .where(one_of(Message.id, chunk)))
             rows = [r for r in rows if r[1] != wanted[r[0]][0]]
             groups: dict[tuple[str, str], list[int]] = {}
             for message_id, _, _, _ in rows:
@@ -490,7 +483,7 @@ class Dispatcher:
             for (state, error), ids in groups.items():
                 for chunk in _chunks(ids):
                     changed += (Message.update(state=state, error=error, done_at=now)
-                                .where(Message.id.in_(chunk)).execute())
+                                .where(one_of(Message.id, chunk)).execute())
             by_entry = {entry_id: message_id for message_id, _, entry_id, _ in rows if entry_id}
             campaigns.update(c for _, _, _, c in rows if c)
             if by_entry:
@@ -505,12 +498,13 @@ class Dispatcher:
         entry_ids = list(by_entry)
         entries, latest = {}, {}
         for chunk in _chunks(entry_ids):
-            for row in (CampaignContact.select(CampaignContact.id, CampaignContact.state,
-                                               CampaignContact.attempts, CampaignContact.campaign)
-                        .where(CampaignContact.id.in_(chunk)).tuples()):
+            for row in plain_rows(CampaignContact.select(
+                    CampaignContact.id, CampaignContact.state, CampaignContact.attempts,
+                    CampaignContact.campaign).where(one_of(CampaignContact.id, chunk))):
                 entries[row[0]] = row
-            latest.update(Message.select(Message.entry, fn.MAX(Message.id))
-                          .where(Message.entry.in_(chunk)).group_by(Message.entry).tuples())
+            latest.update(plain_rows(Message.select(Message.entry, fn.MAX(Message.id))
+                                     .where(one_of(Message.entry, chunk))
+                                     .group_by(Message.entry)))
         retry_of = {c: (r or 0, i or 0) for c, r, i in Campaign.select(
             Campaign.id, Campaign.retry_failed, Campaign.retry_interval)
             .where(Campaign.id.in_(list({row[3] for row in entries.values()}))).tuples()} \
@@ -539,7 +533,7 @@ class Dispatcher:
             if next_at is not None:
                 values[CampaignContact.next_attempt_at] = next_at
             for chunk in _chunks(ids):
-                CampaignContact.update(values).where(CampaignContact.id.in_(chunk)).execute()
+                CampaignContact.update(values).where(one_of(CampaignContact.id, chunk)).execute()
 
     # -- credit back -------------------------------------------------------------------------
 
@@ -570,14 +564,11 @@ class Dispatcher:
 
     def _next_units(self, campaign: Campaign) -> int:
         """The units of the campaign's next pending contact's message (0: none pending)."""
-        entry = (CampaignContact.select(CampaignContact, Contact)
-                 .join(Contact, JOIN.LEFT_OUTER, on=(CampaignContact.contact == Contact.id))
-                 .where(CampaignContact.campaign == campaign.id, CampaignContact.state == "pending")
-                 .order_by(CampaignContact.next_attempt_at, CampaignContact.id).first())
-        if entry is None:
+        entries = _pending_entries(campaign.id, None, 1)
+        if not entries:
             return 0
         try:
-            return max(1, int(self.render(campaign, _fields_of(entry)).units))
+            return max(1, int(self.render(campaign, _fields_of(entries[0])).units))
         except RenderError:
             return 1  # it will fail without a charge; one unit keeps the judgement simple
 
@@ -603,9 +594,40 @@ class Dispatcher:
                            Message.state == "submitting").tuples()]
 
 
-def _fields_of(entry: CampaignContact) -> dict:
-    contact = getattr(entry, "contact", None)
-    fields = {name: (getattr(contact, name, "") or "") if contact else "" for name in CONTACT_FIELDS}
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    """A campaign contact to claim, read as plain values (model instances for a joined
+    select cost more than the claim's writes at thousands of messages a second)."""
+    id: int
+    contact_id: int | None
+    phone: str
+    attempts: int
+    fields: dict  # the contact's CONTACT_FIELDS ("" where the contact has none or is gone)
+
+
+_CONTACT_COLUMNS = [getattr(Contact, name) for name in CONTACT_FIELDS]
+
+
+def _pending_entries(campaign_id: int, now: dt.datetime | None, limit: int) -> list[PendingEntry]:
+    """The campaign's pending contacts due by `now` (any time: None), oldest due first."""
+    query = (CampaignContact
+             .select(CampaignContact.id, CampaignContact.contact, CampaignContact.phone,
+                     CampaignContact.attempts, *_CONTACT_COLUMNS)
+             .join(Contact, JOIN.LEFT_OUTER, on=(CampaignContact.contact == Contact.id))
+             .where(CampaignContact.campaign == campaign_id, CampaignContact.state == "pending"))
+    if now is not None:
+        query = query.where(CampaignContact.next_attempt_at <= now)
+    out = []
+    for row in plain_rows(query.order_by(CampaignContact.next_attempt_at, CampaignContact.id)
+                          .limit(limit)):
+        entry_id, contact_id, phone, attempts = row[:4]
+        out.append(PendingEntry(entry_id, contact_id, phone or "", attempts or 0,
+                                dict(zip(CONTACT_FIELDS, (v or "" for v in row[4:])))))
+    return out
+
+
+def _fields_of(entry: PendingEntry) -> dict:
+    fields = dict(entry.fields)
     fields["phone"] = fields["phone"] or entry.phone
     return fields
 
@@ -613,41 +635,6 @@ def _fields_of(entry: CampaignContact) -> dict:
 def _insert_messages(rows: list[dict]) -> dict[int, int]:
     """Insert the queued messages; {entry id: message id}."""
     return dict(insert_rows(Message, rows, (Message.entry, Message.id)))
-
-
-def insert_rows(model, rows: list[dict], returning: tuple, chunk: int = 200) -> list[tuple]:
-    """INSERT ... VALUES (...), (...) RETURNING `returning`, written here rather than by
-    peewee's insert_many, whose SQL building cost more than the insert itself at a thousand
-    messages a second: every column of the model, a row's value or the field's default, each
-    through the field's db_value. The returned tuples, in no promised order."""
-    fields = [f for f in model._meta.sorted_fields if not isinstance(f, AutoField)]
-    names = ", ".join(f'"{f.column_name}"' for f in fields)
-    back = ", ".join(f'"{f.column_name}"' for f in returning)
-    param = database.obj.param if hasattr(database, "obj") else database.param
-    defaults = {}
-    for f in fields:
-        if f.name not in defaults:
-            defaults[f.name] = f.default
-    out: list[tuple] = []
-    for start in range(0, len(rows), chunk):
-        part = rows[start:start + chunk]
-        values, params = [], []
-        one = "(" + ", ".join([param] * len(fields)) + ")"
-        for row in part:
-            for f in fields:
-                if f.name in row:
-                    value = row[f.name]
-                else:
-                    value = defaults[f.name]
-                    value = value() if callable(value) else value
-                if isinstance(value, Model):
-                    value = value.get_id()
-                params.append(f.db_value(value))
-            values.append(one)
-        sql = (f'INSERT INTO "{model._meta.table_name}" ({names}) VALUES {", ".join(values)} '
-               f"RETURNING {back}")
-        out += [tuple(r) for r in database.execute_sql(sql, params).fetchall()]
-    return out
 
 
 def _chunks(ids: list, size: int = 500):

@@ -81,13 +81,35 @@ def _owned(kind: str, tenant_id: int, pk: int | None, field: str) -> int | None:
         raise RoutingError(f"No such {NAMES[kind]} in this organisation.", field) from None
 
 
+def _greeting_sound(tenant_id: int, prompt_id: int | None) -> str:
+    """The sound name of the tenant's prompt ("" for None); another tenant's is refused."""
+    if prompt_id is None:
+        return ""
+    from voxcast.audio import library
+    try:
+        return library.get(tenant_id, prompt_id).sound
+    except library.PromptNotFound:
+        raise RoutingError("No such prompt in this organisation's audio library.",
+                           "greeting_prompt_id") from None
+
+
+def greeting_prompt(did: Did):
+    """The audio-library prompt the DID's greeting plays, if any (of the DID's tenant)."""
+    if not did.greeting_file or did.tenant_id is None:
+        return None
+    from voxcast.audio import library
+    return library.by_sound(did.tenant_id, did.greeting_file)
+
+
 def route_did(did: Did, *, route=UNSET, user_id=UNSET, campaign_id=UNSET, queue_id=UNSET,
               ivr_id=UNSET, closed_route=UNSET, closed_target=UNSET, closed_text=UNSET,
-              greeting_text=UNSET, fax_detect=UNSET, fax_emails=UNSET, actor=None,
-              ip: str = "") -> Did:
+              greeting_text=UNSET, greeting_prompt_id=UNSET, fax_detect=UNSET,
+              fax_emails=UNSET, actor=None, ip: str = "") -> Did:
     """Change what an allocated DID leads to; only the given arguments change. Every target
     (the route's, the closed route's) must be the tenant's; the chosen route needs its target.
-    The call checks them again when it arrives (voxcast.numbers.did_routes.resolve)."""
+    The call checks them again when it arrives (voxcast.numbers.did_routes.resolve).
+    `greeting_prompt_id` picks the greeting from the tenant's audio library (None: the
+    greeting text is spoken); it is stored as the prompt's sound name (`greeting_file`)."""
     if did.tenant_id is None:
         raise RoutingError("The DID is in the provider's pool, not allocated.")
     tid = did.tenant_id
@@ -120,6 +142,9 @@ def route_did(did: Did, *, route=UNSET, user_id=UNSET, campaign_id=UNSET, queue_
             raise RoutingError("At most 2000 characters.", "greeting_text")
         changes["greeting_text"] = text
         detail.append("greeting")
+    if greeting_prompt_id is not UNSET:
+        changes["greeting_file"] = _greeting_sound(tid, greeting_prompt_id)
+        detail.append(f"greeting_prompt={greeting_prompt_id or '-'}")
     if fax_detect is not UNSET:  # fax (issue 14): a fax tone on a voice route is received
         changes["fax_detect"] = bool(fax_detect)
         detail.append(f"fax_detect={'on' if fax_detect else 'off'}")

@@ -9,6 +9,14 @@ EXTENSION_CREATE = obj({
 EXTENSION_ALLOCATE = obj({"tenant_id": ID, "count": {"type": "integer", "minimum": 1,
                                                      "maximum": 1000}}, ["tenant_id", "count"])
 ASSIGN_USER = obj({"user_id": NULLABLE_ID}, ["user_id"])
+# PATCH /extensions/{id}: its user, and whether it is a browser phone (the agent console's
+# WebRTC phone) or a SIP phone
+EXTENSION_UPDATE = obj({
+    "user_id": NULLABLE_ID,
+    "browser_phone": {"type": "boolean",
+                      "description": "true: the agent console's browser phone (WebRTC); "
+                                     "false: any SIP phone."},
+}, update=True)
 ALLOCATE = obj({"tenant_id": {**NULLABLE_ID, "description": "null returns it to the pool."}},
                ["tenant_id"])
 
@@ -34,6 +42,9 @@ DID_UPDATE = obj({
     "closed_text": {"type": "string", "maxLength": 2000,
                     "description": "What a closed 'greeting' says (empty: the greeting)."},
     "greeting_text": {"type": "string", "maxLength": 2000},
+    "greeting_prompt_id": {**NULLABLE_ID, "description": "A prompt of the audio library "
+                                                         "played as the greeting instead of "
+                                                         "greeting_text (null: the text)."},
     # fax (issue 14): route "fax" receives every call as a fax
     "fax_detect": {"type": "boolean", "description": "On the other routes, a fax tone "
                                                      "diverts the call to receiving the fax."},

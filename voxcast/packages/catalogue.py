@@ -80,6 +80,15 @@ class PackageInput:
         return cls(**data)
 
 
+def _choice(data, name: str, allowed, refusal: str, values: dict, errors: dict) -> None:
+    """Take field `name` of the input when given: one of `allowed`, else `refusal`."""
+    value = getattr(data, name)
+    if value is not None:
+        if value not in allowed:
+            errors[name] = refusal
+        values[name] = value
+
+
 def _money(value, field: str, errors: dict) -> Decimal | None:
     try:
         amount = Decimal(str(value).strip())
@@ -133,14 +142,8 @@ def _clean(data: PackageInput, package_id: int | None, base: Package | None
         values["name"] = name
     if data.description is not None:
         values["description"] = str(data.description)[:5000]
-    if data.billing_model is not None:
-        if data.billing_model not in BILLING_MODELS:
-            errors["billing_model"] = "Choose pay as you go, subscription, usage or top-up."
-        values["billing_model"] = data.billing_model
-    if data.period is not None:
-        if data.period not in PERIOD_MONTHS:
-            errors["period"] = "Choose monthly, quarterly or yearly."
-        values["period"] = data.period
+    _choice(data, "billing_model", BILLING_MODELS, "Choose pay as you go, subscription, usage or top-up.", values, errors)
+    _choice(data, "period", PERIOD_MONTHS, "Choose monthly, quarterly or yearly.", values, errors)
     for name in MONEY_FIELDS:
         raw = getattr(data, name)
         if raw is not None:
@@ -167,14 +170,8 @@ def _clean(data: PackageInput, package_id: int | None, base: Package | None
         except (feature_names.UnknownFeature, TypeError) as exc:
             errors["features"] = str(exc) if str(exc) else \
                 f"Choose features from: {', '.join(FEATURES)}."
-    if data.free_rollover is not None:
-        if data.free_rollover not in ROLLOVERS:
-            errors["free_rollover"] = "Choose keep or reset."
-        values["free_rollover"] = data.free_rollover
-    if data.downgrade_policy is not None:
-        if data.downgrade_policy not in DOWNGRADE_POLICIES:
-            errors["downgrade_policy"] = "Choose refuse or next_renewal."
-        values["downgrade_policy"] = data.downgrade_policy
+    _choice(data, "free_rollover", ROLLOVERS, "Choose keep or reset.", values, errors)
+    _choice(data, "downgrade_policy", DOWNGRADE_POLICIES, "Choose refuse or next_renewal.", values, errors)
     if data.active is not None:
         flag = _flag(data.active)
         if flag is None:

@@ -27,3 +27,17 @@ def add_period(start: dt.datetime, period: str, day: int | None = None) -> dt.da
     except KeyError:
         raise ValueError(f"unknown period {period!r}") from None
     return add_months(start, months, day)
+
+
+def running_period(start: dt.datetime, end: dt.datetime, period: str, now: dt.datetime,
+                   day: int | None = None, first: dt.datetime | None = None
+                   ) -> tuple[dt.datetime, dt.datetime]:
+    """The paid period that contains `now`. A subscription renewed ahead of time stores its
+    newest period, which starts in the future; usage "this period" is the running one's,
+    found by stepping back whole periods (never before `first`, its first start)."""
+    months = PERIOD_MONTHS[period]
+    for _ in range(36):  # paid ahead by a few periods at most
+        if now >= start or (first is not None and start <= first):
+            break
+        start, end = max(add_months(start, -months, day), first or dt.datetime.min), start
+    return start, end

@@ -45,7 +45,7 @@ from voxcast.webhooks import events
 
 from .catalogue import get_package
 from .errors import DowngradeRefused, NoSubscription, PackageError, SubscriptionError
-from .periods import add_period
+from .periods import add_period, running_period
 
 log = logging.getLogger("voxcast.packages")
 
@@ -94,6 +94,13 @@ def current(tenant) -> Subscription | None:
     return Subscription.get_or_none(Subscription.tenant == getattr(tenant, "id", tenant))
 
 
+def running(sub: Subscription, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """The paid period that contains `now`: the stored one, or the one before it when the
+    subscription was renewed ahead of time (usage "this period" is the running one's)."""
+    return running_period(sub.period_start, sub.period_end, sub.package.period,
+                          now or utcnow(), day=anchor_day(sub), first=sub.created_at)
+
+
 def _require(tenant) -> Subscription:
     sub = current(tenant)
     if sub is None:
@@ -118,7 +125,8 @@ def period_ref(sub: Subscription, start: dt.datetime) -> str:
     return f"sub:{sub.id}:{start.isoformat(timespec='seconds')}"
 
 
-def _anchor_day(sub: Subscription) -> int:
+def anchor_day(sub: Subscription) -> int:
+    """The day of the month its periods begin on (its first period's)."""
     return sub.created_at.day if sub.created_at else sub.period_start.day
 
 
@@ -442,6 +450,16 @@ def _replayed(sub: Subscription, now: dt.datetime) -> bool:
     return row is not None and row.created_at is not None and row.created_at >= now
 
 
+def _locked_live(tenant: Tenant, sub: Subscription) -> Subscription:
+    """In a transaction: the tenant's row locked (the ledger's order), then the subscription
+    read again under its lock; a terminated one can no longer change."""
+    ledger._lock_tenant(tenant.id)
+    sub = _locked(sub.id)
+    if sub.status == "terminated":
+        raise SubscriptionError("The subscription was terminated.")
+    return sub
+
+
 def renew(tenant: Tenant, *, reference: str = "", charge_balance: bool = False, now=None,
           actor=None, ip: str = "") -> Subscription:
     """Pay the next period (see the module's text). `reference` is the front end's (an
@@ -450,10 +468,7 @@ def renew(tenant: Tenant, *, reference: str = "", charge_balance: bool = False, 
     now = now or utcnow()
     sub = _require(tenant)
     with database.atomic():
-        ledger._lock_tenant(tenant.id)
-        sub = _locked(sub.id)
-        if sub.status == "terminated":
-            raise SubscriptionError("The subscription was terminated.")
+        sub = _locked_live(tenant, sub)
         if _replayed(sub, now):
             return sub
         package = Package.get_by_id(sub.package_id)
@@ -471,7 +486,7 @@ def renew(tenant: Tenant, *, reference: str = "", charge_balance: bool = False, 
                 sub.package, sub.pending_package = pending.id, None
                 apply_package(tenant, pending)
         start = sub.period_end
-        end = add_period(start, package.period, _anchor_day(sub))
+        end = add_period(start, package.period, anchor_day(sub))
         ref = period_ref(sub, start)
         price = ledger.money(package.price or 0)
         paid_how = (f"{_money_text(price)} charged from the balance" if charge_balance
@@ -638,10 +653,7 @@ def change_package(tenant: Tenant, package_id, *, when: str | None = None, actor
     new = _sellable(package_id)
     sub = _require(tenant)
     with database.atomic():
-        ledger._lock_tenant(tenant.id)
-        sub = _locked(sub.id)
-        if sub.status == "terminated":
-            raise SubscriptionError("The subscription was terminated.")
+        sub = _locked_live(tenant, sub)
         old = Package.get_by_id(sub.package_id)
         if new.id == old.id:
             if sub.pending_package_id:
@@ -668,16 +680,21 @@ def change_package(tenant: Tenant, package_id, *, when: str | None = None, actor
     return ChangeResult(sub, True, now)
 
 
-def topup(tenant: Tenant, package_id, *, reference: str = "", actor=None, ip: str = ""):
+def topup(tenant: Tenant, package_id, *, reference: str = "", actor=None, ip: str = "",
+          once: str | None = None):
     """Buy a top-up package: its topup_amount credited to the balance (ledger kind
-    "topup"; the ledger emits payment.received). The ledger entry."""
+    "topup"; the ledger emits payment.received). The ledger entry. `once` names the
+    purchase (ledger.credit): bought under that name before, the first entry is returned
+    and nothing is credited or logged again."""
     package = _sellable(package_id, for_subscription=False)
     if package.billing_model != "topup":
         raise PackageError({"package_id": f"'{package.name}' is not a top-up package."})
     text = f"Top-up {package.name}" + (f": {reference}" if reference else "")
     with database.atomic():
+        if once and (earlier := ledger.credited(tenant.id, "topup", once)) is not None:
+            return earlier
         entry = ledger.credit(tenant.id, package.topup_amount, "topup", reference=text,
-                              entered_by=actor)
+                              entered_by=actor, once=once)
         audit.record("subscription.topup", tenant_id=tenant.id, user=actor,
                      object_type="package", object_id=package.id,
                      detail=f"{text} amount={_money_text(package.topup_amount)}", ip=ip)

@@ -60,8 +60,13 @@ class QueueNotFound(ServiceError, LookupError):
     code, status = "not-found", 404
 
 
+def query(tenant_id: int):
+    """The tenant's queues in name order (a select: the list pages and searches it)."""
+    return scoped(Queue, tenant_id).order_by(fn.LOWER(Queue.name), Queue.id)
+
+
 def list_queues(tenant_id: int) -> list[Queue]:
-    return list(scoped(Queue, tenant_id).order_by(fn.LOWER(Queue.name)))
+    return list(query(tenant_id))
 
 
 def get(tenant_id: int, queue_id) -> Queue:

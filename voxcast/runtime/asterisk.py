@@ -57,6 +57,42 @@ def provision(settings: Settings) -> None:
     our prompts installed in it."""
     _provision_asterisk(settings)
     install_prompts(settings)
+    if settings.webrtc:
+        wss_selfsigned(settings)
+
+
+def wss_selfsigned(settings: Settings, days: int = 825) -> tuple[Path, Path]:
+    """The browser phones' TLS certificate for loopback (127.0.0.1, localhost), made once by
+    openssl under the instance's runtime directory; production sets VOXCAST_WSS_CERT/KEY."""
+    cert, key = settings.wss_selfsigned
+    if cert.exists() and key.exists():
+        return cert, key
+    cert.parent.mkdir(parents=True, exist_ok=True)
+    run_tool(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256",
+              "-days", str(days), "-subj", "/CN=127.0.0.1",
+              "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+              "-keyout", str(key), "-out", str(cert)], timeout=60, check=True)
+    key.chmod(0o600)
+    log.info("self-signed WSS certificate for loopback made: %s", cert)
+    return cert, key
+
+
+def _install_wss_cert(settings: Settings, etc: Path) -> None:
+    """Copy the WSS certificate and key where Asterisk (in its chroot) reads them."""
+    if not settings.webrtc:
+        return
+    if settings.wss_cert or settings.wss_key:
+        if not (settings.wss_cert and settings.wss_key):
+            raise AsteriskError("set both VOXCAST_WSS_CERT and VOXCAST_WSS_KEY")
+        cert, key = Path(settings.wss_cert), Path(settings.wss_key)
+    else:
+        cert, key = wss_selfsigned(settings)
+    keys = etc / "keys"
+    keys.mkdir(exist_ok=True)
+    for src, name in ((cert, "wss.crt"), (key, "wss.key")):
+        dest = keys / name
+        shutil.copyfile(src, dest)
+        dest.chmod(0o640)
 
 
 def install_prompts(settings: Settings) -> int:
@@ -260,6 +296,9 @@ def render(settings: Settings) -> Path:
     dirs = _package_dirs(settings)
     values = {
         "INSTANCE": settings.instance,
+        # channel uniqueids start with it: the node's name (VOXCAST_NODE), else the instance
+        "SYSTEM_NAME": _conf_value(getattr(settings, "node", "") or settings.instance,
+                                   "VOXCAST_NODE"),
         "AST_ETC": settings.ast_etc,
         "AST_VAR": settings.ast_var,
         "AST_MODDIR": dirs["astmoddir"],
@@ -277,6 +316,10 @@ def render(settings: Settings) -> Path:
         "TRUNK_AUTH": TRUNK_AUTH if _trunk_credentials(settings) else "",
         "TRUNK_PORT": str(settings.trunk_port),
         "APP": settings.ari_app_name,
+        "WSS_TLS": "yes" if settings.webrtc else "no",
+        "WSS_BIND": _conf_value(settings.wss_bind, "VOXCAST_WSS_BIND"),
+        "WSS_PORT": str(settings.wss_port),
+        "RTP_ICE": "yes" if settings.webrtc else "no",
     }
     etc = settings.host_path(settings.ast_etc)
     var = settings.host_path(settings.ast_var)
@@ -292,6 +335,7 @@ def render(settings: Settings) -> Path:
         dest.write_text(text)
         dest.chmod(0o640)
     _write_trunk_auth(settings, etc)
+    _install_wss_cert(settings, etc)
     from voxcast.audio import hold_music
     hold_music.write(var / "moh" / "default")  # queue callers' music on hold
     from voxcast.runtime import pjsip_sync
@@ -350,6 +394,16 @@ def start(settings: Settings, timeout: float = 60.0) -> None:
             return
         time.sleep(0.3)
     raise AsteriskError(f"Asterisk did not answer on ARI within {timeout:.0f}s")
+
+
+def foreground(settings: Settings) -> None:
+    """Render the configuration, then become the instance's Asterisk in the foreground (no
+    fork: the systemd unit's main process; SIGTERM stops it)."""
+    render(settings)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    _pid_file(settings).write_text(str(os.getpid()))  # exec keeps the pid
+    cmd = _ast_cmd(settings, "-f", "-U", "asterisk", "-G", "asterisk")
+    os.execvp(cmd[0], cmd)
 
 
 def stop(settings: Settings, timeout: float = 20.0) -> None:

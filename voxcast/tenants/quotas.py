@@ -53,9 +53,13 @@ def limit(tenant: Tenant, kind: str) -> int:
 
 
 def sound_files(tenant: Tenant, sounds_dir: Path) -> list[Path]:
-    """The tenant's stored audio: each campaign's uploaded message (campaign-<id>.wav)."""
+    """The tenant's stored audio: each campaign's uploaded message (campaign-<id>.wav) and the
+    prompts of its audio library (voxcast.audio.library)."""
+    from models.entities import Prompt
     ids = [c.id for c in Campaign.select(Campaign.id).where(Campaign.tenant == tenant)]
-    return [sounds_dir / f"campaign-{i}.wav" for i in ids]
+    prompts = [p.sound for p in Prompt.select(Prompt.sound).where(Prompt.tenant == tenant)]
+    return ([sounds_dir / f"campaign-{i}.wav" for i in ids]
+            + [sounds_dir / f"{name}.wav" for name in prompts])
 
 
 def recording_files(tenant: Tenant, recordings_dir: Path) -> list[Path]:

@@ -21,6 +21,7 @@ from werkzeug.security import generate_password_hash
 
 from models import Campaign, RatePlan, Tenant, Timeslot, User, database
 from models.entities import utcnow
+from voxcast.audio import library
 from voxcast.audit import records as audit
 from voxcast.accounts import email_address
 from voxcast.agents import sessions as agent_sessions
@@ -321,6 +322,7 @@ def force_delete(tenant: Tenant, confirmation: str, sounds_dir: Path, *, actor=N
     if (confirmation or "").strip() != tenant.name:
         raise TenantError({"confirm": f"Type the tenant's name '{tenant.name}' to confirm."})
     campaign_ids = [c.id for c in Campaign.select(Campaign.id).where(Campaign.tenant == tenant)]
+    prompt_files = library.tenant_files(tenant.id, sounds_dir)
     with database.atomic():
         # before the cascade: the tenant's own endpoints go with it, the provider's get it
         events.emit("tenant.terminated", tenant.id, tenant_data(tenant, status="terminated"),
@@ -333,6 +335,8 @@ def force_delete(tenant: Tenant, confirmation: str, sounds_dir: Path, *, actor=N
                             f"DIDs returned={dids} campaigns={len(campaign_ids)}", ip=ip)
     for cid in campaign_ids:
         (sounds_dir / f"campaign-{cid}.wav").unlink(missing_ok=True)
+    for path in prompt_files:  # its audio library
+        path.unlink(missing_ok=True)
 
 
 def set_features(tenant: Tenant, names, *, actor=None, ip: str = "") -> None:

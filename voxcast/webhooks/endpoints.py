@@ -23,8 +23,9 @@ from voxcast.webhooks import events
 SECRET_PREFIX = "whsec_"
 URL_MAX = 1000
 DESCRIPTION_MAX = 255
-# Tenants' endpoints may not point at loopback / private / link-local literal addresses
-# (the sender would reach the provider's internal services); the provider may. Tests and
+# Tenants' endpoints may not point at loopback / private / link-local addresses (the sender
+# would reach the provider's internal services): literal ones are refused here, names that
+# resolve to them at delivery (webhooks_app.main.PublicResolver); the provider's may. Tests and
 # single-host installations set VOXCAST_WEBHOOK_ALLOW_PRIVATE=1.
 ALLOW_PRIVATE_ENV = "VOXCAST_WEBHOOK_ALLOW_PRIVATE"
 
@@ -55,15 +56,27 @@ def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
-def _private_host(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
-        return True
+def private_address(host: str) -> bool:
+    """A literal IP address a tenant's endpoint may not reach (False for a name)."""
     try:
-        addr = ipaddress.ip_address(host.strip("[]"))
+        addr = ipaddress.ip_address(host.strip("[]").split("%")[0])
     except ValueError:
         return False
     return (addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
             or addr.is_multicast or addr.is_unspecified)
+
+
+def _private_host(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    return private_address(host)
+
+
+def public_only(tenant_id: int | None) -> bool:
+    """Whether deliveries to this endpoint must refuse private addresses: a tenant's, unless
+    the installation allows them. A name is checked again at each delivery, after it is
+    resolved (webhooks_app: a public name may point at an internal host later)."""
+    return tenant_id is not None and os.environ.get(ALLOW_PRIVATE_ENV) != "1"
 
 
 def check_url(url, *, tenant_id: int | None) -> str | None:
@@ -84,8 +97,7 @@ def check_url(url, *, tenant_id: int | None) -> str | None:
         return "needs a host name"
     if parts.username or parts.password:
         return "must not contain a user name or password"
-    if (tenant_id is not None and os.environ.get(ALLOW_PRIVATE_ENV) != "1"
-            and _private_host(parts.hostname)):
+    if public_only(tenant_id) and _private_host(parts.hostname):
         return "must be a public address"
     return None
 

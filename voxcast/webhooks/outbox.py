@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from models import database
 from models.entities import WebhookDelivery, WebhookEndpoint, utcnow
+from voxcast.webhooks import endpoints
 from voxcast.webhooks.retry import Schedule
 
 LEASE_S = 120  # longer than any attempt (timeouts are far shorter)
@@ -31,6 +32,7 @@ class Job:
     event_id: str
     payload: str
     attempt: int  # this attempt's number, from 1
+    public_only: bool = False  # a tenant's endpoint: never posted to a private address
 
 
 def claim(limit: int = 50, *, now: dt.datetime | None = None, lease_s: int = LEASE_S) -> list[Job]:
@@ -40,7 +42,7 @@ def claim(limit: int = 50, *, now: dt.datetime | None = None, lease_s: int = LEA
                .select(WebhookDelivery.id, WebhookDelivery.event, WebhookDelivery.event_id,
                        WebhookDelivery.payload, WebhookDelivery.attempts,
                        WebhookEndpoint.id.alias("endpoint_id"), WebhookEndpoint.url,
-                       WebhookEndpoint.secret)
+                       WebhookEndpoint.secret, WebhookEndpoint.tenant)
                .join(WebhookEndpoint)
                .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now,
                       WebhookEndpoint.active == True)  # noqa: E712
@@ -56,7 +58,8 @@ def claim(limit: int = 50, *, now: dt.datetime | None = None, lease_s: int = LEA
                      .execute())
         if taken:
             jobs.append(Job(row["id"], row["endpoint_id"], row["url"], row["secret"],
-                            row["event"], row["event_id"], row["payload"], row["attempts"] + 1))
+                            row["event"], row["event_id"], row["payload"], row["attempts"] + 1,
+                            public_only=endpoints.public_only(row["tenant"])))
     return jobs
 
 

@@ -35,7 +35,16 @@ def claim_key():
         response.headers[REPLAYED] = "true"
         return response
     setattr(g, _CLAIM, found)
+    g.idempotency_ref = idempotency.work_ref(g.principal.key_id, key.strip(), request.method,
+                                             request.path, request.query_string,
+                                             request.get_data(cache=True))
     return None
+
+
+def work_ref() -> str | None:
+    """The name of this request's work when it came with an Idempotency-Key (None without):
+    resources that move money pass it on, so a retry after a crash books nothing twice."""
+    return g.get("idempotency_ref")
 
 
 @bp.after_request

@@ -12,12 +12,14 @@ from voxcast.numbers.routing import RoutingError
 from voxcast.numbers.pool import PoolError
 
 from . import ID, ApiError, admin_only, body, bp, ip, paginate, principal, query_int
-from .spec import ALLOCATE, ASSIGN_USER, DID_CREATE, DID_UPDATE, EXTENSION_ALLOCATE, EXTENSION_CREATE
+from .spec import (ALLOCATE, DID_CREATE, DID_UPDATE, EXTENSION_ALLOCATE, EXTENSION_CREATE,
+                   EXTENSION_UPDATE)
 
 
 def dump_extension(e: Extension) -> dict:
     return {"id": e.id, "number": e.number, "secret": e.secret, "tenant_id": e.tenant_id,
-            "user_id": e.user_id, "created_at": e.created_at.isoformat() + "Z"}
+            "user_id": e.user_id, "browser_phone": bool(e.browser_phone),
+            "created_at": e.created_at.isoformat() + "Z"}
 
 
 def dump_did(d: Did) -> dict:
@@ -25,8 +27,13 @@ def dump_did(d: Did) -> dict:
             "user_id": d.user_id, "campaign_id": d.campaign_id, "queue_id": d.queue_id,
             "ivr_id": d.ivr_id, "closed_route": d.closed_route,
             "closed_target": d.closed_target, "closed_text": d.closed_text,
-            "greeting_text": d.greeting_text, "fax_detect": d.fax_detect,
-            "fax_emails": d.fax_emails}
+            "greeting_text": d.greeting_text, "greeting_prompt_id": _greeting_prompt_id(d),
+            "fax_detect": d.fax_detect, "fax_emails": d.fax_emails}
+
+
+def _greeting_prompt_id(d: Did) -> int | None:
+    prompt = number_service.greeting_prompt(d)
+    return prompt.id if prompt else None
 
 
 def _pool_scope(model, free):
@@ -124,11 +131,19 @@ def extensions_get(ext_id: int):
 @bp.patch(f"/extensions/<{ID}:ext_id>")
 def extensions_assign(ext_id: int):
     ext = _row(Extension, ext_id)
-    data = body(ASSIGN_USER)
-    try:
-        ext = number_service.assign_extension(ext, data["user_id"], actor=principal(), ip=ip())
-    except RoutingError as exc:
-        raise _routing_error(exc) from None
+    data = body(EXTENSION_UPDATE)
+    if "browser_phone" in data and ext.tenant_id is None:
+        raise ApiError(422, "validation", "A pooled extension is no phone yet; allocate it.",
+                       {"browser_phone": "only for an allocated extension"})
+    if "user_id" in data:
+        try:
+            ext = number_service.assign_extension(ext, data["user_id"], actor=principal(),
+                                                  ip=ip())
+        except RoutingError as exc:
+            raise _routing_error(exc) from None
+    if "browser_phone" in data:
+        from voxcast.console import phone
+        phone.set_browser_phone(ext, data["browser_phone"], actor=principal(), ip=ip())
     _sync_pjsip()
     return jsonify(dump_extension(ext))
 

@@ -20,7 +20,7 @@ from voxcast.reports.period import PeriodError, ReportPeriod, zone_of
 from voxcast.tenants import services as tenant_service
 from voxcast.tenants.services import TenantError
 
-from . import ID, ApiError, admin_only, body, bp, ip, paginate, principal
+from . import ID, ApiError, admin_only, body, bp, idempotent, ip, paginate, principal
 from .frontapi import dump_entry
 from .provisioning_spec import (PACKAGE_CHANGE, PACKAGE_CREATE, PACKAGE_UPDATE,
                                 PASSWORD_CHANGE, PAYMENT, PAYMENT_KINDS, RENEW, SSO, TOPUP)
@@ -179,7 +179,8 @@ def tenant_payment_create(tenant_id: int):
     tenant = _tenant(tenant_id)
     data = body(PAYMENT)
     entry = ledger.credit(tenant.id, data["amount"], data.get("kind", "payment"),
-                          reference=data["reference"], entered_by=principal().id)
+                          reference=data["reference"], entered_by=principal().id,
+                          once=idempotent.work_ref())
     return jsonify(dump_entry(entry)), 201
 
 
@@ -189,14 +190,14 @@ def tenant_topup(tenant_id: int):
     tenant = _tenant(tenant_id)
     data = body(TOPUP)
     entry = subscriptions.topup(tenant, data["package_id"], reference=data.get("reference", ""),
-                                actor=principal(), ip=ip())
+                                actor=principal(), ip=ip(), once=idempotent.work_ref())
     return jsonify(dump_entry(entry)), 201
 
 
 # -- usage ------------------------------------------------------------------------------
 
 def _usage_of(tenant: Tenant):
-    """?from=&to= (local days of the tenant, `to` inclusive), else the current subscription
+    """?from=&to= (local days of the tenant, `to` inclusive), else the running subscription
     period, else this month so far."""
     first, last = request.args.get("from"), request.args.get("to")
     if first or last:
@@ -206,7 +207,7 @@ def _usage_of(tenant: Tenant):
             raise ApiError(400, "bad-parameter", str(exc), {"from": str(exc)}) from None
         start, end = period.since, period.until
     elif (sub := subscriptions.current(tenant)) is not None:
-        start, end = sub.period_start, sub.period_end
+        start, end = subscriptions.running(sub)  # renewed ahead: still the running one
     else:
         period = ReportPeriod.parse(None, None, zone_of(tenant.timezone))
         start, end = period.since, period.until

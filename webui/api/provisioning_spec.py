@@ -199,11 +199,12 @@ def paths() -> dict:
                        "per_page": INT, "total": INT})
     period = (query("from", {"type": "string", "format": "date"},
                     "First day (YYYY-MM-DD, the tenant's zone); with `to`. Default: the "
-                    "current subscription period (else this month so far)."),
+                    "running subscription period (the one containing today, also when renewed "
+                    "ahead), else this month so far."),
               query("to", {"type": "string", "format": "date"}, "Last day, inclusive."))
     tenant_list = op("List tenants" + admin, "One page", out({
-        "items": {"type": "array", "items": ref("Tenant")}, "page": INT, "per_page": INT,
-        "total": INT}), tag="Tenants", params=(
+        "items": {"type": "array", "items": ref("ProvisionedTenant")}, "page": INT,
+        "per_page": INT, "total": INT}), tag="Tenants", params=(
         query("page", {"type": "integer", "minimum": 1}),
         query("per_page", {"type": "integer", "minimum": 1, "maximum": 200}),
         query("external_id", {"type": "string", "maxLength": 100},

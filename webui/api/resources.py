@@ -14,3 +14,4 @@ from . import frontapi  # noqa: F401  (ledger, balance, plans, quotas, features,
 from . import provisioning  # noqa: F401  (packages, subscriptions, payments, usage, SSO)
 from . import idempotent  # noqa: F401  (the Idempotency-Key header on every write)
 from . import webhooks  # noqa: F401  (signed event endpoints and their deliveries)
+from . import prompts  # noqa: F401  (the audio library)

@@ -20,6 +20,7 @@ from voxcast.accounts.schemas import (  # noqa: F401  (re-exported for the resou
 )
 from voxcast.numbers.schemas import (  # noqa: F401  (re-exported for the resources)
     EXTENSION_CREATE, EXTENSION_ALLOCATE, ASSIGN_USER, ALLOCATE, DID_CREATE, DID_UPDATE,
+    EXTENSION_UPDATE,
 )
 from voxcast.contacts.schemas import (  # noqa: F401  (re-exported for the resources)
     GROUP_CREATE, GROUP_UPDATE, CONTACT_FIELDS, CONTACT_CREATE, CONTACT_UPDATE, BULK_MAX,
@@ -92,13 +93,15 @@ SCHEMAS = {
     }),
     "Extension": out({
         "id": ID, "number": STRING, "secret": {"type": "string", "description": "SIP password"},
-        "tenant_id": NULLABLE_ID, "user_id": NULLABLE_ID, "created_at": DATETIME,
+        "tenant_id": NULLABLE_ID, "user_id": NULLABLE_ID,
+        "browser_phone": {"type": "boolean", "description": "the agent console's WebRTC phone"},
+        "created_at": DATETIME,
     }),
     "Did": out({
         "id": ID, "number": STRING, "tenant_id": NULLABLE_ID, "route": STRING,
         "user_id": NULLABLE_ID, "campaign_id": NULLABLE_ID, "queue_id": NULLABLE_ID,
         "ivr_id": NULLABLE_ID, "closed_route": STRING, "closed_target": NULLABLE_ID,
-        "closed_text": STRING, "greeting_text": STRING,
+        "closed_text": STRING, "greeting_text": STRING, "greeting_prompt_id": NULLABLE_ID,
         "fax_detect": {"type": "boolean"}, "fax_emails": STRING,
     }),
     "Group": out({"id": ID, "tenant_id": ID, "name": STRING,
@@ -469,8 +472,9 @@ def build() -> dict:
         "/extensions/{id}": {
             "parameters": [path_id()],
             "get": op("Get an extension", "The extension", ref("Extension"), tag="Extensions"),
-            "patch": op("Assign the extension to a user of its tenant, or unassign (null)",
-                        "The extension", ref("Extension"), request=ASSIGN_USER,
+            "patch": op("Assign the extension to a user of its tenant, or unassign (null); "
+                        "make it a browser phone or a SIP phone",
+                        "The extension", ref("Extension"), request=EXTENSION_UPDATE,
                         tag="Extensions", errors=WRITE),
         },
         "/extensions/allocate": {"post": op(
@@ -620,6 +624,8 @@ def build() -> dict:
     paths.update(provisioning_spec.paths())
     from . import webhooks_spec  # signed event endpoints, their deliveries (webhooks.py)
     paths.update(webhooks_spec.paths())
+    from . import prompts_spec  # the audio library (webui/api/prompts.py)
+    paths.update(prompts_spec.paths())
     provisioning_spec.add_idempotency(paths)  # the Idempotency-Key header on every write
     return {
         "openapi": "3.0.3",
@@ -641,7 +647,8 @@ def build() -> dict:
                                      **fax_spec.schemas(), **smsc_spec.schemas(),
                                      **provisioning_spec.schemas(),
                                      **frontapi_spec.schemas(),
-                                     **webhooks_spec.schemas()}),
+                                     **webhooks_spec.schemas(),
+                                     **prompts_spec.schemas()}),
         },
         "paths": copy.deepcopy(paths),  # x-pattern-message: an allowed x- extension
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 
 from models import Tenant
-from models.entities import Subscription
+from models.entities import Package, Subscription
 from voxcast.packages import subscriptions
 from voxcast.tenants import features
 from voxcast.numbers import pool as pool_service
@@ -57,7 +57,19 @@ def tenants_list():
     if external_id is not None:  # the billing front end finds its service's tenant
         query = query.where(Tenant.id.in_(Subscription.select(Subscription.tenant).where(
             Subscription.external_id == external_id.strip())))
-    return paginate(query, dump_tenant)
+    return paginate(query, _dump_listed, lookup=_subscriptions_of)
+
+
+def _subscriptions_of(tenants: list[Tenant]) -> dict[int, Subscription]:
+    """The page's subscriptions with their packages, in one query."""
+    ids = [t.id for t in tenants]
+    return {s.tenant_id: s for s in Subscription.select(Subscription, Package)
+            .join(Package, on=(Subscription.package == Package.id))
+            .where(Subscription.tenant.in_(ids))} if ids else {}
+
+
+def _dump_listed(t: Tenant, subs: dict[int, Subscription]) -> dict:
+    return {**dump_tenant(t), "subscription": subscriptions.as_dict(subs.get(t.id))}
 
 
 def dump_provisioned(t: Tenant) -> dict:

@@ -1,5 +1,5 @@
-// The agent console, live: polls live.json every second with the key of what is shown; when
-// the key moved, fetches the panel and swaps each [data-part] whose data-key changed (a form
+// The agent console, live: the key of what is shown pushed by the server (data-events,
+// live_source.js) or else polled from live.json every second; when the key moved, fetches the panel and swaps each [data-part] whose data-key changed (a form
 // being typed in stays as it is). Forms with class "js" are sent with fetch (JSON answers)
 // and the console refreshed at once; without this script they post and redirect.
 (function () {
@@ -124,5 +124,8 @@
   wire(root);
   elapsed();
   setInterval(elapsed, 1000);
-  setInterval(poll, 1000);
+  // pushed: {"key"} whenever the console's key moved (data-events, live_source.js), else polled
+  window.voxcastLive(root.dataset.events, (data) => {
+    if (data.key !== key) swap().catch(() => { /* the next event or poll brings it */ });
+  }, poll, 1000);
 })();

@@ -1,4 +1,5 @@
-// Live campaign progress from the JSON endpoints, every 2 s.
+// Live campaign progress, pushed (server-sent events from data-events, live_source.js) or,
+// when the stream is not available, polled from the JSON endpoints every 2 s.
 // List page (table#campaigns): figures are updated in place; when a campaign's status
 // changes (e.g. running -> completed) the page is reloaded so its Start/Pause/Stop buttons
 // match the new status. Detail page (#campaign-live): reloaded whenever its figures change.
@@ -52,14 +53,18 @@
     if (initial !== null && now !== initial) window.location.reload();
   }
 
+  function show(rows, ari) {
+    if (banner) banner.hidden = ari === "connected";
+    if (table) updateTable(rows); else updateDetail(rows);
+  }
+
   async function refresh() {
     try {
       const [rows, health] = await Promise.all([getJSON(host.dataset.poll), getJSON(host.dataset.health)]);
-      if (banner) banner.hidden = health.ari === "connected";
-      if (table) updateTable(rows); else updateDetail(rows);
+      show(rows, health.ari);
     } catch (e) {
       // Network hiccup or logged out: keep the last figures, try again next tick.
     }
   }
-  setInterval(refresh, 2000);
+  window.voxcastLive(host.dataset.events, (data) => show(data.rows, data.ari), refresh, 2000);
 })();

@@ -1,5 +1,5 @@
-// The supervisor's wallboard (#wallboard) and the live statistics page (#live-calls): poll the
-// JSON feed every 2 s and update the tables in place (rows keyed by agent / call, so a pause
+// The supervisor's wallboard (#wallboard) and the live statistics page (#live-calls): the
+// JSON feed pushed (the wallboard's data-events stream) or polled every 2 s, and update the tables in place (rows keyed by agent / call, so a pause
 // reason being chosen is not wiped by the next poll); between polls every duration ticks on
 // from the seconds the server counted, by the browser's monotonic clock (no clock skew).
 // Text only through textContent (names and numbers are the tenant's data); rows are clones of
@@ -205,8 +205,11 @@
       busy = false;
     }
   }
-  poll();
-  setInterval(poll, 2000);
+  // pushed when the page has a stream (data-events, live_source.js), else polled every 2 s
+  window.voxcastLive(host.dataset.events, (data) => {
+    show(data);
+    if (stale) stale.hidden = true;
+  }, poll, 2000);
   document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
   setInterval(retick, 1000);
 })();

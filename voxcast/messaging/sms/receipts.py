@@ -23,6 +23,7 @@ MESSAGE_STATE_STAT = {1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5:
 _STAT_ALIASES = {"DELIVERED": "DELIVRD", "UNDELIVERABLE": "UNDELIV", "REJECTED": "REJECTD",
                  "ACCEPTED": "ACCEPTD", "EXPIRE": "EXPIRED"}
 
+_HEX = re.compile(r"[0-9A-Fa-f]+")
 _KEY = re.compile(r"(?i)(?<![A-Za-z])(id|sub|dlvrd|submit[ _]date|done[ _]date|stat|err|text)\s*:")
 
 
@@ -44,11 +45,12 @@ def parse_text(text: str) -> dict[str, str]:
             break
     fields: dict[str, str] = {}
     for i, m in enumerate(found):
-        key = re.sub(r"[ _]", "_", m.group(1).lower())
+        key = m.group(1).lower().replace(" ", "_")
         end = found[i + 1].start() if i + 1 < len(found) else len(text)
         value = text[m.end():end].strip()
         if key != "text":
-            value = value.split()[0] if value.split() else ""
+            words = value.split(None, 1)
+            value = words[0] if words else ""
         fields.setdefault(key, value)
     return fields
 
@@ -88,10 +90,10 @@ def id_candidates(message_id: str) -> list[str]:
     hexadecimal forms when it reads as a number (leading zeros and case ignored)."""
     raw = (message_id or "").strip()
     out = [raw]
-    if re.fullmatch(r"\d+", raw):
+    if raw.isascii() and raw.isdigit():
         n = int(raw)
         out += [str(n), format(n, "x"), format(n, "X")]
-    if re.fullmatch(r"[0-9A-Fa-f]+", raw):
+    if _HEX.fullmatch(raw):
         n = int(raw, 16)
         out += [raw.lower(), raw.upper(), str(n), format(n, "x"), format(n, "X")]
     seen: dict[str, None] = {}

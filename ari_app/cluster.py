@@ -1,0 +1,88 @@
+"""This node's membership of a cluster (VOXCAST_NODE set; several nodes on one PostgreSQL):
+its heartbeat, its share of the calls-per-second cap, the other nodes' open calls for the
+dialer's limits, and the take-over of a node that died (voxcast.cluster)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+
+from voxcast.cluster import limits, nodes, takeover
+from voxcast.runtime import channel_log
+
+log = logging.getLogger("voxcast.cluster")
+
+
+class Membership:
+    REMOTE_TTL_S = 0.5  # how stale the dialer's view of the other nodes' calls may be
+
+    def __init__(self, ctx, every: float = 3.0):
+        self.ctx = ctx
+        self.name = ctx.settings.node
+        self.every = every
+        self.stale_s = ctx.settings.node_stale_s
+        self.live_nodes = 1
+        self.remote_by_tenant: Counter = Counter()
+        self.remote_by_campaign: Counter = Counter()
+        self._remote_until = 0.0
+        self.takeovers: list[takeover.TakeOver] = []
+
+    def _log_path(self) -> str:
+        return str(channel_log.log_path(self.ctx.settings))
+
+    def _sip(self) -> str:
+        settings = self.ctx.settings
+        return settings.node_sip or f"127.0.0.1:{settings.sip_port}"
+
+    async def join(self) -> None:
+        """Before this node recovers its own calls: a survivor may be closing them (it took
+        this node for dead); wait until it is done, then they are closed already."""
+        state = await self.ctx.writer.run(nodes.started, self.name, self._log_path(), None,
+                                           self._sip())
+        while state == "taking_over":
+            log.warning("node %s: another node is taking over the calls this node left; "
+                        "waiting", self.name)
+            await asyncio.sleep(1.0)
+            state = await self.ctx.writer.run(nodes.beat, self.name, self._log_path(), None,
+                                               self._sip())
+
+    async def leave(self) -> None:
+        await self.ctx.writer.run(nodes.stopped, self.name)
+
+    def cps_share(self, cps: float) -> float:
+        """This node's part of the provider's calls-per-second cap: the caps of the live
+        nodes add up to it, so it holds for the cluster."""
+        return cps / max(1, self.live_nodes)
+
+    async def remote(self) -> tuple[Counter, Counter]:
+        """The other nodes' open calls (by tenant, by campaign), at most REMOTE_TTL_S old: the
+        dialer asks only for what fits (the claim's gate is the exact check)."""
+        now = time.monotonic()
+        if now >= self._remote_until:
+            self.remote_by_tenant, self.remote_by_campaign = await self.ctx.writer.run(
+                limits.remote_open, self.name)
+            self._remote_until = now + self.REMOTE_TTL_S
+        return self.remote_by_tenant, self.remote_by_campaign
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.beat()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("node %s: heartbeat or take-over failed; retrying", self.name)
+            await asyncio.sleep(self.every)
+
+    async def beat(self) -> None:
+        await self.ctx.writer.run(nodes.beat, self.name, self._log_path(), None, self._sip())
+        live = await self.ctx.writer.run(nodes.live, None, self.stale_s)
+        self.live_nodes = max(1, len(live))
+        for dead in await self.ctx.writer.run(nodes.dead, self.name, None, self.stale_s):
+            done = await self.ctx.writer.run(takeover.take_over, dead.name, self.name,
+                                             self.ctx.cdrs, self.ctx.billing, None,
+                                             self.stale_s)
+            if done is not None:
+                self.takeovers.append(done)
+                self.ctx.metrics.takeovers.inc()
