@@ -75,7 +75,7 @@ bench-web: venv
 	$(PY) bench/web.py $(BENCH_ARGS)
 
 # A priced 2,000-contact campaign on PostgreSQL with and without faults (app SIGKILLed 5x,
-# Asterisk and PostgreSQL restarted, the web UI killed mid-import); restarts Debian's PostgreSQL.
+# Asterisk and PostgreSQL restarted, the web UI killed mid-import); on a PostgreSQL cluster of its own.
 bench-faults: test-deps venv
 	$(PY) bench/faults.py $(BENCH_ARGS)
 

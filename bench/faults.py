@@ -2,9 +2,10 @@
 contacts on PostgreSQL, run once without faults and once with faults injected at random
 moments: the Stasis app SIGKILLed 5 times (each started again after the delay `voxcast run`'s
 supervisor would wait: voxcast.runtime.supervisor.RestartPolicy), Asterisk restarted,
-PostgreSQL restarted (`pg_ctlcluster <version> main restart`), and the web UI (`voxcast web`)
-SIGKILLed while it imports a large CSV (uploaded and mapped through the portal with a
-logged-in session), then started again and the import posted again with the same upload.
+PostgreSQL restarted (`pg_ctlcluster <version> voxcastfaults restart`: the bench's own
+cluster), and the web UI (`voxcast web`) SIGKILLed while it imports a large CSV (uploaded and
+mapped through the portal with a logged-in session), then started again and the import posted
+again with the same upload.
 
 Prints, for the run with faults: contacts dialled twice and contacts never dialled (counted
 at the far end from sipp's message log, one dialog per INVITE, as
@@ -15,10 +16,11 @@ call placed and the next call answered), and last `ratio: X.XX`: calls completed
 with faults over the same campaign's rate without faults, both measured in this run (goal 0.8).
 
 Its own instance "bench-faults" (ARI 29088, SIP 29060, trunk 29070, web 29080, RTP
-30000-31999) and database voxcast_bench_faults on Debian's PostgreSQL; restarting that server
-ends every other session's connections too (note it when others run tests).
+30000-31999) and its own PostgreSQL cluster `voxcastfaults` (bench/pg_cluster.py: created on
+a free port on loopback, or reused; stopped and dropped at the end), database
+voxcast_bench_faults: its restarts never touch `<version> main`, where test suites run.
 Usage: python bench/faults.py [--contacts 2000] [--cps 25] [--import-rows 150000] [--seed N]
-       [--restart-delay S (instead of the supervisor's backoff)]
+       [--restart-delay S (instead of the supervisor's backoff)] [--keep-cluster]
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from collections import Counter
 from pathlib import Path
 
 from benchlib import ROOT, start_app, use_instance, write_tone
+from pg_cluster import Cluster
 
 # Below the kernel's ephemeral range (32768-60999): a listening port in it can be taken by
 # any outgoing connection's local port first (seen: the app's metrics port "in use").
@@ -45,16 +48,13 @@ use_instance("bench-faults", {"VOXCAST_ARI_PORT": "29088", "VOXCAST_SIP_PORT": "
                               "VOXCAST_AGI_PORT": "29573", "VOXCAST_WSS_PORT": "29089",
                               "VOXCAST_METRICS_PORT": "29464", "VOXCAST_BOUNCE_PORT": "29525"})
 
-from tests.pg_support import fresh_schema, postgres_url  # noqa: E402
+from tests.pg_support import fresh_schema  # noqa: E402
 
+CLUSTER = "voxcastfaults"  # the bench's own: never Debian's `main`
 DBNAME = "voxcast_bench_faults"
 MASTER_PASSWORD = "x-master-secret"  # tests.pg_support.fresh_schema's
 SCENARIO = ROOT / "bench/uas_answer_1s.xml"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def pg_version() -> str:
-    return sorted(Path("/etc/postgresql").glob("*"), key=lambda p: float(p.name))[-1].name
 
 
 def uptime() -> str:
@@ -308,8 +308,10 @@ def run_campaign(settings, campaign, faults=None) -> dict:
 
 class Faults:
     def __init__(self, args, settings, app: StasisApp, web: Web, campaign, import_group,
-                 expected_wall: float, rng: random.Random, csv: bytes, import_rows: int):
+                 expected_wall: float, rng: random.Random, csv: bytes, import_rows: int,
+                 cluster: Cluster):
         self.args, self.settings, self.app, self.web = args, settings, app, web
+        self.cluster = cluster
         self.campaign, self.group = campaign, import_group
         self.rng, self.csv, self.import_rows = rng, csv, import_rows
         kinds = ["kill app"] * 5 + ["restart Asterisk", "restart PostgreSQL", "kill web import"]
@@ -356,9 +358,9 @@ class Faults:
         return "asterisk stop + start"
 
     def _restart_postgresql(self) -> str:
-        out = subprocess.run(["pg_ctlcluster", pg_version(), "main", "restart"],
-                             capture_output=True, text=True, timeout=120)
-        return f"pg_ctlcluster {pg_version()} main restart: rc {out.returncode}"
+        out = self.cluster.restart()
+        c = self.cluster
+        return f"pg_ctlcluster {c.version} {c.name} restart: rc {out.returncode}"
 
     def _kill_web_import(self) -> str:
         """The import's POST in flight, the web UI SIGKILLed once its INSERTs run (seen in
@@ -456,14 +458,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--restart-delay", type=float, default=None,
                         help="start the killed app after this many seconds instead of the "
-                             "supervisor's backoff (1, 2, 4, 8, 16 s for kills under 60 s apart)")
+                             "supervisor's backoff")
+    parser.add_argument("--keep-cluster", action="store_true",
+                        help=f"leave the PostgreSQL cluster {CLUSTER} (stopped) for the next run")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
     print(f"start: {uptime()}", flush=True)
-    url = postgres_url(DBNAME)
-    if url is None:
-        raise SystemExit("PostgreSQL could not be started here")
+    cluster = Cluster.ensure(CLUSTER)
+    url = cluster.fresh_database(DBNAME)
     os.environ["DATABASE_URL"] = url
     from models import init_database
     from voxcast import config
@@ -471,13 +474,13 @@ def main() -> None:
     settings = config.load()
     init_database(url)
     workdir = Path(tempfile.mkdtemp(prefix="voxcast-bench-faults-"))
-    master, campaigns, import_group = prepare(settings, args.contacts)
-    csv = import_csv(args.import_rows)
     env = {"VOXCAST_MAX_CPS": str(args.cps), "VOXCAST_MAX_CHANNELS": str(args.channels)}
     app = StasisApp(settings, workdir, env, args.restart_delay)
     web = Web(settings, workdir)
     uas_list = []
     try:
+        master, campaigns, import_group = prepare(settings, args.contacts)
+        csv = import_csv(args.import_rows)
         app.start()
         web.start()
         base_campaign, base_numbers = campaigns["no faults"]
@@ -489,7 +492,7 @@ def main() -> None:
         base_checks = checks(base_campaign, base_numbers, uas)
         fault_campaign, fault_numbers = campaigns["faults"]
         faults = Faults(args, settings, app, web, fault_campaign, import_group, base["wall"],
-                        rng, csv, args.import_rows)
+                        rng, csv, args.import_rows, cluster)
         uas = sipp_uas(settings, workdir, "uas-faults", args.contacts)
         uas_list.append(uas)
         time.sleep(1)
@@ -502,12 +505,19 @@ def main() -> None:
         app.stop()
         web.stop()
         asterisk.stop(settings)
+        from models import database
+        database.close()
+        if args.keep_cluster:
+            cluster.stop()
+        else:
+            cluster.drop()
     end_load = uptime()
 
     base_rate = base["answered"] / base["wall"]
     hit_rate = hit["answered"] / hit["wall"]
     print(f"seed {seed}; {args.contacts} contacts per campaign, VOXCAST_MAX_CPS={args.cps}, "
-          f"priced (0.60/min, 6/6 s); PostgreSQL {pg_version()}; workdir {workdir}")
+          f"priced (0.60/min, 6/6 s); PostgreSQL {cluster.version}/{cluster.name} on port "
+          f"{cluster.port}; workdir {workdir}")
     print(f"no faults: {base['answered']} answered of {len(base['calls'])} calls in "
           f"{base['wall']:.1f} s = {base_rate:.1f} calls/s; dialled twice "
           f"{base_checks['dialled twice']}, never dialled {base_checks['never dialled']}, "
