@@ -8,7 +8,7 @@ PYTHON ?= python3
 RUN_PACKAGES := debootstrap espeak-ng sox python3-venv ghostscript libtiff-tools openssl
 # Kamailio in front of several nodes (`voxcast kamailio start`): `make deps-kamailio` on the
 # host that runs it; the tests start one in front of two Asterisk instances.
-KAMAILIO_PACKAGES := kamailio
+KAMAILIO_PACKAGES := kamailio kamailio-postgres-modules
 TEST_PACKAGES := $(RUN_PACKAGES) $(KAMAILIO_PACKAGES) sip-tester chromium php-cli php-curl phpunit
 STAMP := .runtime/stamps
 

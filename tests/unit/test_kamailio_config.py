@@ -134,3 +134,73 @@ def test_channel_ids_of_two_nodes_differ_by_the_node_name(root_settings):
         asterisk.render(named)
         conf = (named.host_path(named.ast_etc) / "asterisk.conf").read_text()
         assert "\nsystemname = node-b\n" in conf
+
+
+PG = "postgresql://vox:s3cret@10.0.0.5:5432/voxcast?sslmode=require"
+
+
+def test_tenants_have_homes_only_on_postgresql(settings):
+    on_pg = dataclasses.replace(settings, database_url=PG)
+    assert kamailio.homes_db_url(on_pg, environ={}) == "postgres://vox:s3cret@10.0.0.5:5432/voxcast"
+    assert kamailio.homes_db_url(settings, environ={}) == ""  # SQLite: one node
+    assert kamailio.homes_db_url(on_pg, environ={"VOXCAST_KAMAILIO_HOMES": "0"}) == ""
+    ro = {"VOXCAST_KAMAILIO_DATABASE_URL": "postgres://kam:ro@127.0.0.1/voxcast"}
+    assert kamailio.homes_db_url(on_pg, environ=ro) == "postgres://kam:ro@127.0.0.1/voxcast"
+    with pytest.raises(kamailio.KamailioError):
+        kamailio.homes_db_url(dataclasses.replace(settings, database_url="postgresql://a:b@c@h/d"),
+                              environ={})
+
+
+def _homes(on: bool) -> kamailio.KamailioSettings:
+    return kamailio.KamailioSettings("127.0.0.1", 5080, 2, 2000,
+                                     homes_db_url="postgres://vox:pw@127.0.0.1:5432/v" if on else "")
+
+
+def test_without_homes_the_lookups_are_empty_and_no_database_module_is_loaded():
+    kam = _homes(False)
+    assert "loadmodule" not in kamailio.homes_modules(kam)
+    assert kamailio.home_of_user(kam) == kamailio.home_of_did(kam) == "\treturn;"
+
+
+def test_homes_look_up_the_tenant_of_an_extension_and_of_a_did_cached_for_a_minute():
+    kam = _homes(True)
+    modules = kamailio.homes_modules(kam)
+    assert 'loadmodule "db_postgres.so"' in modules and 'loadmodule "sqlops.so"' in modules
+    assert '"voxcast=>postgres://vox:pw@127.0.0.1:5432/v"' in modules
+    assert "homes=>size=12;autoexpire=60;" in modules
+    user = kamailio.home_of_user(kam)
+    assert ("SELECT tenant_id FROM extension WHERE number = '$var(key)' "
+            "AND tenant_id IS NOT NULL") in user
+    did = kamailio.home_of_did(kam)
+    assert "FROM did WHERE number IN ('$var(key)', '+$var(key)')" in did
+    for body in (user, did):
+        # only a key without quotes reaches the query; every answer is cached, "none" too
+        assert body.index('$var(key) =~ "^[A-Za-z0-9_.+-]{1,64}$"') < body.index("sql_query")
+        assert '$var(home) = "t" + $dbr(home=>[0,0]);' in body
+        assert body.rstrip().endswith("= $var(home);")
+
+
+def test_rendered_config_with_homes_hashes_phones_and_dids_by_tenant(settings, monkeypatch):
+    monkeypatch.setattr(kamailio, "modules_dir", lambda: "/usr/lib/x86_64-linux-gnu/kamailio/modules")
+    monkeypatch.setenv("DATABASE_URL", PG)
+    on_pg = dataclasses.replace(settings, database_url=PG)
+    cfg = kamailio.render(on_pg, nodes=[kamailio.Node("a", "127.0.0.1", 16460)])
+    text = cfg.read_text()
+    assert oct(cfg.stat().st_mode & 0o777) == "0o600"  # the database password
+    register = text.split("route[REGISTER] {", 1)[1].split("\n}\n", 1)[0]
+    assert "$var(key) = $tU;\n\troute(HOME_OF_USER);\n\t$avp(dshash) = $var(key);" in register
+    assert '$(hdr(Expires){s.int}) > 60' in register and 'append_hf("Expires: 60\\r\\n")' in register
+    main = text.split("request_route {", 1)[1].split("\n}\n", 1)[0]
+    assert "$var(key) = $fU;\n\t\troute(HOME_OF_USER);" in main
+    assert "route(HOME_OF_DID);" in main and "route(DISPATCH_PSTN);" in main
+    assert "FROM did WHERE" in text and "FROM extension WHERE" in text
+
+
+@pytest.mark.skipif(shutil.which("kamailio") is None or not any(
+        os.path.exists(os.path.join(d, "db_postgres.so")) for d in kamailio.MODULES_DIRS),
+        reason="kamailio and kamailio-postgres-modules are not installed (make test-deps)")
+def test_rendered_config_with_homes_is_accepted_by_kamailio(settings, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", PG)
+    cfg = kamailio.render(dataclasses.replace(settings, database_url=PG),
+                          nodes=[kamailio.Node("a", "127.0.0.1", 16460)])
+    kamailio.check(cfg)

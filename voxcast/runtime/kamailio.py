@@ -9,6 +9,12 @@ Settings (environment or the configuration file): VOXCAST_KAMAILIO_LISTEN (127.0
 VOXCAST_KAMAILIO_PORT (5080 for `run`, 15080 + VOXCAST_PORT_OFFSET otherwise),
 VOXCAST_KAMAILIO_PING_S (OPTIONS pings to every node, 2 s), VOXCAST_KAMAILIO_TIMEOUT_MS
 (how long a node may leave an INVITE unanswered before the next is tried, 2000 ms).
+
+Tenants' homes: on the voxcast PostgreSQL, Kamailio looks up (sqlops, db_postgres) the tenant
+of a phone's user name and of a called DID, caches each answer for a minute (htable), and
+hashes by the tenant, so a tenant's phones and its DIDs' calls land on one node. SQLite (one
+node) or VOXCAST_KAMAILIO_HOMES=0 keeps the per-user hash and the PSTN round robin.
+VOXCAST_KAMAILIO_DATABASE_URL names another (read-only) role for these look-ups.
 """
 from __future__ import annotations
 
@@ -31,6 +37,10 @@ log = logging.getLogger("voxcast.kamailio")
 TEMPLATE = PROJECT_ROOT / "kamailio" / "kamailio.cfg"
 MODULES_DIRS = ("/usr/lib/x86_64-linux-gnu/kamailio/modules", "/usr/lib/kamailio/modules")
 SET_ID = 1  # the nodes' dispatcher set
+HOMES_CACHE_S = 60  # a user's or DID's tenant is asked of the database at most this often
+# phones may register for at most this long: they follow their tenant to a new home soon
+REGISTER_EXPIRES_MAX = 60
+_LOOKUP_KEY = "^[A-Za-z0-9_.+-]{1,64}$"  # what a looked-up user or number may be (no quotes)
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _HOST = re.compile(r"^[A-Za-z0-9.:_-]{1,253}$")
 
@@ -59,6 +69,10 @@ class KamailioSettings:
     ping_interval_s: int
     invite_timeout_ms: int
     register_max_s: int = 3600
+    # the voxcast PostgreSQL, as Kamailio's db_postgres takes it: tenants' homes on; "": off
+    homes_db_url: str = ""
+    homes_cache_s: int = HOMES_CACHE_S
+    register_expires_max: int = REGISTER_EXPIRES_MAX
     children: int = 2
     debug: int = 1
 
@@ -73,7 +87,25 @@ def kamailio_settings(settings: Settings, environ=os.environ) -> KamailioSetting
         port=int(environ.get("VOXCAST_KAMAILIO_PORT", 5080 if live else 15080 + offset)),
         ping_interval_s=max(1, int(environ.get("VOXCAST_KAMAILIO_PING_S", 2))),
         invite_timeout_ms=max(500, int(environ.get("VOXCAST_KAMAILIO_TIMEOUT_MS", 2000))),
-        debug=int(environ.get("VOXCAST_KAMAILIO_DEBUG", 1)))
+        debug=int(environ.get("VOXCAST_KAMAILIO_DEBUG", 1)),
+        homes_db_url=homes_db_url(settings, environ))
+
+
+def homes_db_url(settings: Settings, environ=os.environ) -> str:
+    """The database URL for Kamailio's look-ups (postgres://user:password@host:port/db), or ""
+    when tenants have no home: SQLite (a single node), or VOXCAST_KAMAILIO_HOMES=0."""
+    if environ.get("VOXCAST_KAMAILIO_HOMES", "1").strip() == "0":
+        return ""
+    url = (environ.get("VOXCAST_KAMAILIO_DATABASE_URL", "").strip()
+           or getattr(settings, "database_url", "") or "")
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.split("+")[0] in ("postgres", "postgresql"):
+        return ""
+    rest = rest.split("?", 1)[0]  # libpq options: db_postgres takes none
+    if not re.match(r"^[^@/:\s]+(:[^@/\s]*)?@[A-Za-z0-9.:\[\]_-]+/[A-Za-z0-9_.-]+$", rest):
+        raise KamailioError("the database URL is not user:password@host:port/database in "
+                            "characters Kamailio takes (no @ : / in the password)")
+    return f"postgres://{rest}"
 
 
 def _check_address(value: str, source: str) -> str:
@@ -155,6 +187,67 @@ def carrier_match(addresses) -> str:
     return "\n".join(out)
 
 
+def homes_modules(kam: KamailioSettings) -> str:
+    """The modules and parameters of the tenants' homes: the database connection and the
+    cache (each key's answer kept HOMES_CACHE_S, an unknown one as "")."""
+    if not kam.homes_db_url:
+        return "# tenants' homes off (no PostgreSQL): phones hash by user, PSTN round-robin"
+    return "\n".join((
+        'loadmodule "db_postgres.so"',
+        'loadmodule "sqlops.so"',
+        f'modparam("sqlops", "sqlcon", "voxcast=>{kam.homes_db_url}")',
+        f'modparam("htable", "htable", "homes=>size=12;autoexpire={kam.homes_cache_s};")'))
+
+
+def _lookup(kind: str, sql: str) -> str:
+    """A HOME_OF route's body: $var(key) looked up once per cache period (an answer, even
+    "none", is kept; a failed query is not, and falls back to the old hash)."""
+    return "\n".join((
+        f'\tif (!($var(key) =~ "{_LOOKUP_KEY}")) {{',
+        "\t\treturn;",
+        "\t}",
+        f"\tif ($sht(homes=>{kind}:$var(key)) != $null) {{",
+        f"\t\t$var(home) = $sht(homes=>{kind}:$var(key));",
+        "\t\treturn;",
+        "\t}",
+        f'\tif (sql_query("voxcast", "{sql}", "home") < 0) {{',
+        '\t\txlog("L_WARN", "tenant look-up of $var(key) failed: hashed as before\\n");',
+        "\t\treturn;",
+        "\t}",
+        '\tif ($dbr(home=>rows) > 0 && $dbr(home=>[0,0]) != $null) {',
+        '\t\t$var(home) = "t" + $dbr(home=>[0,0]);',
+        "\t}",
+        '\tsql_result_free("home");',
+        f"\t$sht(homes=>{kind}:$var(key)) = $var(home);"))
+
+
+def home_of_user(kam: KamailioSettings) -> str:
+    """The tenant of a phone's user name: its extension's (models.Extension)."""
+    if not kam.homes_db_url:
+        return "\treturn;"
+    from models.entities import Extension
+    table, tenant, number = (Extension._meta.table_name, Extension.tenant.column_name,
+                             Extension.number.column_name)
+    return _lookup("u", f"SELECT {tenant} FROM {table} WHERE {number} = '$var(key)' "
+                        f"AND {tenant} IS NOT NULL")
+
+
+def home_of_did(kam: KamailioSettings) -> str:
+    """The tenant of a called number: the DID's (models.Did), with or without its '+' as
+    the node's find_did takes it."""
+    if not kam.homes_db_url:
+        return "\treturn;"
+    from models.entities import Did
+    table, tenant, number = Did._meta.table_name, Did.tenant.column_name, Did.number.column_name
+    strip = "\n".join((
+        '\tif ($(var(key){s.substr,0,1}) == "+") {',
+        "\t\t$var(key) = $(var(key){s.substr,1,0});",
+        "\t}"))
+    return strip + "\n" + _lookup(
+        "d", f"SELECT {tenant} FROM {table} WHERE {number} IN ('$var(key)', '+$var(key)') "
+             f"AND {tenant} IS NOT NULL LIMIT 1")
+
+
 def render_text(settings: Settings, nodes: list[Node], kam: KamailioSettings,
                 modules: str) -> str:
     values = {
@@ -169,6 +262,10 @@ def render_text(settings: Settings, nodes: list[Node], kam: KamailioSettings,
         "INVITE_TIMEOUT_MS": str(kam.invite_timeout_ms),
         "REGISTER_MAX_S": str(kam.register_max_s),
         "CARRIER_MATCH": carrier_match(settings.trunk_addresses),
+        "HOMES_MODULES": homes_modules(kam),
+        "HOME_OF_USER": home_of_user(kam),
+        "HOME_OF_DID": home_of_did(kam),
+        "REGISTER_EXPIRES_MAX": str(kam.register_expires_max),
     }
     text = TEMPLATE.read_text()
     for key, value in values.items():
@@ -189,6 +286,8 @@ def render(settings: Settings, nodes: list[Node] | None = None) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     (d / "dispatcher.list").write_text(dispatcher_list(nodes))
     cfg = d / "kamailio.cfg"
+    cfg.touch(mode=0o600)
+    cfg.chmod(0o600)  # it may hold the database password
     cfg.write_text(render_text(settings, nodes, kam, modules_dir()))
     return cfg
 
