@@ -158,7 +158,8 @@ class StasisApp:
         """SIGKILL; returns the delay the supervisor waits before the next start."""
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
-        delay = self.policy.next_delay(time.monotonic() - self.started_at)
+        now = time.monotonic()
+        delay = self.policy.next_delay(now - self.started_at, now)
         return delay if self.fixed_delay is None else self.fixed_delay
 
     def stop(self):

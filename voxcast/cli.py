@@ -153,9 +153,9 @@ def cmd_run(settings: config.Settings, args) -> int:
     asterisk.start(settings)
     _pidfile(settings).write_text(str(os.getpid()))
     exe = [sys.executable, "-m", "voxcast.cli", "--instance", settings.instance]
-    policy = dict(base_s=float(os.environ.get("VOXCAST_RESTART_BASE_S", 1)),
-                  cap_s=float(os.environ.get("VOXCAST_RESTART_CAP_S", 60)),
-                  stable_s=float(os.environ.get("VOXCAST_RESTART_STABLE_S", 60)))
+    policy = {key: float(os.environ[f"VOXCAST_RESTART_{key.upper()}"])  # else the policy's
+              for key in ("base_s", "cap_s", "stable_s")
+              if os.environ.get(f"VOXCAST_RESTART_{key.upper()}")}
     sup = supervisor.Supervisor([
         supervisor.Child(name, [*exe, name], supervisor.RestartPolicy(**policy))
         for name in CHILDREN])
