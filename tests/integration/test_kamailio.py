@@ -98,10 +98,14 @@ def node_b(runtime, db, artifacts):
 
 @pytest.fixture(scope="module")
 def proxy(runtime, node_b, stasis_app):
-    """Kamailio for instance A, both nodes in its dispatcher list, quick health checks."""
-    saved = {k: os.environ.get(k) for k in ("VOXCAST_KAMAILIO_PING_S", "VOXCAST_KAMAILIO_TIMEOUT_MS")}
+    """Kamailio for instance A, both nodes in its dispatcher list, quick health checks;
+    tenants' homes off (test_kamailio_homes.py has them): PSTN calls round-robin, phones
+    hash by user."""
+    saved = {k: os.environ.get(k) for k in ("VOXCAST_KAMAILIO_PING_S", "VOXCAST_KAMAILIO_TIMEOUT_MS",
+                                            "VOXCAST_KAMAILIO_HOMES")}
     os.environ["VOXCAST_KAMAILIO_PING_S"] = str(PING_S)
     os.environ["VOXCAST_KAMAILIO_TIMEOUT_MS"] = str(TIMEOUT_MS)
+    os.environ["VOXCAST_KAMAILIO_HOMES"] = "0"
     nodes = [kamailio.Node("a", "127.0.0.1", runtime.sip_port),
              kamailio.Node("b", "127.0.0.1", node_b.settings.sip_port)]
     kamailio.stop(runtime)
