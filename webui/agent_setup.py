@@ -26,8 +26,11 @@ from voxcast.agents.errors import AgentError
 from voxcast.audit import records as audit
 
 from .auth import current_tenant_id, tenant_required
+from .paging import Page, matching, search_arg
 from .params import parse_id
 from .permissions import current_tenant, feature_required
+
+PER_PAGE = 50
 
 bp = Blueprint("agent_setup", __name__)
 
@@ -235,8 +238,11 @@ def pause_reason_list():
             return redirect(url_for("agent_setup.pause_reason_list"))
     elif form.is_submitted():
         status = 400
-    return render_template("agent_setup/pause_reasons.html", form=form,
-                           reasons=pause_reasons.list_reasons(tid),
+    q = search_arg()
+    page = Page.from_request(matching(pause_reasons.reasons_query(tid), q, PauseReason.name),
+                             PER_PAGE)
+    return render_template("agent_setup/pause_reasons.html", form=form, reasons=page.items,
+                           page=page, q=q,
                            max_missed=current_tenant().agent_max_missed), status
 
 
@@ -315,8 +321,11 @@ def disposition_list():
             return redirect(url_for("agent_setup.disposition_list"))
     elif form.is_submitted():
         status = 400
+    q = search_arg()
+    page = Page.from_request(matching(dispositions.dispositions_query(tid), q,
+                                      AgentDisposition.name), PER_PAGE)
     return render_template("agent_setup/dispositions.html", form=form, kinds=KIND_LABELS,
-                           rows=dispositions.list_dispositions(tid)), status
+                           rows=page.items, page=page, q=q), status
 
 
 @bp.route("/dispositions/<int:disposition_id>", methods=["POST"])

@@ -12,8 +12,12 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from voxcast.accounts import api_keys
+from models import ApiKey
 
 from .auth import admin_required, tenant_required
+from .paging import Page, matching, search_arg
+
+PER_PAGE = 50
 
 bp = Blueprint("api_keys", __name__)
 
@@ -41,7 +45,10 @@ def _page(owner: int | None, endpoint: str):
                 status = 400
         else:
             status = 400
-    return render_template("api_keys/index.html", form=form, keys=list(api_keys.keys_of(owner)),
+    q = search_arg()
+    page = Page.from_request(matching(api_keys.keys_of(owner), q, ApiKey.name, ApiKey.prefix),
+                             PER_PAGE)
+    return render_template("api_keys/index.html", form=form, keys=page.items, page=page, q=q,
                            secret=secret, revoke=RevokeForm(), endpoint=endpoint,
                            revoke_endpoint=endpoint.rsplit("_", 1)[0] + "_revoke",
                            is_provider=owner is None), status

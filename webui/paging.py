@@ -37,7 +37,8 @@ class Page:
         return self.number > 1
 
     @classmethod
-    def from_request(cls, query, per_page: int) -> "Page":
-        number = arg_int("page", 1)
+    def from_request(cls, query, per_page: int, arg: str = "page") -> "Page":
+        """`arg`: the query argument, for a second list on the same page."""
+        number = arg_int(arg, 1)
         rows = list(query.limit(per_page + 1).offset((number - 1) * per_page))
         return cls(items=rows[:per_page], number=number, has_next=len(rows) > per_page)

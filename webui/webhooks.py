@@ -18,7 +18,9 @@ from voxcast.webhooks import endpoints
 from voxcast.webhooks.events import EVENTS
 
 from .auth import admin_required, tenant_required
-from .paging import Page
+from .paging import Page, matching, search_arg
+
+PER_PAGE = 50
 
 bp = Blueprint("webhooks", __name__)
 DELIVERIES_PER_PAGE = 25
@@ -83,15 +85,21 @@ def _list_page():
                 status = 400
         else:
             status = 400
-    own = list(endpoints.endpoints_of(owner))
-    tenants_rows = []
+    q = search_arg()
+    fields = (endpoints.WebhookEndpoint.url, endpoints.WebhookEndpoint.description)
+    page = Page.from_request(matching(endpoints.endpoints_of(owner), q, *fields), PER_PAGE)
+    tenants_rows, tenants_page = [], None
     if owner is None:
-        rows = list(endpoints.endpoints_of(None, everyone=True)
-                    .where(endpoints.WebhookEndpoint.tenant.is_null(False)))
+        tenants_page = Page.from_request(
+            matching(endpoints.endpoints_of(None, everyone=True)
+                     .where(endpoints.WebhookEndpoint.tenant.is_null(False)), q, *fields),
+            PER_PAGE, arg="tpage")
+        rows = tenants_page.items
         names = {t.id: t.name for t in Tenant.select(Tenant.id, Tenant.name)
                  .where(Tenant.id.in_({r.tenant_id for r in rows}))} if rows else {}
         tenants_rows = [(r, names.get(r.tenant_id, "")) for r in rows]
-    return render_template("webhooks/index.html", form=form, rows=own, tenant_rows=tenants_rows,
+    return render_template("webhooks/index.html", form=form, rows=page.items, page=page, q=q,
+                           tenant_rows=tenants_rows, tenants_page=tenants_page,
                            secret=secret, created=created, prefix=_prefix(),
                            is_provider=owner is None), status
 

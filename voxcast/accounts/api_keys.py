@@ -54,7 +54,7 @@ def keys_of(tenant_id: int | None):
     query = ApiKey.select()
     query = query.where(ApiKey.tenant.is_null()) if tenant_id is None else query.where(
         ApiKey.tenant == tenant_id)
-    return query.order_by(ApiKey.active.desc(), ApiKey.created_at.desc())
+    return query.order_by(ApiKey.active.desc(), ApiKey.created_at.desc(), ApiKey.id.desc())
 
 
 def revoke(key_id: int, *, tenant_id: int | None, user, ip: str = "") -> ApiKey | None:

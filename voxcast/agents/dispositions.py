@@ -16,11 +16,17 @@ from voxcast.i18n import Msg, N_
 MAX_NAME = 60
 
 
-def list_dispositions(tenant_id: int, *, active_only: bool = False) -> list[AgentDisposition]:
+def dispositions_query(tenant_id: int, *, active_only: bool = False):
+    """The tenant's dispositions in list order, as a query the UI pages and searches."""
     query = scoped(AgentDisposition, tenant_id)
     if active_only:
         query = query.where(AgentDisposition.active)
-    return list(query.order_by(AgentDisposition.position, fn.LOWER(AgentDisposition.name)))
+    return query.order_by(AgentDisposition.position, fn.LOWER(AgentDisposition.name),
+                          AgentDisposition.id)
+
+
+def list_dispositions(tenant_id: int, *, active_only: bool = False) -> list[AgentDisposition]:
+    return list(dispositions_query(tenant_id, active_only=active_only))
 
 
 def get(tenant_id: int, disposition_id) -> AgentDisposition:

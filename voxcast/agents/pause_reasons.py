@@ -16,14 +16,19 @@ from voxcast.i18n import N_
 MAX_NAME = 60
 
 
-def list_reasons(tenant_id: int, *, active_only: bool = False, include_system: bool = True
-                 ) -> list[PauseReason]:
+def reasons_query(tenant_id: int, *, active_only: bool = False, include_system: bool = True):
+    """The tenant's reasons in list order, as a query the UI pages and searches."""
     query = scoped(PauseReason, tenant_id)
     if active_only:
         query = query.where(PauseReason.active)
     if not include_system:
         query = query.where(~PauseReason.system)
-    return list(query.order_by(PauseReason.system, fn.LOWER(PauseReason.name)))
+    return query.order_by(PauseReason.system, fn.LOWER(PauseReason.name), PauseReason.id)
+
+
+def list_reasons(tenant_id: int, *, active_only: bool = False, include_system: bool = True
+                 ) -> list[PauseReason]:
+    return list(reasons_query(tenant_id, active_only=active_only, include_system=include_system))
 
 
 def get(tenant_id: int, reason_id) -> PauseReason:
