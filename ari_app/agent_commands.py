@@ -47,6 +47,15 @@ class AgentCommands:
                     del self._watched[channel_id]
         call.on_end = ended
 
+    def phone_here(self, extension: str) -> bool:
+        """In a cluster only the node the agent's phone is registered on dials for them (the
+        web posts there, voxcast.console.nodes; a phone that moved meanwhile is refused, never
+        rung from two nodes). A single node keeps today's behaviour."""
+        agents = getattr(self.ctx, "agents", None)
+        if getattr(self.ctx, "cluster", None) is None or agents is None:
+            return True
+        return agents.registered(extension)
+
     def on_destroyed(self, event: Event) -> None:
         call = self._watched.get(event.channel_id)
         if call is not None:
@@ -79,6 +88,12 @@ class AgentCommands:
             if existing is not None:
                 await self.ctx.writer.run(live.publish, session_id, "refused",
                                           message=N_("Finish the current call first."))
+                return
+            if not self.phone_here(plan.extension):
+                log.info("console dial of session %s refused: phone %s not registered on this "
+                         "node", session_id, plan.extension)
+                await self.ctx.writer.run(live.publish, session_id, "refused", message=N_(
+                    "Your phone is not registered; register it, then try again."))
                 return
             self._seq += 1
             call = await manual_dial.start(self.ctx, plan, self._seq, self.max_channels)

@@ -35,17 +35,21 @@ class Membership:
         settings = self.ctx.settings
         return settings.node_sip or f"127.0.0.1:{settings.sip_port}"
 
+    def _ari(self) -> str:
+        settings = self.ctx.settings
+        return getattr(settings, "node_ari", "") or settings.ari_url
+
     async def join(self) -> None:
         """Before this node recovers its own calls: a survivor may be closing them (it took
         this node for dead); wait until it is done, then they are closed already."""
         state = await self.ctx.writer.run(nodes.started, self.name, self._log_path(), None,
-                                           self._sip())
+                                           self._sip(), self._ari())
         while state == "taking_over":
             log.warning("node %s: another node is taking over the calls this node left; "
                         "waiting", self.name)
             await asyncio.sleep(1.0)
             state = await self.ctx.writer.run(nodes.beat, self.name, self._log_path(), None,
-                                               self._sip())
+                                               self._sip(), self._ari())
 
     async def leave(self) -> None:
         await self.ctx.writer.run(nodes.stopped, self.name)
@@ -76,7 +80,8 @@ class Membership:
             await asyncio.sleep(self.every)
 
     async def beat(self) -> None:
-        await self.ctx.writer.run(nodes.beat, self.name, self._log_path(), None, self._sip())
+        await self.ctx.writer.run(nodes.beat, self.name, self._log_path(), None, self._sip(),
+                                  self._ari())
         live = await self.ctx.writer.run(nodes.live, None, self.stale_s)
         self.live_nodes = max(1, len(live))
         for dead in await self.ctx.writer.run(nodes.dead, self.name, None, self.stale_s):

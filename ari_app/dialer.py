@@ -101,8 +101,9 @@ class Dialer:
 
     READY_TTL_S = 0.5
 
-    async def _ready_agents(self, plan: CampaignPlan) -> int:
-        """The campaign's agents in "ready" whose phone is registered (the ACD's presence)."""
+    async def _ready_agents(self, plan: CampaignPlan) -> tuple[int, int]:
+        """(the campaign's agents in "ready" whose phone is registered here (the ACD's
+        presence), those ready on any node): a node dials only for the agents it can reach."""
         now = time.monotonic()
         hit = self._ready.get(plan.id)
         if hit is None or hit[0] < now:
@@ -110,15 +111,16 @@ class Dialer:
                                                    plan.tenant_id, plan.agent_ids)
             agents = getattr(self.ctx, "agents", None)
             ready = sum(1 for ext in extensions if agents is not None and agents.registered(ext))
-            hit = self._ready[plan.id] = (now + self.READY_TTL_S, ready)
+            hit = self._ready[plan.id] = (now + self.READY_TTL_S, (ready, len(extensions)))
         return hit[1]
 
     HISTORY_TTL_S = 5.0
 
-    async def _predictive_lines(self, plan: CampaignPlan) -> tuple[int, int, int]:
-        """(ready agents, working agents, lines to dial now) of a predictive campaign (working:
-        ready, on a call or in a timed wrap-up; it may dial while none is ready yet, for those
-        about to be): its agents' states, its
+    async def _predictive_lines(self, plan: CampaignPlan) -> tuple[int, int, int, int]:
+        """(ready agents, working agents, lines to dial now, working agents on any node) of a
+        predictive campaign (working: ready, on a call or in a timed wrap-up; it may dial while
+        none is ready yet, for those about to be; only agents whose phone is registered on
+        this node count, so a node without them never dials for them): its agents' states, its
         own calls still ringing (and how long) or waiting for an agent, and the figures of its
         finished calls go to voxcast.dialing.predictive.decide."""
         mono = time.monotonic()
@@ -137,9 +139,10 @@ class Dialer:
                                             plan.id, totals, now)
             hist = self._history[plan.id] = (mono + self.HISTORY_TTL_S, got)
         agents = getattr(self.ctx, "agents", None)
-        snapshot = snap[1]
-        ready = sum(1 for ext in snapshot.ready_extensions
-                    if agents is not None and agents.registered(ext))
+        anywhere = snap[1].working
+        snapshot = snap[1].registered_here(
+            lambda ext: ext is not None and agents is not None and agents.registered(ext))
+        ready = len(snapshot.ready_extensions)
         calls = self._agent_calls.get(plan.id, set())
         calls -= {c for c in calls if c.done or not c.waiting}
         now = utcnow()
@@ -163,7 +166,7 @@ class Dialer:
             self.ctx.writer.post(voice_agent.publish_pacing, plan.id, {
                 "level": decision.level, "mode": decision.mode, "lines": decision.lines,
                 "target_pct": decision.target_pct})
-        return ready, figures.agents, decision.lines
+        return ready, figures.agents, decision.lines, anywhere
 
     def _live_agent_calls(self, campaign_id: int) -> int:
         calls = self._agent_calls.get(campaign_id)
@@ -254,11 +257,14 @@ class Dialer:
             lines = None
             if plan.type == "voice_agent":  # paced by its ready agents
                 if plan.pacing_mode == "predictive":
-                    ready, working, lines = await self._predictive_lines(plan)
+                    ready, working, lines, anywhere = await self._predictive_lines(plan)
                 else:
-                    ready = working = await self._ready_agents(plan)
+                    (ready, anywhere) = await self._ready_agents(plan)
+                    working = ready
                     lines = agent_lines(plan.dial_ratio, ready, self._live_agent_calls(plan.id))
-                if working == 0:
+                if working == 0 and cluster is not None and anywhere:
+                    pass  # its agents are on another node (the tenant's home): that one dials
+                elif working == 0:
                     await self._reason(plan, Cause("no_agents"))
                 elif self._reasons.get(plan.id) == Cause("no_agents"):
                     await self._reason(plan, None)

@@ -463,6 +463,9 @@ class Node(BaseModel):
     # Where Kamailio reaches its Asterisk (host:port; VOXCAST_NODE_SIP): `voxcast kamailio
     # start` takes the nodes from here when VOXCAST_NODES is not set.
     sip_address = CharField(default="", max_length=200)
+    # Where the web reaches its ARI (VOXCAST_NODE_ARI): console commands go to the node
+    # that has the agent's phone or call (voxcast.console.nodes).
+    ari_url = CharField(default="", max_length=200)
     taken_over_by = CharField(default="", max_length=64)
     taken_over_at = DateTimeField(null=True)
 

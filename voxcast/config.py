@@ -104,6 +104,10 @@ class Settings:
     # A node silent this long is dead and taken over by a survivor (VOXCAST_NODE_STALE_S).
     node_stale_s: float = 15.0
     node_sip: str = ""  # host:port Kamailio reaches this node's Asterisk at (VOXCAST_NODE_SIP)
+    node_ari: str = ""  # where the web reaches this node's ARI (VOXCAST_NODE_ARI; "": ari_url)
+    # One ARI password for every node of a cluster and the web (VOXCAST_ARI_PASSWORD), which
+    # posts console commands to any node; "": the instance's own generated secret.
+    ari_password_setting: str = field(default="", repr=False)
     trunk_host: str = "127.0.0.1"
     trunk_port: int = 5070
     # Further carrier addresses whose INVITEs are PSTN traffic (VOXCAST_TRUNK_ALLOW).
@@ -182,7 +186,7 @@ class Settings:
         return self.state_dir / "web-secret-key"
 
     def ari_password(self) -> str:
-        return read_or_create_secret(self.ari_password_file)
+        return self.ari_password_setting or read_or_create_secret(self.ari_password_file)
 
     @property
     def wss_url(self) -> str:
@@ -268,6 +272,8 @@ def load(instance: str | None = None) -> Settings:
         node=os.environ.get("VOXCAST_NODE", "").strip()[:64],
         node_stale_s=float(os.environ.get("VOXCAST_NODE_STALE_S", "15") or 15),
         node_sip=os.environ.get("VOXCAST_NODE_SIP", "").strip(),
+        node_ari=os.environ.get("VOXCAST_NODE_ARI", "").strip(),
+        ari_password_setting=os.environ.get("VOXCAST_ARI_PASSWORD", "").strip(),
         trunk_host=os.environ.get("VOXCAST_TRUNK_HOST", "127.0.0.1"),
         trunk_port=_int("VOXCAST_TRUNK_PORT", 5070 if live else 15070 + offset),
         trunk_allow=tuple(a for a in os.environ.get("VOXCAST_TRUNK_ALLOW", "")

@@ -14,25 +14,26 @@ TAKEOVER_STALE_S = 120.0  # a take-over not finished in this time was its surviv
 
 
 def beat(name: str, channel_log: str = "", now: dt.datetime | None = None,
-         sip_address: str = "") -> str:
+         sip_address: str = "", ari_url: str = "") -> str:
     """This node is alive; answers its state ("taking_over": a survivor is closing the calls
     it left open before it died, which this node must not touch until that is done)."""
     now = now or utcnow()
     updated = (Node.update(last_seen=now, channel_log=channel_log, sip_address=sip_address,
+                           ari_url=ari_url,
                            state=Case(None, ((Node.state == "taking_over", Node.state),), "up"))
                .where(Node.name == name).execute())
     if not updated:
         Node.insert(name=name, state="up", started_at=now, last_seen=now,
-                    channel_log=channel_log, sip_address=sip_address
+                    channel_log=channel_log, sip_address=sip_address, ari_url=ari_url
                     ).on_conflict_ignore().execute()
     return Node.get_by_id(name).state
 
 
 def started(name: str, channel_log: str = "", now: dt.datetime | None = None,
-            sip_address: str = "") -> str:
+            sip_address: str = "", ari_url: str = "") -> str:
     """A node (re)starts: its row says so; answers its state as `beat`."""
     now = now or utcnow()
-    state = beat(name, channel_log, now, sip_address)
+    state = beat(name, channel_log, now, sip_address, ari_url)
     Node.update(started_at=now).where(Node.name == name).execute()
     return state
 
@@ -103,3 +104,11 @@ def sip_addresses() -> list[tuple[str, str]]:
     own health checks tell the live from the dead)."""
     return [(n, a) for n, a in Node.select(Node.name, Node.sip_address)
             .where(Node.sip_address != "", Node.state != "down").order_by(Node.name).tuples()]
+
+
+def ari_urls(now: dt.datetime | None = None, stale_s: float = STALE_S) -> dict[str, str]:
+    """name -> ARI URL of every live node that published one (the web's console commands)."""
+    cutoff = (now or utcnow()) - dt.timedelta(seconds=stale_s)
+    return dict(Node.select(Node.name, Node.ari_url)
+                .where(Node.last_seen >= cutoff, Node.state == "up", Node.ari_url != "")
+                .order_by(Node.name).tuples())

@@ -14,7 +14,7 @@ from models.entities import AgentSession, Call
 
 from voxcast.i18n import N_
 
-from . import dialing, targets, view
+from . import dialing, nodes, targets, view
 from .errors import AppUnavailable, BadTarget, NoCall, NotLoggedIn
 
 EVENT = "voxcast-agent"
@@ -67,10 +67,13 @@ def prepare(tenant_id: int, user_id: int, action: str, form: dict) -> dict[str, 
     return out
 
 
-def send(settings, variables: dict[str, str], timeout: float = 3.0) -> None:
-    """Post the user event to ARI; AppUnavailable when Asterisk does not take it."""
+def send(settings, variables: dict[str, str], timeout: float = 3.0,
+         ari_url: str | None = None) -> None:
+    """Post the user event to ARI, on the node that has the agent's call or phone
+    (voxcast.console.nodes); AppUnavailable when Asterisk does not take it."""
+    base = ari_url or nodes.ari_for(settings, variables)
     query = urllib.parse.urlencode({"application": settings.ari_app_name})
-    req = urllib.request.Request(f"{settings.ari_url}/events/user/{EVENT}?{query}",
+    req = urllib.request.Request(f"{base}/events/user/{EVENT}?{query}",
                                  data=json.dumps({"variables": variables}).encode(),
                                  method="POST", headers={"Content-Type": "application/json"})
     token = base64.b64encode(f"{settings.ari_user}:{settings.ari_password()}".encode()).decode()

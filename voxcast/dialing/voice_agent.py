@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from peewee import JOIN, Case, fn
 
 from models import CampaignContact, SystemStatus
-from models.entities import AgentSession, Call, QueueCall, utcnow
+from models.entities import AgentSession, Call, Extension, QueueCall, utcnow
 from voxcast.agents import states
 from voxcast.dialing.predictive import CampaignHistory
 from voxcast.runtime import status
@@ -70,6 +70,24 @@ class AgentSnapshot:
     ready_extensions: tuple = ()  # the app keeps those whose phone is registered
     on_call_since: tuple = ()  # ringing or talking: since when
     wrapup_until: tuple = ()
+    on_call_extensions: tuple = ()  # the extension of each on_call_since
+    wrapup_extensions: tuple = ()  # the extension of each wrapup_until
+
+    @property
+    def working(self) -> int:
+        return len(self.ready_extensions) + len(self.on_call_since) + len(self.wrapup_until)
+
+    def registered_here(self, registered) -> AgentSnapshot:
+        """Only the agents whose phone `registered(extension)` on this node. In a cluster a
+        tenant's agents are on its home node (Kamailio): another node must neither count them
+        nor dial for them, since it could never put its answered calls through to them."""
+        on_call = [(e, s) for e, s in zip(self.on_call_extensions, self.on_call_since)
+                   if registered(e)]
+        wrapup = [(e, u) for e, u in zip(self.wrapup_extensions, self.wrapup_until)
+                  if registered(e)]
+        return AgentSnapshot(tuple(e for e in self.ready_extensions if registered(e)),
+                             tuple(s for _, s in on_call), tuple(u for _, u in wrapup),
+                             tuple(e for e, _ in on_call), tuple(e for e, _ in wrapup))
 
 
 def agent_snapshot(tenant_id: int, user_ids) -> AgentSnapshot:
@@ -78,19 +96,22 @@ def agent_snapshot(tenant_id: int, user_ids) -> AgentSnapshot:
         return AgentSnapshot()
     ready = tuple(a.extension for a in states.ready_agents(tenant_id, list(user_ids)))
     on_call, wrapup = [], []
-    for state, since, until in (AgentSession.select(AgentSession.state, AgentSession.state_since,
-                                                    AgentSession.wrapup_until)
-                                .where(AgentSession.tenant == tenant_id,
-                                       AgentSession.ended_at.is_null(),
-                                       AgentSession.user.in_(list(user_ids)),
-                                       AgentSession.state.in_(("ringing", "on_call", "wrapup")))
-                                .tuples()):
+    for state, since, until, number in (
+            AgentSession.select(AgentSession.state, AgentSession.state_since,
+                                AgentSession.wrapup_until, Extension.number)
+            .join(Extension, JOIN.LEFT_OUTER, on=(AgentSession.extension == Extension.id))
+            .where(AgentSession.tenant == tenant_id,
+                   AgentSession.ended_at.is_null(),
+                   AgentSession.user.in_(list(user_ids)),
+                   AgentSession.state.in_(("ringing", "on_call", "wrapup")))
+            .tuples()):
         if state == "wrapup":
             if until is not None:  # an open-ended wrap-up is not expected to end soon
-                wrapup.append(until)
+                wrapup.append((number, until))
         else:
-            on_call.append(since)
-    return AgentSnapshot(ready, tuple(on_call), tuple(wrapup))
+            on_call.append((number, since))
+    return AgentSnapshot(ready, tuple(s for _, s in on_call), tuple(u for _, u in wrapup),
+                         tuple(e for e, _ in on_call), tuple(e for e, _ in wrapup))
 
 
 @dataclass(frozen=True)
