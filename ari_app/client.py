@@ -299,11 +299,14 @@ class AriClient:
         """Receive events forever; reconnect with backoff when Asterisk goes away."""
         ws_url = events_url(self.base_url, urlencode({"app": self.app, "subscribeAll": "false"}))
         backoff = 0.2
+        clock = asyncio.get_running_loop().time
         while not self._stopping:
+            began = clock()
             try:
                 ws = await EventSocket.connect(ws_url, self._headers)
                 try:
                     backoff = 0.2
+                    phases = [("connect", clock() - began)]
                     await self._filter_events()
                     self.connected.set()
                     log.info("ARI event socket connected")
@@ -313,12 +316,17 @@ class AriClient:
                                             eventSource=source)
                         except AriError as exc:
                             log.warning("resubscribe %s failed: %s", source, exc)
+                    phases.append(("filter and subscriptions", clock() - began))
                     if on_state:
                         await on_state(True)
+                    phases.append(("on_state", clock() - began))
                     ws.start(self._consumer(on_event))
                     try:
                         if self.rest_over_ws and await self._probe_rest_over_ws(ws):
                             self._ws = ws
+                        phases.append(("REST over the socket", clock() - began))
+                        log.info("ARI resume phases (s since the connect began): %s", ", ".join(
+                            f"{name} {at:.2f}" for name, at in phases))
                         await ws.wait_closed()
                     finally:
                         self._drop_ws()

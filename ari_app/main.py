@@ -135,12 +135,16 @@ async def reconcile(ctx: AppContext, adoptions: Adoptions) -> None:
     """After (re)connecting: close CDRs whose channels vanished meanwhile. `adoptions` holds
     the CDRs an earlier run of the app left open: those still up are adopted, the others
     closed now."""
+    clock = asyncio.get_running_loop().time
+    began = clock()
     await single_forwards(ctx)
+    forwards = clock() - began
     try:
         live = {c["id"]: c for c in await ctx.ari.get("/channels")}
     except AriError as exc:
         log.warning("cannot list channels: %s", exc)
         return
+    listed = clock() - began
     now = asyncio.get_running_loop().time()
     for handler in ctx.router.handlers():
         if now - handler.created < 5:  # may have been originated after the listing
@@ -150,9 +154,13 @@ async def reconcile(ctx: AppContext, adoptions: Adoptions) -> None:
                                   cause_txt="channel lost while ARI was disconnected"))
     found, traced = await channel_traces(
         ctx, [o for o in adoptions.pending.values() if o.channel_id not in live])
+    traces, adopted = clock() - began, len(adoptions.pending)
     while adoptions.pending:  # popped before any await: take_over never gets it as well
         _, orphan = adoptions.pending.popitem()
         await adopt(ctx, orphan, live, found, traced)
+    log.info("reconcile phases (s since it began): forwards %.2f, channels listed %.2f (%d), "
+             "traces %.2f, %d adopted or closed %.2f", forwards, listed, len(live), traces,
+             adopted, clock() - began)
 
 
 ALL_CHANNELS = "__AST_CHANNEL_ALL_TOPIC"  # the `channel:` forward's id (res/stasis/app.c)
@@ -321,12 +329,20 @@ async def amain(settings: Settings) -> None:
     recovered = asyncio.Event()
 
     async def on_state(up: bool) -> None:
+        clock = asyncio.get_running_loop().time
+        began = clock()
         if up:
             ctx.metrics.connected()
         await ctx.writer.run(set_status, "ari", "connected" if up else "down")
         if up:
+            status = clock() - began
             await ctx.agents.presence.refresh(ctx.ari)
+            presence = clock() - began
+            pending = len(adoptions.pending)
             await reconcile(ctx, adoptions)
+            log.info("recovered in %.2f s: status %.2f, presence %.2f, reconcile %.2f "
+                     "(%d open CDRs of an earlier run)", clock() - began, status, presence,
+                     clock() - began - presence, pending)
             recovered.set()
 
     async def dial_when_recovered() -> None:

@@ -288,11 +288,21 @@ def run_campaign(settings, campaign, faults=None) -> dict:
 
     began = time.monotonic()
     db(lambda: campaign_service.start(Campaign.get_by_id(campaign.id), settings))
-    thread = None
+    thread, failed = None, []
+
+    def inject():
+        try:
+            faults(began)
+        except BaseException as exc:  # noqa: BLE001 - e.g. the app not starting again
+            failed.append(exc)
+            raise
+
     if faults:
-        thread = threading.Thread(target=faults, args=(began,), daemon=True)
+        thread = threading.Thread(target=inject, daemon=True)
         thread.start()
     while db(lambda: Campaign.get_by_id(campaign.id).status) != "completed":
+        if failed:
+            raise SystemExit(f"a fault's injection failed: {failed[0]!r}")
         if time.monotonic() - began > 1800:
             raise SystemExit("the campaign did not complete within 30 minutes")
         time.sleep(0.2)
@@ -423,6 +433,18 @@ class Faults:
 
 # -- checks ----------------------------------------------------------------------------------
 
+RESUME_LOG = ("ARI resume phases", "recovered in", "reconcile phases", "no answer to a ping",
+              "event socket lost", "Traceback")
+
+
+def resume_log(path: Path) -> list[str]:
+    """What a started app logged of its resume (its phases' times) and of lost sockets."""
+    if not path.exists():
+        return []
+    return [line.strip() for line in path.read_text(errors="replace").splitlines()
+            if any(marker in line for marker in RESUME_LOG)]
+
+
 def checks(campaign, numbers: list[str], uas) -> dict:
     from models import Call, Tenant
     from models.entities import CreditReservation, LedgerEntry
@@ -535,6 +557,10 @@ def main() -> None:
         fmt = lambda v: "never" if v is None else f"{v:.2f} s"  # noqa: E731
         print(f"  {r['at']:6.1f} s {r['kind']}: {r['note']}; took {r['back']:.2f} s; resume: "
               f"placed {fmt(r['placed'])}, answered {fmt(r['answered'])}")
+    print("the Stasis app's resume, per start (its log):")
+    for n in range(1, app.starts + 1):
+        for line in resume_log(workdir / f"stasis-app-{n}.log"):
+            print(f"  app {n}: {line}")
     half = 1 if faults.import_report.get("half done", True) else 0
     print(f"import: {faults.import_report}")
     print(f"contacts dialled twice: {hit_checks['dialled twice']}")
