@@ -5,8 +5,10 @@ instance, ports 50 above) and Kamailio in front with the tenants' homes on: an a
 and a second phone of the same tenant register through Kamailio and land on the same node; a
 PSTN caller dials the tenant's DID through Kamailio, reaches the queue on that node, and the
 agent (logged in through the agents' service, as the queue tests do) answers on their phone.
-Then the home's Asterisk stops: Kamailio moves the whole tenant to the other node, the phone
-registers again there, and the next DID call is answered there.
+The web's console commands follow the agent: a manual dial is posted to the node that has
+the agent's phone (asked of the nodes' ARIs) and dialed there only; the other node, given it
+directly, refuses it. Then the home's Asterisk stops: Kamailio moves the whole tenant to the
+other node, the phone registers again there, and the next DID call is answered there.
 """
 from __future__ import annotations
 
@@ -23,11 +25,14 @@ from werkzeug.security import generate_password_hash
 from models import Call, Did, Extension, Tenant, User
 from models.entities import AgentSession, Node, Queue, QueueCall, QueueMember
 from voxcast.agents import sessions
+from voxcast.console import commands, live
+from voxcast.console import nodes as console_nodes
 from voxcast.runtime import asterisk, kamailio, pjsip_sync
 
-from .child_process import VoxcastProcess
+from .child_process import VoxcastProcess, settings_in
 from .conftest import wait_for
 from .sipp import Sipp
+from .test_billing_enforcement import _tenant
 from .test_kamailio import (NodeB, _app_connected, _answered_by, _b_settings, _contacts,
                             _received, _states)
 
@@ -45,6 +50,9 @@ def cluster(runtime, db, stasis_app, artifacts):
     """Node a (the suite's Asterisk, its app as node `a`) and node b, both behind Kamailio
     (VOXCAST_SIP_PROXY), and Kamailio with both in its dispatcher list, homes on."""
     b, env = _b_settings(runtime)
+    # one ARI password for the nodes and the web (the test process), which posts to either
+    env["VOXCAST_ARI_PASSWORD"] = runtime.ari_password()
+    b = settings_in(env, b.instance)
     asterisk.provision(b)
     stasis_app.stop()
     proxied_a = replace(runtime, sip_proxies=(PROXY,))
@@ -152,9 +160,8 @@ def test_given_two_nodes_behind_kamailio_when_a_tenants_phones_and_did_calls_arr
     # A tenant whose home is node b (the node the test can stop): tenants hash over the two
     # nodes, so a few fresh tenants find one; its first phone's registration shows where.
     for attempt in range(8):
-        slug = f"home-{attempt}-{secrets.token_hex(3)}"
-        tenant = Tenant.create(name=slug, slug=slug, balance=Decimal("100"),
-                               rate_plan=master.rate_plan_id)
+        tenant = _tenant("5.00", prefix="1555")  # rated for the console's manual dial
+        slug = tenant.slug
         user = User.create(tenant=tenant, username=f"{slug}-agent", role="agent",
                            password_hash=generate_password_hash("x"), first_name="Agent")
         base = 74000 + (os.getpid() % 100) * 100 + attempt * 10
@@ -174,6 +181,12 @@ def test_given_two_nodes_behind_kamailio_when_a_tenants_phones_and_did_calls_arr
     # another phone of the tenant, another user name: the same node (the tenant's hash)
     other.register(kam)
     assert _registered_on(a, b, other.number) == {"b"}
+
+    try:
+        _console_dial_on_the_phones_node(a, b, workdir, tenant, user, agent)
+    finally:
+        agent.stop()
+        sessions.end_for_user(user.id, "logout")
 
     # the agent logs in; the tenant's DID goes to the queue
     sessions.login(tenant.id, user.id)
@@ -226,3 +239,36 @@ def test_given_two_nodes_behind_kamailio_when_a_tenants_phones_and_did_calls_arr
         agent.stop()
         sessions.end_for_user(user.id, "logout")
         node_b.start_asterisk()
+
+
+CONTACT = "+15557770131"
+
+
+def _console_dial_on_the_phones_node(a, b, workdir, tenant, user, agent: Phone) -> None:
+    """The web (this process, node a's settings) dials from the console: the command goes to
+    node b, where the phone is; node a, sent one directly, refuses it and dials nothing."""
+    session = sessions.login(tenant.id, user.id)
+    variables = commands.prepare(tenant.id, user.id, "dial", {"number": CONTACT})
+    wait_for(lambda: console_nodes.ari_for(a, variables) == b.ari_url, 10,
+             message="the web finds the agent's phone on node b")
+
+    commands.send(a, variables, ari_url=a.ari_url)  # to the node without the phone
+    refused = wait_for(lambda: (lambda s: s if s.get("kind") == "refused" else None)(
+        live.read(AgentSession.get_by_id(session.id).console_status)), 10,
+        message="node a refused the dial")
+    assert "not registered" in refused.get("message", "")
+    assert not Call.select().where(Call.tenant == tenant.id).exists()
+
+    far_end = Sipp.uas("uas_answer.xml", workdir, b.trunk_port, calls=1, timeout=60).start()
+    try:
+        phone = agent.answer(talk_ms=1500)
+        commands.send(a, variables)  # as the web does: to the node that has the phone
+        assert phone.wait(40) == 0, phone.diagnostics()
+        assert far_end.wait(30) == 0, far_end.diagnostics()
+    finally:
+        far_end.stop()
+    legs = wait_for(lambda: (lambda rows: rows if len(rows) == 2 and all(
+        r.ended_at for r in rows) else None)(list(Call.select().where(Call.tenant == tenant.id))),
+        15, message="the console call's two legs closed")
+    assert {leg.direction for leg in legs} == {"agent", "outbound"}
+    assert {leg.node for leg in legs} == {"b"}  # dialed once, by the phone's node only
