@@ -26,7 +26,7 @@ from .auth import admin_required
 from .billing import error_text
 from .paging import Page, matching, search_arg
 from .params import arg_id
-from .viewer import viewer_zone
+from .viewer import request_period, viewer_zone
 
 bp = Blueprint("admin_billing", __name__, url_prefix="/admin/billing")
 PER_PAGE = 100
@@ -366,7 +366,7 @@ def free_credit(tenant_id: int):
 @bp.route("/charges.csv")
 @admin_required
 def charges_csv():
-    period = reports.Period.parse(request.args.get("start"), request.args.get("end"))
+    period = request_period()  # local days of the viewer, as the times in the file
     tenant_id = arg_id("tenant") or None
     body = reports.charges_csv(tenant_id, period, viewer_zone())
     return Response(body, mimetype="text/csv", headers={

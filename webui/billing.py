@@ -16,7 +16,7 @@ from voxcast.billing import ledger, notify, plans, reports
 
 from .auth import current_tenant_id, tenant_required
 from .paging import Page
-from .viewer import viewer_zone
+from .viewer import request_period, viewer_zone
 
 bp = Blueprint("billing", __name__, url_prefix="/billing")
 BILLING_ROLES = ("tenant", "supervisor")
@@ -121,7 +121,7 @@ def report():
 @bp.route("/charges.csv")
 @tenant_required(roles=BILLING_ROLES)
 def charges_csv():
-    period = reports.Period.parse(request.args.get("start"), request.args.get("end"))
+    period = request_period()  # local days of the viewer, as the times in the file
     body = reports.charges_csv(current_tenant_id(), period, viewer_zone())
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="charges-{period.start}-{period.end}.csv"'})

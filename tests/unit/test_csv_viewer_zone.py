@@ -72,6 +72,22 @@ def test_charges_csv_in_the_viewers_zone(auth, app):
     assert [r[0] for r in rows[1:] if r[-1] == "zone check"] == ["2026-12-03 12:00:00"]
 
 
+def test_charges_csv_range_is_the_viewers_local_days(auth, app):
+    """00:30 on 1 December in Berlin is 23:30 UTC on 30 November: in Berlin's December, not in
+    its November (the range is read in the zone the file's times are written in)."""
+    master = _master("Europe/Berlin")
+    LedgerEntry.create(tenant=master, kind="adjustment", amount=Decimal("-1"),
+                       balance_after=Decimal("9"), free_money=Decimal("0"),
+                       created_at=dt.datetime(2026, 11, 30, 23, 30), reference="midnight")
+    auth.login()
+
+    def refs(query: str) -> list[str]:
+        body = auth.client.get(f"/billing/charges.csv?{query}").get_data(as_text=True)
+        return [r[-1] for r in _rows(body)[1:]]
+    assert "midnight" in refs("start=2026-12-01&end=2026-12-01")
+    assert "midnight" not in refs("start=2026-11-01&end=2026-11-30")
+
+
 def test_survey_csv_in_the_viewers_zone(auth, app, make_group):
     master = _master("Europe/Berlin")
     group = make_group(master, phones=["+4930123456"])
