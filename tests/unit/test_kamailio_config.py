@@ -123,6 +123,7 @@ def test_phones_support_path_and_behind_kamailio_keep_their_contact():
     for text in (direct, proxied):
         aor = text.split("type = aor", 1)[1].split("\n\n", 1)[0]
         assert "support_path = yes" in aor
+    assert "maximum_expiration = 60" in proxied and "maximum_expiration" not in direct
 
 
 def test_channel_ids_of_two_nodes_differ_by_the_node_name(root_settings):

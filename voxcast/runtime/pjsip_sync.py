@@ -77,6 +77,9 @@ def render_text(extensions, proxied: bool = False) -> str:
             # Path) is reached through Kamailio; without a Path nothing changes
             f"[{n}]", "type = aor", "max_contacts = 1", "remove_existing = yes",
             "support_path = yes",
+            # behind Kamailio a phone re-registers within a minute: when its tenant's home
+            # node goes down, it finds the next one soon (Kamailio caps Expires as well)
+            *(["maximum_expiration = 60"] if proxied else []),
             "",
         ]
     return "\n".join(out)
