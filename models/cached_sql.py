@@ -13,41 +13,106 @@ from __future__ import annotations
 
 import weakref
 
-from peewee import Field, Model
+from peewee import (AutoField, BigAutoField, BigIntegerField, CharField, Field,
+                    FixedCharField, ForeignKeyField, IntegerField, Model, SmallIntegerField,
+                    TextField)
 
 from .db import database
+
+
+class ListOf:
+    """A sample standing for a list parameter (`field.in_(values)`): the SQL is built once per
+    database and list length, so a page of N ids costs its text once for each N."""
+
+    def __init__(self, sample):
+        if type(sample) not in (int, str):
+            raise TypeError("a list sample is an int or a str")
+        self.sample = sample
+
+    def expand(self, position: int, n: int) -> list:
+        """n distinct values of the sample's type, unlike any other sample's."""
+        if type(self.sample) is int:
+            return [-(9_100_000_000 + position * 1_000_000 + k) for k in range(n)]
+        return [f"\0list{position}-{k}" for k in range(n)]
+
+
+# Fields whose python_value leaves a value of this type as it is (the stock Peewee classes
+# only): such columns are not converted when the driver already returns that type.
+_NATIVE = {IntegerField: int, BigIntegerField: int, SmallIntegerField: int, AutoField: int,
+           BigAutoField: int, CharField: str, TextField: str, FixedCharField: str}
+
+
+def _native_type(field: Field):
+    """The type the field's python_value returns unchanged, else None (always convert)."""
+    if isinstance(field, ForeignKeyField):
+        return _native_type(field.rel_field)
+    native = _NATIVE.get(type(field))
+    if native is None or type(field).python_value is not Field.python_value:
+        return None
+    return native
 
 
 class CachedSelect:
     def __init__(self, build, samples: tuple):
         self.build = build
         self.samples = samples
+        self._lists = [i for i, s in enumerate(samples) if isinstance(s, ListOf)]
         self._memo: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._plans: dict = {}  # column types of a row -> the columns to convert
 
-    def _prepare(self, db):
-        query = self.build(*self.samples)
+    def _prepare(self, db, shape: tuple):
+        values = list(self.samples)
+        for i, n in zip(self._lists, shape):
+            values[i] = values[i].expand(i, n)
+        query = self.build(*values)
         sql, params = query.sql()
-        slots = []
-        for value in params:
-            hits = [i for i, s in enumerate(self.samples) if type(s) is type(value) and s == value]
-            slots.append(("arg", hits[0]) if hits else ("const", value))
-        missing = set(range(len(self.samples))) - {i for kind, i in slots if kind == "arg"}
+        where: dict = {}  # (type, value) -> slot
+        for i, v in enumerate(values):
+            if i in self._lists:
+                for k, item in enumerate(v):
+                    where[(type(item), item)] = ("item", i, k)
+            else:
+                where.setdefault((type(v), v), ("arg", i, None))
+        slots = [where.get((type(value), value), ("const", value, None)) for value in params]
+        used = {i for kind, i, _ in slots if kind != "const"}
+        missing = {i for i in range(len(values))
+                   if i not in used and not (i in self._lists and not values[i])}
         if missing:
             raise ValueError(f"samples {sorted(missing)} are not parameters of {sql}")
-        converters = [node.python_value if isinstance(node, Field) else None
-                      for node in query._returning]
+        converters = [(i, node.python_value, _native_type(node))
+                      for i, node in enumerate(query._returning) if isinstance(node, Field)]
         entry = (sql, slots, converters)
-        self._memo[db] = entry
+        self._memo.setdefault(db, {})[shape] = entry
         return entry
 
     def rows(self, *args) -> list[tuple]:
         db = database.obj
-        sql, slots, converters = self._memo.get(db) or self._prepare(db)
-        params = [args[v] if kind == "arg" else v for kind, v in slots]
-        cursor = db.execute_sql(sql, params)
-        return [tuple(value if conv is None or value is None else conv(value)
-                      for conv, value in zip(converters, row))
-                for row in cursor.fetchall()]
+        shape = tuple(len(args[i]) for i in self._lists)
+        entry = self._memo.get(db, {}).get(shape)
+        sql, slots, converters = entry or self._prepare(db, shape)
+        params = [args[i] if kind == "arg" else (args[i][k] if kind == "item" else i)
+                  for kind, i, k in slots]
+        found = db.execute_sql(sql, params).fetchall()
+        if not converters:
+            return found
+        plans = self._plans
+        out = []
+        for row in found:
+            # which columns need python_value depends only on the types the driver gave
+            kinds = tuple(map(type, row))
+            todo = plans.get(kinds)
+            if todo is None:
+                todo = [(i, conv) for i, conv, native in converters
+                        if kinds[i] is not type(None) and kinds[i] is not native]
+                if len(plans) < 256:
+                    plans[kinds] = todo
+            if todo:
+                row = list(row)
+                for i, conv in todo:
+                    row[i] = conv(row[i])
+                row = tuple(row)
+            out.append(row)
+        return out
 
     def first(self, *args) -> tuple | None:
         found = self.rows(*args)

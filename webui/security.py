@@ -97,16 +97,24 @@ def init_app(app: Flask) -> None:
     origin = wss_origin(settings.wss_url) if settings is not None and settings.webrtc else ""
     phone_csp = build_csp(origin) if origin else CSP
 
+    # the headers every response gets unless its view set them itself, as (lower-case name,
+    # name, value), fixed at start-up like the cookie flags
+    defaults = [(name.lower(), name, value) for name, value in HEADERS.items()]
+    if https_enabled():
+        defaults.append(("strict-transport-security", "Strict-Transport-Security",
+                         "max-age=31536000; includeSubDomains"))
+
     @app.after_request
     def security_headers(response):
-        if request.blueprint in PHONE_BLUEPRINTS:
-            response.headers.setdefault("Content-Security-Policy", phone_csp)
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        if https_enabled():
-            response.headers.setdefault("Strict-Transport-Security",
-                                        "max-age=31536000; includeSubDomains")
-        if request.endpoint != "static" and "Cache-Control" not in response.headers:
+        headers = response.headers
+        have = {key.lower() for key in headers.keys()}
+        if request.blueprint in PHONE_BLUEPRINTS and "content-security-policy" not in have:
+            headers.add("Content-Security-Policy", phone_csp)
+            have.add("content-security-policy")
+        for lower, name, value in defaults:
+            if lower not in have:
+                headers.add(name, value)
+        if "cache-control" not in have and request.endpoint != "static":
             # Pages hold tenant data: not kept in shared caches nor shown again after logout.
-            response.headers["Cache-Control"] = "no-store"
+            headers.add("Cache-Control", "no-store")
         return response

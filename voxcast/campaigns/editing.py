@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from models import Campaign, ContactGroup, Tenant, User, database
+from models.cached_sql import CachedSelect, ListOf
 from models.entities import CampaignAgent
 from models.entities import Prompt
 from models.tenancy import owns, scoped
@@ -298,13 +299,18 @@ def agent_ids_many(campaigns: list[Campaign]) -> dict[int, list[int]]:
     ids = [c.id for c in campaigns if c.id is not None]
     found: dict[int, list[int]] = {i: [] for i in ids}
     if ids:
-        for campaign_id, user_id in (CampaignAgent.select(CampaignAgent.campaign,
-                                                          CampaignAgent.user)
-                                     .where(CampaignAgent.campaign.in_(ids))
-                                     .order_by(CampaignAgent.campaign, CampaignAgent.user)
-                                     .tuples()):
+        for campaign_id, user_id in _AGENTS_OF.rows(ids):
             found[campaign_id].append(user_id)
     return found
+
+
+# agent_ids_many's read (every campaign list): SQL built once per database and number of
+# campaigns (models.cached_sql)
+_AGENTS_OF = CachedSelect(
+    lambda ids: (CampaignAgent.select(CampaignAgent.campaign, CampaignAgent.user)
+                 .where(CampaignAgent.campaign.in_(ids))
+                 .order_by(CampaignAgent.campaign, CampaignAgent.user)),
+    samples=(ListOf(-1),))
 
 
 # -- the message ----------------------------------------------------------------------------

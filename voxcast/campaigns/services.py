@@ -12,6 +12,7 @@ from pathlib import Path
 from peewee import Case, Value, fn
 
 from models import Call, Campaign, CampaignContact, Contact, database
+from models.cached_sql import CachedSelect, ListOf
 from models.entities import CampaignTally, MESSAGE_FINAL_STATES, Message
 from models.entities import utcnow
 from voxcast.campaigns import flows_config
@@ -109,15 +110,11 @@ def stop(campaign: Campaign) -> None:
 
 
 def _empty_progress(campaign: Campaign) -> dict:
-    return {"total": 0, "dialed": 0, "answered": 0, "busy": 0, "no_answer": 0, "failed": 0,
-            "completed": 0, "given_up": 0, "remaining": 0, "active": 0, "dnc": 0, "machine": 0,
-            **{outcome: 0 for outcome in flows_config.RESULTS},
-            "status": campaign.status, "status_reason": campaign.status_reason,
+    params = campaign.status_params
+    return {**_ZERO_CALLS, "status": campaign.status, "status_reason": campaign.status_reason,
             "status_code": campaign.status_code,
-            "status_params": json.loads(campaign.status_params or "{}"),
-            **(AGENT_FIGURES if campaign.type == "voice_agent" else {}),
-            **({**MESSAGE_FIGURES, "cost": "0.0000"}
-               if campaign.type in message_fields.TYPES else {})}
+            "status_params": {} if not params or params == "{}" else json.loads(params),
+            **_ZERO_BY_TYPE.get(campaign.type, {})}
 
 
 # A Voice Agent campaign's figures besides the others (see _count_agent_call).
@@ -144,6 +141,39 @@ MESSAGE_FIGURES = {
 }
 
 
+# progress_many's reads (every campaign list and live page): SQL built once per database and
+# number of campaigns (models.cached_sql)
+_TALLIES = CachedSelect(
+    lambda ids: (CampaignTally.select(CampaignTally.campaign, CampaignTally.kind,
+                                      CampaignTally.key, CampaignTally.n)
+                 .where(CampaignTally.campaign.in_(ids), CampaignTally.n != 0)),
+    samples=(ListOf(-1),))
+_GROUP_SIZES = CachedSelect(
+    lambda ids: (Contact.select(Contact.group, fn.COUNT(Contact.id))
+                 .where(Contact.group.in_(ids)).group_by(Contact.group)),
+    samples=(ListOf(-1),))
+
+
+_ZERO_CALLS = {"total": 0, "dialed": 0, "answered": 0, "busy": 0, "no_answer": 0, "failed": 0,
+               "completed": 0, "given_up": 0, "remaining": 0, "active": 0, "dnc": 0,
+               "machine": 0, **{outcome: 0 for outcome in flows_config.RESULTS}}
+_ZERO_BY_TYPE = {"voice_agent": AGENT_FIGURES,
+                 **{t: {**MESSAGE_FIGURES, "cost": "0.0000"} for t in message_fields.TYPES}}
+
+
+# the figures of a progress dict that are not counters
+NOT_COUNTS = ("status", "status_reason", "status_code", "status_params", "abandon_rate", "cost")
+
+
+def counts(progress: dict) -> dict:
+    """The counters of a progress dict (its int figures): a copy without the status and the
+    rate and money figures."""
+    found = dict(progress)
+    for key in NOT_COUNTS:
+        found.pop(key, None)
+    return found
+
+
 def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
     """Progress of several campaigns from their live counters (CampaignTally, kept by database
     triggers as entries and calls change, models.rollups), keyed by campaign id: one indexed
@@ -156,10 +186,7 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
     if not result:
         return result
     types = {c.id: c.type for c in campaigns}
-    tallies = (CampaignTally.select(CampaignTally.campaign, CampaignTally.kind,
-                                    CampaignTally.key, CampaignTally.n)
-               .where(CampaignTally.campaign.in_(list(result)), CampaignTally.n != 0).tuples())
-    for cid, kind, key, n in tallies:
+    for cid, kind, key, n in _TALLIES.rows(list(result)):
         p = result[cid]
         if kind == "disp":
             _count_call(p, key, n)
@@ -186,9 +213,7 @@ def progress_many(campaigns: list[Campaign]) -> dict[int, dict]:
     drafts = {c.group_id: c.id for c in campaigns
               if result[c.id]["total"] == 0 and c.group_id is not None}
     if drafts:
-        sizes = (Contact.select(Contact.group, fn.COUNT(Contact.id))
-                 .where(Contact.group.in_(list(drafts))).group_by(Contact.group).tuples())
-        sizes = dict(sizes)
+        sizes = dict(_GROUP_SIZES.rows(list(drafts)))
         for c in campaigns:
             if result[c.id]["total"] == 0 and c.group_id in sizes:
                 result[c.id]["total"] = sizes[c.group_id]
