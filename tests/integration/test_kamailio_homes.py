@@ -176,6 +176,8 @@ def test_given_two_nodes_behind_kamailio_when_a_tenants_phones_and_did_calls_arr
     else:
         pytest.fail("no tenant of 8 hashed to node b")
 
+    # Kamailio asked the database once and keeps the phone's tenant
+    assert f"t{tenant.id}" in kamailio.rpc(runtime, "htable.get", "homes", f"u:{agent.number}")
     # registered through Kamailio for at most a minute (its Expires of 300 capped)
     assert _expires(reg) <= kamailio.REGISTER_EXPIRES_MAX
     # another phone of the tenant, another user name: the same node (the tenant's hash)
@@ -204,6 +206,7 @@ def test_given_two_nodes_behind_kamailio_when_a_tenants_phones_and_did_calls_arr
         assert caller.wait(45) == 0, caller.diagnostics()
         assert phone.wait(20) == 0, phone.diagnostics()
         assert _answered_by(caller) == [b.sip_port]
+        assert f"t{tenant.id}" in kamailio.rpc(runtime, "htable.get", "homes", f"d:{did}")
         first = _answered_queue_call(queue)
         assert first.agent_id == user.id and first.offers == 1
         assert Call.get_by_id(first.call_id).node == "b"

@@ -169,6 +169,7 @@ def test_homes_look_up_the_tenant_of_an_extension_and_of_a_did_cached_for_a_minu
     assert 'loadmodule "db_postgres.so"' in modules and 'loadmodule "sqlops.so"' in modules
     assert '"voxcast=>postgres://vox:pw@127.0.0.1:5432/v"' in modules
     assert "homes=>size=12;autoexpire=60;" in modules
+    assert 'modparam("sqlops", "connect_mode", 1)' in modules  # starts without the database
     user = kamailio.home_of_user(kam)
     assert ("SELECT tenant_id FROM extension WHERE number = '$var(key)' "
             "AND tenant_id IS NOT NULL") in user
@@ -177,6 +178,10 @@ def test_homes_look_up_the_tenant_of_an_extension_and_of_a_did_cached_for_a_minu
     for body in (user, did):
         # only a key without quotes reaches the query; every answer is cached, "none" too
         assert body.index('$var(key) =~ "^[A-Za-z0-9_.+-]{1,64}$"') < body.index("sql_query")
+        # a failed query is told by its code ($rc), and not cached
+        assert "\t$var(rc) = $rc;\n\tif ($var(rc) < 0) {" in body
+        failed = body.index("if ($var(rc) < 0) {")
+        assert body.index("return;", failed) < body.index("$sht(homes=>", failed)
         assert '$var(home) = "t" + $dbr(home=>[0,0]);' in body
         assert body.rstrip().endswith("= $var(home);")
 

@@ -196,6 +196,8 @@ def homes_modules(kam: KamailioSettings) -> str:
         'loadmodule "db_postgres.so"',
         'loadmodule "sqlops.so"',
         f'modparam("sqlops", "sqlcon", "voxcast=>{kam.homes_db_url}")',
+        # start (and keep routing by the old hash) while the database is unreachable
+        'modparam("sqlops", "connect_mode", 1)',
         f'modparam("htable", "htable", "homes=>size=12;autoexpire={kam.homes_cache_s};")'))
 
 
@@ -210,7 +212,10 @@ def _lookup(kind: str, sql: str) -> str:
         f"\t\t$var(home) = $sht(homes=>{kind}:$var(key));",
         "\t\treturn;",
         "\t}",
-        f'\tif (sql_query("voxcast", "{sql}", "home") < 0) {{',
+        # a function's value in an expression is only true or false: its code is $rc
+        f'\tsql_query("voxcast", "{sql}", "home");',
+        "\t$var(rc) = $rc;",
+        "\tif ($var(rc) < 0) {",
         '\t\txlog("L_WARN", "tenant look-up of $var(key) failed: hashed as before\\n");',
         "\t\treturn;",
         "\t}",
