@@ -25,6 +25,7 @@ from werkzeug.security import generate_password_hash
 from models import Call, Did, Extension, Tenant, User
 from models.entities import AgentSession, Node, Queue, QueueCall, QueueMember
 from voxcast.agents import sessions
+from voxcast.campaigns import services as campaign_service
 from voxcast.console import commands, live
 from voxcast.console import nodes as console_nodes
 from voxcast.runtime import asterisk, kamailio, pjsip_sync
@@ -32,7 +33,9 @@ from voxcast.runtime import asterisk, kamailio, pjsip_sync
 from .child_process import VoxcastProcess, settings_in
 from .conftest import wait_for
 from .sipp import Sipp
+from .factories import reload, unique_phones
 from .test_billing_enforcement import _tenant
+from .test_voice_agent import _campaign as _voice_agent_campaign
 from .test_kamailio import (NodeB, _app_connected, _answered_by, _b_settings, _contacts,
                             _received, _states)
 
@@ -186,6 +189,7 @@ def test_given_two_nodes_behind_kamailio_when_a_tenants_phones_and_did_calls_arr
 
     try:
         _console_dial_on_the_phones_node(a, b, workdir, tenant, user, agent)
+        _voice_agent_campaign_dialed_by_the_phones_node(a, b, workdir, tenant, user, agent)
     finally:
         agent.stop()
         sessions.end_for_user(user.id, "logout")
@@ -275,3 +279,28 @@ def _console_dial_on_the_phones_node(a, b, workdir, tenant, user, agent: Phone) 
         15, message="the console call's two legs closed")
     assert {leg.direction for leg in legs} == {"agent", "outbound"}
     assert {leg.node for leg in legs} == {"b"}  # dialed once, by the phone's node only
+
+
+def _voice_agent_campaign_dialed_by_the_phones_node(a, b, workdir, tenant, user, agent: Phone):
+    """Both nodes run the dialer over the same campaigns; only node b, where the agent's phone
+    is, paces and dials the Voice Agent campaign (node a counts no agent of it)."""
+    sessions.login(tenant.id, user.id)
+    phones = unique_phones(2)
+    campaign = _voice_agent_campaign(tenant, a, phones, [user], dial_ratio=1.0)
+    far_end = Sipp.uas("uas_answer.xml", workdir, b.trunk_port, calls=2, timeout=60).start()
+    phone = Sipp("uas_agent_proxied.xml", workdir,
+                 ["-p", str(agent.port), "-mp", str(agent.port + 60), "-m", "2", "-d", "1000",
+                  "-timeout", "60s"], name=f"home-va-phone-{agent.number}").start()
+    try:
+        campaign_service.start(campaign, a)
+        wait_for(lambda: reload(campaign).status == "completed", 60, message="campaign completed")
+        assert far_end.wait(15) == 0, far_end.diagnostics()
+        assert phone.wait(15) == 0, phone.diagnostics()
+    finally:
+        far_end.stop()
+        phone.stop()
+    calls = list(Call.select().where(Call.campaign == campaign.id))
+    assert len(calls) == 2 and {c.node for c in calls} == {"b"}
+    outcomes = [q.outcome for q in QueueCall.select().where(QueueCall.campaign == campaign.id)]
+    assert outcomes == ["answered", "answered"]
+    sessions.end_for_user(user.id, "logout")
