@@ -161,7 +161,10 @@ class Dialer:
             plan.wrapup_seconds + (SWEEP_S if plan.wrapup_seconds else 0.0),  # as it ends
             GIVE_UP_S - predictive.AGENT_ANSWER_S),
             figures)
-        if self._published.get(plan.id, 0.0) < mono:  # for the campaign page, every 5 s
+        # the node with the agents tells the campaign page, every 5 s (not a node without)
+        elsewhere = figures.agents == 0 and anywhere > 0 and \
+            getattr(self.ctx, "cluster", None) is not None
+        if not elsewhere and self._published.get(plan.id, 0.0) < mono:
             self._published[plan.id] = mono + self.HISTORY_TTL_S
             self.ctx.writer.post(voice_agent.publish_pacing, plan.id, {
                 "level": decision.level, "mode": decision.mode, "lines": decision.lines,
@@ -259,14 +262,14 @@ class Dialer:
                 if plan.pacing_mode == "predictive":
                     ready, working, lines, anywhere = await self._predictive_lines(plan)
                 else:
-                    (ready, anywhere) = await self._ready_agents(plan)
+                    ready, anywhere = await self._ready_agents(plan)
                     working = ready
                     lines = agent_lines(plan.dial_ratio, ready, self._live_agent_calls(plan.id))
-                if working == 0 and cluster is not None and anywhere:
-                    pass  # its agents are on another node (the tenant's home): that one dials
-                elif working == 0:
+                # its agents are on another node (the tenant's home): that one dials and says
+                elsewhere = working == 0 and cluster is not None and anywhere > 0
+                if working == 0 and not elsewhere:
                     await self._reason(plan, Cause("no_agents"))
-                elif self._reasons.get(plan.id) == Cause("no_agents"):
+                elif working and self._reasons.get(plan.id) == Cause("no_agents"):
                     await self._reason(plan, None)
                 tenant_limit -= ready  # room kept for the agent legs of the tenant's channels
             slots = free_slots(plan.channel_limit, channels.by_campaign[plan.id]

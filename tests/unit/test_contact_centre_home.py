@@ -54,11 +54,14 @@ def test_the_snapshot_keeps_each_agents_extension_and_filters_by_registration(ma
 
 
 class _Writer:
+    def __init__(self):
+        self.posted = []
+
     async def run(self, fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
     def post(self, fn, *args, **kwargs):
-        pass
+        self.posted.append(fn.__name__)
 
 
 def _dialer(registered: set[str]):
@@ -88,11 +91,13 @@ def test_given_agents_on_another_node_then_this_node_paces_nothing_for_them(mast
     assert asyncio.run(home._ready_agents(ratio)) == (1, 1)
     ready, working, lines, anywhere = asyncio.run(home._predictive_lines(predictive_plan))
     assert (ready, working, anywhere) == (1, 11, 11)  # its lines are the pacing's own call
+    assert home.ctx.writer.posted == ["publish_pacing"]  # the dial level on the campaign page
 
     other = _dialer(set())  # the same agents in the database, their phones not here
     assert asyncio.run(other._ready_agents(ratio)) == (0, 1)
     ready, working, lines, anywhere = asyncio.run(other._predictive_lines(predictive_plan))
     assert (ready, working, lines) == (0, 0, 0) and anywhere == 11
+    assert other.ctx.writer.posted == []  # never overwrites the home node's figures
     # counted from the database alone, the agents on calls and in wrap-up on the home node
     # would have this node dial "for those about to be ready"
     snap = voice_agent.agent_snapshot(master.id, [u.id for u in users])
