@@ -55,6 +55,7 @@ class EventSocket(asyncio.Protocol):
         self._closed: asyncio.Future | None = None
         self._close_timer: asyncio.TimerHandle | None = None
         self.last_received = time.monotonic()
+        self.reading_since: float | None = None  # None while we hold reading back
         self._heartbeat: asyncio.Task | None = None
 
     @classmethod
@@ -117,7 +118,9 @@ class EventSocket(asyncio.Protocol):
             self._handshake.set_result(None)
             frames = frames[1:]
             if self._consumer is None:
-                self.transport.pause_reading()  # until start()
+                self._pause()  # until start()
+            else:
+                self.reading_since = time.monotonic()
         if frames:
             texts = self._texts(frames)
             if texts:
@@ -139,13 +142,22 @@ class EventSocket(asyncio.Protocol):
         if held:
             self._deliver(held)
         if not self._busy and not self.transport.is_closing():
-            self.transport.resume_reading()
+            self._resume()
+
+    def _pause(self) -> None:
+        self.reading_since = None
+        self.transport.pause_reading()
+
+    def _resume(self) -> None:
+        if self.reading_since is None:
+            self.reading_since = time.monotonic()
+        self.transport.resume_reading()
 
     def _deliver(self, texts: list[bytes]) -> None:
         result = self._consumer(texts)
         if result is not None and asyncio.iscoroutine(result):
             self._busy = True
-            self.transport.pause_reading()
+            self._pause()
             asyncio.ensure_future(result).add_done_callback(self._consumer_done)
 
     def _consumer_done(self, task: asyncio.Future) -> None:
@@ -156,7 +168,7 @@ class EventSocket(asyncio.Protocol):
         if held:
             self._deliver(held)
         if not self._busy and not self.transport.is_closing():
-            self.transport.resume_reading()
+            self._resume()
 
     # -- sending -----------------------------------------------------------------------------
     @property
@@ -210,8 +222,14 @@ class EventSocket(asyncio.Protocol):
         await asyncio.shield(self._closed)
 
     async def _keep_alive(self) -> None:
+        """Asterisk is judged only on the time we were reading: while reading is held back
+        (until start(), or while a consumer's coroutine runs) its pong cannot arrive, and a
+        resume that takes a while must not drop the socket it is resuming on."""
         while self.open:
-            idle = time.monotonic() - self.last_received
+            if self.reading_since is None:  # held back: look again later
+                await asyncio.sleep(PONG_WAIT_S)
+                continue
+            idle = time.monotonic() - max(self.last_received, self.reading_since)
             if idle < PING_AFTER_S:
                 await asyncio.sleep(PING_AFTER_S - idle)
                 continue
@@ -219,7 +237,8 @@ class EventSocket(asyncio.Protocol):
             self.protocol.send_ping(b"")
             self._write_out()
             await asyncio.sleep(PONG_WAIT_S)
-            if self.last_received < sent and self.open:
+            reading_all_along = self.reading_since is not None and self.reading_since <= sent
+            if self.last_received < sent and self.open and reading_all_along:
                 log.warning("ARI event socket: no answer to a ping in %.0f s", PONG_WAIT_S)
                 self.transport.abort()  # connection_lost ends wait_closed and we reconnect
                 return
