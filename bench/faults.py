@@ -431,6 +431,18 @@ class Faults:
                 f"{web_back:.1f} s")
 
 
+def timeline(run: dict, step: float = 10.0) -> str:
+    """Calls answered per `step` seconds from the first call placed: where the time went."""
+    calls = run["calls"]
+    placed = [c.placed_at for c in calls if c.placed_at]
+    if not placed:
+        return "no calls"
+    start = min(placed)
+    counts = Counter(int((c.answered_at - start).total_seconds() // step)
+                     for c in calls if c.answered_at)
+    return " ".join(str(counts.get(i, 0)) for i in range(max(counts, default=0) + 1))
+
+
 # -- checks ----------------------------------------------------------------------------------
 
 RESUME_LOG = ("ARI resume phases", "recovered in", "reconcile phases", "no answer to a ping",
@@ -548,6 +560,8 @@ def main() -> None:
     print(f"faults: {hit['answered']} answered of {len(hit['calls'])} calls in "
           f"{hit['wall']:.1f} s = {hit_rate:.1f} calls/s; dispositions "
           f"{dict(hit_checks['dispositions'])}; INVITEs at the far end {hit_checks['invites']}")
+    print(f"answered per 10 s, no faults: {timeline(base)}")
+    print(f"answered per 10 s, faults:    {timeline(hit)}")
     print("faults injected (seconds after the start; resume = from the fault to the next call "
           "placed / answered):")
     for r in faults.results:
