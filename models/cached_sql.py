@@ -59,6 +59,7 @@ class CachedSelect:
         self._lists = [i for i, s in enumerate(samples) if isinstance(s, ListOf)]
         self._memo: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._plans: dict = {}  # column types of a row -> the columns to convert
+        self._converters: list | None = None  # (column, python_value, native type)
 
     def _prepare(self, db, shape: tuple):
         values = list(self.samples)
@@ -79,40 +80,55 @@ class CachedSelect:
                    if i not in used and not (i in self._lists and not values[i])}
         if missing:
             raise ValueError(f"samples {sorted(missing)} are not parameters of {sql}")
-        converters = [(i, node.python_value, _native_type(node))
-                      for i, node in enumerate(query._returning) if isinstance(node, Field)]
-        entry = (sql, slots, converters)
+        entry = (sql, slots)
         self._memo.setdefault(db, {})[shape] = entry
         return entry
 
-    def rows(self, *args) -> list[tuple]:
+    def raw_rows(self, *args) -> list[tuple]:
+        """The rows as the driver returned them; convert() gives the fields' values."""
         db = database.obj
         shape = tuple(len(args[i]) for i in self._lists)
         entry = self._memo.get(db, {}).get(shape)
-        sql, slots, converters = entry or self._prepare(db, shape)
+        sql, slots = entry or self._prepare(db, shape)
         params = [args[i] if kind == "arg" else (args[i][k] if kind == "item" else i)
                   for kind, i, k in slots]
-        found = db.execute_sql(sql, params).fetchall()
-        if not converters:
-            return found
-        plans = self._plans
-        out = []
-        for row in found:
-            # which columns need python_value depends only on the types the driver gave
+        return db.execute_sql(sql, params).fetchall()
+
+    def converters(self) -> list:
+        """(column, python_value, native type) of each field the query selects: the same on
+        every database and for every list length."""
+        if self._converters is None:
+            values = [s.expand(i, 1) if isinstance(s, ListOf) else s
+                      for i, s in enumerate(self.samples)]
+            self._converters = [(i, node.python_value, _native_type(node))
+                                for i, node in enumerate(self.build(*values)._returning)
+                                if isinstance(node, Field)]
+        return self._converters
+
+    def convert(self, row: tuple, kinds: tuple | None = None) -> tuple:
+        """A raw row (of raw_rows) with each column as its field's python_value gives it;
+        `kinds`, the row's column types, when the caller has them."""
+        if kinds is None:
             kinds = tuple(map(type, row))
-            todo = plans.get(kinds)
-            if todo is None:
-                todo = [(i, conv) for i, conv, native in converters
-                        if kinds[i] is not type(None) and kinds[i] is not native]
-                if len(plans) < 256:
-                    plans[kinds] = todo
-            if todo:
-                row = list(row)
-                for i, conv in todo:
-                    row[i] = conv(row[i])
-                row = tuple(row)
-            out.append(row)
-        return out
+        # which columns need python_value depends only on the types the driver gave
+        todo = self._plans.get(kinds)
+        if todo is None:
+            todo = [(i, conv) for i, conv, native in self.converters()
+                    if kinds[i] is not type(None) and kinds[i] is not native]
+            if len(self._plans) < 256:
+                self._plans[kinds] = todo
+        if not todo:
+            return row
+        row = list(row)
+        for i, conv in todo:
+            row[i] = conv(row[i])
+        return tuple(row)
+
+    def rows(self, *args) -> list[tuple]:
+        found = self.raw_rows(*args)
+        if not self.converters():
+            return found
+        return [self.convert(row) for row in found]
 
     def first(self, *args) -> tuple | None:
         found = self.rows(*args)
@@ -161,6 +177,15 @@ class ScopedList:
         return self._page[one].instances(self.model, *args, per_page,
                                          (max(page, 1) - 1) * per_page)
 
+    def page_raw(self, tenant_id: int | None, page: int, per_page: int) -> list[tuple]:
+        """page() as the driver's rows; instance_of() makes each a model row."""
+        one, args = self._args(tenant_id)
+        return self._page[one].raw_rows(*args, per_page, (max(page, 1) - 1) * per_page)
+
+    def instance_of(self, raw: tuple, kinds: tuple | None = None) -> Model:
+        """A row of page_raw as a model instance, like page() gives it."""
+        return instance(self.model, self._page[True].convert(raw, kinds))
+
     def count(self, tenant_id: int | None) -> int:
         one, args = self._args(tenant_id)
         return self._count[one].first(*args)[0]
@@ -178,6 +203,31 @@ class _Bound:
 
     def paginate(self, page: int, per_page: int) -> list[Model]:
         return self.lister.page(self.tenant_id, page, per_page)
+
+
+class RowMemo:
+    """What a pure function `derive(raw, kinds)` makes of a database row, remembered by the
+    row's raw values together with their types, so only an identical row (same table, same
+    id, tenant and every column) finds it, never another's; rows whose values cannot be
+    hashed are derived anew. At most `limit` rows, forgotten all at once when full."""
+
+    def __init__(self, derive, limit: int = 2048):
+        self.derive, self.limit = derive, limit
+        self._found: dict = {}
+
+    def get(self, raw: tuple):
+        kinds = tuple(map(type, raw))
+        key = (raw, kinds)
+        try:
+            hit = self._found.get(key)
+        except TypeError:  # a list or dict value (a JSON column on PostgreSQL)
+            return self.derive(raw, kinds)
+        if hit is None:
+            hit = self.derive(raw, kinds)
+            if len(self._found) >= self.limit:
+                self._found.clear()
+            self._found[key] = hit
+        return hit
 
 
 def fields_of(model: type[Model]) -> list[Field]:

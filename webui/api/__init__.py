@@ -166,11 +166,15 @@ def body(schema: dict, *, allow_list: bool = False):
     return data
 
 
+def page_args() -> tuple[int, int]:
+    """?page (from 1) and ?per_page (50 unless given, at most 200)."""
+    return query_int("page", 1), query_int("per_page", 50, maximum=200)
+
+
 def paginate(query, dump, *, lookup=None, **extra):
     """One page of `query` (?page, ?per_page) as JSON: items dumped by dump(row), or with
     `lookup` by dump(row, lookup(rows)) (names read once per page); `extra` keys beside."""
-    page = query_int("page", 1)
-    per_page = query_int("per_page", 50, maximum=200)
+    page, per_page = page_args()
     total = query.count()
     rows = list(query.paginate(page, per_page))
     if lookup is None:

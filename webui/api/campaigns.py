@@ -9,7 +9,7 @@ import operator
 from flask import current_app, jsonify
 
 from models import Campaign, database
-from models.cached_sql import ScopedList
+from models.cached_sql import RowMemo, ScopedList
 from models.entities import Ivr
 from models.tenancy import get_scoped, scoped
 from voxcast.audit import records as audit
@@ -19,8 +19,8 @@ from voxcast.campaigns import services as campaign_service
 from voxcast.campaigns import editing
 from voxcast.campaigns.errors import CampaignError
 
-from . import (ID, ApiError, body, bp, ip, paginate, own_tenant_only, principal, scope,
-               target_tenant)
+from . import (ID, ApiError, body, bp, ip, own_tenant_only, page_args, paginate, principal,
+               scope, target_tenant)
 from .spec import CAMPAIGN_CREATE, CAMPAIGN_UPDATE, IVR_CREATE, IVR_UPDATE
 
 PLAIN = ("name", "caller_id", "channel_limit", "dial_timeout", "retry_busy", "retry_noanswer",
@@ -47,11 +47,13 @@ _PICK = operator.itemgetter(*(name for _, name in SHOWN))
 
 
 def dump_campaign(c: Campaign, found: tuple[dict, dict] | None = None) -> dict:
-    """One campaign; `found` is _page_figures of the page it is on (else read for it alone).
-    The values are read from the row's __data__ at once (what each field's accessor returns,
-    the id for a foreign key): a list page dumps 20-200 rows on every call."""
-    progress, agents = found or _page_figures([c])
-    progress = progress[c.id]
+    """One campaign; `found` is _page_figures of the page it is on (else read for it alone)."""
+    return _with_figures(_row_dump(c), c, found or _page_figures([c]))
+
+
+def _row_dump(c: Campaign) -> dict:
+    """What a campaign shows of its own row: read from the row's __data__ at once (what each
+    field's accessor returns, the id for a foreign key). Depends on the row alone."""
     data = c.__data__
     try:
         out = dict(zip(_KEYS, _PICK(data)))
@@ -63,11 +65,18 @@ def dump_campaign(c: Campaign, found: tuple[dict, dict] | None = None) -> dict:
         "flow": flow_service.flow_of(c),
         "windows": calling_hours.to_text(calling_hours.windows_from_json(out["windows"] or "")),
         "status_params": _object(out["status_params"]),
-        "progress": campaign_service.counts(progress),
         "dial_ratio": float(out["dial_ratio"]), "abandon_cap_pct": float(out["abandon_cap_pct"]),
-        "agent_ids": agents.get(c.id, []), "abandon_rate": progress.get("abandon_rate", 0.0),
-        "cost": progress.get("cost"), "created_at": out["created_at"].isoformat() + "Z"})
+        "created_at": out["created_at"].isoformat() + "Z"})
     return out
+
+
+def _with_figures(shown: dict, c: Campaign, found: tuple[dict, dict]) -> dict:
+    """A new dict: the row's part and the live figures (progress, agents, cost) of `found`."""
+    progress, agents = found
+    progress = progress[c.id]
+    return {**shown, "progress": campaign_service.counts(progress),
+            "agent_ids": agents.get(c.id, []), "abandon_rate": progress.get("abandon_rate", 0.0),
+            "cost": progress.get("cost")}
 
 
 def _object(text: str | None) -> dict:
@@ -77,6 +86,13 @@ def _object(text: str | None) -> dict:
 
 # scoped(Campaign, tenant).order_by(Campaign.id), its statements built once (models.cached_sql)
 CAMPAIGN_LIST = ScopedList(Campaign, Campaign.id)
+# A listed row as a model and its own part of the dump, remembered by its raw values: a row
+# unchanged since the last list is not converted and dumped again (its figures always are).
+_LISTED = RowMemo(lambda raw, kinds: _listed(CAMPAIGN_LIST.instance_of(raw, kinds)))
+
+
+def _listed(c: Campaign) -> tuple[Campaign, dict]:
+    return c, _row_dump(c)
 
 
 def _page_figures(campaigns: list[Campaign]) -> tuple[dict, dict]:
@@ -103,7 +119,12 @@ def _refused(exc: CampaignError) -> ApiError:
 
 @bp.get("/campaigns")
 def campaigns_list():
-    return paginate(CAMPAIGN_LIST.bound(scope()), dump_campaign, lookup=_page_figures)
+    page, per_page = page_args()
+    tenant_id = scope()
+    listed = [_LISTED.get(raw) for raw in CAMPAIGN_LIST.page_raw(tenant_id, page, per_page)]
+    found = _page_figures([c for c, _ in listed])
+    return jsonify(items=[_with_figures(shown, c, found) for c, shown in listed], page=page,
+                   per_page=per_page, total=CAMPAIGN_LIST.count(tenant_id))
 
 
 @bp.post("/campaigns")
