@@ -25,6 +25,10 @@ from .factories import make_campaign, reload, unique_phones
 from .sipp import Sipp
 from .speech_pcap import silence, speaking_scenario, write_pcap
 
+# A recording of the right file matches it at 0.95-1.0 on a quiet machine; a snoop on a busy one
+# drops frames (0.72-0.78 seen under a load of 10), while a wrong file stays below 0.5.
+MATCHES = 0.65
+
 GERMAN_TEXT = "Guten Tag. Dies ist eine Nachricht von voxcast. Auf Wiederhören."
 
 
@@ -175,8 +179,10 @@ def test_given_german_channel_then_prompt_and_number_are_the_german_files(runtim
               for n in ("vx-hold", "digits/1-and", "digits/20")]
     english = [_match(heard, _samples(_sound(settings, "en", n)))
                for n in ("vx-hold", "digits/20", "digits/1")]
-    assert min(german) > 0.8, (german, english)
-    assert max(english) < 0.5, (german, english)
+    # a busy machine's snoop drops frames (0.78 seen under load): each German file must match
+    # well and far better than any English one, which stays below 0.5
+    assert min(german) > MATCHES and max(english) < 0.5, (german, english)
+    assert min(german) - max(english) > 0.3, (german, english)
 
 
 def test_given_originated_in_german_then_the_prompt_is_german_and_english_stays_english(
@@ -184,7 +190,7 @@ def test_given_originated_in_german_then_the_prompt_is_german_and_english_stays_
     got, wav = _play_and_record(settings, "sound:vx-goodbye", lang=None, originate_lang="de")
     assert got == "de"
     heard = _samples(wav)
-    assert _match(heard, _samples(_sound(settings, "de", "vx-goodbye"))) > 0.8
+    assert _match(heard, _samples(_sound(settings, "de", "vx-goodbye"))) > MATCHES
     got, wav = _play_and_record(settings, "sound:vx-goodbye", lang="en", originate_lang=None)
     assert got == "en"
     heard = _samples(wav)
@@ -192,7 +198,7 @@ def test_given_originated_in_german_then_the_prompt_is_german_and_english_stays_
     # must match well and far better than the German one, which stays below 0.5.
     english = _match(heard, _samples(_sound(settings, "en", "vx-goodbye")))
     german = _match(heard, _samples(_sound(settings, "de", "vx-goodbye")))
-    assert english > 0.65 and german < 0.5 and english - german > 0.3, (english, german)
+    assert english > MATCHES and german < 0.5 and english - german > 0.3, (english, german)
 
 
 def _record_inbound(settings, did: str, workdir: Path) -> Path:
@@ -262,5 +268,5 @@ def test_given_german_tenant_then_its_inbound_caller_hears_the_greeting_in_a_ger
     # a second of the greeting's second half (the snoop starts a moment after the answer)
     def chunk(x):
         return x[int(len(x) * 0.6):int(len(x) * 0.6) + 8000]
-    assert _match(heard, chunk(german)) > 0.8
+    assert _match(heard, chunk(german)) > MATCHES
     assert _match(heard, chunk(english)) < 0.5
