@@ -177,6 +177,14 @@ def insert_field(values: dict, target: str, field: str) -> dict:
 
 
 _QUESTION = re.compile(r"^question (\d+): (.*)$")
+# the field of a message that opens with it: flows_config names a setting first
+# ("'timeout' must be ..."); the reminder's and the survey's own checks open with a phrase
+_MESSAGE_FIELDS = (
+    *((f"'{name}'", name) for name in ("timeout", "retries", "no_input", "intro", "closing",
+                                       "confirmed_text", "cancelled_text")),
+    ("the reminder", "text"),
+    ("a survey needs", "questions"),
+)
 
 
 def error_fields(campaign_type: str, errors: list[str]) -> dict[str, list[str]]:
@@ -202,27 +210,14 @@ def error_fields(campaign_type: str, errors: list[str]) -> dict[str, list[str]]:
                 or low.startswith("extension ") or low.startswith("queue "):
             target = _target_error_field(message)
             put(target, message)
-        elif message.startswith("'timeout'"):
-            put("timeout", message)
-        elif message.startswith("'retries'"):
-            put("retries", message)
-        elif message.startswith("'no_input'"):
-            put("no_input", message)
-        elif message.startswith("'intro'"):
-            put("intro", message)
-        elif message.startswith("'closing'"):
-            put("closing", message)
-        elif message.startswith("'confirmed_text'"):
-            put("confirmed_text", message)
-        elif message.startswith("'cancelled_text'"):
-            put("cancelled_text", message)
-        elif message.startswith("the reminder"):
-            put("text", message)
-        elif message.startswith("a survey needs"):
-            put("questions", message)
         else:
-            put("", message)
+            put(_message_field(message), message)
     return out
+
+
+def _message_field(message: str) -> str:
+    """The field a message opens with ("" for the settings as a whole)."""
+    return next((field for opening, field in _MESSAGE_FIELDS if message.startswith(opening)), "")
 
 
 def _target_error_field(message: str) -> str:
