@@ -139,6 +139,24 @@ def _render(form: IvrForm, row: Ivr | None, errors: list[str] = (), status: int 
                            readonly=readonly, users=users), status
 
 
+def _save(form: IvrForm, row: Ivr | None, **back):
+    """create's and edit's answer: a valid post saved (save_ivr's checks), flashed and sent
+    back to the editor (with `back` in its URL); else the form again: with save_ivr's errors
+    and the row as stored (400), or as it is (400 for a post the form rejects, 200 a GET)."""
+    if not form.validate_on_submit():
+        return _render(form, row, status=400 if form.is_submitted() else 200)
+    try:
+        saved = flow_service.save_ivr(
+            current_tenant_id() if row is None else row.tenant_id, form.name.data,
+            form.tree.data, row=row, number=form.number.data or "", actor=current_user,
+            ip=request.remote_addr or "")
+    except flow_service.FlowServiceError as exc:
+        stored = None if row is None else get_scoped(Ivr, current_tenant_id(), row.id)
+        return _render(form, stored, exc.errors, 400)
+    flash(_("IVR '%(name)s' saved.", name=saved.name), "success")
+    return redirect(url_for("ivrs.edit", ivr_id=saved.id, **back))
+
+
 @bp.route("/")
 @tenant_required
 @feature_required("voice_ivr")
@@ -158,16 +176,7 @@ def create():
     form = IvrForm()
     if request.method == "GET":
         form.tree.data = ivr.dumps(_starter())
-    if form.validate_on_submit():
-        try:
-            row = flow_service.save_ivr(current_tenant_id(), form.name.data, form.tree.data,
-                                        number=form.number.data or "", actor=current_user,
-                                        ip=request.remote_addr or "")
-        except flow_service.FlowServiceError as exc:
-            return _render(form, None, exc.errors, 400)
-        flash(_("IVR '%(name)s' saved.", name=row.name), "success")
-        return redirect(url_for("ivrs.edit", ivr_id=row.id))
-    return _render(form, None, status=400 if form.is_submitted() else 200)
+    return _save(form, None)
 
 
 @bp.route("/<int:ivr_id>", methods=["GET", "POST"])
@@ -176,16 +185,7 @@ def create():
 def edit(ivr_id: int):
     row = get_scoped(Ivr, current_tenant_id(), ivr_id)
     form = IvrForm(obj=row)
-    if form.validate_on_submit():
-        try:
-            flow_service.save_ivr(row.tenant_id, form.name.data, form.tree.data, row=row,
-                                  number=form.number.data or "", actor=current_user,
-                                  ip=request.remote_addr or "")
-        except flow_service.FlowServiceError as exc:
-            return _render(form, get_scoped(Ivr, current_tenant_id(), ivr_id), exc.errors, 400)
-        flash(_("IVR '%(name)s' saved.", name=row.name), "success")
-        return redirect(url_for("ivrs.edit", ivr_id=row.id, edit=request.args.get("edit")))
-    return _render(form, row, status=400 if form.is_submitted() else 200)
+    return _save(form, row, edit=request.args.get("edit"))
 
 
 @bp.route("/<int:ivr_id>/delete", methods=["POST"])
