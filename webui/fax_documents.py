@@ -4,8 +4,7 @@ delete while no unfinished campaign uses it. voxcast.messaging.fax.documents doe
 the campaign form picks a document with documents.choices(tenant_id)."""
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, send_file,
-                   url_for)
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -21,6 +20,8 @@ from voxcast.messaging.fax import convert, documents
 from .auth import current_tenant_id, tenant_required
 from .paging import Page, matching, search_arg
 from .permissions import feature_required
+from .file_pages import (add_field_error, flash_outcome, owned_or_404, posted_file,
+                         refusal_status, send_or_404)
 from .users import MANAGERS
 
 bp = Blueprint("fax_documents", __name__, url_prefix="/fax/documents")
@@ -60,14 +61,13 @@ def index():
         return _page(form)
     if not form.validate():
         return _page(form, 400)
-    upload = form.document.data
-    data = upload.read(convert.MAX_BYTES + 1)
+    filename, data = posted_file(form.document, convert.MAX_BYTES)
     try:
-        doc = documents.upload(current_tenant_id(), form.name.data or "",
-                               upload.filename or "", data, _settings())
+        doc = documents.upload(current_tenant_id(), form.name.data or "", filename, data,
+                               _settings())
     except ServiceError as exc:
-        form.document.errors.append(_(str(exc)))
-        return _page(form, exc.status if 400 <= exc.status < 500 else 400)
+        add_field_error(form.document, _(str(exc)))
+        return _page(form, refusal_status(exc))
     flash(_("%(name)s uploaded: %(pages)s pages.", name=doc.name, pages=doc.pages), "success")
     return redirect(url_for("fax_documents.index"))
 
@@ -76,26 +76,15 @@ def index():
 @tenant_required
 @feature_required("fax")
 def preview(document_id: int):
-    try:
-        doc = documents.get(current_tenant_id(), document_id)  # another tenant's: not found
-    except ServiceError:
-        abort(404)
-    path = documents.preview_path(_settings(), doc)
-    if path is None:
-        abort(404)
-    return send_file(path, mimetype="application/pdf", download_name=f"fax-{doc.id}.pdf")
+    doc = owned_or_404(documents.get, current_tenant_id(), document_id)  # another tenant's too
+    return send_or_404(documents.preview_path(_settings(), doc), mimetype="application/pdf",
+                       download_name=f"fax-{doc.id}.pdf")
 
 
 @bp.route("/<int:document_id>/delete", methods=["POST"])
 @tenant_required
 @feature_required("fax")
 def delete(document_id: int):
-    try:
-        documents.delete(current_tenant_id(), document_id, _settings())
-    except ServiceError as exc:
-        if exc.status == 404:
-            abort(404)
-        flash(_(str(exc)), "error")
-    else:
-        flash(_("Document deleted."), "success")
+    flash_outcome(lambda: documents.delete(current_tenant_id(), document_id, _settings()),
+                  _("Document deleted."), lambda exc: _(str(exc)))
     return redirect(url_for("fax_documents.index"))

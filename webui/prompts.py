@@ -5,8 +5,7 @@ tenant) with where it is used; delete while nothing that may still play it names
 voxcast.audio.library does the work."""
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
-                   send_file, url_for)
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -21,6 +20,8 @@ from voxcast.tenants.quotas import QuotaExceeded
 
 from .auth import current_tenant_id, tenant_required
 from .paging import Page, matching, search_arg
+from .file_pages import (add_field_error, flash_outcome, owned_or_404, posted_file,
+                         refusal_status, send_or_404)
 
 bp = Blueprint("prompts", __name__, url_prefix="/prompts")
 PER_PAGE = 50
@@ -88,8 +89,15 @@ def _page(upload: UploadForm | None = None, speak: SpeakForm | None = None, stat
                            max_minutes=library.MAX_SECONDS // 60), status
 
 
-def _status(exc: ServiceError | QuotaExceeded) -> int:
-    return exc.status if 400 <= exc.status < 500 else 400
+def _refused(field, exc: ServiceError, **forms):
+    """The page again with the library's refusal on `field` of the posted form."""
+    add_field_error(field, error_text(exc))
+    return _page(**forms, status=refusal_status(exc))
+
+
+def _added(prompt) -> None:
+    flash(_("%(name)s added (%(seconds)s s).", name=prompt.name, seconds=prompt.seconds),
+          "success")
 
 
 @bp.route("/")
@@ -104,17 +112,14 @@ def upload():
     form = UploadForm()
     if not form.validate():
         return _page(upload=form, status=400)
-    storage = form.audio.data
-    data = storage.read(library.MAX_BYTES + 1)
+    filename, data = posted_file(form.audio, library.MAX_BYTES)
     try:
-        prompt = library.upload(current_tenant_id(), form.name.data or "",
-                                storage.filename or "", data, _settings())
+        prompt = library.upload(current_tenant_id(), form.name.data or "", filename, data,
+                                _settings())
     except ServiceError as exc:
-        field = form.name if getattr(exc, "field", "") == "name" else form.audio
-        field.errors = [*field.errors, error_text(exc)]
-        return _page(upload=form, status=_status(exc))
-    flash(_("%(name)s added (%(seconds)s s).", name=prompt.name, seconds=prompt.seconds),
-          "success")
+        return _refused(form.name if getattr(exc, "field", "") == "name" else form.audio, exc,
+                        upload=form)
+    _added(prompt)
     return redirect(url_for("prompts.index"))
 
 
@@ -129,12 +134,9 @@ def speak():
         prompt = library.speak(current_tenant_id(), form.name.data or "", form.text.data,
                                _settings(), language=form.language.data or None)
     except ServiceError as exc:
-        field = {"name": form.name, "language": form.language}.get(
-            getattr(exc, "field", ""), form.text)
-        field.errors = [*field.errors, error_text(exc)]
-        return _page(speak=form, status=_status(exc))
-    flash(_("%(name)s added (%(seconds)s s).", name=prompt.name, seconds=prompt.seconds),
-          "success")
+        return _refused({"name": form.name, "language": form.language}.get(
+            getattr(exc, "field", ""), form.text), exc, speak=form)
+    _added(prompt)
     return redirect(url_for("prompts.index"))
 
 
@@ -146,16 +148,13 @@ def record():
     if not form.validate():
         errors = [e for f in (form.name, form.audio) for e in f.errors]
         return jsonify(error=" ".join(str(e) for e in errors) or _("Invalid request.")), 400
-    storage = form.audio.data
-    data = storage.read(library.MAX_BYTES + 1)
+    filename, data = posted_file(form.audio, library.MAX_BYTES, "recording.wav")
     try:
-        prompt = library.upload(current_tenant_id(), form.name.data or "",
-                                storage.filename or "recording.wav", data, _settings(),
-                                source="recording")
+        prompt = library.upload(current_tenant_id(), form.name.data or "", filename, data,
+                                _settings(), source="recording")
     except ServiceError as exc:
-        return jsonify(error=error_text(exc), code=exc.code), _status(exc)
-    flash(_("%(name)s added (%(seconds)s s).", name=prompt.name, seconds=prompt.seconds),
-          "success")
+        return jsonify(error=error_text(exc), code=exc.code), refusal_status(exc)
+    _added(prompt)
     return jsonify(id=prompt.id, name=prompt.name, seconds=float(prompt.seconds),
                    audio_url=url_for("prompts.audio", prompt_id=prompt.id),
                    next=url_for("prompts.index")), 201
@@ -165,26 +164,14 @@ def record():
 @tenant_required
 def audio(prompt_id: int):
     """The prompt's WAV (8 kHz mono PCM, which browsers play as it is) for its <audio>."""
-    try:
-        prompt = library.get(current_tenant_id(), prompt_id)  # another tenant's: not found
-    except ServiceError:
-        abort(404)
-    path = library.audio_path(_settings(), prompt)
-    if path is None:
-        abort(404)
-    return send_file(path, mimetype="audio/wav", download_name=f"{prompt.sound}.wav",
-                     conditional=True, max_age=0)
+    prompt = owned_or_404(library.get, current_tenant_id(), prompt_id)  # another tenant's too
+    return send_or_404(library.audio_path(_settings(), prompt), mimetype="audio/wav",
+                       download_name=f"{prompt.sound}.wav", conditional=True, max_age=0)
 
 
 @bp.route("/<int:prompt_id>/delete", methods=["POST"])
 @tenant_required
 def delete(prompt_id: int):
-    try:
-        library.delete(current_tenant_id(), prompt_id, _settings())
-    except ServiceError as exc:
-        if exc.status == 404:
-            abort(404)
-        flash(error_text(exc), "error")
-    else:
-        flash(_("Prompt deleted."), "success")
+    flash_outcome(lambda: library.delete(current_tenant_id(), prompt_id, _settings()),
+                  _("Prompt deleted."), error_text)
     return redirect(url_for("prompts.index"))
