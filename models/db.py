@@ -12,6 +12,11 @@ POOL_STALE_S = 300
 
 database = DatabaseProxy()
 
+# How a row is locked to change its other columns (a tenant's balance) on PostgreSQL: FOR NO
+# KEY UPDATE still serialises the lockers, but unlike FOR UPDATE it does not wait for open
+# transactions that inserted rows referencing it (their foreign key holds FOR KEY SHARE).
+ROW_LOCK = "FOR NO KEY UPDATE"
+
 # The node (one Asterisk and its Stasis app, FastAGI server and web UI) this process is part
 # of, bound with the database at start-up: every CDR and credit reservation it writes carries
 # it (models.entities.NodeField), so in a cluster each node recovers only its own calls and

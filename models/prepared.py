@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from peewee import SQL, AutoField, Field, Model, PostgresqlDatabase
 
-from .db import database, node_name
+from .db import ROW_LOCK, database, node_name
 
 from .entities import (Call, Campaign, CampaignContact, CreditBucket, CreditReservation,
                        LedgerEntry, NodeField, Tenant)
@@ -165,7 +165,7 @@ class BillingStatements:
         t, r = q(Tenant._meta.table_name), q(CreditReservation._meta.table_name)
         b, e = q(CreditBucket._meta.table_name), q(LedgerEntry._meta.table_name)
         self._call = q(Call._meta.table_name)
-        lock = " FOR UPDATE" if getattr(db, "for_update", False) else ""
+        lock = f" {ROW_LOCK}" if getattr(db, "for_update", False) else ""
         self.tenant_lock = (f"SELECT {col(Tenant.balance)}, {col(Tenant.low_balance_threshold)}, "
                             f"{col(Tenant.low_balance_notified)} FROM {t} "
                             f"WHERE {col(Tenant.id)} = {p}{lock}")

@@ -173,7 +173,8 @@ def test_billing_statements_name_only_tables_and_columns_of_the_models(db):
         assert set(re.findall(r'"(\w+)"', text)) - tables <= columns, name
         assert db.param in text, name
     # the tenant's row is locked where the database can (PostgreSQL), as ledger._lock_tenant
-    assert made["tenant_lock"].endswith("FOR UPDATE") == isinstance(db, PostgresqlDatabase)
+    pg = isinstance(db, PostgresqlDatabase)
+    assert made["tenant_lock"].endswith("FOR NO KEY UPDATE") == pg
     assert made["settle3"].count(db.param) == 1 + 2 * 3 + 3
 
 

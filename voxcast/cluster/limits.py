@@ -3,9 +3,9 @@ every kind of leg); the other nodes' are their open CDRs in the shared database,
 its own channel lease: opened in the claim's transaction, released by the CDR's close, and a
 dead node's leases held until a survivor closes its calls (never over the limit meanwhile).
 
-Exact for campaign calls: the claim locks the tenant's row first (`FOR UPDATE`, which the
-credit reservation of the same transaction takes anyway), so two nodes claiming for one tenant
-take turns and each counts the other's committed calls. Inbound, phone and agent legs of
+Exact for campaign calls: the claim locks the tenant's row first (`FOR NO KEY UPDATE`, which
+the credit reservation of the same transaction takes anyway), so two nodes claiming for one
+tenant take turns and each counts the other's committed calls. Inbound, phone and agent legs of
 other nodes count by their CDRs as soon as they are written."""
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 from peewee import fn
 
 from models import Call, Campaign, Tenant, database
+from models.db import ROW_LOCK
 from voxcast.dialing.admission import Gate
 
 
@@ -35,7 +36,7 @@ def _lock_tenant(tenant_id: int) -> int:
     """The tenant's channel limit, its row locked until the transaction ends (PostgreSQL)."""
     query = Tenant.select(Tenant.channel_limit).where(Tenant.id == tenant_id)
     if getattr(database.obj, "for_update", False):
-        query = query.for_update()
+        query = query.for_update(ROW_LOCK)
     row = query.tuples().first()
     return row[0] if row else 0
 
