@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from .db import database
 from .entities import ALL_MODELS, Rate, RatePlan, Tenant, User
@@ -35,13 +35,13 @@ def bootstrap(admin_password: str | None = None,
         )
         if not User.select().where(User.role == "admin").exists():
             password = admin_password or secrets.token_urlsafe(12)
-            User.create(username="admin", password_hash=generate_password_hash(password),
+            User.create(username="admin", password_hash=hash_password(password),
                         role="admin", first_name="Provider", last_name="Admin")
             created["admin"] = password
         if not User.select().where(User.tenant == master, User.role == "tenant").exists():
             password = master_password or secrets.token_urlsafe(12)
             User.create(username="master", tenant=master, role="tenant",
-                        password_hash=generate_password_hash(password),
+                        password_hash=hash_password(password),
                         first_name="Master", last_name="Tenant")
             created["master"] = password
     from voxcast.billing.ledger import adopt_unledgered_balances

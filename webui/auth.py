@@ -9,7 +9,7 @@ from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, r
 from flask_babel import gettext as _, ngettext
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from werkzeug.security import check_password_hash, generate_password_hash
+from voxcast.accounts.passwords import hash_password, verify as verify_password
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -207,7 +207,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 # Checked when the username does not exist, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("voxcast-no-such-user")
+_DUMMY_HASH = hash_password("voxcast-no-such-user")
 
 
 def _throttled_message(throttled: login_guard.Throttled) -> str:
@@ -217,9 +217,9 @@ def _throttled_message(throttled: login_guard.Throttled) -> str:
 
 def _password_ok(row: User | None, password: str) -> bool:
     if row is None:
-        check_password_hash(_DUMMY_HASH, password)
+        verify_password(_DUMMY_HASH, password)
         return False
-    return check_password_hash(row.password_hash, password)
+    return verify_password(row.password_hash, password)
 
 
 def _authenticate(username: str, password: str) -> tuple[User | None, str | None, int]:

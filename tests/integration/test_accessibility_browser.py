@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 import pytest
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import database
 from models.entities import (Call, Campaign, Contact, ContactGroup, Did, EvaluationForm,
@@ -61,7 +61,7 @@ def _seed(settings):
     for role in ("tenant", "supervisor", "agent"):
         users[role] = User.create(tenant=tenant, username=f"axe-{role}", role=role,
                                   first_name=role.title(), email=f"{role}@axe.test",
-                                  password_hash=generate_password_hash(PASSWORD))
+                                  password_hash=hash_password(PASSWORD))
     # a browser phone: the agent console shows its phone panel (issue 17 item 7)
     Extension.create(number="7951", secret="s-axe-agent", tenant=tenant, user=users["agent"],
                      browser_phone=True)

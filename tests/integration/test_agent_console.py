@@ -15,7 +15,7 @@ import urllib.request
 from decimal import Decimal
 
 import pytest
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Call, Extension, User
 from models.entities import (
@@ -59,7 +59,7 @@ class Phone:
         self.number = f"76{port % 1000:03d}"
         self.password = "Agent-Pass-" + secrets.token_hex(4)
         self.user = User.create(tenant=tenant, username=username, role="agent",
-                                password_hash=generate_password_hash(self.password),
+                                password_hash=hash_password(self.password),
                                 first_name=username.capitalize())
         self.ext = Extension.create(number=self.number, secret=secrets.token_urlsafe(12),
                                     tenant=tenant, user=self.user)

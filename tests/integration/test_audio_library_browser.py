@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Tenant, User
 from models.entities import Prompt
@@ -74,7 +74,7 @@ def test_given_the_portal_when_prompts_are_uploaded_spoken_and_recorded_then_eac
     tenant = Tenant.get_or_none(Tenant.slug == SLUG) or Tenant.create(
         name="Audio Library Ltd", slug=SLUG, disk_quota_mb=50)
     User.create(tenant=tenant, username=f"audio-{tenant.id}", role="tenant",
-                password_hash=generate_password_hash(PASSWORD))
+                password_hash=hash_password(PASSWORD))
     violations = []
     page.on("console", lambda m: violations.append(m.text)
             if "Content Security Policy" in m.text else None)

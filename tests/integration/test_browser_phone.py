@@ -19,7 +19,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Call, Extension, User
 from models.entities import AgentSession, QueueCall
@@ -153,7 +153,7 @@ def browser_agent(stasis_app, web, settings, master):
     n = next(_seq)
     password = "Agent-Pass-" + secrets.token_hex(4)
     user = User.create(tenant=master, username=f"webrtc-agent-{n}-{secrets.token_hex(2)}",
-                       role="agent", password_hash=generate_password_hash(password),
+                       role="agent", password_hash=hash_password(password),
                        first_name="Wendy", last_name="Webrtc")
     ext = Extension.create(number=f"77{settings.sip_port % 1000:03d}{n}",
                            secret=secrets.token_urlsafe(12), tenant=master, user=user,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 
 from playwright.sync_api import expect
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Extension, Tenant, User
 from models.entities import AgentDisposition, AgentSession, PauseReason, Queue, QueueMember
@@ -21,7 +21,7 @@ _ext = itertools.count(7701)
 
 def _user(tenant, username, role, password="Portal-Pass-1"):
     user = User.create(tenant=tenant, username=username, role=role, first_name=username.title(),
-                       password_hash=generate_password_hash(password))
+                       password_hash=hash_password(password))
     if role == "agent":
         Extension.create(number=str(next(_ext)), secret=f"s-{username}", tenant=tenant, user=user)
     return user

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Call, Did, Tenant, User
 from models.entities import Ivr, Queue
@@ -22,9 +22,9 @@ def test_given_tenant_admin_when_routing_a_did_in_the_portal_then_calls_follow_i
     slug = f"didb{secrets.token_hex(2)}"
     tenant = Tenant.create(name=slug, slug=slug)
     User.create(tenant=tenant, username=f"{slug}-admin", role="tenant",
-                password_hash=generate_password_hash("Did-Admin-Pass-1"))
+                password_hash=hash_password("Did-Admin-Pass-1"))
     dora = User.create(tenant=tenant, username=f"{slug}-dora", role="agent",
-                       password_hash=generate_password_hash("x"), email="dora@example.test")
+                       password_hash=hash_password("x"), email="dora@example.test")
     ivr = Ivr.create(tenant=tenant, name="Front", tree=json.dumps(
         {"start": "a", "nodes": {"a": {"type": "say", "text": TEXT}}}))
     Queue.create(tenant=tenant, name="Support")

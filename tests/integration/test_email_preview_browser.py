@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Campaign, Contact, ContactGroup, Tenant, User
 
@@ -15,7 +15,7 @@ def test_given_an_email_campaign_when_previewed_for_a_contact_then_its_mail_show
     slug = f"mailp{secrets.token_hex(2)}"
     tenant = Tenant.create(name=slug, slug=slug)
     User.create(tenant=tenant, username=f"{slug}-admin", role="tenant",
-                password_hash=generate_password_hash("Mail-Admin-Pass-1"))
+                password_hash=hash_password("Mail-Admin-Pass-1"))
     group = ContactGroup.create(tenant=tenant, name="news")
     Contact.create(tenant=tenant, group=group, phone="+15550171", first_name="Ann",
                    email="ann@example.com")

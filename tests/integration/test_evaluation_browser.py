@@ -10,7 +10,7 @@ import math
 import struct
 import wave
 
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Call, Tenant, User
 from models.entities import Evaluation, utcnow
@@ -71,7 +71,7 @@ def test_given_a_recorded_agent_call_when_a_form_is_built_and_the_call_scored_th
         page, web, db, settings):
     master = Tenant.get(Tenant.slug == "master")
     agent = User.create(tenant=master, username="eva.agent", role="agent", first_name="Eva",
-                        last_name="Agent", password_hash=generate_password_hash("Eva-Agent-Pass-1"))
+                        last_name="Agent", password_hash=hash_password("Eva-Agent-Pass-1"))
     call = _recorded_call(settings, master, agent)
     csp = []
     page.on("console", lambda m: csp.append(m.text) if "Content Security Policy" in m.text else None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import subprocess
 
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Did, User
 from models.entities import FaxDocument
@@ -38,7 +38,7 @@ def test_given_the_portal_when_a_document_is_uploaded_and_faxed_then_the_inbox_s
         page, web, stasis_app, settings, workdir):
     tenant = _tenant()
     User.create(tenant=tenant, username=f"fax-admin-{tenant.id}", role="tenant",
-                password_hash=generate_password_hash("Fax-Admin-Pass-1"))
+                password_hash=hash_password("Fax-Admin-Pass-1"))
     (phone,) = unique_phones(1)
     did = Did.create(number=phone.lstrip("+"), tenant=tenant)
     two = make_pdf(workdir / "two.pdf", 2)

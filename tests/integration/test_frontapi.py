@@ -15,7 +15,7 @@ import wave
 from decimal import Decimal
 
 import pytest
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Call, Campaign, Contact, ContactGroup, RatePlan, Tenant, User
 from models.entities import Rate, utcnow
@@ -55,7 +55,7 @@ def _key(web, tenant: Tenant | None) -> Api:
         user = User.get(User.username == "admin")
     else:
         user = User.create(username=f"{tenant.slug}-admin", tenant=tenant, role="tenant",
-                           password_hash=generate_password_hash(secrets.token_hex(8)))
+                           password_hash=hash_password(secrets.token_hex(8)))
     _, secret = api_keys.create(tenant_id=tenant.id if tenant else None, user=user, name="front")
     return Api(web, secret)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Call, Did, Extension, Tenant, User
 from models.entities import Ivr, Queue
@@ -31,7 +31,7 @@ PHONE = {"width": 375, "height": 740}
 
 def _admin(tenant) -> str:
     user = User.create(tenant=tenant, username=f"{tenant.slug}-admin", role="tenant",
-                       password_hash=generate_password_hash(PASSWORD))
+                       password_hash=hash_password(PASSWORD))
     return user.username
 
 

@@ -20,7 +20,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Call, Did, Extension, Tenant, User
 from models.entities import AgentSession, Node, Queue, QueueCall, QueueMember
@@ -166,7 +166,7 @@ def test_given_two_nodes_behind_kamailio_when_a_tenants_phones_and_did_calls_arr
         tenant = _tenant("5.00", prefix="1555")  # rated for the console's manual dial
         slug = tenant.slug
         user = User.create(tenant=tenant, username=f"{slug}-agent", role="agent",
-                           password_hash=generate_password_hash("x"), first_name="Agent")
+                           password_hash=hash_password("x"), first_name="Agent")
         base = 74000 + (os.getpid() % 100) * 100 + attempt * 10
         agent = Phone(tenant, str(base + 1), port, workdir, user=user)
         other = Phone(tenant, str(base + 2), port + 1, workdir)

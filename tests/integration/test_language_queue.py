@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Extension, Tenant, User
 from models.entities import Queue, QueueMember
@@ -21,7 +21,7 @@ def test_given_german_tenant_when_its_caller_waits_in_a_queue_then_the_prompts_a
     slug = f"dequeue-{secrets.token_hex(3)}"
     tenant = Tenant.create(name=slug, slug=slug, channel_limit=5, language="de")
     user = User.create(tenant=tenant, username=f"{slug}-agent", role="agent",
-                       password_hash=generate_password_hash("x"))
+                       password_hash=hash_password("x"))
     Extension.create(number=f"75{next(_seq):03d}", secret=secrets.token_urlsafe(12),
                      tenant=tenant, user=user)
     session = sessions.login(tenant.id, user.id)

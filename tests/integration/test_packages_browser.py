@@ -11,7 +11,7 @@ import datetime as dt
 import os
 from decimal import Decimal
 
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Tenant, TenantLog, User
 from models.entities import CreditBucket, LedgerEntry, Package, Rate, RatePlan, Subscription
@@ -73,7 +73,7 @@ def test_given_a_tenant_when_the_provider_sells_renews_downgrades_and_suspends_i
     for username, role in ((admin_name, "tenant"), (f"pkg-sup-{tenant.id}", "supervisor"),
                            (f"pkg-user-{tenant.id}", "user")):  # 3 users: more than Starter's 2
         User.create(tenant=tenant, username=username, role=role,
-                    password_hash=generate_password_hash(TENANT_PASSWORD))
+                    password_hash=hash_password(TENANT_PASSWORD))
     big_name, small_name = f"Growth {tag}", f"Starter {tag}"
     tenant_context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:

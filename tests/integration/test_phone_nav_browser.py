@@ -7,7 +7,7 @@ at desktop width there is no button and the menu shows. The DID page's greeting 
 Chromium, the app's strict CSP (a violation fails the test)."""
 from __future__ import annotations
 
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models.entities import Did, Tenant, User
 from voxcast.audio import library
@@ -22,7 +22,7 @@ PAGES = ["/dashboard/", "/campaigns/", "/contacts/", "/prompts/", "/dids/", "/iv
 def _seed(settings):
     tenant = Tenant.create(name="Phone Nav", slug="phonenav", language="en")
     User.create(tenant=tenant, username="nav-admin", role="tenant", email="nav@phone.test",
-                password_hash=generate_password_hash(PASSWORD))
+                password_hash=hash_password(PASSWORD))
     prompt = library.speak(tenant.id, "Welcome greeting", "Welcome to Phone Nav.", settings)
     did = Did.create(number="4930555000", tenant=tenant)
     return tenant, prompt, did

@@ -4,7 +4,7 @@ shows; a registered sipp phone then finds the blocked number refused (the trunk 
 and another number sent out with that DID."""
 from __future__ import annotations
 
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Did, Extension, Tenant, User
 
@@ -24,7 +24,7 @@ def test_given_settings_made_in_the_browser_when_the_phone_dials_then_they_apply
     Did.create(number="+15550600001", tenant=tenant)
     Did.create(number="+15550600002", tenant=tenant)
     User.create(tenant=tenant, username="phones-admin", role="tenant",
-                password_hash=generate_password_hash("Phones-Admin-Pass-1"))
+                password_hash=hash_password("Phones-Admin-Pass-1"))
 
     page.goto(f"{web.url}/login")
     page.fill("input[name=username]", "admin")

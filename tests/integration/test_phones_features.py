@@ -4,7 +4,7 @@ does not; *52 pauses with the tenant's first reason, *53 makes the agent ready, 
 Every code answers, plays its outcome and hangs up."""
 from __future__ import annotations
 
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Extension, User
 from models.entities import AgentSession, PauseReason
@@ -17,7 +17,7 @@ from .phones import dial, log_since, register, tenant_with_phones, with_keys
 def _agent(settings, number: str, pin: str):
     tenant, pw = tenant_with_phones(settings, [number])
     user = User.create(tenant=tenant, username=f"agent-{number}", role="agent",
-                       password_hash=generate_password_hash("x"), pin=generate_password_hash(pin))
+                       password_hash=hash_password("x"), pin=hash_password(pin))
     Extension.update(user=user).where(Extension.number == number).execute()
     return tenant, user, pw[number]
 

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Call, Did, Extension, User
 from models.entities import AgentSession, Queue, QueueCall, QueueMember
@@ -35,7 +35,7 @@ class Agent:
         self.settings, self.workdir, self.port = settings, workdir, port
         self.number = f"73{port % 1000:03d}{n}"
         self.user = User.create(tenant=tenant, username=f"acd-agent-{port}-{n}",
-                                password_hash=generate_password_hash("x"), role="agent",
+                                password_hash=hash_password("x"), role="agent",
                                 first_name=f"Agent{n}")
         self.ext = Extension.create(number=self.number, secret=secrets.token_urlsafe(12),
                                     tenant=tenant, user=self.user)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from playwright.sync_api import expect
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Call, Tenant, User
 from models.entities import Campaign, SavedReport
@@ -19,7 +19,7 @@ PASSWORD = "Builder-Pass-1"
 def test_given_a_supervisor_when_building_a_report_then_preview_save_and_export_work(page, web):
     tenant = Tenant.create(name="RB Co", slug="rbco", timezone="America/New_York")
     User.create(tenant=tenant, username="rb-boss", role="supervisor",
-                password_hash=generate_password_hash(PASSWORD))
+                password_hash=hash_password(PASSWORD))
     spring = Campaign.create(tenant=tenant, name="Spring")
     # 2026-11-30 in New York: 05:00 UTC 11-30 .. 05:00 UTC 12-01
     for hour, disposition, billsec in ((5, "ANSWERED", 30), (12, "ANSWERED", 45),

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 import pytest
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Extension, TenantLog, User
 from voxcast.agents import sessions
@@ -146,7 +146,7 @@ def call_in_progress(request, stasis_app, settings, master, workdir):
     media = {"caller": base, "agent": base + 4, "supervisor": base + 8}
     agent = Agent(settings, workdir, master, settings.sip_port + 70 + n)
     sup = User.create(tenant=master, username=f"monitor-sup-{n}-{secrets.token_hex(2)}",
-                      password_hash=generate_password_hash("x"), role="supervisor")
+                      password_hash=hash_password("x"), role="supervisor")
     sup_ext = Extension.create(number=f"74{settings.sip_port % 1000:03d}{n}",
                                secret=secrets.token_urlsafe(12), tenant=master, user=sup)
     pjsip_sync.sync(settings)

@@ -15,7 +15,7 @@ import threading
 import time
 import urllib.request
 
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Call, Campaign, CampaignContact, Extension, Tenant, User
 from models.entities import AgentSession, AgentStateLog, QueueCall
@@ -89,7 +89,7 @@ def _agent_phone(settings, workdir, numbers: list[str], port_base: int, **tenant
     agents = []
     for i, number in enumerate(numbers):
         user = User.create(username=f"va-agent-{number}-{tenant.id}", tenant=tenant,
-                           role="agent", password_hash=generate_password_hash("x"))
+                           role="agent", password_hash=hash_password("x"))
         Extension.update(user=user).where(Extension.number == number).execute()
         register(settings, workdir, number, pw[number], port_base + i)
         agents.append(user)
@@ -121,7 +121,7 @@ ADMIN_PASSWORD = "Va-Admin-Pass-1"
 
 def _admin(tenant) -> User:
     return User.create(username=f"va-admin-{tenant.id}", tenant=tenant, role="tenant",
-                       password_hash=generate_password_hash(ADMIN_PASSWORD))
+                       password_hash=hash_password(ADMIN_PASSWORD))
 
 
 def _api_get(settings, admin, path: str) -> dict:
@@ -344,7 +344,7 @@ def test_given_the_campaign_form_in_a_browser_then_a_voice_agent_campaign_is_sav
         web, page, settings, db):
     tenant = Tenant.create(name="va-form", slug="va-form", channel_limit=10)
     agents = [User.create(username=f"va-form-{n}-{tenant.id}", tenant=tenant, role="agent",
-                          first_name=f"Agent{n}", password_hash=generate_password_hash("x"))
+                          first_name=f"Agent{n}", password_hash=hash_password("x"))
               for n in (1, 2)]
     group = make_group(tenant, unique_phones(1))
     base = _portal_login(page, web, tenant, _admin(tenant))

@@ -12,7 +12,7 @@ import re
 import urllib.parse
 import urllib.request
 
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import User
 from models.entities import AgentSession
@@ -68,7 +68,7 @@ def _board_when(browser: Browser, condition) -> dict | None:
 def test_given_a_queue_caller_and_an_agent_when_the_supervisor_watches_then_the_wallboard_shows_them_and_a_forced_logout_ends_the_session(
         stasis_app, web, settings, master, workdir, agents):  # noqa: F811
     boss = User.create(tenant=master, username="wb-supervisor", role="supervisor",
-                       password_hash=generate_password_hash("Supervisor-Pass-1"))
+                       password_hash=hash_password("Supervisor-Pass-1"))
     agent, = agents(1)
     session = agent.login()
     assert states.set_state(session.id, "paused")  # the caller waits until the agent is ready

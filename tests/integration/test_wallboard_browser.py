@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 
 from playwright.sync_api import expect
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Call, Extension, Tenant, User
 from models.entities import AgentSession, PauseReason, Queue, QueueCall, utcnow
@@ -22,7 +22,7 @@ PASSWORD = "Wallboard-Pass-1"
 
 def _user(tenant, username, role):
     user = User.create(tenant=tenant, username=username, role=role, first_name=username.title(),
-                       password_hash=generate_password_hash(PASSWORD))
+                       password_hash=hash_password(PASSWORD))
     if role == "agent":
         Extension.create(number=str(next(_ext)), secret=f"s-{username}", tenant=tenant, user=user)
     return user

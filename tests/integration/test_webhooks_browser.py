@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Tenant, User
 from models.entities import WebhookDelivery, WebhookEndpoint
@@ -21,7 +21,7 @@ def test_given_the_portal_when_the_admin_adds_a_webhook_then_its_secret_shows_on
     slug = f"hookui{os.getpid()}"
     tenant = Tenant.create(name=f"Hook UI {os.getpid()}", slug=slug)
     User.create(tenant=tenant, username=f"hook-admin-{tenant.id}", role="tenant",
-                password_hash=generate_password_hash("Hook-Admin-Pass-1"))
+                password_hash=hash_password("Hook-Admin-Pass-1"))
     base = web.tenant_url(slug)
     try:
         page.goto(f"{base}/login")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import itertools
 
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Extension, Tenant, User
 
@@ -13,8 +13,8 @@ _numbers = itertools.count(7001)
 def make_agent(tenant: Tenant, username: str, *, pin: str = "4321", extension: bool = True,
                role: str = "agent") -> User:
     user = User.create(tenant=tenant, username=username, role=role,
-                       password_hash=generate_password_hash("pw-" + username),
-                       pin=generate_password_hash(pin) if pin else "")
+                       password_hash=hash_password("pw-" + username),
+                       pin=hash_password(pin) if pin else "")
     if extension:
         Extension.create(number=str(next(_numbers)), secret="s3cret-" + username, tenant=tenant,
                          user=user)

@@ -5,7 +5,7 @@ import re
 import subprocess
 
 import pytest
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 import models
 from models import ContactGroup, Contact, Tenant, User
@@ -53,7 +53,7 @@ def make_tenant():
             name=name, slug=name, **tenant_fields)
         username = username or f"{name}-{role}"
         user = User.create(username=username, tenant=tenant, role=role,
-                           password_hash=generate_password_hash(f"pw-{username}"))
+                           password_hash=hash_password(f"pw-{username}"))
         return tenant, user
     return make
 

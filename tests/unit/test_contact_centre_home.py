@@ -10,7 +10,7 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pytest
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Call, Campaign, Tenant, User
 from models.entities import AgentSession, Extension, Node, utcnow
@@ -29,7 +29,7 @@ def _agents(master, states_: tuple[str, ...], since_s: float = 30) -> list[User]
     users = []
     for i, state in enumerate(states_):
         user = User.create(username=f"home-ag{i}", tenant=master, role="agent",
-                           password_hash=generate_password_hash("x"))
+                           password_hash=hash_password("x"))
         ext = Extension.create(tenant=master, number=f"760{i}", user=user, secret="s" * 16)
         AgentSession.create(tenant=master, user=user, extension=ext, state=state,
                             state_since=now - dt.timedelta(seconds=since_s),

@@ -9,7 +9,7 @@ import re
 import zoneinfo
 from functools import lru_cache
 
-from werkzeug.security import check_password_hash, generate_password_hash
+from voxcast.accounts.passwords import hash_password, verify as verify_password
 
 from models import Did, Extension, Tenant, User, database
 from voxcast.audit import records as audit
@@ -162,8 +162,8 @@ def create_user(tenant: Tenant, *, username: str, role: str, password: str, pin:
             raise UserError(N_("This username is taken."), "username")
         _check_quota(tenant, role)
         user = User.create(tenant=tenant, username=username, role=role,
-                           password_hash=generate_password_hash(password),
-                           pin=generate_password_hash(pin), **clean)
+                           password_hash=hash_password(password),
+                           pin=hash_password(pin), **clean)
         audit.record("user.create", tenant_id=tenant.id, user=actor, object_type="user",
                      object_id=user.id, detail=f"{username} ({role})", ip=ip)
     return user
@@ -192,12 +192,12 @@ def update_user(user: User, *, role: str, password: str = "", pin: str = "", act
         for key, value in clean.items():
             setattr(user, key, value)
         if password:
-            user.password_hash = generate_password_hash(password)
+            user.password_hash = hash_password(password)
             user.session_version += 1  # a reset password ends the user's open sessions
             _void_link(user)  # and an outstanding reset link
             changed.append("password")
         if pin:
-            user.pin = generate_password_hash(pin)
+            user.pin = hash_password(pin)
             changed.append("pin")
         user.save()
         summary = ", ".join(changed) or "no change"
@@ -240,7 +240,7 @@ def delete_user(user: User, *, actor=None, ip: str = "") -> None:
 
 def change_password(user: User, current: str, new: str, confirm: str, *, ip: str = "") -> User:
     """Bumps session_version, so every other session of this user ends."""
-    if not check_password_hash(user.password_hash, current or ""):
+    if not verify_password(user.password_hash, current or ""):
         raise UserError(N_("The current password is not correct."), "current_password")
     _check_password(new, "new_password")
     if new != confirm:
@@ -248,7 +248,7 @@ def change_password(user: User, current: str, new: str, confirm: str, *, ip: str
     if new == current:
         raise UserError(N_("The new password must differ from the current one."), "new_password")
     with database.atomic():
-        user.password_hash = generate_password_hash(new)
+        user.password_hash = hash_password(new)
         user.session_version += 1
         _void_link(user)
         user.save(only=[User.password_hash, User.session_version, User.activation_token,

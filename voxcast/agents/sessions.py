@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from peewee import JOIN
-from werkzeug.security import check_password_hash
+from voxcast.accounts.passwords import verify as verify_password
 
 from models import Extension, Tenant, User, database
 from models.entities import AgentSession, AgentStateLog, PauseReason, utcnow
@@ -100,7 +100,7 @@ def login_by_pin(extension_number: str, pin: str, *, now: dt.datetime | None = N
     if throttled is not None:
         raise PinThrottled(throttled.message)
     pin = str(pin or "")
-    if not pin or not user.pin or not check_password_hash(user.pin, pin):
+    if not pin or not user.pin or not verify_password(user.pin, pin):
         locked = login_guard.record_failure(user.username, where, user, now)
         if locked is not None:
             raise PinThrottled(locked.message)

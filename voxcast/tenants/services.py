@@ -17,7 +17,7 @@ from zoneinfo import available_timezones
 
 import phonenumbers
 from peewee import IntegrityError
-from werkzeug.security import generate_password_hash
+from voxcast.accounts.passwords import hash_password
 
 from models import Campaign, RatePlan, Tenant, Timeslot, User, database
 from models.entities import utcnow
@@ -236,7 +236,7 @@ def create_tenant(profile: TenantProfile, admin: NewAdmin, balance, *, languages
                                                entered_by=actor).balance_after
             user = User.create(
                 tenant=tenant, username=admin.username, role="tenant",
-                password_hash=generate_password_hash(password),
+                password_hash=hash_password(password),
                 first_name=(admin.first_name or "").strip(), email=admin.email,
                 active=token is None, pending_activation=token is not None,
                 activation_token=_hash_token(token) if token else None,
@@ -439,7 +439,7 @@ def set_password(user: User, password: str, *, actor=None, ip: str = "") -> None
     if len(password or "") < MIN_PASSWORD:
         raise TenantError({"password": f"At least {MIN_PASSWORD} characters."})
     with database.atomic():
-        User.update(password_hash=generate_password_hash(password),
+        User.update(password_hash=hash_password(password),
                     session_version=User.session_version + 1,
                     failed_logins=0, locked_until=None, **LINK_VOID
                     ).where(User.id == user.id).execute()
@@ -485,7 +485,7 @@ def activate(token: str, password: str, *, ip: str = "") -> User:
     with database.atomic():
         # Conditional on the state the link was checked against: a disable, password change
         # or use of the link in between (another request) makes this update nothing.
-        updated = (User.update(password_hash=generate_password_hash(password),
+        updated = (User.update(password_hash=hash_password(password),
                                active=True, pending_activation=False,
                                failed_logins=0, locked_until=None,
                                session_version=User.session_version + 1, **LINK_VOID)
