@@ -14,12 +14,12 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from voxcast.config import PROJECT_ROOT, Settings
+from voxcast.runtime import daemon
 from voxcast.runtime.external import run_tool
 
 log = logging.getLogger("voxcast.asterisk")
@@ -379,20 +379,13 @@ def start(settings: Settings, timeout: float = 60.0) -> None:
         return
     render(settings)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    out = open(settings.state_dir / "asterisk.out", "ab")
-    proc = subprocess.Popen(_ast_cmd(settings, "-f", "-U", "asterisk", "-G", "asterisk"),
-                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    out = settings.state_dir / "asterisk.out"
+    proc = daemon.spawn(_ast_cmd(settings, "-f", "-U", "asterisk", "-G", "asterisk"), out)
     _pid_file(settings).write_text(str(proc.pid))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AsteriskError(f"Asterisk exited with {proc.returncode}; see "
-                                f"{settings.state_dir / 'asterisk.out'}")
-        if ari_info(settings, timeout=1.0):
-            log.info("Asterisk (%s) is up, ARI on port %s", settings.instance, settings.ari_port)
-            return
-        time.sleep(0.3)
+    if daemon.wait_ready(proc, lambda: bool(ari_info(settings, timeout=1.0)), timeout, 0.3,
+                         lambda code: AsteriskError(f"Asterisk exited with {code}; see {out}")):
+        log.info("Asterisk (%s) is up, ARI on port %s", settings.instance, settings.ari_port)
+        return
     raise AsteriskError(f"Asterisk did not answer on ARI within {timeout:.0f}s")
 
 
@@ -407,30 +400,11 @@ def foreground(settings: Settings) -> None:
 
 
 def stop(settings: Settings, timeout: float = 20.0) -> None:
-    pid_path = _pid_file(settings)
-    pid = int(pid_path.read_text()) if pid_path.exists() else None
+    running = pid(settings)
     run_tool(_ast_cmd(settings, "-rx", "core stop now"), timeout=15)
-    deadline = time.monotonic() + timeout
-    while pid and time.monotonic() < deadline:
-        if not _alive(pid):
-            break
-        time.sleep(0.2)
-    else:
-        if pid and _alive(pid):
-            os.kill(pid, signal.SIGKILL)
-    pid_path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie child of ours is not running
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
+    if running and not daemon.wait_gone(running, timeout, 0.2):
+        os.kill(running, signal.SIGKILL)
+    _pid_file(settings).unlink(missing_ok=True)
 
 
 def cli(settings: Settings, command: str) -> str:

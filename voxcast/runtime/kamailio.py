@@ -24,12 +24,11 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from voxcast.config import PROJECT_ROOT, Settings
+from voxcast.runtime import daemon
 from voxcast.runtime.external import ToolError, run_tool
 
 log = logging.getLogger("voxcast.kamailio")
@@ -397,24 +396,14 @@ def start(settings: Settings, nodes: list[Node] | None = None, timeout: float = 
     check(cfg)
     ctl_socket(settings).unlink(missing_ok=True)
     pid_file(settings).unlink(missing_ok=True)  # a stale one: Kamailio refuses to start
-    out = open(log_file(settings), "ab")
     kam = kamailio_settings(settings)
-    cmd = command(settings, cfg)
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise KamailioError(f"Kamailio exited with {proc.returncode}; see {log_file(settings)}")
-        if ctl_socket(settings).exists():
-            try:
-                rpc(settings, "core.version", timeout=2)
-                log.info("Kamailio (%s) is up on udp:%s:%s, pid %s", settings.instance,
-                         kam.listen, kam.port, proc.pid)
-                return proc.pid
-            except KamailioError:
-                pass
-        time.sleep(0.2)
+    proc = daemon.spawn(command(settings, cfg), log_file(settings))
+    if daemon.wait_ready(proc, lambda: _answers(settings), timeout, 0.2,
+                         lambda code: KamailioError(f"Kamailio exited with {code}; "
+                                                    f"see {log_file(settings)}")):
+        log.info("Kamailio (%s) is up on udp:%s:%s, pid %s", settings.instance,
+                 kam.listen, kam.port, proc.pid)
+        return proc.pid
     proc.kill()
     raise KamailioError(f"Kamailio did not answer on its control socket within {timeout:.0f}s")
 
@@ -427,25 +416,21 @@ def stop(settings: Settings, timeout: float = 10.0) -> bool:
         pid_file(settings).unlink(missing_ok=True)
         return False
     os.kill(running, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _alive(running):
-        time.sleep(0.1)
-    if _alive(running):
+    if not daemon.wait_gone(running, timeout, 0.1):
         os.killpg(running, signal.SIGKILL)
     pid_file(settings).unlink(missing_ok=True)
     return True
 
 
-def _alive(value: int) -> bool:
-    try:
-        os.kill(value, 0)
-    except ProcessLookupError:
+def _answers(settings: Settings) -> bool:
+    """Whether its control socket is there and answers an RPC (it is up)."""
+    if not ctl_socket(settings).exists():
         return False
-    try:  # a zombie child of ours is not running
-        done, _ = os.waitpid(value, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
+    try:
+        rpc(settings, "core.version", timeout=2)
+    except KamailioError:
+        return False
+    return True
 
 
 def status(settings: Settings) -> tuple[int | None, dict[str, str]]:
