@@ -6,11 +6,11 @@ and dialled once Asterisk is back, so every contact gets exactly one INVITE at t
 from __future__ import annotations
 
 
-from models import Call, Campaign, CampaignContact
-from voxcast.campaigns import services as campaign_service
+from models import Call, CampaignContact
 from voxcast.runtime import asterisk
 
 from .conftest import wait_for
+from .dialing import dialing
 from .factories import make_campaign, reload, unique_phones
 from .sipp import Sipp
 
@@ -21,8 +21,7 @@ def test_given_asterisk_stopped_while_dialing_then_refused_contacts_are_dialled_
     campaign = make_campaign(master, settings, phones, channel_limit=60, retry_failed=0,
                              retry_busy=0, retry_noanswer=0, text="Hello from voxcast, goodbye.")
     uas = Sipp.uas("uas_answer.xml", workdir, settings.trunk_port, calls=1000, timeout=240).start()
-    try:
-        campaign_service.start(campaign, settings)
+    with dialing(campaign, settings, uas, stasis_app):
         wait_for(lambda: Call.select().where(Call.campaign == campaign,
                                              Call.placed_at.is_null(False)).count() >= 3, 60,
                  interval=0.02, message="the first calls placed")
@@ -32,12 +31,6 @@ def test_given_asterisk_stopped_while_dialing_then_refused_contacts_are_dialled_
         stasis_app.wait_ari("connected", timeout=30)
         wait_for(lambda: reload(campaign).status == "completed", 180,
                  message=f"campaign completed\n{stasis_app.log_tail()}")
-    finally:
-        uas.stop()
-        Campaign.update(status="stopped").where(Campaign.id == campaign.id,
-                                                Campaign.status != "completed").execute()
-        if not stasis_app.alive():
-            stasis_app.start()
 
     invites = uas.invites_by_number()
     calls = list(Call.select().where(Call.campaign == campaign))

@@ -7,15 +7,16 @@ import signal
 import sqlite3
 import time
 from collections import Counter
+from contextlib import closing
 
 import pytest
 
 from voxcast.runtime import channel_log
 
-from models import Call, Campaign, CampaignContact
-from voxcast.campaigns import services as campaign_service
+from models import Call, CampaignContact
 
 from .conftest import wait_for
+from .dialing import dialing
 from .factories import make_campaign, reload, unique_phones
 from .sipp import Sipp
 
@@ -26,9 +27,7 @@ def test_given_app_killed_mid_campaign_when_restarted_then_each_contact_dialed_o
     campaign = make_campaign(master, settings, phones, channel_limit=3,
                              text="Hello from voxcast, goodbye.")
     uas = Sipp.uas("uas_answer.xml", workdir, settings.trunk_port, calls=20, timeout=180).start()
-    try:
-        campaign_service.start(campaign, settings)
-
+    with dialing(campaign, settings, uas, stasis_app):
         def mid_campaign():
             done = Call.select().where(Call.campaign == campaign,
                                        Call.ended_at.is_null(False)).count()
@@ -43,13 +42,6 @@ def test_given_app_killed_mid_campaign_when_restarted_then_each_contact_dialed_o
         wait_for(lambda: reload(campaign).status == "completed", 120,
                  message=f"campaign completed after the crash\n{stasis_app.log_tail()}")
         uas.wait(30)
-    finally:
-        uas.stop()
-        # whatever happened, leave no campaign dialing and the app up for the next tests
-        Campaign.update(status="stopped").where(Campaign.id == campaign.id,
-                                                Campaign.status != "completed").execute()
-        if not stasis_app.alive():
-            stasis_app.start()
 
     invites = uas.invites_by_number()
     assert sorted(invites) == sorted(phones), "a contact was skipped or a stranger dialed"
@@ -100,8 +92,8 @@ def test_given_app_killed_after_originate_accepted_before_placed_at_then_never_d
     cel = channel_log.log_path(settings)
     kills = 0
     db = sqlite3.connect(settings.db_path, isolation_level=None, timeout=30)
-    try:
-        campaign_service.start(campaign, settings)
+    # the connection closes first: its write lock would hold up stopping the campaign
+    with dialing(campaign, settings, uas, stasis_app), closing(db):
         deadline = time.monotonic() + 90
         while kills < 3 and time.monotonic() < deadline:
             sql = ('SELECT channel_id FROM call WHERE campaign_id = ? AND ended_at IS NULL '
@@ -123,13 +115,6 @@ def test_given_app_killed_after_originate_accepted_before_placed_at_then_never_d
         assert kills == 3, "never caught the app between originate and placed_at"
         wait_for(lambda: reload(campaign).status == "completed", 120,
                  message=f"campaign completed after the crashes\n{stasis_app.log_tail()}")
-    finally:
-        db.close()
-        uas.stop()
-        Campaign.update(status="stopped").where(Campaign.id == campaign.id,
-                                                Campaign.status != "completed").execute()
-        if not stasis_app.alive():
-            stasis_app.start()
 
     invites = uas.invites_by_number()
     calls = list(Call.select().where(Call.campaign == campaign))
@@ -158,8 +143,7 @@ def _held_call(stasis_app, settings, master, workdir, away_until):
     uas = Sipp.uas("uas_answer_late.xml", workdir, settings.trunk_port, calls=1,
                    timeout=60).start()
     cel = channel_log.log_path(settings)
-    try:
-        campaign_service.start(campaign, settings)
+    with dialing(campaign, settings, uas, stasis_app):
         wait_for(lambda: Call.select().where(Call.campaign == campaign,
                                              Call.placed_at.is_null(False)).exists(), 30,
                  message="the call placed")
@@ -172,12 +156,6 @@ def _held_call(stasis_app, settings, master, workdir, away_until):
         wait_for(lambda: reload(campaign).status == "completed", 60,
                  message=f"campaign completed\n{stasis_app.log_tail()}")
         rc = uas.wait(30)
-    finally:
-        uas.stop()
-        Campaign.update(status="stopped").where(Campaign.id == campaign.id,
-                                                Campaign.status != "completed").execute()
-        if not stasis_app.alive():
-            stasis_app.start()
     (dialog,) = uas.dialogs().values()
     entry = CampaignContact.get(CampaignContact.campaign == campaign)
     return Call.get_by_id(call.id), entry, rc, dialog, list(Call.select().where(
