@@ -545,7 +545,7 @@ def main() -> None:
         if args.keep_cluster:
             cluster.stop()
         else:
-            cluster.drop()
+            cluster.drop(keep_log=workdir / "postgresql.log")
     end_load = uptime()
 
     base_rate = base["answered"] / base["wall"]
@@ -556,7 +556,8 @@ def main() -> None:
     print(f"no faults: {base['answered']} answered of {len(base['calls'])} calls in "
           f"{base['wall']:.1f} s = {base_rate:.1f} calls/s; dialled twice "
           f"{base_checks['dialled twice']}, never dialled {base_checks['never dialled']}, "
-          f"open CDRs {base_checks['open CDRs']}")
+          f"open CDRs {base_checks['open CDRs']}; dispositions "
+          f"{dict(base_checks['dispositions'])}")
     print(f"faults: {hit['answered']} answered of {len(hit['calls'])} calls in "
           f"{hit['wall']:.1f} s = {hit_rate:.1f} calls/s; dispositions "
           f"{dict(hit_checks['dispositions'])}; INVITEs at the far end {hit_checks['invites']}")

@@ -70,7 +70,10 @@ class Cluster:
             cluster = cls(name, version, free_port())
             out = _run(["pg_createcluster", version, name, "-p", str(cluster.port),
                         "--start-conf=manual", "-o", "listen_addresses=localhost",
-                        "-o", "ssl=off", "-o", "max_connections=100"], timeout=300)
+                        "-o", "ssl=off", "-o", "max_connections=100",
+                        # what a stall would be: lock waits and slow statements, logged
+                        "-o", "log_lock_waits=on", "-o", "log_min_duration_statement=1000",
+                        "-o", "log_checkpoints=on"], timeout=300)
             if out.returncode != 0:
                 raise RuntimeError(f"pg_createcluster failed: {out.stderr.strip()}")
         cluster.start()
@@ -92,7 +95,11 @@ class Cluster:
     def stop(self) -> None:
         self._ctl("stop")
 
-    def drop(self) -> None:
+    def drop(self, keep_log: Path | None = None) -> None:
+        """Stop and remove the cluster; its server log copied to `keep_log` first."""
+        log = Path(f"/var/log/postgresql/postgresql-{self.version}-{self.name}.log")
+        if keep_log is not None and log.exists():
+            keep_log.write_bytes(log.read_bytes())
         _run(["pg_dropcluster", "--stop", self.version, self.name])
 
     def wait_ready(self, timeout: float = 60) -> None:
