@@ -173,9 +173,11 @@ class ScopedList:
         return self._all[one].instances(self.model, *args)
 
     def page(self, tenant_id: int | None, page: int, per_page: int) -> list[Model]:
+        return self.slice(tenant_id, per_page, (max(page, 1) - 1) * per_page)
+
+    def slice(self, tenant_id: int | None, limit: int, offset: int) -> list[Model]:
         one, args = self._args(tenant_id)
-        return self._page[one].instances(self.model, *args, per_page,
-                                         (max(page, 1) - 1) * per_page)
+        return self._page[one].instances(self.model, *args, limit, offset)
 
     def page_raw(self, tenant_id: int | None, page: int, per_page: int) -> list[tuple]:
         """page() as the driver's rows; instance_of() makes each a model row."""

@@ -36,7 +36,8 @@ def campaign_reason(progress: dict) -> str:
 
 def create_app(settings: config.Settings | None = None, test_config: dict | None = None) -> Flask:
     settings = settings or config.load()
-    app = Flask(__name__)
+    from .flask_app import VoxcastFlask
+    app = VoxcastFlask(__name__)  # Flask, with two per-request answers kept (webui.flask_app)
     from .json_provider import OrjsonProvider
     app.json = OrjsonProvider(app)  # Flask's JSON, encoded faster
     app.config.from_mapping(
@@ -63,6 +64,8 @@ def create_app(settings: config.Settings | None = None, test_config: dict | None
     security.init_app(app)  # cookie flags, session lifetime, security headers
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="translations")
+    from .flask_app import install_translations
+    install_translations(app)  # templates' gettext: the catalogue looked up once per request
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["campaign_reason"] = campaign_reason
 

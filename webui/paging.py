@@ -39,6 +39,13 @@ class Page:
     @classmethod
     def from_request(cls, query, per_page: int, arg: str = "page") -> "Page":
         """`arg`: the query argument, for a second list on the same page."""
+        return cls.from_slices(lambda limit, offset: list(query.limit(limit).offset(offset)),
+                               per_page, arg)
+
+    @classmethod
+    def from_slices(cls, rows, per_page: int, arg: str = "page") -> "Page":
+        """The same page from `rows(limit, offset)`, e.g. a cached statement's
+        (models.cached_sql.ScopedList.slice)."""
         number = arg_int(arg, 1)
-        rows = list(query.limit(per_page + 1).offset((number - 1) * per_page))
-        return cls(items=rows[:per_page], number=number, has_next=len(rows) > per_page)
+        found = rows(per_page + 1, (number - 1) * per_page)
+        return cls(items=found[:per_page], number=number, has_next=len(found) > per_page)
