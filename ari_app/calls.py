@@ -42,6 +42,7 @@ class CallHandler:
     (`stasis_start`, `playback_finished`, `channel_destroyed`...)."""
 
     language = "en"  # the channel's prompt language (ari_app.language.apply sets it)
+    settling = False  # finds out its own fate after a reconnect (the reconcile leaves it be)
 
     def __init__(self, ctx, channel_id: str):
         self.ctx = ctx

@@ -9,6 +9,7 @@ import signal
 from types import MappingProxyType
 
 from models import init_database
+from ari_app.channel_traces import channel_traces
 from ari_app.cluster import Membership
 from voxcast.cluster.limits import ClusterChannels
 from models.migrations import require_current
@@ -18,7 +19,6 @@ from voxcast.billing.call_credit import CallBilling
 from voxcast.config import Settings
 
 from voxcast.cdr import records as cdr
-from voxcast.runtime import channel_log
 from voxcast.dialing import claims
 from voxcast.dialing.admission import Admission, DncCheck
 from ari_app.calls import ChannelCounter, Router
@@ -147,8 +147,8 @@ async def reconcile(ctx: AppContext, adoptions: Adoptions) -> None:
     listed = clock() - began
     now = asyncio.get_running_loop().time()
     for handler in ctx.router.handlers():
-        if now - handler.created < 5:  # may have been originated after the listing
-            continue
+        if now - handler.created < 5 or handler.settling:  # originated after the listing,
+            continue  # or an originate whose answer was lost: it reads Asterisk's record itself
         if handler.channel_id not in live and hasattr(handler, "channel_destroyed"):
             handler.enqueue(Event(type="ChannelDestroyed", channel_id=handler.channel_id,
                                   cause_txt="channel lost while ARI was disconnected"))
@@ -189,26 +189,6 @@ async def single_forwards(ctx: AppContext) -> None:
                                      eventSource=f"channel:{channel_id}")
             except AriError:  # no forward of its own left (or the channel is gone)
                 break
-
-
-async def channel_traces(ctx: AppContext, gone: list) -> tuple[dict, bool]:
-    """Asterisk's record (channel_log) of the channels of `gone` CDRs: which existed, were
-    answered, how they ended. (found, False) when Asterisk is not keeping that record: the
-    caller must then assume any of them may have been dialed."""
-    if not gone:
-        return {}, True
-    try:
-        module = await ctx.ari.get("/asterisk/modules/cel_custom.so")
-    except AriError as exc:
-        log.warning("cannot tell whether Asterisk logs channel events: %s", exc)
-        return {}, False
-    if module.get("status") != "Running":
-        log.warning("cel_custom is not running: calls lost in the crash are counted as dialed")
-        return {}, False
-    since = min((o.started_at for o in gone if o.started_at), default=utcnow())
-    found = await asyncio.to_thread(channel_log.traces, channel_log.log_path(ctx.settings),
-                                    [o.channel_id for o in gone], since)
-    return found, True
 
 
 HOLD_GRACE_S = 2.0  # a held call seen entering Stasis: its StasisStart is on its way

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from types import SimpleNamespace
 
 import aiohttp
 
@@ -21,8 +22,10 @@ from models.entities import utcnow
 from voxcast.cdr import records as cdr
 from ari_app.calls import CallHandler
 from voxcast.dialing.campaign_plans import CampaignPlan
+from voxcast.dialing import claims
 from voxcast.dialing.claims import Claim
-from ari_app.client import AriError, NotSent
+from ari_app.channel_traces import channel_traces
+from ari_app.client import AriError, AriUnavailable, NotSent
 from ari_app.events import Event
 from ari_app import language
 from ari_app.leg import CallLeg
@@ -65,6 +68,7 @@ class OutboundCall(CallLeg):
     async def place(self) -> bool:
         """Originate; a refused originate still ends with a CDR and frees its channel slot.
         True when Asterisk accepted it (the dialer then records placed_at, in batches)."""
+        self.originated_at = utcnow()
         try:
             await self._originate()
             return True
@@ -77,9 +81,61 @@ class OutboundCall(CallLeg):
                 await self.close(0, f"not placed: {exc.message}; Asterisk was stopping or "
                                     "down, the contact is queued again"[:250])
                 return False
+            if isinstance(exc, AriUnavailable):  # sent, its answer lost: Asterisk's record tells
+                self.ctx.tasks.spawn(self._settle_unanswered(exc), f"unanswered-{self.call_id}")
+                return False
             self.rang = True  # refused outright: the cause text says why
             await self.close(0, f"originate failed: {exc.message}"[:250])
             return False
+
+    ANSWER_LOST_WAIT_S = 60.0  # for ARI to be back, before the attempt counts as dialled
+    IN_FLIGHT_S = 2.0  # for a request Asterisk was still handling to show in its record
+
+    async def _settle_unanswered(self, exc: AriError) -> None:
+        """An originate that may have reached Asterisk (the socket closed before its answer,
+        or none came in time). Once ARI is back: the channel live means it was placed; a
+        channel Asterisk has no record of (cel_custom's channel log) was never dialled, and
+        the contact is queued again with its attempt uncounted (NOT PLACED). A recorded
+        channel, no record kept, or no ARI within the wait: the attempt counts, the
+        conservative side (never a second dial of a contact that was rung). Runs apart from
+        its batch, whose accepted calls get placed_at at once; the call keeps its channel
+        slot until closed."""
+        self.settling = True  # the reconnect's reconcile leaves it to this
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.ANSWER_LOST_WAIT_S
+        reached, live = True, False
+        await asyncio.sleep(self.IN_FLIGHT_S)
+        while loop.time() < deadline:
+            try:
+                await asyncio.wait_for(self.ctx.ari.connected.wait(), deadline - loop.time())
+                await self.ctx.ari.get(f"/channels/{self.channel_id}")
+            except asyncio.TimeoutError:
+                break
+            except AriUnavailable:  # the socket still closing, or back only a moment ago
+                await asyncio.sleep(0.5)
+                continue
+            except AriError as gone:
+                if gone.status == 404:
+                    found, traced = await channel_traces(self.ctx, [SimpleNamespace(
+                        channel_id=self.channel_id, started_at=self.originated_at)])
+                    reached = not traced or self.channel_id in found
+                break
+            else:
+                live = True
+                break
+        self.settling = False
+        if self.done:
+            return  # closed meanwhile: its channel's end was reported
+        if live:  # Asterisk took it: a call like any other from here on
+            await self.ctx.writer.run(claims.mark_placed, [self.call_id], utcnow())
+            return
+        if not reached:
+            self.unplaced = True
+            await self.close(0, f"not placed: {exc.message}; Asterisk has no record of the "
+                                "channel, the contact is queued again"[:250])
+            return
+        self.rang = True
+        await self.close(0, f"originate failed: {exc.message}"[:250])
 
     SHUTDOWN_SOCKET_S = 3.0  # a stopping Asterisk closes the ARI socket within this
 

@@ -32,7 +32,9 @@ def test_given_asterisk_stopped_while_dialing_then_refused_contacts_are_dialled_
         wait_for(lambda: reload(campaign).status == "completed", 180,
                  message=f"campaign completed\n{stasis_app.log_tail()}")
 
-    invites = uas.invites_by_number()
+    # this campaign's numbers only: an earlier test's call may still retransmit its INVITE
+    # to the trunk port (PJSIP keeps at it for 32 s after the channel is gone)
+    invites = {n: k for n, k in uas.invites_by_number().items() if n in set(phones)}
     calls = list(Call.select().where(Call.campaign == campaign))
     refused = [c for c in calls if c.disposition == "NOT PLACED"]
     assert all(c.ended_at is not None for c in calls), "a CDR was left open"
