@@ -8,6 +8,7 @@ import logging
 import time
 from collections import Counter
 
+from ari_app.client import AriClient, AriError
 from voxcast.cluster import limits, nodes, takeover
 from voxcast.runtime import channel_log
 
@@ -91,3 +92,31 @@ class Membership:
             if done is not None:
                 self.takeovers.append(done)
                 self.ctx.metrics.takeovers.inc()
+                await self.end_channels(done)
+
+    async def end_channels(self, done: takeover.TakeOver) -> None:
+        """The dead node's app died, its Asterisk may live on: the calls just closed would go
+        on there with no one to play, bill or end them. Hang them up through its ARI (the
+        nodes share one ARI password, VOXCAST_ARI_PASSWORD); unreachable, that Asterisk is
+        down too and they ended with it."""
+        if not done.channels or not done.ari_url:
+            return
+        settings = self.ctx.settings
+        client = AriClient(done.ari_url, settings.ari_user, settings.ari_password(),
+                           settings.ari_app_name, rest_over_ws=False)
+        ended = 0
+        try:
+            for channel_id in done.channels:
+                try:
+                    await client.delete(f"/channels/{channel_id}")
+                    ended += 1
+                except AriError as exc:
+                    if exc.status == 0:  # its Asterisk is not there either
+                        log.info("node %s's Asterisk unreachable (%s): its calls ended with "
+                                 "it", done.node, exc.message)
+                        return
+                    # 404: that call had ended already
+        finally:
+            await client.close()
+        log.warning("node %s: %s of its %s calls still up on its Asterisk hung up", done.node,
+                    ended, len(done.channels))

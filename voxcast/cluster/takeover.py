@@ -28,6 +28,8 @@ class TakeOver:
     requeued: int = 0
     reservations: int = 0
     traced: bool = False
+    channels: tuple[str, ...] = ()  # the closed calls' channels, which its Asterisk may hold
+    ari_url: str = ""  # the dead node's ARI, as it published it
 
 
 def take_over(dead: str, me: str, cdrs, billing, now: dt.datetime | None = None,
@@ -64,7 +66,8 @@ def take_over(dead: str, me: str, cdrs, billing, now: dt.datetime | None = None,
                                   AgentSession.state.in_(("ringing", "on_call"))).tuples()):
                 states.set_state(sid, "ready", expect=("ringing", "on_call"))
         nodes.end_takeover(dead, me)
-    done = TakeOver(dead, len(left), requeued, reservations, traced)
+    done = TakeOver(dead, len(left), requeued, reservations, traced,
+                    tuple(o.channel_id for o in left if o.channel_id), row.ari_url or "")
     log.warning("took over node %s: %s open calls closed (%s queued again, Asterisk's record "
                 "%s), %s reservations closed", dead, done.calls, done.requeued,
                 "read" if traced else "not readable: unplaced calls counted as dialed",
