@@ -79,3 +79,22 @@ def pg_fixtures(dbname: str, name: str = "db"):
         models.database.close()
 
     return url_fixture, database_fixture
+
+
+def pg_settings_fixtures(dbname: str):
+    """`pg_url` and `settings` for a module that reruns SQLite tests built on conftest's
+    `settings` (its app and db fixtures follow it): a fresh schema in database `dbname` for
+    every test. Use: `pg_url, settings = pg_settings_fixtures("voxcast_xyz")`."""
+    from voxcast.config import Settings
+
+    @pytest.fixture(scope="module", name="pg_url")
+    def url_fixture():
+        return postgres_or_skip(dbname)
+
+    @pytest.fixture(name="settings")
+    def settings_fixture(tmp_path, pg_url):
+        fresh_schema(pg_url)
+        return Settings(instance="t", runtime_dir=tmp_path, asterisk_root=tmp_path / "root",
+                        database_url=pg_url)
+
+    return url_fixture, settings_fixture

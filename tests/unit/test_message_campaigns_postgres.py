@@ -4,10 +4,7 @@ grouping, the API), each in a fresh schema of its own database voxcast_h14p_mess
 skipped only when the server cannot be started here."""
 from __future__ import annotations
 
-import pytest
-
-from tests.pg_support import fresh_schema, postgres_or_skip
-from voxcast.config import Settings
+from tests.pg_support import pg_settings_fixtures
 
 from .test_message_campaigns import (  # noqa: F401  (the same tests, on PostgreSQL)
     test_given_sms_fields_when_saved_then_stored_and_bad_ones_refused_naming_the_field,
@@ -22,20 +19,7 @@ from .test_message_campaigns import (  # noqa: F401  (the same tests, on Postgre
     two_tenants, tenant_key,
 )
 
-PG_DB = "voxcast_h14p_messages"
-
-
-@pytest.fixture(scope="module")
-def pg_url():
-    return postgres_or_skip(PG_DB)
-
-
-@pytest.fixture
-def settings(tmp_path, pg_url):
-    """conftest's app and db fixtures on PostgreSQL: a fresh schema for every test."""
-    fresh_schema(pg_url)
-    return Settings(instance="t", runtime_dir=tmp_path, asterisk_root=tmp_path / "root",
-                    database_url=pg_url)
+pg_url, settings = pg_settings_fixtures("voxcast_h14p_messages")
 
 
 def test_these_tests_run_on_postgresql(app):
