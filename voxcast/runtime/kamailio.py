@@ -101,7 +101,13 @@ def homes_db_url(settings: Settings, environ=os.environ) -> str:
     if not sep or not scheme.split("+")[0] in ("postgres", "postgresql"):
         return ""
     rest = rest.split("?", 1)[0]  # libpq options: db_postgres takes none
-    if not re.match(r"^[^@/:\s]+(:[^@/\s]*)?@[A-Za-z0-9.:\[\]_-]+/[A-Za-z0-9_.-]+$", rest):
+    netloc, _, database = rest.partition("/")
+    creds, at, host = netloc.rpartition("@")
+    user, _, password = creds.partition(":")
+    if not (at and user and not set(user) & set("@/:") and not set(password) & set("@/")
+            and not any(ch.isspace() for ch in creds)
+            and re.fullmatch(r"[A-Za-z0-9.:\[\]_-]+", host)
+            and re.fullmatch(r"[A-Za-z0-9_.-]+", database)):
         raise KamailioError("the database URL is not user:password@host:port/database in "
                             "characters Kamailio takes (no @ : / in the password)")
     return f"postgres://{rest}"
